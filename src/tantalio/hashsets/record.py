@@ -1,0 +1,57 @@
+"""Records every hash-set reader emits and every writer consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Algorithms a hash entry may carry. PhotoDNA is stored and exported, never computed.
+ALGORITHMS = ("md5", "sha1", "sha256", "pdq", "vpdq", "photodna")
+KINDS = ("known-bad", "known-good", "alert")
+
+
+@dataclass(slots=True)
+class HashEntry:
+    """One known item of a hash set: one or more hash values plus what is known of it.
+
+    `category` is the Project VIC / VICS 2.0 (US) code (0..4, None = uncategorized);
+    `source_category` keeps the value as the source wrote it (older numbering, strings).
+    """
+
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    pdq: str | None = None
+    vpdq: list[str] | None = None
+    photodna: str | None = None
+    category: int | None = None
+    source_category: str | None = None
+    series: str | None = None
+    victim_identified: bool | None = None
+    offender_identified: bool | None = None
+    is_distributed: bool | None = None
+    comments: str | None = None
+    tags: list[str] = field(default_factory=list)
+    original_id: str | None = None
+    added_at: datetime | None = None
+
+    def hashes(self) -> dict[str, str]:
+        """The scalar hash values present, by algorithm (lower-case hex; photodna as given)."""
+        return {
+            name: value
+            for name in ("md5", "sha1", "sha256", "pdq", "photodna")
+            if (value := getattr(self, name))
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ParseWarning:
+    """A problem in one record of an input file; `where` is `file:line` or `file:record N`."""
+
+    where: str
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        what = f" field {self.field!r}:" if self.field else ""
+        return f"{self.where}:{what} {self.message}"
