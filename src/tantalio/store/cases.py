@@ -1,0 +1,130 @@
+"""Who investigates what: agencies, cases, exhibits, and every file occurrence in an exhibit.
+
+A `File` is one occurrence (a path inside an exhibit); its content lives once in `Media`,
+keyed by SHA-256, however many exhibits and cases it appears in. That sharing is what lets
+triage say "seen in another case" and what links cases to each other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tantalio.store.base import Base
+from tantalio.store.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from tantalio.store.media import Media
+
+# The verdicts triage gives a file (issue 3), strongest first.
+VERDICTS = (
+    "known",
+    "near-known",
+    "known-good",
+    "seen-elsewhere",
+    "unreadable",
+    "non-media",
+    "new",
+)
+
+
+class Agency(Base):
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    country: Mapped[str | None] = mapped_column(String(2), default=None)  # ISO 3166-1 alpha-2
+    unit: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class Case(Base):
+    """A case, named on the command line by its `reference` (unique in the workspace)."""
+
+    __tablename__ = "case"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str | None] = mapped_column(Text, default=None)
+    agency_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agency.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    notes: Mapped[str | None] = mapped_column(Text, default=None)
+
+    exhibits: Mapped[list[Exhibit]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Exhibit.label"
+    )
+
+
+class Exhibit(Base):
+    """One seized item (a phone dump, a disk image, a folder), labelled uniquely in its case.
+
+    `status` is `ingesting` until a run over the exhibit has finished (then `complete`), so an
+    interrupted ingest is visible and a rerun knows to finish it.
+    """
+
+    __tablename__ = "exhibit"
+    __table_args__ = (UniqueConstraint("case_id", "label"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(32), default=None)
+    source_path: Mapped[str | None] = mapped_column(Text, default=None)
+    acquisition_hash: Mapped[str | None] = mapped_column(String(128), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="ingesting")
+    file_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+    case: Mapped[Case] = relationship(back_populates="exhibits")
+
+
+class File(Base):
+    """One file occurrence. `path` is the path inside the exhibit (`phone1.zip/DCIM/a.jpg`).
+
+    `path_key` (SHA-1 of the path) carries the uniqueness, because PostgreSQL cannot index
+    arbitrarily long text. `media_id` is None only when the bytes could not be read at all,
+    in which case `error` says why. `verdict` and `priority` are written by
+    `tantalio.triage.verdicts.refresh` (stored, so pages can filter 100,000s of files fast).
+    Times are naive UTC.
+    """
+
+    __tablename__ = "file"
+    __table_args__ = (
+        UniqueConstraint("exhibit_id", "path_key"),
+        Index("ix_file_verdict", "exhibit_id", "verdict"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exhibit_id: Mapped[int] = mapped_column(ForeignKey("exhibit.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    path_key: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    mtime: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    ctime: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    atime: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    media_id: Mapped[int | None] = mapped_column(
+        ForeignKey("media.id", ondelete="RESTRICT"), index=True, default=None
+    )
+    verdict: Mapped[str | None] = mapped_column(String(16), default=None)
+    priority: Mapped[float | None] = mapped_column(Float, default=None)
+
+    exhibit: Mapped[Exhibit] = relationship()
+    media: Mapped[Media | None] = relationship()

@@ -1,0 +1,134 @@
+"""Alembic migrations, applied automatically when a workspace is opened.
+
+`upgrade(engine)` brings a database to head under a lock (a PostgreSQL advisory lock, or a
+file lock beside a SQLite database) so several processes opening one workspace at once do
+not race. Developers add revisions with
+
+    flock /tmp/tantalio-migrations.lock \
+        .venv/bin/python -m tantalio.store.migrate revision "msg" --only tantalio.store.chats
+
+which autogenerates against a scratch SQLite database at head (docs/decisions/store.md).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, text
+
+SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
+_PG_LOCK_KEY = 0x7A47A110  # any constant; identifies tantalio's migration lock
+
+
+def alembic_config(url: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SCRIPT_LOCATION))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def upgrade(engine: Engine) -> bool:
+    """Apply pending migrations; True when any ran. Cheap when the database is at head."""
+    heads = head_revisions()
+    if current_revisions(engine) == heads:
+        return False
+    with _migration_lock(engine):
+        if current_revisions(engine) == heads:  # another process did it meanwhile
+            return False
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+    return True
+
+
+def tables_of_module(module: str) -> set[str]:
+    """Names of the tables mapped by classes defined in `module`."""
+    import importlib
+
+    from tantalio.store.base import Base
+
+    importlib.import_module(module)
+    return {
+        m.local_table.name  # type: ignore[attr-defined]
+        for m in Base.registry.mappers
+        if m.class_.__module__ == module
+    }
+
+
+def _revision(message: str, only: str | None = None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'scratch.db'}"
+        engine = create_engine(url)
+        upgrade(engine)
+        cfg = alembic_config(url)
+        if only:
+            cfg.attributes["only_tables"] = tables_of_module(only)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.revision(cfg, message=message, autogenerate=True)
+        engine.dispose()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) in (2, 4) and argv[0] == "revision":
+        only = argv[3] if len(argv) == 4 and argv[2] == "--only" else None
+        if len(argv) == 4 and only is None:
+            return main([])
+        _revision(argv[1], only)
+        return 0
+    if argv == ["heads"]:
+        print(" ".join(sorted(head_revisions())))
+        return 0
+    print(
+        "usage: python -m tantalio.store.migrate revision MESSAGE [--only MODULE] | heads",
+        file=sys.stderr,
+    )
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
