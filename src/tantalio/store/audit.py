@@ -1,0 +1,199 @@
+"""The append-only, hash-chained audit log: append, list, verify.
+
+Each row's `hash` is SHA-256 over the previous row's hash and the row's content (canonical
+JSON); `audit_head` names the sequence number and hash of the newest row, so deleting the
+newest rows shows as well as editing or deleting any other. Appending first updates
+`audit_head`, which takes the write lock on SQLite and a row lock on PostgreSQL: concurrent
+writers queue and the chain stays linear (`prev_hash` is also unique, so a fork cannot be
+written). The models live in `tantalio.store.auth`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tantalio.store.auth import GENESIS_HASH, AuditEvent, AuditHead, User
+from tantalio.store.timeutil import utcnow
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(
+        value or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+
+
+def event_hash(
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    user_id: int | None,
+    username: str | None,
+    action: str,
+    object_type: str | None,
+    object_id: str | None,
+    detail: str,
+    ip: str | None,
+) -> str:
+    body = canonical_json(
+        [
+            seq,
+            at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+            user_id,
+            username,
+            action,
+            object_type,
+            object_id,
+            detail,
+            ip,
+        ]
+    )
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def audit(
+    session: Session,
+    action: str,
+    *,
+    user: User | None = None,
+    username: str | None = None,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    detail: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction (it commits with the action it records)."""
+    # Take the write lock first (see module docstring), then read the head.
+    locked = session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+    if locked.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(AuditHead(id=1, seq=0, hash=GENESIS_HASH))
+        session.flush()
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+    seq, prev = head.seq + 1, head.hash
+    at = utcnow()
+    name = user.username if user is not None else username
+    uid = user.id if user is not None else None
+    oid = None if object_id is None else str(object_id)
+    text = canonical_json(detail)
+    digest = event_hash(prev, seq, at, uid, name, action, object_type, oid, text, ip)
+    row = AuditEvent(
+        seq=seq,
+        at=at,
+        user_id=uid,
+        username=name,
+        action=action,
+        object_type=object_type,
+        object_id=oid,
+        detail=text,
+        ip=ip,
+        prev_hash=prev,
+        hash=digest,
+    )
+    session.add(row)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest))
+    session.flush()
+    return row
+
+
+@dataclass(slots=True)
+class AuditVerification:
+    """Result of walking the chain; `problems` names each broken row by sequence number."""
+
+    events: int = 0
+    head_seq: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_audit_chain(session: Session, batch: int = 5000) -> AuditVerification:
+    """Recompute every hash in order: an edited row breaks its own hash, a deleted row breaks
+    the sequence and the next row's link, deleted newest rows disagree with `audit_head`."""
+    result = AuditVerification()
+    prev, expected_seq, last = GENESIS_HASH, 1, 0
+    while True:
+        rows = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.seq > last)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
+            )
+        )
+        if not rows:
+            break
+        for row in rows:
+            result.events += 1
+            if row.seq != expected_seq:
+                result.problems.append(f"events {expected_seq}..{row.seq - 1} are missing")
+            if row.prev_hash != prev:
+                result.problems.append(f"event {row.seq}: link to the previous event is broken")
+            digest = event_hash(
+                row.prev_hash,
+                row.seq,
+                row.at,
+                row.user_id,
+                row.username,
+                row.action,
+                row.object_type,
+                row.object_id,
+                row.detail,
+                row.ip,
+            )
+            if digest != row.hash:
+                result.problems.append(f"event {row.seq}: content does not match its hash (edited)")
+            prev, expected_seq, last = row.hash, row.seq + 1, row.seq
+    head = session.get(AuditHead, 1)
+    result.head_seq = head.seq if head else 0
+    if head is not None and (head.seq != last or head.hash != prev):
+        result.problems.append(
+            f"the newest event is {last} but the head names {head.seq}: "
+            "newest events deleted or edited"
+        )
+    if head is None and result.events:
+        result.problems.append("the audit head row is missing")
+    return result
+
+
+def list_audit_events(
+    session: Session,
+    *,
+    username: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_seq: int | None = None,
+    limit: int = 100,
+) -> list[AuditEvent]:
+    """Newest first; page on with `before_seq` = the last row's seq. `action` matches a prefix
+    ("user." lists every user change)."""
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    if username:
+        query = query.where(AuditEvent.username == username.strip().lower())
+    if action:
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    if object_type:
+        query = query.where(AuditEvent.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEvent.object_id == object_id)
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    if until:
+        query = query.where(AuditEvent.at < until)
+    if before_seq:
+        query = query.where(AuditEvent.seq < before_seq)
+    return list(session.scalars(query))
+
+
+def audit_actions(session: Session) -> list[str]:
+    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))

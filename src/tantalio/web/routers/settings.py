@@ -1,0 +1,183 @@
+"""A user's own settings: safe-viewing preferences (blur level, grayscale) and API tokens."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from tantalio.store import audit as store_audit
+from tantalio.store import auth as store_auth
+from tantalio.web.security import Principal, client_ip, get_db, require
+from tantalio.web.templating import render
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+router = APIRouter()
+MAX_BLUR = 40
+
+
+class ViewingIn(BaseModel):
+    blur: int = Field(
+        ge=0, le=MAX_BLUR, description="Gaussian blur radius on a 256 px thumbnail; 0 = sharp"
+    )
+    grayscale: bool
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+
+
+def set_viewing(request: Request, db: Session, principal: Principal, body: ViewingIn) -> None:
+    user = principal.user
+    before = {"blur": user.blur, "grayscale": user.grayscale}
+    user.blur, user.grayscale = body.blur, body.grayscale
+    store_audit.audit(
+        db,
+        "settings.viewing",
+        user=user,
+        object_type="user",
+        object_id=user.id,
+        detail={"before": before, "after": body.model_dump()},
+        ip=client_ip(request),
+    )
+    db.commit()
+
+
+def _tokens(db: Session, user_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": t.id,
+            "name": t.name,
+            "prefix": f"tnt_{t.prefix}_…",
+            "created_at": t.created_at.isoformat(),
+            "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+            "revoked": t.revoked_at is not None,
+        }
+        for t in store_auth.list_api_tokens(db, user_id)
+    ]
+
+
+def new_token(request: Request, db: Session, principal: Principal, name: str) -> tuple[str, int]:
+    token, row = store_auth.create_api_token(db, principal.user, name)
+    store_audit.audit(
+        db,
+        "token.create",
+        user=principal.user,
+        object_type="api_token",
+        object_id=row.id,
+        detail={"name": row.name},
+        ip=client_ip(request),
+    )
+    db.commit()
+    return token, row.id
+
+
+def revoke_token(request: Request, db: Session, principal: Principal, token_id: int) -> None:
+    if not store_auth.revoke_api_token(db, principal.user.id, token_id):
+        raise HTTPException(404, f"no active token {token_id} of yours")
+    store_audit.audit(
+        db,
+        "token.revoke",
+        user=principal.user,
+        object_type="api_token",
+        object_id=token_id,
+        ip=client_ip(request),
+    )
+    db.commit()
+
+
+@router.put("/api/me/viewing", tags=["settings"])
+def api_viewing(
+    body: ViewingIn,
+    request: Request,
+    principal: Principal = Depends(require()),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    set_viewing(request, db, principal, body)
+    return body.model_dump()
+
+
+@router.get("/api/tokens", tags=["settings"])
+def api_tokens(
+    principal: Principal = Depends(require()), db: Session = Depends(get_db)
+) -> list[dict[str, Any]]:
+    return _tokens(db, principal.user.id)
+
+
+@router.post("/api/tokens", tags=["settings"], status_code=201)
+def api_new_token(
+    body: TokenIn,
+    request: Request,
+    principal: Principal = Depends(require()),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    """The token is shown once; send it as `Authorization: Bearer <token>`."""
+    token, token_id = new_token(request, db, principal, body.name)
+    return {"id": token_id, "token": token}
+
+
+@router.delete("/api/tokens/{token_id}", tags=["settings"])
+def api_revoke(
+    token_id: int,
+    request: Request,
+    principal: Principal = Depends(require()),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    revoke_token(request, db, principal, token_id)
+    return {"ok": True}
+
+
+@router.get("/settings", include_in_schema=False)
+def page(
+    request: Request, principal: Principal = Depends(require()), db: Session = Depends(get_db)
+) -> Response:
+    return render(
+        request, "settings.html", {"tokens": _tokens(db, principal.user.id), "max_blur": MAX_BLUR}
+    )
+
+
+@router.post("/settings/viewing", include_in_schema=False)
+def page_viewing(
+    request: Request,
+    blur: int = Form(...),
+    grayscale: str = Form(""),
+    principal: Principal = Depends(require()),
+    db: Session = Depends(get_db),
+) -> Response:
+    set_viewing(
+        request,
+        db,
+        principal,
+        ViewingIn(blur=max(0, min(blur, MAX_BLUR)), grayscale=grayscale in ("on", "1", "true")),
+    )
+    return RedirectResponse("/settings", status_code=303)
+
+
+@router.post("/settings/tokens", include_in_schema=False)
+def page_new_token(
+    request: Request,
+    name: str = Form(...),
+    principal: Principal = Depends(require()),
+    db: Session = Depends(get_db),
+) -> Response:
+    token, _ = new_token(request, db, principal, name.strip()[:100] or "script")
+    return render(
+        request,
+        "settings.html",
+        {"tokens": _tokens(db, principal.user.id), "max_blur": MAX_BLUR, "new_token": token},
+    )
+
+
+@router.post("/settings/tokens/{token_id}/revoke", include_in_schema=False)
+def page_revoke(
+    token_id: int,
+    request: Request,
+    principal: Principal = Depends(require()),
+    db: Session = Depends(get_db),
+) -> Response:
+    revoke_token(request, db, principal, token_id)
+    return RedirectResponse("/settings", status_code=303)

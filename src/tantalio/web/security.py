@@ -1,0 +1,159 @@
+"""Who is asking, and may they: sessions or API tokens, roles → permissions, CSRF.
+
+Every route but the login page and the static files depends on `require(...)`: there is no
+anonymous access. Browser requests authenticate by the session cookie and must prove CSRF on
+every unsafe method (form field `csrf_token` or header `X-CSRF-Token`); scripts authenticate
+with `Authorization: Bearer tnt_...` and need no CSRF token, since browsers never send one
+on their own.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Depends, HTTPException, Request
+
+from tantalio.store import auth as store_auth
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+SESSION_COOKIE = "tantalio_session"
+LOGIN_CSRF_COOKIE = "tantalio_login_csrf"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+_ALL = {
+    "users.manage",
+    "users.read",
+    "audit.read",
+    "cases.read",
+    "cases.write",
+    "media.view",
+    "media.categorize",
+    "series.read",
+    "series.write",
+    "series.identify",
+    "query",
+    "export",
+}
+# Roles from issue 4. Admin holds every permission so a single examiner on a laptop can work
+# with the account created at first start (docs/decisions/web.md).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset(_ALL),
+    "examiner": frozenset(
+        {
+            "cases.read",
+            "cases.write",
+            "media.view",
+            "media.categorize",
+            "series.read",
+            "series.write",
+            "query",
+            "export",
+        }
+    ),
+    "victim-id": frozenset(
+        {
+            "cases.read",
+            "media.view",
+            "series.read",
+            "series.write",
+            "series.identify",
+            "query",
+            "export",
+        }
+    ),
+    "auditor": frozenset({"audit.read", "users.read"}),
+}
+
+
+class LoginRequired(Exception):
+    """No valid session or token: pages redirect to the login page, the API answers 401."""
+
+
+class PasswordChangeRequired(Exception):
+    """The one-time password of the first admin (or a reset one) must be changed first."""
+
+
+@dataclass(slots=True)
+class Principal:
+    user: store_auth.User
+    via: str  # "session" or "token"
+    csrf_token: str | None = None
+
+    def can(self, permission: str) -> bool:
+        return permission in PERMISSIONS.get(self.user.role, frozenset())
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return PERMISSIONS.get(self.user.role, frozenset())
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One database session per request; routes commit what they change."""
+    db = request.app.state.session_factory()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def get_principal(request: Request, db: Session = Depends(get_db)) -> Principal:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = store_auth.resolve_api_token(db, header[7:].strip())
+        if user is None:
+            raise LoginRequired()
+        db.commit()  # last_used_at
+        return Principal(user=user, via="token")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        found = store_auth.resolve_session(db, cookie)
+        if found is not None:
+            user, row = found
+            return Principal(user=user, via="session", csrf_token=row.csrf_token)
+    raise LoginRequired()
+
+
+async def check_csrf(request: Request, principal: Principal) -> None:
+    if request.method not in UNSAFE_METHODS or principal.via != "session":
+        return
+    sent = request.headers.get("x-csrf-token")
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    if not sent or not principal.csrf_token or not hmac.compare_digest(sent, principal.csrf_token):
+        raise HTTPException(403, "CSRF token missing or wrong; reload the page")
+
+
+def require(*permissions: str, allow_password_change: bool = False) -> Callable[..., Any]:
+    """Dependency: the authenticated principal holding all of `permissions`."""
+
+    async def dependency(
+        request: Request, principal: Principal = Depends(get_principal)
+    ) -> Principal:
+        await check_csrf(request, principal)
+        if principal.user.must_change_password and not allow_password_change:
+            raise PasswordChangeRequired()
+        missing = [p for p in permissions if not principal.can(p)]
+        if missing:
+            raise HTTPException(403, f"your role ({principal.user.role}) may not do this")
+        request.state.principal = principal
+        return principal
+
+    return dependency
+
+
+def cookie_secure(request: Request) -> bool:
+    """Secure cookies when served over TLS (directly or behind a proxy that says so)."""
+    return request.url.scheme == "https"

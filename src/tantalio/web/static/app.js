@@ -1,0 +1,42 @@
+// tantalio pages: small vanilla helpers; the grid, detail and series pages add their own parts.
+"use strict";
+
+const tantalio = (() => {
+  const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
+
+  async function api(method, url, body) {
+    const opts = { method, headers: { "X-CSRF-Token": csrf(), "Accept": "application/json" }, credentials: "same-origin" };
+    if (body instanceof FormData) opts.body = body;
+    else if (body !== undefined) { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
+    const res = await fetch(url, opts);
+    const data = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
+    if (!res.ok) {
+      const msg = data && data.detail ? (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail)) : res.statusText;
+      const err = new Error(msg); err.status = res.status; throw err;
+    }
+    return data;
+  }
+
+  function toast(text, bad) {
+    let el = document.getElementById("toast");
+    if (!el) { el = document.createElement("div"); el.id = "toast"; document.body.appendChild(el); }
+    el.textContent = text; el.className = bad ? "show bad" : "show";
+    clearTimeout(el._t); el._t = setTimeout(() => { el.className = ""; }, 3500);
+  }
+
+  return { api, toast, csrf };
+})();
+
+document.addEventListener("DOMContentLoaded", () => {
+  const range = document.getElementById("blur-range");
+  if (range) range.addEventListener("input", () => { document.getElementById("blur-value").textContent = range.value; });
+  const verify = document.getElementById("verify-chain");
+  if (verify) verify.addEventListener("click", async () => {
+    const out = document.getElementById("verify-result");
+    try {
+      const r = await tantalio.api("GET", "/api/audit/verify");
+      out.textContent = r.ok ? `intact: ${r.events} events` : `BROKEN: ${r.problems.join("; ")}`;
+      out.className = r.ok ? "ok" : "error";
+    } catch (e) { out.textContent = e.message; out.className = "error"; }
+  });
+});

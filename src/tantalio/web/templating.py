@@ -1,0 +1,45 @@
+"""Jinja2 set-up shared by the routers: every page gets the user, their permissions and the
+CSRF token that its forms and scripts send back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from tantalio.web.categories import CATEGORIES, category_label
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+TEMPLATES = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+TEMPLATES.env.filters["when"] = _when
+TEMPLATES.env.filters["category_label"] = category_label
+TEMPLATES.env.globals["CATEGORIES"] = CATEGORIES
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    ctx = dict(context or {})
+    principal = getattr(request.state, "principal", None)
+    ctx.setdefault("principal", principal)
+    ctx.setdefault("user", principal.user if principal else None)
+    ctx.setdefault("csrf_token", principal.csrf_token if principal else "")
+    ctx.setdefault("perms", principal.permissions if principal else frozenset())
+    return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)

@@ -1,0 +1,101 @@
+"""Web app fixtures: a real workspace (SQLite file or PostgreSQL), the app in-process over
+httpx's ASGI transport, and logged-in clients of every role."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session
+
+from tantalio.store import auth as store_auth
+from tantalio.store.workspace import Workspace, init_workspace
+from tantalio.web.app import WebSettings, create_app
+
+PASSWORD = "correct horse battery"
+ROLE_USERS = {"admin": "admin", "examiner": "erin", "victim-id": "vicky", "auditor": "otto"}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class WebEnv:
+    workspace: Workspace
+    app: Any
+
+    def session(self) -> Session:
+        return self.workspace.session()
+
+
+@pytest.fixture
+def workspace(db_url: str, tmp_path: Path) -> Iterator[Workspace]:
+    """A fresh workspace with one user per role (all with PASSWORD)."""
+    ws = init_workspace(tmp_path / "ws", database=db_url)
+    with ws.transaction() as db:
+        for role, name in ROLE_USERS.items():
+            store_auth.create_user(db, name, PASSWORD, role)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def web_env(workspace: Workspace) -> WebEnv:
+    settings = WebSettings(login_failures_per_user=3, queries_per_minute=5)
+    return WebEnv(workspace, create_app(workspace, settings))
+
+
+def client_for(env: WebEnv) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=env.app)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+@pytest.fixture
+async def anon(web_env: WebEnv) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(web_env) as client:
+        yield client
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> str:
+    """Log in through the JSON API; returns the CSRF token and sends it from then on."""
+    r = await client.post("/api/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    token = r.json()["csrf_token"]
+    client.headers["X-CSRF-Token"] = token
+    return str(token)
+
+
+async def _logged_in(env: WebEnv, role: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(env) as client:
+        await login(client, ROLE_USERS[role])
+        yield client
+
+
+@pytest.fixture
+async def admin(web_env: WebEnv) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in _logged_in(web_env, "admin"):
+        yield c
+
+
+@pytest.fixture
+async def examiner(web_env: WebEnv) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in _logged_in(web_env, "examiner"):
+        yield c
+
+
+@pytest.fixture
+async def vid(web_env: WebEnv) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in _logged_in(web_env, "victim-id"):
+        yield c
+
+
+@pytest.fixture
+async def auditor(web_env: WebEnv) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in _logged_in(web_env, "auditor"):
+        yield c
