@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     DateTime,
     ForeignKey,
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tantalio.store.base import Base
 from tantalio.store.timeutil import utcnow
+from tantalio.store.types import Json
 
 
 class HashSet(Base):
@@ -52,7 +52,7 @@ class HashEntry(Base):
     sha1: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
     sha256: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     pdq: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
-    vpdq: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    vpdq: Mapped[list[str] | None] = mapped_column(Json, default=None)
     photodna: Mapped[str | None] = mapped_column(Text, default=None)  # stored, never computed
     category: Mapped[int | None] = mapped_column(Integer, default=None)
     source_category: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -61,7 +61,7 @@ class HashEntry(Base):
     offender_identified: Mapped[bool | None] = mapped_column(Boolean, default=None)
     is_distributed: Mapped[bool | None] = mapped_column(Boolean, default=None)
     comments: Mapped[str | None] = mapped_column(Text, default=None)
-    tags: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    tags: Mapped[list[str] | None] = mapped_column(Json, default=None)
     original_id: Mapped[str | None] = mapped_column(String(200), default=None)
     added_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     DateTime,
     Float,
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tantalio.store.base import Base
 from tantalio.store.hashsets import HashEntry
 from tantalio.store.timeutil import utcnow
+from tantalio.store.types import Json
 
 
 class Media(Base):
@@ -45,10 +45,10 @@ class Media(Base):
     duration: Mapped[float | None] = mapped_column(Float, default=None)
     pdq: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     pdq_quality: Mapped[int | None] = mapped_column(Integer, default=None)
-    pdq_orientations: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    pdq_orientations: Mapped[list[str] | None] = mapped_column(Json, default=None)
     # vPDQ: [[pdq_hex, quality, timestamp_s], ...] at 1 frame per second.
-    frames: Mapped[list[list[Any]] | None] = mapped_column(JSON, default=None)
-    keyframes: Mapped[list[float] | None] = mapped_column(JSON, default=None)
+    frames: Mapped[list[list[Any]] | None] = mapped_column(Json, default=None)
+    keyframes: Mapped[list[float] | None] = mapped_column(Json, default=None)
     make: Mapped[str | None] = mapped_column(String(200), default=None)
     model: Mapped[str | None] = mapped_column(String(200), default=None)
     serial: Mapped[str | None] = mapped_column(String(200), default=None)
@@ -62,7 +62,7 @@ class Media(Base):
     thumbnail: Mapped[str | None] = mapped_column(String(200), default=None)  # workspace-relative
     fingerprinted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     category: Mapped[int | None] = mapped_column(Integer, default=None)  # VICS 2.0 (US) 0..4
-    tags: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    tags: Mapped[list[str] | None] = mapped_column(Json, default=None)
     notes: Mapped[str | None] = mapped_column(Text, default=None)
     categorized_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 

@@ -1,0 +1,142 @@
+"""The store side of ingest: batched, idempotent writes of files and media.
+
+Every write is an INSERT that ignores rows already present (media by SHA-256, files by
+exhibit and path), so a batch replayed after a crash, or a whole ingest run twice, adds
+nothing twice. The caller commits once per batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from tantalio.fingerprint.record import Fingerprint
+from tantalio.store.bulk import chunks, insert_ignore
+from tantalio.store.cases import Exhibit, File
+from tantalio.store.media import Media
+from tantalio.store.timeutil import to_naive_utc, utcnow
+
+
+@dataclass(slots=True)
+class Occurrence:
+    """One file occurrence as ingest hands it to the store (`sha256` None: unreadable)."""
+
+    path: str
+    size: int | None
+    sha256: str | None
+    mtime: datetime | None = None
+    ctime: datetime | None = None
+    atime: datetime | None = None
+    deleted: bool = False
+    error: str | None = None
+
+
+def path_key(path: str) -> str:
+    return hashlib.sha1(path.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def existing_path_keys(session: Session, exhibit_id: int) -> set[str]:
+    """Path keys of the files already stored for an exhibit (what a rerun skips)."""
+    return set(session.scalars(select(File.path_key).where(File.exhibit_id == exhibit_id)))
+
+
+def media_ids(session: Session, sha256s: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for batch in chunks(set(sha256s)):
+        q = select(Media.sha256, Media.id).where(Media.sha256.in_(batch))
+        out.update((sha, mid) for sha, mid in session.execute(q))
+    return out
+
+
+def media_exists(session: Session, sha256: str) -> bool:
+    return session.scalar(select(Media.id).where(Media.sha256 == sha256)) is not None
+
+
+def media_row(fp: Fingerprint, thumbnail: str | None = None) -> dict[str, Any]:
+    """A `media` row from a fingerprint (EXIF flattened, frames as [pdq, quality, t])."""
+    exif = fp.exif
+    return {
+        "sha256": fp.sha256.lower(),
+        "md5": fp.md5.lower(),
+        "sha1": fp.sha1.lower(),
+        "size": fp.size,
+        "kind": fp.kind,
+        "type": fp.type,
+        "mime": fp.mime,
+        "width": fp.width,
+        "height": fp.height,
+        "duration": fp.duration,
+        "pdq": fp.pdq,
+        "pdq_quality": fp.pdq_quality,
+        "pdq_orientations": list(fp.pdq_orientations) if fp.pdq_orientations else None,
+        "frames": [[f.pdq, f.quality, f.timestamp] for f in fp.frames] if fp.frames else None,
+        "keyframes": list(fp.keyframes) if fp.keyframes else None,
+        "make": exif.make if exif else None,
+        "model": exif.model if exif else None,
+        "serial": exif.serial if exif else None,
+        "lens": exif.lens if exif else None,
+        "datetime_original": exif.datetime_original if exif else None,
+        "gps_latitude": exif.gps_latitude if exif else None,
+        "gps_longitude": exif.gps_longitude if exif else None,
+        "software": exif.software if exif else None,
+        "exif_orientation": exif.orientation if exif else None,
+        "error": fp.error,
+        "thumbnail": thumbnail,
+        "fingerprinted_at": utcnow(),
+    }
+
+
+def write_batch(
+    session: Session,
+    exhibit_id: int,
+    files: Sequence[Occurrence],
+    new_media: Sequence[dict[str, Any]],
+) -> dict[str, int]:
+    """Insert the batch's new media and its file rows; return {sha256: id} of the media this
+    batch actually inserted (the ones that still need matching)."""
+    wanted = {m["sha256"]: m for m in new_media}
+    present = media_ids(session, wanted)
+    rows = [m for sha, m in wanted.items() if sha not in present]
+    insert_ignore(session, Media, rows)
+    inserted = media_ids(session, (m["sha256"] for m in rows))
+    ids = present | inserted
+    missing = {f.sha256 for f in files if f.sha256 and f.sha256 not in ids}
+    if missing:
+        ids |= media_ids(session, missing)
+    file_rows = [
+        {
+            "exhibit_id": exhibit_id,
+            "path": f.path,
+            "path_key": path_key(f.path),
+            "size": f.size,
+            "mtime": to_naive_utc(f.mtime),
+            "ctime": to_naive_utc(f.ctime),
+            "atime": to_naive_utc(f.atime),
+            "deleted": f.deleted,
+            "error": f.error,
+            "media_id": ids.get(f.sha256) if f.sha256 else None,
+        }
+        for f in files
+    ]
+    for f, row in zip(files, file_rows, strict=True):
+        if f.sha256 and row["media_id"] is None:
+            raise ValueError(f"{f.path}: media {f.sha256[:12]}… neither stored nor in the batch")
+    insert_ignore(session, File, file_rows)
+    return inserted
+
+
+def finish_exhibit(session: Session, exhibit_id: int) -> int:
+    """Mark an exhibit complete; return its file count."""
+    count = session.scalar(select(func.count(File.id)).where(File.exhibit_id == exhibit_id)) or 0
+    session.execute(
+        update(Exhibit)
+        .where(Exhibit.id == exhibit_id)
+        .values(status="complete", file_count=count, completed_at=utcnow())
+    )
+    return int(count)

@@ -1,0 +1,171 @@
+"""Queries behind matching: exact joins, rows to build PDQ/vPDQ indexes, match writes.
+
+Exact matching is a join on indexed hash columns, so it needs no index of its own. The
+PDQ indexes themselves live in `tantalio.index`; this module only feeds them rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from tantalio.store.bulk import chunks, insert_ignore
+from tantalio.store.hashsets import HashEntry, HashSet
+from tantalio.store.media import Match, Media
+from tantalio.store.timeutil import utcnow
+
+EXACT_ALGORITHMS = ("md5", "sha1", "sha256")
+
+
+def _exact_query(algorithm: str) -> Any:
+    return select(Media.id, HashEntry.id).join(
+        HashEntry, getattr(HashEntry, algorithm) == getattr(Media, algorithm)
+    )
+
+
+def exact_matches_for_media(session: Session, media_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """Match rows for media whose MD5, SHA-1 or SHA-256 equals a hash entry's."""
+    rows: list[dict[str, Any]] = []
+    for batch in chunks(media_ids):
+        for algorithm in EXACT_ALGORITHMS:
+            q = _exact_query(algorithm).where(Media.id.in_(batch))
+            rows.extend(_exact_row(r[0], r[1], algorithm) for r in session.execute(q))
+    return rows
+
+
+def exact_matches_for_set(session: Session, hash_set_id: int) -> list[dict[str, Any]]:
+    """Match rows between one hash set's entries and every media of the workspace."""
+    rows: list[dict[str, Any]] = []
+    for algorithm in EXACT_ALGORITHMS:
+        q = _exact_query(algorithm).where(HashEntry.hash_set_id == hash_set_id)
+        rows.extend(_exact_row(r[0], r[1], algorithm) for r in session.execute(q))
+    return rows
+
+
+def _exact_row(media_id: int, entry_id: int, algorithm: str) -> dict[str, Any]:
+    return {
+        "media_id": media_id,
+        "hash_entry_id": entry_id,
+        "other_media_id": None,
+        "algorithm": algorithm,
+        "distance": 0,
+        "orientation": None,
+        "score": None,
+        "created_at": utcnow(),
+    }
+
+
+def insert_matches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert match rows, ignoring pairs already recorded (reruns add nothing)."""
+    now = utcnow()
+    full = [
+        {
+            "hash_entry_id": None,
+            "other_media_id": None,
+            "orientation": None,
+            "score": None,
+            "created_at": now,
+            **r,
+        }
+        for r in rows
+    ]
+    for batch in chunks(full, 2000):
+        insert_ignore(session, Match, batch)
+
+
+# ---- rows that build indexes -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Which rows an index holds: all ids <= `max_id`, `count` of them (a persisted index
+    whose coverage no longer agrees with the table is rebuilt)."""
+
+    max_id: int
+    count: int
+
+
+def media_pdq_coverage(session: Session, min_quality: int, upto: int | None = None) -> Coverage:
+    q = select(func.max(Media.id), func.count(Media.id)).where(_pdq_media(min_quality))
+    if upto is not None:
+        q = q.where(Media.id <= upto)
+    max_id, count = session.execute(q).one()
+    return Coverage(int(max_id or 0), int(count or 0))
+
+
+def _pdq_media(min_quality: int) -> Any:
+    return and_(Media.pdq.is_not(None), Media.pdq_quality >= min_quality)
+
+
+def media_pdq_rows(
+    session: Session, min_quality: int, after_id: int = 0, media_ids: Iterable[int] | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """(media id, its 8 orientation PDQs — or just its PDQ when orientations are missing)
+    for images whose PDQ quality passes the gate, in id order."""
+    q = (
+        select(Media.id, Media.pdq, Media.pdq_orientations)
+        .where(_pdq_media(min_quality), Media.id > after_id)
+        .order_by(Media.id)
+    )
+    if media_ids is not None:
+        for batch in chunks(media_ids):
+            for mid, pdq, orients in session.execute(q.where(Media.id.in_(batch))):
+                yield mid, list(orients) if orients else [str(pdq)]
+        return
+    for mid, pdq, orients in session.execute(q.execution_options(yield_per=10000)):
+        yield mid, list(orients) if orients else [str(pdq)]
+
+
+def entry_pdq_coverage(session: Session, upto: int | None = None) -> Coverage:
+    q = select(func.max(HashEntry.id), func.count(HashEntry.id)).where(HashEntry.pdq.is_not(None))
+    if upto is not None:
+        q = q.where(HashEntry.id <= upto)
+    max_id, count = session.execute(q).one()
+    return Coverage(int(max_id or 0), int(count or 0))
+
+
+def entry_pdq_rows(
+    session: Session, after_id: int = 0, hash_set_id: int | None = None
+) -> Iterator[tuple[int, str]]:
+    q = (
+        select(HashEntry.id, HashEntry.pdq)
+        .where(HashEntry.pdq.is_not(None), HashEntry.id > after_id)
+        .order_by(HashEntry.id)
+    )
+    if hash_set_id is not None:
+        q = q.where(HashEntry.hash_set_id == hash_set_id)
+    for row in session.execute(q.execution_options(yield_per=10000)):
+        yield int(row[0]), str(row[1])
+
+
+def entry_vpdq_rows(
+    session: Session, hash_set_id: int | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    q = select(HashEntry.id, HashEntry.vpdq).where(HashEntry.vpdq.is_not(None))
+    if hash_set_id is not None:
+        q = q.where(HashEntry.hash_set_id == hash_set_id)
+    for eid, frames in session.execute(q.order_by(HashEntry.id)):
+        if frames:
+            yield eid, list(frames)
+
+
+def video_frames(
+    session: Session, media_ids: Iterable[int] | None = None
+) -> Iterator[tuple[int, list[list[Any]]]]:
+    """(media id, [[pdq, quality, t], ...]) of videos with vPDQ frames."""
+    q = select(Media.id, Media.frames).where(Media.kind == "video", Media.frames.is_not(None))
+    if media_ids is None:
+        for mid, frames in session.execute(q.order_by(Media.id)):
+            yield mid, frames
+        return
+    for batch in chunks(media_ids):
+        for mid, frames in session.execute(q.where(Media.id.in_(batch)).order_by(Media.id)):
+            yield mid, frames
+
+
+def hash_set_kinds(session: Session) -> dict[int, str]:
+    return {i: k for i, k in session.execute(select(HashSet.id, HashSet.kind))}

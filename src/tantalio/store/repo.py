@@ -1,0 +1,182 @@
+"""Cases, exhibits and hash sets: the small lookups every command starts with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from tantalio.hashsets.record import KINDS
+from tantalio.hashsets.record import HashEntry as EntryRecord
+from tantalio.store.bulk import chunks, table_of
+from tantalio.store.cases import Case, Exhibit, File
+from tantalio.store.hashsets import HashEntry, HashSet
+from tantalio.store.timeutil import to_naive_utc, utcnow
+
+
+class NotFound(LookupError):
+    """A case, exhibit or hash set named on the command line does not exist."""
+
+
+def get_case(session: Session, reference: str) -> Case:
+    case = session.scalar(select(Case).where(Case.reference == reference))
+    if case is None:
+        raise NotFound(f"no case {reference!r} in this workspace (see `tantalio case list`)")
+    return case
+
+
+def ensure_case(session: Session, reference: str, title: str | None = None) -> tuple[Case, bool]:
+    """The case with this reference, created when missing; the flag says it was created."""
+    case = session.scalar(select(Case).where(Case.reference == reference))
+    if case is not None:
+        return case, False
+    case = Case(reference=reference, title=title)
+    session.add(case)
+    session.flush()
+    return case, True
+
+
+def list_cases(session: Session) -> list[tuple[Case, int, int]]:
+    """Every case with its number of exhibits and files."""
+    files = (
+        select(Exhibit.case_id, func.count(File.id).label("n"))
+        .join(File, File.exhibit_id == Exhibit.id)
+        .group_by(Exhibit.case_id)
+        .subquery()
+    )
+    exhibits = (
+        select(Exhibit.case_id, func.count(Exhibit.id).label("n"))
+        .group_by(Exhibit.case_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Case, func.coalesce(exhibits.c.n, 0), func.coalesce(files.c.n, 0))
+        .outerjoin(exhibits, exhibits.c.case_id == Case.id)
+        .outerjoin(files, files.c.case_id == Case.id)
+        .order_by(Case.reference)
+    ).all()
+    return [(c, int(e), int(f)) for c, e, f in rows]
+
+
+def ensure_exhibit(
+    session: Session,
+    case: Case,
+    label: str,
+    kind: str | None = None,
+    source_path: str | None = None,
+) -> Exhibit:
+    exhibit = session.scalar(
+        select(Exhibit).where(Exhibit.case_id == case.id, Exhibit.label == label)
+    )
+    if exhibit is None:
+        exhibit = Exhibit(case_id=case.id, label=label, kind=kind, source_path=source_path)
+        session.add(exhibit)
+        session.flush()
+    return exhibit
+
+
+def case_exhibits(session: Session, case_id: int) -> list[Exhibit]:
+    return list(
+        session.scalars(select(Exhibit).where(Exhibit.case_id == case_id).order_by(Exhibit.label))
+    )
+
+
+# ---- hash sets -------------------------------------------------------------------------
+
+ENTRY_BATCH = 5000
+
+
+class HashSetExists(ValueError):
+    """A hash set of that name is already imported (replace it explicitly)."""
+
+
+def get_hash_set(session: Session, name: str) -> HashSet:
+    found = session.scalar(select(HashSet).where(HashSet.name == name))
+    if found is None:
+        raise NotFound(f"no hash set {name!r} in this workspace (see `tantalio hashset list`)")
+    return found
+
+
+def list_hash_sets(session: Session) -> list[HashSet]:
+    return list(session.scalars(select(HashSet).order_by(HashSet.name)))
+
+
+def _entry_row(hash_set_id: int, e: EntryRecord) -> dict[str, object]:
+    return {
+        "hash_set_id": hash_set_id,
+        "md5": e.md5.lower() if e.md5 else None,
+        "sha1": e.sha1.lower() if e.sha1 else None,
+        "sha256": e.sha256.lower() if e.sha256 else None,
+        "pdq": e.pdq.lower() if e.pdq else None,
+        "vpdq": [v.lower() for v in e.vpdq] if e.vpdq else None,
+        "photodna": e.photodna,
+        "category": e.category,
+        "source_category": e.source_category,
+        "series": e.series,
+        "victim_identified": e.victim_identified,
+        "offender_identified": e.offender_identified,
+        "is_distributed": e.is_distributed,
+        "comments": e.comments,
+        "tags": list(e.tags) or None,
+        "original_id": e.original_id,
+        "added_at": to_naive_utc(e.added_at),
+    }
+
+
+def create_hash_set(
+    session: Session,
+    name: str,
+    entries: Iterable[EntryRecord],
+    *,
+    kind: str = "known-bad",
+    format: str | None = None,
+    source: str | None = None,
+    source_sha256: str | None = None,
+) -> HashSet:
+    """Store a hash set and its entries in the caller's transaction (all or nothing: if
+    `entries` raises, the caller rolls back and nothing of the set remains)."""
+    if kind not in KINDS:
+        raise ValueError(f"hash-set kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if session.scalar(select(HashSet.id).where(HashSet.name == name)) is not None:
+        raise HashSetExists(
+            f"a hash set named {name!r} exists already (import with --replace to replace it)"
+        )
+    hash_set = HashSet(
+        name=name,
+        kind=kind,
+        format=format,
+        source=source,
+        source_sha256=source_sha256,
+        imported_at=utcnow(),
+    )
+    session.add(hash_set)
+    session.flush()
+    table = table_of(HashEntry)
+    count = 0
+    for batch in chunks(entries, ENTRY_BATCH):
+        session.execute(table.insert(), [_entry_row(hash_set.id, e) for e in batch])
+        count += len(batch)
+    hash_set.entry_count = count
+    session.flush()
+    return hash_set
+
+
+def delete_hash_set(session: Session, hash_set: HashSet) -> list[int]:
+    """Remove a set, its entries and their matches. Returns the media that lost a match:
+    their files' verdicts must be refreshed."""
+    from tantalio.store.media import Match
+
+    entry_ids = select(HashEntry.id).where(HashEntry.hash_set_id == hash_set.id)
+    touched = session.scalars(
+        select(Match.media_id).where(Match.hash_entry_id.in_(entry_ids)).distinct()
+    ).all()
+    session.execute(delete(Match).where(Match.hash_entry_id.in_(entry_ids)))
+    session.execute(delete(HashEntry).where(HashEntry.hash_set_id == hash_set.id))
+    session.execute(delete(HashSet).where(HashSet.id == hash_set.id))
+    session.flush()
+    return list(touched)
+
+
+def entry_ids_of_set(session: Session, hash_set_id: int) -> Sequence[int]:
+    return session.scalars(select(HashEntry.id).where(HashEntry.hash_set_id == hash_set_id)).all()

@@ -1,0 +1,189 @@
+"""Facts verdicts are decided from, and the stored verdict columns they are written to.
+
+The rule itself (which fact wins) lives in `tantalio.triage.verdicts`; this module only
+gathers per-file and per-media facts in a few set-based queries and writes results back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from tantalio.store.bulk import chunks
+from tantalio.store.cases import Case, Exhibit, File
+from tantalio.store.hashsets import HashEntry, HashSet
+from tantalio.store.media import Match, Media
+
+
+@dataclass(slots=True)
+class FileFact:
+    file_id: int
+    case_id: int
+    exhibit_id: int
+    exhibit: str
+    path: str
+    size: int | None
+    deleted: bool
+    mtime: datetime | None
+    file_error: str | None
+    media_id: int | None
+    sha256: str | None
+    kind: str | None
+    type: str | None
+    media_error: str | None
+    camera: bool  # EXIF make, model or serial present
+    gps: bool
+    datetime_original: str | None
+    verdict: str | None = None
+    priority: float | None = None
+
+
+@dataclass(slots=True)
+class MatchFact:
+    """One match of a media against a hash entry, with what the entry's set says of it."""
+
+    media_id: int
+    algorithm: str
+    distance: int
+    score: float | None
+    orientation: str | None
+    entry_id: int
+    hash_set: str
+    hash_set_kind: str
+    category: int | None
+    series: str | None
+    victim_identified: bool | None
+    offender_identified: bool | None
+
+
+def _file_query():  # type: ignore[no-untyped-def]
+    return (
+        select(
+            File.id,
+            Exhibit.case_id,
+            File.exhibit_id,
+            Exhibit.label,
+            File.path,
+            File.size,
+            File.deleted,
+            File.mtime,
+            File.error,
+            File.media_id,
+            Media.sha256,
+            Media.kind,
+            Media.type,
+            Media.error,
+            or_(Media.make.is_not(None), Media.model.is_not(None), Media.serial.is_not(None)),
+            Media.gps_latitude.is_not(None),
+            Media.datetime_original,
+            File.verdict,
+            File.priority,
+        )
+        .join(Exhibit, Exhibit.id == File.exhibit_id)
+        .outerjoin(Media, Media.id == File.media_id)
+    )
+
+
+def _fact(row: Sequence[object]) -> FileFact:
+    return FileFact(*row)  # type: ignore[arg-type]
+
+
+def case_file_facts(session: Session, case_id: int) -> list[FileFact]:
+    q = _file_query().where(Exhibit.case_id == case_id).order_by(Exhibit.label, File.path)
+    return [_fact(r) for r in session.execute(q)]
+
+
+def case_ids_of_media(session: Session, media_ids: Iterable[int]) -> set[int]:
+    out: set[int] = set()
+    for batch in chunks(media_ids):
+        q = (
+            select(Exhibit.case_id)
+            .join(File, File.exhibit_id == Exhibit.id)
+            .where(File.media_id.in_(batch))
+            .distinct()
+        )
+        out.update(session.scalars(q))
+    return out
+
+
+def entry_match_facts(session: Session, media_ids: Iterable[int]) -> dict[int, list[MatchFact]]:
+    out: dict[int, list[MatchFact]] = defaultdict(list)
+    for batch in chunks(media_ids):
+        q = (
+            select(
+                Match.media_id,
+                Match.algorithm,
+                Match.distance,
+                Match.score,
+                Match.orientation,
+                HashEntry.id,
+                HashSet.name,
+                HashSet.kind,
+                HashEntry.category,
+                HashEntry.series,
+                HashEntry.victim_identified,
+                HashEntry.offender_identified,
+            )
+            .join(HashEntry, HashEntry.id == Match.hash_entry_id)
+            .join(HashSet, HashSet.id == HashEntry.hash_set_id)
+            .where(Match.media_id.in_(batch))
+        )
+        for row in session.execute(q):
+            out[row[0]].append(MatchFact(*row))  # type: ignore[call-arg]
+    return out
+
+
+def media_case_refs(session: Session, media_ids: Iterable[int]) -> dict[int, dict[int, str]]:
+    """For each media, the cases it occurs in: {media id: {case id: reference}}."""
+    out: dict[int, dict[int, str]] = defaultdict(dict)
+    for batch in chunks(media_ids):
+        q = (
+            select(File.media_id, Case.id, Case.reference)
+            .join(Exhibit, Exhibit.id == File.exhibit_id)
+            .join(Case, Case.id == Exhibit.case_id)
+            .where(File.media_id.in_(batch))
+            .distinct()
+        )
+        for mid, cid, ref in session.execute(q):
+            if mid is not None:
+                out[mid][cid] = ref
+    return out
+
+
+def near_pairs(session: Session, media_ids: Iterable[int]) -> list[tuple[int, int, int]]:
+    """Media↔media PDQ/vPDQ matches with both ends among `media_ids`: (a, b, distance)."""
+    ids = set(media_ids)
+    out: list[tuple[int, int, int]] = []
+    for batch in chunks(ids):
+        q = select(Match.media_id, Match.other_media_id, Match.distance).where(
+            Match.other_media_id.is_not(None), Match.media_id.in_(batch)
+        )
+        for a, b, d in session.execute(q):
+            if b in ids:
+                out.append((a, b, d))
+    return out
+
+
+def serials(session: Session, media_ids: Iterable[int]) -> dict[int, str]:
+    """Camera identity (make/model/serial joined) of media whose serial is known."""
+    out: dict[int, str] = {}
+    for batch in chunks(media_ids):
+        q = select(Media.id, Media.make, Media.model, Media.serial).where(
+            Media.id.in_(batch), Media.serial.is_not(None)
+        )
+        for mid, make, model, serial in session.execute(q):
+            out[mid] = f"{make or ''}|{model or ''}|{serial}"
+    return out
+
+
+def write_verdicts(session: Session, facts: Sequence[FileFact]) -> int:
+    """Store verdict and priority of the given files; return how many."""
+    rows = [{"id": f.file_id, "verdict": f.verdict, "priority": f.priority} for f in facts]
+    if rows:
+        session.execute(update(File), rows)
+    return len(rows)

@@ -1,0 +1,143 @@
+"""The workspace's persistent PDQ indexes, kept in step with the database.
+
+Two indexes live in `DIR/index/`:
+- `entries_pdq`: the PDQ of every hash entry (ids = entry ids). New media are searched
+  against it in all 8 orientations.
+- `media_pdq`: the 8 orientation PDQs of every image whose quality passes the gate
+  (ids = media id * 8 + orientation number). A newly imported entry, or a new media's
+  identity PDQ, searched against it finds rotated and flipped copies already stored.
+
+Beside each index a JSON marker records which rows it covers (`max_id`, `count`). On load
+the marker is checked against the table (rows were deleted → rebuild) and the index is
+extended with rows added since (an ingest killed before it saved) — so the files are only
+ever a cache of the database, never the truth.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from tantalio.store import matching as store
+from tantalio.store.matching import Coverage
+from tantalio.store.workspace import Workspace
+from tantalio.triage.pdqsearch import DEFAULT_THRESHOLD, PdqSearch
+
+MIN_QUALITY = 50
+ORIENTATIONS = 8
+
+
+class _Persisted:
+    def __init__(self, name: str, directory: Path | None, threshold: int) -> None:
+        self.name = name
+        self.directory = directory
+        self.threshold = threshold
+        self.index: PdqSearch | None = None
+        self.coverage = Coverage(0, 0)
+        self.dirty = False
+
+    @property
+    def _paths(self) -> tuple[Path, Path] | None:
+        if self.directory is None:
+            return None
+        return self.directory / f"{self.name}.npz", self.directory / f"{self.name}.json"
+
+    def try_load(self) -> Coverage | None:
+        paths = self._paths
+        if paths is None or not paths[0].is_file() or not paths[1].is_file():
+            return None
+        try:
+            marker = json.loads(paths[1].read_text())
+            if marker.get("threshold") != self.threshold:
+                return None
+            self.index = PdqSearch.load(paths[0], self.threshold)
+            return Coverage(int(marker["max_id"]), int(marker["count"]))
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def save(self) -> None:
+        paths = self._paths
+        if paths is None or self.index is None or not self.dirty:
+            return
+        paths[0].parent.mkdir(parents=True, exist_ok=True)
+        self.index.save(paths[0])
+        marker = {"max_id": self.coverage.max_id, "count": self.coverage.count}
+        tmp = paths[1].with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({**marker, "threshold": self.threshold}))
+        tmp.replace(paths[1])
+        self.dirty = False
+
+
+class WorkspaceIndexes:
+    """Lazily loaded, incrementally extended PDQ indexes of one workspace."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        threshold: int = DEFAULT_THRESHOLD,
+        min_quality: int = MIN_QUALITY,
+    ) -> None:
+        self.threshold = threshold
+        self.min_quality = min_quality
+        self._entries = _Persisted("entries_pdq", ws.index_dir, threshold)
+        self._media = _Persisted("media_pdq", ws.index_dir, threshold)
+
+    # -- entries ---------------------------------------------------------------------
+    def entries(self, session: Session) -> PdqSearch:
+        p = self._entries
+        if p.index is None:
+            marker = p.try_load()
+            if marker is None or store.entry_pdq_coverage(session, marker.max_id) != marker:
+                p.index, p.coverage, p.dirty = PdqSearch(self.threshold), Coverage(0, 0), True
+            else:
+                p.coverage = marker
+        assert p.index is not None
+        added = 0
+        for eid, pdq in store.entry_pdq_rows(session, after_id=p.coverage.max_id):
+            p.index.add([eid], [pdq])
+            p.coverage = Coverage(eid, p.coverage.count + 1)
+            added += 1
+        p.dirty = p.dirty or added > 0
+        return p.index
+
+    def drop_entries(self) -> None:
+        """Forget the entry index (entries were deleted): rebuilt on next use."""
+        self._entries.index = None
+        paths = self._entries._paths
+        if paths is not None:
+            paths[1].unlink(missing_ok=True)
+
+    # -- media -----------------------------------------------------------------------
+    def media(self, session: Session) -> PdqSearch:
+        p = self._media
+        if p.index is None:
+            marker = p.try_load()
+            check = (
+                store.media_pdq_coverage(session, self.min_quality, marker.max_id)
+                if marker
+                else None
+            )
+            if marker is None or check != marker:
+                p.index, p.coverage, p.dirty = PdqSearch(self.threshold), Coverage(0, 0), True
+            else:
+                p.coverage = marker
+        assert p.index is not None
+        rows = list(store.media_pdq_rows(session, self.min_quality, after_id=p.coverage.max_id))
+        for mid, hashes in rows:
+            self._add_media(mid, hashes)
+        return p.index
+
+    def _add_media(self, media_id: int, hashes: list[str]) -> None:
+        p = self._media
+        assert p.index is not None
+        if media_id <= p.coverage.max_id:
+            return
+        p.index.add([media_id * ORIENTATIONS + k for k in range(len(hashes))], hashes)
+        p.coverage = Coverage(media_id, p.coverage.count + 1)
+        p.dirty = True
+
+    def save(self) -> None:
+        self._entries.save()
+        self._media.save()

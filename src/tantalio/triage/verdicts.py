@@ -1,0 +1,104 @@
+"""The verdict rule: one verdict per file, decided from stored facts, written back.
+
+Order (docs/decisions/triage.md): a file whose bytes could not be read is `unreadable`;
+then `known` (an exact MD5/SHA-1/SHA-256 match in a known-bad or alert set), `near-known`
+(a PDQ/vPDQ match in such a set: the closest entry wins), `known-good` (an exact match in
+a known-good set), `seen-elsewhere` (the same content occurs in another case), `unreadable`
+(the content could not be decoded), `non-media`, and finally `new`. Safety first: a
+near-copy of known material outranks a known-good listing of the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from tantalio.store import verdicts as store
+from tantalio.store.verdicts import FileFact, MatchFact
+from tantalio.triage.priority import assign_priorities
+
+BAD_KINDS = ("known-bad", "alert")
+EXACT = ("md5", "sha1", "sha256")
+
+
+@dataclass(slots=True)
+class Decision:
+    verdict: str
+    match: MatchFact | None = None
+    reason: str | None = None
+
+
+def best_match(matches: Sequence[MatchFact]) -> tuple[MatchFact | None, MatchFact | None]:
+    """(best known-bad/alert match, best known-good exact match). Exact beats perceptual,
+    then smaller distance, then known-bad before alert, then the lowest entry id."""
+    bad = [m for m in matches if m.hash_set_kind in BAD_KINDS]
+    good = [m for m in matches if m.hash_set_kind == "known-good" and m.algorithm in EXACT]
+
+    def key(m: MatchFact) -> tuple[int, int, int, int]:
+        return (
+            0 if m.algorithm in EXACT else 1,
+            m.distance,
+            0 if m.hash_set_kind == "known-bad" else 1,
+            m.entry_id,
+        )
+
+    return (min(bad, key=key) if bad else None, min(good, key=key) if good else None)
+
+
+def decide(fact: FileFact, matches: Sequence[MatchFact], other_cases: int) -> Decision:
+    if fact.media_id is None:
+        return Decision("unreadable", reason=fact.file_error or "not read")
+    bad, good = best_match(matches)
+    if bad is not None:
+        return Decision("known" if bad.algorithm in EXACT else "near-known", bad)
+    if good is not None:
+        return Decision("known-good", good)
+    if other_cases:
+        return Decision("seen-elsewhere")
+    if fact.file_error:
+        return Decision("unreadable", reason=fact.file_error)
+    if fact.media_error and fact.kind in ("image", "video"):
+        return Decision("unreadable", reason=fact.media_error)
+    if fact.kind not in ("image", "video"):
+        return Decision("non-media")
+    return Decision("new")
+
+
+def refresh_cases(session: Session, case_ids: Iterable[int]) -> dict[str, int]:
+    """Recompute and store the verdict and priority of every file of the given cases.
+
+    Returns counts per verdict over those cases. Idempotent: run after every ingest and
+    every hash-set change (a case's verdicts depend on other cases and on hash sets)."""
+    totals: dict[str, int] = {}
+    for case_id in sorted(set(case_ids)):
+        facts = store.case_file_facts(session, case_id)
+        media = {f.media_id for f in facts if f.media_id is not None}
+        matches = store.entry_match_facts(session, media)
+        cases = store.media_case_refs(session, media)
+        before = {f.file_id: (f.verdict, f.priority) for f in facts}
+        for fact in facts:
+            others = 0
+            if fact.media_id is not None:
+                others = len(set(cases.get(fact.media_id, {})) - {case_id})
+            decision = decide(fact, matches.get(fact.media_id or -1, ()), others)
+            fact.verdict = decision.verdict
+            fact.priority = None
+            totals[decision.verdict] = totals.get(decision.verdict, 0) + 1
+        assign_priorities(session, facts)
+        changed = [f for f in facts if before[f.file_id] != (f.verdict, f.priority)]
+        store.write_verdicts(session, changed)
+    return totals
+
+
+def refresh_media(session: Session, media_ids: Iterable[int]) -> dict[str, int]:
+    """Refresh every case in which any of these media occur."""
+    return refresh_cases(session, store.case_ids_of_media(session, media_ids))
+
+
+def count_by(facts: Iterable[FileFact]) -> Mapping[str, int]:
+    out: dict[str, int] = {}
+    for f in facts:
+        out[f.verdict or "pending"] = out.get(f.verdict or "pending", 0) + 1
+    return out
