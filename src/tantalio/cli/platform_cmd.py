@@ -1,0 +1,214 @@
+"""`tantalio platform ...`: run the matching service and manage its keys and banks.
+
+    tantalio platform serve [--db URL] [--host H] [--port P] [--workers N] [--trusted-key PEM]
+    tantalio platform key create NAME --scope lookup [--scope curate] [--rate R] [--burst B]
+    tantalio platform key list | key revoke ID|NAME|PREFIX
+    tantalio platform bank create NAME [--threshold 31] [--disabled]
+    tantalio platform bank list | bank delete NAME
+    tantalio platform bank import NAME FILE [--format hma|vics|md5sum|sha256sum|tantalio-signed]
+                                  [--trusted-key PEM] [--allow-unsigned]
+
+The database is `--db` or $TANTALIO_PLATFORM_DB (default: sqlite:///tantalio-platform.db).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+DB_ENV = "TANTALIO_PLATFORM_DB"
+DEFAULT_DB = "sqlite:///tantalio-platform.db"
+
+platform_app = typer.Typer(
+    help="Trust & safety matching service (HMA-compatible).", no_args_is_help=True
+)
+key_app = typer.Typer(help="API keys (stored hashed; shown once).", no_args_is_help=True)
+bank_app = typer.Typer(help="Banks of known hashes.", no_args_is_help=True)
+platform_app.add_typer(key_app, name="key")
+platform_app.add_typer(bank_app, name="bank")
+
+DbOpt = typer.Option(None, "--db", help=f"Database URL (or ${DB_ENV}).")
+
+
+def _db(db: str | None) -> str:
+    return db or os.environ.get(DB_ENV) or DEFAULT_DB
+
+
+def _service(db: str | None):  # type: ignore[no-untyped-def]
+    from tantalio.platform import PlatformConfig, PlatformService
+
+    return PlatformService(PlatformConfig(db_url=_db(db)), indexing=False)
+
+
+@platform_app.command()
+def serve(
+    db: str | None = DbOpt,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8800, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Worker processes (each holds the index)."),
+    trusted_key: list[Path] = typer.Option(
+        [], "--trusted-key", help="Public key (PEM) trusted for signed lists."
+    ),
+    log_level: str = typer.Option("info"),
+) -> None:
+    """Serve the HMA-compatible API and /v1 (OpenAPI at /v1/openapi.json)."""
+    import uvicorn
+
+    from tantalio.store.platform import PlatformStore
+
+    url = _db(db)
+    PlatformStore(url).close()  # migrate once, before workers start
+    os.environ[DB_ENV] = url
+    if trusted_key:
+        os.environ["TANTALIO_TRUSTED_KEYS"] = os.pathsep.join(str(p) for p in trusted_key)
+    uvicorn.run(
+        "tantalio.platform.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level=log_level,  # our middleware logs paths without query strings
+    )
+
+
+@key_app.command("create")
+def key_create(
+    name: str,
+    scope: list[str] = typer.Option(..., "--scope", help="lookup, curate or admin (repeatable)."),
+    rate: float = typer.Option(50.0, help="Requests per second (token bucket refill)."),
+    burst: int = typer.Option(100, help="Bucket size."),
+    db: str | None = DbOpt,
+) -> None:
+    """Create a key and print it once (only its SHA-256 is stored)."""
+    from tantalio.platform.auth import create_key
+    from tantalio.store.platform import PlatformStore
+
+    store = PlatformStore(_db(db))
+    try:
+        token, rec = create_key(store, name, scope, rate_per_s=rate, burst=burst)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    typer.echo(token)
+    typer.echo(
+        f"key {rec.id} {rec.name!r} prefix {rec.prefix} scopes {','.join(sorted(rec.scopes))}",
+        err=True,
+    )
+
+
+@key_app.command("list")
+def key_list(db: str | None = DbOpt) -> None:
+    from tantalio.store.platform import PlatformStore
+
+    store = PlatformStore(_db(db))
+    for k in store.list_keys():
+        state = "revoked" if k.revoked_at else "active"
+        typer.echo(
+            f"{k.id}\t{k.name}\t{k.prefix}\t{','.join(sorted(k.scopes))}\t{k.rate_per_s:g}/s\t{state}"
+        )
+    store.close()
+
+
+@key_app.command("revoke")
+def key_revoke(ident: str, db: str | None = DbOpt) -> None:
+    from tantalio.store.platform import PlatformStore
+
+    store = PlatformStore(_db(db))
+    n = store.revoke_key(ident)
+    store.close()
+    if not n:
+        typer.echo(f"no active key {ident!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {n} key(s)")
+
+
+@bank_app.command("create")
+def bank_create(
+    name: str,
+    threshold: int = typer.Option(31, help="PDQ distance threshold for this bank."),
+    disabled: bool = typer.Option(False, help="Create the bank with matching off."),
+    db: str | None = DbOpt,
+) -> None:
+    from tantalio.platform.service import Invalid
+
+    svc = _service(db)
+    try:
+        b = svc.create_bank(name, enabled=not disabled, pdq_threshold=threshold)
+    except Invalid as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        svc.store.close()
+    typer.echo(
+        f"bank {b.name} (threshold {b.pdq_threshold}, {'enabled' if b.enabled else 'disabled'})"
+    )
+
+
+@bank_app.command("list")
+def bank_list(db: str | None = DbOpt) -> None:
+    svc = _service(db)
+    sizes = svc.store.bank_sizes()
+    for b in svc.list_banks():
+        typer.echo(
+            f"{b.name}\t{sizes.get(b.id, 0)} entries\tthreshold {b.pdq_threshold}\t"
+            f"{'enabled' if b.enabled else 'disabled'}"
+        )
+    svc.store.close()
+
+
+@bank_app.command("delete")
+def bank_delete(name: str, db: str | None = DbOpt) -> None:
+    svc = _service(db)
+    gone = svc.delete_bank(name)
+    svc.store.close()
+    if not gone:
+        typer.echo(f"no bank {name!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"deleted bank {name}")
+
+
+@bank_app.command("import")
+def bank_import(
+    name: str,
+    file: Path,
+    format: str | None = typer.Option(
+        None, "--format", help="hma, vics, md5sum, sha256sum, tantalio-signed."
+    ),
+    trusted_key: list[Path] = typer.Option(
+        [], "--trusted-key", help="Public key (PEM) for signed lists."
+    ),
+    allow_unsigned: bool = typer.Option(False, help="Accept an unsigned tantalio list."),
+    db: str | None = DbOpt,
+) -> None:
+    """Import a hash list into a bank; a refused list adds nothing."""
+    from tantalio.platform.imports import ImportRefused, import_file
+    from tantalio.platform.service import NotFound
+
+    svc = _service(db)
+    try:
+        res = import_file(
+            svc,
+            name,
+            file,
+            format=format,
+            trusted_keys=[str(k) for k in trusted_key],
+            allow_unsigned=allow_unsigned,
+        )
+    except (ImportRefused, NotFound) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        svc.store.close()
+    for w in res.warnings[:20]:
+        typer.echo(f"warning: {w}", err=True)
+    if len(res.warnings) > 20:
+        typer.echo(f"... {len(res.warnings) - 20} more warnings", err=True)
+    typer.echo(f"imported {res.added} entries into {name}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(platform_app, name="platform")

@@ -1,0 +1,594 @@
+"""tantalio's own API under /v1: banks, entries, imports, matching with upload context,
+rules, review queue, deliveries, LE reports, keys. Described by /v1/openapi.json."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from tantalio.platform import auth, hashing, imports, reports
+from tantalio.platform.actions import DECISIONS
+from tantalio.platform.service import Invalid, Match, NotFound, PlatformService
+from tantalio.platform.web import ApiError, requires
+from tantalio.store.platform.records import ApiKeyRecord, BankRecord, EntryRecord, NewEntry
+
+router = APIRouter(prefix="/v1", tags=["tantalio v1"])
+
+
+def _svc(request: Request) -> PlatformService:
+    return request.app.state.service
+
+
+def _bank(b: BankRecord, size: int | None = None) -> dict[str, Any]:
+    out = {
+        "name": b.name,
+        "enabled": b.enabled,
+        "enabled_ratio": b.enabled_ratio,
+        "pdq_threshold": b.pdq_threshold,
+        "description": b.description,
+        "created_at": b.created_at.isoformat(),
+    }
+    if size is not None:
+        out["size"] = size
+    return out
+
+
+def _entry(e: EntryRecord) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "bank": e.bank_name,
+        "signals": e.signals(),
+        "vpdq_frames": len(e.vpdq or []),
+        "category": e.category,
+        "provenance": _provenance(e),
+        "meta": e.meta,
+    }
+
+
+def _provenance(e: EntryRecord | None) -> dict[str, Any] | None:
+    if e is None:
+        return None
+    return {
+        "source_list": e.source_list,
+        "original_id": e.original_id,
+        "source_category": e.source_category,
+        "added_at": e.added_at.isoformat(),
+        "source_added_at": e.source_added_at.isoformat() if e.source_added_at else None,
+    }
+
+
+def _matches(svc: PlatformService, matches: list[Match]) -> list[dict[str, Any]]:
+    entries = svc.entries(m.entry_id for m in matches)
+    out = []
+    for m in matches:
+        e = entries.get(m.entry_id)
+        out.append(
+            {
+                "bank": m.bank.name,
+                "entry_id": m.entry_id,
+                "signal_type": m.signal_type,
+                "distance": m.distance,
+                "category": e.category if e else None,
+                "provenance": _provenance(e),
+            }
+        )
+    return out
+
+
+def _wrap(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except NotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    except (Invalid, ValueError) as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+# -- banks ---------------------------------------------------------------------------------
+
+
+class BankIn(BaseModel):
+    name: str
+    enabled: bool = True
+    pdq_threshold: int | None = Field(None, description="PDQ distance threshold (default 31)")
+    description: str | None = None
+
+
+class BankPatch(BaseModel):
+    name: str | None = None
+    enabled: bool | None = None
+    pdq_threshold: int | None = None
+    description: str | None = None
+
+
+@router.get("/banks")
+def list_banks(
+    request: Request, key: ApiKeyRecord = Depends(requires("curate"))
+) -> list[dict[str, Any]]:
+    svc = _svc(request)
+    sizes = svc.store.bank_sizes()
+    return [_bank(b, sizes.get(b.id, 0)) for b in svc.list_banks()]
+
+
+@router.post("/banks", status_code=201)
+def create_bank(
+    body: BankIn, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
+) -> dict[str, Any]:
+    b = _wrap(
+        _svc(request).create_bank,
+        body.name,
+        enabled=body.enabled,
+        pdq_threshold=body.pdq_threshold,
+        description=body.description,
+    )
+    return _bank(b, 0)
+
+
+@router.get("/banks/{name}")
+def get_bank(
+    name: str, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
+) -> dict[str, Any]:
+    svc = _svc(request)
+    b = _wrap(svc.bank, name)
+    return _bank(b, svc.store.bank_sizes().get(b.id, 0))
+
+
+@router.patch("/banks/{name}")
+def patch_bank(
+    name: str, body: BankPatch, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
+) -> dict[str, Any]:
+    return _bank(_wrap(_svc(request).update_bank, name, **body.model_dump()))
+
+
+@router.delete("/banks/{name}")
+def delete_bank(
+    name: str, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
+) -> dict[str, Any]:
+    if not _svc(request).delete_bank(name):
+        raise ApiError(404, f"bank {name!r} not found")
+    return {"deleted": name}
+
+
+class EntryIn(BaseModel):
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    pdq: str | None = None
+    vpdq: list[str] | None = None
+    category: int | None = Field(None, ge=0, le=4)
+    source_list: str | None = None
+    original_id: str | None = None
+    meta: dict[str, Any] | None = None
+
+
+class EntriesIn(BaseModel):
+    entries: list[EntryIn] = Field(..., max_length=100_000)
+
+
+@router.post("/banks/{name}/entries", status_code=201)
+def add_entries(
+    name: str, body: EntriesIn, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
+) -> dict[str, Any]:
+    from tantalio.platform import signals as sig
+
+    new = []
+    for i, e in enumerate(body.entries):
+        values = {
+            k: v
+            for k, v in (("md5", e.md5), ("sha1", e.sha1), ("sha256", e.sha256), ("pdq", e.pdq))
+            if v
+        }
+        if not values and not e.vpdq:
+            raise ApiError(400, f"entries[{i}]: no hash given")
+        try:
+            clean = {k: sig.normalize(k, v) for k, v in values.items()}
+            frames = sig.vpdq_frames(",".join(e.vpdq)) if e.vpdq else None
+        except sig.SignalError as exc:
+            raise ApiError(400, f"entries[{i}]: {exc}") from None
+        new.append(
+            NewEntry(
+                md5=clean.get("md5"),
+                sha1=clean.get("sha1"),
+                sha256=clean.get("sha256"),
+                pdq=clean.get("pdq"),
+                vpdq=frames,
+                category=e.category,
+                source_list=e.source_list or "api",
+                original_id=e.original_id,
+                meta=e.meta,
+            )
+        )
+    ids = _wrap(_svc(request).add_entries, name, new)
+    return {"ids": ids}
+
+
+@router.get("/banks/{name}/entries")
+def list_entries(
+    name: str,
+    request: Request,
+    after_id: int = 0,
+    limit: int = Query(100, le=1000),
+    key: ApiKeyRecord = Depends(requires("curate")),
+) -> dict[str, Any]:
+    svc = _svc(request)
+    b = _wrap(svc.bank, name)
+    return {
+        "entries": [_entry(e) for e in svc.store.list_entries(b.id, limit=limit, after_id=after_id)]
+    }
+
+
+@router.delete("/banks/{name}/entries/{entry_id}")
+def delete_entry(
+    name: str, entry_id: int, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
+) -> dict[str, Any]:
+    return {"deleted": _wrap(_svc(request).remove_entries, name, [entry_id])}
+
+
+@router.post("/banks/{name}/import")
+async def import_list(
+    name: str,
+    request: Request,
+    format: str | None = None,
+    allow_unsigned: bool = False,
+    source: str = "upload",
+    key: ApiKeyRecord = Depends(requires("curate")),
+) -> dict[str, Any]:
+    """Body: the list file's bytes. Signed lists are checked against the service's
+    trusted keys (`--trusted-key`); unsigned ones need `allow_unsigned=true`."""
+    svc = _svc(request)
+    data = await request.body()
+    keys = request.app.state.trusted_keys
+    try:
+        res = await run_in_threadpool(
+            imports.import_bytes,
+            svc,
+            name,
+            data,
+            source=source,
+            format=format,
+            trusted_keys=keys,
+            allow_unsigned=allow_unsigned,
+        )
+    except NotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    except imports.ImportRefused as exc:
+        raise ApiError(422, str(exc)) from None
+    return {"bank": res.bank, "added": res.added, "warnings": res.warnings[:1000]}
+
+
+# -- hashing and matching --------------------------------------------------------------------
+
+
+@router.post("/hash")
+async def hash_upload(
+    file: UploadFile = File(...), key: ApiKeyRecord = Depends(requires("lookup"))
+) -> dict[str, Any]:
+    data = await file.read()
+    fp = await run_in_threadpool(hashing.fingerprint, data, file.filename)
+    out = fp.to_json_dict()
+    out.pop("path", None)
+    return out
+
+
+class UploadContext(BaseModel):
+    time: str | None = Field(None, description="ISO 8601 time of the upload")
+    ip: str | None = None
+    port: int | None = None
+
+
+class MatchIn(BaseModel):
+    hashes: dict[str, str] = Field(
+        ..., description="signal type -> value: pdq, md5, sha1, sha256, vpdq"
+    )
+    pdq_orientations: list[str] | None = None
+    content_ref: str | None = None
+    account: dict[str, Any] | None = Field(
+        None, description="reported account: id, username, email, ..."
+    )
+    upload: UploadContext | None = None
+    banks: list[str] | None = None
+
+
+def _record(
+    svc: PlatformService,
+    key: ApiKeyRecord,
+    matches: list[Match],
+    content_ref: str | None,
+    account: dict[str, Any] | None,
+    upload: dict[str, Any] | None,
+    file_hashes: dict[str, Any],
+) -> list[int]:
+    events = svc.record(
+        matches,
+        api_key_id=key.id,
+        content_ref=content_ref,
+        account=account,
+        upload=upload,
+        file_hashes=file_hashes,
+    )
+    return [e.id for e in events]
+
+
+@router.post("/match")
+def match(
+    body: MatchIn, request: Request, key: ApiKeyRecord = Depends(requires("lookup"))
+) -> dict[str, Any]:
+    svc = _svc(request)
+    banks = set(body.banks) if body.banks else None
+    found: dict[int, Match] = {}
+    for st, value in body.hashes.items():
+        variants = [value]
+        if st == "pdq" and body.pdq_orientations:
+            variants += body.pdq_orientations
+        for v in variants:
+            for m in _wrap(svc.lookup, st, v, banks=banks):
+                cur = found.get(m.entry_id)
+                if cur is None or m.distance < cur.distance:
+                    found[m.entry_id] = m
+    matches = sorted(found.values(), key=lambda m: (m.distance, m.entry_id))
+    events = _record(
+        svc,
+        key,
+        matches,
+        body.content_ref,
+        body.account,
+        body.upload.model_dump() if body.upload else None,
+        {k: v.lower() for k, v in body.hashes.items()},
+    )
+    return {"matches": _matches(svc, matches), "events": events}
+
+
+@router.post("/match/upload")
+async def match_upload(
+    request: Request,
+    file: UploadFile = File(...),
+    content_ref: str | None = Form(None),
+    account: str | None = Form(None, description="JSON object"),
+    upload: str | None = Form(None),
+    key: ApiKeyRecord = Depends(requires("lookup")),
+) -> dict[str, Any]:
+    svc = _svc(request)
+    try:
+        acc = json.loads(account) if account else None
+        up = json.loads(upload) if upload else None
+    except json.JSONDecodeError:
+        raise ApiError(400, "account and upload must be JSON objects") from None
+    data = await file.read()
+    fp = await run_in_threadpool(hashing.fingerprint, data, file.filename)
+    by_kind = svc.lookup_fingerprint(fp)
+    seen: dict[int, Match] = {}
+    for ms in by_kind.values():
+        for m in ms:
+            if m.entry_id not in seen or m.distance < seen[m.entry_id].distance:
+                seen[m.entry_id] = m
+    matches = sorted(seen.values(), key=lambda m: (m.distance, m.entry_id))
+    events = await run_in_threadpool(
+        _record, svc, key, matches, content_ref or file.filename, acc, up, hashing.describe(fp)
+    )
+    low = bool(fp.pdq) and (fp.pdq_quality or 0) < svc.config.min_pdq_quality
+    return {
+        "matches": _matches(svc, matches),
+        "events": events,
+        "hashes": hashing.describe(fp),
+        "pdq_quality_too_low": low,
+    }
+
+
+# -- rules, review, deliveries, reports -------------------------------------------------------
+
+
+class RuleIn(BaseModel):
+    name: str
+    action: str
+    webhook_url: str
+    webhook_secret: str = Field(..., min_length=16)
+    bank: str | None = None
+    category: int | None = None
+    max_distance: int | None = None
+    review: bool = False
+
+
+def _rule(r: Any, svc: PlatformService) -> dict[str, Any]:
+    banks = svc.store.banks_by_id(include_deleted=True)
+    return {
+        "id": r.id,
+        "name": r.name,
+        "action": r.action,
+        "webhook_url": r.webhook_url,
+        "bank": banks[r.bank_id].name if r.bank_id in banks else None,
+        "category": r.category,
+        "max_distance": r.max_distance,
+        "review": r.review,
+        "enabled": r.enabled,
+    }
+
+
+@router.get("/rules")
+def list_rules(
+    request: Request, key: ApiKeyRecord = Depends(requires("admin"))
+) -> list[dict[str, Any]]:
+    svc = _svc(request)
+    return [_rule(r, svc) for r in svc.store.list_rules()]
+
+
+@router.post("/rules", status_code=201)
+def create_rule(
+    body: RuleIn, request: Request, key: ApiKeyRecord = Depends(requires("admin"))
+) -> dict[str, Any]:
+    svc = _svc(request)
+    if not body.webhook_url.startswith(("http://", "https://")):
+        raise ApiError(400, "webhook_url must be http(s)")
+    bank_id = _wrap(svc.bank, body.bank).id if body.bank else None
+    r = svc.store.create_rule(
+        name=body.name,
+        action=body.action,
+        webhook_url=body.webhook_url,
+        webhook_secret=body.webhook_secret,
+        bank_id=bank_id,
+        category=body.category,
+        max_distance=body.max_distance,
+        review=body.review,
+    )
+    return _rule(r, svc)
+
+
+@router.delete("/rules/{rule_id}")
+def disable_rule(
+    rule_id: int, request: Request, key: ApiKeyRecord = Depends(requires("admin"))
+) -> dict[str, Any]:
+    if not _svc(request).store.set_rule_enabled(rule_id, False):
+        raise ApiError(404, "no such rule")
+    return {"disabled": rule_id}
+
+
+def _review(item: Any) -> dict[str, Any]:
+    return {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in ((n, getattr(item, n)) for n in item.__slots__)
+    }
+
+
+@router.get("/review")
+def list_review(
+    request: Request,
+    status: str | None = "pending",
+    limit: int = Query(100, le=1000),
+    key: ApiKeyRecord = Depends(requires("curate")),
+) -> list[dict[str, Any]]:
+    return [_review(i) for i in _svc(request).store.list_review(status or None, limit)]
+
+
+class TakeIn(BaseModel):
+    item_id: int | None = None
+
+
+@router.post("/review/take")
+def take_review(
+    body: TakeIn, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
+) -> dict[str, Any]:
+    item = _svc(request).store.take_review(body.item_id, key.name)
+    if item is None:
+        raise ApiError(409 if body.item_id else 404, "no pending review item could be taken")
+    return _review(item)
+
+
+class DecideIn(BaseModel):
+    decision: Literal["confirm", "reject"]
+    notes: str | None = None
+
+
+@router.post("/review/{item_id}/decide")
+def decide_review(
+    item_id: int, body: DecideIn, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
+) -> dict[str, Any]:
+    assert body.decision in DECISIONS
+    svc = _svc(request)
+    item = svc.store.decide_review(item_id, key.name, body.decision, body.notes)
+    if item is None:
+        raise ApiError(409, "decide only an item you have taken and not yet decided")
+    delivery = svc.actions.decide(item, svc.store.banks_by_id(include_deleted=True))
+    out = _review(item)
+    out["delivery_id"] = delivery.delivery_id if delivery else None
+    return out
+
+
+@router.get("/deliveries/{delivery_id}")
+def get_delivery(
+    delivery_id: str, request: Request, key: ApiKeyRecord = Depends(requires("admin"))
+) -> dict[str, Any]:
+    d = _svc(request).store.get_delivery(delivery_id)
+    if d is None:
+        raise ApiError(404, "no such delivery")
+    return {
+        "delivery_id": d.delivery_id,
+        "action": d.action,
+        "status": d.status,
+        "attempts": d.attempts,
+        "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
+        "attempt_log": [
+            {
+                "attempt": a.attempt,
+                "at": a.at.isoformat(),
+                "status_code": a.status_code,
+                "error": a.error,
+                "duration_ms": round(a.duration_ms, 1),
+            }
+            for a in d.attempt_log
+        ],
+    }
+
+
+@router.get("/reports/{account_id}")
+def get_report(
+    account_id: str,
+    request: Request,
+    format: Literal["json", "xml"] = "json",
+    key: ApiKeyRecord = Depends(requires("curate")),
+) -> Response:
+    rep = reports.build_report(_svc(request), account_id)
+    if rep is None:
+        raise ApiError(404, "no matches recorded for this account")
+    if format == "xml":
+        return Response(reports.to_xml(rep), media_type="application/xml")
+    return Response(rep.to_json(), media_type="application/json")
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+
+class KeyIn(BaseModel):
+    name: str
+    scopes: list[Literal["lookup", "curate", "admin"]]
+    rate_per_s: float | None = None
+    burst: int | None = None
+
+
+def _key(k: ApiKeyRecord) -> dict[str, Any]:
+    return {
+        "id": k.id,
+        "name": k.name,
+        "prefix": k.prefix,
+        "scopes": sorted(k.scopes),
+        "rate_per_s": k.rate_per_s,
+        "burst": k.burst,
+        "created_at": k.created_at.isoformat(),
+        "revoked": k.revoked_at is not None,
+    }
+
+
+@router.post("/keys", status_code=201)
+def create_key(
+    body: KeyIn, request: Request, key: ApiKeyRecord = Depends(requires("admin"))
+) -> dict[str, Any]:
+    svc = _svc(request)
+    token, rec = _wrap(
+        auth.create_key,
+        svc.store,
+        body.name,
+        body.scopes,
+        rate_per_s=body.rate_per_s or svc.config.default_rate_per_s,
+        burst=body.burst or svc.config.default_burst,
+    )
+    return {**_key(rec), "key": token}
+
+
+@router.get("/keys")
+def list_keys(
+    request: Request, key: ApiKeyRecord = Depends(requires("admin"))
+) -> list[dict[str, Any]]:
+    return [_key(k) for k in _svc(request).store.list_keys()]
+
+
+@router.delete("/keys/{ident}")
+def revoke_key(
+    ident: str, request: Request, key: ApiKeyRecord = Depends(requires("admin"))
+) -> dict[str, Any]:
+    n = _svc(request).store.revoke_key(ident)
+    if not n:
+        raise ApiError(404, "no such active key")
+    return {"revoked": n}

@@ -1,0 +1,73 @@
+"""`create_platform_app`: the FastAPI app of `tantalio platform serve`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from tantalio.platform import api_v1, hma
+from tantalio.platform.auth import KeyRing
+from tantalio.platform.config import PlatformConfig
+from tantalio.platform.service import PlatformService
+from tantalio.platform.web import ApiError, LimitAndLog, api_error_handler
+
+
+def create_platform_app(
+    config: PlatformConfig | None = None,
+    *,
+    service: PlatformService | None = None,
+    trusted_keys: Iterable[Any] = (),
+    background: bool = True,
+) -> FastAPI:
+    """The service app. Its index loads when the app starts (lifespan); pass `service` to
+    share one already started (tests, the benchmark's in-process runs)."""
+    config = config or (service.config if service else PlatformConfig())
+    svc = service or PlatformService(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not svc.ready:
+            svc.start(background=background)
+        yield
+        if service is None:
+            svc.close()
+
+    app = FastAPI(
+        title="tantalio platform matching service",
+        version="1",
+        description="HMA-compatible hash matching with banks, actions, review and LE reports.",
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.service = svc
+    app.state.keyring = KeyRing(svc.store, config.key_cache_ttl_s)
+    app.state.trusted_keys = list(trusted_keys)
+    app.add_exception_handler(ApiError, api_error_handler)
+    app.include_router(hma.router)
+    app.include_router(api_v1.router)
+    app.add_middleware(
+        LimitAndLog,
+        max_body=config.max_body_bytes,
+        large_body_paths=("/import",),
+        max_large=config.max_import_bytes,
+    )
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (several workers): settings from the environment
+    that `tantalio platform serve` sets (TANTALIO_PLATFORM_DB, TANTALIO_TRUSTED_KEYS)."""
+    import os
+
+    from tantalio.store.platform.db import DEFAULT_URL
+
+    config = PlatformConfig(db_url=os.environ.get("TANTALIO_PLATFORM_DB", DEFAULT_URL))
+    if os.environ.get("TANTALIO_PLATFORM_MAX_BODY"):
+        config.max_body_bytes = int(os.environ["TANTALIO_PLATFORM_MAX_BODY"])
+    keys = [p for p in os.environ.get("TANTALIO_TRUSTED_KEYS", "").split(os.pathsep) if p]
+    return create_platform_app(config, trusted_keys=keys)

@@ -1,0 +1,179 @@
+"""The in-memory match index: PDQ near-neighbour search, exact hashes, vPDQ frames.
+
+Index ids encode both the entry and its bank: ``entry_id << 16 | bank_id``. A match then
+says which bank it belongs to without any lookup, so the per-bank threshold and enabled
+flag are applied to raw search results with no per-entry table in memory (flat memory at
+10M hashes). At most 65,535 banks.
+
+The PDQ search is `tantalio.index.PDQIndex` (exact at the threshold, incremental, no
+pickle). Until that lands, or where it is missing, a brute-force numpy backend with the same
+behaviour stands in (`PDQBackend`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tantalio.platform.pdq_backend import PDQBackend, make_pdq_backend
+from tantalio.store.platform.records import IndexRow
+
+BANK_BITS = 16
+BANK_MASK = (1 << BANK_BITS) - 1
+MAX_BANKS = BANK_MASK
+
+
+def encode(entry_ids: NDArray[np.int64] | Sequence[int], bank_id: int) -> NDArray[np.int64]:
+    return (np.asarray(entry_ids, dtype=np.int64) << BANK_BITS) | np.int64(bank_id)
+
+
+def decode(idx: int) -> tuple[int, int]:
+    return idx >> BANK_BITS, idx & BANK_MASK
+
+
+@dataclass(frozen=True, slots=True)
+class RawMatch:
+    """One index hit before bank filtering: entry, bank, signal type, distance."""
+
+    entry_id: int
+    bank_id: int
+    signal_type: str
+    distance: int
+
+
+class MatchIndex:
+    """PDQ + exact + vPDQ indexes of every entry of every bank, kept current incrementally."""
+
+    def __init__(self, pdq_backend: PDQBackend | None = None) -> None:
+        self.pdq = pdq_backend or make_pdq_backend()
+        self.vpdq = make_pdq_backend(fallback=True)  # frames; few, duplicates per id
+        self._vpdq_frames: dict[int, int] = {}  # encoded id -> unique frame count
+        self._exact: dict[str, dict[str, int | list[int]]] = {"md5": {}, "sha1": {}, "sha256": {}}
+        self._write = threading.Lock()
+
+    # -- writes ------------------------------------------------------------------------
+
+    def add_rows(self, rows: Iterable[IndexRow]) -> int:
+        pdq_ids: list[int] = []
+        pdq_hex: list[str] = []
+        n = 0
+        with self._write:
+            for r in rows:
+                n += 1
+                idx = (r.id << BANK_BITS) | r.bank_id
+                if r.pdq:
+                    pdq_ids.append(idx)
+                    pdq_hex.append(r.pdq)
+                for algo in ("md5", "sha1", "sha256"):
+                    value = getattr(r, algo)
+                    if value:
+                        self._exact_add(algo, value, idx)
+                if r.vpdq:
+                    frames = sorted(set(r.vpdq))
+                    self.vpdq.add(np.full(len(frames), idx, dtype=np.int64), frames)
+                    self._vpdq_frames[idx] = len(frames)
+            if pdq_ids:
+                self.pdq.add(np.asarray(pdq_ids, dtype=np.int64), pdq_hex)
+        return n
+
+    def _exact_add(self, algo: str, value: str, idx: int) -> None:
+        table = self._exact[algo]
+        cur = table.get(value)
+        if cur is None:
+            table[value] = idx
+        elif isinstance(cur, list):
+            if idx not in cur:
+                cur.append(idx)
+        elif cur != idx:
+            table[value] = [cur, idx]
+
+    def remove_rows(self, rows: Iterable[IndexRow]) -> None:
+        """Drop entries given their hashes (removal is soft in the store, so a removed
+        entry's values are still readable): exact tables are cleaned by value, O(1) each."""
+        rows = list(rows)
+        if not rows:
+            return
+        ids = np.fromiter(((r.id << BANK_BITS) | r.bank_id for r in rows), dtype=np.int64)
+        with self._write:
+            self.pdq.remove(ids)
+            for r in rows:
+                idx = (r.id << BANK_BITS) | r.bank_id
+                for algo in ("md5", "sha1", "sha256"):
+                    value = getattr(r, algo)
+                    if value:
+                        self._exact_discard(algo, value, idx)
+            if self._vpdq_frames:
+                gone = [int(i) for i in ids if int(i) in self._vpdq_frames]
+                if gone:
+                    self.vpdq.remove(np.asarray(gone, dtype=np.int64))
+                    for i in gone:
+                        del self._vpdq_frames[i]
+
+    def _exact_discard(self, algo: str, value: str, idx: int) -> None:
+        table = self._exact[algo]
+        cur = table.get(value)
+        if cur is None:
+            return
+        if isinstance(cur, list):
+            keep = [i for i in cur if i != idx]
+            if not keep:
+                del table[value]
+            else:
+                table[value] = keep if len(keep) > 1 else keep[0]
+        elif cur == idx:
+            del table[value]
+
+    # -- reads -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.pdq)
+
+    def memory_bytes(self) -> int:
+        return self.pdq.memory_bytes() + self.vpdq.memory_bytes()
+
+    def search_pdq(self, queries: Sequence[str], max_distance: int) -> list[list[RawMatch]]:
+        """Per query, every entry within `max_distance` (min over the query's variants)."""
+        hits = self.pdq.search(list(queries), max_distance)
+        out: list[list[RawMatch]] = []
+        for per_query in hits:
+            out.append(
+                [
+                    RawMatch(int(i) >> BANK_BITS, int(i) & BANK_MASK, "pdq", int(d))
+                    for i, d in per_query
+                ]
+            )
+        return out
+
+    def search_exact(self, algo: str, value: str) -> list[RawMatch]:
+        cur = self._exact[algo].get(value)
+        if cur is None:
+            return []
+        ids = cur if isinstance(cur, list) else [cur]
+        return [RawMatch(i >> BANK_BITS, i & BANK_MASK, algo, 0) for i in ids]
+
+    def search_vpdq(
+        self, frames: Sequence[str], frame_distance: int, min_fraction: float
+    ) -> list[RawMatch]:
+        """Videos whose unique frames are matched at least `min_fraction` by the query's
+        frames (DESIGN.md: >= 80% at distance <= 31). Distance reported: the worst
+        distance among the best per-frame matches (0 = every frame identical)."""
+        if not self._vpdq_frames or not frames:
+            return []
+        uniq = sorted(set(frames))
+        hits = self.vpdq.search_frames(uniq, frame_distance)
+        # For each known video: which of its frames were matched, and how closely.
+        best: dict[int, dict[int, int]] = {}
+        for idx, frame_row, dist in hits:
+            per = best.setdefault(idx, {})
+            if frame_row not in per or dist < per[frame_row]:
+                per[frame_row] = dist
+        out = []
+        for idx, per in best.items():
+            total = self._vpdq_frames.get(idx, 0)
+            if total and len(per) / total >= min_fraction:
+                out.append(RawMatch(idx >> BANK_BITS, idx & BANK_MASK, "vpdq", max(per.values())))
+        return out

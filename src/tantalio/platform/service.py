@@ -1,0 +1,398 @@
+"""`PlatformService`: banks, matching, and what follows a match, for both APIs and the CLI.
+
+Routers stay thin: they parse a request, call one method here, and shape the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tantalio.fingerprint.record import Fingerprint
+from tantalio.hashsets.record import HashEntry
+from tantalio.platform import signals as sig
+from tantalio.platform.actions import ActionEngine
+from tantalio.platform.config import PlatformConfig
+from tantalio.platform.matchindex import MAX_BANKS, MatchIndex, RawMatch
+from tantalio.platform.sync import IndexSync
+from tantalio.store.platform import BankExists, PlatformStore
+from tantalio.store.platform.records import BankRecord, EntryRecord, MatchEventRecord, NewEntry
+
+log = logging.getLogger(__name__)
+BANK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Invalid(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    entry_id: int
+    bank: BankRecord
+    signal_type: str
+    distance: int
+
+
+class PlatformService:
+    def __init__(
+        self,
+        config: PlatformConfig | None = None,
+        store: PlatformStore | None = None,
+        *,
+        indexing: bool = True,
+    ) -> None:
+        self.config = config or PlatformConfig()
+        self.store = store or PlatformStore(self.config.db_url)
+        self.index = MatchIndex()
+        self.sync = IndexSync(self.store, self.index)
+        self.sync.on_refresh.append(self.reload_banks)
+        self.actions = ActionEngine(self.store, self.config)
+        self._banks: dict[int, BankRecord] = {}
+        self._by_name: dict[str, BankRecord] = {}
+        self.ready = False
+        # False for command-line curation: writes go to the database only, and serving
+        # processes pick them up from the change feed.
+        self.indexing = indexing
+
+    # -- life cycle --------------------------------------------------------------------
+
+    def start(self, *, background: bool = True) -> None:
+        self.reload_banks()
+        self.sync.full_load()
+        self.ready = True
+        if background:
+            self.sync.start(self.config.poll_interval_s)
+            if self.config.run_workers:
+                self.actions.start()
+
+    def close(self) -> None:
+        self.sync.stop()
+        self.actions.stop()
+        self.store.close()
+
+    def _changed(self) -> None:
+        if self.indexing:
+            self.sync.refresh()
+        else:
+            self.reload_banks()
+
+    # -- banks -------------------------------------------------------------------------
+
+    def reload_banks(self) -> None:
+        banks = self.store.banks_by_id()
+        self._banks = banks
+        self._by_name = {b.name: b for b in banks.values()}
+
+    def bank(self, name: str) -> BankRecord:
+        b = self._by_name.get(name) or self.store.get_bank(name)
+        if b is None:
+            raise NotFound(f"bank {name!r} not found")
+        return b
+
+    def list_banks(self) -> list[BankRecord]:
+        self.reload_banks()
+        return sorted(self._banks.values(), key=lambda b: b.id)
+
+    def create_bank(
+        self,
+        name: str,
+        *,
+        enabled: bool = True,
+        enabled_ratio: float | None = None,
+        pdq_threshold: int | None = None,
+        description: str | None = None,
+    ) -> BankRecord:
+        if not BANK_NAME.match(name):
+            raise Invalid("bank name must be 1-128 of A-Z a-z 0-9 _ . - (not starting with . or -)")
+        ratio = 1.0 if enabled_ratio is None else float(enabled_ratio)
+        if not 0.0 <= ratio <= 1.0:
+            raise Invalid("enabled_ratio must be between 0.0 and 1.0")
+        threshold = self._threshold(pdq_threshold)
+        if len(self.store.banks_by_id(include_deleted=True)) >= MAX_BANKS:
+            raise Invalid(f"at most {MAX_BANKS} banks")
+        try:
+            b = self.store.create_bank(
+                name,
+                enabled=enabled and ratio > 0,
+                enabled_ratio=ratio,
+                pdq_threshold=threshold,
+                description=description,
+            )
+        except BankExists as exc:
+            raise Invalid(str(exc)) from None
+        self.reload_banks()
+        return b
+
+    def _threshold(self, value: int | None) -> int:
+        if value is None:
+            return self.config.default_pdq_threshold
+        if not 0 <= int(value) <= self.config.max_pdq_threshold:
+            raise Invalid(f"pdq_threshold must be between 0 and {self.config.max_pdq_threshold}")
+        return int(value)
+
+    def update_bank(self, bank_name: str, **fields: Any) -> BankRecord:
+        fields = {k: v for k, v in fields.items() if v is not None}
+        if "name" in fields and not BANK_NAME.match(fields["name"]):
+            raise Invalid("invalid bank name")
+        if "pdq_threshold" in fields:
+            fields["pdq_threshold"] = self._threshold(fields["pdq_threshold"])
+        if "enabled_ratio" in fields:
+            ratio = float(fields["enabled_ratio"])
+            if not 0.0 <= ratio <= 1.0:
+                raise Invalid("enabled_ratio must be between 0.0 and 1.0")
+            fields.setdefault("enabled", ratio > 0)
+        elif "enabled" in fields:
+            fields["enabled_ratio"] = 1.0 if fields["enabled"] else 0.0
+        try:
+            b = self.store.update_bank(bank_name, **fields)
+        except BankExists as exc:
+            raise Invalid(str(exc)) from None
+        if b is None:
+            raise NotFound(f"bank {bank_name!r} not found")
+        self.reload_banks()
+        return b
+
+    def delete_bank(self, name: str) -> bool:
+        gone = self.store.delete_bank(name)
+        self._changed()
+        return gone
+
+    # -- entries -----------------------------------------------------------------------
+
+    def add_entries(self, bank_name: str, entries: Iterable[NewEntry]) -> list[int]:
+        bank = self.bank(bank_name)
+        ids = self.store.add_entries(bank.id, entries)
+        self._changed()
+        return ids
+
+    def add_signals(
+        self,
+        bank_name: str,
+        signals: dict[str, str],
+        *,
+        meta: dict[str, Any] | None = None,
+        category: int | None = None,
+        source_list: str | None = None,
+        original_id: str | None = None,
+    ) -> tuple[int, dict[str, str]]:
+        """Add one piece of content known by its signals (HMA's `/c/bank/<b>/signal`)."""
+        if not signals:
+            raise Invalid("no signals given")
+        clean: dict[str, str] = {}
+        for name, value in signals.items():
+            if not isinstance(value, str):
+                raise Invalid(f"signal {name!r} must be a string")
+            try:
+                clean[name] = sig.normalize(name, value)
+            except sig.SignalError as exc:
+                raise Invalid(str(exc)) from None
+        entry = NewEntry(
+            md5=clean.get(sig.MD5) or clean.get(sig.VIDEO_MD5),
+            sha1=clean.get(sig.SHA1),
+            sha256=clean.get(sig.SHA256),
+            pdq=clean.get(sig.PDQ),
+            vpdq=clean[sig.VPDQ].split(",") if sig.VPDQ in clean else None,
+            category=category,
+            source_list=source_list,
+            original_id=original_id,
+            meta=meta,
+        )
+        [entry_id] = self.add_entries(bank_name, [entry])
+        return entry_id, clean
+
+    def add_fingerprint(
+        self,
+        bank_name: str,
+        fp: Fingerprint,
+        *,
+        meta: dict[str, Any] | None = None,
+        category: int | None = None,
+        source_list: str | None = None,
+    ) -> int:
+        if fp.error and not fp.pdq and not fp.frames:
+            log.info("banking %s bytes with cryptographic hashes only (%s)", fp.size, fp.error)
+        entry = NewEntry(
+            md5=fp.md5,
+            sha1=fp.sha1,
+            sha256=fp.sha256,
+            pdq=fp.pdq,
+            vpdq=sorted({f.pdq for f in fp.frames}) if fp.frames else None,
+            category=category,
+            source_list=source_list,
+            meta=meta,
+        )
+        [entry_id] = self.add_entries(bank_name, [entry])
+        return entry_id
+
+    def import_hash_entries(
+        self, bank_name: str, entries: Iterable[HashEntry], *, source_list: str
+    ) -> int:
+        def convert() -> Iterable[NewEntry]:
+            for e in entries:
+                yield NewEntry(
+                    md5=e.md5,
+                    sha1=e.sha1,
+                    sha256=e.sha256,
+                    pdq=e.pdq,
+                    vpdq=e.vpdq,
+                    photodna=e.photodna,
+                    category=e.category,
+                    source_category=e.source_category,
+                    source_list=source_list,
+                    original_id=e.original_id,
+                    source_added_at=e.added_at,
+                    meta={"series": e.series} if e.series else None,
+                )
+
+        return len(self.add_entries(bank_name, convert()))
+
+    def remove_entries(self, bank_name: str, ids: Sequence[int]) -> int:
+        bank = self.bank(bank_name)
+        n = self.store.remove_entries(ids, bank_id=bank.id)
+        self._changed()
+        return n
+
+    def entries(self, ids: Iterable[int]) -> dict[int, EntryRecord]:
+        return {e.id: e for e in self.store.get_entries(ids)}
+
+    # -- matching ----------------------------------------------------------------------
+
+    def _radius(self) -> int:
+        banks = [b for b in self._banks.values()]
+        return max((b.pdq_threshold for b in banks), default=self.config.default_pdq_threshold)
+
+    def _filter(
+        self,
+        raw: Iterable[RawMatch],
+        *,
+        banks: set[str] | None,
+        check_enabled: bool,
+        coinflip: float | None = None,
+    ) -> list[Match]:
+        best: dict[int, Match] = {}
+        for m in raw:
+            b = self._banks.get(m.bank_id)
+            if b is None:
+                continue
+            if banks is not None and b.name not in banks:
+                continue
+            if check_enabled and not b.enabled:
+                continue
+            if coinflip is not None and b.enabled_ratio < coinflip:
+                continue
+            if m.signal_type == sig.PDQ and m.distance > b.pdq_threshold:
+                continue
+            cur = best.get(m.entry_id)
+            if cur is None or m.distance < cur.distance:
+                best[m.entry_id] = Match(m.entry_id, b, m.signal_type, m.distance)
+        return sorted(best.values(), key=lambda x: (x.distance, x.entry_id))
+
+    def _raw(self, signal_type: str, value: str) -> list[RawMatch]:
+        if signal_type == sig.PDQ:
+            return self.index.search_pdq([value], self._radius())[0]
+        if signal_type in sig.EXACT_COLUMN:
+            return self.index.search_exact(sig.EXACT_COLUMN[signal_type], value)
+        if signal_type == sig.VPDQ:
+            return self.index.search_vpdq(
+                value.split(","), self.config.vpdq_frame_distance, self.config.vpdq_min_fraction
+            )
+        raise Invalid(f"no such signal type {signal_type!r}")
+
+    def lookup(
+        self,
+        signal_type: str,
+        value: str,
+        *,
+        banks: set[str] | None = None,
+        check_enabled: bool = True,
+        seed: str | None = None,
+        bypass_coinflip: bool = True,
+    ) -> list[Match]:
+        """Matches of one signal, each entry once, closest first. `seed` makes HMA's
+        `enabled_ratio` coin flip reproducible for a piece of content."""
+        try:
+            value = sig.normalize(signal_type, value)
+        except sig.SignalError as exc:
+            raise Invalid(str(exc)) from None
+        coin = None if bypass_coinflip else random.Random(seed).random()
+        return self._filter(
+            self._raw(signal_type, value), banks=banks, check_enabled=check_enabled, coinflip=coin
+        )
+
+    def lookup_fingerprint(
+        self, fp: Fingerprint, *, banks: set[str] | None = None
+    ) -> dict[str, list[Match]]:
+        """Every way an upload can match: exact hashes, PDQ in 8 orientations (when its
+        quality passes the gate), and vPDQ for videos."""
+        out: dict[str, list[Match]] = {}
+        raw: list[RawMatch] = []
+        for algo in (sig.MD5, sig.SHA1, sig.SHA256):
+            value = getattr(fp, algo, None)
+            if value:
+                raw.extend(self.index.search_exact(algo, value))
+        exact = self._filter(raw, banks=banks, check_enabled=True)
+        if exact:
+            out["exact"] = exact
+        if fp.pdq and (fp.pdq_quality or 0) >= self.config.min_pdq_quality:
+            variants = [fp.pdq]
+            if self.config.try_orientations and fp.pdq_orientations:
+                variants = list(dict.fromkeys([fp.pdq, *fp.pdq_orientations]))
+            per = self.index.search_pdq(variants, self._radius())
+            pdq = self._filter((m for ms in per for m in ms), banks=banks, check_enabled=True)
+            if pdq:
+                out[sig.PDQ] = pdq
+        if fp.frames:
+            frames = [f.pdq for f in fp.frames if f.quality >= self.config.min_pdq_quality]
+            vm = self.index.search_vpdq(
+                frames, self.config.vpdq_frame_distance, self.config.vpdq_min_fraction
+            )
+            v = self._filter(vm, banks=banks, check_enabled=True)
+            if v:
+                out[sig.VPDQ] = v
+        return out
+
+    # -- after a match -----------------------------------------------------------------
+
+    def record(
+        self,
+        matches: Sequence[Match],
+        *,
+        api_key_id: int | None = None,
+        content_ref: str | None = None,
+        account: dict[str, Any] | None = None,
+        upload: dict[str, Any] | None = None,
+        file_hashes: dict[str, Any] | None = None,
+    ) -> list[MatchEventRecord]:
+        """Store one match event per matched entry and run the action rules on them."""
+        if not matches:
+            return []
+        account_id = None
+        if account and account.get("id") is not None:
+            account_id = str(account["id"])
+        events = self.store.record_matches(
+            {
+                "api_key_id": api_key_id,
+                "entry_id": m.entry_id,
+                "bank_id": m.bank.id,
+                "signal_type": m.signal_type,
+                "distance": m.distance,
+                "content_ref": content_ref,
+                "account_id": account_id,
+                "account": account,
+                "upload": upload,
+                "file_hashes": file_hashes,
+            }
+            for m in matches
+        )
+        entries = self.entries(m.entry_id for m in matches)
+        self.actions.on_matches(events, entries, self._banks)
+        return events

@@ -1,0 +1,157 @@
+"""Shared web plumbing: API errors, the key/scope/rate-limit dependency, ASGI middleware.
+
+Errors are JSON `{"message": ..., "detail": ...}`: HMA clients read `message`, FastAPI-style
+clients `detail`. Access logs carry method, path (never the query string: it holds hash
+values on HMA's GET routes), status, duration and the key's visible prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from tantalio.platform.auth import KeyRing, has_scope
+from tantalio.store.platform.records import ApiKeyRecord
+
+access_log = logging.getLogger("tantalio.platform.access")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers
+
+
+async def api_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(
+        {"message": exc.message, "detail": exc.message}, exc.status, headers=exc.headers
+    )
+
+
+def bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() == "bearer":
+            return token.strip()
+    return request.headers.get("x-api-key")
+
+
+def requires(scope: str) -> Callable[[Request], Awaitable[ApiKeyRecord]]:
+    """A dependency: a valid, unrevoked key with `scope`, within its rate limit."""
+
+    async def dep(request: Request) -> ApiKeyRecord:
+        ring: KeyRing = request.app.state.keyring
+        key = ring.authenticate(bearer(request))
+        if key is None:
+            raise ApiError(
+                401,
+                "a valid API key is required (Authorization: Bearer <key>)",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        request.scope.setdefault("state", {})["key_prefix"] = key.prefix
+        if not has_scope(key, scope):
+            raise ApiError(403, f"this key lacks the {scope!r} scope")
+        wait = ring.allow(key)
+        if wait > 0:
+            raise ApiError(
+                429, "rate limit exceeded", {"Retry-After": str(max(1, int(wait + 0.999)))}
+            )
+        return key
+
+    return dep
+
+
+class LimitAndLog:
+    """ASGI middleware: refuse bodies over the limit (413) and write query-free access logs."""
+
+    def __init__(
+        self, app: Any, max_body: int, large_body_paths: tuple[str, ...], max_large: int
+    ) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.large_body_paths = large_body_paths
+        self.max_large = max_large
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        limit = self.max_large if path.endswith(self.large_body_paths) else self.max_body
+        t0 = time.perf_counter()
+        status = {"code": 0}
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > limit
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await self._reject(send, limit)
+                    self._log(scope, 413, t0)
+                    return
+        seen = {"n": 0}
+
+        async def limited_receive() -> Any:
+            message = await receive()
+            if message.get("type") == "http.request":
+                seen["n"] += len(message.get("body", b""))
+                if seen["n"] > limit:
+                    raise _TooLarge
+            return message
+
+        async def logged_send(message: Any) -> None:
+            if message.get("type") == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, logged_send)
+        except _TooLarge:
+            if status["code"] == 0:
+                await self._reject(send, limit)
+                status["code"] = 413
+        self._log(scope, status["code"], t0)
+
+    @staticmethod
+    async def _reject(send: Any, limit: int) -> None:
+        text = f"request body larger than {limit} bytes"
+        body = json.dumps({"message": text, "detail": text}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    def _log(scope: dict[str, Any], code: int, t0: float) -> None:
+        if access_log.isEnabledFor(logging.INFO):
+            key = (scope.get("state") or {}).get("key_prefix", "-")
+            access_log.info(
+                "%s %s %d %.1fms key=%s",
+                scope.get("method"),
+                scope.get("path"),
+                code,
+                (time.perf_counter() - t0) * 1000,
+                key,
+            )
+
+
+class _TooLarge(Exception):
+    pass
