@@ -1,0 +1,1 @@
+"""One module per evidence source kind; each is listed in `tantalio.evidence.registry`."""

@@ -1,0 +1,187 @@
+"""Files of a disk image through The Sleuth Kit (pytsk3): partitions, file systems, deleted
+files. Shared by the raw (dd) and E01 kinds, which differ only in how bytes reach TSK.
+
+Paths: `disk.dd/p1/DCIM/a.jpg` for the first allocated partition of a partitioned image, and
+`fat.img/DCIM/a.jpg` for an image that is one file system without a partition table.
+Deleted files (name or metadata unallocated) are listed with `deleted=True`; TSK reads what
+their metadata still points at, and a file whose metadata or data is gone gets an `error`.
+TSK's virtual entries ($MBR, $FAT1...) are file-system structures, not files, and are skipped;
+`$OrphanFiles` (deleted files no folder names any more) is walked.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytsk3
+
+from tantalio.evidence.base import Blob, Member, WalkContext, utc
+from tantalio.evidence.errors import ContainerError
+from tantalio.evidence.names import UniqueNames, display, join
+from tantalio.evidence.record import EvidenceFile
+from tantalio.evidence.streams import RawReader, buffered, describe
+
+_NAME_UNALLOC = int(pytsk3.TSK_FS_NAME_FLAG_UNALLOC)
+_META_UNALLOC = int(pytsk3.TSK_FS_META_FLAG_UNALLOC)
+_PART_ALLOC = int(pytsk3.TSK_VS_PART_FLAG_ALLOC)
+_REG = int(pytsk3.TSK_FS_META_TYPE_REG)
+_DIRS = {int(pytsk3.TSK_FS_META_TYPE_DIR), int(pytsk3.TSK_FS_META_TYPE_VIRT_DIR)}
+_VIRT = int(pytsk3.TSK_FS_META_TYPE_VIRT)
+_LNK = int(pytsk3.TSK_FS_META_TYPE_LNK)
+_NAME_DIR = int(pytsk3.TSK_FS_NAME_TYPE_DIR)
+_NAME_REG = int(pytsk3.TSK_FS_NAME_TYPE_REG)
+_PROBE = 4096
+
+
+class TskStream(RawReader):
+    """A file in a file system, read through TSK: seekable, read-only."""
+
+    def __init__(self, file: Any, size: int, label: str) -> None:
+        super().__init__()
+        self._file = file
+        self._size = size
+        self._pos = 0
+        self.label = label
+
+    def _read(self, size: int) -> bytes:
+        size = min(size, self._size - self._pos)
+        if size <= 0:
+            return b""
+        data = self._file.read_random(self._pos, size)
+        self._pos += len(data)
+        return bytes(data)
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def walk_image(img: Any, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
+    """Every file of every recognised file system in the image."""
+    try:
+        volume = pytsk3.Volume_Info(img)
+    except OSError:
+        volume = None
+    if volume is None:
+        try:
+            fs = pytsk3.FS_Info(img, offset=0)
+        except OSError as exc:
+            raise ContainerError(
+                f"no partition table or file system recognised ({describe(exc)})"
+            ) from None
+        yield from walk_fs(fs, blob.path)
+        return
+    block = volume.info.block_size
+    number = 0
+    for part in volume:
+        if not int(part.flags) & _PART_ALLOC:
+            continue
+        number += 1
+        prefix = join(blob.path, f"p{number}")
+        try:
+            fs = pytsk3.FS_Info(img, offset=part.start * block)
+        except OSError:
+            desc = display(part.desc)
+            yield Member(
+                EvidenceFile(
+                    path=prefix,
+                    size=part.len * block,
+                    open=None,
+                    error=f"partition {number} ({desc}): no file system recognised; not walked",
+                )
+            )
+            continue
+        yield from walk_fs(fs, prefix)
+
+
+def walk_fs(fs: Any, prefix: str) -> Iterator[Member]:
+    root = fs.open_dir(path="/")
+    visited = {fs.info.root_inum}
+    yield from _walk_dir(root, prefix, visited, False)
+
+
+def _walk_dir(directory: Any, prefix: str, visited: set[int], in_deleted: bool) -> Iterator[Member]:
+    entries = []
+    for f in directory:
+        name = f.info.name.name
+        if name in (b".", b".."):
+            continue
+        entries.append((name, f))
+    entries.sort(key=lambda item: item[0])
+    names = UniqueNames()
+    for raw_name, f in entries:
+        path = names.add(join(prefix, display(raw_name)))
+        info = f.info
+        meta = info.meta
+        deleted = in_deleted or bool(int(info.name.flags) & _NAME_UNALLOC)
+        if meta is not None and int(meta.flags) & _META_UNALLOC:
+            deleted = True
+        kind = int(meta.type) if meta is not None else _from_name_type(int(info.name.type))
+        if kind == _VIRT or _is_volume_label(raw_name, meta):
+            continue
+        if kind in _DIRS:
+            addr = meta.addr if meta is not None else None
+            if addr is None or addr in visited:
+                continue
+            visited.add(addr)
+            try:
+                sub = f.as_directory()
+            except OSError:
+                continue  # a deleted folder whose entries are gone: nothing to list
+            yield from _walk_dir(sub, path, visited, deleted)
+            continue
+        yield _file(f, meta, path, deleted, kind)
+
+
+def _is_volume_label(name: bytes, meta: Any) -> bool:
+    """TSK lists a FAT volume label as an empty regular file named `LABEL (Volume Label
+    Entry)`; it is a file-system field, not a file."""
+    return name.endswith(b"(Volume Label Entry)") and (meta is None or int(meta.size) == 0)
+
+
+def _from_name_type(name_type: int) -> int:
+    if name_type == _NAME_DIR:
+        return next(iter(_DIRS))
+    return _REG if name_type == _NAME_REG else -1
+
+
+def _file(f: Any, meta: Any, path: str, deleted: bool, kind: int) -> Member:
+    record = EvidenceFile(path=path, size=0, open=None, deleted=deleted)
+    if meta is None:
+        record.error = "deleted file: no metadata left, content not recoverable"
+        return Member(record)
+    record.size = max(int(meta.size), 0)
+    record.mtime = utc(meta.mtime)
+    record.atime = utc(meta.atime)
+    record.ctime = utc(meta.ctime)
+    record.crtime = utc(meta.crtime)
+    if kind == _LNK:
+        record.error = "symbolic link; not followed"
+        return Member(record)
+    if kind != _REG:
+        record.error = "not a regular file; not opened"
+        return Member(record)
+    if deleted and record.size:
+        try:
+            data = f.read_random(0, min(record.size, _PROBE))
+            if not data:
+                raise OSError("no data")
+        except OSError as exc:
+            record.error = f"deleted file: content not recoverable ({describe(exc)})"
+            return Member(record)
+    size = record.size
+
+    def opener() -> Any:
+        return buffered(TskStream(f, size, path))
+
+    record.open = opener
+    return Member(record, seekable=True)

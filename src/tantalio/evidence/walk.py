@@ -1,0 +1,229 @@
+"""`open_source`: one evidence source → a stream of `EvidenceFile`s, nested archives included.
+
+Order is stable (folders and file systems by name bytes, archives in their own order) and a
+container follows its members: `a.zip/x.jpg`, `a.zip/y.png`, `a.zip`. Listing a container
+first would leave nowhere to record that its listing broke off halfway (corrupt, bomb), while
+a container that follows its members carries that reason on its own record.
+
+Lifetime of `open` (docs/decisions/evidence.md): valid until the iterator advances, except
+for files with `local_path` (plain files of a folder source), which can be opened at any time.
+`detach()` keeps a small member's bytes for later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
+
+from tantalio.evidence import registry
+from tantalio.evidence.base import Blob, Member, SourceKind, WalkContext, utc
+from tantalio.evidence.errors import (
+    ContainerError,
+    EvidenceError,
+    EvidenceExpiredError,
+    EvidenceReadError,
+    EvidenceSourceError,
+    LimitExceededError,
+)
+from tantalio.evidence.limits import EvidenceLimits
+from tantalio.evidence.names import display
+from tantalio.evidence.record import EvidenceFile
+from tantalio.evidence.streams import HEAD_SIZE, Opener, describe, open_local, read_head
+
+
+class _Lease:
+    """`open` for a file whose bytes belong to the walk's current position."""
+
+    __slots__ = ("_opener", "_path", "_valid")
+
+    def __init__(self, opener: Opener, path: str) -> None:
+        self._opener = opener
+        self._path = path
+        self._valid = True
+
+    def expire(self) -> None:
+        self._valid = False
+
+    def __call__(self) -> BinaryIO:
+        if not self._valid:
+            raise EvidenceExpiredError(
+                self._path,
+                "the walk has moved past this file; open it while it is the current item, "
+                "or detach() it",
+            )
+        try:
+            return self._opener()
+        except OSError:
+            raise
+        except Exception as exc:
+            raise EvidenceReadError(self._path, f"{describe(exc)}") from exc
+
+
+def open_source(
+    path: str | os.PathLike[str], limits: EvidenceLimits | None = None
+) -> Iterator[EvidenceFile]:
+    """Walk a folder, archive, or disk image read-only and yield every file in it.
+
+    Raises `EvidenceSourceError` at once when `path` does not exist or cannot be read;
+    everything found inside is yielded, unreadable files with `open=None` and `error`.
+    """
+    src = os.fspath(path)
+    try:
+        st = os.stat(src)
+    except OSError as exc:
+        raise EvidenceSourceError(src, f"{exc.strerror or exc}") from exc
+    if not (os.path.isdir(src) or os.path.isfile(src)):
+        raise EvidenceSourceError(src, "neither a folder nor a regular file")
+    if os.path.isfile(src):
+        try:
+            with open_local(src):
+                pass
+        except OSError as exc:
+            raise EvidenceSourceError(src, f"{exc.strerror or exc}") from exc
+    del st
+    return _run(src, limits or EvidenceLimits())
+
+
+def _run(src: str, limits: EvidenceLimits) -> Iterator[EvidenceFile]:
+    ctx = WalkContext(limits)
+    try:
+        for member in _top(src, ctx):
+            record = member.record
+            lease = None
+            if record.open is not None and not member.durable:
+                lease = _Lease(record.open, record.path)
+                record.open = lease
+            yield record
+            if lease is not None:
+                lease.expire()
+    finally:
+        ctx.close()
+
+
+def _top(src: str, ctx: WalkContext) -> Iterator[Member]:
+    name = display(os.path.basename(os.path.normpath(src)))
+    if os.path.isdir(src):
+        blob = Blob("", name, 0, _no_open, seekable=True, local_path=src)
+        with _closing(registry.folder_kind().walk(blob, ctx)) as members:
+            for member in members:
+                yield from _emit(member, ctx, 0)
+        return
+    st = os.stat(src)
+    with open_local(src) as f:
+        head = read_head(f, HEAD_SIZE)
+    kind = registry.detect(head, name, top_level=True)
+    if kind is not None and kind.disk:
+        blob = Blob(name, name, st.st_size, lambda: open_local(src), True, src)
+        with _closing(kind.walk(blob, ctx)) as members:
+            for member in members:
+                yield from _emit(member, ctx, 0)
+        return
+    record = EvidenceFile(
+        path=name,
+        size=st.st_size,
+        open=lambda: open_local(src),
+        mtime=utc(st.st_mtime),
+        ctime=utc(st.st_ctime),
+        atime=utc(st.st_atime),
+        local_path=src,
+    )
+    yield from _emit(Member(record, seekable=True, durable=True, head=lambda: head), ctx, 0)
+
+
+@contextmanager
+def _closing(members: Iterator[Member]) -> Iterator[Iterator[Member]]:
+    """Close a kind's generator even when the consumer abandons the walk midway, so
+    archive handles and extraction threads end with it."""
+    try:
+        yield members
+    finally:
+        close = getattr(members, "close", None)
+        if close is not None:
+            close()
+
+
+def _no_open() -> BinaryIO:
+    raise IsADirectoryError("a folder has no bytes of its own")
+
+
+def _emit(member: Member, ctx: WalkContext, depth: int) -> Iterator[Member]:
+    """Yield a member, first expanding it when it is an archive within the depth limit."""
+    record = member.record
+    if record.open is None or not ctx.limits.expand_archives or record.size == 0:
+        yield member
+        return
+    try:
+        head = member.head() if member.head is not None else _read_head(record.open)
+    except OSError:
+        yield member  # unreadable from the first byte: the consumer records why
+        return
+    kind = registry.detect(head, record.path.rsplit("/", 1)[-1], top_level=False)
+    if kind is None:
+        yield member
+        return
+    record.container = kind.name
+    if depth >= ctx.limits.max_depth:
+        record.error = (
+            f"nested archive depth limit ({ctx.limits.max_depth}) reached: "
+            f"{kind.name} contents not expanded"
+        )
+        yield member
+        return
+    yield from _expand(member, kind, ctx, depth + 1)
+
+
+def _read_head(opener: Opener) -> bytes:
+    with opener() as f:
+        return read_head(f, HEAD_SIZE)
+
+
+def _expand(member: Member, kind: SourceKind, ctx: WalkContext, depth: int) -> Iterator[Member]:
+    record = member.record
+    assert record.open is not None
+    name = record.path.rsplit("/", 1)[-1]
+    blob = Blob(record.path, name, record.size, record.open, member.seekable, record.local_path)
+    scope = ctx.scope()
+    try:
+        error = None
+        try:
+            if kind.needs_seek and not blob.seekable:
+                blob = ctx.materialize(blob, scope)
+                record.open = blob.open  # the container's own bytes, from the copy
+            with _closing(kind.walk(blob, ctx)) as members:
+                for child in members:
+                    yield from _emit(child, ctx, depth)
+        except ContainerError as exc:
+            error = str(exc)
+        except LimitExceededError as exc:
+            error = exc.reason
+        except EvidenceError as exc:
+            error = f"corrupt {kind.name} archive: {exc.reason}"
+        except Exception as exc:  # a corrupt archive fails in library-specific ways
+            error = f"corrupt {kind.name} archive: {describe(exc)}"
+        if error:
+            record.error = f"{record.error}; {error}" if record.error else error
+        yield member
+    finally:
+        scope.close()
+
+
+def detach(record: EvidenceFile, max_bytes: int | None = None) -> EvidenceFile:
+    """A copy of `record` whose `open` stays valid after the walk moves on.
+
+    Reads the bytes into memory now (while `record` is current); returns `record` itself
+    when it needs no detaching (`local_path` set or unreadable). Raises `EvidenceReadError`
+    when the file is larger than `max_bytes`.
+    """
+    if record.open is None or record.local_path is not None:
+        return record
+    if max_bytes is not None and record.size > max_bytes:
+        raise EvidenceReadError(record.path, f"{record.size:,} bytes exceed {max_bytes:,}")
+    with record.open() as f:
+        data = f.read() if max_bytes is None else f.read(max_bytes + 1)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise EvidenceReadError(record.path, f"more than {max_bytes:,} bytes")
+    return dataclasses.replace(record, open=lambda: io.BytesIO(data))
