@@ -1,0 +1,150 @@
+"""Which chat formats tantalio reads, and the exhibit-level entry point the ingest calls.
+
+`wants(path)` tells the ingest which evidence files to spool (databases, their `-wal` and
+sidecars, text exports and the attachments beside them, text files and pages for artifacts);
+`parse_exhibit(root)` parses what was spooled under `root` (paths relative to it are the
+paths inside the exhibit) and returns one `ChatRecords` for the exhibit.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sqlite3
+from pathlib import Path, PurePosixPath
+
+from tantalio.chats import artifacts, owner, sqlite_util
+from tantalio.chats.android_legacy import AndroidLegacyMsgstoreParser
+from tantalio.chats.android_msgstore import AndroidMsgstoreParser
+from tantalio.chats.base import ChatParser, ParseContext, SQLiteChatParser
+from tantalio.chats.ios_chatstorage import IOSChatStorageParser
+from tantalio.chats.jid import normalize_jid
+from tantalio.chats.record import ChatRecords
+from tantalio.chats.whatsapp_text import WhatsAppTextParser, is_attachment_name
+
+# Order matters where names overlap: the current msgstore schema is tried before the legacy.
+PARSERS: tuple[ChatParser, ...] = (
+    AndroidMsgstoreParser(),
+    AndroidLegacyMsgstoreParser(),
+    IOSChatStorageParser(),
+    WhatsAppTextParser(),
+)
+EXTRA_SIDECARS = ("wa.db", "wa.db-wal", *owner.PREFS_NAMES, *owner.PLIST_NAMES)
+
+
+def _match(name: str, patterns: tuple[str, ...]) -> bool:
+    lowered = name.lower()
+    return any(fnmatch.fnmatchcase(lowered, p.lower()) for p in patterns)
+
+
+def wants(path: str) -> bool:
+    """True for evidence files the chat parsers read (by name only: cheap, called per file)."""
+    name = PurePosixPath(path.replace("\\", "/")).name
+    if not name:
+        return False
+    return (
+        any(p.name_matches(name) or p.wants_sidecar(name) for p in PARSERS)
+        or _match(name, EXTRA_SIDECARS)
+        or _match(name, artifacts.FILE_NAMES)
+        or is_attachment_name(name)
+    )
+
+
+def find_owner(root: Path, files: list[Path]) -> str | None:
+    for path in files:
+        if _match(path.name, owner.PREFS_NAMES):
+            jid = owner.from_android_prefs(path)
+        elif _match(path.name, owner.PLIST_NAMES):
+            jid = owner.from_ios_plist(path)
+        else:
+            continue
+        if jid:
+            return jid
+    return None
+
+
+def _files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    out: list[Path] = []
+    for dirpath, _dirs, names in os.walk(root):
+        out.extend(Path(dirpath) / n for n in names)
+    return sorted(out)
+
+
+def parse_exhibit(
+    root: Path,
+    *,
+    owner_jid: str | None = None,
+    region: str | None = None,
+) -> ChatRecords:
+    """Parse every chat database, export and text file under `root` into one record set.
+
+    One bad file costs a warning naming it; everything else is still parsed.
+    """
+    files = _files(root)
+    base = root.parent if root.is_file() else root
+    owner_jid = normalize_jid(owner_jid) or find_owner(root, files)
+    out = ChatRecords()
+    for path in files:
+        label = path.relative_to(base).as_posix()
+        ctx = ParseContext(label=label, owner_jid=owner_jid, region=region)
+        parsed = parse_file(path, ctx)
+        if parsed is not None:
+            out.extend(parsed)
+        elif _match(path.name, artifacts.FILE_NAMES):
+            found, error = artifacts.extract_file(path, label, region)
+            if error:
+                out.warn(label, error)
+            out.artifacts.extend(found)
+    for msg in out.messages:
+        if msg.text and msg.system is None:
+            out.artifacts.extend(
+                artifacts.extract(
+                    msg.text, msg.where or "", chat=msg.chat, sender=msg.sender, region=region
+                )
+            )
+    out.artifacts = artifacts.dedupe(out.artifacts)
+    _link_invites(out)
+    return out
+
+
+def parse_file(path: Path, ctx: ParseContext) -> ChatRecords | None:
+    """Records of one file, or None when no chat parser claims it."""
+    candidates = [p for p in PARSERS if p.name_matches(path.name)]
+    db_parsers = [p for p in candidates if isinstance(p, SQLiteChatParser)]
+    if db_parsers:
+        return _parse_db(path, ctx, db_parsers)
+    for parser in candidates:
+        if parser.sniff(path):
+            return parser.parse(path, ctx)
+    return None
+
+
+def _parse_db(path: Path, ctx: ParseContext, parsers: list[SQLiteChatParser]) -> ChatRecords:
+    out = ChatRecords()
+    if not sqlite_util.is_sqlite(path):
+        out.warn(ctx.label, "not a SQLite database (encrypted backup, or corrupt)")
+        return out
+    try:
+        with sqlite_util.open_copy(path) as conn:
+            have = sqlite_util.schema(conn)
+            gaps = {p.name: p.structure_gaps(have) for p in parsers}
+            for parser in parsers:
+                if not gaps[parser.name]:
+                    return parser.read(conn, have, path, ctx)
+    except sqlite3.DatabaseError as exc:
+        out.warn(ctx.label, f"unreadable database: {exc}")
+        return out
+    why = "; ".join(f"not {name}: lacks {', '.join(lacks)}" for name, lacks in gaps.items())
+    out.warn(ctx.label, f"unknown schema version ({why})")
+    return out
+
+
+def _link_invites(out: ChatRecords) -> None:
+    """A membership joined by invite link takes the group's invite code when only one is known."""
+    for m in out.memberships.values():
+        if m.joined_how == "invite_link" and m.invite_code is None:
+            group = out.groups.get(m.group)
+            if group and len(group.invite_codes) == 1:
+                m.invite_code = group.invite_codes[0]

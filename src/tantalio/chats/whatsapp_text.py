@@ -1,0 +1,355 @@
+"""WhatsApp "Export chat" text files, Android (`31/12/2020, 23:59 - Name: text`) and iOS
+(`[31/12/2020, 23:59:59] Name: text`), with the attachments exported beside them.
+
+Quirks handled (issue 5): the date style of the phone's locale (textdates.py), direction
+marks (iOS puts U+200E before attachments and system lines), narrow no-break spaces before
+AM/PM, multi-line messages (a line without a header continues the previous message), iOS
+system lines prefixed with the group's name as if it had sent them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from tantalio.chats.base import ChatParser, ParseContext
+from tantalio.chats.jid import account_for_label
+from tantalio.chats.record import (
+    LOCAL_PREFIX,
+    Account,
+    ChatRecords,
+    Group,
+    MediaRef,
+    Membership,
+    Message,
+)
+from tantalio.chats.textdates import (
+    ANDROID_HEADER,
+    INVISIBLE,
+    IOS_HEADER,
+    infer_order,
+    parse_datetime,
+)
+from tantalio.chats.textsystem import (
+    ANDROID_ATTACHED,
+    ATTACHMENT_NAME,
+    IOS_ATTACHED,
+    OMITTED,
+    SystemLine,
+    match_system,
+    media_kind,
+)
+
+_SNIFF_BYTES = 16384
+_CHAT_WITH = re.compile(r"^WhatsApp Chat (?:with|-) (?P<name>.+?)(?:\.txt)?$", re.IGNORECASE)
+_STRIP = INVISIBLE + " \u00a0\u202f"
+
+
+@dataclass(slots=True)
+class _Entry:
+    line: int
+    date: str
+    time: str
+    ampm: str | None
+    rest: str
+    more: list[str] = field(default_factory=list)
+
+
+def _decode_lines(data: bytes, label: str, out: ChatRecords) -> list[str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace").splitlines()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = []
+    for n, raw in enumerate(data.split(b"\n"), start=1):
+        raw = raw.rstrip(b"\r")
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            out.warn(f"{label}:{n}", f"not UTF-8 ({exc.reason}); undecodable bytes replaced")
+            lines.append(raw.decode("utf-8", errors="replace"))
+    return lines
+
+
+class WhatsAppTextParser(ChatParser):
+    name = "whatsapp_text"
+    FILE_NAMES = ("*.txt",)
+    SIDECARS = (
+        "*-photo-*.*",
+        "*-video-*.*",
+        "*-audio-*.*",
+        "*-gif-*.*",
+        "*-sticker-*.*",
+        "img-*-wa*.*",
+        "vid-*-wa*.*",
+        "aud-*-wa*.*",
+        "ptt-*-wa*.*",
+        "stk-*-wa*.*",
+        "doc-*-wa*.*",
+    )
+
+    def sniff(self, path: Path) -> bool:
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            return False
+        lines = [ln for ln in head.splitlines() if ln.strip()][:20]
+        return any(ANDROID_HEADER.match(ln) or IOS_HEADER.match(ln) for ln in lines)
+
+    def parse(self, path: Path, ctx: ParseContext) -> ChatRecords:
+        out = ChatRecords(sources=[f"{ctx.label} ({self.name})"])
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            out.warn(ctx.label, f"cannot read: {exc}")
+            return out
+        lines = _decode_lines(data, ctx.label, out)
+        entries = self._entries(lines, ctx.label, out)
+        if not entries:
+            out.warn(ctx.label, "no WhatsApp message header found")
+            return out
+        twelve = any(e.ampm for e in entries)
+        order = infer_order([e.date for e in entries], twelve_hour=twelve)
+        _Chat(self, path, ctx, out, order.order).build(entries)
+        return out
+
+    @staticmethod
+    def _entries(lines: list[str], label: str, out: ChatRecords) -> list[_Entry]:
+        ios = sum(1 for ln in lines[:200] if IOS_HEADER.match(ln))
+        android = sum(1 for ln in lines[:200] if ANDROID_HEADER.match(ln))
+        header = IOS_HEADER if ios >= android else ANDROID_HEADER
+        entries: list[_Entry] = []
+        for n, line in enumerate(lines, start=1):
+            m = header.match(line)
+            if m:
+                entries.append(_Entry(n, m["date"], m["time"], m["ampm"], m["rest"]))
+            elif entries:
+                entries[-1].more.append(line)
+            elif line.strip(_STRIP):
+                out.warn(f"{label}:{n}", "text before the first message header skipped")
+        return entries
+
+
+class _Chat:
+    """Turns one file's entries into records (one chat per export file)."""
+
+    def __init__(
+        self,
+        parser: WhatsAppTextParser,
+        path: Path,
+        ctx: ParseContext,
+        out: ChatRecords,
+        order: str,
+    ) -> None:
+        self.path, self.ctx, self.out, self.order = path, ctx, out, order
+        self.owner_key = ctx.owner_key
+        self.chat_name = self._chat_name()
+        self.missing_attachments = 0
+        self.named_by_system: str | None = None  # iOS prefixes system lines with the group
+
+    def _chat_name(self) -> str | None:
+        for candidate in (self.path.stem, self.path.parent.name):
+            m = _CHAT_WITH.match(candidate)
+            if m:
+                return m["name"].strip()
+        return None
+
+    def _account(self, label: str, where: str) -> str:
+        label = label.strip(_STRIP)
+        if label.lower() in ("you", "you (admin)"):
+            self.out.add_account(Account(key=self.owner_key, is_owner=True, where=where))
+            return self.owner_key
+        acc = account_for_label(label, where=where)
+        if acc.key == self.owner_key:
+            acc.is_owner = True
+        return self.out.add_account(acc).key
+
+    def build(self, entries: list[_Entry]) -> None:
+        parsed: list[tuple[_Entry, datetime | None, str | None, str, SystemLine | None]] = []
+        for e in entries:
+            when = parse_datetime(e.date, e.time, e.ampm, self.order)
+            where = f"{self.ctx.label}:{e.line}"
+            if when is None:
+                self.out.warn(where, f"unreadable date/time {e.date!r} {e.time!r}", "timestamp")
+            sender, text, system = self._split(e)
+            if system is None and sender is None:
+                system = SystemLine("other", None, (), None)
+            parsed.append((e, when, sender, text, system))
+        labels = {s for _, _, s, _, sys in parsed if s and sys is None}
+        group_like = any(
+            sys and sys.action not in ("other", "number_changed") for *_, sys in parsed
+        )
+        is_group = group_like or len(labels) > 2
+        subject = self.chat_name or self.named_by_system
+        for *_, sys in parsed:
+            if sys and sys.subject and sys.action == "created":
+                subject = subject or sys.subject
+        owner_inferred = False
+        if is_group:
+            name = subject or self.path.stem
+            chat_key = f"{LOCAL_PREFIX}group:{name}"
+            self.out.add_group(Group(key=chat_key, subject=name, where=self.ctx.label))
+            kind = "group"
+        elif self.chat_name:
+            # "WhatsApp Chat with Alice": Alice is the other party, the other voice the owner.
+            chat_key = self._account(self.chat_name, self.ctx.label)
+            for label in labels - {self.chat_name}:
+                self.out.add_account(Account(key=self.owner_key, names=[label], is_owner=True))
+            kind, owner_inferred = "direct", True
+        else:
+            chat_key, kind = f"{LOCAL_PREFIX}chat:{self.ctx.label}", "direct"
+        for e, when, sender, text, system in parsed:
+            self._emit(e, when, sender, text, system, chat_key, kind, owner_inferred)
+        if self.missing_attachments:
+            self.out.warn(
+                self.ctx.label,
+                f"{self.missing_attachments} attached file(s) named in the chat are not beside it",
+            )
+
+    def _split(self, e: _Entry) -> tuple[str | None, str, SystemLine | None]:
+        rest = e.rest
+        if ": " not in rest:
+            return None, rest, match_system(rest)
+        system = match_system(rest)
+        if system is not None and system.action != "other":
+            return None, rest, system
+        sender, text = rest.split(": ", 1)
+        if text.startswith(INVISIBLE[0]) or sender.strip(_STRIP) == self.chat_name:
+            system = match_system(text)  # iOS: `Group Name: ‎Alice added Bob`
+            if system is not None:
+                self.named_by_system = self.named_by_system or sender.strip(_STRIP)
+                return None, text, system
+        return sender.strip(_STRIP), text, None
+
+    def _emit(
+        self,
+        e: _Entry,
+        when: datetime | None,
+        sender: str | None,
+        text: str,
+        system: SystemLine | None,
+        chat_key: str,
+        kind: str,
+        owner_inferred: bool,
+    ) -> None:
+        where = f"{self.ctx.label}:{e.line}"
+        body = ("\n".join([text, *e.more]) if e.more else text).rstrip("\n")
+        if system is not None:
+            self._system(system, when, chat_key, kind, body, where)
+            return
+        assert sender is not None
+        if owner_inferred and sender != self.chat_name:
+            sender_key = self.owner_key
+        else:
+            sender_key = self._account(sender, where)
+        if kind == "group":
+            self.out.add_membership(
+                Membership(group=chat_key, account=sender_key, joined_how="listed", where=where)
+            )
+        media, body_text = self._media(body)
+        self.out.messages.append(
+            Message(
+                chat=chat_key,
+                chat_kind=kind,
+                sender=sender_key,
+                timestamp=when,
+                text=body_text,
+                from_me=sender_key == self.owner_key,
+                media=media,
+                where=where,
+            )
+        )
+
+    def _system(
+        self, s: SystemLine, when: datetime | None, chat: str, kind: str, text: str, where: str
+    ) -> None:
+        actor = self._account(s.actor, where) if s.actor else None
+        targets = (
+            [self._account(t, where) for t in s.targets] if s.action != "number_changed" else []
+        )
+        if kind == "group":
+            self._membership_event(s, when, chat, actor, targets, where)
+        self.out.messages.append(
+            Message(
+                chat=chat,
+                chat_kind=kind,
+                sender=actor,
+                timestamp=when,
+                text=text.strip(_STRIP),
+                system=s.action,
+                targets=targets,
+                where=where,
+            )
+        )
+
+    def _membership_event(
+        self,
+        s: SystemLine,
+        when: datetime | None,
+        chat: str,
+        actor: str | None,
+        targets: list[str],
+        where: str,
+    ) -> None:
+        add = self.out.add_membership
+        if s.action == "created" and actor:
+            add(Membership(chat, actor, "creator", when, "created", where=where))
+            group = self.out.groups[chat]
+            group.creator = group.creator or actor
+            group.created_at = group.created_at or when
+        elif s.action == "added":
+            for t in targets:
+                add(
+                    Membership(
+                        chat, t, joined_at=when, joined_how="added", added_by=actor, where=where
+                    )
+                )
+        elif s.action == "joined_invite" and actor:
+            add(Membership(chat, actor, joined_at=when, joined_how="invite_link", where=where))
+        elif s.action == "left" and actor:
+            add(Membership(chat, actor, left_at=when, left_how="left", where=where))
+        elif s.action == "removed":
+            for t in targets:
+                add(Membership(chat, t, left_at=when, left_how="removed", where=where))
+        elif s.action == "admin_granted":
+            for t in targets:
+                add(Membership(chat, t, role="admin", where=where))
+        elif s.action == "subject_changed" and s.subject:
+            self.out.groups[chat].subject = s.subject
+
+    def _media(self, body: str) -> tuple[MediaRef | None, str | None]:
+        first, _, caption = body.partition("\n")
+        first = first.strip(_STRIP)
+        m = IOS_ATTACHED.match(first) or ANDROID_ATTACHED.match(first)
+        if m:
+            name = m["name"].strip(_STRIP)
+            ref = MediaRef(file_name=name, kind=media_kind(name))
+            self._link_attachment(ref)
+            return ref, caption.strip() or None
+        o = OMITTED.match(first)
+        if o:
+            return MediaRef(omitted=True, kind=media_kind(None, o["kind"])), caption.strip() or None
+        return None, body
+
+    def _link_attachment(self, ref: MediaRef) -> None:
+        """Hash the attachment exported beside the text, so its message links to the media."""
+        assert ref.file_name is not None
+        candidate = self.path.parent / Path(ref.file_name).name
+        if not candidate.is_file():
+            self.missing_attachments += 1
+            return
+        digest = hashlib.sha256()
+        with candidate.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        ref.sha256 = digest.hexdigest()
+        ref.size = candidate.stat().st_size
+        ref.present = True
+
+
+def is_attachment_name(name: str) -> bool:
+    return bool(ATTACHMENT_NAME.match(name))
