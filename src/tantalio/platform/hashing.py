@@ -44,9 +44,23 @@ def _fallback(data: bytes, name: str | None) -> Fingerprint:
             fp.type = (im.format or "other").lower()
             fp.width, fp.height = im.size
             rgb = np.asarray(im.convert("RGB"))
-        vecs, quality = pdqhash.compute_dihedral(rgb)
-        hexes = [np.packbits(v.astype(np.uint8)).tobytes().hex() for v in vecs]
-        fp.pdq, fp.pdq_quality, fp.pdq_orientations = hexes[0], int(quality), hexes
+        # The 8 orientations of the image itself (ORIENTATIONS order), not the DCT shortcut.
+        views = [
+            rgb,
+            np.rot90(rgb, 1),
+            np.rot90(rgb, 2),
+            np.rot90(rgb, 3),
+            rgb[:, ::-1],
+            rgb[::-1],
+            rgb.transpose(1, 0, 2),
+            np.rot90(rgb, 2).transpose(1, 0, 2),
+        ]
+        hexes, quality = [], 0
+        for k, view in enumerate(views):
+            vec, q = pdqhash.compute(np.ascontiguousarray(view))
+            hexes.append(np.packbits(vec.astype(np.uint8)).tobytes().hex())
+            quality = int(q) if k == 0 else quality
+        fp.pdq, fp.pdq_quality, fp.pdq_orientations = hexes[0], quality, hexes
     except Exception as exc:  # not an image we can decode
         fp.error = f"not decodable as an image: {type(exc).__name__}"
     return fp
