@@ -4,7 +4,7 @@
 Parsers only: nothing here touches the database. The public interface:
 
 - `import_entries(path, format=None, strict=False, **options)` / `read_stream(...)`
-  -> (iterator of HashEntry, warnings list)
+  -> (iterator of HashEntry, warnings list); `is_skip(warning)`: record left out or kept
 - `registry.FORMATS`, `get_format(name)`, `open_format(name, **options)`, `detect_format(head)`
 - `write_vics(out, media, ...)` with `VicsMedia` / `VicsFile`; `VicsFormat().read_media(...)`
 - `signed.publish(...)`, `signed.verify_and_read(...)`, key helpers in `signed`
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from tantalio.hashsets.base import HashSetFormat, HashSetFormatError
 from tantalio.hashsets.csv_export import write_hash_csv, write_hma_csv
-from tantalio.hashsets.importer import import_entries, read_stream
+from tantalio.hashsets.importer import import_entries, is_skip, read_stream
 from tantalio.hashsets.record import HashEntry, ParseWarning
 from tantalio.hashsets.registry import (
     FORMATS,
@@ -39,6 +39,7 @@ __all__ = [
     "format_names",
     "get_format",
     "import_entries",
+    "is_skip",
     "open_format",
     "read_stream",
     "write_hash_csv",

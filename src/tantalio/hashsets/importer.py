@@ -31,6 +31,12 @@ GIVE_UP_AFTER = 100  # invalid records before the first valid one that reject th
 MAX_WARNINGS = 10_000  # warnings kept; the rest are counted in one last warning
 
 
+def is_skip(warning: ParseWarning) -> bool:
+    """True when the warning's record was left out; False when it was kept with a value
+    ignored (an unreadable flag, date or category). Counts for "N records skipped"."""
+    return warning.message.endswith("skipped")
+
+
 def import_entries(
     path: str | Path, format: str | None = None, strict: bool = False, **options: Any
 ) -> tuple[Iterator[HashEntry], list[ParseWarning]]:

@@ -125,7 +125,8 @@ class JsonStream:
                 )
                 if truncated and self._fill(len(self.buf) - self.pos):
                     continue
-                raise JsonSyntaxError(exc.msg, self.line_at(min(exc.pos, len(self.buf)))) from None
+                message = f"{exc.msg}: the file ends early (truncated?)" if truncated else exc.msg
+                raise JsonSyntaxError(message, self.line_at(min(exc.pos, len(self.buf)))) from None
             # A number (or literal) ending exactly at the buffer's end may continue.
             if end == len(self.buf) and self._fill(len(self.buf) - self.pos):
                 continue

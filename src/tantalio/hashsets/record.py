@@ -46,7 +46,9 @@ class HashEntry:
 
 @dataclass(frozen=True, slots=True)
 class ParseWarning:
-    """A problem in one record of an input file; `where` is `file:line` or `file:record N`."""
+    """A problem in one record of an input file; `where` is `file:line` or `file:record N`
+    (hash-set readers: `file:record N (line L)` for JSON). Hash-set warnings end with
+    "skipped" when the record was left out (`hashsets.is_skip`), else it was kept."""
 
     where: str
     field: str | None
