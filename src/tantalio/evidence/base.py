@@ -9,7 +9,6 @@ depth limits, temp files and lifetimes live in one place.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import stat
@@ -23,7 +22,7 @@ from typing import BinaryIO, ClassVar
 from tantalio.evidence.errors import EvidenceReadError
 from tantalio.evidence.limits import EvidenceLimits
 from tantalio.evidence.record import EvidenceFile
-from tantalio.evidence.streams import CHUNK, Opener, open_local
+from tantalio.evidence.streams import CHUNK, Opener, memory_stream, open_local
 
 
 @dataclass(slots=True)
@@ -58,7 +57,7 @@ class SourceKind(ABC):
 
     name: ClassVar[str]
     magic: ClassVar[tuple[tuple[int, bytes], ...]] = ()  # (offset, bytes) pairs, any may match
-    suffixes: ClassVar[tuple[str, ...]] = ()  # lower-case file-name endings
+    suffixes: ClassVar[tuple[str, ...]] = ()  # lower-case endings; decisive for disks only
     disk: ClassVar[bool] = False  # a disk image: walked only when it is the source itself
     needs_seek: ClassVar[bool] = False  # zip and 7z read a directory at the end
 
@@ -153,7 +152,7 @@ class WalkContext:
                 data = src.read(self.limits.buffer_size + 1)
             if len(data) > self.limits.buffer_size:
                 raise EvidenceReadError(blob.path, "larger than its recorded size")
-            return Blob(blob.path, blob.name, len(data), lambda: io.BytesIO(data), True)
+            return Blob(blob.path, blob.name, len(data), lambda: memory_stream(data), True)
         path, out = self.new_spool(scope)
         with out, blob.open() as src:
             shutil.copyfileobj(src, out, CHUNK)

@@ -1,9 +1,10 @@
 """Every evidence source kind, registered in one place (STYLE.md 2).
 
-Recognition is by magic bytes first, across all kinds, and only then by file-name suffix, so
-a zip renamed `.jpg` is still expanded and a JPEG renamed `.gz` is not taken for gzip when its
-bytes say otherwise. Disk images are recognised only as the source itself: pass each image
-as its own source (docs/decisions/evidence.md).
+Recognition is by magic bytes, so a zip renamed `.jpg` is still expanded, and a photo renamed
+`.zip` stays a photo (it is fingerprinted, not reported as a corrupt archive). File names count
+only for disk images given as the source (`x.dd`, `x.img`: raw images have no magic of their
+own). Disk images are recognised only as the source itself: pass each image as its own source
+(docs/decisions/evidence.md).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tantalio.evidence.kinds.zip import ZipKind
 
 _FOLDER = FolderKind()
 
-# Order matters only for suffix fallback and the weak raw-disk signature: strongest first.
+# Strongest signatures first; the raw-disk boot signature is the weakest.
 KINDS: tuple[SourceKind, ...] = (
     _FOLDER,
     EwfKind(),
@@ -52,6 +53,6 @@ def detect(head: bytes, name: str, *, top_level: bool) -> SourceKind | None:
         if kind.matches_magic(head):
             return kind
     for kind in candidates:
-        if kind.matches_name(name):
+        if kind.disk and kind.matches_name(name):
             return kind
     return None

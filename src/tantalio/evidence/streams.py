@@ -23,19 +23,28 @@ _NOATIME = getattr(os, "O_NOATIME", 0)
 _FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def open_local(path: str) -> BinaryIO:
+def open_fd(path: str) -> int:
     """Open a file on disk read-only, never following a symlink swapped in after the walk.
 
     O_NOATIME keeps even the access time of evidence unchanged where the kernel allows it
     (owner or root); elsewhere it is dropped rather than failing.
     """
     try:
-        fd = os.open(path, _FLAGS | _NOATIME)
+        return os.open(path, _FLAGS | _NOATIME)
     except PermissionError:
         if not _NOATIME:
             raise
-        fd = os.open(path, _FLAGS)
-    return os.fdopen(fd, "rb", buffering=CHUNK)
+        return os.open(path, _FLAGS)
+
+
+def open_local(path: str) -> BinaryIO:
+    """`open_fd` as a buffered binary stream."""
+    return os.fdopen(open_fd(path), "rb", buffering=CHUNK)
+
+
+def memory_stream(data: bytes) -> BinaryIO:
+    """Bytes held in memory, as a read-only stream (a bare BytesIO would accept writes)."""
+    return io.BufferedReader(io.BytesIO(data))  # type: ignore[return-value]
 
 
 def read_head(stream: IO[bytes], size: int = HEAD_SIZE) -> bytes:

@@ -111,11 +111,21 @@ def walk_fs(fs: Any, prefix: str) -> Iterator[Member]:
 
 def _walk_dir(directory: Any, prefix: str, visited: set[int], in_deleted: bool) -> Iterator[Member]:
     entries = []
-    for f in directory:
-        name = f.info.name.name
-        if name in (b".", b".."):
-            continue
-        entries.append((name, f))
+    try:
+        for f in directory:
+            name = f.info.name.name
+            if name not in (b".", b".."):
+                entries.append((name, f))
+    except OSError as exc:  # a damaged folder: list what was read, say why the rest is not
+        yield Member(
+            EvidenceFile(
+                path=prefix,
+                size=0,
+                open=None,
+                deleted=in_deleted,
+                error=f"folder could not be read to the end: {describe(exc)}",
+            )
+        )
     entries.sort(key=lambda item: item[0])
     names = UniqueNames()
     for raw_name, f in entries:

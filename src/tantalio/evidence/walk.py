@@ -13,7 +13,6 @@ for files with `local_path` (plain files of a folder source), which can be opene
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +31,14 @@ from tantalio.evidence.errors import (
 from tantalio.evidence.limits import EvidenceLimits
 from tantalio.evidence.names import display
 from tantalio.evidence.record import EvidenceFile
-from tantalio.evidence.streams import HEAD_SIZE, Opener, describe, open_local, read_head
+from tantalio.evidence.streams import (
+    HEAD_SIZE,
+    Opener,
+    describe,
+    memory_stream,
+    open_local,
+    read_head,
+)
 
 
 class _Lease:
@@ -117,10 +123,7 @@ def _top(src: str, ctx: WalkContext) -> Iterator[Member]:
         head = read_head(f, HEAD_SIZE)
     kind = registry.detect(head, name, top_level=True)
     if kind is not None and kind.disk:
-        blob = Blob(name, name, st.st_size, lambda: open_local(src), True, src)
-        with _closing(kind.walk(blob, ctx)) as members:
-            for member in members:
-                yield from _emit(member, ctx, 0)
+        yield from _disk(kind, src, name, st, ctx)
         return
     record = EvidenceFile(
         path=name,
@@ -144,6 +147,34 @@ def _closing(members: Iterator[Member]) -> Iterator[Iterator[Member]]:
         close = getattr(members, "close", None)
         if close is not None:
             close()
+
+
+def _disk(
+    kind: SourceKind, src: str, name: str, st: os.stat_result, ctx: WalkContext
+) -> Iterator[Member]:
+    """A disk image's files. The image is the exhibit, not a file in it, so it gets a record
+    of its own only when it cannot be walked (to the end): then the reason is on that record."""
+    blob = Blob(name, name, st.st_size, lambda: open_local(src), True, src)
+    error = None
+    try:
+        with _closing(kind.walk(blob, ctx)) as members:
+            for member in members:
+                yield from _emit(member, ctx, 0)
+    except ContainerError as exc:
+        error = str(exc)
+    except Exception as exc:  # a damaged image fails inside TSK or libewf
+        error = f"{kind.name} image could not be read to the end: {describe(exc)}"
+    if error is not None:
+        record = EvidenceFile(
+            path=name,
+            size=st.st_size,
+            open=lambda: open_local(src),
+            mtime=utc(st.st_mtime),
+            local_path=src,
+            container=kind.name,
+            error=error,
+        )
+        yield Member(record, seekable=True, durable=True)
 
 
 def _no_open() -> BinaryIO:
@@ -226,4 +257,4 @@ def detach(record: EvidenceFile, max_bytes: int | None = None) -> EvidenceFile:
         data = f.read() if max_bytes is None else f.read(max_bytes + 1)
     if max_bytes is not None and len(data) > max_bytes:
         raise EvidenceReadError(record.path, f"more than {max_bytes:,} bytes")
-    return dataclasses.replace(record, open=lambda: io.BytesIO(data))
+    return dataclasses.replace(record, open=lambda: memory_stream(data))

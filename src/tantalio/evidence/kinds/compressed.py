@@ -32,6 +32,7 @@ from tantalio.evidence.streams import (
     Prefixed,
     RatioGuard,
     buffered,
+    memory_stream,
     open_local,
     read_head,
 )
@@ -115,7 +116,7 @@ def _keep(head: bytes, stream: BinaryIO, ctx: WalkContext, scope: Scope) -> tupl
 
 
 def _memory(data: bytes) -> Opener:
-    return lambda: io.BytesIO(data)
+    return lambda: memory_stream(data)
 
 
 class GzipKind(_CompressedKind):

@@ -1,6 +1,7 @@
 """Expert Witness (E01/Ex01) images through libewf (pyewf), handed to TSK.
 
-All segments (`x.E01`, `x.E02`, ...) are found with `pyewf.glob` and opened read-only;
+All segments (`x.E01`, `x.E02`, ...) are found with `pyewf.glob` and opened by us read-only
+(access time kept, as for every source) and handed to libewf as file objects;
 TSK reads the media through an `Img_Info` subclass, so compressed chunks are decoded on
 demand and nothing is converted to a raw copy.
 """
@@ -15,7 +16,7 @@ import pytsk3
 
 from tantalio.evidence.base import Blob, Member, SourceKind, WalkContext
 from tantalio.evidence.errors import ContainerError
-from tantalio.evidence.streams import describe
+from tantalio.evidence.streams import describe, open_local
 from tantalio.evidence.tsk import walk_image
 
 
@@ -28,14 +29,20 @@ class EwfKind(SourceKind):
     def walk(self, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
         assert blob.local_path is not None
         handle = pyewf.handle()
+        segments = []
         try:
-            handle.open(pyewf.glob(blob.local_path), "r")
+            segments = [open_local(p) for p in pyewf.glob(blob.local_path)]
+            handle.open_file_objects(segments, "r")
         except Exception as exc:
+            for f in segments:
+                f.close()
             raise ContainerError(f"cannot open EWF image: {describe(exc)}") from None
         try:
             yield from walk_image(EwfImgInfo(handle), blob, ctx)
         finally:
             handle.close()
+            for f in segments:
+                f.close()
 
 
 class EwfImgInfo(pytsk3.Img_Info):  # type: ignore[misc]

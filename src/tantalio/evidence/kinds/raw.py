@@ -15,6 +15,7 @@ from typing import Any
 import pytsk3
 
 from tantalio.evidence.base import Blob, Member, SourceKind, WalkContext
+from tantalio.evidence.streams import open_fd
 from tantalio.evidence.tsk import walk_image
 
 _SPLIT = re.compile(r"^(.*)\.(\d{3})$")
@@ -40,8 +41,7 @@ class RawDiskKind(SourceKind):
 
     def walk(self, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
         assert blob.local_path is not None
-        segments = split_segments(blob.local_path)
-        img = _SplitImg(segments) if len(segments) > 1 else pytsk3.Img_Info(blob.local_path)
+        img = _SplitImg(split_segments(blob.local_path))
         try:
             yield from walk_image(img, blob, ctx)
         finally:
@@ -62,23 +62,34 @@ def split_segments(path: str) -> list[str]:
 
 
 class _SplitImg(pytsk3.Img_Info):  # type: ignore[misc]
-    """Segments of a split raw image, read as one disk (opened read-only)."""
+    """The segments of a raw image (one or many), read as one disk.
+
+    Opened through `open_local` (read-only, no symlink swap, access time kept) rather than
+    by TSK itself, which would update the evidence file's access time.
+    """
 
     def __init__(self, paths: list[str]) -> None:
-        self._files = [open(p, "rb") for p in paths]  # noqa: SIM115 - closed in close()
-        self._sizes = [os.fstat(f.fileno()).st_size for f in self._files]
+        self._fds: list[int] = []
+        try:
+            for p in paths:
+                self._fds.append(open_fd(p))
+        except OSError:
+            self.close()
+            raise
+        self._sizes = [os.fstat(fd).st_size for fd in self._fds]
         super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
 
     def read(self, offset: int, size: int) -> Any:
+        if len(self._fds) == 1:
+            return os.pread(self._fds[0], size, offset)
         out = []
-        for f, length in zip(self._files, self._sizes, strict=True):
+        for fd, length in zip(self._fds, self._sizes, strict=True):
             if size <= 0:
                 break
             if offset >= length:
                 offset -= length
                 continue
-            f.seek(offset)
-            chunk = f.read(min(size, length - offset))
+            chunk = os.pread(fd, min(size, length - offset), offset)
             out.append(chunk)
             size -= len(chunk)
             offset = 0
@@ -88,5 +99,6 @@ class _SplitImg(pytsk3.Img_Info):  # type: ignore[misc]
         return sum(self._sizes)
 
     def close(self) -> None:
-        for f in self._files:
-            f.close()
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []

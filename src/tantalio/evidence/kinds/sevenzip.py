@@ -31,7 +31,7 @@ from tantalio.evidence.base import Blob, Member, Scope, SourceKind, WalkContext,
 from tantalio.evidence.errors import ContainerError, LimitExceededError
 from tantalio.evidence.names import UniqueNames, join, member_path
 from tantalio.evidence.record import EvidenceFile
-from tantalio.evidence.streams import describe, open_local
+from tantalio.evidence.streams import describe, memory_stream, open_local
 
 _AES = b"\x06\xf1\x07\x01"
 
@@ -184,7 +184,7 @@ class _Writer:
     def opener(self) -> Any:
         if self.buf is not None:
             data = self.buf.getvalue()
-            return lambda: io.BytesIO(data)
+            return lambda: memory_stream(data)
         path = self.spool_path
         assert path is not None
         return lambda: open_local(path)

@@ -39,6 +39,9 @@ class TarKind(SourceKind):
     magic = ((257, b"ustar"),)
     suffixes = (".tar",)
 
+    def matches_magic(self, head: bytes) -> bool:
+        return looks_like_tar(head)
+
     def walk(self, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
         stream = blob.open()
         yield from walk_tar(blob, ctx, stream, blob.open, random_access=blob.seekable)
@@ -48,7 +51,7 @@ def looks_like_tar(head: bytes) -> bool:
     """A ustar magic, or an old (v7) header whose checksum holds."""
     if head[257:262] == b"ustar":
         return True
-    if len(head) < 512:
+    if len(head) < 512 or head[:100].strip(b"\x00") == b"":
         return False
     try:
         tarfile.TarInfo.frombuf(head[:512], "utf-8", "surrogateescape")

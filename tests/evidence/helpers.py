@@ -1,0 +1,45 @@
+"""The committed fixtures, and a walk that reads every file while it is current."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from tantalio.evidence import EvidenceLimits, open_source
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "evidence"
+EXPECTED: dict[str, str] = json.loads((DATA / "expected.json").read_text())
+
+
+@dataclass
+class Seen:
+    path: str
+    size: int
+    sha256: str | None
+    deleted: bool
+    error: str | None
+    container: str | None
+    read_error: str | None = None
+
+
+def walk(source: Path | str, limits: EvidenceLimits | None = None) -> list[Seen]:
+    """Walk a source, hashing each readable file while it is the current item."""
+    seen = []
+    for f in open_source(source, limits):
+        digest = read_error = None
+        if f.open is not None:
+            try:
+                with f.open() as stream:
+                    digest = hashlib.sha256(stream.read()).hexdigest()
+            except OSError as exc:
+                read_error = str(exc)
+        seen.append(Seen(f.path, f.size, digest, f.deleted, f.error, f.container, read_error))
+    return seen
+
+
+def by_path(seen: list[Seen]) -> dict[str, Seen]:
+    paths = [s.path for s in seen]
+    assert len(paths) == len(set(paths)), "paths in one source must be unique"
+    return {s.path: s for s in seen}

@@ -1,0 +1,169 @@
+"""Hostile and broken input: recorded with a reason, never followed, never fatal."""
+
+from __future__ import annotations
+
+import pytest
+
+from tantalio.evidence import EvidenceLimits
+
+from .helpers import DATA, EXPECTED, by_path, walk
+
+
+def test_zip_slip_names_symlinks_and_absolute_paths_are_not_opened() -> None:
+    files = by_path(walk(DATA / "zipslip.zip"))
+    assert set(files) == {
+        "zipslip.zip/%2E%2E/%2E%2E/evil.txt",
+        "zipslip.zip/etc/abs.txt",
+        "zipslip.zip/%2E%2E/%2E%2E/win.txt",
+        "zipslip.zip/ok/fine.txt",
+        "zipslip.zip/link",
+        "zipslip.zip",
+    }
+    assert files["zipslip.zip/%2E%2E/%2E%2E/evil.txt"].error == (
+        "unsafe member name '../../evil.txt' (path traversal): not extracted"
+    )
+    assert files["zipslip.zip/etc/abs.txt"].error == (
+        "unsafe member name '/etc/abs.txt' (absolute path): not extracted"
+    )
+    assert "path traversal" in (files["zipslip.zip/%2E%2E/%2E%2E/win.txt"].error or "")
+    assert files["zipslip.zip/link"].error == "symbolic link to '/etc/passwd'; not followed"
+    for path in ("zipslip.zip/%2E%2E/%2E%2E/evil.txt", "zipslip.zip/link"):
+        assert files[path].sha256 is None  # open is None
+    assert files["zipslip.zip/ok/fine.txt"].sha256 == EXPECTED["notes.txt"]
+    assert files["zipslip.zip"].error is None
+
+
+def test_tar_traversal_links_and_special_files() -> None:
+    files = by_path(walk(DATA / "hostile.tar"))
+    errors = {p: s.error for p, s in files.items() if s.error}
+    assert errors == {
+        "hostile.tar/%2E%2E/escape.txt": (
+            "unsafe member name '../escape.txt' (path traversal): not extracted"
+        ),
+        "hostile.tar/abs.txt": "unsafe member name '/abs.txt' (absolute path): not extracted",
+        "hostile.tar/sym": "symbolic link to '/etc/shadow'; not followed",
+        "hostile.tar/hard": "hard link to 'ok.txt' (listed at its own path); not followed",
+        "hostile.tar/fifo": "not a regular file (a FIFO); not opened",
+    }
+    assert files["hostile.tar/ok.txt"].sha256 == EXPECTED["notes.txt"]
+
+
+def test_zip_bomb_member_is_refused_from_its_header() -> None:
+    files = by_path(walk(DATA / "bomb.zip"))
+    bomb = files["bomb.zip/zeros.bin"]
+    assert bomb.size == 8 << 20
+    assert bomb.sha256 is None
+    assert bomb.error is not None
+    assert bomb.error.startswith("zip bomb: compression ratio 1,028:1 exceeds the limit 100:1")
+    assert files["bomb.zip/small.txt"].sha256 == EXPECTED["notes.txt"]
+    assert files["bomb.zip"].error is None
+
+
+def test_ratio_limit_is_configuration() -> None:
+    files = by_path(walk(DATA / "bomb.zip", EvidenceLimits(max_ratio=2000)))
+    assert files["bomb.zip/zeros.bin"].error is None
+    assert files["bomb.zip/zeros.bin"].sha256 is not None
+
+
+def test_tar_gz_bomb_stops_expansion_and_says_so_on_the_archive() -> None:
+    files = by_path(walk(DATA / "bomb.tar.gz"))
+    assert files["bomb.tar.gz/ok.txt"].sha256 == EXPECTED["notes.txt"]
+    bomb = files["bomb.tar.gz/zeros.bin"]
+    assert bomb.sha256 is None and (bomb.error or "").startswith("zip bomb: compression ratio")
+    archive = files["bomb.tar.gz"]
+    assert archive.error is not None and archive.error.endswith("expansion stopped")
+    assert archive.sha256 is not None
+
+
+def test_single_gzip_bomb_is_stopped_by_the_stream_guard() -> None:
+    files = by_path(walk(DATA / "bomb.gz"))
+    inner = files["bomb.gz/bomb"]
+    assert inner.sha256 is None
+    assert (inner.error or "").startswith("zip bomb: compression ratio")
+
+
+def test_member_and_total_size_limits() -> None:
+    files = by_path(walk(DATA / "photos.tar.gz", EvidenceLimits(max_member_size=2000)))
+    assert files["photos.tar.gz/DCIM/a.jpg"].error is None  # 1,705 bytes
+    assert (files["photos.tar.gz/DCIM/b.png"].error or "").startswith(
+        "member of 4,551 bytes exceeds the member size limit 2,000"
+    )
+    files = by_path(walk(DATA / "photos.tar", EvidenceLimits(max_total_size=2000)))
+    assert files["photos.tar/DCIM/a.jpg"].error is None
+    assert (files["photos.tar/DCIM/b.png"].error or "").startswith(
+        "archive expansion would exceed the total-size limit 2,000 bytes"
+    )
+
+
+def test_member_count_limit_is_reported_on_the_archive() -> None:
+    seen = walk(DATA / "nested.zip", EvidenceLimits(max_members=1))
+    files = by_path(seen)
+    assert "nested.zip/photos/a.jpg" in files
+    assert "nested.zip/inner.tar.gz" not in files
+    assert files["nested.zip"].error == (
+        "zip lists 3 members; only the first 1 were listed (member-count limit)"
+    )
+
+
+def test_encrypted_zip_member() -> None:
+    files = by_path(walk(DATA / "encrypted.zip"))
+    assert files["encrypted.zip/secret.jpg"].error == (
+        "encrypted member (password required); not opened"
+    )
+    assert files["encrypted.zip/secret.jpg"].size == 1705
+    assert files["encrypted.zip/plain.txt"].sha256 == EXPECTED["notes.txt"]
+
+
+def test_encrypted_7z_content_and_names() -> None:
+    files = by_path(walk(DATA / "encrypted.7z"))
+    assert files["encrypted.7z/secret.png"].error == (
+        "encrypted member (password required); not opened"
+    )
+    assert files["encrypted.7z/secret.png"].size == 4458
+    assert files["encrypted.7z"].error is None
+    seen = walk(DATA / "encrypted-names.7z")
+    assert len(seen) == 1
+    assert seen[0].error == (
+        "encrypted 7z archive: file names are encrypted too (password required); not expanded"
+    )
+    assert seen[0].sha256 is not None  # the archive's own bytes can still match a hash set
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("corrupt.zip", "corrupt zip archive: BadZipFile: File is not a zip file"),
+        (
+            "corrupt.tar.gz",
+            "corrupt gzip archive: EOFError: Compressed file ended before the "
+            "end-of-stream marker was reached",
+        ),
+    ],
+)
+def test_corrupt_archive_is_recorded_not_fatal(name: str, reason: str) -> None:
+    seen = walk(DATA / name)
+    assert seen[-1].path == name
+    assert seen[-1].error == reason
+    assert seen[-1].sha256 is not None
+
+
+def test_corrupt_member_data_fails_on_read_as_os_error() -> None:
+    seen = walk(DATA / "badcrc.zip")
+    assert seen[0].path == "badcrc.zip/notes.txt"
+    assert seen[0].read_error is not None
+    assert "badcrc.zip/notes.txt" in seen[0].read_error
+    assert "Bad CRC-32" in seen[0].read_error or "Error -3" in seen[0].read_error
+
+
+def test_a_bad_archive_inside_a_folder_does_not_stop_the_walk(tmp_path: object) -> None:
+    import shutil
+    from pathlib import Path
+
+    root = Path(str(tmp_path)) / "mixed"
+    root.mkdir()
+    for name in ("corrupt.zip", "bomb.zip", "encrypted-names.7z", "photos.tar.gz"):
+        shutil.copy(DATA / name, root / name)
+    files = by_path(walk(root))
+    assert files["corrupt.zip"].error is not None
+    assert files["encrypted-names.7z"].error is not None
+    assert files["photos.tar.gz/DCIM/b.png"].sha256 == EXPECTED["b.png"]
