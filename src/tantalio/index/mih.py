@@ -1,0 +1,384 @@
+"""Multi-index hashing over numpy arrays: one static, exact segment of PDQ hashes.
+
+Why this is exact (docs/decisions/index.md has the longer note): the 256 bits are cut into
+`m` disjoint chunks. If two hashes differ in at most `r` bits and chunk j is searched with
+radius r_j (every chunk value within r_j bit flips is probed), then choosing the r_j so that
+sum(r_j + 1) >= r + 1 guarantees a hit: were every chunk off by more than its r_j, the total
+distance would be at least sum(r_j + 1) > r. A chunk may be skipped (r_j = -1). Probing only
+the top `k_j` bits of a chunk (the bucket table is sized to the segment) keeps this true —
+the stored chunk, truncated the same way, is among the truncated probes. Every candidate is
+then verified with the exact 256-bit Hamming distance, so there are no false positives
+either.
+
+A segment is immutable once built (rows are only marked dead); the index in `pdq.py` stacks
+segments and merges them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tantalio.index.codec import PDQ_BITS, Words, hamming
+
+MIN_KEY_BITS = 6
+MAX_KEY_BITS = 24  # a bucket table of 2**24 uint32 = 64 MiB per chunk at most
+# Probe and candidate elements handled per vectorised pass (bounds temporary memory).
+BATCH_ELEMENTS = 1 << 21
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How the 256 bits are cut: chunk j covers bits [starts[j], starts[j] + widths[j])."""
+
+    widths: tuple[int, ...]
+
+    @property
+    def starts(self) -> tuple[int, ...]:
+        out, pos = [], 0
+        for w in self.widths:
+            out.append(pos)
+            pos += w
+        return tuple(out)
+
+    @classmethod
+    def even(cls, n_chunks: int) -> Layout:
+        if not 1 <= n_chunks <= 64:
+            raise ValueError("n_chunks must be between 1 and 64")
+        base, extra = divmod(PDQ_BITS, n_chunks)
+        if base > 63:
+            raise ValueError("chunks wider than 63 bits are not supported; use more chunks")
+        return cls(tuple(base + 1 if j < extra else base for j in range(n_chunks)))
+
+
+def default_chunks(threshold: int) -> int:
+    """About three bits of slack per chunk at the threshold (radius 2 per chunk), never
+    chunks wider than 24 bits: the fewest probes plus candidates for 1M-10M random hashes."""
+    return max(11, min(32, math.ceil((threshold + 1) / 3)))
+
+
+def chunk_column(words: Words, start: int, width: int) -> NDArray[np.uint64]:
+    """The value of bits [start, start + width) of each hash, as uint64 (MSB first)."""
+    a, s = divmod(start, 64)
+    if s + width <= 64:
+        shifted = words[:, a] >> np.uint64(64 - s - width)
+        return shifted & np.uint64((1 << width) - 1)
+    w1 = 64 - s
+    w2 = width - w1
+    hi = (words[:, a] & np.uint64((1 << w1) - 1)) << np.uint64(w2)
+    return hi | (words[:, a + 1] >> np.uint64(64 - w2))
+
+
+def allocate_radii(radius: int, widths: tuple[int, ...]) -> list[int]:
+    """Per-chunk search radii r_j with sum(r_j + 1) == radius + 1 (-1 = chunk skipped).
+
+    The widest chunks get the smaller radii, so fewer probes land on the bigger tables."""
+    m = len(widths)
+    q, rem = divmod(radius + 1, m)
+    by_width = sorted(range(m), key=lambda j: (-widths[j], j))
+    radii = [0] * m
+    for rank, j in enumerate(by_width):
+        radii[j] = q if rank >= m - rem else q - 1
+    return radii
+
+
+def probes_per_query(key_bits: tuple[int, ...], radii: list[int]) -> int:
+    return sum(
+        sum(math.comb(k, i) for i in range(min(r, k) + 1))
+        for k, r in zip(key_bits, radii, strict=True)
+        if r >= 0
+    )
+
+
+@lru_cache(maxsize=64)
+def flip_masks(bits: int, radius: int) -> NDArray[np.int64]:
+    """Every `bits`-wide mask with at most `radius` bits set (0 first)."""
+    masks = [0]
+    for count in range(1, min(radius, bits) + 1):
+        for positions in combinations(range(bits), count):
+            value = 0
+            for p in positions:
+                value |= 1 << p
+            masks.append(value)
+    out = np.array(masks, dtype=np.int64)
+    out.setflags(write=False)
+    return out
+
+
+def key_bits_for(n: int, widths: tuple[int, ...]) -> tuple[int, ...]:
+    """Bucket-table width per chunk: about two slots per stored hash, capped by the chunk."""
+    k = max(MIN_KEY_BITS, min(MAX_KEY_BITS, int(math.floor(math.log2(max(2 * n, 1))))))
+    return tuple(min(k, w) for w in widths)
+
+
+class Segment:
+    """An immutable block of hashes with one bucket table per chunk (CSR layout).
+
+    `order` holds, chunk after chunk, the row numbers sorted by that chunk's key;
+    `offsets` holds the bucket boundaries of every chunk's table, already shifted into
+    `order`'s coordinates, so a probe is two gathers whatever its chunk.
+    """
+
+    __slots__ = (
+        "words",
+        "ids",
+        "alive",
+        "n_dead",
+        "layout",
+        "key_bits",
+        "order",
+        "offsets",
+        "_table_base",
+        "_id_sorted",
+        "_id_rows",
+    )
+
+    def __init__(
+        self,
+        words: Words,
+        ids: NDArray[np.int64],
+        layout: Layout,
+        *,
+        alive: NDArray[np.bool_] | None = None,
+        key_bits: tuple[int, ...] | None = None,
+        order: NDArray[np.uint32] | None = None,
+        offsets: NDArray[np.uint32] | None = None,
+    ) -> None:
+        n = len(words)
+        if len(ids) != n:
+            raise ValueError("ids and hashes differ in length")
+        if len(layout.widths) * n >= 2**32:
+            raise ValueError("segment too large for 32-bit row tables")
+        self.words = words
+        self.ids = ids
+        self.layout = layout
+        self.alive = np.ones(n, dtype=np.bool_) if alive is None else alive
+        self.n_dead = int(n - np.count_nonzero(self.alive))
+        self.key_bits = key_bits_for(n, layout.widths) if key_bits is None else key_bits
+        sizes = [(1 << k) + 1 for k in self.key_bits]
+        self._table_base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        if order is None or offsets is None:
+            order, offsets = self._build_tables(sizes)
+        if len(order) != len(layout.widths) * n or len(offsets) != sum(sizes):
+            raise ValueError("segment tables do not match its hashes")
+        self.order = order
+        self.offsets = offsets
+        self._id_sorted: NDArray[np.int64] | None = None
+        self._id_rows: NDArray[np.int64] | None = None
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @property
+    def n_alive(self) -> int:
+        return len(self.words) - self.n_dead
+
+    def _build_tables(self, sizes: list[int]) -> tuple[NDArray[np.uint32], NDArray[np.uint32]]:
+        n = len(self.words)
+        order = np.empty(len(sizes) * n, dtype=np.uint32)
+        offsets = np.empty(sum(sizes), dtype=np.uint32)
+
+        def build_chunk(j: int) -> None:
+            start, width, k = self.layout.starts[j], self.layout.widths[j], self.key_bits[j]
+            keys = chunk_column(self.words, start, width) >> np.uint64(width - k)
+            base = int(self._table_base[j])
+            table = offsets[base : base + sizes[j]]
+            table[0] = 0
+            np.cumsum(np.bincount(keys.astype(np.intp), minlength=1 << k), out=table[1:])
+            table += np.uint32(j * n)
+            # Sorting (key << 32 | row) as one uint64 is about twice as fast as argsort and
+            # keeps each bucket's rows ascending (friendlier to the later gathers).
+            keys <<= np.uint64(32)
+            keys |= np.arange(n, dtype=np.uint64)
+            keys.sort()
+            order[j * n : (j + 1) * n] = keys  # the low 32 bits: the row numbers
+
+        workers = max(1, min(len(sizes), os.cpu_count() or 1, 4)) if n >= 100_000 else 1
+        if workers == 1:
+            for j in range(len(sizes)):
+                build_chunk(j)
+        else:
+            # numpy releases the GIL in sort, bincount and cumsum: chunks build in parallel.
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(build_chunk, range(len(sizes))))
+        return order, offsets
+
+    def memory_bytes(self) -> int:
+        extra = 0
+        if self._id_sorted is not None and self._id_rows is not None:
+            extra = self._id_sorted.nbytes + self._id_rows.nbytes
+        return (
+            self.words.nbytes
+            + self.ids.nbytes
+            + self.alive.nbytes
+            + self.order.nbytes
+            + self.offsets.nbytes
+            + extra
+        )
+
+    # -- removal support -------------------------------------------------------------
+
+    def locate(self, ids: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Rows of the given ids that are alive here (built lazily: only writers pay)."""
+        if self._id_sorted is None or self._id_rows is None:
+            rows = np.argsort(self.ids, kind="stable")
+            self._id_rows = rows
+            self._id_sorted = self.ids[rows]
+        if len(self._id_sorted) == 0 or len(ids) == 0:
+            return np.zeros(0, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self._id_sorted, ids), len(self._id_sorted) - 1)
+        rows = self._id_rows[pos[self._id_sorted[pos] == ids]]
+        return rows[self.alive[rows]]
+
+    def kill(self, rows: NDArray[np.int64]) -> None:
+        rows = rows[self.alive[rows]]
+        self.alive[rows] = False
+        self.n_dead += len(rows)
+
+    # -- search -----------------------------------------------------------------------
+
+    def search(
+        self, qwords: Words, radius: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """(query number, row, distance) of every alive row within `radius`, each pair once."""
+        if len(self.words) == 0 or len(qwords) == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        radii = allocate_radii(radius, self.layout.widths)
+        per_query = probes_per_query(self.key_bits, radii)
+        if per_query * 2 >= len(self.words):
+            return self._scan(qwords, radius)
+        # Expected candidates per probe is about n / 2**k; budget the batch by both.
+        load = per_query * (1.0 + len(self.words) / float(1 << min(self.key_bits)))
+        step = max(1, int(BATCH_ELEMENTS // max(load, 1.0)))
+        parts = [
+            self._search_batch(qwords[i : i + step], radius, radii, i)
+            for i in range(0, len(qwords), step)
+        ]
+        return _concat3(parts)
+
+    def _probes(self, qwords: Words, radii: list[int]) -> NDArray[np.intp]:
+        """Bucket-table slots to read, query-major: row q lists every probe of query q."""
+        masks = [
+            flip_masks(k, r) if r >= 0 else None for k, r in zip(self.key_bits, radii, strict=True)
+        ]
+        width_total = sum(len(m) for m in masks if m is not None)
+        probes = np.empty((len(qwords), width_total), dtype=np.intp)
+        col = 0
+        for j, (start, width) in enumerate(
+            zip(self.layout.starts, self.layout.widths, strict=True)
+        ):
+            mask = masks[j]
+            if mask is None:
+                continue
+            k = self.key_bits[j]
+            keys = (chunk_column(qwords, start, width) >> np.uint64(width - k)).astype(np.intp)
+            block = probes[:, col : col + len(mask)]
+            np.bitwise_xor(keys[:, None], mask[None, :], out=block)
+            block += self._table_base[j]
+            col += len(mask)
+        return probes
+
+    def _search_batch(
+        self, qwords: Words, radius: int, radii: list[int], q_offset: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        nq = len(qwords)
+        probes = self._probes(qwords, radii)
+        per_query = probes.shape[1]
+        probes = probes.ravel()
+        starts = self.offsets.take(probes).astype(np.intp)
+        probes += 1
+        lens = self.offsets.take(probes).astype(np.intp)
+        lens -= starts
+        del probes
+        ends = np.cumsum(lens)
+        total = int(ends[-1])
+        if total == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        # Candidate positions in `order`: each probed bucket's range, laid end to end.
+        starts -= ends
+        starts += lens
+        pos = np.repeat(starts, lens)
+        pos += np.arange(total, dtype=np.intp)
+        rows = self.order.take(pos).astype(np.intp)
+        del pos
+        # Probes are query-major, so the candidates of query q form one run.
+        per_q = np.diff(ends[per_query - 1 :: per_query], prepend=0)
+        cand_q = np.repeat(np.arange(nq, dtype=np.intp), per_q)
+        dist = _distances(self.words.take(rows, axis=0), qwords.take(cand_q, axis=0))
+        keep = dist <= radius
+        rows, cand_q, dist = rows[keep], cand_q[keep], dist[keep]
+        keep = self.alive[rows]
+        rows, cand_q, dist = rows[keep], cand_q[keep], dist[keep]
+        # A row within the radius may be reached through several chunks: report it once.
+        pair = cand_q * len(self.words) + rows
+        _, first = np.unique(pair, return_index=True)
+        return (
+            (cand_q[first] + q_offset).astype(np.int64),
+            rows[first].astype(np.int64),
+            dist[first],
+        )
+
+    def _scan(
+        self, qwords: Words, radius: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        return scan(self.words, qwords, radius, self.alive)
+
+
+def scan(
+    words: Words, qwords: Words, radius: int, alive: NDArray[np.bool_] | None = None
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Brute force: every (query, row, distance) within `radius`. For small blocks (the
+    index's tail) and for radii so large that probing would cost more than scanning."""
+    n = len(words)
+    if n == 0 or len(qwords) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    step = max(1, BATCH_ELEMENTS // (4 * n))
+    parts = []
+    for i in range(0, len(qwords), step):
+        d = hamming(qwords[i : i + step, None, :], words[None, :, :])
+        q, row = np.nonzero(d <= radius)
+        if alive is not None:
+            ok = alive[row]
+            q, row = q[ok], row[ok]
+        parts.append((q.astype(np.int64) + i, row.astype(np.int64), d[q, row].astype(np.int64)))
+    return _concat3(parts)
+
+
+_BYTE_SUM = np.uint32(0x01010101)
+_ALL_DIFFERENT = np.uint32(0x40404040)
+
+
+def _distances(a: Words, b: Words) -> NDArray[np.int64]:
+    """Row-wise Hamming distance, overwriting `a`. Summing the four per-word popcounts
+    by one multiply is ~3x faster than a sum over axis 1; the one sum that wraps (all 256
+    bits different: 4 x 64 = 256) is patched."""
+    np.bitwise_xor(a, b, out=a)
+    counts = np.bitwise_count(a).view(np.uint32).ravel()
+    dist = ((counts * _BYTE_SUM) >> np.uint32(24)).astype(np.int64)
+    dist[counts == _ALL_DIFFERENT] = 256
+    return dist
+
+
+def _concat3(
+    parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    if len(parts) == 1:
+        return parts[0]
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )

@@ -1,0 +1,391 @@
+"""PDQIndex: exact radius search over 256-bit PDQ hashes, incremental, persisted without pickle.
+
+Shape of the structure (a small log-structured merge tree):
+- a *tail* of the most recent adds (at most TAIL_MAX rows), searched by brute force, so an
+  add is matchable the moment `add` returns;
+- a stack of immutable multi-index-hashing *segments* (`mih.Segment`), oldest and largest
+  first. When the tail fills it becomes a segment; a segment is merged into the one below
+  it once it reaches 1/MERGE_RATIO of its size, so there are O(log n) segments;
+- removals mark rows dead; a segment more than DEAD_FRACTION dead is rebuilt, so memory
+  stays proportional to the live entries however many add/remove cycles run.
+
+Readers never block: a search reads one immutable snapshot (`_State`); writers serialise on
+a lock and publish a new snapshot. Ids are unique: adding an id that is present replaces it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tantalio.index import persist
+from tantalio.index.codec import HashInput, Words, to_words, words_to_hex
+from tantalio.index.mih import Layout, Segment, default_chunks, scan
+
+TAIL_MAX = 2048
+MERGE_RATIO = 8
+DEAD_FRACTION = 0.25
+# Queries per worker below which a batch is not split across threads.
+PARALLEL_MIN_QUERIES = 64
+FORMAT = "tantalio-pdq-index"
+VERSION = 1
+
+Ids = NDArray[np.int64]
+Match = tuple[int, int]  # (id, distance)
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _search_pool() -> ThreadPoolExecutor | None:
+    global _pool
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2:
+        return None
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pdq-search")
+        return _pool
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    segments: tuple[Segment, ...]
+    tail_words: Words
+    tail_ids: Ids
+
+
+def as_ids(ids: Sequence[int] | NDArray[np.integer]) -> Ids:
+    arr = np.asarray(ids)
+    if arr.ndim != 1:
+        raise ValueError("ids must be one-dimensional")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"ids must be integers, got {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
+class PDQIndex:
+    """All stored hashes within a Hamming radius of a query, exactly (no missed match).
+
+    `threshold` is the default radius (31, PDQ's confident-match distance); any
+    `max_distance` may be passed per search and stays exact (only slower when large).
+    Thread-safe: searches run concurrently with each other and with writers.
+    """
+
+    def __init__(self, threshold: int = 31, *, n_chunks: int | None = None) -> None:
+        if not 0 <= threshold <= 256:
+            raise ValueError("threshold must be between 0 and 256")
+        self.threshold = int(threshold)
+        self.layout = Layout.even(n_chunks or default_chunks(self.threshold))
+        self._state = _State((), np.zeros((0, 4), np.uint64), np.zeros(0, np.int64))
+        self._write = threading.Lock()
+
+    # -- building -------------------------------------------------------------------
+
+    @classmethod
+    def build_from(
+        cls,
+        ids: Sequence[int] | NDArray[np.integer],
+        hashes: HashInput,
+        threshold: int = 31,
+        *,
+        n_chunks: int | None = None,
+    ) -> PDQIndex:
+        """One bulk build (the fast path for a store refresh): ids must be unique."""
+        index = cls(threshold, n_chunks=n_chunks)
+        id_arr, words = index._checked(ids, hashes)
+        if len(id_arr):
+            index._state = _State((Segment(words, id_arr, index.layout),), *index._empty_tail())
+        return index
+
+    def add(self, ids: Sequence[int] | NDArray[np.integer], hashes: HashInput) -> None:
+        """Add (or replace) entries; they are searchable when this returns."""
+        id_arr, words = self._checked(ids, hashes)
+        if not len(id_arr):
+            return
+        with self._write:
+            self._remove_locked(id_arr)
+            state = self._state
+            segments = list(state.segments)
+            if len(id_arr) >= TAIL_MAX:
+                segments.append(Segment(words, id_arr, self.layout))
+                tail_words, tail_ids = state.tail_words, state.tail_ids
+            else:
+                tail_words = np.concatenate([state.tail_words, words])
+                tail_ids = np.concatenate([state.tail_ids, id_arr])
+                if len(tail_ids) > TAIL_MAX:
+                    segments.append(Segment(tail_words, tail_ids, self.layout))
+                    tail_words, tail_ids = self._empty_tail()
+            self._state = _State(tuple(self._merged(segments)), tail_words, tail_ids)
+
+    def remove(self, ids: Sequence[int] | NDArray[np.integer]) -> int:
+        """Remove entries by id (absent ids are ignored); returns how many were removed."""
+        id_arr = np.unique(as_ids(ids))
+        if not len(id_arr):
+            return 0
+        with self._write:
+            return self._remove_locked(id_arr)
+
+    def compact(self) -> None:
+        """Merge everything into one segment without dead rows (before a save, say)."""
+        with self._write:
+            state = self._state
+            segments = list(state.segments)
+            if len(state.tail_ids):
+                segments.append(Segment(state.tail_words, state.tail_ids, self.layout))
+            if len(segments) > 1 or (segments and segments[0].n_dead):
+                segments = [self._merge(segments)]
+            segments = [s for s in segments if s.n_alive]
+            self._state = _State(tuple(segments), *self._empty_tail())
+
+    def _checked(
+        self, ids: Sequence[int] | NDArray[np.integer], hashes: HashInput
+    ) -> tuple[Ids, Words]:
+        id_arr = as_ids(ids)
+        words = to_words(hashes)
+        if len(id_arr) != len(words):
+            raise ValueError(f"{len(id_arr)} ids but {len(words)} hashes")
+        if len(np.unique(id_arr)) != len(id_arr):
+            raise ValueError("ids must be unique")
+        return np.ascontiguousarray(id_arr), words
+
+    def _remove_locked(self, ids: Ids) -> int:
+        state = self._state
+        removed = 0
+        for seg in state.segments:
+            rows = seg.locate(ids)
+            seg.kill(rows)
+            removed += len(rows)
+        tail_words, tail_ids = state.tail_words, state.tail_ids
+        if len(tail_ids):
+            gone = np.isin(tail_ids, ids)
+            if gone.any():
+                removed += int(gone.sum())
+                tail_words, tail_ids = tail_words[~gone], tail_ids[~gone]
+        if removed:
+            segments = [
+                self._merge([s]) if s.n_dead > DEAD_FRACTION * len(s) else s for s in state.segments
+            ]
+            segments = [s for s in segments if s.n_alive]
+            self._state = _State(tuple(segments), tail_words, tail_ids)
+        return removed
+
+    def _merged(self, segments: list[Segment]) -> list[Segment]:
+        while len(segments) >= 2 and segments[-1].n_alive * MERGE_RATIO >= segments[-2].n_alive:
+            segments[-2:] = [self._merge(segments[-2:])]
+        return segments
+
+    def _merge(self, segments: list[Segment]) -> Segment:
+        words = np.concatenate([s.words[s.alive] for s in segments])
+        ids = np.concatenate([s.ids[s.alive] for s in segments])
+        return Segment(words, ids, self.layout)
+
+    @staticmethod
+    def _empty_tail() -> tuple[Words, Ids]:
+        return np.zeros((0, 4), np.uint64), np.zeros(0, np.int64)
+
+    # -- searching ------------------------------------------------------------------
+
+    def search_arrays(
+        self, hashes: HashInput, max_distance: int | None = None
+    ) -> tuple[NDArray[np.int64], Ids, NDArray[np.int64]]:
+        """The bulk form of `search`: (query number, id, distance) arrays, sorted by query,
+        then distance, then id. Large batches are split across CPU threads."""
+        return self._search_words(to_words(hashes), self._radius(max_distance))
+
+    def _search_words(
+        self, qwords: Words, radius: int
+    ) -> tuple[NDArray[np.int64], Ids, NDArray[np.int64]]:
+        state = self._state
+        pool = _search_pool()
+        n = len(qwords)
+        if pool is None or n < 2 * PARALLEL_MIN_QUERIES:
+            q, ids, dist = _search_state(state, qwords, radius)
+        else:
+            parts = min(pool._max_workers, n // PARALLEL_MIN_QUERIES)
+            bounds = np.linspace(0, n, parts + 1).astype(int)
+            futures = [
+                pool.submit(_search_state, state, qwords[a:b], radius)
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
+            results = [f.result() for f in futures]
+            q = np.concatenate([r[0] + a for r, a in zip(results, bounds[:-1], strict=True)])
+            ids = np.concatenate([r[1] for r in results])
+            dist = np.concatenate([r[2] for r in results])
+        order = np.lexsort((ids, dist, q))
+        return q[order], ids[order], dist[order]
+
+    def search(self, hashes: HashInput, max_distance: int | None = None) -> list[list[Match]]:
+        """For each query, every (id, distance) within the radius, nearest first."""
+        qwords = to_words(hashes)
+        n = len(qwords)
+        q, ids, dist = self._search_words(qwords, self._radius(max_distance))
+        bounds = np.searchsorted(q, np.arange(n + 1)).tolist()
+        pairs = list(zip(ids.tolist(), dist.tolist(), strict=True))
+        return [pairs[bounds[i] : bounds[i + 1]] for i in range(n)]
+
+    def search_orientations(
+        self, orientation_hashes: Sequence[str], max_distance: int | None = None
+    ) -> list[tuple[int, int, int]]:
+        """Query one image's orientation hashes (up to 8, `Fingerprint.pdq_orientations`
+        order) and keep each id's best: (id, distance, orientation index), nearest first."""
+        return self.search_orientations_many([orientation_hashes], max_distance)[0]
+
+    def search_orientations_many(
+        self, groups: Sequence[Sequence[str]], max_distance: int | None = None
+    ) -> list[list[tuple[int, int, int]]]:
+        """`search_orientations` for many images in one batch (ingest's fast path)."""
+        flat = [h for group in groups for h in group]
+        owner = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+        first = np.concatenate([[0], np.cumsum([len(g) for g in groups])])
+        q, ids, dist = self.search_arrays(flat, max_distance)
+        img = owner[q]
+        orient = q - first[img]
+        # Best per (image, id): smallest distance, then lowest orientation index.
+        order = np.lexsort((orient, dist, ids, img))
+        img, ids, dist, orient = img[order], ids[order], dist[order], orient[order]
+        keep = np.ones(len(img), dtype=bool)
+        keep[1:] = (img[1:] != img[:-1]) | (ids[1:] != ids[:-1])
+        img, ids, dist, orient = img[keep], ids[keep], dist[keep], orient[keep]
+        order = np.lexsort((ids, dist, img))
+        img, ids, dist, orient = img[order], ids[order], dist[order], orient[order]
+        bounds = np.searchsorted(img, np.arange(len(groups) + 1)).tolist()
+        rows = list(zip(ids.tolist(), dist.tolist(), orient.tolist(), strict=True))
+        return [rows[bounds[i] : bounds[i + 1]] for i in range(len(groups))]
+
+    def _radius(self, max_distance: int | None) -> int:
+        radius = self.threshold if max_distance is None else int(max_distance)
+        if not 0 <= radius <= 256:
+            raise ValueError("max_distance must be between 0 and 256")
+        return radius
+
+    # -- inspection -----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        state = self._state
+        return sum(s.n_alive for s in state.segments) + len(state.tail_ids)
+
+    def __contains__(self, entry_id: object) -> bool:
+        if not isinstance(entry_id, int | np.integer):
+            return False
+        ids = np.array([entry_id], dtype=np.int64)
+        state = self._state
+        return bool(np.isin(ids, state.tail_ids).any()) or any(
+            len(s.locate(ids)) for s in state.segments
+        )
+
+    def get(self, entry_id: int) -> str | None:
+        """The stored hash (hex) of one id, or None."""
+        ids = np.array([entry_id], dtype=np.int64)
+        state = self._state
+        hit = np.flatnonzero(state.tail_ids == entry_id)
+        if len(hit):
+            return words_to_hex(state.tail_words[hit[:1]])[0]
+        for seg in state.segments:
+            rows = seg.locate(ids)
+            if len(rows):
+                return words_to_hex(seg.words[rows[:1]])[0]
+        return None
+
+    @property
+    def segment_count(self) -> int:
+        return len(self._state.segments)
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the index's arrays (hashes, ids, bucket tables)."""
+        state = self._state
+        return (
+            sum(s.memory_bytes() for s in state.segments)
+            + state.tail_words.nbytes
+            + state.tail_ids.nbytes
+        )
+
+    # -- persistence ----------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the index to directory `path` (replaced atomically): .npy arrays plus an
+        `index.json` header with a format version. No pickle anywhere."""
+        with self._write:
+            state = self._state
+            arrays: dict[str, np.ndarray] = {}
+            segs = []
+            for i, seg in enumerate(state.segments):
+                name = f"seg{i}"
+                arrays.update(
+                    {
+                        f"{name}.words": seg.words,
+                        f"{name}.ids": seg.ids,
+                        f"{name}.alive": seg.alive,
+                        f"{name}.order": seg.order,
+                        f"{name}.offsets": seg.offsets,
+                    }
+                )
+                segs.append({"name": name, "rows": len(seg), "key_bits": list(seg.key_bits)})
+            arrays["tail.words"] = state.tail_words
+            arrays["tail.ids"] = state.tail_ids
+            header = {
+                "format": FORMAT,
+                "version": VERSION,
+                "threshold": self.threshold,
+                "widths": list(self.layout.widths),
+                "count": len(self),
+                "segments": segs,
+                "tail_rows": len(state.tail_ids),
+            }
+            persist.write_dir(path, header, arrays)
+
+    @classmethod
+    def load(cls, path: str | Path, *, mmap: bool = False) -> PDQIndex:
+        """Read an index written by `save`. With `mmap`, the big arrays are mapped rather
+        than read (instant load; pages come in as searches touch them)."""
+        header, load = persist.read_dir(path, FORMAT, VERSION)
+        try:
+            index = cls(int(header["threshold"]))
+            index.layout = Layout(tuple(int(w) for w in header["widths"]))
+            if sum(index.layout.widths) != 256:
+                raise ValueError("chunk widths do not cover 256 bits")
+            segments = []
+            for seg in header["segments"]:
+                name = seg["name"]
+                words = load(f"{name}.words", np.uint64, (int(seg["rows"]), 4), mmap)
+                segments.append(
+                    Segment(
+                        words,
+                        load(f"{name}.ids", np.int64, (len(words),), mmap),
+                        index.layout,
+                        alive=np.array(load(f"{name}.alive", np.bool_, (len(words),), False)),
+                        key_bits=tuple(int(k) for k in seg["key_bits"]),
+                        order=load(f"{name}.order", np.uint32, None, mmap),
+                        offsets=load(f"{name}.offsets", np.uint32, None, mmap),
+                    )
+                )
+            rows = int(header["tail_rows"])
+            tail_words = np.array(load("tail.words", np.uint64, (rows, 4), False))
+            tail_ids = np.array(load("tail.ids", np.int64, (rows,), False))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: damaged PDQ index: {exc}") from None
+        index._state = _State(tuple(segments), tail_words, tail_ids)
+        return index
+
+
+def _search_state(
+    state: _State, qwords: Words, radius: int
+) -> tuple[NDArray[np.int64], Ids, NDArray[np.int64]]:
+    qs, ids, ds = [], [], []
+    for seg in state.segments:
+        q, rows, d = seg.search(qwords, radius)
+        qs.append(q)
+        ids.append(seg.ids[rows])
+        ds.append(d)
+    q, rows, d = scan(state.tail_words, qwords, radius)
+    qs.append(q)
+    ids.append(state.tail_ids[rows])
+    ds.append(d)
+    return np.concatenate(qs), np.concatenate(ids), np.concatenate(ds)

@@ -1,0 +1,85 @@
+"""On-disk form of the indexes: a directory of .npy arrays plus `index.json`.
+
+No pickle (HMA's pain: pickled state that breaks across versions and can run code on
+load): arrays are read with `allow_pickle=False` and checked against the header's dtypes
+and shapes, so a damaged or foreign directory fails with a clear error naming it.
+A save writes a sibling temporary directory and swaps it in, so readers never see a half
+written index and a crash mid-save leaves the previous one intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HEADER = "index.json"
+
+Loader = Callable[[str, Any, "tuple[int, ...] | None", bool], np.ndarray]
+
+
+def write_dir(path: str | Path, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        for name, arr in arrays.items():
+            with open(tmp / f"{name}.npy", "wb") as fh:
+                np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+        with open(tmp / HEADER, "w", encoding="utf-8") as fh:
+            json.dump(header, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+            os.rename(target, old)
+        os.rename(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_dir(path: str | Path, fmt: str, version: int) -> tuple[dict[str, Any], Loader]:
+    """The header (checked for format and version) and a loader for the arrays."""
+    base = Path(path)
+    try:
+        header = json.loads((base / HEADER).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{base}: no {HEADER}; not a saved tantalio index") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{base / HEADER}: unreadable index header: {exc}") from None
+    if not isinstance(header, dict) or header.get("format") != fmt:
+        raise ValueError(f"{base}: not a {fmt} (format {header.get('format')!r})")
+    if not isinstance(header.get("version"), int) or header["version"] > version:
+        raise ValueError(
+            f"{base}: {fmt} version {header.get('version')!r} is newer than this "
+            f"tantalio reads ({version})"
+        )
+
+    def load(name: str, dtype: Any, shape: tuple[int, ...] | None, mmap: bool) -> np.ndarray:
+        file = base / f"{name}.npy"
+        try:
+            arr = np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+        except FileNotFoundError:
+            raise ValueError(f"{file}: missing") from None
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{file}: unreadable: {exc}") from None
+        if arr.dtype != np.dtype(dtype) or (shape is not None and arr.shape != shape):
+            raise ValueError(
+                f"{file}: expected {np.dtype(dtype)} {shape}, found {arr.dtype} {arr.shape}"
+            )
+        return arr
+
+    return header, load

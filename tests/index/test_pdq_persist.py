@@ -1,0 +1,110 @@
+"""save/load: a round trip keeps every answer; no pickle; damaged directories fail clearly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from index_helpers import near
+
+from tantalio.index import PDQIndex
+
+
+@pytest.fixture
+def busy_index(rng: np.random.Generator) -> PDQIndex:
+    """An index in every state at once: a big segment, a small one, a tail, dead rows."""
+    index = PDQIndex.build_from(
+        np.arange(6_000), rng.integers(0, 256, size=(6_000, 32), dtype=np.uint8), threshold=28
+    )
+    index.add(np.arange(10_000, 12_100), rng.integers(0, 256, size=(2_100, 32), dtype=np.uint8))
+    index.add(np.arange(20_000, 20_010), rng.integers(0, 256, size=(10, 32), dtype=np.uint8))
+    index.remove(np.arange(0, 6_000, 7))
+    index.remove([10_001, 20_003])
+    return index
+
+
+def _queries(rng: np.random.Generator, index: PDQIndex) -> list[str]:
+    picks = [0, 1, 8, 5_999, 10_000, 10_001, 12_099, 20_000, 20_003, 20_009]
+    out = []
+    for i in picks:
+        stored = index.get(i)
+        h = stored if stored is not None else "0" * 64
+        out.append(near(rng, np.frombuffer(bytes.fromhex(h), np.uint8), 20).tobytes().hex())
+    return out
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_round_trip_keeps_every_answer(
+    tmp_path: Path, rng: np.random.Generator, busy_index: PDQIndex, mmap: bool
+) -> None:
+    queries = _queries(rng, busy_index)
+    before = busy_index.search(queries)
+    busy_index.save(tmp_path / "pdq")
+    loaded = PDQIndex.load(tmp_path / "pdq", mmap=mmap)
+    assert loaded.threshold == 28 and len(loaded) == len(busy_index)
+    assert loaded.search(queries) == before
+    assert loaded.search(queries, max_distance=40) == busy_index.search(queries, max_distance=40)
+    # A loaded index keeps working incrementally (mapped arrays are never written).
+    loaded.add([777_777], [queries[0]])
+    loaded.remove([1, 10_000])
+    assert loaded.search(queries[:1])[0][0] == (777_777, 0)
+    assert 1 not in loaded and 10_000 not in loaded
+
+
+def test_only_npy_and_a_json_header(tmp_path: Path, busy_index: PDQIndex) -> None:
+    busy_index.save(tmp_path / "pdq")
+    files = sorted(p.name for p in (tmp_path / "pdq").iterdir())
+    assert "index.json" in files
+    assert all(f.endswith(".npy") for f in files if f != "index.json")
+    header = json.loads((tmp_path / "pdq" / "index.json").read_text())
+    assert header["format"] == "tantalio-pdq-index" and header["version"] == 1
+    assert header["count"] == len(busy_index)
+
+
+def test_save_replaces_and_leaves_no_temporaries(tmp_path: Path, rng: np.random.Generator) -> None:
+    target = tmp_path / "pdq"
+    PDQIndex.build_from([1], rng.integers(0, 256, size=(1, 32), dtype=np.uint8)).save(target)
+    second = PDQIndex.build_from([2, 3], rng.integers(0, 256, size=(2, 32), dtype=np.uint8))
+    second.save(target)
+    assert len(PDQIndex.load(target)) == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["pdq"]
+
+
+def test_empty_index_round_trip(tmp_path: Path) -> None:
+    PDQIndex(threshold=12).save(tmp_path / "e")
+    loaded = PDQIndex.load(tmp_path / "e")
+    assert len(loaded) == 0 and loaded.threshold == 12 and loaded.search(["0" * 64]) == [[]]
+
+
+def test_missing_foreign_newer_and_damaged(tmp_path: Path, busy_index: PDQIndex) -> None:
+    with pytest.raises(ValueError, match="no index.json"):
+        PDQIndex.load(tmp_path / "nothing")
+    busy_index.save(tmp_path / "pdq")
+    header_path = tmp_path / "pdq" / "index.json"
+    header = json.loads(header_path.read_text())
+
+    header_path.write_text(json.dumps({**header, "format": "something-else"}))
+    with pytest.raises(ValueError, match="not a tantalio-pdq-index"):
+        PDQIndex.load(tmp_path / "pdq")
+    header_path.write_text(json.dumps({**header, "version": 99}))
+    with pytest.raises(ValueError, match="newer"):
+        PDQIndex.load(tmp_path / "pdq")
+    header_path.write_text("{not json")
+    with pytest.raises(ValueError, match="unreadable index header"):
+        PDQIndex.load(tmp_path / "pdq")
+
+    header_path.write_text(json.dumps(header))
+    np.save(tmp_path / "pdq" / "seg0.words.npy", np.zeros((3, 4), np.uint64))
+    with pytest.raises(ValueError, match="seg0.words.npy: expected"):
+        PDQIndex.load(tmp_path / "pdq")
+
+
+def test_pickled_array_is_refused(tmp_path: Path, busy_index: PDQIndex) -> None:
+    busy_index.save(tmp_path / "pdq")
+    np.save(
+        tmp_path / "pdq" / "tail.ids.npy", np.array([object()], dtype=object), allow_pickle=True
+    )
+    with pytest.raises(ValueError, match="tail.ids.npy: unreadable"):
+        PDQIndex.load(tmp_path / "pdq")
