@@ -1,4 +1,4 @@
-"""Accounts, groups, memberships, messages and artifacts from chats and phone databases.
+"""Tables of accounts, groups, memberships, messages and artifacts from chats and phones.
 
 Accounts and groups are workspace-wide, keyed like media by what identifies them (the JID),
 so the same person seen on two seized phones, or in two cases, is one row. A record known
@@ -8,8 +8,6 @@ gets a key scoped to that exhibit (`x<exhibit id>:local:Alice`).
 Messages keep the media's SHA-256 even when no media row exists (the file was deleted from
 the phone, only the chat database remembers it): matching against hash sets goes by that
 hash. `media_id` links to the media row when the file was ingested too (`link_media`).
-
-Writing an exhibit's chats replaces what an earlier run wrote for it, so a rerun is safe.
 """
 
 from __future__ import annotations

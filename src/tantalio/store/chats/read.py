@@ -1,0 +1,304 @@
+"""Reading what the distribution network is built from: accounts, groups, memberships and
+posts of some cases, merged across exhibits, and which posted media are known material."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tantalio.store.bulk import chunks
+from tantalio.store.cases import Case, Exhibit
+from tantalio.store.chats.models import (
+    ChatAccount,
+    ChatAccountSeen,
+    ChatArtifact,
+    ChatGroup,
+    ChatGroupSeen,
+    ChatInvite,
+    ChatMembership,
+    ChatMessage,
+)
+from tantalio.store.hashsets import HashEntry, HashSet
+from tantalio.store.media import Match, Media
+from tantalio.store.series import MediaSeries, Series
+
+KNOWN_KINDS = ("known-bad", "alert")
+
+
+@dataclass(slots=True)
+class AccountRow:
+    id: int
+    key: str
+    jid: str | None
+    phone: str | None
+    lid: str | None
+    names: list[str]
+    exhibits: list[str]  # "CASE/EXHIBIT" where seen
+    owner_of: list[str]  # exhibits whose phone it is
+    cases: list[str]  # every case of the workspace it appears in
+
+
+@dataclass(slots=True)
+class GroupRow:
+    id: int
+    key: str
+    jid: str | None
+    subject: str | None
+    creator_id: int | None
+    exhibits: list[str]
+    cases: list[str]
+
+
+@dataclass(slots=True)
+class MembershipRow:
+    group_id: int
+    account_id: int
+    role: str
+    joined_how: str
+    invite_code: str | None
+    left: bool
+
+
+@dataclass(slots=True)
+class PostRow:
+    """One message with content (system events excluded), once however many phones hold it."""
+
+    fingerprint: str
+    group_id: int | None
+    peer_id: int | None
+    sender_id: int | None
+    timestamp: datetime | None
+    media_sha256: str | None
+    media_kind: str | None
+    media_stored: bool  # a media row exists (the file itself was ingested)
+    forwarded: bool
+
+
+@dataclass(slots=True)
+class KnownRow:
+    """Why a SHA-256 is known material: the strongest category and where it comes from."""
+
+    category: int | None
+    series: list[str]
+    via: list[str]  # "hashset:<name>", "match:<algorithm>", "examiner"
+
+
+@dataclass(slots=True)
+class ChatGraphData:
+    accounts: list[AccountRow]
+    groups: list[GroupRow]
+    memberships: list[MembershipRow]
+    posts: list[PostRow]
+    known: dict[str, KnownRow]
+    known_good: set[str]
+    invites: list[tuple[str, int | None]]  # (code, group id)
+    site_invites: list[tuple[str, str]]  # (site, code)
+
+
+_ROLE_RANK = {"member": 0, "admin": 1, "creator": 2}
+
+
+def load_graph_data(session: Session, case_ids: Sequence[int] | None = None) -> ChatGraphData:
+    """Everything the distribution network is built from, for some cases (None: all),
+    merged across their exhibits: one account, group, membership and post each."""
+    ex_q = select(Exhibit.id, Exhibit.label, Case.id, Case.reference).join(
+        Case, Case.id == Exhibit.case_id
+    )
+    all_exhibits = {eid: (f"{ref}/{label}", ref) for eid, label, _cid, ref in session.execute(ex_q)}
+    if case_ids is None:
+        scope = set(all_exhibits)
+    else:
+        scope = {eid for eid, _l, cid, _r in session.execute(ex_q) if cid in set(case_ids)}
+
+    seen: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    for aid, eid, owner in session.execute(
+        select(ChatAccountSeen.account_id, ChatAccountSeen.exhibit_id, ChatAccountSeen.is_owner)
+    ):
+        seen[aid].append((eid, owner))
+    account_ids = {aid for aid, rows in seen.items() if any(e in scope for e, _ in rows)}
+    accounts = []
+    for batch in chunks(account_ids):
+        for row in session.scalars(select(ChatAccount).where(ChatAccount.id.in_(batch))):
+            rows = seen[row.id]
+            accounts.append(
+                AccountRow(
+                    id=row.id,
+                    key=row.key,
+                    jid=row.jid,
+                    phone=row.phone,
+                    lid=row.lid,
+                    names=list(row.names or []),
+                    exhibits=sorted(all_exhibits[e][0] for e, _ in rows if e in scope),
+                    owner_of=sorted(all_exhibits[e][0] for e, o in rows if o),
+                    cases=sorted({all_exhibits[e][1] for e, _ in rows}),
+                )
+            )
+    group_seen: dict[int, list[int]] = defaultdict(list)
+    for gid, eid in session.execute(select(ChatGroupSeen.group_id, ChatGroupSeen.exhibit_id)):
+        group_seen[gid].append(eid)
+    group_ids = {gid for gid, eids in group_seen.items() if any(e in scope for e in eids)}
+    groups = []
+    for batch in chunks(group_ids):
+        for g in session.scalars(select(ChatGroup).where(ChatGroup.id.in_(batch))):
+            eids = group_seen[g.id]
+            groups.append(
+                GroupRow(
+                    id=g.id,
+                    key=g.key,
+                    jid=g.jid,
+                    subject=g.subject,
+                    creator_id=g.creator_id,
+                    exhibits=sorted(all_exhibits[e][0] for e in eids if e in scope),
+                    cases=sorted({all_exhibits[e][1] for e in eids}),
+                )
+            )
+    memberships = _merged_memberships(session, scope)
+    posts = _posts(session, scope)
+    shas = {p.media_sha256 for p in posts if p.media_sha256}
+    known, good = known_media(session, shas)
+    invites = [(c, gid) for c, gid in session.execute(select(ChatInvite.code, ChatInvite.group_id))]
+    site_invites = sorted(
+        {
+            (site, code)
+            for site, code, eid in session.execute(
+                select(ChatArtifact.site, ChatArtifact.value, ChatArtifact.exhibit_id).where(
+                    ChatArtifact.kind == "whatsapp_invite", ChatArtifact.site.is_not(None)
+                )
+            )
+            if eid in scope and site
+        }
+    )
+    return ChatGraphData(accounts, groups, memberships, posts, known, good, invites, site_invites)
+
+
+def _merged_memberships(session: Session, scope: set[int]) -> list[MembershipRow]:
+    merged: dict[tuple[int, int], MembershipRow] = {}
+    q = select(
+        ChatMembership.group_id,
+        ChatMembership.account_id,
+        ChatMembership.exhibit_id,
+        ChatMembership.role,
+        ChatMembership.joined_how,
+        ChatMembership.invite_code,
+        ChatMembership.left_how,
+        ChatMembership.joined_at,
+        ChatMembership.left_at,
+    )
+    for gid, aid, eid, role, how, code, left_how, joined_at, left_at in session.execute(q):
+        if eid not in scope:
+            continue
+        left = bool(left_how) and not (joined_at and left_at and joined_at > left_at)
+        have = merged.get((gid, aid))
+        if have is None:
+            merged[(gid, aid)] = MembershipRow(gid, aid, role, how, code, left)
+            continue
+        if _ROLE_RANK.get(role, 0) > _ROLE_RANK.get(have.role, 0):
+            have.role = role
+        if have.joined_how in ("unknown", "listed") and how not in ("unknown", "listed"):
+            have.joined_how = how
+        have.invite_code = have.invite_code or code
+        have.left = have.left or left
+    return list(merged.values())
+
+
+def _posts(session: Session, scope: set[int]) -> list[PostRow]:
+    q = select(
+        ChatMessage.fingerprint,
+        ChatMessage.exhibit_id,
+        ChatMessage.group_id,
+        ChatMessage.peer_id,
+        ChatMessage.sender_id,
+        ChatMessage.timestamp,
+        ChatMessage.media_sha256,
+        ChatMessage.media_kind,
+        ChatMessage.media_id,
+        ChatMessage.forwarded,
+    ).where(ChatMessage.system.is_(None))
+    out: dict[str, PostRow] = {}
+    for fp, eid, gid, peer, sender, ts, sha, kind, mid, fwd in session.execute(q):
+        if eid not in scope:
+            continue
+        have = out.get(fp)
+        if have is None:
+            out[fp] = PostRow(fp, gid, peer, sender, ts, sha, kind, mid is not None, bool(fwd))
+        else:  # the same message on another phone may know more
+            have.media_sha256 = have.media_sha256 or sha
+            have.media_stored = have.media_stored or mid is not None
+            have.sender_id = have.sender_id or sender
+    return list(out.values())
+
+
+def known_media(session: Session, shas: set[str]) -> tuple[dict[str, KnownRow], set[str]]:
+    """Which SHA-256 values are known material, and which are known-good.
+
+    Known: the SHA-256 is in a known-bad/alert hash set (exact, so a deleted file still
+    counts), or its media row matched such an entry (any algorithm), or an examiner put it
+    in a category other than 0 (non-pertinent)."""
+    known: dict[str, KnownRow] = {}
+    good: set[str] = set()
+
+    def note(sha: str, category: int | None, series: str | None, via: str) -> None:
+        row = known.setdefault(sha, KnownRow(None, [], []))
+        if category is not None and (
+            row.category is None or _severity(category) > _severity(row.category)
+        ):
+            row.category = category
+        if series and series not in row.series:
+            row.series.append(series)
+        if via not in row.via:
+            row.via.append(via)
+
+    for batch in chunks(shas):
+        q = (
+            select(
+                HashEntry.sha256, HashEntry.category, HashEntry.series, HashSet.name, HashSet.kind
+            )
+            .join(HashSet, HashSet.id == HashEntry.hash_set_id)
+            .where(HashEntry.sha256.in_(batch))
+        )
+        for sha, cat, series, set_name, kind in session.execute(q):
+            if sha is None:
+                continue
+            if kind in KNOWN_KINDS:
+                note(sha, cat, series, f"hashset:{set_name}")
+            elif kind == "known-good":
+                good.add(sha)
+        q2 = (
+            select(
+                Media.sha256, Match.algorithm, HashEntry.category, HashEntry.series, HashSet.kind
+            )
+            .join(Match, Match.media_id == Media.id)
+            .join(HashEntry, HashEntry.id == Match.hash_entry_id)
+            .join(HashSet, HashSet.id == HashEntry.hash_set_id)
+            .where(Media.sha256.in_(batch))
+        )
+        for sha, algorithm, cat, series, kind in session.execute(q2):
+            if kind in KNOWN_KINDS:
+                note(sha, cat, series, f"match:{algorithm}")
+            elif kind == "known-good":
+                good.add(sha)
+        q3 = select(Media.sha256, Media.category).where(
+            Media.sha256.in_(batch), Media.category.is_not(None), Media.category != 0
+        )
+        for sha, cat in session.execute(q3):
+            note(sha, cat, None, "examiner")
+        q4 = (
+            select(Media.sha256, Series.name)
+            .join(MediaSeries, MediaSeries.media_id == Media.id)
+            .join(Series, Series.id == MediaSeries.series_id)
+            .where(Media.sha256.in_(batch))
+        )
+        for sha, name in session.execute(q4):
+            if sha in known and name not in known[sha].series:
+                known[sha].series.append(name)
+    return known, good - set(known)
+
+
+def _severity(category: int) -> int:
+    """Category 1 (CAM) is the most severe, then 2, 3, 4; 0 (non-pertinent) the least."""
+    return {1: 4, 2: 3, 3: 2, 4: 1}.get(category, 0)
