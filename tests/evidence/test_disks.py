@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
-from tantalio.evidence import open_source
+from tantalio.evidence import describe_source, open_source
 
 from .helpers import DATA, EXPECTED, by_path, walk
 
@@ -109,3 +110,14 @@ def test_truncated_e01_is_reported_not_fatal(tmp_path: Path) -> None:
     seen = walk(tmp_path / "cut.E01")
     assert seen[-1].path == "cut.E01"
     assert seen[-1].error is not None
+
+
+def test_describe_source_reports_kind_and_e01_acquisition_record(disks: Path) -> None:
+    info = describe_source(disks / "mbr.E01")
+    assert (info.kind, info.name) == ("ewf", "mbr.E01")
+    assert info.acquisition["md5"] == hashlib.md5((disks / "mbr.dd").read_bytes()).hexdigest()
+    assert info.acquisition["case_number"] == "fixture"
+    assert describe_source(disks / "mbr.dd").kind == "raw"
+    assert describe_source(DATA / "photos.tar.zst").kind == "zstd"
+    assert describe_source(DATA / "tree").kind == "folder"
+    assert describe_source(DATA / "expected.json").kind == "file"

@@ -89,3 +89,9 @@ def test_a_plain_file_as_source_is_one_record(tmp_path: Path) -> None:
     (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     seen = walk(tmp_path / "photo.jpg")
     assert [(s.path, s.size, s.container) for s in seen] == [("photo.jpg", 22, None)]
+
+
+def test_a_source_given_through_a_symlink_keeps_its_given_name(tmp_path: Path) -> None:
+    os.symlink(DATA / "photos.tar", tmp_path / "exhibit7.tar")
+    paths = [s.path for s in walk(tmp_path / "exhibit7.tar")]
+    assert paths == ["exhibit7.tar/DCIM/a.jpg", "exhibit7.tar/DCIM/b.png", "exhibit7.tar"]

@@ -22,7 +22,7 @@ from tantalio.evidence.errors import (
 )
 from tantalio.evidence.limits import EvidenceLimits
 from tantalio.evidence.record import EvidenceFile
-from tantalio.evidence.walk import detach, open_source
+from tantalio.evidence.walk import SourceInfo, describe_source, detach, open_source
 
 __all__ = [
     "EvidenceError",
@@ -32,6 +32,8 @@ __all__ = [
     "EvidenceReadError",
     "EvidenceSourceError",
     "LimitExceededError",
+    "SourceInfo",
+    "describe_source",
     "detach",
     "open_source",
 ]

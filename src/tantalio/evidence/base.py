@@ -68,6 +68,10 @@ class SourceKind(ABC):
         lower = name.lower()
         return any(lower.endswith(s) for s in self.suffixes)
 
+    def acquisition(self, path: str) -> dict[str, str]:
+        """What the imaging tool recorded about a source (E01: hashes, case, examiner)."""
+        return {}
+
     @abstractmethod
     def walk(self, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
         """Yield the members of `blob` in a stable order; raise `ContainerError` (or let a

@@ -77,27 +77,70 @@ def open_source(
     Raises `EvidenceSourceError` at once when `path` does not exist or cannot be read;
     everything found inside is yielded, unreadable files with `open=None` and `error`.
     """
+    name, real = _check(path)
+    return _run(name, real, limits or EvidenceLimits())
+
+
+def _check(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """The source's name (first component of member paths) and its real path.
+
+    A source given through a symlink is read at its target (every open inside refuses to
+    follow links) but keeps the name it was given.
+    """
     src = os.fspath(path)
+    real = os.path.realpath(src)
     try:
-        st = os.stat(src)
+        os.stat(real)
     except OSError as exc:
         raise EvidenceSourceError(src, f"{exc.strerror or exc}") from exc
-    if not (os.path.isdir(src) or os.path.isfile(src)):
+    if not (os.path.isdir(real) or os.path.isfile(real)):
         raise EvidenceSourceError(src, "neither a folder nor a regular file")
-    if os.path.isfile(src):
+    if os.path.isfile(real):
         try:
-            with open_local(src):
+            with open_local(real):
                 pass
         except OSError as exc:
             raise EvidenceSourceError(src, f"{exc.strerror or exc}") from exc
-    del st
-    return _run(src, limits or EvidenceLimits())
+    return display(os.path.basename(os.path.normpath(src))), real
 
 
-def _run(src: str, limits: EvidenceLimits) -> Iterator[EvidenceFile]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What an exhibit is, before walking it: for the exhibit record.
+
+    `kind` is a registered kind name (`folder`, `zip`, `tar`, `gzip`, `7z`, `raw`, `ewf`...)
+    or `file` for a single plain file; `name` is the first component of member paths of a
+    file source; `acquisition` holds what an imaging tool recorded (E01 `md5`, `sha1`,
+    `case_number`, `examiner_name`...), empty for other kinds.
+    """
+
+    kind: str
+    name: str
+    size: int
+    acquisition: dict[str, str]
+
+
+def describe_source(path: str | os.PathLike[str]) -> SourceInfo:
+    """Recognise a source without walking it; raises `EvidenceSourceError` as `open_source`."""
+    name, src = _check(path)
+    if os.path.isdir(src):
+        return SourceInfo("folder", name, 0, {})
+    with open_local(src) as f:
+        head = read_head(f, HEAD_SIZE)
+    kind = registry.detect(head, name, top_level=True)
+    if kind is None:
+        return SourceInfo("file", name, os.path.getsize(src), {})
+    try:
+        acquisition = kind.acquisition(src)
+    except Exception:  # unreadable metadata is reported by the walk itself
+        acquisition = {}
+    return SourceInfo(kind.name, name, os.path.getsize(src), acquisition)
+
+
+def _run(name: str, src: str, limits: EvidenceLimits) -> Iterator[EvidenceFile]:
     ctx = WalkContext(limits)
     try:
-        for member in _top(src, ctx):
+        for member in _top(name, src, ctx):
             record = member.record
             lease = None
             if record.open is not None and not member.durable:
@@ -110,8 +153,7 @@ def _run(src: str, limits: EvidenceLimits) -> Iterator[EvidenceFile]:
         ctx.close()
 
 
-def _top(src: str, ctx: WalkContext) -> Iterator[Member]:
-    name = display(os.path.basename(os.path.normpath(src)))
+def _top(name: str, src: str, ctx: WalkContext) -> Iterator[Member]:
     if os.path.isdir(src):
         blob = Blob("", name, 0, _no_open, seekable=True, local_path=src)
         with _closing(registry.folder_kind().walk(blob, ctx)) as members:

@@ -44,6 +44,28 @@ class EwfKind(SourceKind):
             for f in segments:
                 f.close()
 
+    def acquisition(self, path: str) -> dict[str, str]:
+        """Stored hashes (`md5`, `sha1`) and header values (`case_number`,
+        `evidence_number`, `examiner_name`, `description`, `acquiry_date`, ...), as the
+        acquisition record of an exhibit; keys absent when the image does not record them."""
+        handle = pyewf.handle()
+        segments = [open_local(p) for p in pyewf.glob(path)]
+        try:
+            handle.open_file_objects(segments, "r")
+            out = {"media_size": str(handle.get_media_size())}
+            for algorithm in ("MD5", "SHA1"):
+                value = handle.get_hash_value(algorithm)
+                if value:
+                    out[algorithm.lower()] = value
+            for key, value in (handle.get_header_values() or {}).items():
+                if value:
+                    out[key] = value
+            handle.close()
+            return out
+        finally:
+            for f in segments:
+                f.close()
+
 
 class EwfImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
     """TSK image backed by an open pyewf handle (media bytes, not the segment files)."""
