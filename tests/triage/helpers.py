@@ -73,4 +73,4 @@ def store_files(
                 continue
             occurrences.append(store_ingest.Occurrence(path, fp.size, fp.sha256))
             media.append(store_ingest.media_row(fp))
-        return store_ingest.write_batch(s, ex.id, occurrences, media)
+        return store_ingest.write_batch(s, ex.id, occurrences, media).inserted

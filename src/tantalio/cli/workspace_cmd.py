@@ -98,6 +98,57 @@ def case_list(workspace: WorkspaceOpt = None) -> None:
         typer.echo(f"{case.reference:<24} {exhibits:>8} {files:>9}  {case.title or ''}")
 
 
+def ingest(
+    case: str = typer.Argument(..., help="Case reference (created on first use)."),
+    sources: list[Path] = typer.Argument(..., help="Folders, archives, dd or E01 images."),
+    exhibit: str | None = typer.Option(
+        None, "--exhibit", help="Exhibit label (default: each source's name)."
+    ),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0: all cores)."),
+    thumbnails: bool = typer.Option(True, "--thumbnails/--no-thumbnails"),
+    batch: int = typer.Option(500, "--batch", help="Files per committed batch."),
+    progress: bool | None = typer.Option(
+        None, "--progress/--no-progress", help="Progress bar (default: when on a terminal)."
+    ),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Ingest evidence sources into a case: fingerprint, match, give every file a verdict.
+
+    Resumable: running it again adds nothing twice and finishes an interrupted run."""
+    from tantalio.evidence import EvidenceSourceError
+    from tantalio.triage.pipeline import IngestOptions
+    from tantalio.triage.pipeline import ingest as run_ingest
+
+    options = IngestOptions(jobs=jobs, thumbnails=thumbnails, batch_files=batch, progress=progress)
+    with open_cli_workspace(workspace) as ws:
+        try:
+            report = run_ingest(ws, case, [str(s) for s in sources], exhibit, options)
+        except (EvidenceSourceError, FileNotFoundError, ValueError) as exc:
+            fail(str(exc))
+    if report.case_created:
+        typer.echo(f"created case {case!r}", err=True)
+    for ex in report.exhibits:
+        for message in ex.messages:
+            typer.echo(f"{ex.label}: {message}", err=True)
+        typer.echo(
+            f"{ex.label}: {ex.seen} files, {ex.added} added, {ex.skipped} already stored, "
+            f"{ex.new_media} new media, {ex.unreadable} unreadable"
+        )
+    rate = report.files / report.seconds if report.seconds > 0 else 0.0
+    typer.echo(
+        f"{report.files} files, {report.bytes / 1e6:,.1f} MB in {report.seconds:,.1f} s "
+        f"({rate:,.0f} files/s)"
+    )
+    typer.echo("verdicts: " + ", ".join(f"{k} {v}" for k, v in _ordered(report.verdicts)))
+
+
+def _ordered(counts: dict[str, int]) -> list[tuple[str, int]]:
+    from tantalio.store.cases import VERDICTS
+
+    return [(v, counts[v]) for v in VERDICTS if counts.get(v)]
+
+
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.add_typer(case_app, name="case")
+    app.command("ingest")(ingest)

@@ -92,14 +92,19 @@ def media_row(fp: Fingerprint, thumbnail: str | None = None) -> dict[str, Any]:
     }
 
 
+@dataclass(slots=True)
+class BatchWritten:
+    inserted: dict[str, int]  # media this batch inserted (they still need matching)
+    media: dict[str, int]  # every media the batch's files point to
+
+
 def write_batch(
     session: Session,
     exhibit_id: int,
     files: Sequence[Occurrence],
     new_media: Sequence[dict[str, Any]],
-) -> dict[str, int]:
-    """Insert the batch's new media and its file rows; return {sha256: id} of the media this
-    batch actually inserted (the ones that still need matching)."""
+) -> BatchWritten:
+    """Insert the batch's new media and its file rows (both idempotently)."""
     wanted = {m["sha256"]: m for m in new_media}
     present = media_ids(session, wanted)
     rows = [m for sha, m in wanted.items() if sha not in present]
@@ -128,7 +133,7 @@ def write_batch(
         if f.sha256 and row["media_id"] is None:
             raise ValueError(f"{f.path}: media {f.sha256[:12]}… neither stored nor in the batch")
     insert_ignore(session, File, file_rows)
-    return inserted
+    return BatchWritten(inserted, ids)
 
 
 def finish_exhibit(session: Session, exhibit_id: int) -> int:

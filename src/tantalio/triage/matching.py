@@ -56,26 +56,25 @@ def pdq_entry_matches(
 def near_duplicate_pairs(
     media_index: PdqSearch, media: Iterable[tuple[int, list[str]]]
 ) -> list[dict[str, Any]]:
-    """Pairs of workspace media within the threshold (identity PDQ of one against all
-    orientations of the other); lower id first, closest orientation kept."""
-    best: dict[tuple[int, int], tuple[int, int]] = {}
+    """Pairs of workspace media within the threshold, lower id first.
+
+    The distance of a pair is the smallest over "identity of one against any orientation
+    of the other", taken both ways — symmetric, so it does not depend on which of the two
+    was stored first (a resumed ingest ends exactly like an uninterrupted one). No
+    orientation is recorded for pairs, for the same reason."""
+    best: dict[tuple[int, int], int] = {}
     for mid, hashes in media:
-        for hid, dist in media_index.search(hashes[:1])[0]:
-            other, k = divmod(hid, N_ORIENT)
-            if other == mid:
-                continue
-            pair = (min(mid, other), max(mid, other))
-            if pair not in best or dist < best[pair][0]:
-                best[pair] = (dist, k)
+        for j, hits in enumerate(media_index.search(hashes)):
+            for hid, dist in hits:
+                other, k = divmod(hid, N_ORIENT)
+                if other == mid or (j and k):
+                    continue
+                pair = (min(mid, other), max(mid, other))
+                if pair not in best or dist < best[pair]:
+                    best[pair] = dist
     return [
-        {
-            "media_id": a,
-            "other_media_id": b,
-            "algorithm": "pdq",
-            "distance": d,
-            "orientation": _orientation(k),
-        }
-        for (a, b), (d, k) in sorted(best.items())
+        {"media_id": a, "other_media_id": b, "algorithm": "pdq", "distance": d}
+        for (a, b), d in sorted(best.items())
     ]
 
 

@@ -1,0 +1,164 @@
+"""The fingerprinting worker: runs in a process pool, one chunk of files per task.
+
+Each file is hashed first (SHA-256) and looked up in the store: content already in the
+workspace is never decoded again (issue 3: "each distinct SHA-256 fingerprinted once").
+Only new content is fingerprinted, and gets its thumbnail written to the workspace.
+Folder files are read here by path; archive and disk-image members arrive as bytes, or as
+a private temp file when large.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tantalio.fingerprint.record import Fingerprint
+from tantalio.triage import thumbs
+
+INLINE_MAX = 256 << 20  # files up to this size are read once into memory
+_state: dict[str, Any] = {}
+
+
+@dataclass(slots=True)
+class Job:
+    seq: int
+    name: str  # file name, a hint for type detection
+    path: str | None = None  # a file on disk to read (folder member or private temp file)
+    data: bytes | None = None
+    temp: bool = False  # `path` is ours to delete afterwards
+
+
+@dataclass(slots=True)
+class JobResult:
+    seq: int
+    sha256: str | None = None
+    size: int | None = None
+    fingerprint: Fingerprint | None = None  # None: content already stored, or read failed
+    thumbnail: str | None = None
+    error: str | None = None  # the bytes could not be read
+
+
+def init_worker(db_url: str, workspace_dir: str | None, thumbnails: bool) -> None:
+    """Process-pool initializer: a database connection for the "already stored?" check."""
+    from tantalio.store.workspace import make_engine
+
+    _state.clear()
+    _state["engine"] = make_engine(db_url, poolclass=_null_pool())
+    _state["dir"] = Path(workspace_dir) if workspace_dir else None
+    _state["thumbnails"] = thumbnails and workspace_dir is not None
+
+
+def _null_pool() -> Any:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+def _stored(sha256: str) -> bool:
+    engine = _state.get("engine")
+    if engine is None:
+        return False
+    from sqlalchemy.orm import Session
+
+    from tantalio.store.ingest import media_exists
+
+    with Session(engine) as session:
+        return media_exists(session, sha256)
+
+
+def run_chunk(jobs: list[Job]) -> list[JobResult]:
+    return [run_job(job) for job in jobs]
+
+
+def run_job(job: Job) -> JobResult:
+    try:
+        return _run(job)
+    except OSError as exc:
+        return JobResult(job.seq, error=f"read failed: {exc.strerror or exc}")
+    finally:
+        if job.temp and job.path:
+            with contextlib.suppress(OSError):
+                os.unlink(job.path)
+
+
+def _run(job: Job) -> JobResult:
+    from tantalio.fingerprint.engine import fingerprint_bytes, fingerprint_file
+
+    data = job.data
+    size: int
+    if data is None:
+        assert job.path is not None
+        size = os.stat(job.path).st_size
+        if size <= INLINE_MAX:
+            with open(job.path, "rb") as fh:
+                data = fh.read()
+    if data is not None:
+        size = len(data)
+        sha256 = hashlib.sha256(data).hexdigest()
+    else:
+        sha256 = _sha256_file(job.path or "")
+    if _stored(sha256):
+        return JobResult(job.seq, sha256, size)
+    if data is not None:
+        fp = fingerprint_bytes(data, name=job.name)
+    else:
+        fp = fingerprint_file(job.path or "")
+    if not fp.sha256:  # read failed inside the engine
+        return JobResult(job.seq, error=fp.error or "read failed")
+    if fp.sha256 != sha256:  # the file changed under us: trust what was fingerprinted
+        sha256 = fp.sha256
+    return JobResult(job.seq, sha256, fp.size, fp, _thumbnail(fp, data, job.path))
+
+
+def _sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _thumbnail(fp: Fingerprint, data: bytes | None, path: str | None) -> str | None:
+    directory: Path | None = _state.get("dir")
+    if not _state.get("thumbnails") or directory is None or fp.error:
+        return None
+    if fp.kind == "image" and data is not None:
+        thumb = thumbs.image_thumbnail(data)
+    elif fp.kind == "video":
+        thumb = thumbs.video_thumbnail(data if data is not None else str(path), fp.keyframes)
+    else:
+        return None
+    if thumb is None:
+        return None
+    return thumbs.save(directory, fp.sha256, thumb)
+
+
+def hash_only(job: Job, error: str, tmp_dir: Path) -> JobResult:
+    """Size, hashes and type without decoding (in the calling process): what a file whose
+    decode crashed or hung its worker still gets, with `error` saying what happened."""
+    from tantalio.fingerprint.engine import hash_only_file
+
+    path = job.path
+    spooled = None
+    try:
+        if job.data is not None:
+            fd, spooled = tempfile.mkstemp(dir=tmp_dir, suffix=".hash")
+            with os.fdopen(fd, "wb") as out:
+                out.write(job.data)
+            path = spooled
+        if path is None:
+            return JobResult(job.seq, error=error)
+        fp = hash_only_file(path, error)
+        if fp.error != error:  # could not even be read again
+            return JobResult(job.seq, error=fp.error or error)
+        return JobResult(job.seq, fp.sha256, fp.size, fp)
+    finally:
+        for p in (spooled, job.path if job.temp else None):
+            if p:
+                with contextlib.suppress(OSError):
+                    os.unlink(p)
