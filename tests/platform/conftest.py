@@ -37,8 +37,13 @@ class Env:
 
 
 def make_config(db_url: str, **overrides: object) -> PlatformConfig:
-    cfg = PlatformConfig(db_url=db_url, run_workers=False, poll_interval_s=0.1,
-                         webhook_backoff_base_s=0.05, webhook_timeout_s=2.0)
+    cfg = PlatformConfig(
+        db_url=db_url,
+        run_workers=False,
+        poll_interval_s=0.1,
+        webhook_backoff_base_s=0.05,
+        webhook_timeout_s=2.0,
+    )
     for k, v in overrides.items():
         setattr(cfg, k, v)
     return cfg

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from conftest import Env
 
+from conftest import Env
 from tantalio.platform.actions import verify_signature
 
 SECRET = "webhook-secret-0123456789"
@@ -29,7 +29,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests.append({"headers": dict(self.headers), "body": body, "t": time.monotonic()})
+                outer.requests.append(
+                    {"headers": dict(self.headers), "body": body, "t": time.monotonic()}
+                )
                 code = outer.statuses.pop(0) if outer.statuses else 200
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
@@ -59,22 +61,42 @@ def _setup(env: Env, url: str, *, review: bool, max_distance: int | None = None)
     c = env.client
     assert c.post("/v1/banks", json={"name": "CSAM_STANDINS"}, headers=env.admin).status_code == 201
     h = "3c" * 32
-    r = c.post("/v1/banks/CSAM_STANDINS/entries", headers=env.curate, json={"entries": [
-        {"pdq": h, "category": 1, "source_list": "baseline.json", "original_id": "B-17"}]})
+    r = c.post(
+        "/v1/banks/CSAM_STANDINS/entries",
+        headers=env.curate,
+        json={
+            "entries": [
+                {"pdq": h, "category": 1, "source_list": "baseline.json", "original_id": "B-17"}
+            ]
+        },
+    )
     assert r.status_code == 201, r.text
-    rule = {"name": "ban-cat1", "action": "disable_account", "webhook_url": url,
-            "webhook_secret": SECRET, "bank": "CSAM_STANDINS", "category": 1,
-            "max_distance": max_distance, "review": review}
+    rule = {
+        "name": "ban-cat1",
+        "action": "disable_account",
+        "webhook_url": url,
+        "webhook_secret": SECRET,
+        "bank": "CSAM_STANDINS",
+        "category": 1,
+        "max_distance": max_distance,
+        "review": review,
+    }
     assert c.post("/v1/rules", json=rule, headers=env.admin).status_code == 201
     assert c.post("/v1/rules", json=rule, headers=env.curate).status_code == 403  # admin only
     return h
 
 
 def _match(env: Env, h: str) -> dict[str, Any]:
-    r = env.client.post("/v1/match", headers=env.lookup, json={
-        "hashes": {"pdq": h}, "content_ref": "upload-1",
-        "account": {"id": "acct-9", "username": "uploader9"},
-        "upload": {"time": "2026-11-01T10:00:00Z", "ip": "198.51.100.7"}})
+    r = env.client.post(
+        "/v1/match",
+        headers=env.lookup,
+        json={
+            "hashes": {"pdq": h},
+            "content_ref": "upload-1",
+            "account": {"id": "acct-9", "username": "uploader9"},
+            "upload": {"time": "2026-11-01T10:00:00Z", "ip": "198.51.100.7"},
+        },
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -104,9 +126,15 @@ def test_webhook_retried_until_delivered(env: Env, receiver: Receiver) -> None:
     assert gaps[1] > gaps[0] * 1.3  # exponential back-off
     for req in receiver.requests:
         hd = req["headers"]
-        assert verify_signature(SECRET, hd["X-Tantalio-Timestamp"], req["body"], hd["X-Tantalio-Signature"])
-        assert not verify_signature("wrong-secret-xxxxxxxx", hd["X-Tantalio-Timestamp"], req["body"],
-                                    hd["X-Tantalio-Signature"])
+        assert verify_signature(
+            SECRET, hd["X-Tantalio-Timestamp"], req["body"], hd["X-Tantalio-Signature"]
+        )
+        assert not verify_signature(
+            "wrong-secret-xxxxxxxx",
+            hd["X-Tantalio-Timestamp"],
+            req["body"],
+            hd["X-Tantalio-Signature"],
+        )
     payload = json.loads(receiver.requests[0]["body"])
     assert payload["action"] == "disable_account" and payload["match"]["account_id"] == "acct-9"
     assert payload["delivery_id"] == ids.pop()
@@ -152,16 +180,27 @@ def test_review_queue_confirm_feeds_action(env: Env, receiver: Receiver) -> None
     assert len(queue) == 1 and queue[0]["status"] == "pending"
     item = c.post("/v1/review/take", json={}, headers=env.curate).json()
     assert item["status"] == "taken" and item["taken_by"] == "curator"
-    assert c.post("/v1/review/take", json={"item_id": item["id"]}, headers=env.admin).status_code == 409
-    r = c.post(f"/v1/review/{item['id']}/decide", json={"decision": "confirm", "notes": "verified"},
-               headers=env.admin)
+    assert (
+        c.post("/v1/review/take", json={"item_id": item["id"]}, headers=env.admin).status_code
+        == 409
+    )
+    r = c.post(
+        f"/v1/review/{item['id']}/decide",
+        json={"decision": "confirm", "notes": "verified"},
+        headers=env.admin,
+    )
     assert r.status_code == 409  # only the reviewer who took it decides
-    r = c.post(f"/v1/review/{item['id']}/decide", json={"decision": "confirm", "notes": "verified"},
-               headers=env.curate)
+    r = c.post(
+        f"/v1/review/{item['id']}/decide",
+        json={"decision": "confirm", "notes": "verified"},
+        headers=env.curate,
+    )
     assert r.status_code == 200 and r.json()["decision"] == "confirm" and r.json()["delivery_id"]
     _drain(env, 1)
     payload = json.loads(receiver.requests[0]["body"])
-    assert payload["review"]["decision"] == "confirm" and payload["review"]["decided_by"] == "curator"
+    assert (
+        payload["review"]["decision"] == "confirm" and payload["review"]["decided_by"] == "curator"
+    )
 
 
 def test_review_reject_sends_nothing(env: Env, receiver: Receiver) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import benign_image, make_config
 from hma_client import HMAClient
 
+from conftest import benign_image, make_config
 from tantalio.platform import PlatformService, create_platform_app
 from tantalio.platform.auth import create_key
 
@@ -28,8 +28,13 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str, PlatformService]]:
     svc = PlatformService(make_config(f"sqlite:///{tmp_path / 'p.db'}"))
     token, _ = create_key(svc.store, "hma-client", ["lookup", "curate"], rate_per_s=500, burst=500)
     port = free_port()
-    config = uvicorn.Config(create_platform_app(service=svc, background=False), host="127.0.0.1",
-                            port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        create_platform_app(service=svc, background=False),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -47,7 +52,10 @@ def test_hma_client_round_trip(server: tuple[str, str, PlatformService]) -> None
     base, token, _svc = server
     hma = HMAClient(base, token)
     assert hma.status() == "I-AM-ALIVE"
-    assert hma.create_bank("KNOWN_STANDINS") == {"name": "KNOWN_STANDINS", "matching_enabled_ratio": 1.0}
+    assert hma.create_bank("KNOWN_STANDINS") == {
+        "name": "KNOWN_STANDINS",
+        "matching_enabled_ratio": 1.0,
+    }
     assert {"name": "KNOWN_STANDINS", "matching_enabled_ratio": 1.0} in hma.banks()
 
     image = benign_image(11)
@@ -62,12 +70,15 @@ def test_hma_client_round_trip(server: tuple[str, str, PlatformService]) -> None
     # Raw lookups: ids, or ids with distances as strings (HMA's pretty_str).
     assert hma.raw_lookup("pdq", hashed["pdq"]) == [added["id"]]
     assert hma.raw_lookup("pdq", "0f" * 32, include_distance=True) == [
-        {"bank_content_id": sig["id"], "distance": "0"}]
+        {"bank_content_id": sig["id"], "distance": "0"}
+    ]
     # Lookup by signal: bank -> matches; by upload: signal type -> bank -> matches.
     assert hma.lookup_signal("pdq", hashed["pdq"]) == {
-        "KNOWN_STANDINS": [{"bank_content_id": added["id"], "distance": "0"}]}
+        "KNOWN_STANDINS": [{"bank_content_id": added["id"], "distance": "0"}]
+    }
     assert hma.lookup_photo(image) == {
-        "pdq": {"KNOWN_STANDINS": [{"bank_content_id": added["id"], "distance": "0"}]}}
+        "pdq": {"KNOWN_STANDINS": [{"bank_content_id": added["id"], "distance": "0"}]}
+    }
     assert hma.lookup_photo(benign_image(12)) == {"pdq": {}}
 
     assert hma.delete_content("KNOWN_STANDINS", added["id"]) == {"deleted": 1}

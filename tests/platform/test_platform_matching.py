@@ -8,9 +8,9 @@ import time
 import tracemalloc
 
 import numpy as np
-from conftest import Env, benign_image, make_config
 from PIL import Image
 
+from conftest import Env, benign_image, make_config
 from tantalio.platform import PlatformService
 from tantalio.platform.matchindex import MatchIndex
 from tantalio.store.platform.records import IndexRow
@@ -31,14 +31,20 @@ def flip(h: str, bits: int) -> str:
 def test_threshold_is_exact_and_per_bank(env: Env) -> None:
     c, H = env.client, env.admin
     assert c.post("/v1/banks", json={"name": "WIDE"}, headers=H).status_code == 201
-    assert c.post("/v1/banks", json={"name": "NARROW", "pdq_threshold": 10}, headers=H).status_code == 201
+    assert (
+        c.post("/v1/banks", json={"name": "NARROW", "pdq_threshold": 10}, headers=H).status_code
+        == 201
+    )
     base = rand_pdq()
     wide = c.post("/c/bank/WIDE/signal", json={"pdq": base}, headers=H).json()["id"]
     narrow = c.post("/c/bank/NARROW/signal", json={"pdq": base}, headers=H).json()["id"]
 
     def found(distance: int) -> set[int]:
-        r = c.get("/m/raw_lookup", params={"signal_type": "pdq", "signal": flip(base, distance)},
-                  headers=env.lookup)
+        r = c.get(
+            "/m/raw_lookup",
+            params={"signal_type": "pdq", "signal": flip(base, distance)},
+            headers=env.lookup,
+        )
         assert r.status_code == 200
         return set(r.json()["matches"])
 
@@ -55,13 +61,16 @@ def test_disabled_bank_is_skipped_by_lookup_not_raw_lookup(env: Env) -> None:
     h = rand_pdq()
     cid = c.post("/c/bank/OFF/signal", json={"pdq": h}, headers=H).json()["id"]
     assert c.put("/c/bank/OFF", json={"enabled": False}, headers=H).json() == {
-        "name": "OFF", "matching_enabled_ratio": 0.0}
+        "name": "OFF",
+        "matching_enabled_ratio": 0.0,
+    }
     q = {"signal_type": "pdq", "signal": h}
     assert c.get("/m/lookup", params=q, headers=env.lookup).json() == {}
     assert c.get("/m/raw_lookup", params=q, headers=env.lookup).json() == {"matches": [cid]}
     c.put("/c/bank/OFF", json={"enabled": True}, headers=H)
     assert c.get("/m/lookup", params=q, headers=env.lookup).json() == {
-        "OFF": [{"bank_content_id": cid, "distance": "0"}]}
+        "OFF": [{"bank_content_id": cid, "distance": "0"}]
+    }
 
 
 def test_new_hash_matchable_in_another_process_within_a_second(db_url: str) -> None:
@@ -102,8 +111,12 @@ def test_index_memory_flat_across_add_remove_cycles() -> None:
 
     def cycle() -> None:
         nonlocal next_id
-        rows = [IndexRow(next_id + k, 2, f"{next_id + k:032x}", None, f"{next_id + k:064x}",
-                         rand_pdq(), None) for k in range(20)]
+        rows = [
+            IndexRow(
+                next_id + k, 2, f"{next_id + k:032x}", None, f"{next_id + k:064x}", rand_pdq(), None
+            )
+            for k in range(20)
+        ]
         next_id += 20
         index.add_rows(rows)
         assert index.search_pdq([rows[0].pdq], 0)[0][0].entry_id == rows[0].id  # type: ignore[index]
@@ -141,18 +154,26 @@ def test_upload_matches_rotated_copy_and_md5(env: Env) -> None:
     c, H = env.client, env.admin
     c.post("/c/banks", json={"name": "IMAGES"}, headers=H)
     original = benign_image(1)
-    added = c.post("/c/bank/IMAGES/content", files={"photo": ("o.png", original, "image/png")}, headers=H)
+    added = c.post(
+        "/c/bank/IMAGES/content", files={"photo": ("o.png", original, "image/png")}, headers=H
+    )
     assert added.status_code == 200, added.text
     cid = added.json()["id"]
     im = Image.open(io.BytesIO(original)).rotate(90, expand=True)
     buf = io.BytesIO()
     im.save(buf, "PNG")
-    r = c.post("/v1/match/upload", files={"file": ("r.png", buf.getvalue(), "image/png")}, headers=env.lookup)
+    r = c.post(
+        "/v1/match/upload",
+        files={"file": ("r.png", buf.getvalue(), "image/png")},
+        headers=env.lookup,
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert [(m["entry_id"], m["signal_type"]) for m in body["matches"]] == [(cid, "pdq")]
     assert body["matches"][0]["distance"] <= 31
-    same = c.post("/v1/match/upload", files={"file": ("o.png", original, "image/png")}, headers=env.lookup)
+    same = c.post(
+        "/v1/match/upload", files={"file": ("o.png", original, "image/png")}, headers=env.lookup
+    )
     assert same.json()["matches"][0]["distance"] == 0
 
 

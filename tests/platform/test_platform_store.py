@@ -19,8 +19,15 @@ def test_migrations_use_own_version_table(db_url: str) -> None:
     engine.dispose()
     assert "platform_alembic_version" in tables
     assert "alembic_version" not in tables  # a case workspace's table name stays free
-    assert {"platform_banks", "platform_entries", "platform_index_changes", "platform_api_keys",
-            "platform_rules", "platform_review_items", "platform_deliveries"} <= tables
+    assert {
+        "platform_banks",
+        "platform_entries",
+        "platform_index_changes",
+        "platform_api_keys",
+        "platform_rules",
+        "platform_review_items",
+        "platform_deliveries",
+    } <= tables
 
 
 def test_banks_entries_and_change_feed(db_url: str) -> None:
@@ -31,12 +38,18 @@ def test_banks_entries_and_change_feed(db_url: str) -> None:
         raise AssertionError("duplicate bank accepted")
     except BankExists:
         pass
-    ids = store.add_entries(bank.id, [NewEntry(pdq=PDQ_A, category=1, source_list="list.csv",
-                                               original_id="x1"), NewEntry(md5="b" * 32)])
+    ids = store.add_entries(
+        bank.id,
+        [
+            NewEntry(pdq=PDQ_A, category=1, source_list="list.csv", original_id="x1"),
+            NewEntry(md5="b" * 32),
+        ],
+    )
     assert len(ids) == 2 and ids[1] == ids[0] + 1
     changes = store.changes_since(0)
     assert [(c.op, c.first_id, c.last_id, c.bank_id) for c in changes] == [
-        ("add", ids[0], ids[1], bank.id)]
+        ("add", ids[0], ids[1], bank.id)
+    ]
     assert store.remove_entries([ids[0]]) == 1
     assert store.remove_entries([ids[0]]) == 0  # already removed
     last = store.changes_since(changes[-1].seq)
@@ -58,10 +71,16 @@ def test_review_take_is_exclusive(db_url: str) -> None:
     store = PlatformStore(db_url)
     bank = store.create_bank("B")
     [eid] = store.add_entries(bank.id, [NewEntry(pdq=PDQ_A)])
-    rule = store.create_rule(name="r", action="ban", webhook_url="http://127.0.0.1:9/x",
-                             webhook_secret="s" * 16, review=True)
-    [ev] = store.record_matches([{"entry_id": eid, "bank_id": bank.id, "signal_type": "pdq",
-                                  "distance": 3}])
+    rule = store.create_rule(
+        name="r",
+        action="ban",
+        webhook_url="http://127.0.0.1:9/x",
+        webhook_secret="s" * 16,
+        review=True,
+    )
+    [ev] = store.record_matches(
+        [{"entry_id": eid, "bank_id": bank.id, "signal_type": "pdq", "distance": 3}]
+    )
     item = store.create_review_item(ev.id, rule.id)
     assert store.take_review(item.id, "alice") is not None
     assert store.take_review(item.id, "bob") is None

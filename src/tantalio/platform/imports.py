@@ -63,6 +63,8 @@ def import_bytes(
         entries: list[HashEntry] = list(entries_iter)
     except HashSetFormatError as exc:
         raise ImportRefused(str(exc)) from None
+    if not entries and warnings:
+        raise ImportRefused(f"{source}: no valid entries (first problem: {warnings[0]})")
     added = service.import_hash_entries(bank_name, entries, source_list=Path(source).name)
     return ImportResult(bank_name, format, added, [str(w) for w in warnings])
 

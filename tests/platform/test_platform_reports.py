@@ -1,0 +1,161 @@
+"""Law-enforcement packages: JSON read back by the schema reader, XML valid against the
+CyberTipline element order."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from conftest import Env
+from tantalio.platform import reports
+from tantalio.platform.report_schema import SCHEMA, ReportFormatError, parse_report, read_report
+
+XSD = Path(__file__).with_name("data") / "cybertipline_subset.xsd"
+H1 = "5a" * 32
+H2 = "c3" * 32
+
+
+def _scenario(env: Env) -> None:
+    c = env.client
+    c.post("/v1/banks", json={"name": "BASELINE"}, headers=env.admin)
+    c.post(
+        "/v1/banks/BASELINE/entries",
+        headers=env.curate,
+        json={
+            "entries": [
+                {
+                    "pdq": H1,
+                    "md5": "1" * 32,
+                    "category": 1,
+                    "source_list": "baseline-2026.json",
+                    "original_id": "BL-1",
+                },
+                {
+                    "pdq": H2,
+                    "category": 2,
+                    "source_list": "baseline-2026.json",
+                    "original_id": "BL-2",
+                },
+            ]
+        },
+    )
+    account = {
+        "id": "user-42",
+        "username": "sample_user",
+        "email": "user42@example.com",
+        "service": "Example Chat",
+    }
+    for ref, h, when, ip in (
+        ("photo-1.jpg", {"pdq": H1, "md5": "1" * 32}, "2026-11-01T10:00:00Z", "198.51.100.7"),
+        ("photo-2.jpg", {"pdq": H2}, "2026-11-02T11:30:00Z", "198.51.100.8"),
+    ):
+        r = c.post(
+            "/v1/match",
+            headers=env.lookup,
+            json={
+                "hashes": h,
+                "content_ref": ref,
+                "account": account,
+                "upload": {"time": when, "ip": ip},
+            },
+        )
+        assert len(r.json()["matches"]) == 1
+
+
+def test_json_report_round_trips(env: Env, tmp_path: Path) -> None:
+    _scenario(env)
+    r = env.client.get("/v1/reports/user-42", headers=env.curate)
+    assert r.status_code == 200
+    path = tmp_path / "report.json"
+    path.write_bytes(r.content)
+    rep = read_report(path)
+    assert (
+        rep.schema == SCHEMA
+        and rep.account.id == "user-42"
+        and rep.account.username == "sample_user"
+    )
+    assert rep.incident_datetime == "2026-11-01T10:00:00Z"
+    assert [(u.file_ref, u.ip) for u in rep.upload_events] == [
+        ("photo-1.jpg", "198.51.100.7"),
+        ("photo-2.jpg", "198.51.100.8"),
+    ]
+    f1 = rep.files[0]
+    assert (f1.file_ref, f1.md5, f1.pdq) == ("photo-1.jpg", "1" * 32, H1)
+    m = f1.matches[0]
+    assert (m.bank, m.category, m.source_list, m.original_id, m.distance) == (
+        "BASELINE",
+        1,
+        "baseline-2026.json",
+        "BL-1",
+        0,
+    )
+    assert rep.to_dict() == json.loads(r.content)  # the reader keeps everything
+    assert env.client.get("/v1/reports/nobody", headers=env.curate).status_code == 404
+    assert env.client.get("/v1/reports/user-42", headers=env.lookup).status_code == 403
+
+
+def test_reader_names_file_and_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema": "other/9"}')
+    with pytest.raises(ReportFormatError, match=r"bad\.json: unsupported schema"):
+        read_report(bad)
+    bad.write_text("{not json")
+    with pytest.raises(ReportFormatError, match=r"bad\.json: not JSON"):
+        read_report(bad)
+    with pytest.raises(ReportFormatError, match="account"):
+        parse_report(
+            {
+                "schema": SCHEMA,
+                "report_id": "r",
+                "generated_at": "t",
+                "incident_type": "x",
+                "files": [],
+                "upload_events": [],
+                "reporter": {"company": "c", "first_name": "a", "last_name": "b", "email": "e"},
+            }
+        )
+
+
+def test_xml_follows_cybertipline_order(env: Env) -> None:
+    _scenario(env)
+    r = env.client.get("/v1/reports/user-42?format=xml", headers=env.curate)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
+    doc = etree.fromstring(r.content)
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    schema.assertValid(doc)
+    report = doc.find("report")
+    assert [c.tag for c in report] == [
+        "incidentSummary",
+        "reporter",
+        "personOrUserReported",
+        "additionalInfo",
+    ]
+    order = [c.tag for c in doc]
+    assert order == ["report", "fileDetails", "fileDetails"]
+    fd = doc.findall("fileDetails")[0]
+    hashes = {h.get("hashType"): h.text for h in fd.findall("originalFileHash")}
+    assert hashes == {"MD5": "1" * 32, "PDQ": H1}
+    pairs = {p.findtext("name"): p.findtext("value") for p in fd.iter("nameValuePair")}
+    assert pairs["matchedBank"] == "BASELINE" and pairs["originalId"] == "BL-1"
+    reported = report.find("personOrUserReported")
+    assert reported.findtext("espIdentifier") == "user-42"
+    assert [e.findtext("ipAddress") for e in reported.findall("ipCaptureEvent")] == [
+        "198.51.100.7",
+        "198.51.100.8",
+    ]
+
+
+def test_xsd_rejects_wrong_order() -> None:
+    """The order check is real: a package with reporter before incidentSummary fails."""
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    bad = etree.fromstring(
+        b"<cybertiplinePackage><report><reporter><reportingPerson><email>a@b.c</email>"
+        b"</reportingPerson></reporter><incidentSummary><incidentType>x</incidentType>"
+        b"<incidentDateTime>2026-01-01T00:00:00Z</incidentDateTime></incidentSummary></report>"
+        b"</cybertiplinePackage>"
+    )
+    assert not schema.validate(bad)
+    assert reports.REPORT_ORDER.index("incidentSummary") < reports.REPORT_ORDER.index("reporter")
