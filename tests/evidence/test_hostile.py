@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tantalio.evidence import EvidenceLimits
@@ -167,3 +169,14 @@ def test_a_bad_archive_inside_a_folder_does_not_stop_the_walk(tmp_path: object) 
     assert files["corrupt.zip"].error is not None
     assert files["encrypted-names.7z"].error is not None
     assert files["photos.tar.gz/DCIM/b.png"].sha256 == EXPECTED["b.png"]
+
+
+def test_a_member_without_a_name_never_takes_the_archive_path(tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "odd.zip", "w") as zf:
+        zf.writestr(".", b"dot")
+        zf.writestr("ok.txt", b"ok")
+    files = by_path(walk(tmp_path / "odd.zip"))
+    assert files["odd.zip/%2E"].error == "unsafe member name '.' (empty name): not extracted"
+    assert files["odd.zip"].error is None

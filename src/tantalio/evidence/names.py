@@ -37,6 +37,8 @@ def member_path(name: str) -> tuple[str, str | None]:
     parts = [p for p in text.split("/") if p not in ("", ".")]
     if ".." in parts:
         problem = "path traversal"
+    if not parts:  # "", ".", "/": nothing to name it by, and it must not take the archive's path
+        parts, problem = ["%2E"], "empty name"
     safe = "/".join("%2E%2E" if p == ".." else p for p in parts)
     if problem:
         return safe, f"unsafe member name {display(name)!r} ({problem}): not extracted"
