@@ -180,3 +180,25 @@ def test_a_member_without_a_name_never_takes_the_archive_path(tmp_path: Path) ->
     files = by_path(walk(tmp_path / "odd.zip"))
     assert files["odd.zip/%2E"].error == "unsafe member name '.' (empty name): not extracted"
     assert files["odd.zip"].error is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["nested.zip", "photos.tar", "photos.tar.gz", "photos.tar.bz2", "photos.tar.xz",
+     "photos.tar.zst", "photos.7z", "single.jpg.gz"],
+)  # fmt: skip
+def test_damaged_archives_never_stop_the_walk(name: str, tmp_path: Path) -> None:
+    data = (DATA / name).read_bytes()
+    for i, cut in enumerate((len(data) // 10, len(data) // 2, len(data) * 9 // 10)):
+        truncated = tmp_path / f"cut{i}-{name}"
+        truncated.write_bytes(data[:cut])
+        flipped = tmp_path / f"flip{i}-{name}"
+        damaged = bytearray(data)
+        for j in range(cut, min(cut + 64, len(damaged))):
+            damaged[j] ^= 0x5A
+        flipped.write_bytes(bytes(damaged))
+        for source in (truncated, flipped):
+            seen = walk(source)  # must not raise
+            assert seen[-1].path == source.name
+            paths = [s.path for s in seen]
+            assert len(paths) == len(set(paths))

@@ -8,7 +8,9 @@
             fingerprint(stream)
 
 Sources are opened read-only; nothing is written except to a private temp area that is
-removed when the walk ends. See docs/decisions/evidence.md for order, lifetimes and limits.
+removed when the walk ends. A worker process given `EvidenceFile.local_path` should open it
+with `open_local` (read-only, no symlink following, access time kept). See
+docs/decisions/evidence.md for order, lifetimes and limits.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tantalio.evidence.errors import (
 )
 from tantalio.evidence.limits import EvidenceLimits
 from tantalio.evidence.record import EvidenceFile
+from tantalio.evidence.streams import open_local
 from tantalio.evidence.walk import SourceInfo, describe_source, detach, open_source
 
 __all__ = [
@@ -35,5 +38,6 @@ __all__ = [
     "SourceInfo",
     "describe_source",
     "detach",
+    "open_local",
     "open_source",
 ]
