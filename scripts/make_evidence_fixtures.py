@@ -227,7 +227,8 @@ def make_hostile() -> None:
 
 
 def fat_image(files: dict[str, bytes], delete: list[str], size_kib: int) -> bytes:
-    """A FAT12 file system holding `files`, with `delete` removed again (mdel)."""
+    """A FAT12 file system holding `files`, with `delete` removed again (`mdel` for a file,
+    `mdeltree` for a folder ending in `/`)."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         img = work / "fat.img"
@@ -246,7 +247,10 @@ def fat_image(files: dict[str, bytes], delete: list[str], size_kib: int) -> byte
             os.utime(src, (EPOCH, EPOCH))
             run("mcopy", "-m", "-i", str(img), str(src), f"::/{rel}")
         for rel in delete:
-            run("mdel", "-i", str(img), f"::/{rel}")
+            if rel.endswith("/"):
+                run("mdeltree", "-i", str(img), f"::/{rel.rstrip('/')}")
+            else:
+                run("mdel", "-i", str(img), f"::/{rel}")
         return img.read_bytes()
 
 
@@ -256,6 +260,7 @@ FAT_FILES = {
     "notes.txt": PAYLOADS["notes.txt"],
     "DCIM/deleted.jpg": PAYLOADS["c.jpg"],
     "photos.zip": zip_bytes([("d.jpg", PAYLOADS["d.jpg"])]),
+    "trip/holiday.png": PAYLOADS["e.png"],
 }
 
 
@@ -293,7 +298,7 @@ def ext4_image() -> bytes:
 def make_disks() -> None:
     write("ext4.img.gz", gz(ext4_image()))
 
-    fat = fat_image(FAT_FILES, ["DCIM/deleted.jpg"], 1024)
+    fat = fat_image(FAT_FILES, ["DCIM/deleted.jpg", "trip/"], 1024)
     write("fat.img.gz", gz(fat))
 
     # MBR disk, 2 MiB: partition 1 (FAT12, sector 2048, 1 MiB) holds the FAT image above;

@@ -16,6 +16,7 @@ FAT_FILES = {
     "DCIM/b.png": (4551, EXPECTED["b.png"], False),
     "notes.txt": (45, EXPECTED["notes.txt"], False),
     "photos.zip/d.jpg": (1653, EXPECTED["d.jpg"], False),
+    "_rip/_oliday.png": (4458, EXPECTED["e.png"], True),  # in a deleted folder (mdeltree)
 }
 
 
@@ -34,6 +35,7 @@ def test_fat_image_without_partition_table_with_a_deleted_file(disks: Path) -> N
         "fat.img/DCIM/_eleted.jpg",
         "fat.img/DCIM/a.jpg",
         "fat.img/DCIM/b.png",
+        "fat.img/_rip/_oliday.png",
         "fat.img/notes.txt",
         "fat.img/photos.zip/d.jpg",
         "fat.img/photos.zip",  # an archive on a disk is expanded like anywhere else
@@ -60,7 +62,7 @@ def test_e01_yields_exactly_what_the_raw_image_yields(disks: Path) -> None:
         for s in walk(disks / "mbr.E01")
     ]
     assert ewf == raw
-    assert len(ewf) == 7
+    assert len(ewf) == 8
 
 
 def test_deleted_file_whose_content_is_gone_gets_an_error(disks: Path) -> None:
