@@ -7,10 +7,9 @@ tantalio banks also hold.
 
 from __future__ import annotations
 
-import hashlib
-import io
 from typing import Any
 
+from tantalio.fingerprint import fingerprint_bytes
 from tantalio.fingerprint.record import Fingerprint
 from tantalio.platform import signals as sig
 
@@ -20,50 +19,9 @@ class HashingError(ValueError):
 
 
 def fingerprint(data: bytes, name: str | None = None) -> Fingerprint:
-    try:
-        from tantalio.fingerprint import fingerprint_bytes  # type: ignore[attr-defined]
-    except ImportError:  # the engine not installed in this tree yet: images only
-        return _fallback(data, name)
+    """Hash an upload (image or video) with tantalio's engine; never raises for bad media:
+    the record then carries the cryptographic hashes and `error`."""
     return fingerprint_bytes(data, name=name)
-
-
-def _fallback(data: bytes, name: str | None) -> Fingerprint:
-    fp = Fingerprint(
-        size=len(data),
-        md5=hashlib.md5(data).hexdigest(),
-        sha1=hashlib.sha1(data).hexdigest(),
-        sha256=hashlib.sha256(data).hexdigest(),
-        path=name,
-    )
-    try:
-        import numpy as np
-        import pdqhash
-        from PIL import Image
-
-        with Image.open(io.BytesIO(data)) as im:
-            fp.type = (im.format or "other").lower()
-            fp.width, fp.height = im.size
-            rgb = np.asarray(im.convert("RGB"))
-        # The 8 orientations of the image itself (ORIENTATIONS order), not the DCT shortcut.
-        views = [
-            rgb,
-            np.rot90(rgb, 1),
-            np.rot90(rgb, 2),
-            np.rot90(rgb, 3),
-            rgb[:, ::-1],
-            rgb[::-1],
-            rgb.transpose(1, 0, 2),
-            np.rot90(rgb, 2).transpose(1, 0, 2),
-        ]
-        hexes, quality = [], 0
-        for k, view in enumerate(views):
-            vec, q = pdqhash.compute(np.ascontiguousarray(view))
-            hexes.append(np.packbits(vec.astype(np.uint8)).tobytes().hex())
-            quality = int(q) if k == 0 else quality
-        fp.pdq, fp.pdq_quality, fp.pdq_orientations = hexes[0], quality, hexes
-    except Exception as exc:  # not an image we can decode
-        fp.error = f"not decodable as an image: {type(exc).__name__}"
-    return fp
 
 
 def signals_of(fp: Fingerprint) -> dict[str, str]:

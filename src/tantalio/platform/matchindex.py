@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from tantalio.index import ExactIndex
 from tantalio.platform.pdq_backend import PDQBackend, make_pdq_backend
 from tantalio.store.platform.records import IndexRow
 
@@ -52,7 +53,7 @@ class MatchIndex:
         self.pdq = pdq_backend or make_pdq_backend()
         self.vpdq = make_pdq_backend(fallback=True)  # frames; few, duplicates per id
         self._vpdq_frames: dict[int, int] = {}  # encoded id -> unique frame count
-        self._exact: dict[str, dict[str, int | list[int]]] = {"md5": {}, "sha1": {}, "sha256": {}}
+        self.exact = ExactIndex()
         self._write = threading.Lock()
 
     # -- writes ------------------------------------------------------------------------
@@ -60,6 +61,9 @@ class MatchIndex:
     def add_rows(self, rows: Iterable[IndexRow]) -> int:
         pdq_ids: list[int] = []
         pdq_hex: list[str] = []
+        exact: dict[str, tuple[list[int], list[str]]] = {
+            a: ([], []) for a in ("md5", "sha1", "sha256")
+        }
         n = 0
         with self._write:
             for r in rows:
@@ -68,44 +72,33 @@ class MatchIndex:
                 if r.pdq:
                     pdq_ids.append(idx)
                     pdq_hex.append(r.pdq)
-                for algo in ("md5", "sha1", "sha256"):
+                for algo, (ids, values) in exact.items():
                     value = getattr(r, algo)
                     if value:
-                        self._exact_add(algo, value, idx)
+                        ids.append(idx)
+                        values.append(value)
                 if r.vpdq:
                     frames = sorted(set(r.vpdq))
                     self.vpdq.add(np.full(len(frames), idx, dtype=np.int64), frames)
                     self._vpdq_frames[idx] = len(frames)
             if pdq_ids:
                 self.pdq.add(np.asarray(pdq_ids, dtype=np.int64), pdq_hex)
+            for algo, (ids, values) in exact.items():
+                if ids:
+                    self.exact.add(np.asarray(ids, dtype=np.int64), values, algo)
         return n
-
-    def _exact_add(self, algo: str, value: str, idx: int) -> None:
-        table = self._exact[algo]
-        cur = table.get(value)
-        if cur is None:
-            table[value] = idx
-        elif isinstance(cur, list):
-            if idx not in cur:
-                cur.append(idx)
-        elif cur != idx:
-            table[value] = [cur, idx]
 
     def remove_rows(self, rows: Iterable[IndexRow]) -> None:
         """Drop entries given their hashes (removal is soft in the store, so a removed
-        entry's values are still readable): exact tables are cleaned by value, O(1) each."""
+        entry's values are still readable)."""
         rows = list(rows)
         if not rows:
             return
         ids = np.fromiter(((r.id << BANK_BITS) | r.bank_id for r in rows), dtype=np.int64)
         with self._write:
             self.pdq.remove(ids)
-            for r in rows:
-                idx = (r.id << BANK_BITS) | r.bank_id
-                for algo in ("md5", "sha1", "sha256"):
-                    value = getattr(r, algo)
-                    if value:
-                        self._exact_discard(algo, value, idx)
+            if any(r.md5 or r.sha1 or r.sha256 for r in rows):
+                self.exact.remove(ids)
             if self._vpdq_frames:
                 gone = [int(i) for i in ids if int(i) in self._vpdq_frames]
                 if gone:
@@ -113,27 +106,13 @@ class MatchIndex:
                     for i in gone:
                         del self._vpdq_frames[i]
 
-    def _exact_discard(self, algo: str, value: str, idx: int) -> None:
-        table = self._exact[algo]
-        cur = table.get(value)
-        if cur is None:
-            return
-        if isinstance(cur, list):
-            keep = [i for i in cur if i != idx]
-            if not keep:
-                del table[value]
-            else:
-                table[value] = keep if len(keep) > 1 else keep[0]
-        elif cur == idx:
-            del table[value]
-
     # -- reads -------------------------------------------------------------------------
 
     def __len__(self) -> int:
         return len(self.pdq)
 
     def memory_bytes(self) -> int:
-        return self.pdq.memory_bytes() + self.vpdq.memory_bytes()
+        return self.pdq.memory_bytes() + self.vpdq.memory_bytes() + self.exact.memory_bytes()
 
     def search_pdq(self, queries: Sequence[str], max_distance: int) -> list[list[RawMatch]]:
         """Per query, every entry within `max_distance` (min over the query's variants)."""
@@ -149,10 +128,7 @@ class MatchIndex:
         return out
 
     def search_exact(self, algo: str, value: str) -> list[RawMatch]:
-        cur = self._exact[algo].get(value)
-        if cur is None:
-            return []
-        ids = cur if isinstance(cur, list) else [cur]
+        ids = self.exact.lookup([value], algo)[0]
         return [RawMatch(i >> BANK_BITS, i & BANK_MASK, algo, 0) for i in ids]
 
     def search_vpdq(

@@ -1,9 +1,9 @@
 """PDQ search backends behind one small interface.
 
-`make_pdq_backend()` returns an adapter over `tantalio.index.PDQIndex` (FAISS-free
-multi-index hashing, exact at the threshold) when that package provides it, else
-`NumpyPDQ`: an exact brute-force scan, fine for tests and small banks, and the backend the
-vPDQ frame table always uses (videos are few; frames of one video share an id).
+`make_pdq_backend()` returns an adapter over `tantalio.index.PDQIndex` (numpy multi-index
+hashing, exact at any radius, incremental). `NumpyPDQ` is an exact brute-force scan that
+allows repeated ids: the vPDQ frame table uses it (videos are few; frames of one video share
+the video's id).
 """
 
 from __future__ import annotations
@@ -168,11 +168,10 @@ def _pairs(result: Any) -> list[tuple[int, int]]:
 
 
 def make_pdq_backend(*, fallback: bool = False, threshold: int = 31) -> PDQBackend:
-    if not fallback:
-        try:
-            from tantalio.index import PDQIndex  # type: ignore[attr-defined]
-        except ImportError:
-            PDQIndex = None  # noqa: N806
-        if PDQIndex is not None:
-            return TantalioPDQ(PDQIndex(threshold))
-    return NumpyPDQ()
+    """The case-workspace `PDQIndex` (exact multi-index hashing), or `NumpyPDQ` when asked
+    (the vPDQ frame table, whose frames share their video's id)."""
+    if fallback:
+        return NumpyPDQ()
+    from tantalio.index import PDQIndex
+
+    return TantalioPDQ(PDQIndex(threshold))
