@@ -10,6 +10,8 @@ from index_helpers import brute_force, flip_bits, near, to_hex
 from tantalio.index import PDQIndex
 from tantalio.index.mih import allocate_radii, key_bits_for
 
+pytestmark = pytest.mark.usefixtures("force_probing")
+
 
 def _stored(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     hashes = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)

@@ -14,6 +14,8 @@ from index_helpers import brute_force, near
 from tantalio.index import PDQIndex
 from tantalio.index.pdq import TAIL_MAX
 
+pytestmark = pytest.mark.usefixtures("force_probing")
+
 
 def _check_against(index: PDQIndex, model: dict[int, np.ndarray], queries: np.ndarray) -> None:
     ids = np.array(sorted(model), dtype=np.int64)

@@ -11,6 +11,8 @@ from index_helpers import near
 
 from tantalio.index import PDQIndex
 
+pytestmark = pytest.mark.usefixtures("force_probing")
+
 
 @pytest.fixture
 def busy_index(rng: np.random.Generator) -> PDQIndex:

@@ -26,12 +26,18 @@ from itertools import combinations
 import numpy as np
 from numpy.typing import NDArray
 
-from tantalio.index.codec import PDQ_BITS, Words, hamming
+from tantalio.index.codec import PDQ_BITS, Words, hamming, words_to_bytes
 
 MIN_KEY_BITS = 6
 MAX_KEY_BITS = 24  # a bucket table of 2**24 uint32 = 64 MiB per chunk at most
+# A gathered probe or candidate costs about this many rows of a sequential brute-force scan;
+# a segment is scanned instead of probed when that is cheaper (small segments, huge radii).
+SCAN_COST_RATIO = 10
 # Probe and candidate elements handled per vectorised pass (bounds temporary memory).
 BATCH_ELEMENTS = 1 << 21
+
+# Per radius: probe -> chunk, probe -> flip mask, probe -> table base, chunk -> key shift.
+_Plan = tuple[NDArray[np.intp], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,23 @@ class Layout:
         if base > 63:
             raise ValueError("chunks wider than 63 bits are not supported; use more chunks")
         return cls(tuple(base + 1 if j < extra else base for j in range(n_chunks)))
+
+    def values(self, qwords: Words) -> NDArray[np.int64]:
+        """Every chunk's value for each hash, shape (n, chunks): one small matrix product
+        over the unpacked bits instead of a handful of numpy calls per chunk."""
+        bits = np.unpackbits(words_to_bytes(qwords), axis=1).astype(np.float64)
+        return np.rint(bits @ _chunk_weights(self.widths)).astype(np.int64)
+
+
+@lru_cache(maxsize=8)
+def _chunk_weights(widths: tuple[int, ...]) -> NDArray[np.float64]:
+    """(256, chunks) matrix: bit b of a chunk of width w weighs 2**(w - 1 - b)."""
+    weights = np.zeros((PDQ_BITS, len(widths)), dtype=np.float64)
+    pos = 0
+    for j, w in enumerate(widths):
+        weights[pos : pos + w, j] = 2.0 ** np.arange(w - 1, -1, -1)
+        pos += w
+    return weights
 
 
 def default_chunks(threshold: int) -> int:
@@ -127,6 +150,7 @@ class Segment:
     """
 
     __slots__ = (
+        "_plans",
         "words",
         "ids",
         "alive",
@@ -172,6 +196,7 @@ class Segment:
         self.offsets = offsets
         self._id_sorted: NDArray[np.int64] | None = None
         self._id_rows: NDArray[np.int64] | None = None
+        self._plans: dict[int, _Plan | None] = {}
 
     def __len__(self) -> int:
         return len(self.words)
@@ -245,53 +270,64 @@ class Segment:
     # -- search -----------------------------------------------------------------------
 
     def search(
-        self, qwords: Words, radius: int
+        self, qwords: Words, radius: int, values: NDArray[np.int64] | None = None
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-        """(query number, row, distance) of every alive row within `radius`, each pair once."""
+        """(query number, row, distance) of every alive row within `radius`, each pair once.
+        `values` are the queries' chunk values (`Layout.values`) when already computed."""
         if len(self.words) == 0 or len(qwords) == 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
-        radii = allocate_radii(radius, self.layout.widths)
-        per_query = probes_per_query(self.key_bits, radii)
-        if per_query * 2 >= len(self.words):
+        plan = self._plan(radius)
+        if plan is None:
             return self._scan(qwords, radius)
+        per_query = len(plan[0])
+        if values is None:
+            values = self.layout.values(qwords)
         # Expected candidates per probe is about n / 2**k; budget the batch by both.
         load = per_query * (1.0 + len(self.words) / float(1 << min(self.key_bits)))
         step = max(1, int(BATCH_ELEMENTS // max(load, 1.0)))
         parts = [
-            self._search_batch(qwords[i : i + step], radius, radii, i)
+            self._search_batch(qwords[i : i + step], values[i : i + step], radius, plan, i)
             for i in range(0, len(qwords), step)
         ]
         return _concat3(parts)
 
-    def _probes(self, qwords: Words, radii: list[int]) -> NDArray[np.intp]:
-        """Bucket-table slots to read, query-major: row q lists every probe of query q."""
-        masks = [
-            flip_masks(k, r) if r >= 0 else None for k, r in zip(self.key_bits, radii, strict=True)
-        ]
-        width_total = sum(len(m) for m in masks if m is not None)
-        probes = np.empty((len(qwords), width_total), dtype=np.intp)
-        col = 0
-        for j, (start, width) in enumerate(
-            zip(self.layout.starts, self.layout.widths, strict=True)
-        ):
-            mask = masks[j]
-            if mask is None:
-                continue
-            k = self.key_bits[j]
-            keys = (chunk_column(qwords, start, width) >> np.uint64(width - k)).astype(np.intp)
-            block = probes[:, col : col + len(mask)]
-            np.bitwise_xor(keys[:, None], mask[None, :], out=block)
-            block += self._table_base[j]
-            col += len(mask)
-        return probes
+    def _plan(self, radius: int) -> _Plan | None:
+        """For one radius: the chunk each probe reads, the bit flips it applies, the table
+        it lands in, and each chunk's key shift — or None when a plain scan is cheaper
+        (small segments, large radii).
+        Cached: only a few radii are ever used."""
+        if radius in self._plans:
+            return self._plans[radius]
+        radii = allocate_radii(radius, self.layout.widths)
+        per_query = probes_per_query(self.key_bits, radii)
+        per_probe = 1.0 + len(self.words) / float(1 << min(self.key_bits))
+        plan: _Plan | None = None
+        if per_query * per_probe * SCAN_COST_RATIO < len(self.words):
+            chunk_of, masks = [], []
+            for j, (k, r) in enumerate(zip(self.key_bits, radii, strict=True)):
+                if r >= 0:
+                    flips = flip_masks(k, r)
+                    chunk_of.append(np.full(len(flips), j, dtype=np.intp))
+                    masks.append(flips)
+            chunks = np.concatenate(chunk_of)
+            shifts = np.array(
+                [w - k for w, k in zip(self.layout.widths, self.key_bits, strict=True)],
+                dtype=np.int64,
+            )
+            plan = (chunks, np.concatenate(masks), self._table_base.take(chunks), shifts)
+        self._plans[radius] = plan
+        return plan
 
     def _search_batch(
-        self, qwords: Words, radius: int, radii: list[int], q_offset: int
+        self, qwords: Words, values: NDArray[np.int64], radius: int, plan: _Plan, q_offset: int
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
         nq = len(qwords)
-        probes = self._probes(qwords, radii)
-        per_query = probes.shape[1]
+        chunk_of, masks, bases, shifts = plan
+        per_query = len(chunk_of)
+        # Probes, query-major: (truncated chunk key XOR flip mask) + that chunk's table base.
+        probes = np.bitwise_xor((values >> shifts).take(chunk_of, axis=1), masks)
+        probes += bases
         probes = probes.ravel()
         starts = self.offsets.take(probes).astype(np.intp)
         probes += 1

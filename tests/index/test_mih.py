@@ -1,0 +1,52 @@
+"""The segment's cost rule and layout helpers (default settings, no forcing)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tantalio.index.codec import to_words
+from tantalio.index.mih import Layout, Segment, allocate_radii, default_chunks, scan
+
+
+def test_radii_cover_the_pigeonhole_bound() -> None:
+    for radius in (0, 5, 10, 31, 47, 64):
+        layout = Layout.even(default_chunks(31))
+        radii = allocate_radii(radius, layout.widths)
+        assert sum(r + 1 for r in radii) == radius + 1
+    assert Layout.even(11).widths == (24, 24, 24) + (23,) * 8
+    assert default_chunks(31) == 11 and default_chunks(10) == 11 and default_chunks(47) == 16
+
+
+def test_chunk_values_match_the_bits() -> None:
+    rng = np.random.default_rng(3)
+    data = rng.integers(0, 256, size=(5, 32), dtype=np.uint8)
+    layout = Layout.even(11)
+    values = layout.values(to_words(data))
+    bits = "".join(f"{b:08b}" for b in data[2])
+    for j, (start, width) in enumerate(zip(layout.starts, layout.widths, strict=True)):
+        assert values[2, j] == int(bits[start : start + width], 2)
+
+
+def test_small_segments_scan_and_big_ones_probe_with_equal_answers() -> None:
+    rng = np.random.default_rng(4)
+    small = Segment(
+        to_words(rng.integers(0, 256, (1_000, 32), np.uint8)), np.arange(1_000), Layout.even(11)
+    )
+    assert small._plan(31) is None  # scanning 1,000 rows beats ~2,000 probes
+    words = to_words(rng.integers(0, 256, (200_000, 32), np.uint8))
+    big = Segment(words, np.arange(200_000), Layout.even(11))
+    assert big._plan(31) is not None and big._plan(200) is None
+    queries = words[:50].copy()
+    queries[:, 1] ^= np.uint64(0xFFFF_FFFF)  # 32 bits off: outside 31, inside 40
+    found = {}
+    for radius in (31, 40):
+        got = big.search(queries, radius)
+        assert _triples(got) == _triples(scan(words, queries, radius))
+        found[radius] = {(q, row) for q, row, _ in _triples(got)}
+    planted = {(i, i) for i in range(50)}
+    assert planted <= found[40] and not planted & found[31]
+
+
+def _triples(arrays: tuple[np.ndarray, ...]) -> list[tuple[int, ...]]:
+    q, row, dist = (a.tolist() for a in arrays)
+    return sorted(zip(q, row, dist, strict=True))
