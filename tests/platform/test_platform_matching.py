@@ -185,3 +185,33 @@ def test_vpdq_needs_most_frames(env: Env) -> None:
     hit = svc.lookup("vpdq", ",".join(flip(f, 3) for f in frames[:8]))
     assert [m.entry_id for m in hit] == [eid]
     assert svc.lookup("vpdq", ",".join(frames[:7])) == []  # 70% < 80%
+
+
+def test_start_up_load_sees_live_entries_only(db_url: str) -> None:
+    writer = PlatformService(make_config(db_url), indexing=False)
+    writer.create_bank("BOOT")
+    hashes = [rand_pdq() for _ in range(3000)]  # more than one index tail
+    assert writer.store.add_pdq_bulk(writer.bank("BOOT").id, hashes, source_list="bulk") == 3000
+    [vid, md5_id] = writer.add_entries("BOOT", [
+        _video([hashes[0], hashes[1]]), _entry(rand_pdq())])
+    removed = writer.store.list_entries(writer.bank("BOOT").id, limit=1)[0]
+    writer.remove_entries("BOOT", [removed.id])
+    svc = PlatformService(make_config(db_url))
+    svc.start(background=False)
+    try:
+        assert len(svc.index) == 3000 - 1 + 1  # bulk minus removed, plus the md5/pdq entry
+        assert svc.lookup("pdq", hashes[0]) == []  # the removed one
+        found = svc.lookup("pdq", flip(hashes[2999], 31))
+        assert [m.distance for m in found] == [31]
+        md5 = writer.store.get_entries([md5_id])[0].md5
+        assert [m.entry_id for m in svc.lookup("md5", md5)] == [md5_id]
+        assert [m.entry_id for m in svc.lookup("vpdq", f"{hashes[0]},{hashes[1]}")] == [vid]
+    finally:
+        svc.close()
+        writer.store.close()
+
+
+def _video(frames: list[str]):  # type: ignore[no-untyped-def]
+    from tantalio.store.platform.records import NewEntry
+
+    return NewEntry(vpdq=frames, source_list="test")

@@ -89,6 +89,19 @@ def _wrap(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise ApiError(400, str(exc)) from None
 
 
+@router.get("/status")
+def status(request: Request, key: ApiKeyRecord = Depends(requires("lookup"))) -> dict[str, Any]:
+    """Index state of this serving process (HMA's /m/index/status carries less)."""
+    svc = _svc(request)
+    return {
+        "ready": svc.ready,
+        "entries": len(svc.index),
+        "index_memory_bytes": svc.index.memory_bytes(),
+        "load_seconds": round(svc.sync.load_seconds, 3),
+        "last_change_seq": svc.sync.last_seq,
+    }
+
+
 # -- banks ---------------------------------------------------------------------------------
 
 

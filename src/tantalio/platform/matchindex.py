@@ -15,11 +15,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from tantalio.index import ExactIndex
+from tantalio.index.codec import to_bytes
 from tantalio.platform.pdq_backend import PDQBackend, make_pdq_backend
 from tantalio.store.platform.records import IndexRow
 
@@ -55,6 +57,42 @@ class MatchIndex:
         self._vpdq_frames: dict[int, int] = {}  # encoded id -> unique frame count
         self.exact = ExactIndex()
         self._write = threading.Lock()
+
+    def bulk_load(self, chunks: Iterable[tuple[list[Any], ...]]) -> tuple[int, int]:
+        """Start-up load from column chunks (`PlatformStore.iter_index_columns`): one bulk
+        build of each index instead of many incremental adds. Returns (rows, last id)."""
+        pdq_ids: list[NDArray[np.int64]] = []
+        pdq_bytes: list[NDArray[np.uint8]] = []
+        exact: dict[str, tuple[list[NDArray[np.int64]], list[str]]] = {
+            a: ([], []) for a in ("md5", "sha1", "sha256")
+        }
+        video_rows: list[IndexRow] = []
+        n = last = 0
+        for ids, banks, md5, sha1, sha256, pdq, vpdq in chunks:
+            n += len(ids)
+            last = max(last, int(ids[-1]))
+            enc = (np.asarray(ids, dtype=np.int64) << BANK_BITS) | np.asarray(banks, dtype=np.int64)
+            sel = [i for i, h in enumerate(pdq) if h]
+            if sel:
+                pdq_ids.append(enc[sel])
+                pdq_bytes.append(to_bytes([pdq[i] for i in sel]))
+            for algo, col in (("md5", md5), ("sha1", sha1), ("sha256", sha256)):
+                sel = [i for i, h in enumerate(col) if h]
+                if sel:
+                    exact[algo][0].append(enc[sel])
+                    exact[algo][1].extend(col[i] for i in sel)
+            for i, frames in enumerate(vpdq):
+                if frames:
+                    video_rows.append(IndexRow(ids[i], banks[i], None, None, None, None, frames))
+        with self._write:
+            if pdq_ids:
+                self.pdq.bulk_build(np.concatenate(pdq_ids), np.concatenate(pdq_bytes))
+            for algo, (id_parts, values) in exact.items():
+                if id_parts:
+                    self.exact.add(np.concatenate(id_parts), values, algo)
+        if video_rows:
+            self.add_rows(video_rows)
+        return n, last
 
     # -- writes ------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ def hex_to_words(hashes: Sequence[str]) -> NDArray[np.uint64]:
 
 class PDQBackend(Protocol):
     def add(self, ids: NDArray[np.int64], hashes: Sequence[str]) -> None: ...
+    def bulk_build(self, ids: NDArray[np.int64], hashes: NDArray[np.uint8]) -> None: ...
     def remove(self, ids: NDArray[np.int64]) -> None: ...
     def search(self, queries: Sequence[str], radius: int) -> list[list[tuple[int, int]]]: ...
     def search_frames(self, queries: Sequence[str], radius: int) -> list[tuple[int, int, int]]: ...
@@ -64,6 +65,9 @@ class NumpyPDQ:
             self._ids[self._n : need] = ids
             self._alive[self._n : need] = True
             self._n = need
+
+    def bulk_build(self, ids: NDArray[np.int64], hashes: NDArray[np.uint8]) -> None:
+        self.add(ids, [row.tobytes().hex() for row in hashes])
 
     def remove(self, ids: NDArray[np.int64]) -> None:
         with self._lock:
@@ -144,6 +148,10 @@ class TantalioPDQ:
 
     def add(self, ids: NDArray[np.int64], hashes: Sequence[str]) -> None:
         self._index.add(np.asarray(ids, dtype=np.int64), list(hashes))
+
+    def bulk_build(self, ids: NDArray[np.int64], hashes: NDArray[np.uint8]) -> None:
+        """Replace the contents with one freshly built segment (start-up load)."""
+        self._index = type(self._index).build_from(ids, hashes, self._index.threshold)
 
     def remove(self, ids: NDArray[np.int64]) -> None:
         self._index.remove(np.asarray(ids, dtype=np.int64))

@@ -43,11 +43,7 @@ class IndexSync:
         t0 = time.perf_counter()
         with self._lock:
             start_seq = self.store.max_change_seq()
-            n = 0
-            last_id = 0
-            for chunk in self.store.iter_index_rows():
-                n += self.index.add_rows(chunk)
-                last_id = chunk[-1].id
+            n, last_id = self.index.bulk_load(self.store.iter_index_columns())
             self.last_seq = start_seq
             self._guard_id = last_id
         self.load_seconds = time.perf_counter() - t0
