@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tantalio.demo.tree import build_tree, md5
 from tantalio.store.dump import canonical_dump
 from tantalio.store.workspace import open_workspace
-
-from .evidence_tree import build_tree, md5
 
 pytestmark = pytest.mark.slow
 

@@ -148,7 +148,101 @@ def _ordered(counts: dict[str, int]) -> list[tuple[str, int]]:
     return [(v, counts[v]) for v in VERDICTS if counts.get(v)]
 
 
+def triage(
+    case: str = typer.Argument(..., help="Case reference."),
+    format: str = typer.Option("table", "--format", help="table | json"),
+    verdict: list[str] = typer.Option([], "--verdict", help="Only files with this verdict."),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Print the verdict of every file (json: one object per line) or counts (table)."""
+    import json
+
+    from tantalio.store.repo import NotFound, get_case
+    from tantalio.triage.results import counts_by_exhibit, triage_rows
+
+    if format not in ("table", "json"):
+        fail("--format must be table or json")
+    with open_cli_workspace(workspace) as ws, ws.session() as s:
+        try:
+            case_id = get_case(s, case).id
+        except NotFound as exc:
+            fail(str(exc))
+        rows = [r for r in triage_rows(s, case_id) if not verdict or r.verdict in verdict]
+    if format == "json":
+        for r in rows:
+            typer.echo(json.dumps(r.to_json(), ensure_ascii=False))
+        return
+    typer.echo(render_counts(counts_by_exhibit(rows)))
+
+
+def render_counts(counts: dict[str, dict[str, int]]) -> str:
+    """The summary table: one row per exhibit, one column per verdict, and totals."""
+    from tantalio.store.cases import VERDICTS
+
+    used = [v for v in VERDICTS if any(v in per for per in counts.values())]
+    used += sorted({v for per in counts.values() for v in per} - set(used))
+    width = max([len("exhibit"), len("total"), *(len(e) for e in counts)])
+    head = f"{'exhibit':<{width}} " + " ".join(f"{v:>14}" for v in used) + f" {'total':>8}"
+    lines = [head, "-" * len(head)]
+    totals: dict[str, int] = {}
+    for ex, per in counts.items():
+        cells = " ".join(f"{per.get(v, 0):>14}" for v in used)
+        lines.append(f"{ex:<{width}} {cells} {sum(per.values()):>8}")
+        for v, n in per.items():
+            totals[v] = totals.get(v, 0) + n
+    cells = " ".join(f"{totals.get(v, 0):>14}" for v in used)
+    lines += ["-" * len(head), f"{'total':<{width}} {cells} {sum(totals.values()):>8}"]
+    return "\n".join(lines)
+
+
+def report(
+    case: str = typer.Argument(..., help="Case reference."),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory for report.html and files.csv."),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write the HTML report (counts, charts, ranked new media blurred, known series,
+    unreadable files) and a CSV of all files."""
+    from tantalio.reports.html import build_report
+    from tantalio.store.repo import NotFound
+
+    with open_cli_workspace(workspace) as ws, ws.session() as s:
+        try:
+            written = build_report(ws, s, case, out)
+        except NotFound as exc:
+            fail(str(exc))
+    typer.echo(f"report: {written.html}")
+    typer.echo(f"csv:    {written.csv} ({written.files} files)")
+
+
+def export(
+    case: str = typer.Argument(..., help="Case reference."),
+    format: str = typer.Option("vics", "--format", help="Export format: vics (VICS 2.0 US)."),
+    out: Path = typer.Option(..., "--out", "-o", help="File to write."),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Export the case's media and occurrences (VICS 2.0 JSON, readable back by
+    `tantalio hashset import --format vics`)."""
+    from tantalio.reports.vics_export import export_vics
+    from tantalio.store.repo import NotFound
+
+    if format != "vics":
+        fail("only --format vics is supported")
+    tmp = out.with_name(out.name + ".partial")
+    with open_cli_workspace(workspace) as ws, ws.session() as s:
+        try:
+            with tmp.open("w", encoding="utf-8") as fh:
+                n = export_vics(s, case, fh)
+        except NotFound as exc:
+            tmp.unlink(missing_ok=True)
+            fail(str(exc))
+    tmp.replace(out)
+    typer.echo(f"exported {n} media to {out}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.add_typer(case_app, name="case")
     app.command("ingest")(ingest)
+    app.command("triage")(triage)
+    app.command("report")(report)
+    app.command("export")(export)

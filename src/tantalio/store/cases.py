@@ -118,6 +118,7 @@ class File(Base):
     mtime: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     ctime: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     atime: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    crtime: Mapped[datetime | None] = mapped_column(DateTime, default=None)  # birth time
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     media_id: Mapped[int | None] = mapped_column(

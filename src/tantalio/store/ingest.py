@@ -35,6 +35,7 @@ class Occurrence:
     atime: datetime | None = None
     deleted: bool = False
     error: str | None = None
+    crtime: datetime | None = None
 
 
 def path_key(path: str) -> str:
@@ -123,6 +124,7 @@ def write_batch(
             "mtime": to_naive_utc(f.mtime),
             "ctime": to_naive_utc(f.ctime),
             "atime": to_naive_utc(f.atime),
+            "crtime": to_naive_utc(f.crtime),
             "deleted": f.deleted,
             "error": f.error,
             "media_id": ids.get(f.sha256) if f.sha256 else None,

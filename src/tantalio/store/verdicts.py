@@ -187,3 +187,38 @@ def write_verdicts(session: Session, facts: Sequence[FileFact]) -> int:
     if rows:
         session.execute(update(File), rows)
     return len(rows)
+
+
+@dataclass(slots=True)
+class MediaDetail:
+    thumbnail: str | None
+    width: int | None
+    height: int | None
+    duration: float | None
+    make: str | None
+    model: str | None
+    serial: str | None
+    datetime_original: str | None
+    gps: bool
+    category: int | None  # the examiner's categorization, if any
+
+
+def media_details(session: Session, media_ids: Iterable[int]) -> dict[int, MediaDetail]:
+    out: dict[int, MediaDetail] = {}
+    for batch in chunks(media_ids):
+        q = select(
+            Media.id,
+            Media.thumbnail,
+            Media.width,
+            Media.height,
+            Media.duration,
+            Media.make,
+            Media.model,
+            Media.serial,
+            Media.datetime_original,
+            Media.gps_latitude.is_not(None),
+            Media.category,
+        ).where(Media.id.in_(batch))
+        for row in session.execute(q):
+            out[row[0]] = MediaDetail(*row[1:])
+    return out

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from tantalio.store import matching as store
 from tantalio.store.matching import Coverage
 from tantalio.store.workspace import Workspace
 from tantalio.triage.pdqsearch import DEFAULT_THRESHOLD, PdqSearch
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 MIN_QUALITY = 50
 ORIENTATIONS = 8

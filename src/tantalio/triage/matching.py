@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from tantalio.fingerprint.record import ORIENTATIONS
 from tantalio.store import matching as store
 from tantalio.triage.indexes import ORIENTATIONS as N_ORIENT
 from tantalio.triage.indexes import WorkspaceIndexes
 from tantalio.triage.pdqsearch import PdqSearch
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 VPDQ_FRAME_SHARE = 0.8  # a video matches when >= 80% of the known video's unique frames do
 

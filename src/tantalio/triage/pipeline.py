@@ -51,6 +51,7 @@ class IngestOptions:
     inline_max: int = 64 << 20  # archive members larger than this go through a temp file
     inflight_bytes: int = 256 << 20  # bytes handed to workers and not yet back
     stall_seconds: float = 900.0  # no result for this long: a decoder hangs; isolate it
+    in_process: bool = False  # fingerprint in this process (tests, debugging): no isolation
 
 
 @dataclass(slots=True)
@@ -153,6 +154,7 @@ class _Run:
         self.touched: set[int] = set()
         self.tmp = Path(tempfile.mkdtemp(prefix="tantalio-ingest-"))
         self._pool: ProcessPoolExecutor | None = None
+        self._in_process = False
 
     # -- pool --------------------------------------------------------------------------
     def pool(self) -> ProcessPoolExecutor:
@@ -166,6 +168,12 @@ class _Run:
                 initargs=(self.ws.url, ws_dir, self.options.thumbnails),
             )
         return self._pool
+
+    def start_in_process(self) -> None:
+        if not self._in_process:
+            ws_dir = str(self.ws.dir.resolve()) if self.ws.dir else None
+            init_worker(self.ws.url, ws_dir, self.options.thumbnails)
+            self._in_process = True
 
     def reset_pool(self, kill: bool = False) -> None:
         if self._pool is not None:
@@ -278,7 +286,7 @@ class _ExhibitJob:
                     self._spool(path, ef, None)
             return
         occ = store.Occurrence(
-            path, ef.size, None, ef.mtime, ef.ctime, ef.atime, ef.deleted, ef.error
+            path, ef.size, None, ef.mtime, ef.ctime, ef.atime, ef.deleted, ef.error, ef.crtime
         )
         if ef.open is None:
             self._ready(occ)
@@ -339,6 +347,12 @@ class _ExhibitJob:
             return
         jobs, size = self.chunk, self.chunk_bytes
         self.chunk, self.chunk_bytes = [], 0
+        if self.options.in_process:
+            self.run.start_in_process()
+            for result in run_chunk(jobs):
+                self._result(result)
+            self._maybe_flush()
+            return
         self.futures[self.run.pool().submit(run_chunk, jobs)] = jobs
         self.inflight += size
         max_tasks = 4 * (self.options.jobs or os.cpu_count() or 1)

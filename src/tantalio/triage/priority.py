@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from tantalio.series.cluster import cluster_sizes, clusters
 from tantalio.store import verdicts as store
 from tantalio.store.verdicts import FileFact
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _when(fact: FileFact) -> float | None:
@@ -71,3 +73,17 @@ def assign_priorities(session: Session, facts: Sequence[FileFact]) -> None:
         assert f.media_id is not None
         t = _when(f)
         f.priority = score(f, sizes[assignment[f.media_id]], rank[t] if t is not None else 0.0)
+
+
+def new_media_clusters(session: Session, media_ids: set[int]) -> dict[int, int]:
+    """Cluster size of each media among `media_ids` (1: alone) — the report's "series"."""
+    pairs = [(a, b) for a, b, _ in store.near_pairs(session, media_ids)]
+    assignment = clusters(media_ids, pairs, store.serials(session, media_ids))
+    sizes = cluster_sizes(assignment)
+    return {m: sizes[root] for m, root in assignment.items()}
+
+
+def cluster_ids(session: Session, media_ids: set[int]) -> dict[int, int]:
+    """Cluster (its smallest media id) of each media among `media_ids`."""
+    pairs = [(a, b) for a, b, _ in store.near_pairs(session, media_ids)]
+    return clusters(media_ids, pairs, store.serials(session, media_ids))

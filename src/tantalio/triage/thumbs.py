@@ -81,7 +81,7 @@ def _frames_at(container, stream, times: list[float]) -> list[Image.Image]:  # t
 
 def _jpeg(im: Image.Image) -> bytes:
     buf = io.BytesIO()
-    im.convert("RGB").save(buf, "JPEG", quality=JPEG_QUALITY)
+    im.convert("L" if im.mode == "L" else "RGB").save(buf, "JPEG", quality=JPEG_QUALITY)
     return buf.getvalue()
 
 

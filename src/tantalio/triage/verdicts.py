@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from tantalio.store import verdicts as store
 from tantalio.store.verdicts import FileFact, MatchFact
 from tantalio.triage.priority import assign_priorities
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 BAD_KINDS = ("known-bad", "alert")
 EXACT = ("md5", "sha1", "sha256")

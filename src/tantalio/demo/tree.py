@@ -1,4 +1,4 @@
-"""A small benign evidence tree for pipeline tests: pictures, copies, near-copies, a zip."""
+"""A small benign evidence tree for tests and benchmarks: pictures, copies, near-copies, a zip."""
 
 from __future__ import annotations
 

@@ -1,0 +1,38 @@
+"""The CSV of all files of a case (one row per file occurrence, the triage JSON keys)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from typing import TextIO
+
+from tantalio.triage.results import TriageRow
+
+COLUMNS = ("exhibit", "path", "verdict", "priority", "sha256", "size", "type", "deleted",
+           "hashset", "category", "series", "distance", "algorithm", "victim_identified",
+           "cases", "error")  # fmt: skip
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> object:
+    """A value safe to open in a spreadsheet: evidence file names are chosen by whoever
+    made the evidence, so text that would start a formula is prefixed with a quote."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(out: TextIO, rows: Iterable[TriageRow]) -> int:
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    n = 0
+    for r in rows:
+        values = r.to_json()
+        values["cases"] = ";".join(r.cases)
+        writer.writerow([cell(values[c]) for c in COLUMNS])
+        n += 1
+    return n

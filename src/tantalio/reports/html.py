@@ -1,0 +1,173 @@
+"""`tantalio report CASE --out DIR`: a self-contained HTML report and a CSV of all files.
+
+The HTML holds counts per exhibit, verdict and category (with inline SVG charts), the new
+media ranked by priority with BLURRED GRAYSCALE thumbnails (the blur is baked into the
+pixels: the report can be opened anywhere without showing material), the known series
+found, the near-known matches, media seen in other cases, and the unreadable files with
+the reason. Everything is inline (no scripts, no external files), so it can be archived
+or handed over as one file.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from tantalio import __version__
+from tantalio.reports.charts import VERDICT_COLOURS, simple_bars, stacked_bars
+from tantalio.reports.csv_report import write_csv
+from tantalio.store import repo
+from tantalio.store import verdicts as store
+from tantalio.store.timeutil import utcnow
+from tantalio.store.workspace import Workspace
+from tantalio.triage.priority import new_media_clusters
+from tantalio.triage.results import TriageRow, counts_by_exhibit, triage_rows
+from tantalio.triage.thumbs import blurred_gray
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+CATEGORY_NAMES = {
+    0: "0 non-pertinent",
+    1: "1 child abuse material",
+    2: "2 child exploitive / age difficult",
+    3: "3 CGI / animation",
+    4: "4 comparison images",
+    None: "uncategorized",
+}
+NEW_SHOWN = 200  # ranked new media shown with thumbnails; the CSV lists all
+
+
+@dataclass(slots=True)
+class NewItem:
+    row: TriageRow
+    thumb: str | None  # data: URL of the blurred grayscale thumbnail
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SeriesFound:
+    name: str
+    files: int = 0
+    media: set[str] = field(default_factory=set)
+    categories: Counter[str] = field(default_factory=Counter)
+    victim_identified: bool = False
+    exhibits: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class ReportFiles:
+    html: Path
+    csv: Path
+    files: int
+
+
+def _env() -> Environment:
+    return Environment(
+        loader=PackageLoader("tantalio.reports", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _thumb(ws: Workspace, rel: str | None) -> str | None:
+    if not rel or ws.dir is None:
+        return None
+    try:
+        data = blurred_gray((ws.dir / rel).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _reasons(row: TriageRow, detail: store.MediaDetail | None, cluster: int) -> list[str]:
+    out = []
+    if cluster > 1:
+        out.append(f"series of {cluster} in this case")
+    if detail and (detail.make or detail.model or detail.serial):
+        out.append("camera " + " ".join(x for x in (detail.make, detail.model) if x))
+    if detail and detail.gps:
+        out.append("GPS")
+    if row.kind == "video":
+        out.append("video")
+    if row.deleted:
+        out.append("deleted")
+    if detail and detail.datetime_original:
+        out.append(f"taken {detail.datetime_original}")
+    return out
+
+
+def build_report(ws: Workspace, session: Session, case_reference: str, out: Path) -> ReportFiles:
+    case = repo.get_case(session, case_reference)
+    rows = list(triage_rows(session, case.id))
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / "files.csv"
+    with csv_path.open("w", encoding="utf-8", newline="") as fh:
+        write_csv(fh, rows)
+
+    counts = counts_by_exhibit(rows)
+    verdict_totals = Counter(r.verdict for r in rows)
+    matched = [r for r in rows if r.verdict in ("known", "near-known")]
+    category_counts = Counter(CATEGORY_NAMES.get(r.category, str(r.category)) for r in matched)
+
+    new_rows = sorted(
+        (r for r in rows if r.verdict == "new"),
+        key=lambda r: (-(r.priority or 0.0), r.exhibit, r.path),
+    )
+    ids = {r.media_id for r in new_rows if r.media_id is not None}
+    details = store.media_details(session, ids)
+    clusters = new_media_clusters(session, ids)
+    new_items = []
+    for r in new_rows[:NEW_SHOWN]:
+        d = details.get(r.media_id or -1)
+        new_items.append(
+            NewItem(
+                r,
+                _thumb(ws, d.thumbnail if d else None),
+                _reasons(r, d, clusters.get(r.media_id or -1, 1)),
+            )
+        )
+
+    series: dict[str, SeriesFound] = {}
+    for r in matched:
+        if not r.series:
+            continue
+        s = series.setdefault(r.series, SeriesFound(r.series))
+        s.files += 1
+        s.media.add(r.sha256 or "")
+        s.categories[CATEGORY_NAMES.get(r.category, str(r.category))] += 1
+        s.victim_identified = s.victim_identified or bool(r.victim_identified)
+        s.exhibits.add(r.exhibit)
+
+    html = (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            case=case,
+            generated=utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+            version=__version__,
+            total=len(rows),
+            counts=counts,
+            verdict_totals=verdict_totals,
+            colours=VERDICT_COLOURS,
+            exhibit_chart=stacked_bars(counts),
+            category_counts=dict(category_counts.most_common()),
+            category_chart=simple_bars(dict(category_counts.most_common())),
+            new_items=new_items,
+            new_total=len(new_rows),
+            new_shown=NEW_SHOWN,
+            series=sorted(series.values(), key=lambda s: (-s.files, s.name)),
+            near=[r for r in matched if r.verdict == "near-known"],
+            elsewhere=[r for r in rows if r.verdict == "seen-elsewhere"],
+            unreadable=[r for r in rows if r.verdict == "unreadable"],
+        )
+    )
+    html_path = out / "report.html"
+    html_path.write_text(html, encoding="utf-8")
+    return ReportFiles(html_path, csv_path, len(rows))

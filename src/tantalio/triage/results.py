@@ -1,0 +1,96 @@
+"""What triage tells about each file of a case: the rows `tantalio triage` prints and the
+report and exports are built from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tantalio.store import verdicts as store
+from tantalio.store.cases import VERDICTS
+from tantalio.triage.verdicts import best_match
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# Keys issue 3 requires, first, in this order; more follow.
+JSON_KEYS = ("path", "exhibit", "sha256", "verdict", "hashset", "category", "series",
+             "distance", "cases", "error")  # fmt: skip
+
+
+@dataclass(slots=True)
+class TriageRow:
+    path: str
+    exhibit: str
+    sha256: str | None
+    verdict: str
+    hashset: str | None = None
+    category: int | None = None
+    series: str | None = None
+    distance: int | None = None
+    cases: list[str] = field(default_factory=list)  # other cases holding the same content
+    error: str | None = None
+    algorithm: str | None = None
+    victim_identified: bool | None = None
+    priority: float | None = None
+    size: int | None = None
+    type: str | None = None
+    kind: str | None = None
+    deleted: bool = False
+    media_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("media_id")
+        return {k: data.pop(k) for k in JSON_KEYS} | data
+
+
+def triage_rows(session: Session, case_id: int) -> Iterator[TriageRow]:
+    """Every file of the case with its stored verdict and the details behind it, ordered by
+    exhibit and path."""
+    facts = store.case_file_facts(session, case_id)
+    media = {f.media_id for f in facts if f.media_id is not None}
+    matches = store.entry_match_facts(session, media)
+    cases = store.media_case_refs(session, media)
+    for f in facts:
+        row = TriageRow(
+            path=f.path,
+            exhibit=f.exhibit,
+            sha256=f.sha256,
+            verdict=f.verdict or "pending",
+            error=f.file_error or f.media_error,
+            priority=f.priority,
+            size=f.size,
+            type=f.type,
+            kind=f.kind,
+            deleted=f.deleted,
+            media_id=f.media_id,
+        )
+        if f.media_id is not None:
+            row.cases = sorted(
+                ref for cid, ref in cases.get(f.media_id, {}).items() if cid != case_id
+            )
+            bad, good = best_match(matches.get(f.media_id, []))
+            chosen = bad if f.verdict in ("known", "near-known") else good
+            if chosen is not None and f.verdict in ("known", "near-known", "known-good"):
+                row.hashset = chosen.hash_set
+                row.category = chosen.category
+                row.series = chosen.series
+                row.distance = chosen.distance
+                row.algorithm = chosen.algorithm
+                row.victim_identified = chosen.victim_identified
+        yield row
+
+
+def counts_by_exhibit(rows: list[TriageRow]) -> dict[str, dict[str, int]]:
+    """{exhibit: {verdict: count}} with verdicts in their canonical order."""
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        per = out.setdefault(r.exhibit, {})
+        per[r.verdict] = per.get(r.verdict, 0) + 1
+    order = {v: i for i, v in enumerate(VERDICTS)}
+    return {
+        ex: dict(sorted(per.items(), key=lambda kv: order.get(kv[0], 99)))
+        for ex, per in sorted(out.items())
+    }
