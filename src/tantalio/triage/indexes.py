@@ -44,11 +44,11 @@ class _Persisted:
     def _paths(self) -> tuple[Path, Path] | None:
         if self.directory is None:
             return None
-        return self.directory / f"{self.name}.npz", self.directory / f"{self.name}.json"
+        return self.directory / self.name, self.directory / f"{self.name}.json"
 
     def try_load(self) -> Coverage | None:
         paths = self._paths
-        if paths is None or not paths[0].is_file() or not paths[1].is_file():
+        if paths is None or not paths[0].is_dir() or not paths[1].is_file():
             return None
         try:
             marker = json.loads(paths[1].read_text())
@@ -96,12 +96,11 @@ class WorkspaceIndexes:
             else:
                 p.coverage = marker
         assert p.index is not None
-        added = 0
-        for eid, pdq in store.entry_pdq_rows(session, after_id=p.coverage.max_id):
-            p.index.add([eid], [pdq])
-            p.coverage = Coverage(eid, p.coverage.count + 1)
-            added += 1
-        p.dirty = p.dirty or added > 0
+        rows = list(store.entry_pdq_rows(session, after_id=p.coverage.max_id))
+        if rows:
+            p.index.add([eid for eid, _ in rows], [pdq for _, pdq in rows])
+            p.coverage = Coverage(rows[-1][0], p.coverage.count + len(rows))
+            p.dirty = True
         return p.index
 
     def drop_entries(self) -> None:
@@ -109,7 +108,7 @@ class WorkspaceIndexes:
         self._entries.index = None
         paths = self._entries._paths
         if paths is not None:
-            paths[1].unlink(missing_ok=True)
+            paths[1].unlink(missing_ok=True)  # without its marker the index is rebuilt
 
     # -- media -----------------------------------------------------------------------
     def media(self, session: Session) -> PdqSearch:
@@ -127,18 +126,12 @@ class WorkspaceIndexes:
                 p.coverage = marker
         assert p.index is not None
         rows = list(store.media_pdq_rows(session, self.min_quality, after_id=p.coverage.max_id))
-        for mid, hashes in rows:
-            self._add_media(mid, hashes)
+        if rows:
+            ids = [mid * ORIENTATIONS + k for mid, hashes in rows for k in range(len(hashes))]
+            p.index.add(ids, [h for _, hashes in rows for h in hashes])
+            p.coverage = Coverage(rows[-1][0], p.coverage.count + len(rows))
+            p.dirty = True
         return p.index
-
-    def _add_media(self, media_id: int, hashes: list[str]) -> None:
-        p = self._media
-        assert p.index is not None
-        if media_id <= p.coverage.max_id:
-            return
-        p.index.add([media_id * ORIENTATIONS + k for k in range(len(hashes))], hashes)
-        p.coverage = Coverage(media_id, p.coverage.count + 1)
-        p.dirty = True
 
     def save(self) -> None:
         self._entries.save()

@@ -29,29 +29,23 @@ def _orientation(k: int) -> str:
 
 
 def pdq_entry_matches(
-    entry_index: PdqSearch, media: Iterable[tuple[int, list[str]]]
+    entry_index: PdqSearch, media: Sequence[tuple[int, list[str]]]
 ) -> list[dict[str, Any]]:
     """Each media's orientations against the entry index; the closest orientation per entry."""
-    rows: list[dict[str, Any]] = []
-    if not len(entry_index):
-        return rows
-    for mid, hashes in media:
-        best: dict[int, tuple[int, int]] = {}
-        for k, hits in enumerate(entry_index.search(hashes)):
-            for eid, dist in hits:
-                if eid not in best or dist < best[eid][0]:
-                    best[eid] = (dist, k)
-        rows.extend(
-            {
-                "media_id": mid,
-                "hash_entry_id": eid,
-                "algorithm": "pdq",
-                "distance": d,
-                "orientation": _orientation(k),
-            }
-            for eid, (d, k) in sorted(best.items())
-        )
-    return rows
+    if not len(entry_index) or not media:
+        return []
+    results = entry_index.search_groups([hashes for _, hashes in media])
+    return [
+        {
+            "media_id": mid,
+            "hash_entry_id": eid,
+            "algorithm": "pdq",
+            "distance": d,
+            "orientation": _orientation(k),
+        }
+        for (mid, _), hits in zip(media, results, strict=True)
+        for eid, d, k in sorted(hits)
+    ]
 
 
 def near_duplicate_pairs(
@@ -64,9 +58,11 @@ def near_duplicate_pairs(
     was stored first (a resumed ingest ends exactly like an uninterrupted one). No
     orientation is recorded for pairs, for the same reason."""
     best: dict[tuple[int, int], int] = {}
+    media = list(media)
+    results = iter(media_index.search([h for _, hashes in media for h in hashes]))
     for mid, hashes in media:
-        for j, hits in enumerate(media_index.search(hashes)):
-            for hid, dist in hits:
+        for j in range(len(hashes)):
+            for hid, dist in next(results):
                 other, k = divmod(hid, N_ORIENT)
                 if other == mid or (j and k):
                     continue
@@ -105,14 +101,15 @@ class VpdqMatcher:
         self.index = PdqSearch(threshold)
         self.owner: list[tuple[int, int]] = []  # frame id -> (entry id, unique frame number)
         self.sizes: dict[int, int] = {}
+        hashes: list[str] = []
         for entry_id, frames in known:
             unique = parse_vpdq(frames)
             if not unique:
                 continue
             self.sizes[entry_id] = len(unique)
-            ids = list(range(len(self.owner), len(self.owner) + len(unique)))
             self.owner.extend((entry_id, n) for n in range(len(unique)))
-            self.index.add(ids, unique)
+            hashes += unique
+        self.index.add(list(range(len(hashes))), hashes)
 
     def match(self, media_id: int, frames: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
         if not self.sizes:
