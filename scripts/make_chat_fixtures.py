@@ -14,6 +14,7 @@ scenario of the case: three seized phones and a saved web page listing invite li
 Usage: .venv/bin/python scripts/make_chat_fixtures.py [OUT_DIR]  (default tests/data/chats)
 """
 
+# ruff: noqa: E501  (SQL statements of the real schemas read better unbroken)
 from __future__ import annotations
 
 import base64
@@ -912,6 +913,233 @@ def write_pages(dest: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- scenario
+# Three seized phones, a saved page listing invite links, twelve groups, three planted
+# distributors posting benign "known" stand-ins (some deleted: only their hashes remain)
+# among many ordinary members. Each phone holds the full history of its own groups.
+SCENARIO_START = datetime(2017, 3, 1, 8, 0, tzinfo=UTC)
+CATEGORIES = (1, 1, 1, 1, 1, 1, 2, 2, 3, None)  # of the ten known stand-ins
+DELETED_KNOWN = (4, 5, 8)  # indexes of stand-ins whose files no phone kept
+
+
+def scenario_world() -> tuple[dict[str, Person], list[Group], list[Event], list[Media]]:
+    rng = random.Random(2017)
+    area = ("702", "303", "206", "512", "305", "213", "646", "718")
+    numbers = [f"+1{a}55501{n:02d}" for a in area for n in range(100)]
+    rng.shuffle(numbers)
+    cast = {
+        "D1": Person("Dist One", "+12025550150"),
+        "D2": Person("Dist Two", "+13105550151", lid="555000111222333@lid"),
+        "D3": Person("Dist Three", "+14155550152"),
+        "O1": Person("Owner One", "+12125550160"),
+        "O2": Person("Owner Two", "+16175550161"),
+        "CHATTY": Person("Chatty", numbers.pop()),
+        "FWD": Person("Forwarder", numbers.pop()),
+    }
+    ordinary = [Person(f"Member {i:02d}", numbers.pop()) for i in range(60)]
+    known = [Media(picture(1000 + i), "image", i not in DELETED_KNOWN) for i in range(10)]
+    groups = []
+    seats = {
+        "D1": {1, 2, 3, 5, 7, 8},
+        "D2": {4, 6, 8, 12},
+        "D3": {9, 10, 11, 12},
+        "O1": {1, 2, 3, 4, 5, 6},
+        "O2": {5, 6, 7, 8, 9},
+        "CHATTY": {2, 6},
+        "FWD": {3},
+    }
+    events: list[Event] = []
+    seq = 0
+
+    def ev(e: Event) -> None:
+        nonlocal seq
+        seq += 1
+        e.key_id = f"3EB0{seq:012X}"
+        events.append(e)
+
+    new_seed = 5000
+    for n in range(1, 13):
+        jid = f"1203630000000001{n:02d}@g.us"
+        regulars = rng.sample(ordinary, rng.randint(8, 14))
+        planted = [cast[k] for k, gs in seats.items() if n in gs]
+        creator = next((p for p in planted if p.name.startswith("Dist")), regulars[0])
+        created = SCENARIO_START + timedelta(days=rng.randint(0, 10), minutes=rng.randint(0, 600))
+        code = (
+            "".join(
+                rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+                for _ in range(22)
+            )
+            if n <= 8
+            else None
+        )
+        g = Group(jid, f"Circle {n:02d}", creator, created, [creator], [], code)
+        groups.append(g)
+        ev(Event(created, jid, creator, "system", action="created", text=g.subject))
+        everyone = [p for p in planted + regulars if p is not creator]
+        joiners = everyone[len(everyone) // 2 :] if code else []
+        added = [p for p in everyone if p not in joiners]
+        ev(
+            Event(
+                created + timedelta(minutes=1),
+                jid,
+                creator,
+                "system",
+                action="added",
+                targets=added,
+            )
+        )
+        t = created + timedelta(hours=2)
+        for p in joiners:
+            t += timedelta(minutes=rng.randint(5, 600))
+            ev(Event(t, jid, p, "system", action="joined_invite"))
+        g.members = [creator, *everyone]
+        leaver = rng.choice(regulars[1:]) if len(regulars) > 2 else None
+        talk = []
+        for _ in range(rng.randint(18, 30)):
+            p = rng.choice(g.members)
+            if rng.random() < 0.15:
+                new_seed += 1
+                talk.append((p, Media(picture(new_seed), "image", True), None))
+            else:
+                talk.append((p, None, rng.choice(("hello", "ok", "thanks", "see you", "nice"))))
+        if cast["D1"] in g.members:
+            for i in range(3):
+                talk.append((cast["D1"], known[(n + i) % 6], None))
+            new_seed += 1
+            talk.append((cast["D1"], Media(picture(new_seed), "image", True), None))
+        if cast["D2"] in g.members:
+            for i in range(3):
+                talk.append((cast["D2"], known[3 + (n + i) % 6], None))
+        if cast["D3"] in g.members and n != 12:
+            for k in (0, 1, 6, 9)[n % 2 :: 2] if n % 3 else (0, 6):
+                talk.append((cast["D3"], known[k], None))
+        if cast["FWD"] in g.members:
+            talk.append((cast["FWD"], known[0], "fwd"))
+        if cast["CHATTY"] in g.members:
+            for _ in range(12):
+                new_seed += 1
+                talk.append((cast["CHATTY"], Media(picture(new_seed), "image", True), None))
+        rng.shuffle(talk)
+        for p, media, text in talk:
+            t += timedelta(minutes=rng.randint(10, 900))
+            if media is not None:
+                ev(Event(t, jid, p, "media", media=media, forwarded=text == "fwd"))
+            else:
+                ev(Event(t, jid, p, "text", text=text))
+        if leaver is not None:
+            t += timedelta(hours=3)
+            ev(Event(t, jid, leaver, "system", action="left"))
+            g.members.remove(leaver)
+    d1, o1, o2 = cast["D1"], cast["O1"], cast["O2"]
+    t = SCENARIO_START + timedelta(days=12)
+    for g in groups[:6]:  # invite cards D1 sent the first phone's owner
+        t += timedelta(hours=5)
+        ev(Event(t, d1.jid, d1, "invite", invite=(g.jid, g.code or "", g.subject)))
+    for g in groups[6:8]:  # on the iPhone the invites are plain links
+        t += timedelta(hours=5)
+        ev(Event(t, d1.jid, d1, "text", text=f"join https://chat.whatsapp.com/{g.code}"))
+    ev(Event(t + timedelta(hours=1), d1.jid, o1, "text", text="thanks"))
+    ev(Event(t + timedelta(hours=2), d1.jid, o2, "text", text="ok"))
+    events.sort(key=lambda e: e.t)
+    return cast, groups, events, known
+
+
+def _phone_world(
+    owner: Person,
+    group_ids: set[int],
+    partners: set[str],
+    cast: dict[str, Person],
+    groups: list[Group],
+    events: list[Event],
+) -> World:
+    mine = [g for i, g in enumerate(groups, start=1) if i in group_ids]
+    jids = {g.jid for g in mine}
+    evs = [
+        e
+        for e in events
+        if e.chat in jids
+        or (
+            e.chat in partners
+            and e.sender in (owner, cast["D1"])
+            and (e.kind != "invite" or owner is cast["O1"])
+            and (e.kind != "text" or e.text != "thanks" or owner is cast["O1"])
+            and (e.text != "ok" or owner is cast["O2"])
+            and (not (e.text or "").startswith("join") or owner is cast["O2"])
+        )
+    ]
+    people = {id(p): p for g in mine for p in g.members}
+    for e in evs:
+        for p in [e.sender, *e.targets]:
+            if p is not None:
+                people[id(p)] = p
+    people[id(owner)] = owner
+    return World(owner, list(people.values()), mine, evs)
+
+
+def write_scenario(dest: Path) -> None:
+    cast, groups, events, known = scenario_world()
+    if dest.exists():
+        shutil.rmtree(dest)
+    d1 = cast["D1"].jid
+    android = Path("data/data/com.whatsapp")
+    p1 = dest / "phone1"
+    w1 = _phone_world(cast["O1"], {1, 2, 3, 4, 5, 6}, {d1}, cast, groups, events)
+    kept = write_android(
+        w1, p1 / android / "databases", wal_after=len(w1.events) * 9 // 10, lid_people=("Dist Two",)
+    )
+    write_android_prefs(cast["O1"], p1 / android / "shared_prefs")
+    write_files(kept, p1 / "sdcard/WhatsApp")
+    p2 = dest / "phone2"
+    ios = p2 / "AppDomainGroup-group.net.whatsapp.WhatsApp.shared"
+    w2 = _phone_world(cast["O2"], {5, 6, 7, 8, 9}, {d1}, cast, groups, events)
+    write_files(write_ios(w2, ios), ios)
+    write_ios_owner(cast["O2"], ios)
+    p3 = dest / "phone3"
+    w3 = _phone_world(cast["D3"], {9, 10, 11, 12}, set(), cast, groups, events)
+    write_files(write_legacy(w3, p3 / android / "databases"), p3 / "sdcard/WhatsApp")
+    write_android_prefs(cast["D3"], p3 / android / "shared_prefs")
+    site = dest / "saved_site"
+    site.mkdir(parents=True)
+    onion = "circlesdirectoryexample" + "a2b3c4d5e6f7g2h3i4j5k6l7m2n3o4p5q" + ".onion"
+    url = f"http://{onion}/groups.html"
+    links = "\n".join(
+        f'<li><a href="https://chat.whatsapp.com/{g.code}">{g.subject}</a></li>'
+        for g in groups
+        if g.code
+    )
+    (site / "groups.html").write_text(
+        f"<!DOCTYPE html>\n<!-- saved from url=({len(url):04d}){url} -->\n"
+        f"<html><body><h1>Circles</h1>\n<ul>\n{links}\n</ul>\n</body></html>\n",
+        encoding="utf-8",
+    )
+    vics = {
+        "@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/"
+        "$metadata#Media",
+        "value": [
+            {
+                "MediaID": 9000 + i,
+                "Category": CATEGORIES[i],
+                "MD5": hashlib.md5(m.data).hexdigest(),
+                "SHA1": hashlib.sha1(m.data).hexdigest(),
+                "AlternativeHashes": [{"HashName": "SHA256", "HashValue": m.sha256}],
+                "Series": "Series Alpha" if i < 3 else "Series Beta" if i < 5 else None,
+            }
+            for i, m in enumerate(known)
+        ],
+    }
+    (dest / "known_standins_vics.json").write_text(json.dumps(vics, indent=2) + "\n")
+    expected = {
+        "distributors": [cast[k].jid for k in ("D1", "D2", "D3")],
+        "owners": {"phone1": cast["O1"].jid, "phone2": cast["O2"].jid, "phone3": cast["D3"].jid},
+        "chatty": cast["CHATTY"].jid,
+        "forwarder": cast["FWD"].jid,
+        "deleted_known_sha256": [known[i].sha256 for i in DELETED_KNOWN],
+        "site": onion,
+        "groups": len(groups),
+        "invite_codes": {g.jid: g.code for g in groups if g.code},
+    }
+    (dest / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
+
+
 def main(out: Path) -> None:
     world = unit_world()
     saved = {"Alice", "Bob", "Erin"}
@@ -937,8 +1165,7 @@ def main(out: Path) -> None:
         "invite_code": world.groups[0].code,
     }
     (out / "unit" / "facts.json").write_text(json.dumps(facts, indent=2) + "\n")
-    if "write_scenario" in globals():
-        globals()["write_scenario"](out / "scenario")
+    write_scenario(out / "scenario")
 
 
 if __name__ == "__main__":

@@ -1,1 +1,27 @@
+"""The distribution network: who shared what in which group, across exhibits and cases.
 
+    data = store.chats.load_graph_data(session, case_ids)   # plain records from the store
+    graph = build_graph(data)                                # networkx graph
+    ranking = rank(data, graph)                              # likely distributors first
+    export_graph(graph, Path("net.gexf"))                    # Gephi
+
+The score is documented in `rank.py` and docs/decisions/network.md.
+"""
+
+from __future__ import annotations
+
+from tantalio.network.export import ExportError, export_graph, flatten
+from tantalio.network.graph import account_label, build_graph
+from tantalio.network.rank import AccountScore, ScoreWeights, annotate, rank
+
+__all__ = [
+    "AccountScore",
+    "ExportError",
+    "ScoreWeights",
+    "account_label",
+    "annotate",
+    "build_graph",
+    "export_graph",
+    "flatten",
+    "rank",
+]

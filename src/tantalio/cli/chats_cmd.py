@@ -1,0 +1,152 @@
+"""`tantalio chats import` and `tantalio network`: chats and phone databases → the
+distribution network and its ranked likely distributors (issue 5)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from tantalio.cli.workspace_cmd import WorkspaceOpt, fail, open_cli_workspace
+
+if TYPE_CHECKING:
+    from tantalio.network import AccountScore
+
+chats_app = typer.Typer(help="Import chat exports and phone databases.", no_args_is_help=True)
+
+
+@chats_app.command("import")
+def import_cmd(
+    case: str = typer.Argument(..., help="Case reference (created on first use)."),
+    path: Path = typer.Argument(..., help="Phone extraction folder, archive, image or chat file."),
+    exhibit: str | None = typer.Option(
+        None, "--exhibit", "-e", help="Exhibit label (default: PATH's name)."
+    ),
+    owner: str | None = typer.Option(
+        None, "--owner", help="The phone's own number or JID, when the extraction lacks it."
+    ),
+    region: str | None = typer.Option(
+        None, "--region", help="Country (ISO code) for phone numbers written without +."
+    ),
+    media: bool = typer.Option(
+        False, "--media", help="Ingest every file as media too (runs `tantalio ingest`)."
+    ),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Parse WhatsApp exports, msgstore.db/wa.db, ChatStorage.sqlite and text files in PATH."""
+    from tantalio.chats.analyzer import import_chats, summary_lines
+
+    if not path.exists():
+        fail(f"{path}: no such file or folder")
+    with open_cli_workspace(workspace) as ws:
+        if media:
+            from tantalio.triage.pipeline import ingest
+
+            report = ingest(ws, case, [str(path)], exhibit=exhibit)
+            for ex in report.exhibits:
+                typer.echo(f"{ex.label}: {ex.seen} files, {ex.new_media} new media")
+                for line in ex.messages:
+                    typer.echo(f"  {line}")
+            if owner is None and region is None:
+                return
+        try:
+            result = import_chats(ws, case, path, exhibit=exhibit, owner=owner, region=region)
+        except ValueError as exc:
+            fail(str(exc))
+        except Exception as exc:  # an unreadable archive or image: say which and why
+            fail(f"{path}: {exc}")
+    created = " (new case)" if result.case_created else ""
+    typer.echo(f"case {case}{created}, exhibit {result.exhibit}:")
+    for line in summary_lines(result.summary):
+        typer.echo(f"  {line}")
+
+
+def network_cmd(
+    case: str = typer.Argument(..., help="Case reference."),
+    top: int = typer.Option(20, "--top", "-n", help="How many accounts to list."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
+    export: Path | None = typer.Option(
+        None, "--export", help="Also write the graph: FILE.gexf or FILE.graphml (Gephi)."
+    ),
+    all_cases: bool = typer.Option(
+        False, "--all-cases", help="Merge every case of the workspace into the network."
+    ),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Rank the likely distributors of CASE's chats (score: docs/decisions/network.md)."""
+    from tantalio.network import ExportError, annotate, build_graph, export_graph, rank
+    from tantalio.store.chats import load_graph_data
+    from tantalio.store.repo import NotFound, get_case
+
+    if fmt not in ("table", "json"):
+        fail(f"--format must be table or json, not {fmt!r}")
+    if export is not None and export.suffix.lower() not in (".gexf", ".graphml"):
+        fail(f"{export}: export as .gexf or .graphml")
+    with open_cli_workspace(workspace) as ws, ws.session() as session:
+        try:
+            case_id = get_case(session, case).id
+        except NotFound as exc:
+            fail(str(exc))
+        data = load_graph_data(session, None if all_cases else [case_id])
+    graph = build_graph(data)
+    ranking = rank(data, graph)
+    if export is not None:
+        annotate(graph, ranking)
+        try:
+            export_graph(graph, export)
+        except (ExportError, OSError) as exc:
+            fail(str(exc))
+    shown = ranking[: max(top, 0)]
+    if fmt == "json":
+        typer.echo(json.dumps([r.to_json() for r in shown], indent=2, ensure_ascii=False))
+    else:
+        _table(shown, len(ranking))
+    if export is not None:
+        typer.echo(
+            f"graph written to {export} ({graph.number_of_nodes()} nodes, "
+            f"{graph.number_of_edges()} edges)",
+            err=fmt == "json",
+        )
+
+
+def _table(rows: list[AccountScore], total: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Likely distributors ({len(rows)} of {total} accounts)")
+    for col, justify in (
+        ("#", "right"),
+        ("account", "left"),
+        ("names", "left"),
+        ("score", "right"),
+        ("known", "right"),
+        ("no file", "right"),
+        ("new", "right"),
+        ("groups", "right"),
+        ("reach", "right"),
+        ("between.", "right"),
+        ("cases", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for i, r in enumerate(rows, start=1):
+        table.add_row(
+            str(i),
+            r.account,
+            ", ".join(r.names[:2]),
+            f"{r.score:.1f}",
+            str(r.known_posts),
+            str(r.known_posts_without_file),
+            str(r.new_posts),
+            str(r.groups),
+            str(r.reach),
+            f"{r.betweenness:.3f}",
+            ", ".join(r.cases),
+        )
+    Console(width=160).print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(chats_app, name="chats")
+    app.command("network")(network_cmd)
