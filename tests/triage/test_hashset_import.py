@@ -129,3 +129,19 @@ def test_known_good_and_seen_elsewhere(db_url: str, tmp_path: Path) -> None:
         assert v["x/icon.png"] == "known-good"
         assert v["x/shared.jpg"] == "seen-elsewhere"
         assert v["dcim/same.jpg"] == "seen-elsewhere"
+
+
+def test_matched_series_are_created_and_linked(db_url: str, tmp_path: Path) -> None:
+    from tantalio.store.series import MediaSeries, Series
+
+    a, b = fingerprint(b"series-a"), fingerprint(b"series-b")
+    hma = tmp_path / "s.csv"
+    hma.write_text(f"signal_type,signal,series\nmd5,{a.md5},Harbour\nmd5,{b.md5},Harbour\n")
+    with open_workspace(db_url) as ws:
+        store_files(ws, "C1", "disk", {"a.jpg": a, "b.jpg": b})
+        import_hash_set(ws, hma, "hma", "series-list")
+        with ws.session() as s:
+            (series,) = s.scalars(select(Series)).all()
+            assert series.name == "Harbour" and series.status == "unidentified"
+            links = s.scalars(select(MediaSeries).where(MediaSeries.series_id == series.id)).all()
+            assert len(links) == 2 and {x.source for x in links} == {"hashset"}

@@ -222,3 +222,67 @@ def media_details(session: Session, media_ids: Iterable[int]) -> dict[int, Media
         for row in session.execute(q):
             out[row[0]] = MediaDetail(*row[1:])
     return out
+
+
+def link_known_series(session: Session, media_ids: Iterable[int]) -> int:
+    """Put media matched to hash entries that name a series into that series (created on
+    first sight, victim/offender-identified when an entry says so). Returns links added."""
+    from tantalio.store.bulk import insert_ignore
+    from tantalio.store.series import MediaSeries, Series
+    from tantalio.store.timeutil import utcnow
+
+    pairs: dict[int, set[str]] = defaultdict(set)
+    flags: dict[str, tuple[bool, bool]] = {}
+    for batch in chunks(media_ids):
+        q = (
+            select(
+                Match.media_id,
+                HashEntry.series,
+                HashEntry.victim_identified,
+                HashEntry.offender_identified,
+            )
+            .join(HashEntry, HashEntry.id == Match.hash_entry_id)
+            .join(HashSet, HashSet.id == HashEntry.hash_set_id)
+            .where(
+                Match.media_id.in_(batch),
+                HashEntry.series.is_not(None),
+                HashSet.kind != "known-good",
+            )
+        )
+        for mid, name, victim, offender in session.execute(q):
+            if name is None:
+                continue
+            pairs[mid].add(name)
+            v, o = flags.get(name, (False, False))
+            flags[name] = (v or bool(victim), o or bool(offender))
+    if not pairs:
+        return 0
+    now = utcnow()
+    insert_ignore(
+        session,
+        Series,
+        [
+            {
+                "name": name,
+                "status": "identified" if v else "unidentified",
+                "victim_identified": v,
+                "offender_identified": o,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for name, (v, o) in sorted(flags.items())
+        ],
+    )
+    ids = {
+        name: sid
+        for name, sid in session.execute(
+            select(Series.name, Series.id).where(Series.name.in_(list(flags)))
+        )
+    }
+    rows = [
+        {"media_id": mid, "series_id": ids[name], "source": "hashset", "added_at": now}
+        for mid, names in sorted(pairs.items())
+        for name in sorted(names)
+    ]
+    insert_ignore(session, MediaSeries, rows)
+    return len(rows)

@@ -78,6 +78,7 @@ def refresh_cases(session: Session, case_ids: Iterable[int]) -> dict[str, int]:
         facts = store.case_file_facts(session, case_id)
         media = {f.media_id for f in facts if f.media_id is not None}
         matches = store.entry_match_facts(session, media)
+        store.link_known_series(session, media)
         cases = store.media_case_refs(session, media)
         before = {f.file_id: (f.verdict, f.priority) for f in facts}
         for fact in facts:
