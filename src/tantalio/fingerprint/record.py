@@ -76,7 +76,8 @@ class Fingerprint:
     `type` is detected from magic bytes: jpeg, png, gif, bmp, webp, tiff, heif, mp4, mov,
     3gp, avi, mkv, webm, asf, flv, or other. `kind` groups it as image/video/other.
     A file that could not be decoded still carries size and cryptographic hashes, with
-    `error` saying what failed.
+    `error` saying what failed; one whose bytes could not be read at all has empty-string
+    hashes (left out of the JSON) and the error.
     """
 
     size: int
@@ -113,16 +114,21 @@ class Fingerprint:
         for key in JSON_KEYS:
             value = getattr(self, key)
             if key == "exif":
-                value = None if value is None or value.is_empty() else {
-                    k: v for k, v in asdict(value).items() if v is not None
-                }
+                value = (
+                    None
+                    if value is None or value.is_empty()
+                    else {k: v for k, v in asdict(value).items() if v is not None}
+                )
             elif key == "frames" and value is not None:
                 value = [asdict(f) for f in value]
             if value is None and key != "error":
+                continue
+            if key in _HASH_KEYS and not value:  # unreadable file: no hashes to show
                 continue
             out[key] = value
         return out
 
 
+_HASH_KEYS = frozenset({"md5", "sha1", "sha256"})
 IMAGE_TYPES = frozenset({"jpeg", "png", "gif", "bmp", "webp", "tiff", "heif"})
 VIDEO_TYPES = frozenset({"mp4", "mov", "3gp", "avi", "mkv", "webm", "asf", "flv"})

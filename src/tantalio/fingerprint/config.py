@@ -1,0 +1,47 @@
+"""Settings of the fingerprint engine. Every limit is configuration, none is hard-coded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FingerprintConfig:
+    """How files are fingerprinted. Picklable: `fingerprint_many` ships it to its workers.
+
+    max_pixels: images (and video frames) with more pixels than this are refused as possible
+        decompression bombs; they still get size and cryptographic hashes. The default is
+        twice Pillow's MAX_IMAGE_PIXELS, the point where Pillow itself refuses.
+    timeout_s: `fingerprint_many` abandons a file after this many seconds (the worker is
+        killed and replaced; the file is hashed again without decoding, with an error).
+    video_timeout_s: the same for videos; the frame loop also stops itself at this deadline
+        and returns the frames hashed so far with an error.
+    video_fps: vPDQ sampling rate (frames hashed per second of video).
+    min_side: the JPEG fast path decodes in the DCT domain (scale 1/2, 1/4, 1/8) to the
+        smallest size whose short side is still at least this; fidelity of PDQ against a
+        full-resolution decode is measured in docs/perf/fingerprint.md.
+    max_image_bytes: image files larger than this are hashed but not decoded.
+    spool_bytes: `fingerprint_stream` keeps up to this much of a video in memory before
+        spooling it to a temporary file (in `temp_dir`).
+    video_threads: decoder threads per video (0: let FFmpeg choose).
+    mp_context: multiprocessing start method of `fingerprint_many` ("forkserver" is safe
+        in threaded programs; "fork" starts faster).
+    """
+
+    max_pixels: int = 178_956_970
+    timeout_s: float = 60.0
+    video_timeout_s: float = 1800.0
+    video_fps: float = 1.0
+    min_side: int = 512
+    jpeg_fast_path: bool = True
+    orientations: bool = True
+    exif: bool = True
+    video: bool = True
+    max_image_bytes: int = 1 << 30
+    spool_bytes: int = 256 << 20
+    temp_dir: str | None = None
+    video_threads: int = 0
+    mp_context: str = "forkserver"
+
+
+DEFAULT_CONFIG = FingerprintConfig()

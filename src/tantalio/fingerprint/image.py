@@ -1,0 +1,150 @@
+"""Image bytes → the luma PDQ hashes, as cheaply as fidelity allows.
+
+JPEG fast path (issue 2): libjpeg-turbo decodes in the DCT domain at 1/2, 1/4 or 1/8 scale to
+the smallest size whose short side stays at least `min_side`, and only the Y channel: JPEG's
+Y is 0.299 R + 0.587 G + 0.114 B, PDQ's luma, so colour is never reconstructed. simplejpeg
+(TurboJPEG) decodes straight into numpy; anything it will not take strictly (CMYK, a
+libjpeg warning, a truncated file) goes through Pillow, which decodes what is decodable and
+reports truncation. Every other format is decoded by Pillow at full resolution, first frame
+only (animated GIF/WebP), and hashed exactly as `pdqhash` would hash the same pixels.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from tantalio.fingerprint.config import FingerprintConfig
+from tantalio.fingerprint.pdq import luma_of_image
+
+try:  # optional: HEIC needs a libheif-based plugin
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_DECODER = True
+except Exception:  # pragma: no cover - depends on the installation
+    HEIF_DECODER = False
+
+# Pillow plugins allowed per detected type: the magic bytes decided the format already,
+# so Pillow is never asked to guess (and never tries every plugin on hostile input).
+_PIL_FORMATS = {
+    "jpeg": ["JPEG"],  # Pillow's JPEG factory turns multi-picture files into MPO itself
+    "png": ["PNG"],
+    "gif": ["GIF"],
+    "bmp": ["BMP", "DIB"],
+    "webp": ["WEBP"],
+    "tiff": ["TIFF"],
+    "heif": ["HEIF", "AVIF"],
+}
+
+
+class ImageError(Exception):
+    """An image that cannot be hashed; the message is the fingerprint's `error`."""
+
+
+@dataclass(slots=True)
+class DecodedImage:
+    luma: NDArray[Any]  # H×W, uint8 or float32: exactly what is hashed
+    width: int  # dimensions as stored in the file (not the reduced decode)
+    height: int
+    scale: int  # DCT-domain reduction factor (1 = full resolution)
+
+
+def check_pixels(width: int, height: int, cfg: FingerprintConfig) -> None:
+    if width <= 0 or height <= 0:
+        raise ImageError(f"corrupt image: invalid dimensions {width}x{height}")
+    if width * height > cfg.max_pixels:
+        raise ImageError(
+            f"refused: {width}x{height} = {width * height} pixels exceeds max_pixels "
+            f"{cfg.max_pixels} (decompression bomb?)"
+        )
+
+
+def jpeg_scale(width: int, height: int, min_side: int) -> int:
+    """The largest of 8, 4, 2, 1 that keeps the short side at least `min_side`."""
+    short = min(width, height)
+    for scale in (8, 4, 2):
+        if -(-short // scale) >= min_side:
+            return scale
+    return 1
+
+
+def decode(data: bytes, type_: str, cfg: FingerprintConfig) -> DecodedImage:
+    if type_ == "jpeg" and cfg.jpeg_fast_path:
+        fast = _decode_jpeg_turbo(data, cfg)
+        if fast is not None:
+            return fast
+    return _decode_pillow(data, type_, cfg)
+
+
+def _decode_jpeg_turbo(data: bytes, cfg: FingerprintConfig) -> DecodedImage | None:
+    import simplejpeg
+
+    try:
+        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+    except ValueError:
+        return None  # let Pillow say what is wrong
+    check_pixels(width, height, cfg)
+    if colorspace not in ("YCbCr", "Gray", "RGB"):
+        return None  # CMYK/YCCK: Pillow converts with the Adobe inversion
+    scale = jpeg_scale(width, height, cfg.min_side)
+    try:
+        luma = simplejpeg.decode_jpeg(
+            data,
+            colorspace="GRAY",
+            min_height=-(-height // scale),
+            min_width=-(-width // scale),
+            strict=True,
+        )
+    except ValueError:
+        return None
+    return DecodedImage(luma[:, :, 0], width, height, scale)
+
+
+def _decode_pillow(data: bytes, type_: str, cfg: FingerprintConfig) -> DecodedImage:
+    if type_ == "heif" and not HEIF_DECODER and data[8:12] not in (b"avif", b"avis"):
+        raise ImageError("unsupported: no HEIF decoder installed (pip install pillow-heif)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(data), formats=_PIL_FORMATS.get(type_))
+        except Image.DecompressionBombError as exc:
+            raise ImageError(f"refused: {exc} (max_pixels {cfg.max_pixels})") from exc
+        except (Image.UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise ImageError(f"corrupt {type_}: cannot read the header ({_why(exc)})") from exc
+        with im:
+            width, height = im.size
+            check_pixels(width, height, cfg)
+            scale = 1
+            if type_ == "jpeg" and cfg.jpeg_fast_path:
+                scale = jpeg_scale(width, height, cfg.min_side)
+                if scale > 1:
+                    mode = "L" if im.mode in ("L", "RGB", "YCbCr") else im.mode
+                    im.draft(mode, (-(-width // scale), -(-height // scale)))
+            try:
+                im.seek(0)
+                im.load()
+                luma = luma_of_image(im)
+            except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+                raise ImageError(_load_error(type_, exc)) from exc
+            except Image.DecompressionBombError as exc:
+                raise ImageError(f"refused: {exc}") from exc
+    return DecodedImage(np.ascontiguousarray(luma), width, height, scale)
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _load_error(type_: str, exc: BaseException) -> str:
+    text = str(exc)
+    if "truncated" in text or isinstance(exc, EOFError):
+        return f"truncated {type_}: {_why(exc)}"
+    return f"corrupt {type_}: {_why(exc)}"

@@ -1,0 +1,50 @@
+"""`tantalio hash`: JSON lines with exactly the issue's keys, folders walked recursively."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tantalio.cli.main import app
+from tantalio.fingerprint import JSON_KEYS
+
+
+def test_hash_folder_and_files(tmp_path: Path, data_dir: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    shutil.copy(data_dir / "exif.jpg", tmp_path / "a" / "exif.jpg")
+    shutil.copy(data_dir / "clip.mp4", tmp_path / "a" / "b" / "clip.mp4")
+    (tmp_path / "a" / "b" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    (tmp_path / "a" / "notes.txt").write_text("hello\n")
+    single = data_dir / "photo.png"
+    result = CliRunner().invoke(app, ["hash", str(tmp_path / "a"), str(single), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    paths = [Path(d["path"]).relative_to(tmp_path).as_posix() for d in lines[:4]]
+    # a folder's files first, then its subfolders, each sorted by name
+    assert paths == ["a/exif.jpg", "a/notes.txt", "a/b/broken.png", "a/b/clip.mp4"]
+    assert lines[4]["path"] == str(single)
+    for d in lines:
+        keys = list(d)
+        assert keys == [k for k in JSON_KEYS if k in d]  # the issue's keys, in its order
+    image = lines[0]
+    assert list(image) == [
+        "path", "size", "md5", "sha1", "sha256", "type", "mime", "width", "height",
+        "pdq", "pdq_quality", "pdq_orientations", "exif", "error",
+    ]  # fmt: skip
+    assert image["exif"]["serial"] == "TST-000123" and len(image["pdq_orientations"]) == 8
+    video = lines[3]
+    assert {"duration", "frames"} <= set(video) and video["frames"][1]["timestamp"] == 1.0
+    assert "pdq" not in video
+    broken = lines[2]
+    assert broken["type"] == "png" and broken["error"] and broken["sha256"]
+    assert lines[1]["type"] == "other" and lines[1]["error"] is None
+
+
+def test_missing_path_is_reported_and_fails(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["hash", str(tmp_path / "nope.jpg"), "--jobs", "0"])
+    assert result.exit_code == 1
+    line = json.loads(result.stdout.splitlines()[0])
+    assert line["path"].endswith("nope.jpg") and line["error"] == "no such file"
