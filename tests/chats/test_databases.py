@@ -126,3 +126,19 @@ def test_bad_databases_are_named(folder: str, expected: str, chats_data: Path) -
     out = parse_exhibit(chats_data / "bad")
     assert any(str(w).startswith(expected) for w in out.warnings), out.warnings
     assert len(out.messages) == 8  # the text exports beside them are still read
+
+
+def test_text_export_beside_the_database_joins_its_records(
+    tmp_path: Path, chats_data: Path, facts: dict[str, Any]
+) -> None:
+    """Names in an export that the phone's own contacts give one JID are that JID."""
+    exhibit = tmp_path / "phone"
+    shutil.copytree(chats_data / "unit" / "android", exhibit)
+    shutil.copytree(chats_data / "text" / "android_en_gb", exhibit / "exports")
+    out = parse_exhibit(exhibit)
+    assert out.warnings == []
+    assert list(out.groups) == [facts["group"]]  # "Garden Club Weekly" is the database's group
+    assert not [k for k in out.accounts if k.startswith(("local:", "owner:"))]
+    assert out.accounts[OWEN].names == ["Owen"]  # push_name from the preferences
+    senders = {m.sender for m in out.messages if m.where and m.where.startswith("exports/")}
+    assert {ALICE, BOB, OWEN} <= senders

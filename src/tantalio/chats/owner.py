@@ -23,19 +23,21 @@ PLIST_NAMES = ("*whatsapp*.plist",)
 _PHONE_JID = re.compile(r"^\d{6,15}@s\.whatsapp\.net$")
 
 
-def from_android_prefs(path: Path) -> str | None:
+def from_android_prefs(path: Path) -> tuple[str | None, str | None]:
+    """(JID, the name the owner chose: `push_name`)."""
     try:
         root = etree.parse(str(path), parser=etree.XMLParser(resolve_entities=False)).getroot()
     except (OSError, etree.XMLSyntaxError):
-        return None
+        return None, None
     values = {el.get("name"): (el.text or "").strip() for el in root.iter("string")}
+    name = values.get("push_name") or None
     reg = values.get("registration_jid")
     if reg:
-        return normalize_jid(reg if "@" in reg else f"{reg}@s.whatsapp.net")
+        return normalize_jid(reg if "@" in reg else f"{reg}@s.whatsapp.net"), name
     cc, ph = values.get("cc"), values.get("ph")
     if cc and ph and (cc + ph).isdigit():
-        return f"{cc}{ph}@s.whatsapp.net"
-    return None
+        return f"{cc}{ph}@s.whatsapp.net", name
+    return None, name
 
 
 def _jid_values(node: Any, key: str = "") -> list[str]:
@@ -48,11 +50,18 @@ def _jid_values(node: Any, key: str = "") -> list[str]:
     return []
 
 
-def from_ios_plist(path: Path) -> str | None:
+def from_ios_plist(path: Path) -> tuple[str | None, str | None]:
+    """(JID, name): a JID under a key naming one; a name under a key naming a push name."""
     try:
         with path.open("rb") as fh:
             data = plistlib.load(fh)
     except (OSError, plistlib.InvalidFileException, ValueError):
-        return None
+        return None, None
     found = _jid_values(data)
-    return normalize_jid(found[0]) if found else None
+    name = None
+    if isinstance(data, dict):
+        name = next(
+            (v for k, v in data.items() if "pushname" in str(k).lower() and isinstance(v, str)),
+            None,
+        )
+    return (normalize_jid(found[0]) if found else None), name

@@ -19,7 +19,7 @@ Parsers never touch the database: they fill a `ChatRecords` collector.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tantalio.hashsets.record import ParseWarning
 
@@ -43,6 +43,13 @@ ARTIFACT_KINDS = ("whatsapp_invite", "wa_me", "onion", "url", "email", "phone")
 
 LOCAL_PREFIX = "local:"
 OWNER_PREFIX = "owner:"
+
+
+def _after(a: datetime | None, b: datetime | None) -> bool:
+    """a later than b; a naive time (text exports: the phone's clock) is compared as UTC."""
+    if a is None or b is None:
+        return False
+    return a.replace(tzinfo=a.tzinfo or UTC) > b.replace(tzinfo=b.tzinfo or UTC)
 
 
 def is_local_key(key: str) -> bool:
@@ -213,15 +220,13 @@ class ChatRecords:
             have.role = m.role
         specific = m.joined_how not in ("unknown", "listed")
         vague = have.joined_how in ("unknown", "listed")
-        later = m.joined_at and have.joined_at and m.joined_at > have.joined_at
+        later = _after(m.joined_at, have.joined_at)
         if specific and (vague or later):  # a rejoin replaces the earlier join
             have.joined_how, have.joined_at = m.joined_how, m.joined_at
             have.added_by, have.invite_code = m.added_by, m.invite_code or have.invite_code
         elif have.joined_how == "unknown" and m.joined_how == "listed":
             have.joined_how = "listed"
-        if m.left_how and (
-            have.left_how is None or (m.left_at and have.left_at and m.left_at > have.left_at)
-        ):
+        if m.left_how and (have.left_how is None or _after(m.left_at, have.left_at)):
             have.left_at, have.left_how = m.left_at, m.left_how
         have.where = have.where or m.where
         return have
@@ -241,3 +246,38 @@ class ChatRecords:
         self.artifacts.extend(other.artifacts)
         self.warnings.extend(other.warnings)
         self.sources.extend(other.sources)
+
+    def rekey(self, accounts: dict[str, str], groups: dict[str, str] | None = None) -> None:
+        """Rename account (and group) keys everywhere, merging into records already under the
+        new key: for one identity known two ways (a name and a JID, a lid and a number)."""
+        groups = groups or {}
+        both = {**accounts, **groups}
+
+        def k(key: str | None) -> str | None:
+            return both.get(key, key) if key else key
+
+        for old, new in accounts.items():
+            acc = self.accounts.pop(old, None)
+            if acc is not None:
+                acc.key = new
+                if new.endswith("@s.whatsapp.net"):
+                    acc.jid = acc.jid or new
+                self.add_account(acc)
+        for old, new in groups.items():
+            grp = self.groups.pop(old, None)
+            if grp is not None:
+                grp.key = new
+                self.add_group(grp)
+        for g in self.groups.values():
+            g.creator = k(g.creator)
+        memberships = list(self.memberships.values())
+        self.memberships.clear()
+        for m in memberships:
+            m.group, m.account = k(m.group) or m.group, k(m.account) or m.account
+            m.added_by = k(m.added_by)
+            self.add_membership(m)
+        for msg in self.messages:
+            msg.sender, msg.chat = k(msg.sender), k(msg.chat) or msg.chat
+            msg.targets = [k(t) or t for t in msg.targets]
+        for a in self.artifacts:
+            a.sender, a.chat, a.group = k(a.sender), k(a.chat), k(a.group)

@@ -19,7 +19,7 @@ from tantalio.chats.android_msgstore import AndroidMsgstoreParser
 from tantalio.chats.base import ChatParser, ParseContext, SQLiteChatParser
 from tantalio.chats.ios_chatstorage import IOSChatStorageParser
 from tantalio.chats.jid import normalize_jid
-from tantalio.chats.record import ChatRecords
+from tantalio.chats.record import LOCAL_PREFIX, ChatRecords, is_local_key
 from tantalio.chats.whatsapp_text import WhatsAppTextParser, is_attachment_name
 
 # Order matters where names overlap: the current msgstore schema is tried before the legacy.
@@ -50,17 +50,18 @@ def wants(path: str) -> bool:
     )
 
 
-def find_owner(root: Path, files: list[Path]) -> str | None:
+def find_owner(files: list[Path]) -> tuple[str | None, str | None]:
+    """The phone owner's JID and chosen name, from the app's preference files."""
+    jid = name = None
     for path in files:
         if _match(path.name, owner.PREFS_NAMES):
-            jid = owner.from_android_prefs(path)
+            found = owner.from_android_prefs(path)
         elif _match(path.name, owner.PLIST_NAMES):
-            jid = owner.from_ios_plist(path)
+            found = owner.from_ios_plist(path)
         else:
             continue
-        if jid:
-            return jid
-    return None
+        jid, name = jid or found[0], name or found[1]
+    return jid, name
 
 
 def _files(root: Path) -> list[Path]:
@@ -84,7 +85,8 @@ def parse_exhibit(
     """
     files = _files(root)
     base = root.parent if root.is_file() else root
-    owner_jid = normalize_jid(owner_jid) or find_owner(root, files)
+    found_jid, owner_name = find_owner(files)
+    owner_jid = normalize_jid(owner_jid) or found_jid
     out = ChatRecords()
     for path in files:
         label = path.relative_to(base).as_posix()
@@ -105,6 +107,10 @@ def parse_exhibit(
                 )
             )
     out.artifacts = artifacts.dedupe(out.artifacts)
+    owner_key = ParseContext(label="", owner_jid=owner_jid).owner_key
+    if owner_name and owner_key in out.accounts and owner_name not in out.accounts[owner_key].names:
+        out.accounts[owner_key].names.append(owner_name)
+    _unify_local(out)
     _link_invites(out)
     return out
 
@@ -139,6 +145,30 @@ def _parse_db(path: Path, ctx: ParseContext, parsers: list[SQLiteChatParser]) ->
     why = "; ".join(f"not {name}: lacks {', '.join(lacks)}" for name, lacks in gaps.items())
     out.warn(ctx.label, f"unknown schema version ({why})")
     return out
+
+
+def _unify_local(out: ChatRecords) -> None:
+    """Within one exhibit, a name from a text export that the phone's database gives exactly
+    one JID for (contact names, group subjects) is that JID: one record, not two."""
+    by_name: dict[str, set[str]] = {}
+    for a in out.accounts.values():
+        if not is_local_key(a.key):
+            for name in a.names:
+                by_name.setdefault(name, set()).add(a.key)
+    accounts = {}
+    for a in out.accounts.values():
+        if a.key.startswith(LOCAL_PREFIX) and len(by_name.get(a.key[len(LOCAL_PREFIX) :], ())) == 1:
+            accounts[a.key] = next(iter(by_name[a.key[len(LOCAL_PREFIX) :]]))
+    by_subject: dict[str, set[str]] = {}
+    for g in out.groups.values():
+        if not is_local_key(g.key) and g.subject:
+            by_subject.setdefault(g.subject, set()).add(g.key)
+    groups = {}
+    for g in out.groups.values():
+        if is_local_key(g.key) and g.subject and len(by_subject.get(g.subject, ())) == 1:
+            groups[g.key] = next(iter(by_subject[g.subject]))
+    if accounts or groups:
+        out.rekey(accounts, groups)
 
 
 def _link_invites(out: ChatRecords) -> None:

@@ -7,8 +7,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from tantalio.store.bulk import chunks
@@ -24,6 +25,7 @@ from tantalio.store.chats.models import (
     ChatMessage,
 )
 from tantalio.store.hashsets import HashEntry, HashSet
+from tantalio.store.ingest import media_ids
 from tantalio.store.media import Match, Media
 from tantalio.store.series import MediaSeries, Series
 
@@ -109,18 +111,26 @@ def load_graph_data(session: Session, case_ids: Sequence[int] | None = None) -> 
     ex_q = select(Exhibit.id, Exhibit.label, Case.id, Case.reference).join(
         Case, Case.id == Exhibit.case_id
     )
-    all_exhibits = {eid: (f"{ref}/{label}", ref) for eid, label, _cid, ref in session.execute(ex_q)}
-    if case_ids is None:
-        scope = set(all_exhibits)
-    else:
-        scope = {eid for eid, _l, cid, _r in session.execute(ex_q) if cid in set(case_ids)}
+    exhibits = {eid: (f"{ref}/{label}", ref, cid) for eid, label, cid, ref in session.execute(ex_q)}
+    wanted = None if case_ids is None else set(case_ids)
+    scope = sorted(e for e, (_n, _r, cid) in exhibits.items() if wanted is None or cid in wanted)
+
+    def in_scope(column: Any) -> Any:
+        return column.in_(scope) if wanted is not None else true()
 
     seen: dict[int, list[tuple[int, bool]]] = defaultdict(list)
-    for aid, eid, owner in session.execute(
-        select(ChatAccountSeen.account_id, ChatAccountSeen.exhibit_id, ChatAccountSeen.is_owner)
-    ):
-        seen[aid].append((eid, owner))
-    account_ids = {aid for aid, rows in seen.items() if any(e in scope for e, _ in rows)}
+    account_ids = set(
+        session.scalars(
+            select(ChatAccountSeen.account_id).where(in_scope(ChatAccountSeen.exhibit_id))
+        )
+    )
+    for batch in chunks(account_ids):  # every exhibit they are seen in: their other cases too
+        seen_q = select(
+            ChatAccountSeen.account_id, ChatAccountSeen.exhibit_id, ChatAccountSeen.is_owner
+        ).where(ChatAccountSeen.account_id.in_(batch))
+        for aid, eid, owner in session.execute(seen_q):
+            seen[aid].append((eid, owner))
+    scope_set = set(scope)
     accounts = []
     for batch in chunks(account_ids):
         for row in session.scalars(select(ChatAccount).where(ChatAccount.id.in_(batch))):
@@ -133,15 +143,21 @@ def load_graph_data(session: Session, case_ids: Sequence[int] | None = None) -> 
                     phone=row.phone,
                     lid=row.lid,
                     names=list(row.names or []),
-                    exhibits=sorted(all_exhibits[e][0] for e, _ in rows if e in scope),
-                    owner_of=sorted(all_exhibits[e][0] for e, o in rows if o),
-                    cases=sorted({all_exhibits[e][1] for e, _ in rows}),
+                    exhibits=sorted(exhibits[e][0] for e, _ in rows if e in scope_set),
+                    owner_of=sorted(exhibits[e][0] for e, o in rows if o),
+                    cases=sorted({exhibits[e][1] for e, _ in rows}),
                 )
             )
     group_seen: dict[int, list[int]] = defaultdict(list)
-    for gid, eid in session.execute(select(ChatGroupSeen.group_id, ChatGroupSeen.exhibit_id)):
-        group_seen[gid].append(eid)
-    group_ids = {gid for gid, eids in group_seen.items() if any(e in scope for e in eids)}
+    group_ids = set(
+        session.scalars(select(ChatGroupSeen.group_id).where(in_scope(ChatGroupSeen.exhibit_id)))
+    )
+    for batch in chunks(group_ids):
+        gseen_q = select(ChatGroupSeen.group_id, ChatGroupSeen.exhibit_id).where(
+            ChatGroupSeen.group_id.in_(batch)
+        )
+        for gid, eid in session.execute(gseen_q):
+            group_seen[gid].append(eid)
     groups = []
     for batch in chunks(group_ids):
         for g in session.scalars(select(ChatGroup).where(ChatGroup.id.in_(batch))):
@@ -153,45 +169,40 @@ def load_graph_data(session: Session, case_ids: Sequence[int] | None = None) -> 
                     jid=g.jid,
                     subject=g.subject,
                     creator_id=g.creator_id,
-                    exhibits=sorted(all_exhibits[e][0] for e in eids if e in scope),
-                    cases=sorted({all_exhibits[e][1] for e in eids}),
+                    exhibits=sorted(exhibits[e][0] for e in eids if e in scope_set),
+                    cases=sorted({exhibits[e][1] for e in eids}),
                 )
             )
-    memberships = _merged_memberships(session, scope)
-    posts = _posts(session, scope)
+    memberships = _merged_memberships(session, in_scope(ChatMembership.exhibit_id))
+    posts = _posts(session, in_scope(ChatMessage.exhibit_id))
     shas = {p.media_sha256 for p in posts if p.media_sha256}
+    stored = set(media_ids(session, shas))  # the file was ingested (from any exhibit)
+    for p in posts:
+        p.media_stored = p.media_sha256 in stored
     known, good = known_media(session, shas)
     invites = [(c, gid) for c, gid in session.execute(select(ChatInvite.code, ChatInvite.group_id))]
-    site_invites = sorted(
-        {
-            (site, code)
-            for site, code, eid in session.execute(
-                select(ChatArtifact.site, ChatArtifact.value, ChatArtifact.exhibit_id).where(
-                    ChatArtifact.kind == "whatsapp_invite", ChatArtifact.site.is_not(None)
-                )
-            )
-            if eid in scope and site
-        }
+    sites_q = select(ChatArtifact.site, ChatArtifact.value).where(
+        ChatArtifact.kind == "whatsapp_invite",
+        ChatArtifact.site.is_not(None),
+        in_scope(ChatArtifact.exhibit_id),
     )
+    site_invites = sorted({(site, code) for site, code in session.execute(sites_q) if site})
     return ChatGraphData(accounts, groups, memberships, posts, known, good, invites, site_invites)
 
 
-def _merged_memberships(session: Session, scope: set[int]) -> list[MembershipRow]:
+def _merged_memberships(session: Session, where: Any) -> list[MembershipRow]:
     merged: dict[tuple[int, int], MembershipRow] = {}
     q = select(
         ChatMembership.group_id,
         ChatMembership.account_id,
-        ChatMembership.exhibit_id,
         ChatMembership.role,
         ChatMembership.joined_how,
         ChatMembership.invite_code,
         ChatMembership.left_how,
         ChatMembership.joined_at,
         ChatMembership.left_at,
-    )
-    for gid, aid, eid, role, how, code, left_how, joined_at, left_at in session.execute(q):
-        if eid not in scope:
-            continue
+    ).where(where)
+    for gid, aid, role, how, code, left_how, joined_at, left_at in session.execute(q):
         left = bool(left_how) and not (joined_at and left_at and joined_at > left_at)
         have = merged.get((gid, aid))
         if have is None:
@@ -206,30 +217,26 @@ def _merged_memberships(session: Session, scope: set[int]) -> list[MembershipRow
     return list(merged.values())
 
 
-def _posts(session: Session, scope: set[int]) -> list[PostRow]:
+def _posts(session: Session, where: Any) -> list[PostRow]:
     q = select(
         ChatMessage.fingerprint,
-        ChatMessage.exhibit_id,
         ChatMessage.group_id,
         ChatMessage.peer_id,
         ChatMessage.sender_id,
         ChatMessage.timestamp,
         ChatMessage.media_sha256,
         ChatMessage.media_kind,
-        ChatMessage.media_id,
         ChatMessage.forwarded,
-    ).where(ChatMessage.system.is_(None))
+    ).where(ChatMessage.system.is_(None), where)
     out: dict[str, PostRow] = {}
-    for fp, eid, gid, peer, sender, ts, sha, kind, mid, fwd in session.execute(q):
-        if eid not in scope:
-            continue
+    for fp, gid, peer, sender, ts, sha, kind, fwd in session.execute(q):
         have = out.get(fp)
         if have is None:
-            out[fp] = PostRow(fp, gid, peer, sender, ts, sha, kind, mid is not None, bool(fwd))
+            out[fp] = PostRow(fp, gid, peer, sender, ts, sha, kind, False, bool(fwd))
         else:  # the same message on another phone may know more
             have.media_sha256 = have.media_sha256 or sha
-            have.media_stored = have.media_stored or mid is not None
             have.sender_id = have.sender_id or sender
+            have.forwarded = have.forwarded or bool(fwd)
     return list(out.values())
 
 

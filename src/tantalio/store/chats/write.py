@@ -116,30 +116,7 @@ def _resolve_lids(session: Session, records: ChatRecords) -> None:
             if known:
                 renamed[acc.key] = known
     if renamed:
-        _rekey_records(records, renamed)
-
-
-def _rekey_records(records: ChatRecords, renamed: dict[str, str]) -> None:
-    def k(key: str | None) -> str | None:
-        return renamed.get(key, key) if key else key
-
-    for old, new in renamed.items():
-        acc = records.accounts.pop(old)
-        acc.key, acc.jid = new, new
-        records.add_account(acc)
-    for g in records.groups.values():
-        g.creator = k(g.creator)
-    memberships = list(records.memberships.values())
-    records.memberships.clear()
-    for m in memberships:
-        m.account, m.added_by = k(m.account) or m.account, k(m.added_by)
-        records.add_membership(m)
-    for msg in records.messages:
-        msg.sender = k(msg.sender)
-        msg.chat = k(msg.chat) or msg.chat
-        msg.targets = [k(t) or t for t in msg.targets]
-    for a in records.artifacts:
-        a.sender, a.chat = k(a.sender), k(a.chat)
+        records.rekey(renamed)
 
 
 def merge_accounts(session: Session, from_id: int, into_id: int) -> None:
