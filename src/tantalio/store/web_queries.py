@@ -185,7 +185,7 @@ def grid_page(
     items = [
         GridItem(
             file_id=r[0],
-            media_id=r[1],
+            media_id=r[1] or 0,
             sha256=r[2],
             kind=r[3],
             type=r[4],

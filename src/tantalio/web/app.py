@@ -20,6 +20,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tantalio.store.web_queries import refresh_planner_statistics
+from tantalio.web.jobs import IngestJobs
 from tantalio.web.ratelimit import RateLimiter
 from tantalio.web.security import LoginRequired, PasswordChangeRequired, Principal, require
 from tantalio.web.templating import STATIC_DIR, render
@@ -70,6 +72,9 @@ def create_app(workspace: Workspace, settings: WebSettings | None = None) -> Fas
     app.state.login_ip_limiter = RateLimiter(settings.login_attempts_per_ip, 15 * 60)
     app.state.query_limiter = RateLimiter(settings.queries_per_minute, 60)
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    app.state.ingest_jobs = IngestJobs(workspace)
+    with workspace.session() as db:
+        refresh_planner_statistics(db)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:

@@ -14,6 +14,16 @@ CATEGORIES: dict[int, str] = {
 }
 
 
+# Labels short enough for buttons; the full name is their tooltip.
+CATEGORY_SHORT: dict[int, str] = {
+    0: "Non-pertinent",
+    1: "CAM",
+    2: "Exploitive / age diff.",
+    3: "CGI / anim.",
+    4: "Comparison",
+}
+
+
 def category_label(code: int | None) -> str:
     if code is None:
         return "Uncategorized"

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from tantalio.web.categories import CATEGORIES, category_label
+from tantalio.web.categories import CATEGORIES, CATEGORY_SHORT, category_label
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -26,6 +26,7 @@ def _when(value: datetime | None) -> str:
 TEMPLATES.env.filters["when"] = _when
 TEMPLATES.env.filters["category_label"] = category_label
 TEMPLATES.env.globals["CATEGORIES"] = CATEGORIES
+TEMPLATES.env.globals["CATEGORY_SHORT"] = CATEGORY_SHORT
 
 
 def render(

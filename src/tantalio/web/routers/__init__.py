@@ -2,6 +2,30 @@
 
 from __future__ import annotations
 
-from tantalio.web.routers import audit, auth, home, settings, users
+from tantalio.web.routers import (
+    audit,
+    auth,
+    cases,
+    exports,
+    home,
+    media,
+    query,
+    series,
+    settings,
+    triage,
+    users,
+)
 
-ROUTERS = [auth.router, home.router, users.router, settings.router, audit.router]
+ROUTERS = [
+    auth.router,
+    home.router,
+    cases.router,
+    triage.router,
+    media.router,
+    series.router,
+    query.router,
+    exports.router,
+    users.router,
+    settings.router,
+    audit.router,
+]

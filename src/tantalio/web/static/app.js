@@ -40,3 +40,28 @@ document.addEventListener("DOMContentLoaded", () => {
     } catch (e) { out.textContent = e.message; out.className = "error"; }
   });
 });
+
+// Case dashboard: live ingest progress while an exhibit is being ingested.
+document.addEventListener("DOMContentLoaded", () => {
+  const table = document.getElementById("exhibits");
+  if (!table || table.dataset.running !== "yes") return;
+  const poll = async () => {
+    try {
+      const s = await tantalio.api("GET", table.dataset.statusUrl);
+      const box = document.getElementById("ingest-progress");
+      for (const e of s.exhibits) {
+        const row = table.querySelector(`tr[data-exhibit="${e.id}"]`);
+        if (!row) { location.reload(); return; }
+        row.querySelector(".status").textContent = e.status;
+        row.querySelector(".files").textContent = e.files.toLocaleString();
+      }
+      for (const j of s.jobs) {
+        const p = box && box.querySelector(`[data-job="${j.id}"]`);
+        if (p) { p.querySelector(".state").textContent = j.state; p.querySelector(".stored").textContent = j.stored.toLocaleString(); }
+      }
+      if (!s.running) { location.reload(); return; }
+    } catch (e) { /* keep polling */ }
+    setTimeout(poll, 2000);
+  };
+  setTimeout(poll, 1500);
+});

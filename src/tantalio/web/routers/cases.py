@@ -1,0 +1,254 @@
+"""Cases: list, create, the case dashboard (counts with charts, new-media queue first) and
+ingest started from the browser with live progress."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from tantalio.store import audit as store_audit
+from tantalio.store import repo
+from tantalio.store import web_queries as wq
+from tantalio.store.cases import VERDICTS
+from tantalio.web.categories import CATEGORIES
+from tantalio.web.security import Principal, client_ip, get_db, require
+from tantalio.web.templating import render
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tantalio.store.cases import Case
+
+router = APIRouter()
+
+
+class CaseIn(BaseModel):
+    reference: str = Field(min_length=1, max_length=200)
+    title: str | None = None
+
+
+class IngestIn(BaseModel):
+    source: str = Field(min_length=1, description="A folder, archive or disk image on the server")
+    exhibit: str | None = Field(None, description="Exhibit label (default: the source's name)")
+
+
+def get_case(db: Session, case_id: int) -> Case:
+    case = wq.get_case_by_id(db, case_id)
+    if case is None:
+        raise HTTPException(404, f"no case {case_id}")
+    return case
+
+
+def _cases(db: Session) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.id,
+            "reference": c.reference,
+            "title": c.title,
+            "exhibits": e,
+            "files": f,
+            "created_at": c.created_at.isoformat(),
+        }
+        for c, e, f in repo.list_cases(db)
+    ]
+
+
+def create_case(request: Request, db: Session, principal: Principal, body: CaseIn) -> Case:
+    reference = body.reference.strip()
+    case, created = repo.ensure_case(db, reference, (body.title or "").strip() or None)
+    if not created:
+        raise HTTPException(409, f"a case {reference!r} exists already")
+    store_audit.audit(
+        db,
+        "case.create",
+        user=principal.user,
+        object_type="case",
+        object_id=case.id,
+        detail={"reference": reference},
+        ip=client_ip(request),
+    )
+    db.commit()
+    return case
+
+
+def summary_dict(summary: wq.CaseSummary) -> dict[str, Any]:
+    c = summary.case
+    order = {v: i for i, v in enumerate(VERDICTS)}
+    return {
+        "id": c.id,
+        "reference": c.reference,
+        "title": c.title,
+        "files": summary.files,
+        "media": summary.media,
+        "verdicts": dict(sorted(summary.verdicts.items(), key=lambda kv: order.get(kv[0], 99))),
+        "categories": {str(k): v for k, v in summary.categories.items()},
+        "kinds": summary.kinds,
+        "exhibits": summary.exhibits,
+    }
+
+
+def ingest_status(request: Request, db: Session, case: Case) -> dict[str, Any]:
+    summary = wq.case_summary(db, case)
+    jobs = request.app.state.ingest_jobs.for_case(case.reference)
+    return {
+        "exhibits": [
+            {k: e[k] for k in ("id", "label", "status", "files")} for e in summary.exhibits
+        ],
+        "files": summary.files,
+        "jobs": [j.as_dict() | {"stored": summary.files} for j in jobs],
+        "running": any(j.state == "running" for j in jobs)
+        or any(e["status"] == "ingesting" for e in summary.exhibits),
+    }
+
+
+def start_ingest(
+    request: Request, db: Session, principal: Principal, case: Case, body: IngestIn
+) -> dict[str, Any]:
+    source = os.path.abspath(os.path.expanduser(body.source.strip()))
+    if not os.path.exists(source):
+        raise HTTPException(400, f"{source}: no such file or folder on the server")
+    try:
+        job = request.app.state.ingest_jobs.start(
+            case.reference, source, body.exhibit or None, principal.user.username
+        )
+    except RuntimeError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    store_audit.audit(
+        db,
+        "ingest.start",
+        user=principal.user,
+        object_type="case",
+        object_id=case.id,
+        detail={"source": source, "exhibit": body.exhibit},
+        ip=client_ip(request),
+    )
+    db.commit()
+    return job.as_dict()
+
+
+# --- JSON API ---------------------------------------------------------------------------------
+
+
+@router.get("/api/cases", tags=["cases"])
+def api_cases(
+    principal: Principal = Depends(require("cases.read")), db: Session = Depends(get_db)
+) -> list[dict[str, Any]]:
+    return _cases(db)
+
+
+@router.post("/api/cases", tags=["cases"], status_code=201)
+def api_create(
+    body: CaseIn,
+    request: Request,
+    principal: Principal = Depends(require("cases.write")),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    case = create_case(request, db, principal, body)
+    return {"id": case.id, "reference": case.reference, "title": case.title}
+
+
+@router.get("/api/cases/{case_id}", tags=["cases"])
+def api_case(
+    case_id: int,
+    principal: Principal = Depends(require("cases.read")),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    """Counts per exhibit, verdict, category and kind (the dashboard)."""
+    return summary_dict(wq.case_summary(db, get_case(db, case_id)))
+
+
+@router.get("/api/cases/{case_id}/ingest", tags=["cases"])
+def api_ingest_status(
+    case_id: int,
+    request: Request,
+    principal: Principal = Depends(require("cases.read")),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    return ingest_status(request, db, get_case(db, case_id))
+
+
+@router.post("/api/cases/{case_id}/ingest", tags=["cases"], status_code=202)
+def api_ingest(
+    case_id: int,
+    body: IngestIn,
+    request: Request,
+    principal: Principal = Depends(require("cases.write")),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    """Ingest a source on the server into the case, in the background."""
+    return start_ingest(request, db, principal, get_case(db, case_id), body)
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+@router.get("/cases", include_in_schema=False)
+def cases_page(
+    request: Request,
+    principal: Principal = Depends(require("cases.read")),
+    db: Session = Depends(get_db),
+) -> Response:
+    return render(request, "cases.html", {"cases": _cases(db)})
+
+
+@router.post("/cases", include_in_schema=False)
+def cases_create(
+    request: Request,
+    reference: str = Form(...),
+    title: str = Form(""),
+    principal: Principal = Depends(require("cases.write")),
+    db: Session = Depends(get_db),
+) -> Response:
+    try:
+        case = create_case(request, db, principal, CaseIn(reference=reference, title=title or None))
+    except HTTPException as exc:
+        return render(
+            request,
+            "cases.html",
+            {"cases": _cases(db), "error": exc.detail},
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(f"/cases/{case.id}", status_code=303)
+
+
+@router.get("/cases/{case_id}", include_in_schema=False)
+def case_page(
+    case_id: int,
+    request: Request,
+    principal: Principal = Depends(require("cases.read")),
+    db: Session = Depends(get_db),
+) -> Response:
+    case = get_case(db, case_id)
+    summary = summary_dict(wq.case_summary(db, case))
+    queue = wq.grid_page(db, case.id, wq.GridFilter(verdict="new"), limit=12)
+    status = ingest_status(request, db, case)
+    return render(
+        request,
+        "case.html",
+        {
+            "case": case,
+            "summary": summary,
+            "queue": queue.items,
+            "status": status,
+            "categories": CATEGORIES,
+            "verdict_order": VERDICTS,
+        },
+    )
+
+
+@router.post("/cases/{case_id}/ingest", include_in_schema=False)
+def case_ingest(
+    case_id: int,
+    request: Request,
+    source: str = Form(...),
+    exhibit: str = Form(""),
+    principal: Principal = Depends(require("cases.write")),
+    db: Session = Depends(get_db),
+) -> Response:
+    case = get_case(db, case_id)
+    start_ingest(request, db, principal, case, IngestIn(source=source, exhibit=exhibit or None))
+    return RedirectResponse(f"/cases/{case.id}", status_code=303)

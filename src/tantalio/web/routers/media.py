@@ -1,0 +1,310 @@
+"""Media: detail, safe thumbnails, reveal (audited), categorize / tags / notes (audited).
+
+Thumbnails are served only to logged-in users, never cached by the browser, blurred and
+grayscale per the user's settings. The clear thumbnail is reachable only through a reveal:
+POST /api/media/{id}/reveal writes the audit event and returns a link valid for a short
+time, for that user and that media only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from pydantic import BaseModel, Field
+
+from tantalio.store import audit as store_audit
+from tantalio.store import review, web_media
+from tantalio.web import thumbnails
+from tantalio.web.categories import CATEGORIES, parse_category
+from tantalio.web.security import Principal, client_ip, get_db, require
+from tantalio.web.templating import render
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+router = APIRouter()
+NO_STORE = {"Cache-Control": "no-store, private", "Pragma": "no-cache"}
+MAX_BULK = 5000
+
+
+class CategorizeIn(BaseModel):
+    media_ids: list[int] = Field(min_length=1, max_length=MAX_BULK)
+    category: int | None = Field(None, description="VICS 2.0 (US) code 0-4; null = uncategorized")
+
+
+class TagsIn(BaseModel):
+    media_ids: list[int] = Field(min_length=1, max_length=MAX_BULK)
+    add: list[str] = []
+    remove: list[str] = []
+
+
+class NotesIn(BaseModel):
+    notes: str | None = Field(None, max_length=20000)
+
+
+def _signer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.settings.secret_key, salt="tantalio-reveal")
+
+
+def media_facts(db: Session, media_id: int) -> dict[str, Any]:
+    facts = web_media.thumbnail_facts(db, media_id)
+    if facts is None:
+        raise HTTPException(404, f"no media {media_id}")
+    return facts
+
+
+def clear_bytes(
+    request: Request, db: Session, media_id: int, facts: dict[str, Any]
+) -> bytes | None:
+    ws_dir: Path | None = request.app.state.workspace.dir
+    data = thumbnails.clear_thumbnail(ws_dir, facts["sha256"], facts["thumbnail"])
+    if data is None and ws_dir is not None:
+        files = [Path(src) / path for src, path, _ in web_media.source_candidates(db, media_id)]
+        rel = thumbnails.lazy_thumbnail(
+            ws_dir, facts["sha256"], facts["kind"], files, facts["keyframes"]
+        )
+        if rel:
+            review.set_thumbnail(db, media_id, rel)
+            db.commit()
+            data = thumbnails.clear_thumbnail(ws_dir, facts["sha256"], rel)
+    return data
+
+
+@router.get("/api/media/{media_id}/thumbnail", tags=["media"], response_class=Response)
+def thumbnail(
+    media_id: int,
+    request: Request,
+    principal: Principal = Depends(require("media.view")),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The thumbnail with the user's blur and grayscale baked in (JPEG, never cached)."""
+    facts = media_facts(db, media_id)
+    clear = clear_bytes(request, db, media_id, facts)
+    if clear is None:
+        data = thumbnails.placeholder(facts["kind"])
+    else:
+        user = principal.user
+        data = thumbnails.cached_variant(
+            request.app.state.settings.cache_dir, facts["sha256"], clear, user.blur, user.grayscale
+        )
+    return Response(data, media_type="image/jpeg", headers=NO_STORE)
+
+
+@router.post("/api/media/{media_id}/reveal", tags=["media"])
+def reveal(
+    media_id: int,
+    request: Request,
+    principal: Principal = Depends(require("media.view")),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    """Reveal one item: audited; returns a short-lived link to the clear thumbnail."""
+    media_facts(db, media_id)
+    case = request.query_params.get("case")
+    store_audit.audit(
+        db,
+        "media.reveal",
+        user=principal.user,
+        object_type="media",
+        object_id=media_id,
+        detail={"case": case} if case else None,
+        ip=client_ip(request),
+    )
+    db.commit()
+    token = _signer(request).dumps({"u": principal.user.id, "m": media_id})
+    return {
+        "url": f"/api/media/{media_id}/clear?token={token}",
+        "expires_in": request.app.state.settings.reveal_seconds,
+    }
+
+
+@router.get("/api/media/{media_id}/clear", tags=["media"], response_class=Response)
+def clear(
+    media_id: int,
+    token: str,
+    request: Request,
+    principal: Principal = Depends(require("media.view")),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The clear thumbnail, for the holder of a fresh reveal link only."""
+    try:
+        claim = _signer(request).loads(token, max_age=request.app.state.settings.reveal_seconds)
+    except SignatureExpired as exc:
+        raise HTTPException(403, "the reveal link expired; reveal again") from exc
+    except BadSignature as exc:
+        raise HTTPException(403, "not a reveal link") from exc
+    if claim.get("u") != principal.user.id or claim.get("m") != media_id:
+        raise HTTPException(403, "this reveal link belongs to another user or item")
+    facts = media_facts(db, media_id)
+    data = clear_bytes(request, db, media_id, facts) or thumbnails.placeholder(facts["kind"])
+    return Response(data, media_type="image/jpeg", headers=NO_STORE)
+
+
+def categorize(
+    request: Request, db: Session, principal: Principal, body: CategorizeIn
+) -> dict[str, Any]:
+    try:
+        category = parse_category(body.category)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    changed = review.categorize(db, body.media_ids, category)
+    for media_id, before in changed.items():
+        store_audit.audit(
+            db,
+            "media.categorize",
+            user=principal.user,
+            object_type="media",
+            object_id=media_id,
+            detail={"category": category, "before": before},
+            ip=client_ip(request),
+        )
+    db.commit()
+    return {"changed": sorted(changed), "category": category}
+
+
+@router.post("/api/media/categorize", tags=["media"])
+def api_categorize(
+    body: CategorizeIn,
+    request: Request,
+    principal: Principal = Depends(require("media.categorize")),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    """Set the VICS category of one or many media (one audit event per media changed)."""
+    return categorize(request, db, principal, body)
+
+
+@router.post("/api/media/tags", tags=["media"])
+def api_tags(
+    body: TagsIn,
+    request: Request,
+    principal: Principal = Depends(require("media.categorize")),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    changed = review.edit_tags(db, body.media_ids, body.add, body.remove)
+    for media_id, (before, after) in changed.items():
+        store_audit.audit(
+            db,
+            "media.tags",
+            user=principal.user,
+            object_type="media",
+            object_id=media_id,
+            detail={"before": before, "after": after},
+            ip=client_ip(request),
+        )
+    db.commit()
+    return {"changed": {str(k): v[1] for k, v in changed.items()}}
+
+
+@router.put("/api/media/{media_id}/notes", tags=["media"])
+def api_notes(
+    media_id: int,
+    body: NotesIn,
+    request: Request,
+    principal: Principal = Depends(require("media.categorize")),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    try:
+        change = review.set_notes(db, media_id, body.notes)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    if change is not None:
+        store_audit.audit(
+            db,
+            "media.notes",
+            user=principal.user,
+            object_type="media",
+            object_id=media_id,
+            detail={"length": len(change[1] or "")},
+            ip=client_ip(request),
+        )
+    db.commit()
+    return {"notes": change[1] if change else body.notes}
+
+
+def detail_dict(d: web_media.MediaDetail) -> dict[str, Any]:
+    m = d.media
+    return {
+        "id": m.id,
+        "sha256": m.sha256,
+        "md5": m.md5,
+        "sha1": m.sha1,
+        "size": m.size,
+        "kind": m.kind,
+        "type": m.type,
+        "mime": m.mime,
+        "width": m.width,
+        "height": m.height,
+        "duration": m.duration,
+        "pdq": m.pdq,
+        "pdq_quality": m.pdq_quality,
+        "keyframes": m.keyframes,
+        "exif": {
+            k: getattr(m, k)
+            for k in (
+                "make",
+                "model",
+                "serial",
+                "lens",
+                "datetime_original",
+                "gps_latitude",
+                "gps_longitude",
+                "software",
+                "exif_orientation",
+            )
+            if getattr(m, k) is not None
+        },
+        "category": m.category,
+        "tags": m.tags or [],
+        "notes": m.notes,
+        "error": m.error,
+        "occurrences": d.occurrences,
+        "matches": d.matches,
+        "near_duplicates": d.near_duplicates,
+        "series": d.series,
+        "messages": d.messages,
+    }
+
+
+def _detail(db: Session, media_id: int) -> web_media.MediaDetail:
+    d = web_media.media_detail(db, media_id)
+    if d is None:
+        raise HTTPException(404, f"no media {media_id}")
+    return d
+
+
+@router.get("/api/media/{media_id}", tags=["media"])
+def api_detail(
+    media_id: int,
+    principal: Principal = Depends(require("media.view")),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    """Hashes, EXIF, every occurrence across exhibits and cases, hash-set matches with
+    distances, near-duplicates in the workspace, series, and chat messages that carried it."""
+    return detail_dict(_detail(db, media_id))
+
+
+@router.get("/media/{media_id}", include_in_schema=False)
+def detail_page(
+    media_id: int,
+    request: Request,
+    case: int | None = None,
+    principal: Principal = Depends(require("media.view")),
+    db: Session = Depends(get_db),
+) -> Response:
+    d = _detail(db, media_id)
+    near = web_media.media_summaries(db, [n["media_id"] for n in d.near_duplicates])
+    distance = {n["media_id"]: n["distance"] for n in d.near_duplicates}
+    return render(
+        request,
+        "media.html",
+        {
+            "m": detail_dict(d),
+            "case_id": case,
+            "near": [n | {"distance": distance.get(n["media_id"])} for n in near],
+            "categories": CATEGORIES,
+            "all_series": [(r.series.id, r.series.name) for r in review.list_series(db)],
+        },
+    )

@@ -1,0 +1,260 @@
+// Tiles, selection, reveal, keyboard triage, categorize/tag, series — for the grid, media
+// detail and series pages. Every action goes through the JSON API (CSRF header in tantalio.api).
+"use strict";
+
+(() => {
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const CAT_SHORT = (c) => (c === null || c === "" || c === undefined ? "uncat." : `cat ${c}`);
+
+  const grid = $("#grid");
+  const detail = $("#detail");
+  const seriesBox = $("#series");
+  const caseId = (grid && grid.dataset.case) || (detail && detail.dataset.case) || "";
+
+  // ---- selection and focus ----------------------------------------------------------------
+  const tiles = () => $$(".tile[data-media]", grid || document);
+  const selected = (root = document) => $$(".tile.selected", root);
+  function updateCount() {
+    const el = $("#sel-count");
+    if (el) el.textContent = String(selected().length);
+  }
+  function focusTile(tile) {
+    if (!tile) return;
+    $$(".tile.focused").forEach((t) => t.classList.remove("focused"));
+    tile.classList.add("focused");
+    tile.focus({ preventScroll: true });
+    tile.scrollIntoView({ block: "nearest" });
+  }
+  const focused = () => $(".tile.focused");
+  function toggle(tile) {
+    tile.classList.toggle("selected");
+    updateCount();
+  }
+
+  document.addEventListener("click", (ev) => {
+    const reveal = ev.target.closest("button.reveal");
+    if (reveal) { ev.preventDefault(); revealTile(reveal.closest(".tile")); return; }
+    const tile = ev.target.closest(".tile[data-media]");
+    if (tile && !ev.target.closest("a") && !tile.classList.contains("large")) {
+      toggle(tile);
+      focusTile(tile);
+    }
+  });
+  document.addEventListener("dblclick", (ev) => {
+    const tile = ev.target.closest(".tile[data-media]");
+    if (tile && !tile.classList.contains("large")) openTile(tile);
+  });
+  function openTile(tile) {
+    location.href = `/media/${tile.dataset.media}` + (caseId ? `?case=${caseId}` : "");
+  }
+
+  // ---- reveal (audited server-side) ---------------------------------------------------------
+  async function revealTile(tile) {
+    if (!tile) return;
+    const img = $("img", tile);
+    if (tile.classList.contains("revealed")) {
+      img.src = img.dataset.blurred;
+      tile.classList.remove("revealed");
+      return;
+    }
+    try {
+      const q = caseId ? `?case=${encodeURIComponent(caseId)}` : "";
+      const r = await tantalio.api("POST", `/api/media/${tile.dataset.media}/reveal${q}`);
+      img.src = r.url;
+      tile.classList.add("revealed");
+    } catch (e) { tantalio.toast(e.message, true); }
+  }
+
+  // ---- categorize and tag --------------------------------------------------------------------
+  function targets() {
+    if (detail) return [Number(detail.dataset.media)];
+    const sel = selected(grid || document);
+    if (sel.length) return sel.map((t) => Number(t.dataset.media));
+    const f = focused();
+    return f ? [Number(f.dataset.media)] : [];
+  }
+  function showCategory(ids, category) {
+    const set = new Set(ids.map(String));
+    $$(".tile[data-media]").forEach((t) => {
+      if (!set.has(t.dataset.media)) return;
+      t.dataset.category = category === null ? "" : String(category);
+      const badge = $('[data-role="category"]', t);
+      if (badge) { badge.textContent = CAT_SHORT(category); badge.className = `badge cat c-${category === null ? "none" : category}`; }
+    });
+    const label = $("#category-label");
+    if (label && detail) {
+      const btn = $(`.catbtn[data-category="${category === null ? "" : category}"]`);
+      label.textContent = category === null ? "Uncategorized" : btn.title.replace(/ \(key .*\)$/, "");
+    }
+  }
+  async function categorize(category) {
+    const ids = targets();
+    if (!ids.length) { tantalio.toast("Select or focus an item first", true); return; }
+    const single = !detail && !selected(grid || document).length;
+    try {
+      const r = await tantalio.api("POST", "/api/media/categorize", { media_ids: ids, category });
+      showCategory(ids, category);
+      tantalio.toast(`${ids.length} item${ids.length > 1 ? "s" : ""} → ${CAT_SHORT(category)} (${r.changed.length} changed)`);
+      if (single) move(1);
+      else if (!detail) { selected().forEach((t) => t.classList.remove("selected")); updateCount(); }
+    } catch (e) { tantalio.toast(e.message, true); }
+  }
+  $$(".catbtn").forEach((b) => b.addEventListener("click", () => categorize(b.dataset.category === "" ? null : Number(b.dataset.category))));
+
+  async function tag(add, remove) {
+    const ids = targets();
+    if (!ids.length) { tantalio.toast("Select or focus an item first", true); return; }
+    try {
+      await tantalio.api("POST", "/api/media/tags", { media_ids: ids, add, remove });
+      if (detail) location.reload();
+      else tantalio.toast(`Tagged ${ids.length} item${ids.length > 1 ? "s" : ""}`);
+    } catch (e) { tantalio.toast(e.message, true); }
+  }
+  const tagAdd = $("#tag-add");
+  if (tagAdd) tagAdd.addEventListener("click", () => {
+    const input = $("#tag-input");
+    if (input.value.trim()) { tag([input.value.trim()], []); input.value = ""; }
+  });
+  $$(".untag").forEach((b) => b.addEventListener("click", (ev) => { ev.stopPropagation(); tag([], [b.dataset.tag]); }));
+  const notesSave = $("#notes-save");
+  if (notesSave) notesSave.addEventListener("click", async () => {
+    try {
+      await tantalio.api("PUT", `/api/media/${detail.dataset.media}/notes`, { notes: $("#notes").value });
+      tantalio.toast("Notes saved");
+    } catch (e) { tantalio.toast(e.message, true); }
+  });
+  const seriesAdd = $("#series-add");
+  if (seriesAdd) seriesAdd.addEventListener("click", async () => {
+    const sid = $("#series-pick").value;
+    try {
+      await tantalio.api("POST", `/api/series/${sid}/members`, { add: [Number(detail.dataset.media)], remove: [] });
+      location.reload();
+    } catch (e) { tantalio.toast(e.message, true); }
+  });
+
+  // ---- series from the grid -----------------------------------------------------------------
+  const seriesNew = $("#series-new");
+  if (seriesNew) seriesNew.addEventListener("click", async () => {
+    const ids = targets();
+    if (!ids.length) { tantalio.toast("Select the media of the series first", true); return; }
+    const name = prompt(`Name of the new series (${ids.length} item${ids.length > 1 ? "s" : ""}):`);
+    if (!name) return;
+    try {
+      const s = await tantalio.api("POST", "/api/series", { name, media_ids: ids });
+      location.href = `/series/${s.id}`;
+    } catch (e) { tantalio.toast(e.message, true); }
+  });
+
+  // ---- keyboard triage ----------------------------------------------------------------------
+  function columns() {
+    const all = tiles();
+    if (all.length < 2) return 1;
+    const top = all[0].offsetTop;
+    const i = all.findIndex((t) => t.offsetTop !== top);
+    return i === -1 ? all.length : i;
+  }
+  function move(delta) {
+    const all = tiles();
+    if (!all.length) return;
+    const i = all.indexOf(focused());
+    const j = i === -1 ? 0 : Math.max(0, Math.min(all.length - 1, i + delta));
+    if (i === all.length - 1 && delta > 0 && grid && grid.dataset.next) { location.href = grid.dataset.next; return; }
+    focusTile(all[j]);
+  }
+  if (grid) {
+    if (tiles().length) focusTile(tiles()[0]);
+    document.addEventListener("keydown", (ev) => {
+      if (ev.target.closest("input, textarea, select") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      const k = ev.key;
+      if (/^[0-4]$/.test(k)) categorize(Number(k));
+      else if (k === "u") categorize(null);
+      else if (k === "ArrowRight" || k === "l") move(1);
+      else if (k === "ArrowLeft" || k === "h") move(-1);
+      else if (k === "ArrowDown" || k === "j") move(columns());
+      else if (k === "ArrowUp" || k === "k") move(-columns());
+      else if (k === " " || k === "x") { const f = focused(); if (f) toggle(f); }
+      else if (k === "a") { tiles().forEach((t) => t.classList.add("selected")); updateCount(); }
+      else if (k === "Escape") { selected().forEach((t) => t.classList.remove("selected")); updateCount(); }
+      else if (k === "r") revealTile(focused());
+      else if (k === "Enter") { const f = focused(); if (f) openTile(f); }
+      else if (k === "n" && grid.dataset.next) location.href = grid.dataset.next;
+      else if (k === "p" && grid.dataset.first) location.href = grid.dataset.first;
+      else return;
+      ev.preventDefault();
+    });
+    const count = $("#grid-count");
+    if (count) tantalio.api("GET", count.dataset.url).then((r) => { count.textContent = r.count.toLocaleString(); })
+      .catch(() => { count.textContent = "?"; });
+  }
+
+  // ---- the series page ----------------------------------------------------------------------
+  function makeTile(p) {
+    const m = p.media || {};
+    const fig = document.createElement("figure");
+    fig.className = "tile";
+    fig.dataset.media = String(p.media_id);
+    const box = document.createElement("div");
+    box.className = "thumb";
+    const img = document.createElement("img");
+    img.src = img.dataset.blurred = `/api/media/${p.media_id}/thumbnail`;
+    img.alt = ""; img.draggable = false;
+    const rv = document.createElement("button");
+    rv.type = "button"; rv.className = "reveal"; rv.textContent = "reveal";
+    const check = document.createElement("span");
+    check.className = "check"; check.textContent = "✓";
+    box.append(img, rv, check);
+    const cap = document.createElement("figcaption");
+    const why = document.createElement("span");
+    why.className = "badge reason";
+    why.textContent = p.reason === "near-duplicate" ? `PDQ ${p.distance}` : `camera ${p.camera || ""}`;
+    const link = document.createElement("a");
+    link.className = "path"; link.href = `/media/${p.media_id}`;
+    link.textContent = (m.path || m.sha256 || String(p.media_id)).split("/").pop();
+    cap.append(why, document.createTextNode(" "), link);
+    fig.append(box, cap);
+    return fig;
+  }
+  if (seriesBox) {
+    const sid = seriesBox.dataset.series;
+    const find = $("#find-similar");
+    if (find) find.addEventListener("click", async () => {
+      try {
+        const proposals = await tantalio.api("GET", `/api/series/${sid}/similar`);
+        const box = $("#proposals");
+        box.replaceChildren(...proposals.map(makeTile));
+        $("#proposal-count").textContent = String(proposals.length);
+        $("#proposals-card").classList.remove("hidden");
+        if (!proposals.length) tantalio.toast("Nothing similar found");
+      } catch (e) { tantalio.toast(e.message, true); }
+    });
+    const all = $("#proposals-all");
+    if (all) all.addEventListener("click", () => $$("#proposals .tile").forEach((t) => t.classList.add("selected")));
+    const add = $("#proposals-add");
+    if (add) add.addEventListener("click", async () => {
+      const ids = selected($("#proposals")).map((t) => Number(t.dataset.media));
+      if (!ids.length) { tantalio.toast("Select proposals first", true); return; }
+      try { await tantalio.api("POST", `/api/series/${sid}/members`, { add: ids, remove: [] }); location.reload(); }
+      catch (e) { tantalio.toast(e.message, true); }
+    });
+    const rm = $("#remove-selected");
+    if (rm) rm.addEventListener("click", async () => {
+      const ids = selected($("#members")).map((t) => Number(t.dataset.media));
+      if (!ids.length) { tantalio.toast("Select members first", true); return; }
+      try { await tantalio.api("POST", `/api/series/${sid}/members`, { add: [], remove: ids }); location.reload(); }
+      catch (e) { tantalio.toast(e.message, true); }
+    });
+    const form = $("#series-form");
+    if (form) form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = { notes: form.notes.value };
+      if (!form.status.disabled) {
+        body.status = form.status.value;
+        body.victim_identified = form.victim_identified.checked;
+        body.offender_identified = form.offender_identified.checked;
+      }
+      try { await tantalio.api("PATCH", `/api/series/${sid}`, body); tantalio.toast("Series saved"); }
+      catch (e) { tantalio.toast(e.message, true); }
+    });
+  }
+})();
