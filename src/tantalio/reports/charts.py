@@ -41,11 +41,12 @@ def stacked_bars(counts: dict[str, dict[str, int]], width: int = 720, bar: int =
             x += w
         rows.append(f'<text x="{x + 4:.1f}" y="{y + bar * 0.7:.1f}">{sum(per.values())}</text>')
         y += bar + 8
-    legend_x = label_w
+    legend_x = 0
     for verdict, colour in VERDICT_COLOURS.items():
         rows.append(f'<rect x="{legend_x}" y="{y + 4}" width="12" height="12" fill="{colour}"/>')
         rows.append(f'<text x="{legend_x + 16}" y="{y + 14}">{escape(verdict)}</text>')
-        legend_x += 16 + 8 * len(verdict) + 14
+        legend_x += 16 + 7 * len(verdict) + 12
+    width = max(width, legend_x)
     height = y + 24
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '

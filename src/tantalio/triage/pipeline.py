@@ -37,7 +37,14 @@ from tantalio.triage.indexes import WorkspaceIndexes
 from tantalio.triage.matching import Matcher
 from tantalio.triage.progress import IngestProgress, count_files
 from tantalio.triage.verdicts import refresh_cases
-from tantalio.triage.worker import Job, JobResult, hash_only, init_worker, run_chunk
+from tantalio.triage.worker import (
+    PRELOAD,
+    Job,
+    JobResult,
+    hash_only,
+    init_worker,
+    run_chunk,
+)
 
 
 @dataclass(slots=True)
@@ -161,12 +168,16 @@ class _Run:
         if self._pool is None:
             jobs = self.options.jobs or os.cpu_count() or 1
             ws_dir = str(self.ws.dir.resolve()) if self.ws.dir else None
+            ctx = get_context("forkserver")
+            ctx.set_forkserver_preload(list(PRELOAD))  # imported once, shared by workers
             self._pool = ProcessPoolExecutor(
                 max_workers=jobs,
-                mp_context=get_context("forkserver"),
+                mp_context=ctx,
                 initializer=init_worker,
                 initargs=(self.ws.url, ws_dir, self.options.thumbnails),
             )
+            for _ in range(jobs):  # start the workers now, while the walk begins
+                self._pool.submit(run_chunk, [])
         return self._pool
 
     def start_in_process(self) -> None:
@@ -198,6 +209,8 @@ class _Run:
             ex = repo.ensure_exhibit(s, case, label, kind, sources[0].path)
             exhibit_id, complete = ex.id, ex.status == "complete"
             existing = store.existing_path_keys(s, exhibit_id)
+        if not self.options.in_process:
+            self.pool()
         job = _ExhibitJob(self, exhibit_id, label, existing, progress)
         spool = not complete and bool(self.analyzers)
         if spool:

@@ -3,7 +3,8 @@
 Stored in colour and unblurred at 256 px: the web app applies each user's blur and
 grayscale when serving them, and the HTML report bakes in a strong blur and grayscale
 (`blurred_gray`). Videos get a contact sheet of up to six frames at their keyframe times
-(evenly spaced when none are known). JPEGs are decoded at reduced size (DCT scaling).
+(evenly spaced when none are known). JPEGs are decoded at reduced size (DCT scaling), so a
+thumbnail costs less than the fingerprint itself.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageFilter, ImageOps
 
 SIZE = 256
+MIN_DECODE = 160  # JPEGs decode at the smallest DCT scale keeping both sides above this
 SHEET_FRAMES = 6
 JPEG_QUALITY = 75
 
@@ -23,18 +25,40 @@ def relative_path(sha256: str) -> str:
     return f"thumbs/{sha256[:2]}/{sha256}.jpg"
 
 
-def image_thumbnail(data: bytes) -> bytes | None:
-    """A JPEG thumbnail of an image's bytes; None when it cannot be decoded."""
+def image_thumbnail(data: bytes, orientation: int | None = None) -> bytes | None:
+    """A JPEG thumbnail of an image's bytes (about SIZE px, EXIF orientation applied);
+    None when it cannot be decoded. JPEGs are decoded by libjpeg-turbo at 1/2..1/8 scale."""
     try:
-        with Image.open(io.BytesIO(data)) as src:
-            if src.format == "JPEG":
+        if data[:3] == b"\xff\xd8\xff":
+            import simplejpeg
+
+            arr = simplejpeg.decode_jpeg(
+                data, colorspace="RGB", min_width=MIN_DECODE, min_height=MIN_DECODE
+            )
+            im = Image.fromarray(arr)
+        else:
+            with Image.open(io.BytesIO(data)) as src:
+                src.seek(0)
                 src.draft("RGB", (SIZE, SIZE))
-            src.seek(0)
-            im = ImageOps.exif_transpose(src)
-            im.thumbnail((SIZE, SIZE))
-            return _jpeg(im)
+                im = src.convert("RGB")
+        im.thumbnail((SIZE, SIZE), Image.Resampling.BILINEAR)
+        if orientation and orientation in _TRANSPOSE:
+            im = im.transpose(_TRANSPOSE[orientation])
+        return _jpeg(im)
     except Exception:  # decoders raise many kinds; a thumbnail is optional
         return None
+
+
+# EXIF orientation tag -> the transpose that shows the picture upright.
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def video_thumbnail(path_or_bytes: str | bytes, times: list[float] | None) -> bytes | None:
@@ -80,9 +104,14 @@ def _frames_at(container, stream, times: list[float]) -> list[Image.Image]:  # t
 
 
 def _jpeg(im: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    im.convert("L" if im.mode == "L" else "RGB").save(buf, "JPEG", quality=JPEG_QUALITY)
-    return buf.getvalue()
+    import numpy as np
+    import simplejpeg
+
+    if im.mode == "L":
+        arr = np.ascontiguousarray(np.asarray(im)[:, :, None])
+        return bytes(simplejpeg.encode_jpeg(arr, quality=JPEG_QUALITY, colorspace="GRAY"))
+    arr = np.ascontiguousarray(np.asarray(im.convert("RGB")))
+    return bytes(simplejpeg.encode_jpeg(arr, quality=JPEG_QUALITY, colorspace="RGB"))
 
 
 def save(workspace_dir: Path, sha256: str, data: bytes) -> str:

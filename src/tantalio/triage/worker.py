@@ -43,32 +43,22 @@ class JobResult:
     error: str | None = None  # the bytes could not be read
 
 
+PRELOAD = ("tantalio.triage.worker", "tantalio.fingerprint.engine", "tantalio.store.probe")
+
+
 def init_worker(db_url: str, workspace_dir: str | None, thumbnails: bool) -> None:
-    """Process-pool initializer: a database connection for the "already stored?" check."""
-    from tantalio.store.workspace import make_engine
+    """Process-pool initializer: a light database probe for the "already stored?" check."""
+    from tantalio.store.probe import MediaProbe
 
     _state.clear()
-    _state["engine"] = make_engine(db_url, poolclass=_null_pool())
+    _state["probe"] = MediaProbe(db_url)
     _state["dir"] = Path(workspace_dir) if workspace_dir else None
     _state["thumbnails"] = thumbnails and workspace_dir is not None
 
 
-def _null_pool() -> Any:
-    from sqlalchemy.pool import NullPool
-
-    return NullPool
-
-
 def _stored(sha256: str) -> bool:
-    engine = _state.get("engine")
-    if engine is None:
-        return False
-    from sqlalchemy.orm import Session
-
-    from tantalio.store.ingest import media_exists
-
-    with Session(engine) as session:
-        return media_exists(session, sha256)
+    probe = _state.get("probe")
+    return probe is not None and bool(probe.stored(sha256))
 
 
 def run_chunk(jobs: list[Job]) -> list[JobResult]:
@@ -128,7 +118,7 @@ def _thumbnail(fp: Fingerprint, data: bytes | None, path: str | None) -> str | N
     if not _state.get("thumbnails") or directory is None or fp.error:
         return None
     if fp.kind == "image" and data is not None:
-        thumb = thumbs.image_thumbnail(data)
+        thumb = thumbs.image_thumbnail(data, fp.exif.orientation if fp.exif else None)
     elif fp.kind == "video":
         thumb = thumbs.video_thumbnail(data if data is not None else str(path), fp.keyframes)
     else:
