@@ -16,6 +16,8 @@ from tantalio.store import auth as store_auth
 from tantalio.store.workspace import Workspace, init_workspace
 from tantalio.web.app import WebSettings, create_app
 
+from .demo_case import DemoCase, ingest_demo
+
 PASSWORD = "correct horse battery"
 ROLE_USERS = {"admin": "admin", "examiner": "erin", "victim-id": "vicky", "auditor": "otto"}
 
@@ -98,4 +100,105 @@ async def vid(web_env: WebEnv) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def auditor(web_env: WebEnv) -> AsyncIterator[httpx.AsyncClient]:
     async for c in _logged_in(web_env, "auditor"):
+        yield c
+
+
+# --- the benign demo case, ingested once per module and back end ----------------------------
+
+
+def _create_pg_database() -> tuple[str, str] | None:
+    import os
+    import uuid
+
+    admin = os.environ.get(
+        "TANTALIO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    try:
+        import psycopg
+
+        name = f"tantalio_web_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(
+            admin.replace("+psycopg", ""), autocommit=True, connect_timeout=3
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception:
+        return None
+    return admin, name
+
+
+def _drop_pg_database(admin: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class DemoEnv:
+    workspace: Workspace
+    demo: DemoCase
+    app: Any
+
+    def session(self) -> Session:
+        return self.workspace.session()
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def demo_workspace(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Workspace, DemoCase]]:
+    """The demo case ingested through the real pipeline, with one user per role."""
+    import os
+
+    root = tmp_path_factory.mktemp("demo")
+    pg = None
+    url = None
+    if request.param == "postgresql":
+        pg = _create_pg_database()
+        if pg is None:
+            if os.environ.get("CI"):
+                pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432")
+            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+        url = pg[0].rsplit("/", 1)[0] + "/" + pg[1]
+    ws = init_workspace(root / "ws", database=url)
+    with ws.transaction() as db:
+        for role, name in ROLE_USERS.items():
+            store_auth.create_user(db, name, PASSWORD, role)
+    demo = ingest_demo(ws, root)
+    yield ws, demo
+    ws.close()
+    if pg is not None:
+        _drop_pg_database(*pg)
+
+
+@pytest.fixture
+def demo_env(demo_workspace: tuple[Workspace, DemoCase]) -> DemoEnv:
+    ws, demo = demo_workspace
+    return DemoEnv(ws, demo, create_app(ws, WebSettings(queries_per_minute=5)))
+
+
+async def _demo_client(env: DemoEnv, role: str) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=env.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await login(client, ROLE_USERS[role])
+        yield client
+
+
+@pytest.fixture
+async def d_examiner(demo_env: DemoEnv) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in _demo_client(demo_env, "examiner"):
+        yield c
+
+
+@pytest.fixture
+async def d_vid(demo_env: DemoEnv) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in _demo_client(demo_env, "victim-id"):
+        yield c
+
+
+@pytest.fixture
+async def d_auditor(demo_env: DemoEnv) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in _demo_client(demo_env, "auditor"):
         yield c

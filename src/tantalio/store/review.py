@@ -171,6 +171,8 @@ def update_series(session: Session, series: Series, **fields: Any) -> dict[str, 
             continue
         if key == "status" and value not in SERIES_STATUSES:
             raise ValueError(f"status must be one of {', '.join(SERIES_STATUSES)}")
+        if key == "notes":
+            value = (value or "").strip() or None
         if key == "name":
             value = " ".join(str(value).split())[:200]
             if not value:

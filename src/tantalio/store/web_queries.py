@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from tantalio.store.cases import Case, Exhibit, File
@@ -247,11 +247,12 @@ def case_summary(session: Session, case: Case) -> CaseSummary:
         session.scalars(select(Exhibit).where(Exhibit.case_id == case.id).order_by(Exhibit.label))
     )
     per_exhibit: dict[int, dict[str, int]] = {e.id: {} for e in exhibits}
+    verdict_or_pending = func.coalesce(File.verdict, literal_column("'pending'"))
     rows = session.execute(
-        select(File.exhibit_id, func.coalesce(File.verdict, "pending"), func.count())
+        select(File.exhibit_id, verdict_or_pending, func.count())
         .join(Exhibit, Exhibit.id == File.exhibit_id)
         .where(Exhibit.case_id == case.id)
-        .group_by(File.exhibit_id, func.coalesce(File.verdict, "pending"))
+        .group_by(File.exhibit_id, verdict_or_pending)
     ).all()
     verdicts: dict[str, int] = {}
     for exhibit_id, verdict, n in rows:
@@ -299,9 +300,9 @@ def case_summary(session: Session, case: Case) -> CaseSummary:
 def camera_options(session: Session, case_id: int, limit: int = 200) -> list[str]:
     """Distinct 'make model' strings of the case's media, most frequent first (filter list)."""
     label = func.trim(
-        func.coalesce(Media.make, literal(""))
-        + literal(" ")
-        + func.coalesce(Media.model, literal(""))
+        func.coalesce(Media.make, literal_column("''"))
+        + literal_column("' '")
+        + func.coalesce(Media.model, literal_column("''"))
     )
     rows = session.execute(
         select(label, func.count())

@@ -1,0 +1,294 @@
+"""End to end in real Chromium (Debian's, driven by Playwright through its executable path):
+log in, triage the benign demo case, bulk-categorize, build a series with "find similar",
+reveal an item and see the audit event as auditor, and role checks (403s).
+
+Set TANTALIO_SCREENSHOTS=DIR to save screenshots of the main pages there
+(docs/screenshots/ in the repository are made this way).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tantalio.store import audit as store_audit
+from tantalio.store import auth as store_auth
+from tantalio.store.workspace import Workspace, init_workspace
+
+from .conftest import PASSWORD, ROLE_USERS
+from .demo_case import DemoCase, ingest_demo
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make system-deps)"
+    ),
+]
+
+
+@dataclass
+class Server:
+    url: str
+    workspace: Workspace
+    demo: DemoCase
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`tantalio serve` in a subprocess over a freshly ingested demo workspace."""
+    root = tmp_path_factory.mktemp("e2e")
+    ws = init_workspace(root / "ws")
+    with ws.transaction() as db:
+        for role, name in ROLE_USERS.items():
+            store_auth.create_user(db, name, PASSWORD, role, display_name=name.title())
+    demo = ingest_demo(ws, root)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("TANTALIO_DB", "TANTALIO_WORKSPACE")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tantalio.cli.main",
+            "serve",
+            "-w",
+            str(root / "ws"),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/login", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, "tantalio serve exited"
+                assert time.time() < deadline, "tantalio serve did not start"
+                time.sleep(0.2)
+        yield Server(url, ws, demo)
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        ws.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:  # type: ignore[type-arg]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _page(browser, server: Server, username: str):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{server.url}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    target = os.environ.get("TANTALIO_SCREENSHOTS")
+    if target:
+        page.wait_for_load_state("networkidle")
+        page.wait_for_function(
+            "() => Array.from(document.images).every("
+            "i => i.getBoundingClientRect().top > innerHeight || (i.complete && i.naturalWidth > 0))"
+        )
+        Path(target).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(target) / f"{name}.png"))
+
+
+def _categories(server: Server, media_ids: list[int]) -> dict[int, int | None]:
+    from tantalio.store.web_media import media_summaries
+
+    with server.workspace.session() as db:
+        return {m["media_id"]: m["category"] for m in media_summaries(db, media_ids)}
+
+
+def test_login_triage_and_bulk_categorize(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    anon = browser.new_page()
+    anon.goto(f"{server.url}/cases")
+    assert "/login" in anon.url
+    _shot(anon, "login")
+    anon.close()
+
+    page = _page(browser, server, "erin")
+    assert page.url.endswith("/cases")
+    page.click("text=DEMO-1")
+    page.wait_for_selector("#new-queue .tile")
+    _shot(page, "case-dashboard")
+    page.click("text=Open triage grid")
+    page.wait_for_selector("#grid .tile")
+    page.wait_for_function("() => document.querySelector('#grid-count').textContent === '20'")
+    tiles = page.locator("#grid .tile")
+    assert tiles.count() == 20
+    # select three tiles with the mouse, then bulk-categorize with the toolbar
+    ids = [int(tiles.nth(i).get_attribute("data-media")) for i in (1, 2, 3)]
+    for i in (1, 2, 3):
+        tiles.nth(i).locator("img").click()
+    assert page.inner_text("#sel-count") == "3"
+    _shot(page, "triage-grid")
+    page.click(".catbtn[data-category='0']")
+    page.wait_for_function("() => document.querySelector('#sel-count').textContent === '0'")
+    assert _categories(server, ids) == {i: 0 for i in ids}
+    assert all(tiles.nth(i).get_attribute("data-category") == "0" for i in (1, 2, 3))
+    # keyboard: focus moves on after categorizing the focused tile
+    page.keyboard.press("Home")
+    tiles.nth(5).locator("img").click()  # select + focus
+    page.keyboard.press("x")  # unselect, focus stays
+    page.keyboard.press("3")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#grid .tile')[5].dataset.category === '3'"
+    )
+    assert "focused" in (tiles.nth(6).get_attribute("class") or "")
+    first = int(tiles.nth(5).get_attribute("data-media"))
+    assert _categories(server, [first]) == {first: 3}
+    # the category filter sees the change
+    page.select_option("select[name=category]", "0")
+    page.click("#filters button[type=submit]")
+    page.wait_for_selector("#grid .tile")
+    assert {int(t.get_attribute("data-media")) for t in page.locator("#grid .tile").all()} >= set(
+        ids
+    )
+    page.context.close()
+
+
+def test_series_with_find_similar(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    m = server.demo.media
+    page = _page(browser, server, "vicky")
+    page.goto(f"{server.url}/cases/{server.demo.case_id}/triage?camera=acme")
+    page.wait_for_selector("#grid .tile")
+    assert page.locator("#grid .tile").count() == 3
+    page.locator(f"#grid .tile[data-media='{m['cam0']}'] img").click()
+    page.once("dialog", lambda d: d.accept("Trail camera"))
+    page.click("#series-new")
+    page.wait_for_url(re.compile(r"/series/\d+$"))
+    assert page.locator("#members .tile").count() == 1
+    page.click("#find-similar")
+    page.wait_for_selector("#proposals .tile")
+    proposed = {int(t.get_attribute("data-media")) for t in page.locator("#proposals .tile").all()}
+    assert proposed == {m["cam1"], m["cam2"]}
+    _shot(page, "series")
+    page.click("#proposals-all")
+    page.click("#proposals-add")
+    page.wait_for_function("() => document.querySelectorAll('#members .tile').length === 3")
+    page.select_option("select[name=status]", "in progress")
+    page.check("input[name=victim_identified]")
+    page.click("#series-form button[type=submit]")
+    page.wait_for_selector("#toast.show")
+    page.click("#find-similar")
+    page.wait_for_selector("#toast.show >> text=Nothing similar found")
+    sid = int(page.url.rsplit("/", 1)[1])
+    with server.workspace.session() as db:
+        actions = [
+            e.action
+            for e in store_audit.list_audit_events(db, object_type="series", object_id=str(sid))
+        ]
+    assert sorted(actions) == ["series.create", "series.members", "series.update"]
+    page.context.close()
+
+
+def test_reveal_then_auditor_sees_the_event(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    mid = server.demo.media["pic0"]
+    page = _page(browser, server, "erin")
+    page.goto(f"{server.url}/media/{mid}?case={server.demo.case_id}")
+    img = page.locator(".tile.large img")
+    assert img.get_attribute("src") == f"/api/media/{mid}/thumbnail"
+    page.click(".tile.large button.reveal")
+    page.wait_for_selector(".tile.large.revealed")
+    assert "/clear?token=" in (img.get_attribute("src") or "")
+    page.wait_for_function("() => document.querySelector('.tile.large img').naturalWidth > 0")
+    _shot(page, "media-detail")
+    page.context.close()
+
+    auditor = _page(browser, server, "otto")
+    assert auditor.url.endswith("/audit")
+    auditor.goto(f"{server.url}/audit?action=media.reveal")
+    row = auditor.locator("#audit-events tr[data-action='media.reveal']").first
+    assert "erin" in row.inner_text() and f"media {mid}" in row.inner_text()
+    auditor.click("#verify-chain")
+    auditor.wait_for_selector("#verify-result.ok")
+    assert "intact" in auditor.inner_text("#verify-result")
+    auditor.goto(f"{server.url}/audit")
+    _shot(auditor, "audit-log")
+    auditor.context.close()
+
+
+def test_role_checks(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    auditor = _page(browser, server, "otto")
+    r = auditor.goto(f"{server.url}/cases/{server.demo.case_id}/triage")
+    assert r.status == 403 and "Not allowed" in auditor.inner_text("h1")
+    status = auditor.evaluate(
+        """async (id) => (await fetch('/api/media/categorize', {
+            method: 'POST',
+            headers: {'Content-Type': 'application/json',
+                      'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content},
+            body: JSON.stringify({media_ids: [id], category: 1})})).status""",
+        server.demo.media["pic2"],
+    )
+    assert status == 403
+    assert auditor.locator("nav >> text=Cases").count() == 0
+    auditor.context.close()
+
+    examiner = _page(browser, server, "erin")
+    r = examiner.goto(f"{server.url}/admin/users")
+    assert r.status == 403
+    assert examiner.locator("nav >> text=Users").count() == 0
+    examiner.context.close()
+
+    admin = _page(browser, server, "admin")
+    admin.goto(f"{server.url}/admin/users")
+    admin.fill("input[name=username]", "newcomer")
+    admin.select_option("form.row select[name=role]", "examiner")
+    admin.click("form.row button[type=submit]")
+    assert "One-time password for" in admin.inner_text("#one-time-password")
+    admin.context.close()
+
+
+def test_screenshots_stay_small() -> None:
+    target = os.environ.get("TANTALIO_SCREENSHOTS")
+    if not target:
+        pytest.skip("TANTALIO_SCREENSHOTS not set")
+    for png in Path(target).glob("*.png"):
+        assert png.stat().st_size < 300_000, png
+    assert shutil.which("true")
