@@ -131,8 +131,8 @@ def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     if target:
         page.wait_for_load_state("networkidle")
         page.wait_for_function(
-            "() => Array.from(document.images).every("
-            "i => i.getBoundingClientRect().top > innerHeight || (i.complete && i.naturalWidth > 0))"
+            "() => Array.from(document.images).every(i => "
+            "i.getBoundingClientRect().top > innerHeight || (i.complete && i.naturalWidth > 0))"
         )
         Path(target).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(target) / f"{name}.png"))
