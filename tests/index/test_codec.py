@@ -66,3 +66,13 @@ def test_quality_gate() -> None:
     assert filter_quality(["a"], [60], minimum=70) == []
     with pytest.raises(ValueError):
         filter_quality(["a"], [1, 2])
+
+
+def test_bad_hash_position_counts_across_parse_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tantalio.index import codec
+
+    monkeypatch.setattr(codec, "_PARSE_BLOCK", 4)
+    hashes = [ZERO] * 9 + ["nope"]
+    with pytest.raises(ValueError, match="#9 "):
+        to_words(hashes)
+    assert len(to_words([ONES] * 9)) == 9

@@ -24,21 +24,27 @@ Words = NDArray[np.uint64]
 HashInput = Sequence[str] | NDArray[np.uint8] | Iterable[str]
 
 
-def hex_to_bytes(hashes: Iterable[str]) -> NDArray[np.uint8]:
-    """Hex strings -> uint8 array of shape (n, 32); a clear error names the bad entry."""
-    items = list(hashes)
-    if not items:
-        return np.zeros((0, PDQ_BYTES), dtype=np.uint8)
-    try:
-        joined = "".join(items)
-        raw = bytes.fromhex(joined)
-    except (TypeError, ValueError):
-        raw = b""
-    if len(raw) != PDQ_BYTES * len(items) or len(joined) != PDQ_HEX_CHARS * len(items):
-        for i, h in enumerate(items):
-            _check_hex(h, i)
-        raise ValueError("PDQ hashes must be 64 hex characters each")  # pragma: no cover
-    return np.frombuffer(raw, dtype=np.uint8).reshape(len(items), PDQ_BYTES)
+# Hex strings parsed per block, so a 10M-hash build never holds one giant joined string.
+_PARSE_BLOCK = 1 << 16
+
+
+def hex_to_bytes(hashes: Iterable[str], first: int = 0) -> NDArray[np.uint8]:
+    """Hex strings -> uint8 array of shape (n, 32); a clear error names the bad entry
+    (numbered from `first`)."""
+    items = hashes if isinstance(hashes, Sequence) else list(hashes)
+    out = np.empty((len(items), PDQ_BYTES), dtype=np.uint8)
+    for start in range(0, len(items), _PARSE_BLOCK):
+        block = items[start : start + _PARSE_BLOCK]
+        try:
+            joined = "".join(block)
+            raw = bytes.fromhex(joined)
+        except (TypeError, ValueError):
+            joined, raw = "", b""
+        if len(raw) != PDQ_BYTES * len(block) or len(joined) != PDQ_HEX_CHARS * len(block):
+            for i, h in enumerate(block):
+                _check_hex(h, first + start + i)
+        out[start : start + len(block)] = np.frombuffer(raw, dtype=np.uint8).reshape(-1, PDQ_BYTES)
+    return out
 
 
 def _check_hex(value: object, position: int) -> None:
@@ -76,7 +82,18 @@ def bytes_to_words(data: NDArray[np.uint8]) -> Words:
 
 
 def to_words(hashes: HashInput) -> Words:
-    return bytes_to_words(to_bytes(hashes))
+    """Hex strings or uint8 (n, 32) -> native uint64 words (n, 4)."""
+    if isinstance(hashes, np.ndarray):
+        return bytes_to_words(to_bytes(hashes))
+    if isinstance(hashes, str):
+        raise TypeError("pass a sequence of PDQ hashes, not a single string")
+    items = hashes if isinstance(hashes, Sequence) else list(hashes)
+    out = np.empty((len(items), 4), dtype=np.uint64)
+    for start in range(0, len(items), _PARSE_BLOCK):
+        out[start : start + _PARSE_BLOCK] = bytes_to_words(
+            hex_to_bytes(items[start : start + _PARSE_BLOCK], first=start)
+        )
+    return out
 
 
 def words_to_bytes(words: Words) -> NDArray[np.uint8]:

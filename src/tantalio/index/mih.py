@@ -34,7 +34,7 @@ MAX_KEY_BITS = 24  # a bucket table of 2**24 uint32 = 64 MiB per chunk at most
 # a segment is scanned instead of probed when that is cheaper (small segments, huge radii).
 SCAN_COST_RATIO = 10
 # Probe and candidate elements handled per vectorised pass (bounds temporary memory).
-BATCH_ELEMENTS = 1 << 21
+BATCH_ELEMENTS = 1 << 17  # ~1 MB per temporary: measured best at 1M and 10M
 
 # Per radius: probe -> chunk, probe -> flip mask, probe -> table base, chunk -> key shift.
 _Plan = tuple[NDArray[np.intp], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
@@ -136,8 +136,11 @@ def flip_masks(bits: int, radius: int) -> NDArray[np.int64]:
 
 
 def key_bits_for(n: int, widths: tuple[int, ...]) -> tuple[int, ...]:
-    """Bucket-table width per chunk: about two slots per stored hash, capped by the chunk."""
-    k = max(MIN_KEY_BITS, min(MAX_KEY_BITS, int(math.floor(math.log2(max(2 * n, 1))))))
+    """Bucket-table width per chunk: about four slots per stored hash (2.8 to 5.7), capped
+    by the chunk. Sparse tables mean few random candidates per probe — the gathers that
+    dominate a search — for at most ~250 bytes of table per hash (between 1M and 4M
+    hashes; at 10M the 23/24-bit chunks cap it at ~45)."""
+    k = max(MIN_KEY_BITS, min(MAX_KEY_BITS, round(math.log2(max(4 * n, 1)))))
     return tuple(min(k, w) for w in widths)
 
 
@@ -216,7 +219,8 @@ class Segment:
             base = int(self._table_base[j])
             table = offsets[base : base + sizes[j]]
             table[0] = 0
-            np.cumsum(np.bincount(keys.astype(np.intp), minlength=1 << k), out=table[1:])
+            # keys < 2**24: viewing them as int64 (for bincount) copies nothing.
+            np.cumsum(np.bincount(keys.view(np.int64), minlength=1 << k), out=table[1:])
             table += np.uint32(j * n)
             # Sorting (key << 32 | row) as one uint64 is about twice as fast as argsort and
             # keeps each bucket's rows ascending (friendlier to the later gathers).
@@ -334,20 +338,22 @@ class Segment:
         lens = self.offsets.take(probes).astype(np.intp)
         lens -= starts
         del probes
-        ends = np.cumsum(lens)
-        total = int(ends[-1])
-        if total == 0:
+        # Probes are query-major, so the candidates of query q form one run.
+        per_q = lens.reshape(nq, per_query).sum(axis=1)
+        hit = np.flatnonzero(lens)
+        if len(hit) == 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
-        # Candidate positions in `order`: each probed bucket's range, laid end to end.
-        starts -= ends
-        starts += lens
-        pos = np.repeat(starts, lens)
-        pos += np.arange(total, dtype=np.intp)
+        starts, lens = starts[hit], lens[hit]
+        # Candidate positions in `order`, every hit bucket's range end to end: a running sum
+        # of +1 steps with a jump where a bucket begins (cheaper than np.repeat).
+        ends = np.cumsum(lens)
+        pos = np.ones(int(ends[-1]), dtype=np.intp)
+        pos[0] = starts[0]
+        pos[ends[:-1]] = starts[1:] - (starts[:-1] + lens[:-1]) + 1
+        np.cumsum(pos, out=pos)
         rows = self.order.take(pos).astype(np.intp)
         del pos
-        # Probes are query-major, so the candidates of query q form one run.
-        per_q = np.diff(ends[per_query - 1 :: per_query], prepend=0)
         cand_q = np.repeat(np.arange(nq, dtype=np.intp), per_q)
         dist = _distances(self.words.take(rows, axis=0), qwords.take(cand_q, axis=0))
         keep = dist <= radius
