@@ -49,19 +49,22 @@ class OneWayStream(io.RawIOBase):
 
 @pytest.mark.parametrize("name", [*IMAGES, "clip.mp4"])
 def test_known_answers(data_dir: Path, known_answers, name: str) -> None:
+    """Against the reference's PDQ (threatexchange/pdqhash on Pillow's RGB decode): exact in
+    `exact_pdq` mode; by default we hash 8-bit luma (JPEG's Y channel, Pillow's L), which
+    lands within 2 bits."""
     want = known_answers[name]
     fp = fingerprint_file(data_dir / name)
-    assert fp.error is None
+    exact = fingerprint_file(data_dir / name, FingerprintConfig(exact_pdq=True))
+    assert fp.error is None and exact.error is None
     assert fp.size == want["size"] and fp.sha256 == want["sha256"]
     assert fp.type == TYPES[Path(name).suffix]
     if "pdq" not in want:
         return
     assert (fp.md5, fp.sha1) == (want["md5"], want["sha1"])
     assert (fp.width, fp.height) == (want["width"], want["height"])
-    distance = hamming(fp.pdq, want["pdq"])
-    # JPEG: we decode the Y channel, the reference converts RGB back to luma (≤ 2 bits apart)
-    assert distance <= (2 if name.endswith(".jpg") else 0)
-    assert abs(fp.pdq_quality - want["pdq_quality"]) <= (2 if name.endswith(".jpg") else 0)
+    assert (exact.pdq, exact.pdq_quality) == (want["pdq"], want["pdq_quality"])
+    assert hamming(fp.pdq, want["pdq"]) <= 2
+    assert abs(fp.pdq_quality - want["pdq_quality"]) <= 2
 
 
 @pytest.mark.parametrize("name", ["photo.png", "clip.mp4", "make_fixtures.py"])
@@ -158,7 +161,7 @@ def test_jpeg_fast_path_fidelity(make_photo, encode_image) -> None:
     assert (fp.width, fp.height) == (2400, 1800)
     full = pdq_reference(Image.open(io.BytesIO(data)).convert("RGB"))
     assert hamming(fp.pdq, full[0]) <= 10
-    slow = fingerprint_bytes(data, config=FingerprintConfig(jpeg_fast_path=False))
+    slow = fingerprint_bytes(data, config=FingerprintConfig(exact_pdq=True))
     assert slow.pdq == full[0] and "pdq_scale" not in slow.extra
 
 
@@ -173,7 +176,7 @@ def test_animated_gif_is_hashed_on_its_first_frame(data_dir: Path) -> None:
     with Image.open(data_dir / "anim.gif") as im:
         assert im.n_frames == 3
         first = im.convert("RGB")
-    fp = fingerprint_file(data_dir / "anim.gif")
+    fp = fingerprint_file(data_dir / "anim.gif", FingerprintConfig(exact_pdq=True))
     assert fp.pdq == pdq_reference(first)[0]
 
 

@@ -24,6 +24,10 @@ class FingerprintConfig:
     spool_bytes: `fingerprint_stream` keeps up to this much of a video in memory before
         spooling it to a temporary file (in `temp_dir`).
     video_threads: decoder threads per video (0: let FFmpeg choose).
+    exact_pdq: hash exactly what `pdqhash`/threatexchange hash (full-resolution RGB decode,
+        float luma): bit-identical PDQ for audits, several times slower. By default JPEGs are
+        decoded luma-only and reduced, and other images go through Pillow's 8-bit luma;
+        docs/perf/fingerprint.md gives the measured distance to the reference.
     mp_context: multiprocessing start method of `fingerprint_many` ("forkserver" is safe
         in threaded programs; "fork" starts faster).
     """
@@ -34,6 +38,7 @@ class FingerprintConfig:
     video_fps: float = 1.0
     min_side: int = 512
     jpeg_fast_path: bool = True
+    exact_pdq: bool = False
     orientations: bool = True
     exif: bool = True
     video: bool = True

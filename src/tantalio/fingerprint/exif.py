@@ -25,16 +25,16 @@ _OFFSET = re.compile(r"^[+\-]\d{2}:\d{2}$")
 
 def has_exif(type_: str, data: bytes) -> bool:
     """Cheap check before parsing: does this file carry an EXIF block at all?"""
-    if type_ == "jpeg":
-        return b"Exif\x00\x00" in data[:131072]
+    if type_ == "jpeg":  # APP1 comes right after SOI (a JFIF APP0 may precede it)
+        return data.find(b"Exif\x00\x00", 0, 1 << 17) != -1
     if type_ == "tiff":
         return True
     if type_ == "png":
-        return b"eXIf" in data
+        return data.find(b"eXIf") != -1
     if type_ == "webp":
-        return b"EXIF" in data[: 1 << 20]
+        return data.find(b"EXIF", 0, 1 << 20) != -1
     if type_ == "heif":
-        return b"Exif" in data[: 1 << 20]
+        return data.find(b"Exif", 0, 1 << 20) != -1
     return False
 
 

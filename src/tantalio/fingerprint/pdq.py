@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from tantalio.fingerprint.record import ORIENTATIONS
@@ -41,6 +42,7 @@ PDQ_HEX_LEN = 64
 _DOWN = 64  # the reference's DOWNSAMPLE_DIMS
 _MIN_HASHABLE_DIM = 5  # below this the reference returns the all-zero hash with quality 0
 _ZERO = "0" * PDQ_HEX_LEN
+_GATHER_MAX = 4_000_000  # uint8 luma up to this many pixels: gather rows in one pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +157,12 @@ def _kernel(n: int) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
 def _contract_rows(
     luma: NDArray[Any], starts: NDArray[np.intp], weights: NDArray[np.float32]
 ) -> NDArray[np.float32]:
+    """Σ_l weights[s, l] · luma[starts[s] + l, :] for every kernel row s → (len(starts), W)."""
     length = weights.shape[1]
+    if luma.dtype == np.uint8 and luma.size <= _GATHER_MAX:
+        # one gather of the row windows (a strided view, copied once as bytes) and one einsum
+        windows = sliding_window_view(luma, length, axis=0)[starts]  # (k, W, L)
+        return np.einsum("swl,sl->sw", windows, weights, dtype=np.float32)
     out = np.empty((len(starts), luma.shape[1]), dtype=np.float32)
     for s, st in enumerate(starts):
         out[s] = np.einsum("l,lw->w", weights[s], luma[st : st + length], dtype=np.float32)
