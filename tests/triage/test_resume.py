@@ -53,6 +53,15 @@ def _dump(ws: Path) -> dict[str, list[object]]:
         return canonical_dump(s)
 
 
+def _assert_same(a: dict[str, list[object]], b: dict[str, list[object]]) -> None:
+    """Equal dumps, or a message naming the table and the first differing rows."""
+    for table in sorted(set(a) | set(b)):
+        left, right = a.get(table, []), b.get(table, [])
+        only_left = [r for r in left if r not in right][:3]
+        only_right = [r for r in right if r not in left][:3]
+        assert left == right, f"{table}: resumed-only {only_left} / uninterrupted-only {only_right}"
+
+
 def test_kill_9_then_rerun_equals_uninterrupted(tmp_path: Path) -> None:
     src = tmp_path / "evidence"
     notes = build_tree(src, n=60)
@@ -90,7 +99,7 @@ def test_kill_9_then_rerun_equals_uninterrupted(tmp_path: Path) -> None:
     assert rerun.returncode == 0, rerun.stderr
     assert f"{stored} already stored" in rerun.stdout
 
-    assert _dump(killed) == _dump(clean)
+    _assert_same(_dump(killed), _dump(clean))
 
     # And a third run over a complete exhibit adds nothing at all.
     again = subprocess.run(

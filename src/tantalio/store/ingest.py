@@ -8,6 +8,7 @@ nothing twice. The caller commits once per batch.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,6 +60,15 @@ def media_exists(session: Session, sha256: str) -> bool:
     return session.scalar(select(Media.id).where(Media.sha256 == sha256)) is not None
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def clean_error(error: str | None) -> str | None:
+    """An error message without process memory addresses (`<... object at 0x7f...>`), which
+    decoders' exception texts carry: the same file must store the same text on every run."""
+    return _ADDRESS.sub("", error) if error else error
+
+
 def media_row(fp: Fingerprint, thumbnail: str | None = None) -> dict[str, Any]:
     """A `media` row from a fingerprint (EXIF flattened, frames as [pdq, quality, t])."""
     exif = fp.exif
@@ -87,7 +97,7 @@ def media_row(fp: Fingerprint, thumbnail: str | None = None) -> dict[str, Any]:
         "gps_longitude": exif.gps_longitude if exif else None,
         "software": exif.software if exif else None,
         "exif_orientation": exif.orientation if exif else None,
-        "error": fp.error,
+        "error": clean_error(fp.error),
         "thumbnail": thumbnail,
         "fingerprinted_at": utcnow(),
     }

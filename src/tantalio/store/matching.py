@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from tantalio.store.bulk import chunks, insert_ignore
@@ -169,3 +169,17 @@ def video_frames(
 
 def hash_set_kinds(session: Session) -> dict[int, str]:
     return {i: k for i, k in session.execute(select(HashSet.id, HashSet.kind))}
+
+
+def near_pending(session: Session, min_quality: int) -> list[tuple[int, str]]:
+    """(id, identity PDQ) of media not yet searched for near-duplicates that pass the gate."""
+    q = (
+        select(Media.id, Media.pdq)
+        .where(Media.near_checked.is_(False), _pdq_media(min_quality))
+        .order_by(Media.id)
+    )
+    return [(int(mid), str(pdq)) for mid, pdq in session.execute(q)]
+
+
+def mark_near_checked(session: Session) -> None:
+    session.execute(update(Media).where(Media.near_checked.is_(False)).values(near_checked=True))

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,6 +63,10 @@ class Media(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)  # decoding failed: why
     thumbnail: Mapped[str | None] = mapped_column(String(200), default=None)  # workspace-relative
     fingerprinted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Searched for near-duplicates among the workspace's media (triage.matching).
+    near_checked: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), index=True
+    )
     category: Mapped[int | None] = mapped_column(Integer, default=None)  # VICS 2.0 (US) 0..4
     tags: Mapped[list[str] | None] = mapped_column(Json, default=None)
     notes: Mapped[str | None] = mapped_column(Text, default=None)

@@ -48,31 +48,39 @@ def pdq_entry_matches(
     ]
 
 
-def near_duplicate_pairs(
-    media_index: PdqSearch, media: Iterable[tuple[int, list[str]]]
-) -> list[dict[str, Any]]:
-    """Pairs of workspace media within the threshold, lower id first.
+def near_duplicates_pending(session: Session, indexes: WorkspaceIndexes) -> int:
+    """Search every media not yet searched for near-duplicates in the workspace; store the
+    pairs (lower id first) within the threshold; returns pairs written.
 
-    The distance of a pair is the smallest over "identity of one against any orientation
-    of the other", taken both ways — symmetric, so it does not depend on which of the two
-    was stored first (a resumed ingest ends exactly like an uninterrupted one). No
-    orientation is recorded for pairs, for the same reason."""
-    best: dict[tuple[int, int], int] = {}
-    media = list(media)
-    results = iter(media_index.search([h for _, hashes in media for h in hashes]))
-    for mid, hashes in media:
-        for j in range(len(hashes)):
-            for hid, dist in next(results):
-                other, k = divmod(hid, N_ORIENT)
-                if other == mid or (j and k):
-                    continue
-                pair = (min(mid, other), max(mid, other))
-                if pair not in best or dist < best[pair]:
-                    best[pair] = dist
-    return [
-        {"media_id": a, "other_media_id": b, "algorithm": "pdq", "distance": d}
-        for (a, b), d in sorted(best.items())
-    ]
+    The identity PDQ of each pending media is queried against all 8 orientations of every
+    stored image. Run once per ingest, after the last batch: the media of one run are thus
+    compared with each other both ways, and with earlier media one way, whatever the order
+    batches were written in — so a resumed ingest ends exactly like an uninterrupted one.
+    A pair's distance is the closest orientation; no orientation is recorded for pairs."""
+    pending = store.near_pending(session, indexes.min_quality)
+    written = 0
+    if pending:
+        media_index = indexes.media(session)
+        best: dict[tuple[int, int], int] = {}
+        for start in range(0, len(pending), 5000):
+            part = pending[start : start + 5000]
+            results = media_index.search([pdq for _, pdq in part])
+            for (mid, _), hits in zip(part, results, strict=True):
+                for hid, dist in hits:
+                    other = hid // N_ORIENT
+                    if other == mid:
+                        continue
+                    pair = (min(mid, other), max(mid, other))
+                    if pair not in best or dist < best[pair]:
+                        best[pair] = dist
+        rows = [
+            {"media_id": a, "other_media_id": b, "algorithm": "pdq", "distance": d}
+            for (a, b), d in sorted(best.items())
+        ]
+        store.insert_matches(session, rows)
+        written = len(rows)
+    store.mark_near_checked(session)
+    return written
 
 
 @dataclass(slots=True)
@@ -154,15 +162,35 @@ class Matcher:
             self._vpdq = VpdqMatcher(store.entry_vpdq_rows(session), self.indexes.threshold)
         return self._vpdq
 
-    def match_media(self, session: Session, media_ids: Sequence[int]) -> int:
-        """Match media just written (in this transaction); returns match rows written."""
+    def match_media(
+        self,
+        session: Session,
+        media_ids: Sequence[int],
+        entry_hits: dict[int, list[tuple[int, int, int]]] | None = None,
+    ) -> int:
+        """Match media just written (in this transaction); returns match rows written.
+
+        `entry_hits` holds PDQ searches the workers already made against the entry index
+        ({media id: [(entry id, distance, orientation)]}); other media are searched here."""
         if not media_ids:
             return 0
+        entry_hits = entry_hits or {}
         rows = store.exact_matches_for_media(session, media_ids)
         pdq_media = list(store.media_pdq_rows(session, self.indexes.min_quality, 0, media_ids))
-        rows += pdq_entry_matches(self.indexes.entries(session), pdq_media)
-        media_index = self.indexes.media(session)  # now includes these media
-        rows += near_duplicate_pairs(media_index, pdq_media)
+        rows += [
+            {
+                "media_id": mid,
+                "hash_entry_id": eid,
+                "algorithm": "pdq",
+                "distance": d,
+                "orientation": _orientation(k),
+            }
+            for mid in sorted(entry_hits)
+            for eid, d, k in sorted(entry_hits[mid])
+        ]
+        todo = [(mid, hashes) for mid, hashes in pdq_media if mid not in entry_hits]
+        rows += pdq_entry_matches(self.indexes.entries(session), todo)
+        self.indexes.media(session)  # extended with these media
         video = self._video(session)
         for mid, frames in store.video_frames(session, media_ids):
             rows += video.match(mid, frames)

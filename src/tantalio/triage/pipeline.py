@@ -24,6 +24,7 @@ from typing import Any
 
 from tantalio.evidence import EvidenceFile, open_source
 from tantalio.store import ingest as store
+from tantalio.store import matching as store_matching
 from tantalio.store import repo
 from tantalio.store.verdicts import case_ids_of_media
 from tantalio.store.workspace import Workspace
@@ -34,7 +35,7 @@ from tantalio.triage.analyzers import (
     spool_path,
 )
 from tantalio.triage.indexes import WorkspaceIndexes
-from tantalio.triage.matching import Matcher
+from tantalio.triage.matching import Matcher, near_duplicates_pending, pdq_entry_matches
 from tantalio.triage.progress import IngestProgress, count_files
 from tantalio.triage.verdicts import refresh_cases
 from tantalio.triage.worker import (
@@ -159,9 +160,22 @@ class _Run:
         self.matcher = Matcher(self.indexes)
         self.analyzers = load_analyzers()
         self.touched: set[int] = set()
+        self.new_media: set[int] = set()
         self.tmp = Path(tempfile.mkdtemp(prefix="tantalio-ingest-"))
+        self.entry_snapshot = self._snapshot_entries()
         self._pool: ProcessPoolExecutor | None = None
         self._in_process = False
+
+    def _snapshot_entries(self) -> str | None:
+        """Save the hash-entry PDQ index for the workers (they map it read-only)."""
+        with self.ws.session() as s:
+            index = self.indexes.entries(s)
+            self.entry_coverage = store_matching.entry_pdq_coverage(s)
+        if not len(index):
+            return None
+        path = self.tmp / "entries_pdq"
+        index.save(path)
+        return str(path)
 
     # -- pool --------------------------------------------------------------------------
     def pool(self) -> ProcessPoolExecutor:
@@ -174,7 +188,13 @@ class _Run:
                 max_workers=jobs,
                 mp_context=ctx,
                 initializer=init_worker,
-                initargs=(self.ws.url, ws_dir, self.options.thumbnails),
+                initargs=(
+                    self.ws.url,
+                    ws_dir,
+                    self.options.thumbnails,
+                    self.entry_snapshot,
+                    self.indexes.min_quality,
+                ),
             )
             for _ in range(jobs):  # start the workers now, while the walk begins
                 self._pool.submit(run_chunk, [])
@@ -183,7 +203,13 @@ class _Run:
     def start_in_process(self) -> None:
         if not self._in_process:
             ws_dir = str(self.ws.dir.resolve()) if self.ws.dir else None
-            init_worker(self.ws.url, ws_dir, self.options.thumbnails)
+            init_worker(
+                self.ws.url,
+                ws_dir,
+                self.options.thumbnails,
+                self.entry_snapshot,
+                self.indexes.min_quality,
+            )
             self._in_process = True
 
     def reset_pool(self, kill: bool = False) -> None:
@@ -245,6 +271,14 @@ class _Run:
 
     def finish(self) -> dict[str, int]:
         with self.ws.transaction() as s:
+            if store_matching.entry_pdq_coverage(s) != self.entry_coverage:
+                # A hash set changed while we ingested: search this run's media again.
+                self.indexes.drop_entries()
+                rows = list(
+                    store_matching.media_pdq_rows(s, self.indexes.min_quality, 0, self.new_media)
+                )
+                store_matching.insert_matches(s, pdq_entry_matches(self.indexes.entries(s), rows))
+            near_duplicates_pending(s, self.indexes)
             others = case_ids_of_media(s, self.touched) - {self.case_id}
             refresh_cases(s, others)  # their media may now be seen elsewhere: here
             counts = refresh_cases(s, [self.case_id])
@@ -277,6 +311,7 @@ class _ExhibitJob:
         self.inflight = 0
         self.batch: list[store.Occurrence] = []
         self.batch_media: dict[str, dict[str, Any]] = {}
+        self.batch_hits: dict[str, list[tuple[int, int, int]]] = {}
         self.batch_bytes = 0
         self.last_flush = time.monotonic()
         self.spool_root: Path | None = None
@@ -428,6 +463,8 @@ class _ExhibitJob:
             if result.fingerprint is not None and result.sha256:
                 row = store.media_row(result.fingerprint, result.thumbnail)
                 self.batch_media[row["sha256"]] = row
+                if result.entry_hits is not None:
+                    self.batch_hits[row["sha256"]] = result.entry_hits
         self._ready(occ)
 
     def _ready(self, occ: store.Occurrence) -> None:
@@ -446,10 +483,13 @@ class _ExhibitJob:
 
     def _flush(self) -> None:
         batch, media, nbytes = self.batch, list(self.batch_media.values()), self.batch_bytes
-        self.batch, self.batch_media, self.batch_bytes = [], {}, 0
+        hits = self.batch_hits
+        self.batch, self.batch_media, self.batch_bytes, self.batch_hits = [], {}, 0, {}
         with self.run.ws.transaction() as s:
             written = store.write_batch(s, self.exhibit_id, batch, media)
-            self.run.matcher.match_media(s, sorted(written.inserted.values()))
+            searched = {mid: hits[sha] for sha, mid in written.inserted.items() if sha in hits}
+            self.run.matcher.match_media(s, sorted(written.inserted.values()), searched)
+        self.run.new_media.update(written.inserted.values())
         self.run.touched.update(written.media.values())
         self.report.added += len(batch)
         self.report.new_media += len(written.inserted)

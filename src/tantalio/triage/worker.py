@@ -41,19 +41,54 @@ class JobResult:
     fingerprint: Fingerprint | None = None  # None: content already stored, or read failed
     thumbnail: str | None = None
     error: str | None = None  # the bytes could not be read
+    # PDQ matches against the hash-entry index snapshot: (entry id, distance, orientation)
+    entry_hits: list[tuple[int, int, int]] | None = None
 
 
 PRELOAD = ("tantalio.triage.worker", "tantalio.fingerprint.engine", "tantalio.store.probe")
 
 
-def init_worker(db_url: str, workspace_dir: str | None, thumbnails: bool) -> None:
-    """Process-pool initializer: a light database probe for the "already stored?" check."""
+def init_worker(
+    db_url: str,
+    workspace_dir: str | None,
+    thumbnails: bool,
+    entry_index: str | None = None,
+    min_quality: int = 50,
+) -> None:
+    """Process-pool initializer: a light database probe for the "already stored?" check,
+    and the hash-entry PDQ index (memory-mapped, so every worker shares its pages) to
+    search each new image's 8 orientations here, in parallel, rather than in the parent."""
     from tantalio.store.probe import MediaProbe
 
     _state.clear()
     _state["probe"] = MediaProbe(db_url)
     _state["dir"] = Path(workspace_dir) if workspace_dir else None
     _state["thumbnails"] = thumbnails and workspace_dir is not None
+    _state["entry_index_path"] = entry_index
+    _state["min_quality"] = min_quality
+
+
+def _entry_index() -> Any:
+    if "entry_index" not in _state:
+        path = _state.get("entry_index_path")
+        index = None
+        if path:
+            from tantalio.index import PDQIndex
+
+            index = PDQIndex.load(path, mmap=True)
+        _state["entry_index"] = index if index is not None and len(index) else None
+    return _state["entry_index"]
+
+
+def _entry_hits(fp: Fingerprint) -> list[tuple[int, int, int]] | None:
+    """None when this worker has no entry index (the parent then searches itself)."""
+    if _state.get("entry_index_path") is None:
+        return None
+    index = _entry_index()
+    if index is None or not fp.pdq or (fp.pdq_quality or 0) < _state["min_quality"]:
+        return []
+    hits = index.search_orientations(fp.pdq_orientations or [fp.pdq])
+    return [(int(e), int(d), int(k)) for e, d, k in hits]
 
 
 def _stored(sha256: str) -> bool:
@@ -102,7 +137,8 @@ def _run(job: Job) -> JobResult:
         return JobResult(job.seq, error=fp.error or "read failed")
     if fp.sha256 != sha256:  # the file changed under us: trust what was fingerprinted
         sha256 = fp.sha256
-    return JobResult(job.seq, sha256, fp.size, fp, _thumbnail(fp, data, job.path))
+    thumb = _thumbnail(fp, data, job.path)
+    return JobResult(job.seq, sha256, fp.size, fp, thumb, entry_hits=_entry_hits(fp))
 
 
 def _sha256_file(path: str) -> str:
