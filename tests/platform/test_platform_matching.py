@@ -192,8 +192,7 @@ def test_start_up_load_sees_live_entries_only(db_url: str) -> None:
     writer.create_bank("BOOT")
     hashes = [rand_pdq() for _ in range(3000)]  # more than one index tail
     assert writer.store.add_pdq_bulk(writer.bank("BOOT").id, hashes, source_list="bulk") == 3000
-    [vid, md5_id] = writer.add_entries("BOOT", [
-        _video([hashes[0], hashes[1]]), _entry(rand_pdq())])
+    [vid, md5_id] = writer.add_entries("BOOT", [_video([hashes[0], hashes[1]]), _entry(rand_pdq())])
     removed = writer.store.list_entries(writer.bank("BOOT").id, limit=1)[0]
     writer.remove_entries("BOOT", [removed.id])
     svc = PlatformService(make_config(db_url))

@@ -66,12 +66,12 @@ def _by_bank(matches: list[Match]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _lookup(
+async def _lookup(
     svc: PlatformService, request: Request, signal_type: str, signal: str, banks: set[str] | None
 ) -> list[Match]:
     q = request.query_params
     try:
-        return svc.lookup(
+        return await svc.lookup_async(
             signal_type,
             signal,
             banks=banks,
@@ -181,18 +181,21 @@ async def raw_lookup(request: Request, key: ApiKeyRecord = Depends(requires("loo
         raise ApiError(400, "signal_type is required")
     svc = _svc(request)
     try:
-        matches = svc.lookup(
+        matches = await svc.lookup_async(
             signal_type, signal, banks=_banks_param(q.get("banks")), check_enabled=False
         )
     except Invalid as exc:
         raise ApiError(400, str(exc)) from None
+    # A Response, not a dict: the hottest route skips FastAPI's response encoding.
     if _bool(q.get("include_distance")):
-        return {
-            "matches": [
-                {"bank_content_id": m.entry_id, "distance": str(m.distance)} for m in matches
-            ]
-        }
-    return {"matches": [m.entry_id for m in matches]}
+        return JSONResponse(
+            {
+                "matches": [
+                    {"bank_content_id": m.entry_id, "distance": str(m.distance)} for m in matches
+                ]
+            }
+        )
+    return JSONResponse({"matches": [m.entry_id for m in matches]})
 
 
 @router.get("/m/lookup")
@@ -206,7 +209,7 @@ async def lookup_get(request: Request, key: ApiKeyRecord = Depends(requires("loo
         hashes, _fp = await _hash_bytes(request, data, None)
         resp: dict[str, Any] = {}
         for st, value in hashes.items():
-            matches = _lookup(svc, request, st, value, banks)
+            matches = await _lookup(svc, request, st, value, banks)
             svc.record(matches, api_key_id=key.id, file_hashes=hashing.describe(_fp))
             resp[st] = _by_bank(matches)
         if q.get("signal_type"):
@@ -214,7 +217,7 @@ async def lookup_get(request: Request, key: ApiKeyRecord = Depends(requires("loo
         return resp
     if not q.get("signal") or not q.get("signal_type"):
         raise ApiError(400, "Either url or both signal and signal_type are required")
-    matches = _lookup(svc, request, q["signal_type"], q["signal"], banks)
+    matches = await _lookup(svc, request, q["signal_type"], q["signal"], banks)
     if matches:
         svc.record(matches, api_key_id=key.id, file_hashes={q["signal_type"]: q["signal"].lower()})
     return _by_bank(matches)
@@ -227,7 +230,7 @@ async def lookup_post(request: Request, key: ApiKeyRecord = Depends(requires("lo
     banks = _banks_param(request.query_params.get("banks"))
     resp: dict[str, Any] = {}
     for st, value in hashes.items():
-        matches = _lookup(svc, request, st, value, banks)
+        matches = await _lookup(svc, request, st, value, banks)
         if matches:
             svc.record(matches, api_key_id=key.id, file_hashes=hashing.describe(fp))
         resp[st] = _by_bank(matches)

@@ -16,6 +16,7 @@ from tantalio.fingerprint.record import Fingerprint
 from tantalio.hashsets.record import HashEntry
 from tantalio.platform import signals as sig
 from tantalio.platform.actions import ActionEngine
+from tantalio.platform.batcher import PDQBatcher
 from tantalio.platform.config import PlatformConfig
 from tantalio.platform.matchindex import MAX_BANKS, MatchIndex, RawMatch
 from tantalio.platform.sync import IndexSync
@@ -56,6 +57,7 @@ class PlatformService:
         self.sync = IndexSync(self.store, self.index)
         self.sync.on_refresh.append(self.reload_banks)
         self.actions = ActionEngine(self.store, self.config)
+        self.batcher = PDQBatcher(self.index, self._radius)
         self._banks: dict[int, BankRecord] = {}
         self._by_name: dict[str, BankRecord] = {}
         self.ready = False
@@ -327,6 +329,35 @@ class PlatformService:
         return self._filter(
             self._raw(signal_type, value), banks=banks, check_enabled=check_enabled, coinflip=coin
         )
+
+    async def lookup_async(
+        self,
+        signal_type: str,
+        value: str,
+        *,
+        banks: set[str] | None = None,
+        check_enabled: bool = True,
+        seed: str | None = None,
+        bypass_coinflip: bool = True,
+    ) -> list[Match]:
+        """`lookup` for the event loop: PDQ queries of concurrent requests share one index
+        search (`PDQBatcher`); other signal types are answered directly."""
+        if signal_type != sig.PDQ:
+            return self.lookup(
+                signal_type,
+                value,
+                banks=banks,
+                check_enabled=check_enabled,
+                seed=seed,
+                bypass_coinflip=bypass_coinflip,
+            )
+        try:
+            value = sig.normalize(signal_type, value)
+        except sig.SignalError as exc:
+            raise Invalid(str(exc)) from None
+        coin = None if bypass_coinflip else random.Random(seed).random()
+        raw = await self.batcher.search(value)
+        return self._filter(raw, banks=banks, check_enabled=check_enabled, coinflip=coin)
 
     def lookup_fingerprint(
         self, fp: Fingerprint, *, banks: set[str] | None = None
