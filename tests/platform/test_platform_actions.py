@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from platform_helpers import Env
 
-from conftest import Env
 from tantalio.platform.actions import verify_signature
 
 SECRET = "webhook-secret-0123456789"
@@ -114,6 +114,7 @@ def _drain(env: Env, want: int, timeout: float = 10.0) -> None:
 
 @pytest.mark.parametrize("receiver", [[500, 503, 200]], indirect=True)
 def test_webhook_retried_until_delivered(env: Env, receiver: Receiver) -> None:
+    env.service.config.webhook_backoff_base_s = 0.2  # 0.2 s then 0.4 s: measurable under load
     h = _setup(env, receiver.url, review=False)
     body = _match(env, h)
     assert body["matches"][0]["provenance"]["original_id"] == "B-17"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 from hma_client import HMAClient
+from platform_helpers import benign_image, make_config
 
-from conftest import benign_image, make_config
 from tantalio.platform import PlatformService, create_platform_app
 from tantalio.platform.auth import create_key
 

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from platform_helpers import Env
 from typer.testing import CliRunner
 
-from conftest import Env
 from tantalio.cli.main import app as cli
 from tantalio.hashsets.record import HashEntry
 from tantalio.hashsets.signed import generate_keypair, publish, save_public_key

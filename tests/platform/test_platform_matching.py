@@ -9,8 +9,8 @@ import tracemalloc
 
 import numpy as np
 from PIL import Image
+from platform_helpers import Env, benign_image, make_config
 
-from conftest import Env, benign_image, make_config
 from tantalio.platform import PlatformService
 from tantalio.platform.matchindex import MatchIndex
 from tantalio.store.platform.records import IndexRow

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from platform_helpers import Env
 
-from conftest import Env
 from tantalio.platform import reports
 from tantalio.platform.report_schema import SCHEMA, ReportFormatError, parse_report, read_report
 

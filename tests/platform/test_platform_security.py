@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from platform_helpers import Env, benign_image, make_config
 
-from conftest import Env, benign_image, make_config
 from tantalio.platform import PlatformService, create_platform_app, urlfetch
 from tantalio.platform.auth import create_key, hash_key
 
@@ -55,8 +55,9 @@ def test_scopes(env: Env) -> None:
 
 
 def test_rate_limit_per_key(env: Env) -> None:
-    token, _ = create_key(env.service.store, "slow", ["lookup"], rate_per_s=2, burst=3)
-    other, _ = create_key(env.service.store, "other", ["lookup"], rate_per_s=2, burst=3)
+    # One token every 2 s: slow enough that a loaded test machine cannot refill mid-burst.
+    token, _ = create_key(env.service.store, "slow", ["lookup"], rate_per_s=0.5, burst=3)
+    other, _ = create_key(env.service.store, "other", ["lookup"], rate_per_s=0.5, burst=3)
     q = {"signal_type": "pdq", "signal": SECRET_PDQ}
     codes = [
         env.client.get(
@@ -74,7 +75,7 @@ def test_rate_limit_per_key(env: Env) -> None:
         ).status_code
         == 200
     )
-    time.sleep(0.6)  # refills at 2/s
+    time.sleep(2.1)  # refills at 0.5/s
     assert (
         env.client.get(
             "/m/raw_lookup", params=q, headers={"Authorization": f"Bearer {token}"}
