@@ -210,7 +210,9 @@ async def lookup_get(request: Request, key: ApiKeyRecord = Depends(requires("loo
         resp: dict[str, Any] = {}
         for st, value in hashes.items():
             matches = await _lookup(svc, request, st, value, banks)
-            svc.record(matches, api_key_id=key.id, file_hashes=hashing.describe(_fp))
+            await run_in_threadpool(
+                svc.record, matches, api_key_id=key.id, file_hashes=hashing.describe(_fp)
+            )
             resp[st] = _by_bank(matches)
         if q.get("signal_type"):
             return resp.get(q["signal_type"], {})
@@ -219,7 +221,13 @@ async def lookup_get(request: Request, key: ApiKeyRecord = Depends(requires("loo
         raise ApiError(400, "Either url or both signal and signal_type are required")
     matches = await _lookup(svc, request, q["signal_type"], q["signal"], banks)
     if matches:
-        svc.record(matches, api_key_id=key.id, file_hashes={q["signal_type"]: q["signal"].lower()})
+        # Database writes leave the event loop (it serves the lookups).
+        await run_in_threadpool(
+            svc.record,
+            matches,
+            api_key_id=key.id,
+            file_hashes={q["signal_type"]: q["signal"].lower()},
+        )
     return _by_bank(matches)
 
 
@@ -232,7 +240,9 @@ async def lookup_post(request: Request, key: ApiKeyRecord = Depends(requires("lo
     for st, value in hashes.items():
         matches = await _lookup(svc, request, st, value, banks)
         if matches:
-            svc.record(matches, api_key_id=key.id, file_hashes=hashing.describe(fp))
+            await run_in_threadpool(
+                svc.record, matches, api_key_id=key.id, file_hashes=hashing.describe(fp)
+            )
         resp[st] = _by_bank(matches)
     return resp
 
@@ -340,7 +350,7 @@ async def bank_update(
 async def bank_delete(
     bank_name: str, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
 ) -> Any:
-    _svc(request).delete_bank(bank_name)
+    await run_in_threadpool(_svc(request).delete_bank, bank_name)
     return {"message": "Done"}
 
 
@@ -371,7 +381,9 @@ async def bank_add_signal(
         raise ApiError(404, f"bank '{bank_name}' not found") from None
     data = await _json(request)
     try:
-        entry_id, clean = svc.add_signals(bank_name, data, source_list="api")
+        entry_id, clean = await run_in_threadpool(
+            lambda: svc.add_signals(bank_name, data, source_list="api")
+        )
     except Invalid as exc:
         raise ApiError(400, str(exc)) from None
     return {"id": entry_id, "signals": clean}
@@ -415,7 +427,9 @@ async def bank_add_content(
     signals = hashing.signals_of(fp)
     if not signals:
         raise ApiError(400, "No signals given")
-    entry_id = svc.add_fingerprint(bank_name, fp, meta=meta, source_list="api")
+    entry_id = await run_in_threadpool(
+        lambda: svc.add_fingerprint(bank_name, fp, meta=meta, source_list="api")
+    )
     return {"id": entry_id, "signals": signals}
 
 
@@ -453,7 +467,7 @@ async def bank_content_delete(
     key: ApiKeyRecord = Depends(requires("curate")),
 ) -> Any:
     try:
-        n = _svc(request).remove_entries(bank_name, [content_id])
+        n = await run_in_threadpool(_svc(request).remove_entries, bank_name, [content_id])
     except NotFound:
         raise ApiError(404, f"bank '{bank_name}' not found") from None
     return {"deleted": n}
