@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tantalio.cli.main import app
@@ -48,3 +49,17 @@ def test_missing_path_is_reported_and_fails(tmp_path: Path) -> None:
     assert result.exit_code == 1
     line = json.loads(result.stdout.splitlines()[0])
     assert line["path"].endswith("nope.jpg") and line["error"] == "no such file"
+
+
+def test_progress_bar_path_writes_the_same_lines(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tantalio.cli.hash_cmd import _with_progress
+    from tantalio.fingerprint import fingerprint_file
+
+    fps = [fingerprint_file(data_dir / "photo.png"), fingerprint_file(data_dir / "missing")]
+    _with_progress(iter(fps), total=2)
+    out = capsys.readouterr()
+    lines = [json.loads(line) for line in out.out.splitlines()]
+    assert [d["path"] for d in lines] == [fp.path for fp in fps]
+    assert "missing" in out.err and "cannot open" in out.err
