@@ -171,7 +171,8 @@ def test_rule_filters_by_distance(env: Env, receiver: Receiver) -> None:
     assert env.service.store.list_deliveries() == [] and receiver.requests == []
 
 
-def test_review_queue_confirm_feeds_action(env: Env, receiver: Receiver) -> None:
+def test_review_queue_confirm_feeds_action(any_env: Env, receiver: Receiver) -> None:
+    env = any_env  # SQLite and PostgreSQL
     h = _setup(env, receiver.url, review=True)
     _match(env, h)
     env.service.actions.deliver_due()

@@ -65,7 +65,8 @@ def _scenario(env: Env) -> None:
         assert len(r.json()["matches"]) == 1
 
 
-def test_json_report_round_trips(env: Env, tmp_path: Path) -> None:
+def test_json_report_round_trips(any_env: Env, tmp_path: Path) -> None:
+    env = any_env  # SQLite and PostgreSQL
     _scenario(env)
     r = env.client.get("/v1/reports/user-42", headers=env.curate)
     assert r.status_code == 200
