@@ -76,3 +76,27 @@ def test_crash_and_hang_are_isolated(
     others = [fp for fp in got if fp.path not in (str(crash), str(hang))]
     assert all(fp.pdq for fp in others if fp.kind == "image")
     assert all(fp.frames for fp in others if fp.kind == "video")
+
+
+def test_worker_dying_while_idle_costs_no_file(tmp_path: Path, data_dir: Path) -> None:
+    """A worker killed between files (the OOM killer, an operator) is replaced and the file
+    that was about to be sent to it is fingerprinted normally, without an error."""
+    import multiprocessing
+
+    first, second = tmp_path / "1.png", tmp_path / "2.png"
+    for p in (first, second):
+        p.write_bytes((data_dir / "photo.png").read_bytes())
+
+    def paths():
+        yield first
+        time.sleep(1.0)  # the only worker finishes the first file and waits for more
+        for child in multiprocessing.active_children():
+            if child.name == "tantalio-fp":
+                child.kill()
+                child.join()
+        yield second
+
+    cfg = FingerprintConfig(mp_context="fork")
+    got = list(fingerprint_many(paths(), jobs=1, config=cfg, chunksize=1))
+    assert [fp.path for fp in got] == [str(first), str(second)]
+    assert all(fp.error is None and fp.pdq for fp in got)

@@ -52,7 +52,7 @@ def read_exif(data: bytes) -> Exif | None:
         make=_text(tags, "Image Make"),
         model=_text(tags, "Image Model"),
         serial=_text(tags, "EXIF BodySerialNumber") or _text(tags, "Image CameraSerialNumber"),
-        lens=_text(tags, "EXIF LensModel") or _text(tags, "EXIF LensMake"),
+        lens=_lens(_text(tags, "EXIF LensMake"), _text(tags, "EXIF LensModel")),
         datetime_original=_datetime(
             _text(tags, "EXIF DateTimeOriginal"), _text(tags, "EXIF OffsetTimeOriginal")
         ),
@@ -81,6 +81,12 @@ def _text(tags: dict[str, Any], key: str) -> str | None:
         value = bytes(v & 0xFF for v in value).decode("utf-8", "replace")
     text = str(value).replace("\x00", " ").strip()
     return text or None
+
+
+def _lens(make: str | None, model: str | None) -> str | None:
+    if model and make and not model.lower().startswith(make.lower()):
+        return f"{make} {model}"
+    return model
 
 
 def _datetime(value: str | None, offset: str | None) -> str | None:

@@ -200,7 +200,16 @@ class _Pool:
                 if not w.queue:
                     self._begin(w, chunk[0])
                 w.queue.extend(chunk)
-                w.conn.send(chunk)
+                try:
+                    w.conn.send(chunk)
+                except OSError:  # it died while idle (OOM killer...): nothing was started
+                    for _ in chunk:
+                        w.queue.pop()
+                    self.retry.extendleft(reversed(chunk))
+                    self._drain(w)
+                    w.proc.join(1.0)
+                    self._replace(w, _crash_reason(w.proc.exitcode))
+                    return
 
     def _begin(self, w: _Worker, task: _Task) -> None:
         w.since = time.monotonic()
@@ -232,15 +241,15 @@ class _Pool:
         w.conn.close()
         if w.queue:
             index, path, previous = w.queue.popleft()
+            # files queued behind it never started: they go back first, in order
+            self.retry.extendleft(reversed(w.queue))
+            w.queue.clear()
             if previous:  # hashing alone failed too: nothing more to try
                 fp = Fingerprint(size=0, md5="", sha1="", sha256="", path=path)
                 fp.error = f"{previous}; hashing also failed: {reason}"
                 self.results[index] = fp
             else:
                 self.retry.appendleft((index, path, reason))
-            # files queued behind it never started: they go back first, in order
-            self.retry.extend(w.queue)
-            w.queue.clear()
         self.workers[self.workers.index(w)] = self._start()
 
 
