@@ -11,8 +11,15 @@ from fastapi import FastAPI
 from tantalio.platform import api_v1, hma
 from tantalio.platform.auth import KeyRing
 from tantalio.platform.config import PlatformConfig
+from tantalio.platform.fastpath import RawLookupFastPath
 from tantalio.platform.service import PlatformService
 from tantalio.platform.web import ApiError, LimitAndLog, api_error_handler
+
+
+class _BoundFastPath(RawLookupFastPath):
+    def __init__(self, app: Any, service: PlatformService, keyring: KeyRing) -> None:
+        super().__init__(app)
+        self.bind(service, keyring)
 
 
 def create_platform_app(
@@ -50,6 +57,9 @@ def create_platform_app(
     app.add_exception_handler(ApiError, api_error_handler)
     app.include_router(hma.router)
     app.include_router(api_v1.router)
+    keyring = app.state.keyring
+    # Added first, so it sits inside LimitAndLog: limits and access log apply to it too.
+    app.add_middleware(_BoundFastPath, service=svc, keyring=keyring)
     app.add_middleware(
         LimitAndLog,
         max_body=config.max_body_bytes,

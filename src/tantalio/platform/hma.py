@@ -19,6 +19,7 @@ Differences (docs/platform-api.md): every route but /status needs an API key as
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -171,31 +172,33 @@ async def status(request: Request) -> PlainTextResponse:
 # -- /m: matching --------------------------------------------------------------------------
 
 
-@router.get("/m/raw_lookup")
-async def raw_lookup(request: Request, key: ApiKeyRecord = Depends(requires("lookup"))) -> Any:
-    q = request.query_params
+async def raw_lookup_result(svc: PlatformService, q: Mapping[str, str]) -> dict[str, Any]:
+    """HMA's raw lookup, shared by the route below and the ASGI fast path (fastpath.py)."""
     signal, signal_type = q.get("signal"), q.get("signal_type")
     if signal is None:
         raise ApiError(400, "signal is required")
     if signal_type is None:
         raise ApiError(400, "signal_type is required")
-    svc = _svc(request)
     try:
         matches = await svc.lookup_async(
             signal_type, signal, banks=_banks_param(q.get("banks")), check_enabled=False
         )
     except Invalid as exc:
         raise ApiError(400, str(exc)) from None
-    # A Response, not a dict: the hottest route skips FastAPI's response encoding.
     if _bool(q.get("include_distance")):
-        return JSONResponse(
-            {
-                "matches": [
-                    {"bank_content_id": m.entry_id, "distance": str(m.distance)} for m in matches
-                ]
-            }
-        )
-    return JSONResponse({"matches": [m.entry_id for m in matches]})
+        return {
+            "matches": [
+                {"bank_content_id": m.entry_id, "distance": str(m.distance)} for m in matches
+            ]
+        }
+    return {"matches": [m.entry_id for m in matches]}
+
+
+@router.get("/m/raw_lookup")
+async def raw_lookup(request: Request, key: ApiKeyRecord = Depends(requires("lookup"))) -> Any:
+    """Served by `fastpath.RawLookupFastPath` in the app; this route documents it (OpenAPI)
+    and serves it when the fast path is off."""
+    return JSONResponse(await raw_lookup_result(_svc(request), request.query_params))
 
 
 @router.get("/m/lookup")

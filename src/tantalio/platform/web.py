@@ -37,36 +37,43 @@ async def api_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def bearer(request: Request) -> str | None:
-    auth = request.headers.get("authorization")
-    if auth:
-        scheme, _, token = auth.partition(" ")
+def bearer_from(authorization: str | None, x_api_key: str | None) -> str | None:
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer":
             return token.strip()
-    return request.headers.get("x-api-key")
+    return x_api_key
+
+
+def bearer(request: Request) -> str | None:
+    return bearer_from(request.headers.get("authorization"), request.headers.get("x-api-key"))
+
+
+def authorize(ring: KeyRing, token: str | None, scope: str, state: dict[str, Any]) -> ApiKeyRecord:
+    """The key for `token` if it has `scope` and is within its rate limit; else ApiError.
+    Records the key's visible prefix in `state` for the access log."""
+    key = ring.authenticate(token)
+    if key is None:
+        raise ApiError(
+            401,
+            "a valid API key is required (Authorization: Bearer <key>)",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    state["key_prefix"] = key.prefix
+    if not has_scope(key, scope):
+        raise ApiError(403, f"this key lacks the {scope!r} scope")
+    wait = ring.allow(key)
+    if wait > 0:
+        raise ApiError(429, "rate limit exceeded", {"Retry-After": str(max(1, int(wait + 0.999)))})
+    return key
 
 
 def requires(scope: str) -> Callable[[Request], Awaitable[ApiKeyRecord]]:
     """A dependency: a valid, unrevoked key with `scope`, within its rate limit."""
 
     async def dep(request: Request) -> ApiKeyRecord:
-        ring: KeyRing = request.app.state.keyring
-        key = ring.authenticate(bearer(request))
-        if key is None:
-            raise ApiError(
-                401,
-                "a valid API key is required (Authorization: Bearer <key>)",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        request.scope.setdefault("state", {})["key_prefix"] = key.prefix
-        if not has_scope(key, scope):
-            raise ApiError(403, f"this key lacks the {scope!r} scope")
-        wait = ring.allow(key)
-        if wait > 0:
-            raise ApiError(
-                429, "rate limit exceeded", {"Retry-After": str(max(1, int(wait + 0.999)))}
-            )
-        return key
+        state = request.scope.setdefault("state", {})
+        return authorize(request.app.state.keyring, bearer(request), scope, state)
 
     return dep
 
