@@ -235,3 +235,48 @@ def test_redirect_to_internal_address_is_refused(monkeypatch: pytest.MonkeyPatch
     finally:
         inner.close()
         outer.close()
+
+
+def test_streamed_body_over_limit_is_413(tmp_path: Path) -> None:
+    """A body sent without Content-Length is counted as it arrives (raw ASGI: no client
+    in between that could add the header)."""
+    import asyncio
+
+    svc = PlatformService(make_config(f"sqlite:///{tmp_path / 'p.db'}", max_body_bytes=10_000))
+    token, _ = create_key(svc.store, "k", ["admin"], rate_per_s=100, burst=100)
+    svc.start(background=False)
+    svc.create_bank("SMALL")
+    app = create_platform_app(service=svc, background=False)
+    sent: list[dict[str, Any]] = []
+    chunks = [b"x" * 4000] * 5
+
+    async def receive() -> dict[str, Any]:
+        body = chunks.pop(0) if chunks else b""
+        return {"type": "http.request", "body": body, "more_body": bool(chunks)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/c/bank/SMALL/signal",
+        "raw_path": b"/c/bank/SMALL/signal",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": ("t", 80),
+        "headers": [
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+        ],
+    }
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 413
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert b"larger than 10000" in body
+    svc.close()

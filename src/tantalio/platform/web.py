@@ -114,7 +114,7 @@ class LimitAndLog:
             if message.get("type") == "http.request":
                 seen["n"] += len(message.get("body", b""))
                 if seen["n"] > limit:
-                    raise _TooLarge
+                    raise _TooLarge(limit)
             return message
 
         async def logged_send(message: Any) -> None:
@@ -160,5 +160,9 @@ class LimitAndLog:
             )
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(ApiError):
+    """Raised from `receive` when a streamed body passes the limit: as an ApiError the app
+    answers 413 itself; if it escapes, the middleware answers."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes")
