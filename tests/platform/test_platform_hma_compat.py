@@ -106,3 +106,49 @@ def httpx_get(url: str):  # type: ignore[no-untyped-def]
     import httpx
 
     return httpx.get(url, timeout=10)
+
+
+@pytest.mark.slow
+def test_cli_serve_answers(tmp_path: Path) -> None:
+    """`tantalio platform serve` starts, migrates its database and serves HMA routes."""
+    import subprocess
+    import sys
+
+    import httpx
+
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tantalio.cli.main",
+            "platform",
+            "serve",
+            "--db",
+            db,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.time() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/status", timeout=1).text == "I-AM-ALIVE":
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.time() < deadline, "serve did not start"
+            time.sleep(0.2)
+        r = httpx.get(f"http://127.0.0.1:{port}/m/raw_lookup?signal_type=pdq&signal=" + "0" * 64)
+        assert r.status_code == 401
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/openapi.json").json()["info"]["title"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
