@@ -41,7 +41,7 @@ class ScoreWeights:
     )
     new_weight: float = 0.5
     spread: float = 0.25
-    betweenness_sample: int = 500  # exact below this many nodes, sampled above
+    betweenness_sample: int = 256  # exact up to this many nodes, else this many sampled sources
 
     def of(self, category: int | None) -> float:
         return dict(self.category).get(category, 0.5)
@@ -181,7 +181,8 @@ def _chat_of(group_id: int | None, peer_id: int | None, sender_id: int | None) -
 def _centralities(graph: nx.Graph, w: ScoreWeights) -> dict[str, tuple[float, float]]:
     """Degree and betweenness centrality of accounts in the account–group graph (members,
     direct chats): who sits between otherwise separate groups."""
-    social = graph.edge_subgraph(
+    social = nx.Graph()  # materialized: algorithms on filtered views are many times slower
+    social.add_edges_from(
         (a, b) for a, b, rel in graph.edges(data="relation") if rel in ("member", "chat")
     )
     if social.number_of_nodes() == 0:

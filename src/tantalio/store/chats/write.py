@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tantalio.chats.record import ChatRecords, Message, is_local_key
-from tantalio.store.bulk import chunks, insert_ignore
+from tantalio.store.bulk import chunks, insert_ignore, table_of
 from tantalio.store.chats.models import (
     ChatAccount,
     ChatAccountSeen,
@@ -291,7 +291,7 @@ def _save_memberships(
         if m.group in groups and m.account in accounts
     ]
     for batch in chunks(rows, 2000):
-        session.execute(insert(ChatMembership), batch)
+        session.execute(table_of(ChatMembership).insert(), batch)
     return len(rows)
 
 
@@ -346,7 +346,7 @@ def _save_messages(
             }
         )
     for batch in chunks(rows, 2000):
-        session.execute(insert(ChatMessage), batch)
+        session.execute(table_of(ChatMessage).insert(), batch)
     return len(rows)
 
 
@@ -372,7 +372,7 @@ def _save_artifacts(
         for a in records.artifacts
     ]
     for batch in chunks(rows, 2000):
-        session.execute(insert(ChatArtifact), batch)
+        session.execute(table_of(ChatArtifact).insert(), batch)
     return len(rows)
 
 
