@@ -91,7 +91,11 @@ def parse_exhibit(
     for path in files:
         label = path.relative_to(base).as_posix()
         ctx = ParseContext(label=label, owner_jid=owner_jid, region=region)
-        parsed = parse_file(path, ctx)
+        try:
+            parsed = parse_file(path, ctx)
+        except Exception as exc:  # a parser bug on odd input costs this file, not the exhibit
+            out.warn(label, f"could not be parsed ({type(exc).__name__}: {exc})")
+            continue
         if parsed is not None:
             out.extend(parsed)
         elif _match(path.name, artifacts.FILE_NAMES):
