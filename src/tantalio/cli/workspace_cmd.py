@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from tantalio.store.workspace import Workspace
+if TYPE_CHECKING:
+    from tantalio.store.workspace import Workspace
 
 WorkspaceOpt = Annotated[
     Path | None,

@@ -13,23 +13,27 @@ which autogenerates against a scratch SQLite database at head (docs/decisions/st
 from __future__ import annotations
 
 import fcntl
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
 _PG_LOCK_KEY = 0x7A47A110  # any constant; identifies tantalio's migration lock
 
 
 def alembic_config(url: str | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(SCRIPT_LOCATION))
     if url:
@@ -37,13 +41,39 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def head_revisions() -> set[str]:
-    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+_REVISION = re.compile(r"^revision\b[^=]*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision\b[^=]*=\s*(.+)$", re.M)
+
+
+@lru_cache(maxsize=1)
+def head_revisions() -> frozenset[str]:
+    """The head revision(s) of the history. Read from the version files' own
+    `revision`/`down_revision` lines, so opening a workspace that is at head never pays
+    for importing Alembic; any file that does not parse falls back to Alembic itself."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (SCRIPT_LOCATION / "versions").glob("*.py"):
+        text_ = path.read_text(encoding="utf-8")
+        rev, down = _REVISION.search(text_), _DOWN.search(text_)
+        if rev is None or down is None:
+            return _alembic_heads()
+        revisions.add(rev.group(1))
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return frozenset(revisions - parents)
+
+
+def _alembic_heads() -> frozenset[str]:
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def current_revisions(engine: Engine) -> set[str]:
+    """Revisions the database is at (empty for a new database)."""
     with engine.connect() as conn:
-        return set(MigrationContext.configure(conn).get_current_heads())
+        if not inspect(conn).has_table("alembic_version"):
+            return set()
+        return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
 
 
 @contextmanager
@@ -73,11 +103,13 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 def upgrade(engine: Engine) -> bool:
     """Apply pending migrations; True when any ran. Cheap when the database is at head."""
     heads = head_revisions()
-    if current_revisions(engine) == heads:
+    if current_revisions(engine) == set(heads):
         return False
     with _migration_lock(engine):
-        if current_revisions(engine) == heads:  # another process did it meanwhile
+        if current_revisions(engine) == set(heads):  # another process did it meanwhile
             return False
+        from alembic import command
+
         cfg = alembic_config()
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -100,6 +132,8 @@ def tables_of_module(module: str) -> set[str]:
 
 
 def _revision(message: str, only: str | None = None) -> None:
+    from alembic import command
+
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'scratch.db'}"
         engine = create_engine(url)
