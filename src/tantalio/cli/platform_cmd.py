@@ -1,6 +1,7 @@
 """`tantalio platform ...`: run the matching service and manage its keys and banks.
 
     tantalio platform serve [--db URL] [--host H] [--port P] [--workers N] [--trusted-key PEM]
+                            [--index-dir DIR]
     tantalio platform key create NAME --scope lookup [--scope curate] [--rate R] [--burst B]
     tantalio platform key list | key revoke ID|NAME|PREFIX
     tantalio platform bank create NAME [--threshold 31] [--disabled]
@@ -51,6 +52,9 @@ def serve(
     trusted_key: list[Path] = typer.Option(
         [], "--trusted-key", help="Public key (PEM) trusted for signed lists."
     ),
+    index_dir: Path | None = typer.Option(
+        None, help="Keep index snapshots here: restarts load them instead of every entry."
+    ),
     log_level: str = typer.Option("info"),
 ) -> None:
     """Serve the HMA-compatible API and /v1 (OpenAPI at /v1/openapi.json)."""
@@ -61,6 +65,8 @@ def serve(
     url = _db(db)
     PlatformStore(url).close()  # migrate once, before workers start
     os.environ[DB_ENV] = url
+    if index_dir:
+        os.environ["TANTALIO_PLATFORM_INDEX_DIR"] = str(index_dir)
     if trusted_key:
         os.environ["TANTALIO_TRUSTED_KEYS"] = os.pathsep.join(str(p) for p in trusted_key)
     uvicorn.run(

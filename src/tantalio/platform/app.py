@@ -77,6 +77,7 @@ def app_from_env() -> FastAPI:
     from tantalio.store.platform.db import DEFAULT_URL
 
     config = PlatformConfig(db_url=os.environ.get("TANTALIO_PLATFORM_DB", DEFAULT_URL))
+    config.index_dir = os.environ.get("TANTALIO_PLATFORM_INDEX_DIR") or None
     if os.environ.get("TANTALIO_PLATFORM_MAX_BODY"):
         config.max_body_bytes = int(os.environ["TANTALIO_PLATFORM_MAX_BODY"])
     keys = [p for p in os.environ.get("TANTALIO_TRUSTED_KEYS", "").split(os.pathsep) if p]

@@ -12,6 +12,9 @@ class PlatformConfig:
     db_url: str = DEFAULT_URL
     # Index follower: how often each process reads the change feed (own writes apply at once).
     poll_interval_s: float = 0.5
+    # Index snapshots (restart without re-reading every entry); None: always a full load.
+    index_dir: str | None = None
+    snapshot_interval_s: float = 600.0
     # Matching rules (DESIGN.md): uploads whose PDQ quality is below this are not PDQ-matched.
     min_pdq_quality: int = 50
     default_pdq_threshold: int = 31

@@ -116,6 +116,8 @@ class MatchIndex:
                         ids.append(idx)
                         values.append(value)
                 if r.vpdq:
+                    if idx in self._vpdq_frames:  # re-applied (snapshot replay): no duplicates
+                        self.vpdq.remove(np.asarray([idx], dtype=np.int64))
                     frames = sorted(set(r.vpdq))
                     self.vpdq.add(np.full(len(frames), idx, dtype=np.int64), frames)
                     self._vpdq_frames[idx] = len(frames)

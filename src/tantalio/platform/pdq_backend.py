@@ -139,6 +139,10 @@ class TantalioPDQ:
     def __init__(self, index: Any) -> None:
         self._index = index
 
+    @property
+    def index(self) -> Any:
+        return self._index
+
     def __len__(self) -> int:
         return len(self._index)
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tantalio.fingerprint.record import Fingerprint
 from tantalio.hashsets.record import HashEntry
 from tantalio.platform import signals as sig
+from tantalio.platform import snapshot
 from tantalio.platform.actions import ActionEngine
 from tantalio.platform.batcher import PDQBatcher
 from tantalio.platform.config import PlatformConfig
@@ -61,6 +65,9 @@ class PlatformService:
         self._banks: dict[int, BankRecord] = {}
         self._by_name: dict[str, BankRecord] = {}
         self.ready = False
+        self.loaded_from = ""
+        self._snap_seq = 0
+        self._snap_at = 0.0
         # False for command-line curation: writes go to the database only, and serving
         # processes pick them up from the change feed.
         self.indexing = indexing
@@ -69,16 +76,47 @@ class PlatformService:
 
     def start(self, *, background: bool = True) -> None:
         self.reload_banks()
-        self.sync.full_load()
+        snap_dir = Path(self.config.index_dir) if self.config.index_dir else None
+        if snap_dir is not None and snapshot.load(self, snap_dir):
+            self.loaded_from = "snapshot"
+            self.sync.refresh()
+        else:
+            self.sync.full_load()
+            self.loaded_from = "database"
+            if snap_dir is not None:
+                snapshot.save(self, snap_dir)
+        self._snap_seq = self.sync.last_seq
+        self._snap_at = time.monotonic()
+        if snap_dir is not None:
+            self.sync.on_refresh.append(self._maybe_snapshot)
         self.ready = True
         if background:
             self.sync.start(self.config.poll_interval_s)
             if self.config.run_workers:
                 self.actions.start()
 
+    def _maybe_snapshot(self) -> None:
+        # Only the follower thread saves: a request that wrote must not wait for a snapshot.
+        if threading.current_thread().name != "platform-index-sync":
+            return
+        due = time.monotonic() - self._snap_at >= self.config.snapshot_interval_s
+        if due and self.sync.last_seq != self._snap_seq and self.config.index_dir:
+            self.save_snapshot()
+
+    def save_snapshot(self) -> None:
+        if self.config.index_dir:
+            snapshot.save(self, Path(self.config.index_dir))
+            self._snap_seq = self.sync.last_seq
+            self._snap_at = time.monotonic()
+
     def close(self) -> None:
         self.sync.stop()
         self.actions.stop()
+        if self.ready and self.config.index_dir and self.sync.last_seq != self._snap_seq:
+            try:
+                self.save_snapshot()
+            except OSError:
+                log.exception("could not write the index snapshot at shutdown")
         self.store.close()
 
     def _changed(self) -> None:

@@ -31,7 +31,7 @@ class IndexSync:
         self.last_seq = 0
         self._gaps: dict[int, float] = {}
         self._guard_id = 0  # entries with id <= this were bulk-loaded at start-up
-        self._lock = threading.Lock()
+        self.lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.loaded_at: float | None = None
@@ -41,7 +41,7 @@ class IndexSync:
     def full_load(self) -> int:
         """Load every live entry; returns how many rows were read."""
         t0 = time.perf_counter()
-        with self._lock:
+        with self.lock:
             start_seq = self.store.max_change_seq()
             n, last_id = self.index.bulk_load(self.store.iter_index_columns())
             self.last_seq = start_seq
@@ -52,9 +52,22 @@ class IndexSync:
         log.info("index loaded: %d entries in %.1f s", n, self.load_seconds)
         return n
 
+    def gaps(self) -> list[int]:
+        return list(self._gaps)
+
+    def position(self, seq: int, gaps: list[int]) -> None:
+        """Start following after `seq` (a loaded snapshot's position), asking again for the
+        sequence numbers that were still missing when it was written."""
+        with self.lock:
+            now = time.monotonic()
+            self.last_seq = seq
+            self._gaps = {g: now for g in gaps}
+            self._guard_id = 0
+            self.loaded_at = time.time()
+
     def refresh(self) -> int:
         """Apply pending changes; returns how many change rows were applied."""
-        with self._lock:
+        with self.lock:
             changes = self.store.changes_since(self.last_seq, list(self._gaps))
             for c in changes:
                 self._apply(c)

@@ -53,7 +53,8 @@ class PlatformEntry(PlatformBase):
     sha1: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
     sha256: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     pdq: Mapped[str | None] = mapped_column(String(64), default=None)
-    vpdq: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # none_as_null: a missing value is SQL NULL (filterable), not the JSON text 'null'.
+    vpdq: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), default=None)
     photodna: Mapped[str | None] = mapped_column(Text, default=None)
     category: Mapped[int | None] = mapped_column(Integer, default=None)
     source_category: Mapped[str | None] = mapped_column(String(64), default=None)

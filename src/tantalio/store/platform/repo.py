@@ -387,6 +387,25 @@ class PlatformStore(OpsMixin):
             self._log(s, "add", ids, bank_id)
         return len(hashes)
 
+    def iter_video_rows(self, *, chunk: int = 10_000) -> Iterator[list[IndexRow]]:
+        """Live entries that carry vPDQ frames (a snapshot load re-reads these)."""
+        t = PlatformEntry.__table__
+        last = 0
+        with self.engine.connect() as conn:
+            while True:
+                rows = conn.execute(
+                    select(t.c.id, t.c.bank_id, t.c.md5, t.c.sha1, t.c.sha256, t.c.pdq, t.c.vpdq)
+                    .where(t.c.id > last, t.c.removed_at.is_(None), t.c.vpdq.is_not(None))
+                    .order_by(t.c.id)
+                    .limit(chunk)
+                ).all()
+                if not rows:
+                    return
+                last = rows[-1][0]
+                videos = [IndexRow(*r) for r in rows if r[6]]
+                if videos:
+                    yield videos
+
     def index_rows_in_runs(
         self, runs: Sequence[tuple[int, int]], *, live_only: bool
     ) -> Iterator[list[IndexRow]]:
