@@ -68,3 +68,44 @@ def test_case_create_and_list(workspace: Path) -> None:
     assert "exists already" in runner.invoke(app, ["case", "create", "OP-1", *w]).output
     listed = runner.invoke(app, ["case", "list", *w])
     assert "OP-1" in listed.output and "Lake" in listed.output
+
+
+def test_publish_signed_list_and_import_it_elsewhere(workspace: Path, tmp_path: Path) -> None:
+    hma = tmp_path / "known.csv"
+    hma.write_text(
+        f"signal_type,signal,category,series\nmd5,{'1' * 32},1,Lake\npdq,{'f0' * 32},2,Forest\n"
+    )
+    w = ["-w", str(workspace)]
+    assert (
+        runner.invoke(
+            app, ["hashset", "import", str(hma), "-f", "hma", "-n", "central", *w]
+        ).exit_code
+        == 0
+    )
+    keys = tmp_path / "central"
+    made = runner.invoke(app, ["hashset", "keygen", str(keys)])
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "list.json"
+    published = runner.invoke(
+        app,
+        ["hashset", "publish", "central", "--key", f"{keys}.key.pem", "--issuer", "Demo Unit",
+         "--out", str(out), *w],
+    )  # fmt: skip
+    assert published.exit_code == 0, published.output
+    assert "published 2 entries" in published.output
+    other = tmp_path / "other"
+    assert runner.invoke(app, ["init", str(other)]).exit_code == 0
+    args = ["hashset", "import", str(out), "-f", "tantalio-signed", "-n", "from-central"]
+    refused = runner.invoke(app, [*args, "-w", str(other)])
+    assert refused.exit_code == 1 and "nothing imported" in refused.output  # no trusted key
+    ok = runner.invoke(app, [*args, "--trusted-key", f"{keys}.pub.pem", "-w", str(other)])
+    assert ok.exit_code == 0, ok.output
+    assert "2 entries" in ok.output
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(out.read_text().replace('"Lake"', '"Sea"'))
+    bad = runner.invoke(
+        app,
+        ["hashset", "import", str(tampered), "-f", "tantalio-signed", "-n", "t",
+         "--trusted-key", f"{keys}.pub.pem", "-w", str(other)],
+    )  # fmt: skip
+    assert bad.exit_code == 1

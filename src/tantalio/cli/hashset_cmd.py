@@ -1,4 +1,5 @@
-"""`tantalio hashset import|list`: known hash sets in the workspace."""
+"""`tantalio hashset import|list|publish|keygen`: known hash sets in the workspace, and
+signed distribution lists made from them (issue 6's central side)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,59 @@ def list_cmd(workspace: WorkspaceOpt = None) -> None:
                 f"{hs.name:<30} {hs.kind:<11} {hs.format or '':<16} {hs.entry_count:>9}  "
                 f"{hs.imported_at:%Y-%m-%d %H:%M}"
             )
+
+
+@hashset_app.command("keygen")
+def keygen_cmd(
+    prefix: Path = typer.Argument(..., help="Writes PREFIX.key.pem (0600) and PREFIX.pub.pem."),
+) -> None:
+    """Make an Ed25519 key pair for publishing signed distribution lists."""
+    from tantalio.hashsets import signed
+
+    private, public = signed.generate_keypair()
+    key_path = prefix.with_name(prefix.name + ".key.pem")
+    pub_path = prefix.with_name(prefix.name + ".pub.pem")
+    if key_path.exists():
+        fail(f"{key_path} exists; not overwritten")
+    signed.save_private_key(private, key_path)
+    signed.save_public_key(public, pub_path)
+    typer.echo(f"private key {key_path} (keep it secret), public key {pub_path}")
+    typer.echo(f"key id {signed.key_id(public)}")
+
+
+@hashset_app.command("publish")
+def publish_cmd(
+    name: str = typer.Argument(..., help="Hash set of the workspace to publish."),
+    key: Path = typer.Option(..., "--key", help="Ed25519 private key (PEM) that signs."),
+    issuer: str = typer.Option(..., "--issuer", help="Who publishes (shown to importers)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Signed list to write."),
+    description: str | None = typer.Option(None, "--description"),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write a stored hash set as a signed distribution list (tantalio-signed): what a
+    central database shares with platforms (`tantalio platform bank import`) and other
+    workspaces (`tantalio hashset import --format tantalio-signed --trusted-key ...`)."""
+    from tantalio.hashsets import signed
+    from tantalio.store.repo import NotFound, get_hash_set, iter_entries
+
+    try:
+        private = signed.load_private_key(key)
+    except (OSError, ValueError, TypeError) as exc:
+        fail(f"{key}: cannot load the private key: {exc}")
+    with open_cli_workspace(workspace) as ws, ws.session() as s:
+        try:
+            hs = get_hash_set(s, name)
+        except NotFound as exc:
+            fail(str(exc))
+        entries = list(iter_entries(s, hs.id))
+    document = signed.publish(entries, private, name, issuer, description=description)
+    tmp = out.with_name(out.name + ".partial")
+    tmp.write_bytes(document)
+    tmp.replace(out)
+    typer.echo(
+        f"published {len(entries)} entries of {name!r} to {out} "
+        f"(signed by key {signed.key_id(private.public_key())})"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -180,3 +180,32 @@ def delete_hash_set(session: Session, hash_set: HashSet) -> list[int]:
 
 def entry_ids_of_set(session: Session, hash_set_id: int) -> Sequence[int]:
     return session.scalars(select(HashEntry.id).where(HashEntry.hash_set_id == hash_set_id)).all()
+
+
+def iter_entries(session: Session, hash_set_id: int) -> Iterator[EntryRecord]:
+    """The entries of a stored set as `hashsets.record.HashEntry` records, in id order."""
+    q = (
+        select(HashEntry)
+        .where(HashEntry.hash_set_id == hash_set_id)
+        .order_by(HashEntry.id)
+        .execution_options(yield_per=5000)
+    )
+    for e in session.scalars(q):
+        yield EntryRecord(
+            md5=e.md5,
+            sha1=e.sha1,
+            sha256=e.sha256,
+            pdq=e.pdq,
+            vpdq=list(e.vpdq) if e.vpdq else None,
+            photodna=e.photodna,
+            category=e.category,
+            source_category=e.source_category,
+            series=e.series,
+            victim_identified=e.victim_identified,
+            offender_identified=e.offender_identified,
+            is_distributed=e.is_distributed,
+            comments=e.comments,
+            tags=list(e.tags or []),
+            original_id=e.original_id,
+            added_at=e.added_at,
+        )
