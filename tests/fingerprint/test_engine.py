@@ -287,3 +287,26 @@ def test_gray_png_16bit_and_palette_modes(make_photo, encode_image) -> None:
     for data in (encode_image(g16, "PNG"), encode_image(im.convert("LA"), "PNG")):
         fp = fingerprint_bytes(data)
         assert fp.error is None and fp.pdq and fp.pdq_quality is not None
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "TIFF"])
+def test_exif_fields_from_other_containers(data_dir: Path, fmt: str) -> None:
+    """The EXIF block is found through each container's structure (PNG eXIf chunk, WebP EXIF
+    chunk, TIFF IFD0), with the same fields as from the JPEG it was copied from."""
+    with Image.open(data_dir / "exif.jpg") as src:
+        buf = io.BytesIO()
+        src.save(buf, fmt, exif=src.info["exif"])
+    fp = fingerprint_bytes(buf.getvalue())
+    assert fp.error is None and fp.exif is not None
+    assert fp.exif == fingerprint_file(data_dir / "exif.jpg").exif
+
+
+def test_exif_bytes_inside_pixel_data_are_not_exif(data_dir: Path) -> None:
+    """Only a real eXIf chunk counts: the same bytes inside compressed pixel data do not."""
+    payload = b"eXIf" + (data_dir / "exif.jpg").read_bytes()[:200]
+    png = bytearray((data_dir / "photo.png").read_bytes())
+    at = png.index(b"IEND") - 4
+    png[at:at] = struct.pack(">I", len(payload)) + b"zzZz" + payload + b"\0" * 4  # private chunk
+    assert b"eXIf" in png
+    fp = fingerprint_bytes(bytes(png))
+    assert fp.error is None and fp.exif is None

@@ -167,7 +167,7 @@ def hash_only_file(path: str | os.PathLike[str], error: str) -> Fingerprint:
 def _image(fp: Fingerprint, data: bytes, cfg: FingerprintConfig) -> None:
     if cfg.exif and exif_mod.has_exif(fp.type, data):
         try:
-            fp.exif = exif_mod.read_exif(data)
+            fp.exif = exif_mod.read_exif(data, fp.type)
         except Exception as exc:  # a damaged EXIF block never costs the image its hashes
             fp.extra.setdefault("warnings", []).append(f"EXIF unreadable: {_why(exc)}")
     try:
