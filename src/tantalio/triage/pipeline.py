@@ -35,6 +35,7 @@ from tantalio.triage.analyzers import (
     spool_path,
 )
 from tantalio.triage.indexes import WorkspaceIndexes
+from tantalio.triage.le_report import is_le_report, reported_items
 from tantalio.triage.matching import Matcher, near_duplicates_pending, pdq_entry_matches
 from tantalio.triage.progress import IngestProgress, count_files
 from tantalio.triage.verdicts import refresh_cases
@@ -243,6 +244,9 @@ class _Run:
             job.spool_root = self.tmp / f"exhibit-{exhibit_id}"
             job.spool_root.mkdir(parents=True, exist_ok=True)
         for src in sources:
+            if is_le_report(src.path):
+                for item in reported_items(src.path):
+                    job.take_hashes_only(item.occurrence, item.media, src.prefix)
             for ef in open_source(src.path):
                 job.take(ef, src.prefix + ef.path)
         job.drain()
@@ -353,6 +357,20 @@ class _ExhibitJob:
         self.chunk_bytes += len(job.data) if job.data is not None else 0
         if len(self.chunk) >= self.options.chunk_files or self.chunk_bytes >= 32 << 20:
             self._submit()
+
+    def take_hashes_only(
+        self, occ: store.Occurrence, media: dict[str, Any] | None, prefix: str
+    ) -> None:
+        """A file known only by its hashes (a report package): no bytes, no worker."""
+        occ.path = prefix + occ.path
+        self.report.seen += 1
+        if store.path_key(occ.path) in self.existing:
+            self.report.skipped += 1
+            self.progress.advance(1)
+            return
+        if media is not None:
+            self.batch_media.setdefault(media["sha256"], media)
+        self._ready(occ)
 
     def _job(self, ef: EvidenceFile, path: str) -> Job:
         name = path.rsplit("/", 1)[-1]
