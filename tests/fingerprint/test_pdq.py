@@ -133,3 +133,39 @@ def test_pil_palette_image_is_hashed_in_rgb(make_photo) -> None:
     fp = fingerprint_bytes(buf.getvalue(), config=FingerprintConfig(exact_pdq=True))
     assert fp.pdq == pdq_reference(pal.convert("RGB"))[0]
     assert hamming(fingerprint_bytes(buf.getvalue()).pdq, fp.pdq) <= 2
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "1", "P-trns", "interlaced"])
+def test_png_fast_decode_gives_pillows_luma(mode: str, make_photo) -> None:
+    """libspng (the PNG fast path) and Pillow give the same luma for every colour type."""
+    from tantalio.fingerprint import image as image_mod
+    from tantalio.fingerprint.config import DEFAULT_CONFIG
+
+    im = make_photo(97, 61, 5)
+    kwargs: dict[str, object] = {}
+    if mode == "P-trns":
+        im, kwargs = im.convert("P"), {"transparency": 3}
+    elif mode == "interlaced":
+        kwargs = {"interlace": 1}
+    else:
+        im = im.convert(mode)
+    buf = io.BytesIO()
+    im.save(buf, "PNG", **kwargs)
+    data = buf.getvalue()
+    fast = image_mod._decode_png_spng(data, DEFAULT_CONFIG)
+    slow = image_mod._decode_pillow(data, "png", DEFAULT_CONFIG)
+    assert fast is not None
+    assert (fast.width, fast.height) == (slow.width, slow.height) == (97, 61)
+    assert np.array_equal(fast.luma, slow.luma)
+
+
+def test_png_fast_decode_leaves_truncated_files_to_pillow(make_photo) -> None:
+    from tantalio.fingerprint import image as image_mod
+    from tantalio.fingerprint.config import DEFAULT_CONFIG
+
+    buf = io.BytesIO()
+    make_photo(200, 150, 6).save(buf, "PNG")
+    cut = buf.getvalue()[: len(buf.getvalue()) // 2]
+    assert image_mod._decode_png_spng(cut, DEFAULT_CONFIG) is None
+    fp = fingerprint_bytes(cut)
+    assert fp.error and fp.error.startswith("truncated png")
