@@ -157,8 +157,24 @@ def main(argv: list[str]) -> int:
     if argv == ["heads"]:
         print(" ".join(sorted(head_revisions())))
         return 0
+    if argv and argv[0] == "upgrade" and len(argv) <= 2:
+        import os
+
+        from tantalio.store.models_all import load_models
+
+        url = argv[1] if len(argv) == 2 else os.environ.get("TANTALIO_DB")
+        if not url:
+            print("upgrade needs a database URL (or TANTALIO_DB)", file=sys.stderr)
+            return 2
+        load_models()
+        engine = create_engine(url)
+        ran = upgrade(engine)
+        engine.dispose()
+        print(f"{'migrated to' if ran else 'already at'} {' '.join(sorted(head_revisions()))}")
+        return 0
     print(
-        "usage: python -m tantalio.store.migrate revision MESSAGE [--only MODULE] | heads",
+        "usage: python -m tantalio.store.migrate revision MESSAGE [--only MODULE] | heads"
+        " | upgrade [URL]",
         file=sys.stderr,
     )
     return 2
