@@ -183,3 +183,8 @@ def near_pending(session: Session, min_quality: int) -> list[tuple[int, str]]:
 
 def mark_near_checked(session: Session) -> None:
     session.execute(update(Media).where(Media.near_checked.is_(False)).values(near_checked=True))
+
+
+def set_has_pdq(session: Session, hash_set_id: int) -> bool:
+    q = select(HashEntry.id).where(HashEntry.hash_set_id == hash_set_id, HashEntry.pdq.is_not(None))
+    return session.scalar(q.limit(1)) is not None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tantalio.store import matching as store
+from tantalio.store.bulk import chunks
 from tantalio.store.matching import Coverage
 from tantalio.store.workspace import Workspace
 from tantalio.triage.pdqsearch import DEFAULT_THRESHOLD, PdqSearch
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 MIN_QUALITY = 50
 ORIENTATIONS = 8
+CHUNK = 200_000  # hashes read and added at a time: memory stays flat on 10M-entry sets
 
 
 class _Persisted:
@@ -96,8 +98,7 @@ class WorkspaceIndexes:
             else:
                 p.coverage = marker
         assert p.index is not None
-        rows = list(store.entry_pdq_rows(session, after_id=p.coverage.max_id))
-        if rows:
+        for rows in chunks(store.entry_pdq_rows(session, after_id=p.coverage.max_id), CHUNK):
             p.index.add([eid for eid, _ in rows], [pdq for _, pdq in rows])
             p.coverage = Coverage(rows[-1][0], p.coverage.count + len(rows))
             p.dirty = True
@@ -125,8 +126,8 @@ class WorkspaceIndexes:
             else:
                 p.coverage = marker
         assert p.index is not None
-        rows = list(store.media_pdq_rows(session, self.min_quality, after_id=p.coverage.max_id))
-        if rows:
+        pending = store.media_pdq_rows(session, self.min_quality, after_id=p.coverage.max_id)
+        for rows in chunks(pending, CHUNK // ORIENTATIONS):
             ids = [mid * ORIENTATIONS + k for mid, hashes in rows for k in range(len(hashes))]
             p.index.add(ids, [h for _, hashes in rows for h in hashes])
             p.coverage = Coverage(rows[-1][0], p.coverage.count + len(rows))

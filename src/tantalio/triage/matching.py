@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tantalio.fingerprint.record import ORIENTATIONS
 from tantalio.store import matching as store
+from tantalio.store.bulk import chunks
 from tantalio.triage.indexes import ORIENTATIONS as N_ORIENT
 from tantalio.triage.indexes import WorkspaceIndexes
 from tantalio.triage.pdqsearch import PdqSearch
@@ -201,26 +202,26 @@ class Matcher:
 def match_hash_set(session: Session, indexes: WorkspaceIndexes, hash_set_id: int) -> list[int]:
     """Match one newly imported set against every stored media; returns media matched."""
     rows = store.exact_matches_for_set(session, hash_set_id)
-    media_index = indexes.media(session)
-    entries = list(store.entry_pdq_rows(session, hash_set_id=hash_set_id))
-    if entries and len(media_index):
-        results = media_index.search([pdq for _, pdq in entries])
-        for (eid, _pdq), hits in zip(entries, results, strict=True):
-            best: dict[int, tuple[int, int]] = {}
-            for hid, dist in hits:
-                mid, k = divmod(hid, N_ORIENT)
-                if mid not in best or dist < best[mid][0]:
-                    best[mid] = (dist, k)
-            rows.extend(
-                {
-                    "media_id": mid,
-                    "hash_entry_id": eid,
-                    "algorithm": "pdq",
-                    "distance": d,
-                    "orientation": _orientation(k),
-                }
-                for mid, (d, k) in sorted(best.items())
-            )
+    media_index = indexes.media(session) if store.set_has_pdq(session, hash_set_id) else None
+    if media_index is not None and len(media_index):
+        for entries in chunks(store.entry_pdq_rows(session, hash_set_id=hash_set_id), 100_000):
+            results = media_index.search([pdq for _, pdq in entries])
+            for (eid, _pdq), hits in zip(entries, results, strict=True):
+                best: dict[int, tuple[int, int]] = {}
+                for hid, dist in hits:
+                    mid, k = divmod(hid, N_ORIENT)
+                    if mid not in best or dist < best[mid][0]:
+                        best[mid] = (dist, k)
+                rows.extend(
+                    {
+                        "media_id": mid,
+                        "hash_entry_id": eid,
+                        "algorithm": "pdq",
+                        "distance": d,
+                        "orientation": _orientation(k),
+                    }
+                    for mid, (d, k) in sorted(best.items())
+                )
     video = VpdqMatcher(store.entry_vpdq_rows(session, hash_set_id), indexes.threshold)
     if video.sizes:
         for mid, frames in store.video_frames(session):
