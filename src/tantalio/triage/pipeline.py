@@ -174,6 +174,10 @@ class _Run:
             self.entry_coverage = store_matching.entry_pdq_coverage(s)
         if not len(index):
             return None
+        self.indexes.save()  # the workspace's copy, when it has a directory, is current now
+        saved = self.ws.index_dir / "entries_pdq" if self.ws.index_dir else None
+        if saved is not None and saved.is_dir():
+            return str(saved)
         path = self.tmp / "entries_pdq"
         index.save(path)
         return str(path)
