@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageFilter, ImageOps
 
@@ -36,6 +37,8 @@ def image_thumbnail(data: bytes, orientation: int | None = None) -> bytes | None
                 data, colorspace="RGB", min_width=MIN_DECODE, min_height=MIN_DECODE
             )
             im = Image.fromarray(arr)
+        elif data[:8] == b"\x89PNG\r\n\x1a\n" and (arr := _png(data)) is not None:
+            im = Image.fromarray(arr)
         else:
             with Image.open(io.BytesIO(data)) as src:
                 src.seek(0)
@@ -47,6 +50,25 @@ def image_thumbnail(data: bytes, orientation: int | None = None) -> bytes | None
         return _jpeg(im)
     except Exception:  # decoders raise many kinds; a thumbnail is optional
         return None
+
+
+def _png(data: bytes) -> Any:
+    """libspng's decode (about 3x Pillow's), as 8-bit RGB; None to fall back to Pillow."""
+    try:
+        import numpy as np
+        import pyspng
+    except ImportError:
+        return None
+    arr = pyspng.load(data)
+    if arr.dtype != np.uint8:
+        return None
+    if arr.ndim == 2:
+        return np.stack([arr] * 3, axis=-1)
+    if arr.shape[2] == 4:
+        return np.ascontiguousarray(arr[:, :, :3])
+    if arr.shape[2] == 2:
+        return np.stack([arr[:, :, 0]] * 3, axis=-1)
+    return arr
 
 
 # EXIF orientation tag -> the transpose that shows the picture upright.
