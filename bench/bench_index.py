@@ -231,6 +231,38 @@ def worker_threatexchange(n: int, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def worker_exact(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """ExactIndex with n SHA-256 digests (hex input): build, memory, lookups (half hits)."""
+    from tantalio.index import ExactIndex
+
+    rng = np.random.default_rng(args.seed)
+    raw = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
+    hexall = raw.tobytes().hex()
+    digests = [hexall[i * 64 : (i + 1) * 64] for i in range(n)]
+    del hexall
+    gc.collect()
+    rss0 = rss_bytes()
+    t = time.perf_counter()
+    index = ExactIndex.build_from(np.arange(n), digests)
+    out: dict[str, Any] = {"impl": "tantalio ExactIndex (sha256)", "n": n}
+    out["build_s"] = time.perf_counter() - t
+    gc.collect()
+    out["rss_mb"] = (rss_bytes() - rss0) / 1e6
+    out["index_mb"] = index.memory_bytes() / 1e6
+    picks = rng.integers(0, n, size=50_000)
+    queries = [digests[i] for i in picks] + [rng.bytes(32).hex() for _ in range(50_000)]
+    t = time.perf_counter()
+    found = index.lookup(queries)
+    out["batch_qps"] = rate(len(queries), time.perf_counter() - t)
+    assert [f[:1] for f in found[:50_000]] == [[int(i)] for i in picks]
+    assert not any(found[50_000:])
+    t = time.perf_counter()
+    for q in queries[:2000]:
+        index.lookup([q])
+    out["single_qps"] = rate(2000, time.perf_counter() - t)
+    return out
+
+
 def _check_exact(data: dict[str, Any], got: list[list[int]]) -> dict[str, Any]:
     truth = brute_force(data["stored"], data["qbytes"][: len(got)])
     missed = sum(len(t - set(g)) for t, g in zip(truth, got, strict=True))
@@ -286,6 +318,17 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {fmt(r.get('save_s'), 1)} | {fmt(r.get('load_s'), 1)} |"
         )
     return head + "\n".join(lines) + "\n"
+
+
+def exact_table(r: dict[str, Any]) -> str:
+    if "error" in r:
+        return f"ExactIndex run failed: {r['error']}\n"
+    return (
+        "| stored | implementation | build s | RSS growth MB | index MB | single lookups/s "
+        "| batched lookups/s |\n|---:|---|---:|---:|---:|---:|---:|\n"
+        f"| {r['n']:,} | {r['impl']} | {fmt(r['build_s'], 1)} | {fmt(r['rss_mb'])} "
+        f"| {fmt(r['index_mb'])} | {fmt(r['single_qps'])} | {fmt(r['batch_qps'])} |\n"
+    )
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[str]:
@@ -349,12 +392,15 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "docs/perf/index.md"))
     p.add_argument("--no-write", action="store_true")
     p.add_argument("--no-persist", dest="persist", action="store_false")
-    p.add_argument("--worker", choices=["ours", "threatexchange"], help=argparse.SUPPRESS)
+    p.add_argument("--exact-size", type=int, default=10_000_000, help="ExactIndex size (0: skip)")
+    p.add_argument("--worker", choices=["ours", "threatexchange", "exact"], help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
 
     if args.worker:
-        fn = worker_ours if args.worker == "ours" else worker_threatexchange
+        fn = {"ours": worker_ours, "threatexchange": worker_threatexchange}.get(
+            args.worker, worker_exact
+        )
         print(json.dumps(fn(args.n, args)))
         return
 
@@ -366,6 +412,7 @@ def main() -> None:
         if n <= args.tx_max:
             rows.append(run_worker("threatexchange", n, args))
     rows = [r for r in rows if r]
+    exact = run_worker("exact", args.exact_size, args) if args.exact_size else None
     skipped = [n for n in sizes if n > args.tx_max]
     text = table(rows)
     notes = verdicts(rows)
@@ -376,6 +423,8 @@ def main() -> None:
             "would need ~6 GB and minutes on this shared 2-core machine; compare at 1M "
             "(raise --tx-max to try)."
         )
+    if exact:
+        text += "\n" + exact_table(exact)
     print(text)
     print("\n".join(notes))
     if not args.no_write:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tantalio.index.codec import to_words
-from tantalio.index.mih import Layout, Segment, allocate_radii, default_chunks, scan
+from tantalio.index.mih import Layout, Segment, allocate_radii, default_chunks, occupancy, scan
 
 
 def test_radii_cover_the_pigeonhole_bound() -> None:
@@ -50,3 +50,18 @@ def test_small_segments_scan_and_big_ones_probe_with_equal_answers() -> None:
 def _triples(arrays: tuple[np.ndarray, ...]) -> list[tuple[int, ...]]:
     q, row, dist = (a.tolist() for a in arrays)
     return sorted(zip(q, row, dist, strict=True))
+
+
+def test_occupancy_bitmap_marks_exactly_the_non_empty_buckets() -> None:
+    rng = np.random.default_rng(6)
+    seg = Segment(
+        to_words(rng.integers(0, 256, (3_000, 32), np.uint8)), np.arange(3_000), Layout.even(11)
+    )
+    counts = np.diff(seg.offsets.astype(np.int64))
+    bits = np.unpackbits(seg.occupied, bitorder="little")[: len(counts)]
+    assert np.array_equal(bits.astype(bool), counts > 0)
+    assert bits.sum() > 0
+    # Blockwise packing agrees with packing in one go on a table longer than one block.
+    long = np.sort(rng.integers(0, 1_000, (1 << 22) + 13)).astype(np.uint32)
+    expected = np.packbits(long[1:] > long[:-1], bitorder="little")
+    assert np.array_equal(occupancy(long)[: len(expected)], expected)

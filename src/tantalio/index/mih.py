@@ -162,6 +162,7 @@ class Segment:
         "key_bits",
         "order",
         "offsets",
+        "occupied",
         "_table_base",
         "_id_sorted",
         "_id_rows",
@@ -177,6 +178,7 @@ class Segment:
         key_bits: tuple[int, ...] | None = None,
         order: NDArray[np.uint32] | None = None,
         offsets: NDArray[np.uint32] | None = None,
+        occupied: NDArray[np.uint8] | None = None,
     ) -> None:
         n = len(words)
         if len(ids) != n:
@@ -197,6 +199,9 @@ class Segment:
             raise ValueError("segment tables do not match its hashes")
         self.order = order
         self.offsets = offsets
+        self.occupied = occupancy(offsets) if occupied is None else occupied
+        if len(self.occupied) != (len(offsets) + 7) // 8:
+            raise ValueError("segment occupancy bitmap does not match its tables")
         self._id_sorted: NDArray[np.int64] | None = None
         self._id_rows: NDArray[np.int64] | None = None
         self._plans: dict[int, _Plan | None] = {}
@@ -249,6 +254,7 @@ class Segment:
             + self.alive.nbytes
             + self.order.nbytes
             + self.offsets.nbytes
+            + self.occupied.nbytes
             + extra
         )
 
@@ -333,46 +339,65 @@ class Segment:
         probes = np.bitwise_xor((values >> shifts).take(chunk_of, axis=1), masks)
         probes += bases
         probes = probes.ravel()
+        # Most probes hit empty buckets: test the occupancy bitmap (1 bit per slot, small
+        # enough to stay in cache) before reading bucket boundaries from the big table.
+        bits = self.occupied.take(probes >> 3)
+        bits >>= (probes & 7).astype(np.uint8)
+        hit = np.flatnonzero(bits & 1)
+        if len(hit) == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        probes = probes[hit]
         starts = self.offsets.take(probes).astype(np.intp)
         probes += 1
         lens = self.offsets.take(probes).astype(np.intp)
         lens -= starts
         del probes
-        # Probes are query-major, so the candidates of query q form one run.
-        per_q = lens.reshape(nq, per_query).sum(axis=1)
-        hit = np.flatnonzero(lens)
-        if len(hit) == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty
-        starts, lens = starts[hit], lens[hit]
+        ends = np.cumsum(lens)
+        total = int(ends[-1])
         # Candidate positions in `order`, every hit bucket's range end to end: a running sum
         # of +1 steps with a jump where a bucket begins (cheaper than np.repeat).
-        ends = np.cumsum(lens)
-        pos = np.ones(int(ends[-1]), dtype=np.intp)
+        pos = np.ones(total, dtype=np.intp)
         pos[0] = starts[0]
         pos[ends[:-1]] = starts[1:] - (starts[:-1] + lens[:-1]) + 1
         np.cumsum(pos, out=pos)
         rows = self.order.take(pos).astype(np.intp)
         del pos
-        cand_q = np.repeat(np.arange(nq, dtype=np.intp), per_q)
+        if nq == 1:
+            cand_q = np.zeros(total, dtype=np.intp)
+        else:
+            # Probes are query-major, so the candidates of query q form one run.
+            bounds = np.searchsorted(hit, np.arange(1, nq + 1) * per_query)
+            per_q = np.diff(np.concatenate([[0], ends]).take(bounds), prepend=0)
+            cand_q = np.repeat(np.arange(nq, dtype=np.intp), per_q)
         dist = _distances(self.words.take(rows, axis=0), qwords.take(cand_q, axis=0))
         keep = dist <= radius
         rows, cand_q, dist = rows[keep], cand_q[keep], dist[keep]
-        keep = self.alive[rows]
-        rows, cand_q, dist = rows[keep], cand_q[keep], dist[keep]
-        # A row within the radius may be reached through several chunks: report it once.
-        pair = cand_q * len(self.words) + rows
-        _, first = np.unique(pair, return_index=True)
-        return (
-            (cand_q[first] + q_offset).astype(np.int64),
-            rows[first].astype(np.int64),
-            dist[first],
-        )
+        if self.n_dead:
+            keep = self.alive[rows]
+            rows, cand_q, dist = rows[keep], cand_q[keep], dist[keep]
+        if len(rows) > 1:
+            # A row within the radius may be reached through several chunks: report it once.
+            _, first = np.unique(cand_q * len(self.words) + rows, return_index=True)
+            rows, cand_q, dist = rows[first], cand_q[first], dist[first]
+        return (cand_q + q_offset).astype(np.int64), rows.astype(np.int64), dist
 
     def _scan(
         self, qwords: Words, radius: int
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
         return scan(self.words, qwords, radius, self.alive)
+
+
+def occupancy(offsets: NDArray[np.uint32]) -> NDArray[np.uint8]:
+    """Bit p (little-endian within each byte) set when bucket slot p is non-empty."""
+    out = np.zeros((len(offsets) + 7) // 8, dtype=np.uint8)
+    block = 1 << 22  # a multiple of 8: blocks pack into whole bytes
+    for start in range(0, max(len(offsets) - 1, 0), block):
+        stop = min(start + block, len(offsets) - 1)
+        full = offsets[start + 1 : stop + 1] > offsets[start:stop]
+        packed = np.packbits(full, bitorder="little")
+        out[start // 8 : start // 8 + len(packed)] = packed
+    return out
 
 
 def scan(

@@ -40,18 +40,17 @@ VERSION = 1
 Ids = NDArray[np.int64]
 Match = tuple[int, int]  # (id, distance)
 
+# Threads a large batch is split across (numpy releases the GIL in the heavy gathers).
+SEARCH_THREADS = min(os.cpu_count() or 1, 8)
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def _search_pool() -> ThreadPoolExecutor | None:
+def _search_pool() -> ThreadPoolExecutor:
     global _pool
-    workers = min(os.cpu_count() or 1, 8)
-    if workers < 2:
-        return None
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pdq-search")
+            _pool = ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="pdq-search")
         return _pool
 
 
@@ -204,12 +203,12 @@ class PDQIndex:
         self, qwords: Words, radius: int
     ) -> tuple[NDArray[np.int64], Ids, NDArray[np.int64]]:
         state = self._state
-        pool = _search_pool()
         n = len(qwords)
-        if pool is None or n < 2 * PARALLEL_MIN_QUERIES:
+        if SEARCH_THREADS < 2 or n < 2 * PARALLEL_MIN_QUERIES:
             q, ids, dist = _search_state(state, qwords, radius)
         else:
-            parts = min(pool._max_workers, n // PARALLEL_MIN_QUERIES)
+            pool = _search_pool()
+            parts = min(SEARCH_THREADS, n // PARALLEL_MIN_QUERIES)
             bounds = np.linspace(0, n, parts + 1).astype(int)
             futures = [
                 pool.submit(_search_state, state, qwords[a:b], radius)
@@ -325,6 +324,7 @@ class PDQIndex:
                         f"{name}.alive": seg.alive,
                         f"{name}.order": seg.order,
                         f"{name}.offsets": seg.offsets,
+                        f"{name}.occupied": seg.occupied,
                     }
                 )
                 segs.append({"name": name, "rows": len(seg), "key_bits": list(seg.key_bits)})
@@ -364,6 +364,7 @@ class PDQIndex:
                         key_bits=tuple(int(k) for k in seg["key_bits"]),
                         order=load(f"{name}.order", np.uint32, None, mmap),
                         offsets=load(f"{name}.offsets", np.uint32, None, mmap),
+                        occupied=load(f"{name}.occupied", np.uint8, None, False),
                     )
                 )
             rows = int(header["tail_rows"])
@@ -379,8 +380,9 @@ def _search_state(
     state: _State, qwords: Words, radius: int
 ) -> tuple[NDArray[np.int64], Ids, NDArray[np.int64]]:
     qs, ids, ds = [], [], []
+    values = state.segments[0].layout.values(qwords) if state.segments else None
     for seg in state.segments:
-        q, rows, d = seg.search(qwords, radius)
+        q, rows, d = seg.search(qwords, radius, values)
         qs.append(q)
         ids.append(seg.ids[rows])
         ds.append(d)
