@@ -80,13 +80,12 @@ class PlatformService:
         if snap_dir is not None and snapshot.load(self, snap_dir):
             self.loaded_from = "snapshot"
             self.sync.refresh()
+            self._snap_seq = self.sync.last_seq
         else:
             self.sync.full_load()
             self.loaded_from = "database"
-            if snap_dir is not None:
-                snapshot.save(self, snap_dir)
-        self._snap_seq = self.sync.last_seq
-        self._snap_at = time.monotonic()
+            self._snap_seq = -1  # the follower writes the first snapshot once serving
+        self._snap_at = 0.0 if self._snap_seq < 0 else time.monotonic()
         if snap_dir is not None:
             self.sync.on_refresh.append(self._maybe_snapshot)
         self.ready = True
