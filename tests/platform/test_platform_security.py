@@ -198,8 +198,14 @@ def test_url_lookup_when_private_targets_allowed(env: Env) -> None:
             "/h/hash", params={"url": srv.base + "/a.png"}, headers=env.lookup
         ).json()
         added = env.client.post(
-            "/c/bank/URLS/content", params={"url": srv.base + "/a.png"}, headers=env.admin
+            "/c/bank/URLS/content",
+            params={"url": srv.base + "/a.png"},
+            json={"metadata": {"content_id": "u-1"}},
+            headers=env.admin,
         )
+        assert env.service.entries([added.json()["id"]])[added.json()["id"]].meta == {
+            "content_id": "u-1"
+        }
         assert added.json()["signals"] == hashed
         found = env.client.get(
             "/m/lookup", params={"url": srv.base + "/a.png"}, headers=env.lookup

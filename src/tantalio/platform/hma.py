@@ -402,6 +402,10 @@ async def bank_add_content(
     except NotFound:
         raise ApiError(404, f"bank '{bank_name}' not found") from None
     meta = _metadata(request.query_params.get("metadata"))
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await _json(request)  # HMA: {"metadata": {...}} alongside ?url=
+        if body.get("metadata") is not None:
+            meta = _metadata(body["metadata"])
     url = request.query_params.get("url")
     if url:
         data, header_type = await _fetch(svc, url)
