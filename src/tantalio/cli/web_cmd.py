@@ -67,6 +67,12 @@ def serve(
         typer.echo(f"    {password}")
         typer.echo("It is shown only now; change it at the first login.")
     scheme = "https" if ssl_certfile else "http"
+    if host not in ("127.0.0.1", "localhost", "::1") and not ssl_certfile and not proxy_headers:
+        typer.echo(
+            "warning: serving plain HTTP on a network address; use --ssl-certfile/--ssl-keyfile "
+            "or a TLS reverse proxy with --proxy-headers",
+            err=True,
+        )
     typer.echo(f"tantalio web app on {scheme}://{host}:{port}/ (workspace: {ws.dir or ws.url})")
     uvicorn.run(
         create_app(ws),

@@ -73,6 +73,7 @@ def create_app(workspace: Workspace, settings: WebSettings | None = None) -> Fas
     app.state.query_limiter = RateLimiter(settings.queries_per_minute, 60)
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     app.state.ingest_jobs = IngestJobs(workspace)
+    app.state.camera_cache = {}  # case id -> (monotonic time, camera names)
     with workspace.session() as db:
         refresh_planner_statistics(db)
 

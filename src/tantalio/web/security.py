@@ -111,7 +111,8 @@ def get_principal(request: Request, db: Session = Depends(get_db)) -> Principal:
         user = store_auth.resolve_api_token(db, header[7:].strip())
         if user is None:
             raise LoginRequired()
-        db.commit()  # last_used_at
+        if db.dirty:
+            db.commit()  # last_used_at
         return Principal(user=user, via="token")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:

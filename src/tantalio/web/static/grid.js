@@ -183,6 +183,10 @@
       else return;
       ev.preventDefault();
     });
+    const cams = $("#cameras");
+    if (cams) tantalio.api("GET", cams.dataset.url).then((list) => {
+      cams.replaceChildren(...list.map((c) => { const o = document.createElement("option"); o.value = c; return o; }));
+    }).catch(() => {});
     const count = $("#grid-count");
     if (count) tantalio.api("GET", count.dataset.url).then((r) => { count.textContent = r.count.toLocaleString(); })
       .catch(() => { count.textContent = "?"; });
