@@ -33,10 +33,16 @@ def test_lookup_each_algorithm_mixed(index: ExactIndex) -> None:
     assert algorithm_of("a" * 64) == "sha256"
 
 
-def test_one_digest_many_ids_and_no_duplicates(index: ExactIndex) -> None:
+def test_one_digest_many_ids_and_replays_do_not_grow(index: ExactIndex) -> None:
     d = _digests(11)["md5"]
     index.add([50_000, 11], [d, d])  # the same file in another hash set, and a repeat
     assert index.lookup([d]) == [[11, 50_000]]
+    assert len(index) == 9_001
+    for _ in range(5):  # a replayed change feed
+        index.add([50_000, 50_000], [_digests(1)["md5"], d])
+    assert len(index) == 9_001 and index.lookup([d]) == [[11, 50_000]]
+    index.add([11], [_digests(12)["md5"]])  # an edited entry: its old md5 no longer matches
+    assert index.lookup([d, _digests(12)["md5"]]) == [[50_000], [11, 12]]
 
 
 def test_add_remove_and_merges(index: ExactIndex) -> None:

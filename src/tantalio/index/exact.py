@@ -5,7 +5,8 @@ scheme as the PDQ index): digests as big-endian uint64 words stored column-major
 by the first word, so a lookup is a `searchsorted` on one contiguous uint64 column plus an
 equality check of the remaining words. 10M SHA-256 digests take about 410 MB
 (32 bytes digest + 8 id + 1 alive flag). A digest may map to several ids (the same file in
-two hash sets); ids are the caller's (hash-entry or media row ids).
+two hash sets); an id has at most one digest per algorithm. Ids are the caller's (hash-entry
+or media row ids).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tantalio.index import persist
-from tantalio.index.pdq import as_ids
+from tantalio.index.pdq import as_ids, last_occurrences
 
 ALGORITHM_BYTES = {"md5": 16, "sha1": 20, "sha256": 32}
 _BY_HEX_LENGTH = {2 * n: name for name, n in ALGORITHM_BYTES.items()}
@@ -177,10 +178,16 @@ class ExactIndex:
         digests: Sequence[str] | NDArray[np.uint8],
         algorithm: str | None = None,
     ) -> None:
-        """Add (id, digest) pairs; an id may carry several digests (one per algorithm)."""
+        """Add (id, digest) pairs. An id carries one digest per algorithm: adding it again
+        replaces that digest (so replaying the same rows never grows the index), and an id
+        given twice in one call keeps its last digest."""
         groups = _grouped(ids, digests, algorithm)
         with self._write:
             for name, (id_arr, cols) in groups.items():
+                keep = last_occurrences(id_arr)
+                if keep is not None:
+                    id_arr, cols = id_arr[keep], cols[:, keep]
+                self._drop(name, np.unique(id_arr))
                 segments = [*self._tables[name], _Segment(cols, id_arr)]
                 while (
                     len(segments) >= 2
@@ -192,19 +199,23 @@ class ExactIndex:
     def remove(self, ids: Sequence[int] | NDArray[np.integer]) -> int:
         """Remove every digest of these ids; returns the number of (id, digest) rows removed."""
         id_arr = np.unique(as_ids(ids))
-        removed = 0
         with self._write:
-            for name, segments in self._tables.items():
-                kept = []
-                for seg in segments:
-                    rows = seg.locate(id_arr)
-                    seg.kill(rows)
-                    removed += len(rows)
-                    if seg.n_dead > DEAD_FRACTION * len(seg):
-                        seg = _merge([seg])
-                    if seg.n_alive:
-                        kept.append(seg)
-                self._tables[name] = tuple(kept)
+            return sum(self._drop(name, id_arr) for name in self._tables)
+
+    def _drop(self, name: str, ids: NDArray[np.int64]) -> int:
+        """Remove these ids' rows from one algorithm's table (caller holds the lock)."""
+        removed = 0
+        kept = []
+        for seg in self._tables[name]:
+            rows = seg.locate(ids)
+            if len(rows):
+                seg.kill(rows)
+                removed += len(rows)
+                if seg.n_dead > DEAD_FRACTION * len(seg):
+                    seg = _merge([seg])
+            if seg.n_alive:
+                kept.append(seg)
+        self._tables[name] = tuple(kept)
         return removed
 
     def lookup(self, digests: Sequence[str], algorithm: str | None = None) -> list[list[int]]:

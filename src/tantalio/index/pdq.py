@@ -10,7 +10,9 @@ Shape of the structure (a small log-structured merge tree):
   stays proportional to the live entries however many add/remove cycles run.
 
 Readers never block: a search reads one immutable snapshot (`_State`); writers serialise on
-a lock and publish a new snapshot. Ids are unique: adding an id that is present replaces it.
+a lock and publish a new snapshot. Ids are unique: adding an id that is present replaces its
+hash, and an id given twice in one call keeps its last hash (replaying a change feed twice
+leaves the index as it was).
 """
 
 from __future__ import annotations
@@ -70,6 +72,16 @@ def as_ids(ids: Sequence[int] | NDArray[np.integer]) -> Ids:
     return arr.astype(np.int64, copy=False)
 
 
+def last_occurrences(ids: Ids) -> NDArray[np.intp] | None:
+    """Positions keeping each id's last occurrence, in order; None when ids are unique."""
+    if len(ids) < 2:
+        return None
+    _, first_from_end = np.unique(ids[::-1], return_index=True)
+    if len(first_from_end) == len(ids):
+        return None
+    return np.sort(len(ids) - 1 - first_from_end)
+
+
 class PDQIndex:
     """All stored hashes within a Hamming radius of a query, exactly (no missed match).
 
@@ -97,7 +109,7 @@ class PDQIndex:
         *,
         n_chunks: int | None = None,
     ) -> PDQIndex:
-        """One bulk build (the fast path for a store refresh): ids must be unique."""
+        """One bulk build (the fast path for a store refresh); a repeated id keeps its last hash."""
         index = cls(threshold, n_chunks=n_chunks)
         id_arr, words = index._checked(ids, hashes)
         if len(id_arr):
@@ -151,8 +163,9 @@ class PDQIndex:
         words = to_words(hashes)
         if len(id_arr) != len(words):
             raise ValueError(f"{len(id_arr)} ids but {len(words)} hashes")
-        if len(np.unique(id_arr)) != len(id_arr):
-            raise ValueError("ids must be unique")
+        keep = last_occurrences(id_arr)
+        if keep is not None:
+            id_arr, words = id_arr[keep], words[keep]
         return np.ascontiguousarray(id_arr), words
 
     def _remove_locked(self, ids: Ids) -> int:
