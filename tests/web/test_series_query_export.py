@@ -180,3 +180,26 @@ async def test_ingest_from_the_browser_with_progress(
     )
     assert bad.status_code == 400
     assert _events(demo_env, "ingest.start")[0].object_id == str(case_id)
+
+
+async def test_chat_network_page_and_graph_export(
+    demo_env: DemoEnv, d_examiner: httpx.AsyncClient, d_auditor: httpx.AsyncClient
+) -> None:
+    from pathlib import Path
+
+    from tantalio.chats.analyzer import import_chats
+
+    phone = Path(__file__).resolve().parents[1] / "data" / "chats" / "scenario" / "phone1"
+    import_chats(demo_env.workspace, "DEMO-1", phone, exhibit="phone1")
+    case_id = demo_env.demo.case_id
+    body = (await d_examiner.get(f"/api/cases/{case_id}/network", params={"top": 5})).json()
+    assert body["accounts"] > 0 and 0 < len(body["ranking"]) <= 5
+    scores = [r["score"] for r in body["ranking"]]
+    assert scores == sorted(scores, reverse=True)
+    page = await d_examiner.get(f"/cases/{case_id}/network")
+    assert page.status_code == 200 and 'id="ranking"' in page.text
+    gexf = await d_examiner.post(f"/api/cases/{case_id}/network/export/gexf")
+    assert gexf.status_code == 200 and b"<gexf" in gexf.content
+    assert (await d_auditor.get(f"/api/cases/{case_id}/network")).status_code == 403
+    event = json.loads(_events(demo_env, "export")[0].detail)
+    assert event["what"] == "network" and event["format"] == "gexf"
