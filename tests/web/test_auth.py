@@ -163,3 +163,23 @@ async def test_security_headers(examiner: httpx.AsyncClient) -> None:
     assert r.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_expired_sessions_are_refused_and_forgotten(
+    web_env: WebEnv, examiner: httpx.AsyncClient
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, update
+
+    with web_env.workspace.transaction() as db:
+        db.execute(
+            update(store_auth.WebSession).values(
+                expires_at=store_auth.utcnow() - timedelta(seconds=1)
+            )
+        )
+    assert (await examiner.get("/api/me")).status_code == 401
+    async with client_for(web_env) as other:
+        await login(other, "otto")
+    with web_env.session() as db:
+        assert db.scalar(select(func.count()).select_from(store_auth.WebSession)) == 1

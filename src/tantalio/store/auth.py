@@ -262,6 +262,7 @@ def create_session(session: Session, user: User, ip: str | None = None) -> tuple
     """A new browser session; returns the cookie value (shown once) and the row."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    session.execute(delete(WebSession).where(WebSession.expires_at < now))  # forget stale ones
     row = WebSession(
         id=_digest(token),
         user_id=user.id,
