@@ -33,8 +33,8 @@ def test_small_segments_scan_and_big_ones_probe_with_equal_answers() -> None:
         to_words(rng.integers(0, 256, (1_000, 32), np.uint8)), np.arange(1_000), Layout.even(11)
     )
     assert small._plan(31) is None  # scanning 1,000 rows beats ~2,000 probes
-    words = to_words(rng.integers(0, 256, (200_000, 32), np.uint8))
-    big = Segment(words, np.arange(200_000), Layout.even(11))
+    words = to_words(rng.integers(0, 256, (100_000, 32), np.uint8))
+    big = Segment(words, np.arange(100_000), Layout.even(11))
     assert big._plan(31) is not None and big._plan(200) is None
     queries = words[:50].copy()
     queries[:, 1] ^= np.uint64(0xFFFF_FFFF)  # 32 bits off: outside 31, inside 40

@@ -122,6 +122,11 @@ class PDQIndex:
         if not len(id_arr):
             return
         with self._write:
+            fresh = ~self._unchanged(id_arr, words)
+            if not fresh.all():  # a replay: entries already stored as given cost nothing
+                id_arr, words = id_arr[fresh], words[fresh]
+                if not len(id_arr):
+                    return
             self._remove_locked(id_arr)
             state = self._state
             segments = list(state.segments)
@@ -167,6 +172,23 @@ class PDQIndex:
         if keep is not None:
             id_arr, words = id_arr[keep], words[keep]
         return np.ascontiguousarray(id_arr), words
+
+    def _unchanged(self, ids: Ids, words: Words) -> NDArray[np.bool_]:
+        """True where `ids[i]` is already stored with exactly `words[i]`."""
+        state = self._state
+        order = np.argsort(ids)
+        sorted_ids = ids[order]
+        same = np.zeros(len(ids), dtype=bool)
+        blocks = [(seg.ids, seg.words, seg.locate(ids)) for seg in state.segments]
+        blocks.append(
+            (state.tail_ids, state.tail_words, np.flatnonzero(np.isin(state.tail_ids, ids)))
+        )
+        for block_ids, block_words, rows in blocks:
+            if len(rows):
+                pos = order[np.searchsorted(sorted_ids, block_ids[rows])]
+                equal = (block_words[rows] == words[pos]).all(axis=1)
+                same[pos[equal]] = True
+        return same
 
     def _remove_locked(self, ids: Ids) -> int:
         state = self._state
