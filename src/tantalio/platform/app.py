@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tantalio.platform import api_v1, hma
+from tantalio.platform import api_ops, api_v1, hma
 from tantalio.platform.auth import KeyRing
 from tantalio.platform.config import PlatformConfig
 from tantalio.platform.fastpath import RawLookupFastPath
@@ -57,6 +57,7 @@ def create_platform_app(
     app.add_exception_handler(ApiError, api_error_handler)
     app.include_router(hma.router)
     app.include_router(api_v1.router)
+    app.include_router(api_ops.router)
     keyring = app.state.keyring
     # Added first, so it sits inside LimitAndLog: limits and access log apply to it too.
     app.add_middleware(_BoundFastPath, service=svc, keyring=keyring)
