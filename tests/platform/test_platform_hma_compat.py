@@ -152,3 +152,33 @@ def test_cli_serve_answers(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_v1_status_hash_and_openapi(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+    from platform_helpers import keys
+
+    svc = PlatformService(make_config(f"sqlite:///{tmp_path / 'v1.db'}"))
+    _admin, _curate, lookup = keys(svc)
+    with TestClient(create_platform_app(service=svc, background=False)) as c:
+        st = c.get("/v1/status", headers=lookup).json()
+        assert st["ready"] is True and st["entries"] == 0
+        fp = c.post(
+            "/v1/hash", files={"file": ("x.png", benign_image(3), "image/png")}, headers=lookup
+        ).json()
+        assert len(fp["pdq"]) == 64 and len(fp["pdq_orientations"]) == 8 and fp["sha256"]
+        paths = c.get("/v1/openapi.json").json()["paths"]
+        assert {
+            "/m/raw_lookup",
+            "/m/lookup",
+            "/h/hash",
+            "/c/banks",
+            "/c/bank/{bank_name}/signal",
+            "/c/bank/{bank_name}/content",
+            "/status",
+            "/v1/match",
+            "/v1/reports/{account_id}",
+            "/v1/review/take",
+            "/v1/keys",
+        } <= set(paths)
+    svc.close()
