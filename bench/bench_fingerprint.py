@@ -13,7 +13,8 @@ at quality 80-95, plus the images of --corpus when given):
   (c) pdqhash    pdqhash.compute on Pillow's full-resolution RGB decode
   (d) floor      the reduced decode alone: Pillow draft RGB to >= 512 px short side (JPEG;
                  other formats: their full decode)
-  (d') luma      the luma-only reduced decode tantalio itself does (simplejpeg GRAY)
+  (d') luma      tantalio's own decode to the luma it hashes (JPEG: simplejpeg GRAY at the
+                 reduced scale; PNG: libspng + Pillow L; others: Pillow L)
   crypto         MD5+SHA-1+SHA-256 of the bytes alone
 
 "per core" is images per CPU-second of one process (robust on a shared machine); "all cores"
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import math
 import multiprocessing as mp
 import os
@@ -87,20 +87,12 @@ def run_floor(path: str) -> object:
 
 
 def run_luma(path: str) -> object:
-    import simplejpeg
+    from tantalio.fingerprint.config import DEFAULT_CONFIG
+    from tantalio.fingerprint.image import decode
+    from tantalio.fingerprint.magic import sniff
 
     data = Path(path).read_bytes()
-    if data[:3] == b"\xff\xd8\xff":
-        try:
-            h, w, _, _ = simplejpeg.decode_jpeg_header(data)
-            s = _scale(w, h)
-            return simplejpeg.decode_jpeg(
-                data, colorspace="GRAY", min_height=-(-h // s), min_width=-(-w // s)
-            ).shape
-        except ValueError:
-            pass
-    with Image.open(io.BytesIO(data)) as im:
-        return im.convert("L").size
+    return decode(data, sniff(data[:64])[0], DEFAULT_CONFIG).luma.shape
 
 
 def run_crypto(path: str) -> object:
@@ -121,7 +113,7 @@ METHODS: list[tuple[str, str, Callable[[str], object]]] = [
     ("b", "HMA: PdqSignal.hash_from_file + sha256", run_hma),
     ("c", "pdqhash on full-res decode", run_pdqhash_full),
     ("d", "floor: reduced decode (Pillow draft RGB)", run_floor),
-    ("d'", "tantalio's luma reduced decode", run_luma),
+    ("d'", "tantalio's own decode to luma", run_luma),
     ("crypto", "md5+sha1+sha256 only", run_crypto),
 ]
 
