@@ -182,6 +182,12 @@ def test_login_triage_and_bulk_categorize(browser, server: Server) -> None:  # t
     assert "focused" in (tiles.nth(6).get_attribute("class") or "")
     first = int(tiles.nth(5).get_attribute("data-media"))
     assert _categories(server, [first]) == {first: 3}
+    # shift-click selects a range; Escape clears the selection
+    tiles.nth(8).locator("img").click()
+    tiles.nth(10).locator("img").click(modifiers=["Shift"])
+    assert page.inner_text("#sel-count") == "3"
+    page.keyboard.press("Escape")
+    assert page.inner_text("#sel-count") == "0"
     # the category filter sees the change
     page.select_option("select[name=category]", "0")
     page.click("#filters button[type=submit]")

@@ -37,10 +37,21 @@
     if (reveal) { ev.preventDefault(); revealTile(reveal.closest(".tile")); return; }
     const tile = ev.target.closest(".tile[data-media]");
     if (tile && !ev.target.closest("a") && !tile.classList.contains("large")) {
-      toggle(tile);
+      const box = tile.closest(".grid") || document;
+      const all = $$(".tile[data-media]", box);
+      const here = all.indexOf(tile);
+      if (ev.shiftKey && lastClicked && lastClicked.box === box && lastClicked.index !== -1) {
+        const [a, b] = [Math.min(here, lastClicked.index), Math.max(here, lastClicked.index)];
+        all.slice(a, b + 1).forEach((t) => t.classList.add("selected"));
+        updateCount();
+      } else {
+        toggle(tile);
+      }
+      lastClicked = { box, index: here };
       focusTile(tile);
     }
   });
+  let lastClicked = null;
   document.addEventListener("dblclick", (ev) => {
     const tile = ev.target.closest(".tile[data-media]");
     if (tile && !tile.classList.contains("large")) openTile(tile);
@@ -161,6 +172,16 @@
     const j = i === -1 ? 0 : Math.max(0, Math.min(all.length - 1, i + delta));
     if (i === all.length - 1 && delta > 0 && grid && grid.dataset.next) { location.href = grid.dataset.next; return; }
     focusTile(all[j]);
+  }
+  if (detail) {
+    document.addEventListener("keydown", (ev) => {
+      if (ev.target.closest("input, textarea, select") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      if (/^[0-4]$/.test(ev.key) && $(".catbtn:not([disabled])")) categorize(Number(ev.key));
+      else if (ev.key === "u" && $(".catbtn:not([disabled])")) categorize(null);
+      else if (ev.key === "r") revealTile($(".tile.large"));
+      else return;
+      ev.preventDefault();
+    });
   }
   if (grid) {
     if (tiles().length) focusTile(tiles()[0]);
