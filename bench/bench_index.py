@@ -457,9 +457,28 @@ def write_doc(
         + text
         + "\n"
         + "\n".join(notes)
-        + "\n"
+        + "\n\n"
+        + READING
     )
     print(f"wrote {path}", file=sys.stderr)
+
+
+READING = """## Reading the numbers
+
+- Both indexes are exact at 31 (threatexchange's 16 chunks x 16 bits with one flip is a valid
+  pigeonhole too); the difference is cost. Ours probes 11 chunks of 23-24 bits (radius 2/1),
+  which leaves ~3,000 candidates per query at 10M where 16-bit chunks leave ~41,000, and keeps
+  its tables in flat numpy arrays (~133 bytes per hash at 10M) where faiss's hash maps and
+  threatexchange's Python id maps take ~660 bytes per hash at 1M.
+- Batched figures use both cores (a batch is split across threads); single-query figures are
+  one core. Triage queries images in batches of 8 orientations; the platform service answers
+  one request per thread, so concurrent requests also use both cores.
+- threatexchange rebuilds its id map in Python on every `add`, so each add costs time linear in
+  the index size (hundreds of ms at 1M, see the table); ours appends to a brute-forced tail.
+- The machine is shared by several engineers' jobs: absolute rates move by 2x between runs;
+  the ratios measured in one run are the figures to compare. Design notes:
+  `docs/decisions/index.md`.
+"""
 
 
 if __name__ == "__main__":
