@@ -274,7 +274,7 @@ def _check_exact(data: dict[str, Any], got: list[list[int]]) -> dict[str, Any]:
 # -- parent: run the workers, print and write the table ---------------------------------
 
 
-def run_worker(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any] | None:
+def run_worker(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--worker", kind, "--n", str(n)] + _passthrough(args)
     print(f"… {kind} at {n:,}", file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
@@ -406,12 +406,11 @@ def main() -> None:
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
     load = os.getloadavg()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in sizes:
         rows.append(run_worker("ours", n, args))
         if n <= args.tx_max:
             rows.append(run_worker("threatexchange", n, args))
-    rows = [r for r in rows if r]
     exact = run_worker("exact", args.exact_size, args) if args.exact_size else None
     skipped = [n for n in sizes if n > args.tx_max]
     text = table(rows)
