@@ -103,3 +103,20 @@ def test_hma_csv_export_reads_back() -> None:
         (None, md5("h1"), None),
         (None, None, sha256("h2")),
     ]
+
+
+def test_hma_vpdq_rows_keep_category_series_and_comments() -> None:
+    frames = f'"[""{pdq("v-0")},100,0.000"",""{pdq("v-1")},90,1.000""]"'
+    text = (
+        "signal_type,signal,category,series,note\n"
+        f"vpdq,{frames},1,Harbour,stand-in video\n"
+        f"pdq,{pdq('p-0')},2,Meadow,\n"
+        "vpdq,[not json,1,Harbour,\n"
+    )
+    got = list(HmaFormat().read(io.BytesIO(text.encode()), "v.csv"))
+    video, picture, bad = got
+    assert isinstance(video, HashEntry)
+    assert video.vpdq == [f"{pdq('v-0')},100,0.000", f"{pdq('v-1')},90,1.000"]
+    assert (video.category, video.series, video.comments) == (1, "Harbour", "stand-in video")
+    assert isinstance(picture, HashEntry) and (picture.category, picture.series) == (2, "Meadow")
+    assert not isinstance(bad, HashEntry) and bad.where == "v.csv:4" and bad.field == "signal"

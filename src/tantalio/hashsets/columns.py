@@ -74,9 +74,13 @@ def entry_from_fields(
     where: str,
     scheme: str = "vics-2.0",
     overrides: Mapping[str, int | None] | None = None,
+    vpdq: list[str] | None = None,
 ) -> tuple[HashEntry | None, list[ParseWarning]]:
-    """Build an entry from canonical-name -> text. (None, warnings) when it must be skipped."""
-    entry = HashEntry()
+    """Build an entry from canonical-name -> text. (None, warnings) when it must be skipped.
+
+    `vpdq`: frames already parsed by the caller (an HMA `vpdq` row), so the row's other
+    columns (category, series, ...) are read by the same rules as any other row's."""
+    entry = HashEntry(vpdq=vpdq or None)
     for algorithm in HASH_COLUMNS:
         value = (fields.get(algorithm) or "").strip()
         if not value:

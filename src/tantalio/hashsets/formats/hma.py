@@ -3,7 +3,8 @@
 Signal type names are python-threatexchange's (`pdq`, `video_md5`, `video_sha256`, `vpdq`,
 plus plain `md5`/`sha1`/`sha256`). An optional header row (`signal_type,signal,...`) may
 name extra columns; those tantalio knows (category, series, id, comments, tags) fill the
-entry, the rest are ignored, as are extra cells of a header-less file. Signal types that
+entry, on `vpdq` rows as on any other; the rest are ignored, as are extra cells of a
+header-less file. Signal types that
 are not file hashes (`url`, `raw_text`, `trend_query`, `url_md5`) are reported and skipped.
 A vPDQ signal is HMA's JSON list of `pdq,quality,timestamp` frames.
 """
@@ -86,26 +87,29 @@ class HmaFormat(HashSetFormat):
                     where, "signal_type", f"signal type {kind!r} is not a file hash; row skipped"
                 )
                 continue
-            if target == "vpdq":
-                yield from _vpdq_entry(value, where)
-                continue
             fields = {name: row[i] for i, name in extras.items() if i < len(row)}
-            fields[target] = value
-            entry, warnings = entry_from_fields(fields, where)
+            frames: list[str] | None = None
+            if target == "vpdq":
+                try:
+                    frames = _vpdq_frames(value)
+                except ValueError as exc:  # json.JSONDecodeError is a ValueError
+                    yield ParseWarning(where, "signal", f"{exc}; row skipped")
+                    continue
+            else:
+                fields[target] = value
+            entry, warnings = entry_from_fields(fields, where, vpdq=frames)
             for warning in warnings:
                 yield _rename(warning, target)
             if entry is not None:
                 yield entry
 
 
-def _vpdq_entry(value: str, where: str) -> Iterator[HashEntry | ParseWarning]:
-    try:
-        frames = json.loads(value) if value.startswith("[") else value.split(";")
-        if not isinstance(frames, list) or not frames:
-            raise ValueError("vpdq signal must be a non-empty list of frames")
-        yield HashEntry(vpdq=[normalize_vpdq_frame(f) for f in frames])
-    except ValueError as exc:  # json.JSONDecodeError is a ValueError
-        yield ParseWarning(where, "signal", f"{exc}; row skipped")
+def _vpdq_frames(value: str) -> list[str]:
+    """HMA's JSON list of `pdq,quality,timestamp` frames (or `;`-separated), normalised."""
+    frames = json.loads(value) if value.startswith("[") else value.split(";")
+    if not isinstance(frames, list) or not frames:
+        raise ValueError("vpdq signal must be a non-empty list of frames")
+    return [normalize_vpdq_frame(f) for f in frames]
 
 
 def _rename(warning: ParseWarning, target: str) -> ParseWarning:
