@@ -181,6 +181,16 @@ def near_pending(session: Session, min_quality: int) -> list[tuple[int, str]]:
     return [(int(mid), str(pdq)) for mid, pdq in session.execute(q)]
 
 
+def near_pending_videos(session: Session) -> list[int]:
+    """Ids of videos with vPDQ frames not yet searched for near-duplicates."""
+    q = (
+        select(Media.id)
+        .where(Media.near_checked.is_(False), Media.kind == "video", Media.frames.is_not(None))
+        .order_by(Media.id)
+    )
+    return [int(mid) for mid in session.scalars(q)]
+
+
 def mark_near_checked(session: Session) -> None:
     session.execute(update(Media).where(Media.near_checked.is_(False)).values(near_checked=True))
 

@@ -53,11 +53,12 @@ def near_duplicates_pending(session: Session, indexes: WorkspaceIndexes) -> int:
     """Search every media not yet searched for near-duplicates in the workspace; store the
     pairs (lower id first) within the threshold; returns pairs written.
 
-    The identity PDQ of each pending media is queried against all 8 orientations of every
-    stored image. Run once per ingest, after the last batch: the media of one run are thus
-    compared with each other both ways, and with earlier media one way, whatever the order
-    batches were written in — so a resumed ingest ends exactly like an uninterrupted one.
-    A pair's distance is the closest orientation; no orientation is recorded for pairs."""
+    Images: the identity PDQ of each pending media is queried against all 8 orientations of
+    every stored image. Videos: the vPDQ rule, both ways (`video_pairs`). Run once per
+    ingest, after the last batch: the media of one run are thus compared with each other
+    both ways, and with earlier media one way, whatever the order batches were written in
+    — so a resumed ingest ends exactly like an uninterrupted one. An image pair's distance
+    is the closest orientation; no orientation is recorded for pairs."""
     pending = store.near_pending(session, indexes.min_quality)
     written = 0
     if pending:
@@ -80,8 +81,76 @@ def near_duplicates_pending(session: Session, indexes: WorkspaceIndexes) -> int:
         ]
         store.insert_matches(session, rows)
         written = len(rows)
+    pending_videos = store.near_pending_videos(session)
+    if pending_videos:
+        videos = {
+            mid: unique_frames(frames, indexes.min_quality)
+            for mid, frames in store.video_frames(session)
+        }
+        rows = video_pairs(videos, pending_videos, indexes.threshold)
+        store.insert_matches(session, rows)
+        written += len(rows)
     store.mark_near_checked(session)
     return written
+
+
+def unique_frames(frames: Sequence[Sequence[Any]], min_quality: int = 50) -> list[str]:
+    """A stored video's unique frame PDQs ([[pdq, quality, t], ...]), quality-gated."""
+    return list(
+        dict.fromkeys(str(f[0]) for f in frames if f and (len(f) < 2 or f[1] >= min_quality))
+    )
+
+
+def video_pairs(
+    videos: dict[int, list[str]], pending: Sequence[int], threshold: int
+) -> list[dict[str, Any]]:
+    """Video near-duplicates inside the workspace by the vPDQ rule, applied both ways.
+
+    Neither video of a pair is "the known one", so a pair is stored when either video has
+    >= 80 % of its unique frames within `threshold` of some frame of the other: a trimmed
+    copy (all its frames in the original) or a re-encode (nearly all frames, both ways) is
+    linked. `score` is the larger of the two shares and `distance` the mean distance of the
+    matched frames on that side. Both shares are computed from one search of the pending
+    video's frames, and the pair's values are the same whichever of its videos is searched
+    — so the result does not depend on the order media were written in."""
+    index = PdqSearch(threshold)
+    owner: list[tuple[int, int]] = []  # frame id -> (media id, unique frame number)
+    hashes: list[str] = []
+    for mid in sorted(videos):
+        owner.extend((mid, n) for n in range(len(videos[mid])))
+        hashes += videos[mid]
+    index.add(list(range(len(hashes))), hashes)
+    pairs: dict[tuple[int, int], dict[str, Any]] = {}
+    for mid in pending:
+        frames = videos.get(mid) or []
+        theirs: dict[int, dict[int, int]] = {}  # other video -> its frame -> closest distance
+        ours: dict[int, dict[int, int]] = {}  # other video -> our frame -> closest distance
+        for i, hits in enumerate(index.search(frames)):
+            for fid, dist in hits:
+                other, n = owner[fid]
+                if other == mid:
+                    continue
+                t, o = theirs.setdefault(other, {}), ours.setdefault(other, {})
+                t[n] = min(dist, t.get(n, dist))
+                o[i] = min(dist, o.get(i, dist))
+        for other in sorted(theirs):
+            key = (min(mid, other), max(mid, other))
+            if key in pairs:
+                continue
+            sides = [
+                (len(d) / len(videos[v]), -sum(d.values()) / len(d))
+                for v, d in ((other, theirs[other]), (mid, ours[other]))
+            ]
+            share, neg_mean = max(sides)
+            if share >= VPDQ_FRAME_SHARE:
+                pairs[key] = {
+                    "media_id": key[0],
+                    "other_media_id": key[1],
+                    "algorithm": "vpdq",
+                    "distance": round(-neg_mean),
+                    "score": round(share, 4),
+                }
+    return [pairs[k] for k in sorted(pairs)]
 
 
 @dataclass(slots=True)
