@@ -310,3 +310,26 @@ def test_exif_bytes_inside_pixel_data_are_not_exif(data_dir: Path) -> None:
     assert b"eXIf" in png
     fp = fingerprint_bytes(bytes(png))
     assert fp.error is None and fp.exif is None
+
+
+def test_error_texts_carry_no_memory_addresses() -> None:
+    """The same bad bytes give the same error text in every process (stored, compared)."""
+    import subprocess
+    import sys
+
+    from tantalio.fingerprint.engine import fingerprint_bytes
+    from tantalio.fingerprint.errors import clean
+
+    bad = b"\xff\xd8\xff\xe0" + b"\x00" * 50  # JPEG magic, no decodable header
+    error = fingerprint_bytes(bad).error
+    assert (
+        error == "corrupt jpeg: cannot read the header (UnidentifiedImageError: cannot "
+        "identify image file)"
+    )
+    code = (
+        "from tantalio.fingerprint.engine import fingerprint_bytes;"
+        f"print(fingerprint_bytes({bad!r}).error)"
+    )
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert other.stdout.strip() == error
+    assert clean("x <Foo object at 0x7f00aa> y at 0xdead") == "x y"

@@ -28,6 +28,7 @@ from tantalio.fingerprint.crypto import (
     hash_bytes,
     hash_stream,
 )
+from tantalio.fingerprint.errors import why as _why
 from tantalio.fingerprint.magic import HEAD_BYTES, sniff
 from tantalio.fingerprint.pdq import pdq_from_luma
 from tantalio.fingerprint.record import IMAGE_TYPES, VIDEO_TYPES, Fingerprint
@@ -286,8 +287,3 @@ def _buffer(stream: BinaryIO, hasher: MultiHasher, buf: bytearray, limit: int) -
             return True
         buf += chunk
     return False
-
-
-def _why(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

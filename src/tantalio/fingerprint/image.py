@@ -28,6 +28,8 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from tantalio.fingerprint.config import FingerprintConfig
+from tantalio.fingerprint.errors import clean
+from tantalio.fingerprint.errors import why as _why
 from tantalio.fingerprint.pdq import luma_of_image
 
 try:  # a faster PNG inflater; Pillow decodes PNG where it is missing
@@ -155,7 +157,7 @@ def _decode_pillow(data: bytes, type_: str, cfg: FingerprintConfig) -> DecodedIm
         try:
             im = Image.open(io.BytesIO(data), formats=_PIL_FORMATS.get(type_))
         except Image.DecompressionBombError as exc:
-            raise ImageError(f"refused: {exc} (max_pixels {cfg.max_pixels})") from exc
+            raise ImageError(f"refused: {clean(str(exc))} (max_pixels {cfg.max_pixels})") from exc
         except (Image.UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise ImageError(f"corrupt {type_}: cannot read the header ({_why(exc)})") from exc
         with im:
@@ -174,7 +176,7 @@ def _decode_pillow(data: bytes, type_: str, cfg: FingerprintConfig) -> DecodedIm
             except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
                 raise ImageError(_load_error(type_, exc)) from exc
             except Image.DecompressionBombError as exc:
-                raise ImageError(f"refused: {exc}") from exc
+                raise ImageError(f"refused: {clean(str(exc))}") from exc
     return DecodedImage(np.ascontiguousarray(luma), width, height, scale)
 
 
@@ -186,11 +188,6 @@ def _luma8(im: Image.Image) -> NDArray[np.uint8]:
     if im.mode in ("RGB", "RGBA", "RGBX", "P", "PA", "LA", "1", "CMYK", "YCbCr"):
         return np.asarray(im.convert("L"))
     return np.asarray(im.convert("RGB").convert("L"))
-
-
-def _why(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _load_error(type_: str, exc: BaseException) -> str:

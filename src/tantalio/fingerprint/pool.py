@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from tantalio.fingerprint.config import DEFAULT_CONFIG, FingerprintConfig
+from tantalio.fingerprint.errors import why
 from tantalio.fingerprint.record import Fingerprint
 
 _GRACE_S = 2.0  # past the deadline before a worker is killed (the video loop stops itself)
@@ -91,7 +92,7 @@ def _worker_main(conn: Connection, cfg: FingerprintConfig) -> None:
                     fp = engine.fingerprint_file(path, cfg)
             except Exception as exc:  # engine bugs become errors, never a dead worker
                 fp = Fingerprint(size=0, md5="", sha1="", sha256="", path=path)
-                fp.error = f"internal error: {type(exc).__name__}: {exc}"
+                fp.error = f"internal error: {why(exc)}"
             conn.send(("done", index, fp))
 
 

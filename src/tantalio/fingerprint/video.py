@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tantalio.fingerprint.config import FingerprintConfig
+from tantalio.fingerprint.errors import why as _why
 from tantalio.fingerprint.pdq import luma_from_rgb, pdq_from_luma
 from tantalio.fingerprint.record import VideoFrame
 
@@ -159,8 +160,3 @@ def _duration(container: Any, stream: Any) -> float | None:
     if container.duration is not None:
         return round(container.duration / 1_000_000, 3)
     return None
-
-
-def _why(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
