@@ -43,7 +43,7 @@ format: setup
 	$(VENV)/bin/ruff check --fix src tests bench
 
 bench: setup
-	$(PY) bench/run_all.py
+	@cat bench/README.md
 
 clean:
 	rm -rf $(VENV) .tools demo-output
