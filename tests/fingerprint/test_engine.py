@@ -333,3 +333,46 @@ def test_error_texts_carry_no_memory_addresses() -> None:
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert other.stdout.strip() == error
     assert clean("x <Foo object at 0x7f00aa> y at 0xdead") == "x y"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["photo.jpg", "exif.jpg", "photo.png", "gray.png", "anim.gif", "photo.bmp", "photo.tiff",
+     "photo.webp"],
+)  # fmt: skip
+def test_preview_comes_from_the_same_decode_and_changes_no_hash(data_dir: Path, name: str) -> None:
+    import io
+
+    from PIL import Image
+
+    from tantalio.fingerprint.config import FingerprintConfig
+    from tantalio.fingerprint.engine import fingerprint_bytes
+
+    data = (data_dir / name).read_bytes()
+    plain = fingerprint_bytes(data, name=name)
+    with_preview = fingerprint_bytes(data, name=name, config=FingerprintConfig(preview_px=64))
+    assert plain.preview is None and with_preview.preview is not None
+    preview = with_preview.preview
+    with_preview.preview = None
+    assert with_preview == plain  # hashes, PDQ, orientations, EXIF: all unchanged
+    with Image.open(io.BytesIO(preview)) as im:
+        assert im.format == "JPEG" and im.mode == "RGB" and max(im.size) == 64
+
+
+def test_preview_is_upright_by_exif_orientation(make_photo, encode_image) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    import piexif
+    from PIL import Image
+
+    from tantalio.fingerprint.config import FingerprintConfig
+    from tantalio.fingerprint.engine import fingerprint_bytes
+
+    exif = piexif.dump({"0th": {piexif.ImageIFD.Orientation: 6}})  # stored turned 90° left
+    data = encode_image(make_photo(2400, 1200), "JPEG", exif=exif)
+    fp = fingerprint_bytes(data, config=FingerprintConfig(preview_px=100))
+    assert fp.exif is not None and fp.exif.orientation == 6 and fp.extra["pdq_scale"] == 2
+    assert fp.preview is not None
+    with Image.open(io.BytesIO(fp.preview)) as im:
+        assert im.size == (50, 100)
+

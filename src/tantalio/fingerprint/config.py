@@ -28,6 +28,11 @@ class FingerprintConfig:
         float luma): bit-identical PDQ for audits, several times slower. By default JPEGs are
         decoded luma-only and reduced, and other images go through Pillow's 8-bit luma;
         docs/perf/fingerprint.md gives the measured distance to the reference.
+    preview_px: when > 0, images also get `Fingerprint.preview`: colour JPEG bytes, long side
+        at most this, EXIF orientation applied, made from the decode PDQ already did (a JPEG's
+        Y, Cb and Cr are decoded together at the PDQ scale and Y is hashed: the same pixels
+        as the luma-only decode). Off by default; an ingest asks for its thumbnails this way
+        instead of decoding each picture twice.
     mp_context: multiprocessing start method of `fingerprint_many` ("forkserver" is safe
         in threaded programs; "fork" starts faster).
     """
@@ -47,6 +52,7 @@ class FingerprintConfig:
     temp_dir: str | None = None
     video_threads: int = 0
     mp_context: str = "forkserver"
+    preview_px: int = 0
 
 
 DEFAULT_CONFIG = FingerprintConfig()

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from tantalio.fingerprint import exif as exif_mod
 from tantalio.fingerprint import image as image_mod
+from tantalio.fingerprint import preview as preview_mod
 from tantalio.fingerprint import video as video_mod
 from tantalio.fingerprint.config import DEFAULT_CONFIG, FingerprintConfig
 from tantalio.fingerprint.crypto import (
@@ -188,6 +189,8 @@ def _image(fp: Fingerprint, data: bytes, cfg: FingerprintConfig) -> None:
     fp.pdq_orientations = list(result.orientations) if result.orientations else None
     if decoded.scale > 1:
         fp.extra["pdq_scale"] = decoded.scale
+    if decoded.preview is not None:
+        fp.preview = preview_mod.encode(decoded.preview, fp.exif.orientation if fp.exif else None)
 
 
 def _video(fp: Fingerprint, source: Any, cfg: FingerprintConfig, started: float) -> None:

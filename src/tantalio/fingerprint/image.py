@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from tantalio.fingerprint import preview as preview_mod
 from tantalio.fingerprint.config import FingerprintConfig
 from tantalio.fingerprint.errors import clean
 from tantalio.fingerprint.errors import why as _why
@@ -68,6 +69,7 @@ class DecodedImage:
     width: int  # dimensions as stored in the file (not the reduced decode)
     height: int
     scale: int  # DCT-domain reduction factor (1 = full resolution)
+    preview: Image.Image | None = None  # RGB, long side <= cfg.preview_px (when asked)
 
 
 def check_pixels(width: int, height: int, cfg: FingerprintConfig) -> None:
@@ -91,6 +93,10 @@ def jpeg_scale(width: int, height: int, min_side: int) -> int:
 
 def decode(data: bytes, type_: str, cfg: FingerprintConfig) -> DecodedImage:
     if type_ == "jpeg" and cfg.jpeg_fast_path and not cfg.exact_pdq:
+        if cfg.preview_px:
+            colour = _decode_jpeg_ycc(data, cfg)
+            if colour is not None:
+                return colour
         fast = _decode_jpeg_turbo(data, cfg)
         if fast is not None:
             return fast
@@ -125,6 +131,54 @@ def _decode_jpeg_turbo(data: bytes, cfg: FingerprintConfig) -> DecodedImage | No
     return DecodedImage(luma[:, :, 0], width, height, scale)
 
 
+def _decode_jpeg_ycc(data: bytes, cfg: FingerprintConfig) -> DecodedImage | None:
+    """Y, Cb and Cr at the PDQ scale in one decode (libjpeg's raw YCbCr output, no colour
+    conversion): Y is exactly the luma-only decode's output, and the preview comes from all
+    three. None (the luma-only path decides) for anything but a clean YCbCr JPEG."""
+    import simplejpeg
+
+    try:
+        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+    except ValueError:
+        return None
+    check_pixels(width, height, cfg)
+    if colorspace != "YCbCr":
+        return None
+    scale = jpeg_scale(width, height, cfg.min_side)
+    if scale == 1:
+        # Under 1024 px on the short side the luma-only decode plus a second decode at
+        # 1/2..1/8 scale for the preview is cheaper than one full colour decode (measured).
+        fast = _decode_jpeg_turbo(data, cfg)
+        if fast is not None:
+            fast.preview = _small_jpeg_preview(data, width >= height, cfg.preview_px)
+        return fast
+    want = (-(-width // scale), -(-height // scale))
+    try:
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as im:
+            # Pillow picks the scale from floor(size / requested): ask with floors.
+            im.draft("YCbCr", (width // scale, height // scale))
+            if im.mode != "YCbCr" or im.size != want:
+                return None
+            im.load()
+            preview = reduce_preview(im, cfg.preview_px)
+            luma = np.array(im.getchannel(0))
+    except Exception:  # damaged or odd: the luma-only path reports what is wrong
+        return None
+    return DecodedImage(luma, width, height, scale, preview)
+
+
+def _small_jpeg_preview(data: bytes, landscape: bool, px: int) -> Image.Image | None:
+    """RGB at the smallest DCT scale whose long side is still at least `px`."""
+    import simplejpeg
+
+    long_side = {"min_width": px} if landscape else {"min_height": px}
+    try:
+        rgb = simplejpeg.decode_jpeg(data, colorspace="RGB", **long_side)
+    except ValueError:
+        return None
+    return reduce_preview(Image.fromarray(rgb), px)
+
+
 def _decode_png_spng(data: bytes, cfg: FingerprintConfig) -> DecodedImage | None:
     if pyspng is None or len(data) < 33 or data[12:16] != b"IHDR":
         return None
@@ -138,10 +192,12 @@ def _decode_png_spng(data: bytes, cfg: FingerprintConfig) -> DecodedImage | None
     except Exception:  # truncated or damaged: Pillow decodes what it can and says why
         return None
     if pixels.ndim == 2:
-        return DecodedImage(pixels, width, height, 1)
+        preview = reduce_preview(Image.fromarray(pixels), cfg.preview_px)
+        return DecodedImage(pixels, width, height, 1, preview)
     mode = _SPNG_MODES[colour]
     im = Image.frombuffer(mode, (width, height), pixels, "raw", mode, 0, 1)
-    return DecodedImage(np.asarray(im.convert("L")), width, height, 1)
+    preview = reduce_preview(im, cfg.preview_px)
+    return DecodedImage(np.asarray(im.convert("L")), width, height, 1, preview)
 
 
 # PNG colour type → the Pillow raw mode of pyspng's 8-bit output (palette expands to RGB).
@@ -173,11 +229,17 @@ def _decode_pillow(data: bytes, type_: str, cfg: FingerprintConfig) -> DecodedIm
                 im.seek(0)
                 im.load()
                 luma = luma_of_image(im) if cfg.exact_pdq else _luma8(im)
+                # A JPEG here was drafted to gray: the caller makes its own colour preview.
+                preview = reduce_preview(im, cfg.preview_px) if type_ != "jpeg" else None
             except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
                 raise ImageError(_load_error(type_, exc)) from exc
             except Image.DecompressionBombError as exc:
                 raise ImageError(f"refused: {clean(str(exc))}") from exc
-    return DecodedImage(np.ascontiguousarray(luma), width, height, scale)
+    return DecodedImage(np.ascontiguousarray(luma), width, height, scale, preview)
+
+
+def reduce_preview(im: Image.Image, px: int) -> Image.Image | None:
+    return preview_mod.reduce(im, px) if px > 0 else None
 
 
 def _luma8(im: Image.Image) -> NDArray[np.uint8]:

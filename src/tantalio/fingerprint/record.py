@@ -98,6 +98,9 @@ class Fingerprint:
     keyframes: list[float] | None = None  # timestamps (s) for contact-sheet thumbnails
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # JPEG bytes of a small upright colour preview, only with FingerprintConfig.preview_px;
+    # never printed (not in JSON_KEYS).
+    preview: bytes | None = None
 
     @property
     def kind(self) -> str:

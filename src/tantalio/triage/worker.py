@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tantalio.fingerprint.config import FingerprintConfig
 from tantalio.fingerprint.record import Fingerprint
 from tantalio.triage import thumbs
 
@@ -64,6 +65,9 @@ def init_worker(
     _state["probe"] = MediaProbe(db_url)
     _state["dir"] = Path(workspace_dir) if workspace_dir else None
     _state["thumbnails"] = thumbnails and workspace_dir is not None
+    # With thumbnails, the engine hands back a preview made from its own decode, so a
+    # picture is decoded once (docs/perf/ingest.md); videos still get a contact sheet here.
+    _state["config"] = FingerprintConfig(preview_px=thumbs.SIZE if _state["thumbnails"] else 0)
     _state["entry_index_path"] = entry_index
     _state["min_quality"] = min_quality
 
@@ -129,10 +133,11 @@ def _run(job: Job) -> JobResult:
         sha256 = _sha256_file(job.path or "")
     if _stored(sha256):
         return JobResult(job.seq, sha256, size)
+    config = _state.get("config")
     if data is not None:
-        fp = fingerprint_bytes(data, name=job.name)
+        fp = fingerprint_bytes(data, name=job.name, config=config)
     else:
-        fp = fingerprint_file(job.path or "")
+        fp = fingerprint_file(job.path or "", config=config)
     if not fp.sha256:  # read failed inside the engine
         return JobResult(job.seq, error=fp.error or "read failed")
     if fp.sha256 != sha256:  # the file changed under us: trust what was fingerprinted
@@ -151,9 +156,12 @@ def _sha256_file(path: str) -> str:
 
 def _thumbnail(fp: Fingerprint, data: bytes | None, path: str | None) -> str | None:
     directory: Path | None = _state.get("dir")
+    preview, fp.preview = fp.preview, None  # the result goes back small
     if not _state.get("thumbnails") or directory is None or fp.error:
         return None
-    if fp.kind == "image" and data is not None:
+    if fp.kind == "image" and preview is not None:
+        thumb: bytes | None = preview
+    elif fp.kind == "image" and data is not None:
         thumb = thumbs.image_thumbnail(data, fp.exif.orientation if fp.exif else None)
     elif fp.kind == "video":
         thumb = thumbs.video_thumbnail(data if data is not None else str(path), fp.keyframes)
