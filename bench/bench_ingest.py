@@ -167,10 +167,13 @@ expect noise between runs):
   thumbnail per new picture, batched SQLite writes, exact and PDQ matching against the
   10,000-entry set (the workers search the entry index themselves), the workspace
   near-duplicate search, verdicts and priorities. Issue 3's target is >= 100 files/s.
-- The gap between *ingest* and *ingest, no thumbnails* is the thumbnail: for a large JPEG
-  its entropy decode costs as much as the fingerprint's own decode. Making the thumbnail
-  from the fingerprint engine's reduced decode would remove most of it (needs an option in
-  `tantalio.fingerprint`).
+- The gap between *ingest* and *ingest, no thumbnails* is the thumbnail. The workers ask
+  the engine for it (`FingerprintConfig(preview_px=256)`): a JPEG of 1024 px or more on
+  the short side is decoded once, Y+Cb+Cr at the PDQ scale (Y hashed, all three for the
+  thumbnail), a PNG once by libspng; only small JPEGs (where a second decode at 1/2-1/8
+  scale is cheaper than one full colour decode) are decoded twice.
+- Each file is read once and hashed once: SHA-256 in the worker (the store lookup), MD5
+  and SHA-1 in the engine, which is given that SHA-256.
 - *re-ingest* is what a resumed or repeated run costs when everything is stored: the walk
   and a path lookup per file, no reading.
 """

@@ -376,3 +376,18 @@ def test_preview_is_upright_by_exif_orientation(make_photo, encode_image) -> Non
     with Image.open(io.BytesIO(fp.preview)) as im:
         assert im.size == (50, 100)
 
+
+def test_a_given_sha256_is_trusted_and_not_computed_again(data_dir: Path) -> None:
+    """An ingest hashes SHA-256 to look content up; the engine then adds MD5 and SHA-1."""
+    from tantalio.fingerprint.engine import fingerprint_bytes, fingerprint_file
+
+    given = "ab" * 32  # not the real digest: proves it is taken as given
+    for name in ("photo.jpg", "clip.mp4", "known_answers.json"):
+        path = data_dir / name
+        data = path.read_bytes()
+        real = fingerprint_file(path)
+        assert real.sha256 == hashlib.sha256(data).hexdigest()
+        for fp in (fingerprint_file(path, sha256=given), fingerprint_bytes(data, sha256=given)):
+            assert fp.sha256 == given
+            assert (fp.md5, fp.sha1, fp.size, fp.pdq) == (real.md5, real.sha1, real.size, real.pdq)
+            assert fp.frames == real.frames

@@ -17,14 +17,18 @@ _SLICE = 256 << 10
 
 
 class MultiHasher:
-    """The three digests a fingerprint carries, updated together."""
+    """The three digests a fingerprint carries, updated together.
 
-    __slots__ = ("_md5", "_sha1", "_sha256", "size")
+    `sha256`: the SHA-256 of these bytes, already computed by the caller (an ingest looks
+    content up by it before fingerprinting): it is trusted and not computed again."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_md5", "_sha1", "_sha256", "_known", "size")
+
+    def __init__(self, sha256: str | None = None) -> None:
         self._md5 = hashlib.md5()
         self._sha1 = hashlib.sha1()
-        self._sha256 = hashlib.sha256()
+        self._sha256 = None if sha256 else hashlib.sha256()
+        self._known = sha256
         self.size = 0
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
@@ -33,15 +37,17 @@ class MultiHasher:
             part = view[start : start + _SLICE]
             self._md5.update(part)
             self._sha1.update(part)
-            self._sha256.update(part)
+            if self._sha256 is not None:
+                self._sha256.update(part)
         self.size += len(view)
 
     def hexdigests(self) -> tuple[str, str, str]:
-        return self._md5.hexdigest(), self._sha1.hexdigest(), self._sha256.hexdigest()
+        sha256 = self._sha256.hexdigest() if self._sha256 is not None else str(self._known)
+        return self._md5.hexdigest(), self._sha1.hexdigest(), sha256
 
 
-def hash_bytes(data: bytes | bytearray | memoryview) -> MultiHasher:
-    h = MultiHasher()
+def hash_bytes(data: bytes | bytearray | memoryview, sha256: str | None = None) -> MultiHasher:
+    h = MultiHasher(sha256)
     h.update(data)
     return h
 
@@ -72,13 +78,13 @@ class HashingReader(io.RawIOBase):
     hasher; the total extra reading is only what a decoder read out of order (an MP4 index
     at the end of the file, for instance)."""
 
-    def __init__(self, raw: BinaryIO, size: int) -> None:
+    def __init__(self, raw: BinaryIO, size: int, sha256: str | None = None) -> None:
         super().__init__()
         self._raw = raw
         self._size = size
         self._pos = 0
         self._hashed = 0
-        self.hasher = MultiHasher()
+        self.hasher = MultiHasher(sha256)
 
     def readable(self) -> bool:
         return True

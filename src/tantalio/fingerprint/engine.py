@@ -40,9 +40,15 @@ on_video_start: Callable[[], None] | None = None
 
 
 def fingerprint_file(
-    path: str | os.PathLike[str], config: FingerprintConfig | None = None
+    path: str | os.PathLike[str],
+    config: FingerprintConfig | None = None,
+    *,
+    sha256: str | None = None,
 ) -> Fingerprint:
     """Fingerprint a file on disk. Never raises for a bad or unreadable file.
+
+    `sha256`: the caller's SHA-256 of this file (computed to look it up), trusted: only MD5
+    and SHA-1 are computed here, so no digest is computed twice.
 
     A single call does not enforce `timeout_s` on an image decode (only the video frame loop
     checks its deadline); `fingerprint_many` enforces both by replacing stuck workers.
@@ -64,13 +70,13 @@ def fingerprint_file(
             type_, mime = sniff(head)
             f.seek(0)
             if type_ in VIDEO_TYPES and cfg.video:
-                return _video_file(name, f, st.st_size, type_, mime, cfg, started)
+                return _video_file(name, f, st.st_size, type_, mime, cfg, started, sha256)
             if type_ in IMAGE_TYPES and st.st_size <= cfg.max_image_bytes:
                 data = f.read()
-                fp = _new(name, hash_bytes(data), type_, mime)
+                fp = _new(name, hash_bytes(data, sha256), type_, mime)
                 _image(fp, data, cfg)
                 return fp
-            fp = _new(name, hash_stream(f), type_, mime)
+            fp = _new(name, hash_stream(f, MultiHasher(sha256)), type_, mime)
             if type_ in IMAGE_TYPES:
                 fp.error = _too_big(fp.size, cfg)
             return fp
@@ -79,13 +85,19 @@ def fingerprint_file(
 
 
 def fingerprint_bytes(
-    data: bytes, name: str | None = None, config: FingerprintConfig | None = None
+    data: bytes,
+    name: str | None = None,
+    config: FingerprintConfig | None = None,
+    *,
+    sha256: str | None = None,
 ) -> Fingerprint:
-    """Fingerprint bytes already in memory (an upload, a small archive member)."""
+    """Fingerprint bytes already in memory (an upload, a small archive member).
+
+    `sha256`: the caller's SHA-256 of `data`, trusted (see `fingerprint_file`)."""
     cfg = config or DEFAULT_CONFIG
     started = time.monotonic()
     type_, mime = sniff(bytes(data[:HEAD_BYTES]))
-    fp = _new(name, hash_bytes(data), type_, mime)
+    fp = _new(name, hash_bytes(data, sha256), type_, mime)
     if type_ in IMAGE_TYPES:
         if len(data) > cfg.max_image_bytes:
             fp.error = _too_big(len(data), cfg)
@@ -221,8 +233,9 @@ def _video_file(
     mime: str,
     cfg: FingerprintConfig,
     started: float,
+    sha256: str | None = None,
 ) -> Fingerprint:
-    reader = HashingReader(f, size)
+    reader = HashingReader(f, size, sha256)
     probe = Fingerprint(size=size, md5="", sha1="", sha256="", type=type_, mime=mime, path=name)
     _video(probe, reader, cfg, started)
     fp = _new(name, reader.finish(), type_, mime)

@@ -1,8 +1,10 @@
 """The fingerprinting worker: runs in a process pool, one chunk of files per task.
 
-Each file is hashed first (SHA-256) and looked up in the store: content already in the
-workspace is never decoded again (issue 3: "each distinct SHA-256 fingerprinted once").
-Only new content is fingerprinted, and gets its thumbnail written to the workspace.
+Each file is read once and hashed once: SHA-256 first, looked up in the store (content
+already in the workspace is never decoded again: issue 3, "each distinct SHA-256
+fingerprinted once"); only new content goes to the engine, which is handed that SHA-256
+and adds MD5 and SHA-1, and gets its thumbnail (the engine's preview) written to the
+workspace.
 Folder files are read here by path; archive and disk-image members arrive as bytes, or as
 a private temp file when large.
 """
@@ -116,34 +118,54 @@ def run_job(job: Job) -> JobResult:
 
 
 def _run(job: Job) -> JobResult:
-    from tantalio.fingerprint.engine import fingerprint_bytes, fingerprint_file
+    """Read once, hash once: SHA-256 first (the store lookup key); only new content goes on
+    to the engine, which is handed that SHA-256 and computes just MD5 and SHA-1."""
+    from tantalio.fingerprint.engine import fingerprint_bytes
 
+    config = _state.get("config")
     data = job.data
-    size: int
     if data is None:
         assert job.path is not None
-        size = os.stat(job.path).st_size
-        if size <= INLINE_MAX:
-            with open(job.path, "rb") as fh:
-                data = fh.read()
-    if data is not None:
-        size = len(data)
-        sha256 = hashlib.sha256(data).hexdigest()
-    else:
-        sha256 = _sha256_file(job.path or "")
+        if os.stat(job.path).st_size > INLINE_MAX:
+            return _run_large(job, config)
+        with open(job.path, "rb") as fh:
+            data = fh.read()
+    sha256 = hashlib.sha256(data).hexdigest()
     if _stored(sha256):
-        return JobResult(job.seq, sha256, size)
-    config = _state.get("config")
-    if data is not None:
-        fp = fingerprint_bytes(data, name=job.name, config=config)
-    else:
-        fp = fingerprint_file(job.path or "", config=config)
-    if not fp.sha256:  # read failed inside the engine
-        return JobResult(job.seq, error=fp.error or "read failed")
-    if fp.sha256 != sha256:  # the file changed under us: trust what was fingerprinted
-        sha256 = fp.sha256
+        return JobResult(job.seq, sha256, len(data))
+    fp = fingerprint_bytes(data, name=job.name, config=config, sha256=sha256)
     thumb = _thumbnail(fp, data, job.path)
     return JobResult(job.seq, sha256, fp.size, fp, thumb, entry_hits=_entry_hits(fp))
+
+
+def _run_large(job: Job, config: FingerprintConfig | None) -> JobResult:
+    """A file too large to hold in memory. Content that needs no decoding is fingerprinted
+    straight away (one read: hashing is all the engine does) and looked up afterwards. A
+    large video or image is hashed first and decoded only when new: decoding a duplicate
+    costs far more than the second read, which hashes nothing again (the engine is given
+    the SHA-256)."""
+    from tantalio.fingerprint.engine import fingerprint_file
+    from tantalio.fingerprint.magic import HEAD_BYTES, sniff
+    from tantalio.fingerprint.record import IMAGE_TYPES, VIDEO_TYPES
+
+    path = job.path or ""
+    with open(path, "rb") as fh:
+        type_, _ = sniff(fh.read(HEAD_BYTES))
+    if type_ not in VIDEO_TYPES and type_ not in IMAGE_TYPES:
+        fp = fingerprint_file(path, config=config)
+        if not fp.sha256:  # read failed inside the engine
+            return JobResult(job.seq, error=fp.error or "read failed")
+        if _stored(fp.sha256):
+            return JobResult(job.seq, fp.sha256, fp.size)
+        return JobResult(job.seq, fp.sha256, fp.size, fp)
+    sha256 = _sha256_file(path)
+    if _stored(sha256):
+        return JobResult(job.seq, sha256, os.stat(path).st_size)
+    fp = fingerprint_file(path, config=config, sha256=sha256)
+    if not fp.sha256:
+        return JobResult(job.seq, error=fp.error or "read failed")
+    thumb = _thumbnail(fp, None, path)
+    return JobResult(job.seq, fp.sha256, fp.size, fp, thumb, entry_hits=_entry_hits(fp))
 
 
 def _sha256_file(path: str) -> str:
