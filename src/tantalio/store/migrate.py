@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -111,10 +111,38 @@ def upgrade(engine: Engine) -> bool:
         from alembic import command
 
         cfg = alembic_config()
-        with engine.begin() as conn:
+        with engine.connect() as conn, _foreign_keys_deferred(conn), conn.begin():
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")
     return True
+
+
+@contextmanager
+def _foreign_keys_deferred(conn: Connection) -> Iterator[None]:
+    """On SQLite, switch foreign-key enforcement off while migrations run, then check.
+
+    Batch mode alters a SQLite table by copying it and dropping the original; with
+    `foreign_keys=ON` (set on every workspace connection) dropping a referenced table such as
+    `media` fails on a populated workspace. SQLite ignores the pragma inside a transaction, so
+    it is set before the migration transaction begins, and `foreign_key_check` afterwards
+    refuses to leave a workspace whose references the migration broke.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    conn.commit()
+    try:
+        yield
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        conn.commit()
+        if broken:
+            raise RuntimeError(
+                f"migration left {len(broken)} broken references, first: {broken[0]}"
+            )
+    finally:
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.commit()
 
 
 def tables_of_module(module: str) -> set[str]:
