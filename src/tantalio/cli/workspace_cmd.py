@@ -111,6 +111,18 @@ def ingest(
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar (default: when on a terminal)."
     ),
+    dask: str | None = typer.Option(
+        None,
+        "--dask",
+        help="Run the per-file work on a Dask scheduler (e.g. tcp://10.0.0.5:8786); workers "
+        "must see folder sources at the same paths, or use --dask-send-bytes.",
+    ),
+    dask_local: int = typer.Option(
+        0, "--dask-local", help="Start a local Dask cluster of N worker processes.", min=0
+    ),
+    dask_send_bytes: bool = typer.Option(
+        False, "--dask-send-bytes", help="Ship folder files' bytes to the Dask workers."
+    ),
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Ingest evidence sources into a case: fingerprint, match, give every file a verdict.
@@ -120,7 +132,13 @@ def ingest(
     from tantalio.triage.pipeline import IngestOptions
     from tantalio.triage.pipeline import ingest as run_ingest
 
+    if dask and dask_local:
+        fail("--dask and --dask-local exclude each other")
     options = IngestOptions(jobs=jobs, thumbnails=thumbnails, batch_files=batch, progress=progress)
+    if dask or dask_local:
+        from tantalio.triage.dask_backend import DaskOptions
+
+        options.dask = DaskOptions(dask, dask_local, dask_send_bytes)
     with open_cli_workspace(workspace) as ws:
         try:
             report = run_ingest(ws, case, [str(s) for s in sources], exhibit, options)

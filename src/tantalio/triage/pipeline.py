@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tantalio.evidence import EvidenceFile, open_source
 from tantalio.store import ingest as store
@@ -28,6 +28,7 @@ from tantalio.store import matching as store_matching
 from tantalio.store import repo
 from tantalio.store.verdicts import case_ids_of_media
 from tantalio.store.workspace import Workspace
+from tantalio.triage import thumbs
 from tantalio.triage.analyzers import (
     SPOOL_MAX_FILE,
     AnalyzerContext,
@@ -48,6 +49,9 @@ from tantalio.triage.worker import (
     run_chunk,
 )
 
+if TYPE_CHECKING:
+    from tantalio.triage.dask_backend import DaskOptions, DaskPool
+
 
 @dataclass(slots=True)
 class IngestOptions:
@@ -61,6 +65,7 @@ class IngestOptions:
     inflight_bytes: int = 256 << 20  # bytes handed to workers and not yet back
     stall_seconds: float = 900.0  # no result for this long: a decoder hangs; isolate it
     in_process: bool = False  # fingerprint in this process (tests, debugging): no isolation
+    dask: DaskOptions | None = None  # per-file work on Dask workers (triage/dask_backend.py)
 
 
 @dataclass(slots=True)
@@ -165,6 +170,7 @@ class _Run:
         self.tmp = Path(tempfile.mkdtemp(prefix="tantalio-ingest-"))
         self.entry_snapshot = self._snapshot_entries()
         self._pool: ProcessPoolExecutor | None = None
+        self._dask: DaskPool | None = None
         self._in_process = False
 
     def _snapshot_entries(self) -> str | None:
@@ -183,7 +189,10 @@ class _Run:
         return str(path)
 
     # -- pool --------------------------------------------------------------------------
-    def pool(self) -> ProcessPoolExecutor:
+    def pool(self) -> Any:
+        """The executor the files go to: a local process pool, or a Dask client's."""
+        if self.options.dask is not None:
+            return self.dask_pool().executor
         if self._pool is None:
             jobs = self.options.jobs or os.cpu_count() or 1
             ws_dir = str(self.ws.dir.resolve()) if self.ws.dir else None
@@ -205,6 +214,36 @@ class _Run:
                 self._pool.submit(run_chunk, [])
         return self._pool
 
+    def dask_pool(self) -> DaskPool:
+        if self._dask is None:
+            from tantalio.triage.dask_backend import DaskPool
+
+            assert self.options.dask is not None
+            self._dask = DaskPool(self.options.dask)
+            ws_dir = str(self.ws.dir.resolve()) if self.ws.dir else None
+            self._dask.prepare(
+                self.ws.url,
+                ws_dir,
+                self.options.thumbnails,
+                self.entry_snapshot,
+                self.indexes.min_quality,
+            )
+        return self._dask
+
+    def parallelism(self) -> int:
+        if self.options.dask is not None:
+            return self.dask_pool().workers
+        return self.options.jobs or os.cpu_count() or 1
+
+    def ships_bytes(self, folder_file: bool) -> bool:
+        """Whether a file goes to the workers as bytes rather than a path: always for
+        remote Dask workers (they cannot see our temp files), folder files only with
+        `--dask-send-bytes` (else the workers must see the same paths: shared storage)."""
+        dask = self.options.dask
+        if dask is None or dask.local:
+            return False
+        return dask.send_bytes or not folder_file
+
     def start_in_process(self) -> None:
         if not self._in_process:
             ws_dir = str(self.ws.dir.resolve()) if self.ws.dir else None
@@ -218,6 +257,10 @@ class _Run:
             self._in_process = True
 
     def reset_pool(self, kill: bool = False) -> None:
+        if self._dask is not None:  # Dask replaces a dead worker itself; a hung one we restart
+            if kill:
+                self._dask.restart()
+            return
         if self._pool is not None:
             if kill:  # a worker stuck in a decoder never returns: end the processes
                 for proc in list(getattr(self._pool, "_processes", {}).values()):
@@ -227,6 +270,9 @@ class _Run:
             self._pool = None
 
     def close(self) -> None:
+        if self._dask is not None:
+            self._dask.close()
+            self._dask = None
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -378,12 +424,15 @@ class _ExhibitJob:
 
     def _job(self, ef: EvidenceFile, path: str) -> Job:
         name = path.rsplit("/", 1)[-1]
-        if ef.local_path:
+        ship = self.run.ships_bytes(bool(ef.local_path))
+        if ef.local_path and not ship:
             return Job(self.seq, name, path=ef.local_path)
         assert ef.open is not None
         with ef.open() as stream:
             data = stream.read(self.options.inline_max + 1)
-            if len(data) <= self.options.inline_max:
+            if ship or len(data) <= self.options.inline_max:
+                if len(data) > self.options.inline_max:
+                    data += stream.read()
                 return Job(self.seq, name, data=data)
             fd, tmp = tempfile.mkstemp(dir=self.run.tmp, suffix=".member")
             with os.fdopen(fd, "wb") as out:
@@ -425,7 +474,7 @@ class _ExhibitJob:
             return
         self.futures[self.run.pool().submit(run_chunk, jobs)] = jobs
         self.inflight += size
-        max_tasks = 4 * (self.options.jobs or os.cpu_count() or 1)
+        max_tasks = 4 * self.run.parallelism()
         while self.futures and (
             len(self.futures) >= max_tasks or self.inflight > self.options.inflight_bytes
         ):
@@ -450,6 +499,8 @@ class _ExhibitJob:
             except BrokenProcessPool:
                 self._recover(jobs)
                 return
+            except Exception:  # a task failed (Dask: or killed its worker past the retries)
+                results = [r for job in jobs for r in self._alone(job)]
             for result in results:
                 self._result(result)
         self._maybe_flush()
@@ -463,17 +514,30 @@ class _ExhibitJob:
         self.inflight = 0
         self.run.reset_pool(kill=stalled)
         for job in stranded:
-            future = self.run.pool().submit(run_chunk, [job])
-            try:
-                results = future.result(timeout=self.options.stall_seconds)
-            except BrokenProcessPool:
-                self.run.reset_pool()
-                results = [hash_only(job, "fingerprinting crashed its worker", self.run.tmp)]
-            except TimeoutError:
-                self.run.reset_pool(kill=True)
-                results = [hash_only(job, "fingerprinting timed out", self.run.tmp)]
-            for result in results:
+            for result in self._alone(job):
                 self._result(result)
+
+    def _alone(self, job: Job) -> list[JobResult]:
+        """One job on its own: its result, or its hashes with what went wrong."""
+        future = self.run.pool().submit(run_chunk, [job])
+        try:
+            results: list[JobResult] = future.result(timeout=self.options.stall_seconds)
+            return results
+        except BrokenProcessPool:
+            self.run.reset_pool()
+            reason = "fingerprinting crashed its worker"
+        except TimeoutError:
+            self.run.reset_pool(kill=True)
+            reason = "fingerprinting timed out"
+        except Exception as exc:
+            # Dask's KilledWorker: the task took down every worker it was retried on.
+            crashed = type(exc).__name__ == "KilledWorker"
+            reason = (
+                "fingerprinting crashed its worker"
+                if crashed
+                else f"fingerprinting failed: {type(exc).__name__}: {exc}"
+            )
+        return [hash_only(job, reason, self.run.tmp)]
 
     def _result(self, result: JobResult) -> None:
         occ = self.pending.pop(result.seq)
@@ -483,6 +547,9 @@ class _ExhibitJob:
             occ.sha256 = result.sha256
             occ.size = result.size if result.size is not None else occ.size
             if result.fingerprint is not None and result.sha256:
+                if result.thumbnail_data is not None and self.run.ws.dir is not None:
+                    rel = thumbs.save(self.run.ws.dir, result.sha256, result.thumbnail_data)
+                    result.thumbnail = rel
                 row = store.media_row(result.fingerprint, result.thumbnail)
                 self.batch_media[row["sha256"]] = row
                 if result.entry_hits is not None:

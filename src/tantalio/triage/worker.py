@@ -46,6 +46,9 @@ class JobResult:
     error: str | None = None  # the bytes could not be read
     # PDQ matches against the hash-entry index snapshot: (entry id, distance, orientation)
     entry_hits: list[tuple[int, int, int]] | None = None
+    # The thumbnail's bytes, from a worker that cannot see the workspace (Dask, remote):
+    # the client writes it and sets `thumbnail`.
+    thumbnail_data: bytes | None = None
 
 
 PRELOAD = ("tantalio.triage.worker", "tantalio.fingerprint.engine", "tantalio.store.probe")
@@ -57,6 +60,7 @@ def init_worker(
     thumbnails: bool,
     entry_index: str | None = None,
     min_quality: int = 50,
+    ship_thumbnails: bool = False,
 ) -> None:
     """Process-pool initializer: a light database probe for the "already stored?" check,
     and the hash-entry PDQ index (memory-mapped, so every worker shares its pages) to
@@ -66,7 +70,7 @@ def init_worker(
     _state.clear()
     _state["probe"] = MediaProbe(db_url)
     _state["dir"] = Path(workspace_dir) if workspace_dir else None
-    _state["thumbnails"] = thumbnails and workspace_dir is not None
+    _state["thumbnails"] = thumbnails and (workspace_dir is not None or ship_thumbnails)
     # With thumbnails, the engine hands back a preview made from its own decode, so a
     # picture is decoded once (docs/perf/ingest.md); videos still get a contact sheet here.
     _state["config"] = FingerprintConfig(preview_px=thumbs.SIZE if _state["thumbnails"] else 0)
@@ -134,8 +138,8 @@ def _run(job: Job) -> JobResult:
     if _stored(sha256):
         return JobResult(job.seq, sha256, len(data))
     fp = fingerprint_bytes(data, name=job.name, config=config, sha256=sha256)
-    thumb = _thumbnail(fp, data, job.path)
-    return JobResult(job.seq, sha256, fp.size, fp, thumb, entry_hits=_entry_hits(fp))
+    thumb, thumb_data = _thumbnail(fp, data, job.path)
+    return JobResult(job.seq, sha256, fp.size, fp, thumb, None, _entry_hits(fp), thumb_data)
 
 
 def _run_large(job: Job, config: FingerprintConfig | None) -> JobResult:
@@ -164,8 +168,8 @@ def _run_large(job: Job, config: FingerprintConfig | None) -> JobResult:
     fp = fingerprint_file(path, config=config, sha256=sha256)
     if not fp.sha256:
         return JobResult(job.seq, error=fp.error or "read failed")
-    thumb = _thumbnail(fp, None, path)
-    return JobResult(job.seq, fp.sha256, fp.size, fp, thumb, entry_hits=_entry_hits(fp))
+    thumb, thumb_data = _thumbnail(fp, None, path)
+    return JobResult(job.seq, fp.sha256, fp.size, fp, thumb, None, _entry_hits(fp), thumb_data)
 
 
 def _sha256_file(path: str) -> str:
@@ -176,11 +180,15 @@ def _sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def _thumbnail(fp: Fingerprint, data: bytes | None, path: str | None) -> str | None:
+def _thumbnail(
+    fp: Fingerprint, data: bytes | None, path: str | None
+) -> tuple[str | None, bytes | None]:
+    """(workspace-relative path written, or None; or the bytes when there is no
+    workspace directory here to write to)."""
     directory: Path | None = _state.get("dir")
     preview, fp.preview = fp.preview, None  # the result goes back small
-    if not _state.get("thumbnails") or directory is None or fp.error:
-        return None
+    if not _state.get("thumbnails") or fp.error:
+        return None, None
     if fp.kind == "image" and preview is not None:
         thumb: bytes | None = preview
     elif fp.kind == "image" and data is not None:
@@ -188,10 +196,12 @@ def _thumbnail(fp: Fingerprint, data: bytes | None, path: str | None) -> str | N
     elif fp.kind == "video":
         thumb = thumbs.video_thumbnail(data if data is not None else str(path), fp.keyframes)
     else:
-        return None
+        return None, None
     if thumb is None:
-        return None
-    return thumbs.save(directory, fp.sha256, thumb)
+        return None, None
+    if directory is None:
+        return None, thumb
+    return thumbs.save(directory, fp.sha256, thumb), None
 
 
 def hash_only(job: Job, error: str, tmp_dir: Path) -> JobResult:
