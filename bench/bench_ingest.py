@@ -2,6 +2,7 @@
 
     flock /tmp/tantalio-bench.lock .venv/bin/python bench/bench_ingest.py \
         [--files 1500] [--jobs N] [--data bench-data/ingest] [--write docs/perf/ingest.md]
+        [--dask-local N]
 
 The tree (generated once, cached under --data) mimics a seized phone or PC by count: 35 %
 small web/cache pictures (under 0.5 MP, JPEG and PNG), 20 % 3 MP phone photos, 4 % 12 MP
@@ -17,6 +18,8 @@ Measured in the same run, on the same tree, with the files in the page cache:
                     (md5 + PDQ), verdicts
   ingest, no thumbs the same with --no-thumbnails
   re-ingest         the same command again (everything already stored: the resume path)
+  --dask-local N    adds the ingest on a local Dask cluster of N worker processes (its
+                    start-up included), and its re-ingest (docs/decisions/dask.md)
 """
 
 from __future__ import annotations
@@ -185,6 +188,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--data", type=Path, default=Path("bench-data/ingest"))
     parser.add_argument("--write", type=Path, help="write the table (markdown) to this file")
+    parser.add_argument("--dask-local", type=int, default=0, help="also ingest on Dask, N workers")
     opts = parser.parse_args()
     tree_dir = opts.data / f"tree-{opts.files}"
     print(f"building / reusing the benign tree in {tree_dir} ...", flush=True)
@@ -208,6 +212,12 @@ def main() -> int:
         ws2 = Path(tmp) / "ws2"
         t = _ingest(ws2, tree_dir, opts.jobs, hashes, "--no-thumbnails")
         rows.append(("ingest, no thumbnails", n_files, size_mb, t))
+        if opts.dask_local:
+            ws3, dask = Path(tmp) / "ws3", ("--dask-local", str(opts.dask_local))
+            name = f"ingest, --dask-local {opts.dask_local} (cluster start included)"
+            rows.append((name, n_files, size_mb, _ingest(ws3, tree_dir, opts.jobs, hashes, *dask)))
+            t = _ingest(ws3, tree_dir, opts.jobs, hashes, *dask)
+            rows.append((f"re-ingest, --dask-local {opts.dask_local}", n_files, size_mb, t))
     cpus = os.cpu_count()
     lines = [
         f"Ingest benchmark: {n_files} files ({size_mb:,.0f} MB; mix in bench/bench_ingest.py), "
