@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,11 +20,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tantalio.chats.analyzer import import_chats
 from tantalio.store import auth as store_auth
 from tantalio.store.repo import get_case
 from tantalio.store.workspace import Workspace, init_workspace
 from tantalio.triage.hashset_import import import_hash_set
+from tantalio.triage.pipeline import IngestOptions, ingest
 from tantalio.web.app import WebSettings, create_app
 
 from .conftest import PASSWORD, ROLE_USERS, _create_pg_database, _drop_pg_database, login
@@ -38,8 +39,10 @@ def _load_scenario(ws: Workspace) -> int:
         for role, name in ROLE_USERS.items():
             store_auth.create_user(db, name, PASSWORD, role, display_name=name.title())
     import_hash_set(ws, SCENARIO / "known_standins_vics.json", "vics", "standins")
-    for phone in ("phone1", "phone2", "phone3", "saved_site"):
-        import_chats(ws, CASE, SCENARIO / phone)
+    # the real pipeline: chats are detected, files kept on the phones become media with
+    # thumbnails, and the messages link to them (deleted files stay known by hash alone)
+    phones = [str(SCENARIO / p) for p in ("phone1", "phone2", "phone3", "saved_site")]
+    ingest(ws, CASE, phones, options=IngestOptions(jobs=1, progress=False))
     with ws.session() as db:
         return get_case(db, CASE).id
 
@@ -107,7 +110,11 @@ async def test_graph_json_ranks_the_planted_distributors(net_ws: tuple[Workspace
     deleted = set(EXPECTED["deleted_known_sha256"])
     gone = [n for n in media if n["sha256"] in deleted]
     assert gone and all(n["verdict"] == "known" and not n["stored"] for n in gone)
-    assert all(n["href"] is None for n in media)  # chats only: no file became a media row
+    # files kept on a phone open their media page; deleted ones are known by hash alone
+    stored = [n for n in media if n["stored"]]
+    assert stored and all(re.fullmatch(rf"/media/\d+\?case={case_id}", n["href"]) for n in stored)
+    assert all(n["href"] is None for n in media if not n["stored"])
+    assert any(n["verdict"] == "known" for n in stored)
     assert {n["verdict"] for n in media} == {"known", "new"}
     assert any(n["category"] is not None for n in media if n["verdict"] == "known")
     assert nodes[f"site:{EXPECTED['site']}"]["type"] == "site"
@@ -174,6 +181,11 @@ async def test_account_and_group_pages(net_ws: tuple[Workspace, int]) -> None:
         assert {m["sha256"] for m in posted} & set(EXPECTED["deleted_known_sha256"])
         html = (await c.get(f"/accounts/{top['id']}?case={case_id}")).text
         assert top["account"] in html and 'id="breakdown"' in html and "file gone" in html
+        # media appear as the user's blurred thumbnails only, through the thumbnail route
+        tiles = [m["media_id"] for m in posted if m["media_id"]]
+        assert tiles and f'src="/api/media/{tiles[0]}/thumbnail"' in html
+        thumb = await c.get(f"/api/media/{tiles[0]}/thumbnail")
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
         # a group it posted in: members with how they joined, invite links, the listing site
         groups = [(await c.get(f"/api/groups/{m['group_id']}")).json() for m in a["groups"]]
         listed = [g for g in groups if g["sites"]]
@@ -236,7 +248,7 @@ def test_graph_in_chromium(served: tuple[str, int]) -> None:
     url, case_id = served
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page = browser.new_page(viewport={"width": 1366, "height": 860})
         page.set_default_timeout(20_000)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -260,8 +272,11 @@ def test_graph_in_chromium(served: tuple[str, int]) -> None:
         # click the best-ranked distributor where the canvas draws it
         box = page.locator("#graph").bounding_box()
         assert box is not None
-        pos = page.evaluate(
-            "(id) => window.tantalioNetwork.cy.getElementById(id).renderedPosition()", distributor
+        pos = page.evaluate(  # zoomed in on it, so no smaller node can sit where we click
+            """(id) => { const cy = window.tantalioNetwork.cy; const n = cy.getElementById(id);
+                cy.zoom({level: 2, position: n.position()}); cy.center(n);
+                return n.renderedPosition(); }""",
+            distributor,
         )
         page.mouse.click(box["x"] + pos["x"], box["y"] + pos["y"])
         page.wait_for_selector("#node-link")
@@ -278,6 +293,7 @@ def test_graph_in_chromium(served: tuple[str, int]) -> None:
         )
         shots = os.environ.get("TANTALIO_SCREENSHOTS")
         if shots:
+            page.evaluate("() => window.tantalioNetwork.cy.fit(undefined, 20)")
             Path(shots).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(Path(shots) / "network.png"))
         page.click("#node-link")
