@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,7 @@ def test_remote_workers_on_postgresql_then_rerun_adds_nothing(
 
 class _Faults(WorkerPlugin):
     """Fault injection on the workers: `boom.jpg` raises inside the task, `die.jpg` kills
-    the worker process (set up again on every restarted worker)."""
+    the worker process, `hang.jpg` never returns (set up again on every restarted worker)."""
 
     name = "tantalio-test-faults"
 
@@ -146,6 +147,8 @@ class _Faults(WorkerPlugin):
                 raise RuntimeError("decoder exploded")
             if job.name == "die.jpg":
                 os._exit(1)
+            if job.name == "hang.jpg":
+                time.sleep(3600)
             return original(job)
 
         tw.run_job = faulty
@@ -156,27 +159,28 @@ class _Faults(WorkerPlugin):
         tw.run_job = getattr(tw, "_original_run_job", tw.run_job)
 
 
-def test_failing_or_killing_task_becomes_an_error_record(
+def test_failing_killing_or_hanging_task_becomes_an_error_record(
     tree: tuple[Path, Path], cluster: str, tmp_path: Path
 ) -> None:
     src, hashes = tree
     rng = random.Random(8)
-    for name in ("boom.jpg", "die.jpg", "fine.jpg"):
+    for name in ("boom.jpg", "die.jpg", "fine.jpg", "hang.jpg"):
         synth.write(tmp_path / "ev" / "x" / name, synth.jpeg_bytes(synth.picture(rng, 160, 120)))
     with Client(cluster) as client:
         client.register_plugin(_Faults(), name=_Faults.name)
         try:
-            options = IngestOptions(batch_files=7, dask=DaskOptions(cluster))
+            options = IngestOptions(batch_files=7, stall_seconds=2, dask=DaskOptions(cluster))
             with _workspace(tmp_path / "ws", hashes) as ws:
                 with pytest.warns(UserWarning, match="SQLite workspace"):  # remote + SQLite
                     report = ingest(ws, "C", [str(tmp_path / "ev")], options=options)
                 v = _verdicts(ws)
         finally:
             client.unregister_worker_plugin(_Faults.name)
-    assert report.exhibits[0].added == 3
+    assert report.exhibits[0].added == 4
     assert v["x/boom.jpg"] == (
         "unreadable",
         "fingerprinting failed: RuntimeError: decoder exploded",
     )
     assert v["x/die.jpg"] == ("unreadable", "fingerprinting crashed its worker")
+    assert v["x/hang.jpg"] == ("unreadable", "fingerprinting timed out")
     assert v["x/fine.jpg"][0] == "new"

@@ -164,6 +164,10 @@ class DaskPool:
         """A task hangs in a decoder: restart the workers busy with our tasks (a thread
         cannot be stopped; the nanny restarts the process, the plugin sets it up again)."""
         busy = [w for w, keys in self.client.processing().items() if keys]
+        # Cancel our tasks first, or the scheduler would hand the hung one to the restarted
+        # worker; the pipeline resubmits what it still needs, one file at a time.
+        with contextlib.suppress(Exception):
+            self.client.cancel(list(self.executor._futures))  # the executor's Dask futures
         if busy:
             with contextlib.suppress(Exception):
                 self.client.restart_workers(busy, raise_for_error=False)
