@@ -28,7 +28,6 @@ _COMMAND_MODULES = (
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """tantalio: triage seized media, match known hash sets, link cases."""
