@@ -12,15 +12,24 @@ from __future__ import annotations
 
 from tantalio.network.export import ExportError, export_graph, flatten
 from tantalio.network.graph import account_label, build_graph
-from tantalio.network.rank import AccountScore, ScoreWeights, annotate, rank
+from tantalio.network.rank import (
+    AccountScore,
+    ChatTerms,
+    ScoreWeights,
+    annotate,
+    chat_terms,
+    rank,
+)
 
 __all__ = [
     "AccountScore",
+    "ChatTerms",
     "ExportError",
     "ScoreWeights",
     "account_label",
     "annotate",
     "build_graph",
+    "chat_terms",
     "export_graph",
     "flatten",
     "rank",

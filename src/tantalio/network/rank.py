@@ -83,11 +83,34 @@ def _category_name(category: int | None) -> str:
     return "uncategorized" if category is None else str(category)
 
 
-def rank(
-    data: ChatGraphData, graph: nx.Graph, weights: ScoreWeights | None = None
-) -> list[AccountScore]:
-    """Every account, best-scored first (ties: more known posts, then the label)."""
-    w = weights or ScoreWeights()
+@dataclass(slots=True)
+class ChatTerms:
+    """One account's contribution to its score from one chat: the K and N terms it earned
+    there, with the reach and known share they were weighed by (the account page shows them)."""
+
+    chat: str
+    reach: int
+    known_share: float
+    known_posts: int = 0
+    new_posts: int = 0
+    known_media: int = 0
+    new_media: int = 0
+    k: float = 0.0
+    n: float = 0.0
+
+
+def chat_terms(
+    data: ChatGraphData, weights: ScoreWeights | None = None, account_id: int | None = None
+) -> dict[int, dict[str, ChatTerms]]:
+    """Per account (only `account_id` when given), per chat in first-post order, the terms
+    `rank` sums: K = Σ k, N = Σ n, C = the chats with known posts."""
+    members, known_share = _chat_context(data)
+    return _chat_terms(data, weights or ScoreWeights(), members, known_share, account_id)
+
+
+def _chat_context(data: ChatGraphData) -> tuple[dict[str, set[int]], dict[str, float]]:
+    """Each chat's members (a group's members and posters) and the share of known material
+    among its media."""
     members: dict[str, set[int]] = defaultdict(set)
     for m in data.memberships:
         members[f"group:{m.group_id}"].add(m.account_id)
@@ -102,18 +125,57 @@ def rank(
         chat: sum(1 for s in shas if s in data.known) / len(shas)
         for chat, shas in chat_media.items()
     }
+    return members, known_share
 
-    def reach(chat: str, account_id: int) -> int:
-        if chat.startswith("group:"):
-            return len(members[chat] - {account_id})
-        return 1
 
+def _chat_terms(
+    data: ChatGraphData,
+    w: ScoreWeights,
+    members: dict[str, set[int]],
+    known_share: dict[str, float],
+    account_id: int | None,
+) -> dict[int, dict[str, ChatTerms]]:
+    out: dict[int, dict[str, ChatTerms]] = defaultdict(dict)
+    seen: set[tuple[int, str, str]] = set()
+    for p in data.posts:
+        chat = _chat_of(p.group_id, p.peer_id, p.sender_id)
+        if not p.sender_id or (account_id is not None and p.sender_id != account_id):
+            continue
+        if not p.media_sha256 or not chat or p.media_sha256 in data.known_good:
+            continue
+        terms = out[p.sender_id].get(chat)
+        if terms is None:
+            reach = len(members[chat] - {p.sender_id}) if chat.startswith("group:") else 1
+            terms = ChatTerms(chat, reach, known_share.get(chat, 0.0))
+            out[p.sender_id][chat] = terms
+        known = data.known.get(p.media_sha256)
+        if known is not None:
+            terms.known_posts += 1
+        else:
+            terms.new_posts += 1
+        if (p.sender_id, p.media_sha256, chat) in seen:
+            continue
+        seen.add((p.sender_id, p.media_sha256, chat))
+        reach_term = math.log2(2 + terms.reach)
+        if known is not None:
+            terms.known_media += 1
+            terms.k += w.of(known.category) * reach_term
+        else:
+            terms.new_media += 1
+            terms.n += reach_term * terms.known_share
+    return out
+
+
+def rank(
+    data: ChatGraphData, graph: nx.Graph, weights: ScoreWeights | None = None
+) -> list[AccountScore]:
+    """Every account, best-scored first (ties: more known posts, then the label)."""
+    w = weights or ScoreWeights()
+    members, known_share = _chat_context(data)
+    terms = _chat_terms(data, w, members, known_share, None)
     centrality = _centralities(graph, w)
     components = _components(graph)
-    stats: dict[int, dict[str, Any]] = {
-        a.id: {"k": 0.0, "n": 0.0, "pairs": set(), "new_pairs": set(), "chats": set()}
-        for a in data.accounts
-    }
+    known_shas: dict[int, set[str]] = {a.id: set() for a in data.accounts}
     results = {
         a.id: AccountScore(
             account=str(graph.nodes[f"account:{a.id}"]["label"]),
@@ -132,38 +194,33 @@ def rank(
     for p in data.posts:
         if p.sender_id not in results:
             continue
-        r, st = results[p.sender_id], stats[p.sender_id]
+        r = results[p.sender_id]
         r.messages += 1
         chat = _chat_of(p.group_id, p.peer_id, p.sender_id)
         if not p.media_sha256 or not chat or p.media_sha256 in data.known_good:
             continue
         known = data.known.get(p.media_sha256)
-        reach_term = math.log2(2 + reach(chat, p.sender_id))
         if known is not None:
             r.known_posts += 1
             r.known_posts_without_file += not p.media_stored
             name = _category_name(known.category)
             r.known_by_category[name] = r.known_by_category.get(name, 0) + 1
-            st["chats"].add(chat)
-            if (p.media_sha256, chat) not in st["pairs"]:
-                st["pairs"].add((p.media_sha256, chat))
-                st["k"] += w.of(known.category) * reach_term
+            known_shas[p.sender_id].add(p.media_sha256)
         else:
             r.new_posts += 1
-            if (p.media_sha256, chat) not in st["new_pairs"]:
-                st["new_pairs"].add((p.media_sha256, chat))
-                st["n"] += reach_term * known_share.get(chat, 0.0)
     for aid, r in results.items():
         node = f"account:{aid}"
-        st = stats[aid]
+        chats = terms.get(aid, {}).values()
         group_nodes = sorted(n for n in graph.neighbors(node) if n.startswith("group:"))
         r.groups = len(group_nodes)
         r.group_list = [str(graph.nodes[n]["label"]) for n in group_nodes]
-        r.known_groups = len(st["chats"])
-        r.known_media = len({sha for sha, _ in st["pairs"]})
+        r.known_groups = sum(1 for t in chats if t.known_posts)
+        r.known_media = len(known_shas[aid])
         r.reach = len(set().union(*(members[n] for n in group_nodes)) - {aid}) if group_nodes else 0
-        spread = 1 + w.spread * max(0, len(st["chats"]) - 1)
-        r.score = (st["k"] + w.new_weight * st["n"]) * spread
+        spread = 1 + w.spread * max(0, r.known_groups - 1)
+        k = sum(t.k for t in chats)
+        n = sum(t.n for t in chats)
+        r.score = (k + w.new_weight * n) * spread
         r.degree_centrality, r.betweenness = centrality.get(node, (0.0, 0.0))
         r.component, r.component_size = components.get(node, (0, 1))
     return sorted(results.values(), key=lambda r: (-r.score, -r.known_posts, r.account))

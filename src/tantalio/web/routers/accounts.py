@@ -9,8 +9,6 @@ blurred grayscale thumbnails (`_macros.tile`), and only for users who may view m
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -71,56 +69,24 @@ def _label(phone: str | None, jid: str | None, lid: str | None, names: Any, key:
 def score_breakdown(data: ChatGraphData, account_id: int) -> dict[str, Any]:
     """The account's score term by term, per chat (docs/decisions/network.md):
     K = Σ w(category)·log2(2 + reach) over distinct (known media, chat); N the same over new
-    media times the chat's known share; score = (K + 0.5·N)·(1 + 0.25·(C − 1))."""
-    from tantalio.network import ScoreWeights
+    media times the chat's known share; score = (K + 0.5·N)·(1 + 0.25·(C − 1)).
+    The per-chat terms are `rank`'s own (`network.chat_terms`), so the sum is the score."""
+    from tantalio.network import ScoreWeights, chat_terms
 
     w = ScoreWeights()
-    members: dict[str, set[int]] = defaultdict(set)
-    for m in data.memberships:
-        members[f"group:{m.group_id}"].add(m.account_id)
-    chat_media: dict[str, set[str]] = defaultdict(set)
-    for p in data.posts:
-        chat = _chat_of(p.group_id, p.peer_id, p.sender_id)
-        if p.group_id and p.sender_id:
-            members[chat].add(p.sender_id)
-        if chat and p.media_sha256 and p.media_sha256 not in data.known_good:
-            chat_media[chat].add(p.media_sha256)
-    rows: dict[str, dict[str, Any]] = {}
-    seen: set[tuple[str, str]] = set()
-    for p in data.posts:
-        chat = _chat_of(p.group_id, p.peer_id, p.sender_id)
-        if p.sender_id != account_id or not chat or not p.media_sha256:
-            continue
-        if p.media_sha256 in data.known_good:
-            continue
-        reach = len(members[chat] - {account_id}) if chat.startswith("group:") else 1
-        shas = chat_media[chat]
-        share = sum(1 for s in shas if s in data.known) / len(shas) if shas else 0.0
-        row = rows.setdefault(
-            chat,
-            {"chat": chat, "reach": reach, "known_share": round(share, 3), "known_posts": 0,
-             "new_posts": 0, "known_media": 0, "new_media": 0, "k": 0.0, "n": 0.0},
-        )  # fmt: skip
-        known = data.known.get(p.media_sha256)
-        row["known_posts" if known else "new_posts"] += 1
-        if (p.media_sha256, chat) in seen:
-            continue
-        seen.add((p.media_sha256, chat))
-        term = math.log2(2 + reach)
-        if known is not None:
-            row["known_media"] += 1
-            row["k"] += w.of(known.category) * term
-        else:
-            row["new_media"] += 1
-            row["n"] += term * share
-    k = sum(r["k"] for r in rows.values())
-    n = sum(r["n"] for r in rows.values())
-    c = sum(1 for r in rows.values() if r["known_posts"])
+    terms = list(chat_terms(data, w, account_id).get(account_id, {}).values())
+    k = sum(t.k for t in terms)
+    n = sum(t.n for t in terms)
+    c = sum(1 for t in terms if t.known_posts)
     spread = 1 + w.spread * max(0, c - 1)
-    for r in rows.values():
-        r["k"], r["n"] = round(r["k"], 3), round(r["n"], 3)
+    rows = [
+        {"chat": t.chat, "reach": t.reach, "known_share": round(t.known_share, 3),
+         "known_posts": t.known_posts, "new_posts": t.new_posts, "known_media": t.known_media,
+         "new_media": t.new_media, "k": round(t.k, 3), "n": round(t.n, 3)}
+        for t in terms
+    ]  # fmt: skip
     return {
-        "chats": sorted(rows.values(), key=lambda r: (-r["k"], -r["n"], r["chat"])),
+        "chats": sorted(rows, key=lambda r: (-r["k"], -r["n"], r["chat"])),
         "K": round(k, 3),
         "N": round(n, 3),
         "new_weight": w.new_weight,
@@ -128,15 +94,6 @@ def score_breakdown(data: ChatGraphData, account_id: int) -> dict[str, Any]:
         "spread": round(spread, 3),
         "score": round((k + w.new_weight * n) * spread, 3),
     }
-
-
-def _chat_of(group_id: int | None, peer_id: int | None, sender_id: int | None) -> str:
-    if group_id:
-        return f"group:{group_id}"
-    if peer_id and sender_id:
-        a, b = sorted((peer_id, sender_id))
-        return f"direct:{a}:{b}"
-    return ""
 
 
 # --- messages with media ----------------------------------------------------------------------
