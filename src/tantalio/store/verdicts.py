@@ -111,7 +111,11 @@ def case_ids_of_media(session: Session, media_ids: Iterable[int]) -> set[int]:
     return out
 
 
-def entry_match_facts(session: Session, media_ids: Iterable[int]) -> dict[int, list[MatchFact]]:
+def entry_match_facts(
+    session: Session, media_ids: Iterable[int], *, ordered: bool = False
+) -> dict[int, list[MatchFact]]:
+    """Each media's matches with what the entry's set says of them (`ordered`: nearest
+    first, then by hash-set name, as the media page lists them)."""
     out: dict[int, list[MatchFact]] = defaultdict(list)
     for batch in chunks(media_ids):
         q = (
@@ -133,6 +137,8 @@ def entry_match_facts(session: Session, media_ids: Iterable[int]) -> dict[int, l
             .join(HashSet, HashSet.id == HashEntry.hash_set_id)
             .where(Match.media_id.in_(batch))
         )
+        if ordered:
+            q = q.order_by(Match.distance, HashSet.name)
         for row in session.execute(q):
             out[row[0]].append(MatchFact(*row))  # type: ignore[call-arg]
     return out

@@ -16,6 +16,7 @@ from tantalio.store.cases import Case, Exhibit, File
 from tantalio.store.hashsets import HashEntry, HashSet
 from tantalio.store.media import Match, Media
 from tantalio.store.series import MediaSeries, Series
+from tantalio.store.verdicts import entry_match_facts
 
 
 def media_summaries(session: Session, media_ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -174,37 +175,19 @@ def media_detail(session: Session, media_id: int) -> MediaDetail | None:
     ]
     matches = [
         {
-            "hash_set": hs,
-            "kind": kind,
-            "algorithm": alg,
-            "distance": dist,
-            "score": score,
-            "orientation": orient,
-            "category": cat,
-            "series": ser,
-            "victim_identified": vi,
-            "offender_identified": oi,
-            "entry_id": eid,
+            "hash_set": f.hash_set,
+            "kind": f.hash_set_kind,
+            "algorithm": f.algorithm,
+            "distance": f.distance,
+            "score": f.score,
+            "orientation": f.orientation,
+            "category": f.category,
+            "series": f.series,
+            "victim_identified": f.victim_identified,
+            "offender_identified": f.offender_identified,
+            "entry_id": f.entry_id,
         }
-        for hs, kind, alg, dist, score, orient, cat, ser, vi, oi, eid in session.execute(
-            select(
-                HashSet.name,
-                HashSet.kind,
-                Match.algorithm,
-                Match.distance,
-                Match.score,
-                Match.orientation,
-                HashEntry.category,
-                HashEntry.series,
-                HashEntry.victim_identified,
-                HashEntry.offender_identified,
-                HashEntry.id,
-            )
-            .join(HashEntry, HashEntry.id == Match.hash_entry_id)
-            .join(HashSet, HashSet.id == HashEntry.hash_set_id)
-            .where(Match.media_id == media_id)
-            .order_by(Match.distance, HashSet.name)
-        ).all()
+        for f in entry_match_facts(session, [media_id], ordered=True).get(media_id, [])
     ]
     near = similar_to(session, [media_id], limit=200)
     near_duplicates = [r for r in near if r["reason"] == "near-duplicate"]
