@@ -113,7 +113,19 @@ def describe(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
-class Guarded(RawReader):
+class Wrapping(RawReader):
+    """A reader over another stream (`_inner`): closing it closes the stream it wraps."""
+
+    _inner: IO[bytes] | io.RawIOBase
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
+
+
+class Guarded(Wrapping):
     """Wrap a library's stream so reads are read-only and failures are `EvidenceReadError`."""
 
     def __init__(self, inner: IO[bytes] | io.RawIOBase, label: str) -> None:
@@ -139,12 +151,6 @@ class Guarded(RawReader):
     def tell(self) -> int:
         return self._inner.tell()
 
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            super().close()
-
 
 def buffered(raw: io.RawIOBase) -> BinaryIO:
     return io.BufferedReader(raw, buffer_size=CHUNK)  # type: ignore[arg-type]
@@ -154,13 +160,13 @@ def guarded(inner: IO[bytes] | io.RawIOBase, label: str) -> BinaryIO:
     return buffered(Guarded(inner, label))
 
 
-class Prefixed(RawReader):
+class Prefixed(Wrapping):
     """Bytes already read (`head`) followed by the rest of a forward-only stream."""
 
     def __init__(self, head: bytes, rest: IO[bytes], label: str) -> None:
         super().__init__()
         self._head = memoryview(head)
-        self._rest = rest
+        self._inner = rest
         self.label = label
 
     def _read(self, size: int) -> bytes:
@@ -168,16 +174,10 @@ class Prefixed(RawReader):
             data = bytes(self._head[:size])
             self._head = self._head[size:]
             return data
-        return self._rest.read(size) or b""
-
-    def close(self) -> None:
-        try:
-            self._rest.close()
-        finally:
-            super().close()
+        return self._inner.read(size) or b""
 
 
-class Window(RawReader):
+class Window(Wrapping):
     """`length` bytes of a seekable stream starting at `start`: a plain tar member."""
 
     def __init__(self, inner: IO[bytes], start: int, length: int, label: str) -> None:
@@ -210,14 +210,8 @@ class Window(RawReader):
     def tell(self) -> int:
         return self._pos
 
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            super().close()
 
-
-class Bounded(RawReader):
+class Bounded(Wrapping):
     """The next `length` bytes of a forward-only stream, then end of file."""
 
     def __init__(self, inner: IO[bytes], length: int, label: str) -> None:
@@ -236,14 +230,8 @@ class Bounded(RawReader):
         self._left -= len(data)
         return data
 
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            super().close()
 
-
-class Counting(RawReader):
+class Counting(Wrapping):
     """Count the compressed bytes a decompressor pulls, for the ratio guard."""
 
     def __init__(self, inner: IO[bytes], label: str) -> None:
@@ -257,14 +245,8 @@ class Counting(RawReader):
         self.count += len(data)
         return data
 
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            super().close()
 
-
-class RatioGuard(RawReader):
+class RatioGuard(Wrapping):
     """Decompressed output of a whole stream (tar.gz, single .xz...), watched for bombs.
 
     Tar members carry no compressed size of their own, so the guard judges the stream as it
@@ -301,12 +283,6 @@ class RatioGuard(RawReader):
         if reason:
             raise LimitExceededError(self.label, f"{reason}; expansion stopped")
         return data
-
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            super().close()
 
 
 Opener = Callable[[], BinaryIO]
