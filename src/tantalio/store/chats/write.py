@@ -8,14 +8,14 @@ merged once an exhibit maps it to a phone number.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from tantalio.chats.record import ChatRecords, Message, is_local_key
+from tantalio.chats.record import Account, ChatRecords, Group, Message, is_local_key
 from tantalio.store.bulk import chunks, insert_ignore, table_of
 from tantalio.store.chats.models import (
     ChatAccount,
@@ -29,6 +29,8 @@ from tantalio.store.chats.models import (
 )
 from tantalio.store.ingest import media_ids
 from tantalio.store.timeutil import to_naive_utc
+
+R = TypeVar("R")
 
 
 @dataclass(slots=True)
@@ -86,6 +88,23 @@ def _rows_by_key(session: Session, model: Any, keys: Iterable[str]) -> dict[str,
             (row.key, row) for row in session.scalars(select(model).where(model.key.in_(batch)))
         )
     return out
+
+
+def _upsert_by_key(
+    session: Session,
+    model: Any,
+    wanted: dict[str, R],
+    new_row: Callable[[str, R], dict[str, Any]],
+    merge: Callable[[Any, R], None],
+) -> dict[str, int]:
+    """Insert the keyed records not stored yet, `merge` each into its stored row otherwise;
+    the row id of every wanted key."""
+    have = _rows_by_key(session, model, wanted)
+    insert_ignore(session, model, [new_row(k, r) for k, r in wanted.items() if k not in have])
+    for key, row in have.items():
+        merge(row, wanted[key])
+    session.flush()
+    return {key: row.id for key, row in _rows_by_key(session, model, wanted).items()}
 
 
 def _resolve_lids(session: Session, records: ChatRecords) -> None:
@@ -154,32 +173,28 @@ def merge_accounts(session: Session, from_id: int, into_id: int) -> None:
 
 def _save_accounts(session: Session, exhibit_id: int, records: ChatRecords) -> dict[str, int]:
     wanted = {scoped_key(a.key, exhibit_id): a for a in records.accounts.values()}
-    have = _rows_by_key(session, ChatAccount, wanted)
-    insert_ignore(
-        session,
-        ChatAccount,
-        [
-            {
-                "key": key,
-                "jid": a.jid,
-                "phone": a.phone,
-                "lid": a.lid,
-                "names": a.names or None,
-                "exhibit_id": exhibit_id if is_local_key(a.key) else None,
-            }
-            for key, a in wanted.items()
-            if key not in have
-        ],
-    )
-    for key, row in have.items():  # what this exhibit adds to accounts seen before
-        a = wanted[key]
+
+    def merge(row: ChatAccount, a: Account) -> None:  # what this exhibit adds to it
         names = list(row.names or [])
         names += [n for n in a.names if n not in names]
         if names != (row.names or []):
             row.names = names
         row.jid, row.phone, row.lid = row.jid or a.jid, row.phone or a.phone, row.lid or a.lid
-    session.flush()
-    ids = {key: row.id for key, row in _rows_by_key(session, ChatAccount, wanted).items()}
+
+    ids = _upsert_by_key(
+        session,
+        ChatAccount,
+        wanted,
+        lambda key, a: {
+            "key": key,
+            "jid": a.jid,
+            "phone": a.phone,
+            "lid": a.lid,
+            "names": a.names or None,
+            "exhibit_id": exhibit_id if is_local_key(a.key) else None,
+        },
+        merge,
+    )
     insert_ignore(
         session,
         ChatAccountSeen,
@@ -201,30 +216,26 @@ def _save_groups(
     session: Session, exhibit_id: int, records: ChatRecords, accounts: dict[str, int]
 ) -> dict[str, int]:
     wanted = {scoped_key(g.key, exhibit_id): g for g in records.groups.values()}
-    have = _rows_by_key(session, ChatGroup, wanted)
-    insert_ignore(
-        session,
-        ChatGroup,
-        [
-            {
-                "key": key,
-                "jid": g.jid,
-                "subject": g.subject,
-                "creator_id": accounts.get(g.creator) if g.creator else None,
-                "created_at": to_naive_utc(g.created_at),
-                "exhibit_id": exhibit_id if is_local_key(g.key) else None,
-            }
-            for key, g in wanted.items()
-            if key not in have
-        ],
-    )
-    for key, row in have.items():
-        g = wanted[key]
+
+    def merge(row: ChatGroup, g: Group) -> None:
         row.subject = row.subject or g.subject
         row.creator_id = row.creator_id or (accounts.get(g.creator) if g.creator else None)
         row.created_at = row.created_at or to_naive_utc(g.created_at)
-    session.flush()
-    ids = {key: row.id for key, row in _rows_by_key(session, ChatGroup, wanted).items()}
+
+    ids = _upsert_by_key(
+        session,
+        ChatGroup,
+        wanted,
+        lambda key, g: {
+            "key": key,
+            "jid": g.jid,
+            "subject": g.subject,
+            "creator_id": accounts.get(g.creator) if g.creator else None,
+            "created_at": to_naive_utc(g.created_at),
+            "exhibit_id": exhibit_id if is_local_key(g.key) else None,
+        },
+        merge,
+    )
     insert_ignore(
         session,
         ChatGroupSeen,
