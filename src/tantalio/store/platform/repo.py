@@ -64,6 +64,13 @@ def _key(k: PlatformApiKey) -> ApiKeyRecord:
     )
 
 
+def _live_bank(s: Session, name: str) -> PlatformBank | None:
+    """The bank called `name`, unless deleted (a deleted bank keeps a renamed row)."""
+    return s.scalar(
+        select(PlatformBank).where(PlatformBank.name == name, PlatformBank.deleted_at.is_(None))
+    )
+
+
 def _runs(ids: Sequence[int]) -> list[tuple[int, int]]:
     """Sorted ids as inclusive runs: [1,2,3,7] -> [(1,3),(7,7)] (one change row per run)."""
     out: list[tuple[int, int]] = []
@@ -127,11 +134,7 @@ class PlatformStore(OpsMixin):
 
     def get_bank(self, name: str) -> BankRecord | None:
         with self.session() as s:
-            b = s.scalar(
-                select(PlatformBank).where(
-                    PlatformBank.name == name, PlatformBank.deleted_at.is_(None)
-                )
-            )
+            b = _live_bank(s, name)
             return _bank(b) if b else None
 
     def banks_by_id(self, *, include_deleted: bool = False) -> dict[int, BankRecord]:
@@ -147,11 +150,7 @@ class PlatformStore(OpsMixin):
         if unknown:
             raise ValueError(f"cannot update bank field(s): {', '.join(sorted(unknown))}")
         with self.session.begin() as s:
-            b = s.scalar(
-                select(PlatformBank).where(
-                    PlatformBank.name == name, PlatformBank.deleted_at.is_(None)
-                )
-            )
+            b = _live_bank(s, name)
             if b is None:
                 return None
             new_name = fields.get("name")
@@ -167,11 +166,7 @@ class PlatformStore(OpsMixin):
 
     def delete_bank(self, name: str) -> bool:
         with self.session.begin() as s:
-            b = s.scalar(
-                select(PlatformBank).where(
-                    PlatformBank.name == name, PlatformBank.deleted_at.is_(None)
-                )
-            )
+            b = _live_bank(s, name)
             if b is None:
                 return False
             live = (PlatformEntry.bank_id == b.id, PlatformEntry.removed_at.is_(None))
