@@ -47,16 +47,12 @@ class AndroidLegacyMsgstoreParser(SQLiteChatParser):
     def read(
         self, conn: sqlite3.Connection, have: dict[str, set[str]], path: Path, ctx: ParseContext
     ) -> ChatRecords:
-        out = ChatRecords(sources=[f"{ctx.label} ({self.name})"])
+        out = self.new_records(ctx)
         b = DbChatBuilder(ctx, out, wadb=path.with_name("wa.db"))
         absent = [c for c in OPTIONAL_COLUMNS if c not in have["messages"]]
         if absent:
             out.warn(ctx.label, f"missing column(s) messages.{', messages.'.join(absent)}")
-        try:
-            self._read(conn, have, b)
-        except sqlite3.DatabaseError as exc:
-            out.warn(ctx.label, f"database partly unreadable: {exc}")
-        return out
+        return self.read_partly(out, ctx, lambda: self._read(conn, have, b))
 
     def _read(self, conn: sqlite3.Connection, have: dict[str, set[str]], b: DbChatBuilder) -> None:
         label = b.ctx.label

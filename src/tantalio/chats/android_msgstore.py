@@ -59,17 +59,13 @@ class AndroidMsgstoreParser(SQLiteChatParser):
     def read(
         self, conn: sqlite3.Connection, have: dict[str, set[str]], path: Path, ctx: ParseContext
     ) -> ChatRecords:
-        out = ChatRecords(sources=[f"{ctx.label} ({self.name})"])
+        out = self.new_records(ctx)
         b = DbChatBuilder(ctx, out, wadb=path.with_name("wa.db"))
         for table, cols in OPTIONAL.items():
             absent = sqlite_util.missing({table: cols}, have)
             if absent:
                 out.warn(ctx.label, f"missing {', '.join(absent)}; its details not read")
-        try:
-            _Reader(conn, have, b).run()
-        except sqlite3.DatabaseError as exc:
-            out.warn(ctx.label, f"database partly unreadable: {exc}")
-        return out
+        return self.read_partly(out, ctx, _Reader(conn, have, b).run)
 
 
 class _Reader:

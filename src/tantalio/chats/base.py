@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import sqlite3
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -104,3 +105,16 @@ class SQLiteChatParser(ChatParser):
         self, conn: sqlite3.Connection, have: dict[str, set[str]], path: Path, ctx: ParseContext
     ) -> ChatRecords:
         """All records of a database whose schema has REQUIRED_STRUCTURE."""
+
+    def new_records(self, ctx: ParseContext) -> ChatRecords:
+        """The empty records of one database `read`, naming it and this parser as the source."""
+        return ChatRecords(sources=[f"{ctx.label} ({self.name})"])
+
+    @staticmethod
+    def read_partly(out: ChatRecords, ctx: ParseContext, run: Callable[[], None]) -> ChatRecords:
+        """Run the queries; a database that fails part way keeps what was read, plus a warning."""
+        try:
+            run()
+        except sqlite3.DatabaseError as exc:
+            out.warn(ctx.label, f"database partly unreadable: {exc}")
+        return out

@@ -57,15 +57,11 @@ class IOSChatStorageParser(SQLiteChatParser):
     def read(
         self, conn: sqlite3.Connection, have: dict[str, set[str]], path: Path, ctx: ParseContext
     ) -> ChatRecords:
-        out = ChatRecords(sources=[f"{ctx.label} ({self.name})"])
+        out = self.new_records(ctx)
         b = DbChatBuilder(ctx, out)
         for gap in sqlite_util.missing(self.OPTIONAL, have):
             out.warn(ctx.label, f"missing {gap}; its details not read")
-        try:
-            _Reader(conn, have, b).run()
-        except sqlite3.DatabaseError as exc:
-            out.warn(ctx.label, f"database partly unreadable: {exc}")
-        return out
+        return self.read_partly(out, ctx, _Reader(conn, have, b).run)
 
 
 class _Reader:
