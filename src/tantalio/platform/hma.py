@@ -324,14 +324,18 @@ async def bank_create(request: Request, key: ApiKeyRecord = Depends(requires("cu
     return JSONResponse(_bank_json(b), 201)
 
 
+def _bank_or_404(svc: PlatformService, bank_name: str) -> BankRecord:
+    try:
+        return svc.bank(bank_name)
+    except NotFound:
+        raise ApiError(404, f"bank '{bank_name}' not found") from None
+
+
 @router.get("/c/bank/{bank_name}")
 async def bank_show(
     bank_name: str, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
 ) -> Any:
-    try:
-        return _bank_json(_svc(request).bank(bank_name))
-    except NotFound:
-        raise ApiError(404, f"bank '{bank_name}' not found") from None
+    return _bank_json(_bank_or_404(_svc(request), bank_name))
 
 
 @router.put("/c/bank/{bank_name}")
@@ -378,10 +382,7 @@ async def bank_add_signal(
     bank_name: str, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
 ) -> Any:
     svc = _svc(request)
-    try:
-        svc.bank(bank_name)
-    except NotFound:
-        raise ApiError(404, f"bank '{bank_name}' not found") from None
+    _bank_or_404(svc, bank_name)
     data = await _json(request)
     try:
         entry_id, clean = await run_in_threadpool(
@@ -397,10 +398,7 @@ async def bank_add_content(
     bank_name: str, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
 ) -> Any:
     svc = _svc(request)
-    try:
-        svc.bank(bank_name)
-    except NotFound:
-        raise ApiError(404, f"bank '{bank_name}' not found") from None
+    _bank_or_404(svc, bank_name)
     meta = _metadata(request.query_params.get("metadata"))
     if request.headers.get("content-type", "").startswith("application/json"):
         body = await _json(request)  # HMA: {"metadata": {...}} alongside ?url=
