@@ -60,6 +60,22 @@ def _params(request: Request) -> dict[str, str]:
     return {k: request.query_params.get(k, "") for k in FILTER_KEYS}
 
 
+def _filter_query(
+    request: Request,
+    verdict: str | None = None,
+    category: str | None = None,
+    exhibit: int | None = None,
+    series: int | None = None,
+    kind: str | None = None,
+    camera: str | None = None,
+    gps: str | None = None,
+    deleted: str | None = None,
+) -> dict[str, str]:
+    """The filters as the API declares them (typed, so they are checked and documented);
+    `parse_filter` reads their raw text, as the page does."""
+    return _params(request)
+
+
 def _page(
     db: Session, case_id: int, flt: wq.GridFilter, cursor: str | None, limit: int
 ) -> wq.GridPage:
@@ -72,24 +88,16 @@ def _page(
 @router.get("/api/cases/{case_id}/media", tags=["triage"])
 def api_grid(
     case_id: int,
-    request: Request,
     cursor: str | None = None,
     limit: int = 120,
-    verdict: str | None = None,
-    category: str | None = None,
-    exhibit: int | None = None,
-    series: int | None = None,
-    kind: str | None = None,
-    camera: str | None = None,
-    gps: str | None = None,
-    deleted: str | None = None,
+    filters: dict[str, str] = Depends(_filter_query),
     principal: Principal = Depends(require("media.view")),
     db: Session = Depends(get_db),
 ) -> dict[str, Any]:
     """One page of the case's distinct media, priority first; pass `next_cursor` back as
     `cursor` for the next page."""
     case = get_case(db, case_id)
-    page = _page(db, case.id, parse_filter(_params(request)), cursor, limit)
+    page = _page(db, case.id, parse_filter(filters), cursor, limit)
     return {
         "items": [asdict(i) for i in page.items],
         "next_cursor": page.next_cursor,
@@ -100,21 +108,13 @@ def api_grid(
 @router.get("/api/cases/{case_id}/media/count", tags=["triage"])
 def api_grid_count(
     case_id: int,
-    request: Request,
-    verdict: str | None = None,
-    category: str | None = None,
-    exhibit: int | None = None,
-    series: int | None = None,
-    kind: str | None = None,
-    camera: str | None = None,
-    gps: str | None = None,
-    deleted: str | None = None,
+    filters: dict[str, str] = Depends(_filter_query),
     principal: Principal = Depends(require("media.view")),
     db: Session = Depends(get_db),
 ) -> dict[str, int]:
     """How many media the filters select (separate from paging, which never counts)."""
     case = get_case(db, case_id)
-    return {"count": wq.grid_count(db, case.id, parse_filter(_params(request)))}
+    return {"count": wq.grid_count(db, case.id, parse_filter(filters))}
 
 
 CAMERA_CACHE_SECONDS = 120.0
