@@ -53,7 +53,7 @@ def web_env(workspace: Workspace) -> WebEnv:
     return WebEnv(workspace, create_app(workspace, settings))
 
 
-def client_for(env: WebEnv) -> httpx.AsyncClient:
+def client_for(env: WebEnv | DemoEnv) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=env.app)
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
@@ -73,7 +73,7 @@ async def login(client: httpx.AsyncClient, username: str, password: str = PASSWO
     return str(token)
 
 
-async def _logged_in(env: WebEnv, role: str) -> AsyncIterator[httpx.AsyncClient]:
+async def _logged_in(env: WebEnv | DemoEnv, role: str) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(env) as client:
         await login(client, ROLE_USERS[role])
         yield client
@@ -179,26 +179,19 @@ def demo_env(demo_workspace: tuple[Workspace, DemoCase]) -> DemoEnv:
     return DemoEnv(ws, demo, create_app(ws, WebSettings(queries_per_minute=5)))
 
 
-async def _demo_client(env: DemoEnv, role: str) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=env.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        await login(client, ROLE_USERS[role])
-        yield client
-
-
 @pytest.fixture
 async def d_examiner(demo_env: DemoEnv) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in _demo_client(demo_env, "examiner"):
+    async for c in _logged_in(demo_env, "examiner"):
         yield c
 
 
 @pytest.fixture
 async def d_vid(demo_env: DemoEnv) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in _demo_client(demo_env, "victim-id"):
+    async for c in _logged_in(demo_env, "victim-id"):
         yield c
 
 
 @pytest.fixture
 async def d_auditor(demo_env: DemoEnv) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in _demo_client(demo_env, "auditor"):
+    async for c in _logged_in(demo_env, "auditor"):
         yield c
