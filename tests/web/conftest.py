@@ -3,7 +3,13 @@ httpx's ASGI transport, and logged-in clients of every role."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,6 +139,56 @@ def _drop_pg_database(admin: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def module_database(backend: str) -> Iterator[str | None]:
+    """The database a module-scoped workspace runs on: None for SQLite (the workspace's own
+    file), else a fresh PostgreSQL database's URL, dropped afterwards."""
+    if backend != "postgresql":
+        yield None
+        return
+    pg = _create_pg_database()
+    if pg is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432")
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    try:
+        yield pg[0].rsplit("/", 1)[0] + "/" + pg[1]
+    finally:
+        _drop_pg_database(*pg)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_workspace(workspace_dir: Path) -> Iterator[str]:
+    """`tantalio serve` in a subprocess over WORKSPACE_DIR; yields its URL once /login answers."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("TANTALIO_DB", "TANTALIO_WORKSPACE")}
+    cmd = [sys.executable, "-m", "tantalio.cli.main", "serve", "-w", str(workspace_dir)]
+    proc = subprocess.Popen(
+        [*cmd, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/login", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, "tantalio serve exited"
+                assert time.time() < deadline, "tantalio serve did not start"
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
 @dataclass
 class DemoEnv:
     workspace: Workspace
@@ -150,27 +206,15 @@ def demo_workspace(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Workspace, DemoCase]]:
     """The demo case ingested through the real pipeline, with one user per role."""
-    import os
-
     root = tmp_path_factory.mktemp("demo")
-    pg = None
-    url = None
-    if request.param == "postgresql":
-        pg = _create_pg_database()
-        if pg is None:
-            if os.environ.get("CI"):
-                pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432")
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-        url = pg[0].rsplit("/", 1)[0] + "/" + pg[1]
-    ws = init_workspace(root / "ws", database=url)
-    with ws.transaction() as db:
-        for role, name in ROLE_USERS.items():
-            store_auth.create_user(db, name, PASSWORD, role)
-    demo = ingest_demo(ws, root)
-    yield ws, demo
-    ws.close()
-    if pg is not None:
-        _drop_pg_database(*pg)
+    with module_database(request.param) as url:
+        ws = init_workspace(root / "ws", database=url)
+        with ws.transaction() as db:
+            for role, name in ROLE_USERS.items():
+                store_auth.create_user(db, name, PASSWORD, role)
+        demo = ingest_demo(ws, root)
+        yield ws, demo
+        ws.close()
 
 
 @pytest.fixture

@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
 from tantalio.store.workspace import Workspace, init_workspace
 
-from .conftest import PASSWORD, ROLE_USERS
+from .conftest import PASSWORD, ROLE_USERS, serve_workspace
 from .demo_case import DemoCase, ingest_demo
 
 CHROMIUM = "/usr/bin/chromium"
@@ -53,12 +48,6 @@ class Server:
     demo: DemoCase
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`tantalio serve` in a subprocess over a freshly ingested demo workspace."""
@@ -68,38 +57,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         for role, name in ROLE_USERS.items():
             store_auth.create_user(db, name, PASSWORD, role, display_name=name.title())
     demo = ingest_demo(ws, root)
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("TANTALIO_DB", "TANTALIO_WORKSPACE")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tantalio.cli.main",
-            "serve",
-            "-w",
-            str(root / "ws"),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/login", timeout=2)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, "tantalio serve exited"
-                assert time.time() < deadline, "tantalio serve did not start"
-                time.sleep(0.2)
-        yield Server(url, ws, demo)
+        with serve_workspace(root / "ws") as url:
+            yield Server(url, ws, demo)
     finally:
-        proc.terminate()
-        proc.wait(15)
         ws.close()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from typer.testing import CliRunner
 
 from tantalio.cli.main import app
 from tantalio.store.workspace import Workspace
+
+from .conftest import free_port
 
 runner = CliRunner()
 
@@ -65,18 +66,12 @@ def test_audit_verify_exit_status(workspace: Workspace) -> None:
     assert code == 1 and "BROKEN" in out and "event 1" in out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_serve_first_start_prints_a_one_time_admin_password(tmp_path: Path) -> None:
     from tantalio.store.workspace import init_workspace
 
     init_workspace(tmp_path / "ws").close()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("TANTALIO_DB", None)
     proc = subprocess.Popen(

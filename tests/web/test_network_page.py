@@ -10,9 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +24,7 @@ from tantalio.triage.hashset_import import import_hash_set
 from tantalio.triage.pipeline import IngestOptions, ingest
 from tantalio.web.app import WebSettings, create_app
 
-from .conftest import PASSWORD, ROLE_USERS, _create_pg_database, _drop_pg_database, login
+from .conftest import PASSWORD, ROLE_USERS, login, module_database, serve_workspace
 
 SCENARIO = Path(__file__).resolve().parents[1] / "data" / "chats" / "scenario"
 EXPECTED = json.loads((SCENARIO / "expected.json").read_text())
@@ -53,21 +50,11 @@ def _load_scenario(ws: Workspace) -> int:
 def net_ws(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Workspace, int]]:
-    pg = None
-    url = None
-    if request.param == "postgresql":
-        pg = _create_pg_database()
-        if pg is None:
-            if os.environ.get("CI"):
-                pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432")
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-        url = pg[0].rsplit("/", 1)[0] + "/" + pg[1]
-    ws = init_workspace(tmp_path_factory.mktemp("net") / "ws", database=url)
-    case_id = _load_scenario(ws)
-    yield ws, case_id
-    ws.close()
-    if pg is not None:
-        _drop_pg_database(*pg)
+    with module_database(request.param) as url:
+        ws = init_workspace(tmp_path_factory.mktemp("net") / "ws", database=url)
+        case_id = _load_scenario(ws)
+        yield ws, case_id
+        ws.close()
 
 
 async def _client(ws: Workspace, role: str | None) -> AsyncIterator[httpx.AsyncClient]:
@@ -209,33 +196,12 @@ async def test_account_and_group_pages(net_ws: tuple[Workspace, int]) -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    from .test_browser import _free_port
-
     root = tmp_path_factory.mktemp("net-e2e")
     ws = init_workspace(root / "ws")
     case_id = _load_scenario(ws)
     ws.close()
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("TANTALIO_DB", "TANTALIO_WORKSPACE")}
-    cmd = [sys.executable, "-m", "tantalio.cli.main", "serve", "-w", str(root / "ws")]
-    proc = subprocess.Popen(
-        [*cmd, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/login", timeout=2)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, "tantalio serve exited"
-                assert time.time() < deadline, "tantalio serve did not start"
-                time.sleep(0.2)
+    with serve_workspace(root / "ws") as url:
         yield url, case_id
-    finally:
-        proc.terminate()
-        proc.wait(15)
 
 
 @pytest.mark.browser
