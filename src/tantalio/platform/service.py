@@ -358,14 +358,21 @@ class PlatformService:
     ) -> list[Match]:
         """Matches of one signal, each entry once, closest first. `seed` makes HMA's
         `enabled_ratio` coin flip reproducible for a piece of content."""
+        value, coin = self._prepare_lookup(signal_type, value, seed, bypass_coinflip)
+        return self._filter(
+            self._raw(signal_type, value), banks=banks, check_enabled=check_enabled, coinflip=coin
+        )
+
+    @staticmethod
+    def _prepare_lookup(
+        signal_type: str, value: str, seed: str | None, bypass_coinflip: bool
+    ) -> tuple[str, float | None]:
+        """The normalized signal and HMA's `enabled_ratio` coin (None when bypassed)."""
         try:
             value = sig.normalize(signal_type, value)
         except sig.SignalError as exc:
             raise Invalid(str(exc)) from None
-        coin = None if bypass_coinflip else random.Random(seed).random()
-        return self._filter(
-            self._raw(signal_type, value), banks=banks, check_enabled=check_enabled, coinflip=coin
-        )
+        return value, None if bypass_coinflip else random.Random(seed).random()
 
     async def lookup_async(
         self,
@@ -388,11 +395,7 @@ class PlatformService:
                 seed=seed,
                 bypass_coinflip=bypass_coinflip,
             )
-        try:
-            value = sig.normalize(signal_type, value)
-        except sig.SignalError as exc:
-            raise Invalid(str(exc)) from None
-        coin = None if bypass_coinflip else random.Random(seed).random()
+        value, coin = self._prepare_lookup(signal_type, value, seed, bypass_coinflip)
         raw = await self.batcher.search(value)
         return self._filter(raw, banks=banks, check_enabled=check_enabled, coinflip=coin)
 
