@@ -31,6 +31,7 @@ from tantalio.fingerprint import preview as preview_mod
 from tantalio.fingerprint.config import FingerprintConfig
 from tantalio.fingerprint.errors import clean
 from tantalio.fingerprint.errors import why as _why
+from tantalio.fingerprint.jpeg_scans import luma_scans_only
 from tantalio.fingerprint.pdq import luma_of_image
 
 try:  # a faster PNG inflater; Pillow decodes PNG where it is missing
@@ -118,17 +119,16 @@ def _decode_jpeg_turbo(data: bytes, cfg: FingerprintConfig) -> DecodedImage | No
     if colorspace not in ("YCbCr", "Gray", "RGB"):
         return None  # CMYK/YCCK: Pillow converts with the Adobe inversion
     scale = jpeg_scale(width, height, cfg.min_side)
-    try:
-        luma = simplejpeg.decode_jpeg(
-            data,
-            colorspace="GRAY",
-            min_height=-(-height // scale),
-            min_width=-(-width // scale),
-            strict=True,
-        )
-    except ValueError:
-        return None
-    return DecodedImage(luma[:, :, 0], width, height, scale)
+    size = {"min_height": -(-height // scale), "min_width": -(-width // scale)}
+    # A progressive YCbCr file decodes its luma as well without its colour-only scans.
+    luma_only = luma_scans_only(data) if colorspace == "YCbCr" else None
+    for candidate in (luma_only, data) if luma_only is not None else (data,):
+        try:
+            luma = simplejpeg.decode_jpeg(candidate, colorspace="GRAY", strict=True, **size)
+        except ValueError:
+            continue
+        return DecodedImage(luma[:, :, 0], width, height, scale)
+    return None
 
 
 def _decode_jpeg_ycc(data: bytes, cfg: FingerprintConfig) -> DecodedImage | None:
