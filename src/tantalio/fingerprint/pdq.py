@@ -121,12 +121,17 @@ def _window(n: int) -> int:
 
 
 @lru_cache(maxsize=512)
-def _kernel(n: int) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
-    """Rows of K_n and of the mirrored K_n·J: (starts (128,), weights (128, L)).
+def _kernel(n: int) -> tuple[NDArray[np.intp], NDArray[np.float32], bool]:
+    """Rows of K_n and of the mirrored K_n·J: (starts (128,), weights (128, L), symmetric).
 
     Row s < 64 is the reference's decimated sample s after two box passes (box1DFloat: the
     window of output o is [o - (w - half), o + half - 1] clipped to the vector, averaged over
     the samples inside); row 64 + s is the same for the mirrored vector.
+
+    `symmetric`: row 64 + s is row 63 - s exactly (same start, same weights), so the mirrored
+    half needs no arithmetic of its own. That holds for about half of all lengths: an odd
+    window (the box is centred) and n not a multiple of 128 (the decimation points
+    (s + 0.5) n / 64 are then never integers, so they mirror onto each other).
     """
     w = _window(n)
     half = (w + 2) // 2
@@ -151,7 +156,11 @@ def _kernel(n: int) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
     mirror_starts = n - length - starts
     all_starts = np.concatenate([starts, mirror_starts]).astype(np.intp)
     all_weights = np.concatenate([weights, weights[:, ::-1]]).astype(np.float32)
-    return all_starts, all_weights
+    symmetric = bool(
+        np.array_equal(all_starts[_DOWN:], all_starts[_DOWN - 1 :: -1])
+        and np.array_equal(all_weights[_DOWN:], all_weights[_DOWN - 1 :: -1])
+    )
+    return all_starts, all_weights, symmetric
 
 
 def _contract_rows(
@@ -171,14 +180,21 @@ def _contract_rows(
 
 def _downsample(luma: NDArray[Any], mirrored: bool) -> NDArray[np.float32]:
     """The reference's 64×64 buffers: (64, 64) or, with `mirrored`, (128, 128) whose quadrants
-    are the image, its left-right mirror, its top-bottom mirror and both."""
+    are the image, its left-right mirror, its top-bottom mirror and both. A symmetric kernel's
+    mirrored half is the first half reversed: computed once, copied (bit-identical)."""
     h, w = luma.shape
-    rs, rw = _kernel(h)
-    cs, cw = _kernel(w)
-    k = 2 * _DOWN if mirrored else _DOWN
-    a = _contract_rows(luma, rs[:k], rw[:k])  # (k, w)
-    cols = cs[:k, None] + np.arange(cw.shape[1])[None, :]  # (k, Lc)
-    return np.einsum("rcl,cl->rc", a[:, cols], cw[:k], dtype=np.float32)
+    rs, rw, rows_symmetric = _kernel(h)
+    cs, cw, cols_symmetric = _kernel(w)
+    k_rows = _DOWN if not mirrored or rows_symmetric else 2 * _DOWN
+    k_cols = _DOWN if not mirrored or cols_symmetric else 2 * _DOWN
+    a = _contract_rows(luma, rs[:k_rows], rw[:k_rows])  # (k_rows, w)
+    if mirrored and rows_symmetric:
+        a = np.concatenate([a, a[::-1]])
+    cols = cs[:k_cols, None] + np.arange(cw.shape[1])[None, :]  # (k_cols, Lc)
+    out = np.einsum("rcl,cl->rc", a[:, cols], cw[:k_cols], dtype=np.float32)
+    if mirrored and cols_symmetric:
+        out = np.concatenate([out, out[:, ::-1]], axis=1)
+    return out
 
 
 @lru_cache(maxsize=1)
