@@ -20,7 +20,9 @@ def _scans(data: bytes) -> int:
 
 
 @pytest.fixture(scope="module")
-def progressive(make_photo: Callable[..., Image.Image], encode_image: Callable[..., bytes]) -> bytes:
+def progressive(
+    make_photo: Callable[..., Image.Image], encode_image: Callable[..., bytes]
+) -> bytes:
     return encode_image(make_photo(1400, 1100, seed=7), quality=90, progressive=True)
 
 
