@@ -10,11 +10,17 @@
                                   [--trusted-key PEM] [--allow-unsigned]
 
 The database is `--db` or $TANTALIO_PLATFORM_DB (default: sqlite:///tantalio-platform.db).
+With `--workers N` > 1 the workers share per-key rate limits through a temporary file
+($TANTALIO_RATE_FILE, see tantalio.platform.ratelimit).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -69,15 +75,40 @@ def serve(
         os.environ["TANTALIO_PLATFORM_INDEX_DIR"] = str(index_dir)
     if trusted_key:
         os.environ["TANTALIO_TRUSTED_KEYS"] = os.pathsep.join(str(p) for p in trusted_key)
-    uvicorn.run(
-        "tantalio.platform.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_level=log_level,  # our middleware logs paths without query strings
-    )
+    with _shared_rate_file(workers):
+        uvicorn.run(
+            "tantalio.platform.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_level=log_level,  # our middleware logs paths without query strings
+        )
+
+
+@contextmanager
+def _shared_rate_file(workers: int) -> Iterator[None]:
+    """With several workers, one rate-limit file for all of them (ratelimit.SharedBuckets),
+    so a key gets its rate once per host, not once per worker. It lives in a private (0700)
+    temporary directory, removed when the server exits. An operator's own
+    $TANTALIO_RATE_FILE is kept (several `serve` runs on one host can share one file)."""
+    from tantalio.platform.ratelimit import RATE_FILE_ENV, SharedBuckets
+
+    if workers <= 1 or os.environ.get(RATE_FILE_ENV):
+        yield
+        return
+    tmp = tempfile.mkdtemp(prefix="tantalio-rate-")  # mode 0700
+    try:
+        path = os.path.join(tmp, "buckets")
+        SharedBuckets(path).close()  # formatted before any worker opens it
+        os.environ[RATE_FILE_ENV] = path
+        try:
+            yield
+        finally:
+            os.environ.pop(RATE_FILE_ENV, None)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @key_app.command("create")

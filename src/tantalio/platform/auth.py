@@ -7,17 +7,20 @@ lookup costs no database round trip; a revocation takes effect within that time.
 
 Scopes: `lookup` (match and hash), `curate` (banks, entries, imports, review queue,
 reports), `admin` (keys, rules, deliveries; implies the other two).
+
+Rate limits are a token bucket per key (ratelimit.py): in process memory for one worker,
+in a file shared by all workers when $TANTALIO_RATE_FILE names one (`platform serve
+--workers N` sets it), so N workers do not give a key N times its rate.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from tantalio.platform.ratelimit import Buckets, buckets_from_env
 from tantalio.store.platform import PlatformStore
 from tantalio.store.platform.records import ApiKeyRecord
 
@@ -62,21 +65,16 @@ def create_key(
     return token, rec
 
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    stamp: float
-
-
 class KeyRing:
     """Authenticates bearer tokens and applies each key's token bucket."""
 
-    def __init__(self, store: PlatformStore, ttl_s: float = 2.0) -> None:
+    def __init__(
+        self, store: PlatformStore, ttl_s: float = 2.0, buckets: Buckets | None = None
+    ) -> None:
         self.store = store
         self.ttl_s = ttl_s
         self._cache: dict[str, tuple[float, ApiKeyRecord | None]] = {}
-        self._buckets: dict[int, _Bucket] = {}
-        self._lock = threading.Lock()
+        self._buckets = buckets if buckets is not None else buckets_from_env()
 
     def authenticate(self, token: str | None) -> ApiKeyRecord | None:
         if not token or not token.startswith(KEY_PREFIX) or len(token) > 200:
@@ -97,14 +95,4 @@ class KeyRing:
 
     def allow(self, key: ApiKeyRecord) -> float:
         """0.0 when the request may proceed, else the seconds until a token is available."""
-        now = time.monotonic()
-        with self._lock:
-            b = self._buckets.get(key.id)
-            if b is None:
-                b = self._buckets[key.id] = _Bucket(float(key.burst), now)
-            b.tokens = min(float(key.burst), b.tokens + (now - b.stamp) * key.rate_per_s)
-            b.stamp = now
-            if b.tokens >= 1.0:
-                b.tokens -= 1.0
-                return 0.0
-            return (1.0 - b.tokens) / key.rate_per_s
+        return self._buckets.allow(key.id, key.rate_per_s, key.burst)
