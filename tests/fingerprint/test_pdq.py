@@ -85,6 +85,21 @@ def test_orientations_are_hashes_of_the_transformed_image(make_photo, seed) -> N
     assert len(set(result.orientations)) == 8
 
 
+@pytest.mark.parametrize(
+    ("width", "height"),
+    # 347 and 540 have symmetric kernels (odd window, not a multiple of 128), 229 (even
+    # window) and 640 (a multiple of 128) do not: every mix of reused and computed halves
+    [(347, 540), (540, 229), (640, 347), (229, 640)],
+)
+def test_orientations_exact_with_and_without_symmetric_kernels(make_photo, width, height) -> None:
+    im = make_photo(width, height, width + height)
+    result = pdq_from_image(im)
+    assert result.orientations is not None
+    for k, name in enumerate(ORIENTATIONS):
+        moved = im if PIL_OF[name] is None else im.transpose(PIL_OF[name])
+        assert result.orientations[k] == pdq_reference(moved)[0], name
+
+
 def test_not_the_dct_shortcut(make_photo) -> None:
     """pdqhash.compute_dihedral flips the DCT of the original's 64×64 buffer; the image's own
     rotation samples other pixels. Ours is exact where the shortcut is tens of bits off."""

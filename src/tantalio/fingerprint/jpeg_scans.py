@@ -69,6 +69,8 @@ def _strip(data: bytes) -> bytes | None:
             if luma_id is None:
                 return None
             count = data[pos + 2]
+            if not 1 <= count <= 4 or length != 6 + 2 * count:
+                return None  # a malformed scan header: the decoder reports it
             ids = data[pos + 3 : pos + 3 + 2 * count : 2]
             if markers is None:
                 markers = _marker_offsets(data)
