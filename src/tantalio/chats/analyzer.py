@@ -32,6 +32,7 @@ def summary_lines(summary: ChatSaveSummary) -> list[str]:
         f"memberships, {summary.messages} messages ({summary.media_linked} linked to stored "
         f"media), {summary.artifacts} artifacts"
     ]
+    lines += [f"text export: {note}" for note in summary.exports]
     shown = summary.warnings[:MAX_WARNINGS_SHOWN]
     lines += [f"warning: {w}" for w in shown]
     if len(summary.warnings) > len(shown):

@@ -144,6 +144,14 @@ class Message:
     system: str | None = None  # one of SYSTEM_ACTIONS for system events
     targets: list[str] = field(default_factory=list)  # accounts a system event is about
     where: str | None = None
+    # Text export and database of the same chat (exportmatch.py): `export` names the export
+    # file a message comes from (None: a database); `also_in` lists the export lines that hold
+    # a database message too; `only_in_export` marks an export message its phone's database
+    # no longer holds; `utc_offset` (minutes) is the export's inferred offset from UTC.
+    export: str | None = None
+    also_in: list[str] = field(default_factory=list)
+    only_in_export: bool = False
+    utc_offset: int | None = None
 
 
 @dataclass(slots=True)

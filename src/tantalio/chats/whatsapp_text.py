@@ -261,6 +261,7 @@ class _Chat:
                 from_me=sender_key == self.owner_key,
                 media=media,
                 where=where,
+                export=self.ctx.label,
             )
         )
 
@@ -283,6 +284,7 @@ class _Chat:
                 system=s.action,
                 targets=targets,
                 where=where,
+                export=self.ctx.label,
             )
         )
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -188,6 +189,15 @@ class ChatMessage(Base):
     media_omitted: Mapped[bool] = mapped_column(Boolean, default=False)
     fingerprint: Mapped[str] = mapped_column(String(40), index=True)
     source: Mapped[str | None] = mapped_column(Text, default=None)
+    # One phone's text export and database of the same chat (chats/exportmatch.py): the
+    # export lines that hold this database message too; an export message the database no
+    # longer holds; the export's inferred offset from UTC in minutes (its rows' `timestamp`
+    # stays the phone's wall clock).
+    also_in: Mapped[list[str] | None] = mapped_column(Json, default=None)
+    only_in_export: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), index=True
+    )
+    utc_offset: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class ChatArtifact(Base):

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tantalio.chats.exportmatch import merge_text_exports
 from tantalio.chats.record import Account, ChatRecords, Group, Message, is_local_key
 from tantalio.store.bulk import chunks, insert_ignore, table_of
 from tantalio.store.chats.models import (
@@ -42,6 +43,9 @@ class ChatSaveSummary:
     artifacts: int = 0
     media_linked: int = 0
     warnings: list[str] = field(default_factory=list)
+    # Per text export of a chat the database holds: inferred UTC offset, messages stored once
+    # and messages only in the export (chats/exportmatch.py).
+    exports: list[str] = field(default_factory=list)
 
 
 def scoped_key(key: str, exhibit_id: int) -> str:
@@ -68,8 +72,11 @@ def clear_exhibit_chats(session: Session, exhibit_id: int) -> None:
 def save_exhibit_chats(session: Session, exhibit_id: int, records: ChatRecords) -> ChatSaveSummary:
     """Persist one exhibit's chat records, replacing an earlier run's. The caller commits."""
     clear_exhibit_chats(session, exhibit_id)
-    summary = ChatSaveSummary(warnings=[str(w) for w in records.warnings])
     _resolve_lids(session, records)
+    # A text export's copies of the phone's database messages are stored once (on the
+    # database's row), so posts, shares and the ranking count each message once.
+    exports = [m.note() for m in merge_text_exports(records)]
+    summary = ChatSaveSummary(warnings=[str(w) for w in records.warnings], exports=exports)
     accounts = _save_accounts(session, exhibit_id, records)
     groups = _save_groups(session, exhibit_id, records, accounts)
     _save_invites(session, records, groups)
@@ -354,6 +361,9 @@ def _save_messages(
                 "media_omitted": bool(media and media.omitted),
                 "fingerprint": message_fingerprint(msg, chat_key, sender_key),
                 "source": msg.where,
+                "also_in": list(msg.also_in) or None,
+                "only_in_export": msg.only_in_export,
+                "utc_offset": msg.utc_offset,
             }
         )
     for batch in chunks(rows, 2000):
