@@ -50,7 +50,7 @@ def evidence(tmp_path: Path, disks: Path) -> Path:
     """Every fixture in one folder, with old times so an access-time update would show."""
     root = tmp_path / "evidence"
     shutil.copytree(DATA, root)
-    for name in ("fat.img", "mbr.dd", "ext4.img"):
+    for name in ("fat.img", "mbr.dd", "ext4.img", "gpt-ntfs.dd"):
         shutil.copy(disks / name, root / name)
     for path in root.rglob("*"):
         os.utime(path, (OLD, OLD))

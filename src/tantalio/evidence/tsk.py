@@ -7,6 +7,15 @@ Deleted files (name or metadata unallocated) are listed with `deleted=True`; TSK
 their metadata still points at, and a file whose metadata or data is gone gets an `error`.
 TSK's virtual entries ($MBR, $FAT1...) are file-system structures, not files, and are skipped;
 `$OrphanFiles` (deleted files no folder names any more) is walked.
+
+NTFS (docs/decisions/evidence.md): the metadata files (MFT entries 0-23: `$MFT`, `$LogFile`,
+`$Bitmap`... and the whole `$Extend` folder) are skipped like the virtual entries above.
+Alternate data streams (named `$DATA` attributes) are files of their own, listed right after
+the file or folder that carries them as `name:stream` (`notes.txt:Zone.Identifier`): a
+picture can hide in one. A deleted name whose MFT entry was freed (which moves the entry's
+sequence number on by one, so TSK no longer pairs them) is paired with that entry again
+when the entry is still free and exactly one sequence number on: its size and content are
+then read like any deleted file's.
 """
 
 from __future__ import annotations
@@ -32,24 +41,28 @@ _VIRT = int(pytsk3.TSK_FS_META_TYPE_VIRT)
 _LNK = int(pytsk3.TSK_FS_META_TYPE_LNK)
 _NAME_DIR = int(pytsk3.TSK_FS_NAME_TYPE_DIR)
 _NAME_REG = int(pytsk3.TSK_FS_NAME_TYPE_REG)
+_NTFS = int(pytsk3.TSK_FS_TYPE_NTFS_DETECT)
+_NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
+_NTFS_FIRST_USER_ENTRY = 24  # 0-15 metadata files, 16-23 reserved (never a user's file)
 _PROBE = 4096
 
 
 class TskStream(RawReader):
     """A file in a file system, read through TSK: seekable, read-only."""
 
-    def __init__(self, file: Any, size: int, label: str) -> None:
+    def __init__(self, file: Any, size: int, label: str, stream: tuple[int, int] | None = None):
         super().__init__()
         self._file = file
         self._size = size
         self._pos = 0
+        self._stream = stream  # (attribute type, id) of an NTFS alternate data stream
         self.label = label
 
     def _read(self, size: int) -> bytes:
         size = min(size, self._size - self._pos)
         if size <= 0:
             return b""
-        data = self._file.read_random(self._pos, size)
+        data = self._file.read_random(self._pos, size, *(self._stream or ()))
         self._pos += len(data)
         return bytes(data)
 
@@ -106,10 +119,14 @@ def walk_image(img: Any, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
 def walk_fs(fs: Any, prefix: str) -> Iterator[Member]:
     root = fs.open_dir(path="/")
     visited = {fs.info.root_inum}
-    yield from _walk_dir(root, prefix, visited, False)
+    ntfs = fs if int(fs.info.ftype) & _NTFS else None
+    yield from _walk_dir(root, prefix, visited, False, ntfs)
 
 
-def _walk_dir(directory: Any, prefix: str, visited: set[int], in_deleted: bool) -> Iterator[Member]:
+def _walk_dir(
+    directory: Any, prefix: str, visited: set[int], in_deleted: bool, ntfs: Any
+) -> Iterator[Member]:
+    """`ntfs` is the file system when it is NTFS (metadata files, streams, freed entries)."""
     entries = []
     try:
         for f in directory:
@@ -129,9 +146,14 @@ def _walk_dir(directory: Any, prefix: str, visited: set[int], in_deleted: bool) 
     entries.sort(key=lambda item: item[0])
     names = UniqueNames()
     for raw_name, f in entries:
-        path = names.add(join(prefix, display(raw_name)))
         info = f.info
         meta = info.meta
+        if ntfs is not None:
+            if (meta.addr if meta is not None else info.name.meta_addr) < _NTFS_FIRST_USER_ENTRY:
+                continue  # $MFT, $LogFile, $Extend...: file-system structures
+            if meta is None and (freed := _freed_entry(ntfs, info.name)) is not None:
+                f, meta = freed, freed.info.meta
+        path = names.add(join(prefix, display(raw_name)))
         deleted = in_deleted or bool(int(info.name.flags) & _NAME_UNALLOC)
         if meta is not None and int(meta.flags) & _META_UNALLOC:
             deleted = True
@@ -143,13 +165,62 @@ def _walk_dir(directory: Any, prefix: str, visited: set[int], in_deleted: bool) 
             if addr is None or addr in visited:
                 continue
             visited.add(addr)
+            if ntfs is not None:
+                yield from _streams(f, meta, path, deleted, names)
             try:
                 sub = f.as_directory()
             except OSError:
                 continue  # a deleted folder whose entries are gone: nothing to list
-            yield from _walk_dir(sub, path, visited, deleted)
+            yield from _walk_dir(sub, path, visited, deleted, ntfs)
             continue
-        yield _file(f, meta, path, deleted, kind)
+        member = _file(f, meta, path, deleted, kind)
+        yield member
+        if ntfs is not None and meta is not None and kind == _REG:
+            yield from _streams(f, meta, path, deleted, names)
+
+
+def _freed_entry(fs: Any, name: Any) -> Any | None:
+    """The MFT entry a deleted NTFS name pointed at, when freeing it is the only change since:
+    the entry is unallocated and its sequence number is the name's plus one (NTFS moves it on
+    when the entry is freed, skipping 0). Any other number means the entry was used again."""
+    if not int(name.flags) & _NAME_UNALLOC or not name.meta_addr:
+        return None
+    try:
+        f = fs.open_meta(inode=name.meta_addr)
+    except OSError:
+        return None
+    meta = f.info.meta
+    following = int(name.meta_seq) % 0xFFFF + 1
+    if meta is None or not int(meta.flags) & _META_UNALLOC or int(meta.seq) != following:
+        return None
+    if (int(meta.type) in _DIRS) != (int(name.type) == _NAME_DIR):
+        return None
+    return f
+
+
+def _streams(f: Any, meta: Any, path: str, deleted: bool, names: UniqueNames) -> Iterator[Member]:
+    """An NTFS file's or folder's alternate data streams (named `$DATA` attributes), each as a
+    file `path:name`, in attribute order."""
+    try:
+        attrs = [
+            (a.info.name, int(a.info.id), max(int(a.info.size), 0))
+            for a in f
+            if int(a.info.type) == _NTFS_DATA and a.info.name
+        ]
+    except OSError:
+        return
+    for stream_name, attr_id, size in attrs:
+        record = EvidenceFile(
+            path=names.add(f"{path}:{display(stream_name)}"),
+            size=size,
+            open=None,
+            deleted=deleted,
+            mtime=utc(meta.mtime),
+            atime=utc(meta.atime),
+            ctime=utc(meta.ctime),
+            crtime=utc(meta.crtime),
+        )
+        yield _readable(record, f, (_NTFS_DATA, attr_id))
 
 
 def _is_volume_label(name: bytes, meta: Any) -> bool:
@@ -180,18 +251,24 @@ def _file(f: Any, meta: Any, path: str, deleted: bool, kind: int) -> Member:
     if kind != _REG:
         record.error = "not a regular file; not opened"
         return Member(record)
-    if deleted and record.size:
+    return _readable(record, f, None)
+
+
+def _readable(record: EvidenceFile, f: Any, stream: tuple[int, int] | None) -> Member:
+    """Give `record` its `open` (the file's data, or one of its NTFS streams); a deleted file
+    whose first bytes cannot be read any more gets an error instead."""
+    size, path = record.size, record.path
+    if record.deleted and size:
         try:
-            data = f.read_random(0, min(record.size, _PROBE))
+            data = f.read_random(0, min(size, _PROBE), *(stream or ()))
             if not data:
                 raise OSError("no data")
         except OSError as exc:
             record.error = f"deleted file: content not recoverable ({describe(exc)})"
             return Member(record)
-    size = record.size
 
     def opener() -> Any:
-        return buffered(TskStream(f, size, path))
+        return buffered(TskStream(f, size, path, stream))
 
     record.open = opener
     return Member(record, seekable=True)

@@ -4,10 +4,19 @@ All segments (`x.E01`, `x.E02`, ...) are found with `pyewf.glob` and opened by u
 (access time kept, as for every source) and handed to libewf as file objects;
 TSK reads the media through an `Img_Info` subclass, so compressed chunks are decoded on
 demand and nothing is converted to a raw copy.
+
+A set is opened by its first segment. Before libewf reads anything, the set is checked from
+the EWF1 segment headers and trailers: each file's stored segment number must match its place,
+and the last one found must end in a `done` section (every other one ends in `next`), so a
+missing or renamed segment is reported by name instead of as a read error deep inside libewf
+when TSK first reaches the missing offsets. A later segment given as the source is refused
+with the name of the first.
 """
 
 from __future__ import annotations
 
+import os
+import struct
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,11 +40,15 @@ class EwfKind(SourceKind):
         handle = pyewf.handle()
         segments = []
         try:
-            segments = [open_local(p) for p in pyewf.glob(blob.local_path)]
+            paths = pyewf.glob(blob.local_path)
+            segments = [open_local(p) for p in paths]
+            check_segments(blob.local_path, paths, segments)
             handle.open_file_objects(segments, "r")
         except Exception as exc:
             for f in segments:
                 f.close()
+            if isinstance(exc, ContainerError):
+                raise
             raise ContainerError(f"cannot open EWF image: {describe(exc)}") from None
         try:
             yield from walk_image(EwfImgInfo(handle), blob, ctx)
@@ -65,6 +78,67 @@ class EwfKind(SourceKind):
         finally:
             for f in segments:
                 f.close()
+
+
+_EVF1 = b"EVF\x09\x0d\x0a\xff\x00"
+_SECTION = 76  # EWF1 section descriptor: type (16 bytes), next, size, padding, checksum
+
+
+def check_segments(source: str, paths: list[str], files: list[Any]) -> None:
+    """Raise `ContainerError` naming the problem when an EWF1 set is not whole: `source` is not
+    its first segment, a segment holds another number than its name says, or the last segment
+    found does not close the set (the next one is missing). EWF2 (Ex01) sets are left to
+    libewf."""
+    numbers = []
+    for f in files:
+        head = f.read(13)
+        f.seek(0)
+        if head[:8] != _EVF1:
+            return
+        numbers.append(struct.unpack_from("<H", head, 9)[0])
+    name = os.path.basename
+    names = [name(p) for p in paths]
+    given = names.index(name(source)) if name(source) in names else 0
+    if given != 0 or numbers[0] != 1:
+        raise ContainerError(
+            f"{name(source)} is segment {numbers[given]} of an EWF set, not its first: "
+            f"give the first segment ({name(paths[0])}) as the source; not walked"
+        )
+    for i, (path, number) in enumerate(zip(paths, numbers, strict=True), start=1):
+        if number != i:
+            raise ContainerError(
+                f"EWF segment file {name(path)} holds segment {number}, not {i}: "
+                "a segment of another set or renamed; not walked"
+            )
+    last = files[-1]
+    size = last.seek(0, os.SEEK_END)
+    trailer = b""
+    if size >= 13 + _SECTION:
+        last.seek(size - _SECTION)
+        trailer = last.read(16).rstrip(b"\0")
+    last.seek(0)
+    if trailer == b"next":
+        missing = _segment_name(paths[-1], len(paths) + 1)
+        raise ContainerError(
+            f"EWF segment file {missing} is missing: {name(paths[-1])} ends in a 'next' "
+            f"section, so the set continues after its {len(paths)} segment(s) found; not walked"
+        )
+
+
+def _segment_name(path: str, number: int) -> str:
+    """The file name libewf looks for as segment `number` of the set `path` belongs to
+    (E01..E99, then EAA..EZZ, FAA...), keeping the case of the given extension."""
+    base, ext = os.path.splitext(os.path.basename(path))
+    first = ext[1] if len(ext) == 4 else "E"
+    if number < 100:
+        suffix = f"{first}{number:02d}"
+    else:
+        n = number - 100
+        letter = chr(ord(first.upper()) + n // 676)
+        suffix = letter + chr(ord("A") + n // 26 % 26) + chr(ord("A") + n % 26)
+        if first.islower():
+            suffix = suffix.lower()
+    return f"{base}.{suffix}"
 
 
 class EwfImgInfo(pytsk3.Img_Info):  # type: ignore[misc]
