@@ -224,6 +224,7 @@ def _messages(session: Session, m: Media, limit: int = 200) -> list[dict[str, An
             ChatGroup.subject,
             Exhibit.label,
             Case.reference,
+            ChatMessage.only_in_export,
         )
         .outerjoin(ChatAccount, ChatAccount.id == ChatMessage.sender_id)
         .outerjoin(ChatGroup, ChatGroup.id == ChatMessage.group_id)
@@ -247,6 +248,7 @@ def _messages(session: Session, m: Media, limit: int = 200) -> list[dict[str, An
             "group": r[10],
             "exhibit": r[11],
             "case": r[12],
+            "only_in_export": bool(r[13]),
         }
         for r in rows
     ]

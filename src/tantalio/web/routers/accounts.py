@@ -126,6 +126,7 @@ def _media_messages(db: Session, where: Any, can_view: bool) -> dict[str, Any]:
             ChatMessage.text,
             Exhibit.label,
             Case.reference,
+            ChatMessage.only_in_export,
         )
         .outerjoin(ChatGroup, ChatGroup.id == ChatMessage.group_id)
         .outerjoin(peer, peer.id == ChatMessage.peer_id)
@@ -159,6 +160,7 @@ def _media_messages(db: Session, where: Any, can_view: bool) -> dict[str, Any]:
                 "kind": r[14],
                 "name": r[15],
                 "forwarded": bool(r[16]),
+                "only_in_export": bool(r[20]),
                 "text": r[17],
                 "exhibit": f"{r[19]}/{r[18]}",
                 "verdict": "known" if k else "known-good" if sha in good else "new",
