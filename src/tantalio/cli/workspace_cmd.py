@@ -146,6 +146,8 @@ def ingest(
             fail(str(exc))
     if report.case_created:
         typer.echo(f"created case {case!r}", err=True)
+    for message in report.messages:
+        typer.echo(f"note: {message}", err=True)
     for ex in report.exhibits:
         for message in ex.messages:
             typer.echo(f"{ex.label}: {message}", err=True)

@@ -19,7 +19,6 @@ import contextlib
 import tempfile
 import threading
 import uuid
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,14 +139,16 @@ class DaskPool:
         thumbnails: bool,
         entry_index: str | None,
         min_quality: int,
-    ) -> None:
+    ) -> list[str]:
+        """Register the worker plugin; returns notes for the run's report (what the user
+        should know about this set-up), printed by the CLI instead of a Python warning."""
         local = self.options.local
+        notes: list[str] = []
         if not local and db_url.startswith("sqlite"):
-            warnings.warn(
+            notes.append(
                 "--dask with a SQLite workspace: remote workers cannot see the database, so "
                 "they decode every file (no 'already stored' check); use PostgreSQL for "
-                "multi-machine runs",
-                stacklevel=2,
+                "multi-machine runs"
             )
         plugin = IngestWorkerPlugin(
             db_url,
@@ -159,6 +160,7 @@ class DaskPool:
         )
         self.client.register_plugin(plugin, name=plugin.name)
         self.plugin_name = plugin.name
+        return notes
 
     def restart(self) -> None:
         """A task hangs in a decoder: restart the workers busy with our tasks (a thread

@@ -87,6 +87,7 @@ class IngestReport:
     exhibits: list[ExhibitReport]
     seconds: float
     verdicts: dict[str, int]
+    messages: list[str] = field(default_factory=list)  # about the run as a whole
 
     @property
     def files(self) -> int:
@@ -153,7 +154,7 @@ def ingest(
             verdicts = run.finish()
         finally:
             run.close()
-    return IngestReport(case_reference, created, reports, progress.seconds, verdicts)
+    return IngestReport(case_reference, created, reports, progress.seconds, verdicts, run.notes)
 
 
 class _Run:
@@ -171,6 +172,7 @@ class _Run:
         self.entry_snapshot = self._snapshot_entries()
         self._pool: ProcessPoolExecutor | None = None
         self._dask: DaskPool | None = None
+        self.notes: list[str] = []  # for IngestReport.messages
         self._in_process = False
 
     def _snapshot_entries(self) -> str | None:
@@ -221,7 +223,7 @@ class _Run:
             assert self.options.dask is not None
             self._dask = DaskPool(self.options.dask)
             ws_dir = str(self.ws.dir.resolve()) if self.ws.dir else None
-            self._dask.prepare(
+            self.notes += self._dask.prepare(
                 self.ws.url,
                 ws_dir,
                 self.options.thumbnails,
