@@ -184,3 +184,34 @@ def test_the_revision_runs_down_and_up_on_a_populated_workspace(
         assert migrate.upgrade(ws.engine) is True
         rows = _rows(ws, "phone")
     assert len(rows) == count and not any(r.only_in_export or r.also_in for r in rows)
+
+
+def test_the_same_chat_exported_twice_is_matched_by_both_exports(
+    db_url: str, tmp_path: Path
+) -> None:
+    """An examiner finds the export twice on the phone (WhatsApp's Exports folder and
+    Downloads): every message is still stored once, the database's rows list both files,
+    and the export-only message is one row listing the other file."""
+    phone = write_phone(tmp_path / "phone")
+    exports = phone / "sdcard" / "WhatsApp" / "Exports"
+    downloads = phone / "sdcard" / "Download"
+    downloads.mkdir(parents=True)
+    (downloads / EXPORT_NAME).write_bytes((exports / EXPORT_NAME).read_bytes())
+    with open_workspace(db_url) as ws:
+        summary = import_chats(ws, "C1", phone, exhibit="phone").summary
+        group = _group_rows(ws, _rows(ws, "phone"))
+    notes = [n for n in summary.exports if EXPORT_NAME in n]
+    assert len(notes) == 2
+    assert all("9 messages also in the database (stored once)" in n for n in notes)
+    in_db = sum(1 for e in EVENTS if e.in_db)
+    assert len(group) == in_db + EXPORT_ONLY + 2  # each file's banner line is its own
+    matched = [r for r in group if r.also_in]
+    only = [r for r in group if r.only_in_export]
+    assert len([r for r in matched if r.key_id]) == 9
+    assert all(
+        {a.split("/")[1] for a in r.also_in or []} == {"Download", "WhatsApp"}
+        for r in matched
+        if r.key_id
+    )
+    assert [r.text for r in only] == [EXPORT_ONLY_TEXT]
+    assert len(only[0].also_in or []) == 1  # the other file's line

@@ -19,6 +19,10 @@ database holds is kept and flagged `only_in_export` (deleted from the phone sinc
 was made: forensically important). Exports of chats the database does not hold, and exports
 whose offset cannot be trusted (a warning says so), are kept as they are.
 
+A database message takes at most one copy from each export file, so the same chat exported
+twice (into two folders, or on two days) is matched by both files; export-only messages that
+both files hold are stored once too (the first, listing the other's line in `also_in`).
+
 A contact name that the database does not give a JID for (no `wa.db` entry) is taken as the
 JID of the database sender its messages agree with, when at least MIN_LABEL_EVIDENCE
 messages with text agree with that one sender and with no other one, and no other label of
@@ -229,6 +233,7 @@ def merge_text_exports(records: ChatRecords) -> list[ExportMatch]:
     for label, exported in exports.items():
         if not any(e.chat in db.by_chat for e in exported):
             continue  # a chat the database does not hold: kept as it is
+        db.taken = set()  # a database message takes one copy from each export file
         verdict = infer_offset(_votes(exported, db))
         result = ExportMatch(label, verdict)
         results.append(result)
@@ -258,9 +263,30 @@ def merge_text_exports(records: ChatRecords) -> list[ExportMatch]:
             elif e.system != "other":
                 e.only_in_export = True
                 result.only_in_export += 1
+    dropped |= _merge_export_only_copies(records.messages)
     if dropped:
         records.messages = [m for m in records.messages if id(m) not in dropped]
     return results
+
+
+def _merge_export_only_copies(messages: list[Message]) -> set[int]:
+    """The same chat exported twice from one phone (say into Downloads and into WhatsApp's
+    Exports folder) holds its export-only messages twice: the phone's clock wrote the same
+    minute, sender and text in both. Keep the first copy, listing the others' lines in
+    `also_in`; returns the ids of the copies dropped. Each file's note still counts the
+    message as only in the text export: it is, in each of them."""
+    first: dict[tuple[object, ...], Message] = {}
+    dropped: set[int] = set()
+    for m in messages:
+        if not m.only_in_export or m.export is None:
+            continue
+        key = (m.chat, m.sender, m.timestamp, kind_of(m), norm_text(m.text), m.system)
+        kept = first.setdefault(key, m)
+        if kept is m or kept.export == m.export:
+            continue  # a second identical line of the same file is a message of its own
+        _merge_into(kept, m)
+        dropped.add(id(m))
+    return dropped
 
 
 def _senders_agree(e: Message, d: Message) -> bool:
