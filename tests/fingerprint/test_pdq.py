@@ -150,7 +150,9 @@ def test_pil_palette_image_is_hashed_in_rgb(make_photo) -> None:
     assert hamming(fingerprint_bytes(buf.getvalue()).pdq, fp.pdq) <= 2
 
 
-@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "1", "P-trns", "interlaced"])
+@pytest.mark.parametrize(
+    "mode", ["RGB", "RGBA", "L", "P", "1", "P-trns", "L-trns", "RGB-trns", "interlaced"]
+)
 def test_png_fast_decode_gives_pillows_luma(mode: str, make_photo) -> None:
     """libspng (the PNG fast path) and Pillow give the same luma for every colour type."""
     from tantalio.fingerprint import image as image_mod
@@ -160,6 +162,10 @@ def test_png_fast_decode_gives_pillows_luma(mode: str, make_photo) -> None:
     kwargs: dict[str, object] = {}
     if mode == "P-trns":
         im, kwargs = im.convert("P"), {"transparency": 3}
+    elif mode == "L-trns":
+        im, kwargs = im.convert("L"), {"transparency": 40}
+    elif mode == "RGB-trns":
+        im, kwargs = im.convert("RGB"), {"transparency": (10, 20, 30)}
     elif mode == "interlaced":
         kwargs = {"interlace": 1}
     else:

@@ -31,7 +31,7 @@ from tantalio.fingerprint import preview as preview_mod
 from tantalio.fingerprint.config import FingerprintConfig
 from tantalio.fingerprint.errors import clean
 from tantalio.fingerprint.errors import why as _why
-from tantalio.fingerprint.jpeg_scans import luma_scans_only
+from tantalio.fingerprint.jpeg_scans import scans_for_pdq
 from tantalio.fingerprint.pdq import luma_of_image
 
 try:  # a faster PNG inflater; Pillow decodes PNG where it is missing
@@ -120,9 +120,11 @@ def _decode_jpeg_turbo(data: bytes, cfg: FingerprintConfig) -> DecodedImage | No
         return None  # CMYK/YCCK: Pillow converts with the Adobe inversion
     scale = jpeg_scale(width, height, cfg.min_side)
     size = {"min_height": -(-height // scale), "min_width": -(-width // scale)}
-    # A progressive YCbCr file decodes its luma as well without its colour-only scans.
-    luma_only = luma_scans_only(data) if colorspace == "YCbCr" else None
-    for candidate in (luma_only, data) if luma_only is not None else (data,):
+    # A progressive file decodes its luma without colour-only and last-bit scans (jpeg_scans).
+    reduced = None
+    if colorspace in ("YCbCr", "Gray"):
+        reduced = scans_for_pdq(data, last_bits=scale == 1)
+    for candidate in (reduced, data) if reduced is not None else (data,):
         try:
             luma = simplejpeg.decode_jpeg(candidate, colorspace="GRAY", strict=True, **size)
         except ValueError:
@@ -153,8 +155,10 @@ def _decode_jpeg_ycc(data: bytes, cfg: FingerprintConfig) -> DecodedImage | None
             fast.preview = _small_jpeg_preview(data, width >= height, cfg.preview_px)
         return fast
     want = (-(-width // scale), -(-height // scale))
+    # The same luma scans as the luma-only path drops, so the hash is the same either way.
+    reduced = scans_for_pdq(data, colour=True, last_bits=False) or data  # here scale > 1
     try:
-        with Image.open(io.BytesIO(data), formats=["JPEG"]) as im:
+        with Image.open(io.BytesIO(reduced), formats=["JPEG"]) as im:
             # Pillow picks the scale from floor(size / requested): ask with floors.
             im.draft("YCbCr", (width // scale, height // scale))
             if im.mode != "YCbCr" or im.size != want:
@@ -184,25 +188,27 @@ def _decode_png_spng(data: bytes, cfg: FingerprintConfig) -> DecodedImage | None
         return None
     width, height = struct.unpack(">II", data[16:24])
     depth, colour = data[24], data[25]
-    if width == 0 or height == 0 or depth > 8 or colour not in _SPNG_MODES:
+    if width == 0 or height == 0 or depth > 8 or colour not in _SPNG_COLOURS:
         return None  # Pillow says what is wrong, or handles 16-bit samples
     check_pixels(width, height, cfg)
     try:
-        pixels = pyspng.load(data)
+        # Colour comes back as RGBA even without alpha: Pillow maps 4-byte pixels without a
+        # copy, where RGB would be unpacked to its 4-byte layout first (a third of the cost).
+        pixels = pyspng.load(data, "L" if colour == 0 else "RGBA")
     except Exception:  # truncated or damaged: Pillow decodes what it can and says why
         return None
     if pixels.ndim == 2:
         preview = reduce_preview(Image.fromarray(pixels), cfg.preview_px)
         return DecodedImage(pixels, width, height, 1, preview)
-    mode = _SPNG_MODES[colour]
-    im = Image.frombuffer(mode, (width, height), pixels, "raw", mode, 0, 1)
-    preview = reduce_preview(im, cfg.preview_px)
+    im = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1)
+    # Pillow's L conversion ignores alpha, as its RGB and P conversions (HMA's path) do.
+    preview = reduce_preview(im.convert("RGB"), cfg.preview_px) if cfg.preview_px else None
     return DecodedImage(np.asarray(im.convert("L")), width, height, 1, preview)
 
 
-# PNG colour type → the Pillow raw mode of pyspng's 8-bit output (palette expands to RGB).
-# Gray + alpha is left to Pillow: pyspng has no 8-bit gray-alpha output.
-_SPNG_MODES = {0: "L", 2: "RGB", 3: "RGB", 6: "RGBA"}
+# PNG colour types libspng decodes here (palette expands to RGB). Gray + alpha is left to
+# Pillow: pyspng has no 8-bit gray-alpha output.
+_SPNG_COLOURS = frozenset({0, 2, 3, 6})
 
 
 def _decode_pillow(data: bytes, type_: str, cfg: FingerprintConfig) -> DecodedImage:
