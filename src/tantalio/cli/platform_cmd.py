@@ -1,7 +1,7 @@
 """`tantalio platform ...`: run the matching service and manage its keys and banks.
 
     tantalio platform serve [--db URL] [--host H] [--port P] [--workers N] [--trusted-key PEM]
-                            [--index-dir DIR]
+                            [--index-dir DIR] [--rate-limits host|database]
     tantalio platform key create NAME --scope lookup [--scope curate] [--rate R] [--burst B]
     tantalio platform key list | key revoke ID|NAME|PREFIX
     tantalio platform bank create NAME [--threshold 31] [--disabled]
@@ -11,7 +11,8 @@
 
 The database is `--db` or $TANTALIO_PLATFORM_DB (default: sqlite:///tantalio-platform.db).
 With `--workers N` > 1 the workers share per-key rate limits through a temporary file
-($TANTALIO_RATE_FILE, see tantalio.platform.ratelimit).
+($TANTALIO_RATE_FILE, see tantalio.platform.ratelimit); with `--rate-limits database` every
+host serving the database shares them through it (tantalio.platform.ratelimit_db).
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ def serve(
         None, help="Keep index snapshots here: restarts load them instead of every entry."
     ),
     log_level: str = typer.Option("info"),
+    rate_limits: str = typer.Option(
+        "host",
+        "--rate-limits",
+        help="Where per-key token buckets live: 'host' (memory, or a file shared by this "
+        "host's workers) or 'database' (the platform database: one limit across several "
+        "hosts serving it; one more round trip per request).",
+    ),
 ) -> None:
     """Serve the HMA-compatible API and /v1 (OpenAPI at /v1/openapi.json)."""
     import uvicorn
@@ -75,7 +83,13 @@ def serve(
         os.environ["TANTALIO_PLATFORM_INDEX_DIR"] = str(index_dir)
     if trusted_key:
         os.environ["TANTALIO_TRUSTED_KEYS"] = os.pathsep.join(str(p) for p in trusted_key)
-    with _shared_rate_file(workers):
+    from tantalio.platform.ratelimit import RATE_STORE_ENV
+
+    if rate_limits not in ("host", "database"):
+        raise typer.BadParameter("--rate-limits must be 'host' or 'database'")
+    if rate_limits == "database":
+        os.environ[RATE_STORE_ENV] = "database"  # the workers' KeyRing reads it
+    with _shared_rate_file(workers if rate_limits == "host" else 1):
         uvicorn.run(
             "tantalio.platform.app:app_from_env",
             factory=True,

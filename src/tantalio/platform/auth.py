@@ -10,7 +10,8 @@ reports), `admin` (keys, rules, deliveries; implies the other two).
 
 Rate limits are a token bucket per key (ratelimit.py): in process memory for one worker,
 in a file shared by all workers when $TANTALIO_RATE_FILE names one (`platform serve
---workers N` sets it), so N workers do not give a key N times its rate.
+--workers N` sets it), so N workers do not give a key N times its rate; in the platform
+database when several hosts serve it (`serve --rate-limits database`, ratelimit_db.py).
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ class KeyRing:
         self.store = store
         self.ttl_s = ttl_s
         self._cache: dict[str, tuple[float, ApiKeyRecord | None]] = {}
-        self._buckets = buckets if buckets is not None else buckets_from_env()
+        if buckets is None:
+            buckets = buckets_from_env(store.engine.url.render_as_string(hide_password=False))
+        self._buckets = buckets
 
     def authenticate(self, token: str | None) -> ApiKeyRecord | None:
         if not token or not token.startswith(KEY_PREFIX) or len(token) > 200:

@@ -1,4 +1,5 @@
-"""Per-key token buckets: in process memory, or in one file shared by every worker.
+"""Per-key token buckets: in process memory, or in one file shared by every worker (or, for
+several hosts, in the platform database: ratelimit_db.py).
 
 `tantalio platform serve --workers N` runs N processes; buckets held in each process's
 memory would give a key up to N times its rate, which makes the lookup API a cheaper match
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Protocol
 
 RATE_FILE_ENV = "TANTALIO_RATE_FILE"
+RATE_STORE_ENV = "TANTALIO_RATE_STORE"  # "database": buckets in the platform database
 MAGIC = b"TNTRATE1"
 DEFAULT_SLOTS = 4096
 _HEADER = struct.Struct("<8sq")  # magic, slot count
@@ -184,8 +186,16 @@ class SharedBuckets:
         return wait
 
 
-def buckets_from_env() -> Buckets:
-    """`SharedBuckets` on $TANTALIO_RATE_FILE when it names a file (set by `tantalio platform
-    serve --workers N`), else `LocalBuckets` (one worker: no file, no locks)."""
+def buckets_from_env(db_url: str | None = None) -> Buckets:
+    """`DatabaseBuckets` on `db_url` when $TANTALIO_RATE_STORE is `database` (set by
+    `tantalio platform serve --rate-limits database`: several hosts, one database), else
+    `SharedBuckets` on $TANTALIO_RATE_FILE when it names a file (set by `serve --workers N`),
+    else `LocalBuckets` (one worker: no file, no locks)."""
+    if os.environ.get(RATE_STORE_ENV) == "database":
+        if not db_url:
+            raise ValueError(f"${RATE_STORE_ENV}=database needs the platform database URL")
+        from tantalio.platform.ratelimit_db import DatabaseBuckets
+
+        return DatabaseBuckets(db_url)
     path = os.environ.get(RATE_FILE_ENV)
     return SharedBuckets(path) if path else LocalBuckets()

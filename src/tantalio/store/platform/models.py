@@ -92,6 +92,19 @@ class PlatformApiKey(PlatformBase):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
+class PlatformRateBucket(PlatformBase):
+    """One API key's token bucket, shared by every host that serves this database
+    (`serve --rate-limits database`; platform/ratelimit_db.py). `stamp` is the database
+    server's clock in seconds since the epoch, the one clock all hosts see."""
+
+    __tablename__ = "platform_rate_buckets"
+
+    key_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float)
+    granted: Mapped[bool] = mapped_column(Boolean)
+
+
 class PlatformRule(PlatformBase):
     __tablename__ = "platform_rules"
 
