@@ -193,7 +193,7 @@ def _decode_png_spng(data: bytes, cfg: FingerprintConfig) -> DecodedImage | None
     check_pixels(width, height, cfg)
     try:
         # Colour comes back as RGBA even without alpha: Pillow maps 4-byte pixels without a
-        # copy, where RGB would be unpacked to its 4-byte layout first (a third of the cost).
+        # copy, where RGB would be unpacked to its 4-byte layout first (a quarter of the cost).
         pixels = pyspng.load(data, "L" if colour == 0 else "RGBA")
     except Exception:  # truncated or damaged: Pillow decodes what it can and says why
         return None
