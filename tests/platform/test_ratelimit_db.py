@@ -155,3 +155,15 @@ def test_two_serve_hosts_on_one_postgres_share_a_key_limit(pg_url: str, tmp_path
     for r in responses:
         if r.status_code == 429:
             assert int(r.headers["Retry-After"]) >= 1
+
+
+def test_serve_refuses_an_unknown_rate_limit_store(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tantalio.cli.main import app
+
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    result = CliRunner().invoke(app, ["platform", "serve", "--db", db, "--rate-limits", "redis"])
+    assert result.exit_code == 2
+    assert "--rate-limits must be 'host' or 'database'" in result.output
+    assert not (tmp_path / "p.db").exists()  # refused before anything was created

@@ -74,7 +74,11 @@ def serve(
     """Serve the HMA-compatible API and /v1 (OpenAPI at /v1/openapi.json)."""
     import uvicorn
 
+    from tantalio.platform.ratelimit import RATE_STORE_ENV
     from tantalio.store.platform import PlatformStore
+
+    if rate_limits not in ("host", "database"):
+        raise typer.BadParameter("--rate-limits must be 'host' or 'database'")
 
     url = _db(db)
     PlatformStore(url).close()  # migrate once, before workers start
@@ -83,12 +87,10 @@ def serve(
         os.environ["TANTALIO_PLATFORM_INDEX_DIR"] = str(index_dir)
     if trusted_key:
         os.environ["TANTALIO_TRUSTED_KEYS"] = os.pathsep.join(str(p) for p in trusted_key)
-    from tantalio.platform.ratelimit import RATE_STORE_ENV
-
-    if rate_limits not in ("host", "database"):
-        raise typer.BadParameter("--rate-limits must be 'host' or 'database'")
     if rate_limits == "database":
         os.environ[RATE_STORE_ENV] = "database"  # the workers' KeyRing reads it
+    else:
+        os.environ.pop(RATE_STORE_ENV, None)  # the flag wins over an inherited setting
     with _shared_rate_file(workers if rate_limits == "host" else 1):
         uvicorn.run(
             "tantalio.platform.app:app_from_env",

@@ -14,7 +14,9 @@ Works on PostgreSQL (the multi-host case) and on SQLite (3.35+, one host; tests)
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+
+from tantalio.store.platform.db import make_engine
 
 # The database clock in seconds since the epoch. PostgreSQL: the transaction's start (each
 # request is its own autocommitted statement), stable within the statement; SQLite: 'now' is
@@ -50,10 +52,6 @@ class DatabaseBuckets:
     process and host that serves it. Implements `ratelimit.Buckets`."""
 
     def __init__(self, url: str) -> None:
-        from sqlalchemy import create_engine
-
-        from tantalio.store.platform.db import make_engine
-
         if url.startswith("postgresql"):
             # Its own small pool, whose sessions skip the WAL flush wait: a bucket update lost
             # in a crash only returns a few tokens, not worth an fsync per request (the other
