@@ -7,14 +7,12 @@ SQLite (one file) and the real PostgreSQL."""
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import text
 
@@ -103,21 +101,12 @@ def test_keyring_uses_the_database_when_asked(
         store.close()
 
 
-def _lookup(base: str, token: str) -> httpx.Response:
-    with httpx.Client(base_url=base, timeout=10) as c:
-        return c.get(
-            "/m/lookup",
-            params={"signal_type": "pdq", "signal": secrets.token_hex(32)},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-
-
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_two_serve_hosts_on_one_postgres_share_a_key_limit(pg_url: str, tmp_path: Path) -> None:
     """Two `tantalio platform serve --rate-limits database` processes (two hosts) on one
     PostgreSQL database: requests spread over both get one key's burst in all."""
-    from test_ratelimit_serve import free_port
+    from test_ratelimit_serve import _lookup, free_port
 
     burst, requests = 6, 24
     store = PlatformStore(pg_url)
