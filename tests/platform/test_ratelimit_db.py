@@ -80,6 +80,29 @@ def test_two_hosts_share_one_burst(platform_db: str) -> None:
     assert granted == 25
 
 
+@pytest.mark.postgres
+def test_a_connection_the_server_dropped_costs_no_request(pg_url: str) -> None:
+    """No pre-ping on the bucket pool: a pooled connection the server closed (restart, idle
+    timeout) is retried once on a fresh one, and the bucket stays exact."""
+    PlatformStore(pg_url).close()
+    buckets = DatabaseBuckets(pg_url)
+    store = PlatformStore(pg_url)
+    try:
+        assert buckets.allow(5, SLOW_RATE, 3) == 0.0  # the pool now holds a connection
+        with store.engine.connect() as conn:
+            killed = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+        assert killed and killed >= 1
+        assert [buckets.allow(5, SLOW_RATE, 3) == 0.0 for _ in range(3)] == [True, True, False]
+    finally:
+        buckets.close()
+        store.close()
+
+
 def test_keyring_uses_the_database_when_asked(
     platform_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

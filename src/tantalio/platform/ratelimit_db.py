@@ -15,6 +15,7 @@ Works on PostgreSQL (the multi-host case) and on SQLite (3.35+, one host; tests)
 from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from tantalio.store.platform.db import make_engine
 
@@ -55,12 +56,13 @@ class DatabaseBuckets:
         if url.startswith("postgresql"):
             # Its own small pool, whose sessions skip the WAL flush wait: a bucket update lost
             # in a crash only returns a few tokens, not worth an fsync per request (the other
-            # tables keep synchronous commits).
+            # tables keep synchronous commits). No pre-ping: it would be a second round trip
+            # on every request (0.54 against 0.38 ms measured); `allow` retries once on a
+            # connection the server dropped instead.
             engine = create_engine(
                 url,
                 pool_size=4,
                 max_overflow=4,
-                pool_pre_ping=True,
                 connect_args={"options": "-c synchronous_commit=off"},
             )
         else:
@@ -80,10 +82,21 @@ class DatabaseBuckets:
 
     def allow(self, key_id: int, rate_per_s: float, burst: int) -> float:
         """0.0 when the request may proceed, else the seconds until a token is available."""
-        with self._engine.connect() as conn:
-            tokens, granted = conn.execute(
-                self._sql, {"key_id": key_id, "burst": burst, "rate": rate_per_s}
-            ).one()
+        params = {"key_id": key_id, "burst": burst, "rate": rate_per_s}
+        try:
+            tokens, granted = self._take(params)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The server closed a pooled connection (restart, idle timeout); SQLAlchemy has
+            # invalidated the pool, so the retry gets a fresh one. The failed statement did
+            # not commit (it is one autocommitted statement), so no token was taken twice.
+            tokens, granted = self._take(params)
         if granted:
             return 0.0
-        return (1.0 - float(tokens)) / rate_per_s
+        return (1.0 - tokens) / rate_per_s
+
+    def _take(self, params: dict[str, float | int]) -> tuple[float, bool]:
+        with self._engine.connect() as conn:
+            tokens, granted = conn.execute(self._sql, params).one()
+        return float(tokens), bool(granted)
