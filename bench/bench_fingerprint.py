@@ -145,11 +145,16 @@ def per_core(
     return best
 
 
+def is_texture(path: str) -> bool:
+    """A file of the corpus's textures/ (left out of the session 1-2 mix)."""
+    return "textures" in Path(path).parts
+
+
 def group_of(path: str) -> str:
     name = Path(path).name
     if name.startswith("synth_"):
         return f"generated {name.split('_')[1].upper()} JPEG"
-    if "textures" in Path(path).parts:
+    if is_texture(path):
         return "corpus textures (palette PNG)"
     return "corpus JPEG" if name.lower().endswith((".jpg", ".jpeg")) else "corpus PNG"
 
@@ -278,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     wa, wb, wd, wdl = (by[k][3] for k in ("a", "b", "d", "d'"))
     print()
     print(f"(a) vs (b): {b / a:.1f}x per core (target >= 8x), {wb / wa:.1f}x on {j} cores")
-    tex = [i for i, f in enumerate(files) if "textures" in Path(f).parts]
+    tex = [i for i, f in enumerate(files) if is_texture(f)]
     if tex:
         a_rest, b_rest = (sum(by[k][2]) - sum(by[k][2][i] for i in tex) for k in ("a", "b"))
         ratio = b_rest / a_rest
