@@ -182,9 +182,23 @@ def test_vpdq_needs_most_frames(env: Env) -> None:
     svc.create_bank("VIDEOS")
     frames = [rand_pdq() for _ in range(10)]
     eid, _ = svc.add_signals("VIDEOS", {"vpdq": ",".join(frames)})
-    hit = svc.lookup("vpdq", ",".join(flip(f, 3) for f in frames[:8]))
-    assert [m.entry_id for m in hit] == [eid]
-    assert svc.lookup("vpdq", ",".join(frames[:7])) == []  # 70% < 80%
+    [hit] = svc.lookup("vpdq", ",".join(flip(f, 3) for f in frames[:8]))
+    assert (hit.entry_id, hit.rule, hit.query_share, hit.index_share) == (
+        eid,
+        "vpdq-query-share",
+        1.0,
+        0.8,
+    )
+    # 7 of the known frames and 3 others: 70 % of the query, 70 % of the known video.
+    other = [rand_pdq() for _ in range(3)]
+    assert svc.lookup("vpdq", ",".join(frames[:7] + other)) == []
+    # An excerpt (all its frames in the known video) matches by its query share.
+    [excerpt] = svc.lookup("vpdq", ",".join(frames[:2]))
+    assert (excerpt.rule, excerpt.query_share, excerpt.index_share) == (
+        "vpdq-query-share",
+        1.0,
+        0.2,
+    )
 
 
 def test_start_up_load_sees_live_entries_only(db_url: str) -> None:

@@ -4,7 +4,9 @@ Formats: `hma` (HMA/ThreatExchange CSV), `vics` (Project VIC JSON), `md5sum`, `s
 `tantalio-signed` (Ed25519 distribution list: verified against the trusted keys; unsigned,
 tampered or untrusted lists are refused unless `allow_unsigned` — which admits unsigned
 lists only, never badly signed ones), or None to detect the format. A file that is not its
-format is refused whole: nothing is added.
+format is refused whole: nothing is added. Rows the index could not use (a vPDQ signal
+with no frame of sufficient quality, a PhotoDNA-only row) are left out, each named by its
+line in the warnings.
 """
 
 from __future__ import annotations
@@ -63,10 +65,18 @@ def import_bytes(
         entries: list[HashEntry] = list(entries_iter)
     except HashSetFormatError as exc:
         raise ImportRefused(str(exc)) from None
-    if not entries and warnings:
-        raise ImportRefused(f"{source}: no valid entries (first problem: {warnings[0]})")
-    added = service.import_hash_entries(bank_name, entries, source_list=Path(source).name)
-    return ImportResult(bank_name, format, added, [str(w) for w in warnings])
+    problems = [str(w) for w in warnings]
+    usable: list[HashEntry] = []
+    for n, e in enumerate(entries, 1):
+        why = service.unusable(e)
+        if why is None:
+            usable.append(e)
+        else:
+            problems.append(f"{e.where or f'{source}: entry {n}'}: {why}; row skipped")
+    if not usable and problems:
+        raise ImportRefused(f"{source}: no usable entries (first problem: {problems[0]})")
+    added = service.import_hash_entries(bank_name, usable, source_list=Path(source).name)
+    return ImportResult(bank_name, format, added, problems)
 
 
 def import_file(

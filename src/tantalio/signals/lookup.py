@@ -10,8 +10,9 @@ What is compared:
   passes the gate, within `rules.pdq_threshold`; the closest orientation is reported;
 - vPDQ: the query's unique frames within `rules.vpdq_frame_distance` of a reference's
   frames, scored by query share and index share (`rules.vpdq_verdict`);
-- with `rules.frames_vs_images`: a video's frames against picture hashes (a known picture
-  inside a video) and a picture against known videos' frames (a frame saved as a picture).
+- with `rules.frames_vs_images`, for content (not a raw signal): a video's frames against
+  picture hashes (a known picture inside a video) and a picture against known videos'
+  frames (a frame saved as a picture).
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ class Query:
     pdq_quality: int | None = None
     orientations: list[str] | None = None  # ORIENTATIONS order; [0] == pdq
     frames: list[str] | None = None  # unique, quality-gated frame PDQs
+    # Content (a fingerprint) is also compared across pictures and video frames; a raw
+    # signal searches its own type's index only, as HMA's raw lookups do.
+    cross: bool = True
 
     @classmethod
     def of_fingerprint(cls, fp: Fingerprint, rules: MatchRules) -> Query:
@@ -80,11 +84,12 @@ class Query:
         """One raw signal (HMA's `signal_type` + `signal`); raises `SignalError`."""
         st = registry.get(signal_type)
         if st.index == "frames":
-            return cls(frames=unique_pdqs(parse_frames(value), rules.min_quality))
+            frames = unique_pdqs(parse_frames(value), rules.min_quality)
+            return cls(frames=frames, cross=False)
         clean = st.normalize(value)
         if st.index == "hamming":
-            return cls(pdq=clean)
-        return cls(exact={st.name: clean})
+            return cls(pdq=clean, cross=False)
+        return cls(exact={st.name: clean}, cross=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +187,7 @@ def lookup(query: Query, indexes: Indexes, rules: MatchRules) -> list[SignalMatc
     if variants:
         for ref, (d, k) in best_per_ref(indexes.pdq(variants, rules.pdq_threshold)).items():
             keep(SignalMatch(ref, "pdq", d, RULE_PDQ, _orientation(k)))
-        if rules.frames_vs_images:
+        if rules.frames_vs_images and query.cross:
             flat = [
                 [(ref, d) for ref, _fi, d in per]
                 for per in indexes.frames(variants, rules.pdq_threshold)
@@ -193,7 +198,7 @@ def lookup(query: Query, indexes: Indexes, rules: MatchRules) -> list[SignalMatc
         hits = indexes.frames(query.frames, rules.vpdq_frame_distance)
         for m in video_matches(query.frames, hits, indexes, rules):
             keep(m)
-        if rules.frames_vs_images:
+        if rules.frames_vs_images and query.cross:
             best = best_per_ref(indexes.pdq(query.frames, rules.pdq_threshold))
             for ref, (d, _k) in best.items():
                 keep(SignalMatch(ref, "pdq", d, RULE_FRAME_IN_IMAGE))
