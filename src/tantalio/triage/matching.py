@@ -182,7 +182,7 @@ class EntryVideos:
 
     def __init__(
         self,
-        known: Iterable[tuple[int, Sequence[str]]],
+        known: Iterable[tuple[int, Sequence[Any]]],
         rules: MatchRules,
         pictures: PdqSearch | None = None,
     ) -> None:
