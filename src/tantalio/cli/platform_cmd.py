@@ -283,7 +283,10 @@ def bank_import(
         typer.echo(f"warning: {w}", err=True)
     if len(res.warnings) > 20:
         typer.echo(f"... {len(res.warnings) - 20} more warnings", err=True)
-    typer.echo(f"imported {res.added} entries into {name}")
+    skipped = sum(1 for w in res.warnings if w.endswith("skipped"))
+    ignored = len(res.warnings) - skipped
+    also = f", {ignored} values ignored (rows kept)" if ignored else ""
+    typer.echo(f"imported {res.added} entries into {name} ({skipped} rows skipped{also})")
 
 
 def register(app: typer.Typer) -> None:
