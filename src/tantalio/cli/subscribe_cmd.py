@@ -117,3 +117,77 @@ def register(app: typer.Typer) -> None:
     hashset_app.command("subscribe")(subscribe_cmd)
     hashset_app.command("pull")(pull_cmd)
     hashset_app.command("subscriptions")(subscriptions_cmd)
+    from tantalio.cli.platform_cmd import bank_app
+
+    bank_app.command("subscribe")(bank_subscribe_cmd)
+    bank_app.command("pull")(bank_pull_cmd)
+
+
+def bank_subscribe_cmd(
+    bank: str = typer.Argument(..., help="Bank the list's entries go into."),
+    source: str = typer.Argument(..., help="Exchange list URL or a folder of delta files."),
+    trusted_key: Path = typer.Option(
+        ..., "--trusted-key", help="The issuer's Ed25519 public key (PEM); pinned."
+    ),
+    list_name: str | None = typer.Option(None, "--list", help="List name, if not in the URL."),
+    key: str | None = KeyOpt,
+    no_pull: bool = typer.Option(False, "--no-pull", help="Subscribe only; pull later."),
+    db: str | None = typer.Option(None, "--db", help="Platform database URL (or env)."),
+) -> None:
+    """Feed a bank from a signed list, then pull it (unless --no-pull)."""
+    from tantalio.cli.platform_cmd import _db
+    from tantalio.store.platform import PlatformStore
+    from tantalio.subscriptions.bank import subscribe_bank
+    from tantalio.subscriptions.workspace import SubscriptionError
+
+    platform = PlatformStore(_db(db))
+    try:
+        subscribe_bank(platform, bank, source, str(trusted_key), list_name=list_name, key=key)
+        typer.echo(f"subscribed bank {bank!r} to {source}")
+        if not no_pull:
+            _bank_pull(platform, bank, key)
+    except SubscriptionError as exc:
+        fail(str(exc))
+    finally:
+        platform.close()
+
+
+def bank_pull_cmd(
+    bank: str | None = typer.Argument(None, help="Only this bank (default: every subscribed)."),
+    key: str | None = KeyOpt,
+    db: str | None = typer.Option(None, "--db", help="Platform database URL (or env)."),
+) -> None:
+    """Fetch, verify and apply new deltas to subscribed banks; serving processes pick the
+    changes up from the index change feed."""
+    from tantalio.cli.platform_cmd import _db
+    from tantalio.store.platform import PlatformStore
+    from tantalio.subscriptions.workspace import SubscriptionError
+
+    platform = PlatformStore(_db(db))
+    try:
+        _bank_pull(platform, bank, key)
+    except SubscriptionError as exc:
+        fail(str(exc))
+    finally:
+        platform.close()
+
+
+def _bank_pull(platform, bank: str | None, key: str | None) -> None:  # type: ignore[no-untyped-def]
+    from tantalio.subscriptions.bank import pull_banks
+
+    failed = False
+    for r in pull_banks(platform, bank, key=key):
+        if r.seq > r.start_seq:
+            typer.echo(
+                f"{r.bank}: applied deltas {r.start_seq + 1}-{r.seq} of list {r.list_name!r}: "
+                f"{r.added} added, {r.removed} removed"
+            )
+        else:
+            typer.echo(f"{r.bank}: up to date at delta {r.seq} of list {r.list_name!r}")
+        for w in r.warnings[:CHANGES_SHOWN]:
+            typer.echo(f"warning: {w}", err=True)
+        if r.error:
+            failed = True
+            typer.echo(f"error: {r.bank}: {r.error}; stopped at delta {r.seq}", err=True)
+    if failed:
+        raise typer.Exit(1)

@@ -148,3 +148,14 @@ def open_source(source: str, *, key: str | None = None, ca_cert: str | None = No
     if parts.scheme:
         raise SourceError(f"{source}: unsupported source (a folder or an https:// exchange URL)")
     return FolderSource(Path(source))
+
+
+def canonical_source(source: str) -> str:
+    """What a subscription stores: URLs as given, folders as absolute paths (a later pull
+    may run from another directory)."""
+    parts = urlsplit(source)
+    if parts.scheme in ("http", "https"):
+        return source
+    if parts.scheme == "file":
+        return str(Path(parts.path).resolve())
+    return str(Path(source).expanduser().resolve())

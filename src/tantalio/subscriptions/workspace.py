@@ -22,7 +22,7 @@ from tantalio.store import audit as store_audit
 from tantalio.store import repo
 from tantalio.store import subscriptions as store
 from tantalio.store.workspace import Workspace
-from tantalio.subscriptions.sources import DeltaSource, SourceError, open_source
+from tantalio.subscriptions.sources import DeltaSource, SourceError, canonical_source, open_source
 from tantalio.triage.indexes import WorkspaceIndexes
 from tantalio.triage.matching import match_hash_set
 from tantalio.triage.verdicts import refresh_media
@@ -66,7 +66,8 @@ class PullResult:
         return [c for d in self.applied for c in d.changes]
 
 
-def _pem(path: str | Path) -> str:
+def public_key_pem(path: str | Path) -> str:
+    """The Ed25519 public key at `path` as PEM text (what a subscription pins)."""
     try:
         key = load_public_key(Path(path))
     except (OSError, ValueError) as exc:
@@ -91,7 +92,8 @@ def subscribe(
 ) -> None:
     """Create hash set `name` fed by the list at `source`, pinning the issuer's key.
     The list name is the URL's last segment, or what the folder's deltas say."""
-    pem = _pem(trusted_key)
+    pem = public_key_pem(trusted_key)
+    source = canonical_source(source)
     try:
         src = open_source(source, key=key)
         list_name = list_name or src.list_name()
