@@ -312,17 +312,21 @@ def _one_per_key(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(best.values())
 
 
-def match_hash_set(session: Session, indexes: WorkspaceIndexes, hash_set_id: int) -> list[int]:
+def match_hash_set(
+    session: Session, indexes: WorkspaceIndexes, hash_set_id: int, after_entry_id: int = 0
+) -> list[int]:
     """Match one newly imported set against every stored media; returns media matched.
+    With `after_entry_id`, only the set's entries above that id (those a pulled delta added).
 
     The media stay the query, as at ingest: a stored picture's orientations against the
     set's PDQs (searched the other way round, in the media index: the same distances),
     and each stored video against the set's videos and pictures by the one lookup."""
     rules = indexes.rules
-    rows = store.exact_matches_for_set(session, hash_set_id)
+    rows = store.exact_matches_for_set(session, hash_set_id, after_entry_id)
     media_index = indexes.media(session) if store.set_has_pdq(session, hash_set_id) else None
     if media_index is not None and len(media_index):
-        for entries in chunks(store.entry_pdq_rows(session, hash_set_id=hash_set_id), 100_000):
+        new_rows = store.entry_pdq_rows(session, after_entry_id, hash_set_id=hash_set_id)
+        for entries in chunks(new_rows, 100_000):
             results = media_index.search([pdq for _, pdq in entries])
             for (eid, _pdq), hits in zip(entries, results, strict=True):
                 best: dict[int, tuple[int, int]] = {}
@@ -346,9 +350,12 @@ def match_hash_set(session: Session, indexes: WorkspaceIndexes, hash_set_id: int
     pictures = None
     if videos and rules.frames_vs_images and media_index is not None:
         pictures = PdqSearch(rules.pdq_threshold)
-        for entries in chunks(store.entry_pdq_rows(session, hash_set_id=hash_set_id), 100_000):
+        new_rows = store.entry_pdq_rows(session, after_entry_id, hash_set_id=hash_set_id)
+        for entries in chunks(new_rows, 100_000):
             pictures.add([e for e, _ in entries], [h for _, h in entries])
-    known = EntryVideos(store.entry_vpdq_rows(session, hash_set_id), rules, pictures)
+    known = EntryVideos(
+        store.entry_vpdq_rows(session, hash_set_id, after_entry_id), rules, pictures
+    )
     if known.sizes and rules.frames_vs_images:
         rows += known.match_images(list(store.media_pdq_rows(session, rules.min_quality)))
     if known.sizes or pictures is not None:
