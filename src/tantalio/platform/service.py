@@ -268,12 +268,15 @@ class PlatformService:
                 clean[name] = sig.normalize(name, value)
             except sig.SignalError as exc:
                 raise Invalid(str(exc)) from None
+        frames = self._vpdq_frames(signals[sig.VPDQ]) if sig.VPDQ in clean else None
+        if sig.VPDQ in clean and frames is None:
+            raise Invalid(f"vpdq signal has no frame of quality >= {self.rules.min_quality}")
         entry = NewEntry(
             md5=clean.get(sig.MD5) or clean.get(sig.VIDEO_MD5),
             sha1=clean.get(sig.SHA1),
             sha256=clean.get(sig.SHA256),
             pdq=clean.get(sig.PDQ),
-            vpdq=self._vpdq_frames(signals[sig.VPDQ]) if sig.VPDQ in clean else None,
+            vpdq=frames,
             category=category,
             source_list=source_list,
             original_id=original_id,
