@@ -105,6 +105,9 @@ class SignalMatch:
     index_share: float | None = None  # vPDQ
 
 
+_COLUMNS = registry.exact_columns()
+
+
 def _orientation(k: int) -> str:
     return ORIENTATIONS[k] if k < len(ORIENTATIONS) else str(k)
 
@@ -179,9 +182,8 @@ def lookup(query: Query, indexes: Indexes, rules: MatchRules) -> list[SignalMatc
         if cur is None or m.distance < cur.distance:
             found[key] = m
 
-    columns = registry.exact_columns()
     for name, value in query.exact.items():
-        for ref in indexes.exact(columns.get(name, name), value):
+        for ref in indexes.exact(_COLUMNS.get(name, name), value):
             keep(SignalMatch(ref, name, 0, RULE_EXACT))
     variants = pdq_variants(query, rules)
     if variants:

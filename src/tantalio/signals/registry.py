@@ -57,4 +57,7 @@ def of_index(kind: IndexKind) -> list[SignalType]:
 
 def exact_columns() -> dict[str, str]:
     """Exact signal type -> exact-index column (`video_md5` -> `md5`)."""
-    return {st.name: st.column for st in of_index("exact") if st.column}
+    return dict(_EXACT_COLUMNS)
+
+
+_EXACT_COLUMNS = {st.name: st.column for st in of_index("exact") if st.column}
