@@ -12,6 +12,7 @@ line in the warnings.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,18 +66,26 @@ def import_bytes(
         entries: list[HashEntry] = list(entries_iter)
     except HashSetFormatError as exc:
         raise ImportRefused(str(exc)) from None
-    problems = [str(w) for w in warnings]
+    found = [(_line(w.where), str(w)) for w in warnings]
     usable: list[HashEntry] = []
     for n, e in enumerate(entries, 1):
         why = service.unusable(e)
         if why is None:
             usable.append(e)
         else:
-            problems.append(f"{e.where or f'{source}: entry {n}'}: {why}; row skipped")
+            where = e.where or f"{source}: entry {n}"
+            found.append((_line(where), f"{where}: {why}; row skipped"))
+    problems = [text for _, text in sorted(found, key=lambda p: p[0])]  # in file order
     if not usable and problems:
         raise ImportRefused(f"{source}: no usable entries (first problem: {problems[0]})")
     added = service.import_hash_entries(bank_name, usable, source_list=Path(source).name)
     return ImportResult(bank_name, format, added, problems)
+
+
+def _line(where: str) -> int:
+    """The line (or record) number a `file:line` location ends with; 0 when none."""
+    m = re.search(r"(\d+)\D*$", where)
+    return int(m.group(1)) if m else 0
 
 
 def import_file(
