@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from tantalio.store.platform.records import IndexRow
 
 log = logging.getLogger(__name__)
 
+_BLOCK = 4096  # hex values decoded at a time
 BANK_BITS = 16
 BANK_MASK = (1 << BANK_BITS) - 1
 MAX_BANKS = BANK_MASK
@@ -81,23 +82,42 @@ class MatchIndex:
         sel = [i for i, h in enumerate(values) if h]
         if not sel:
             return enc[:0], np.zeros((0, width), dtype=np.uint8)
-        items = [values[i] for i in sel]
-        try:
-            raw = bytes.fromhex("".join(items))
-        except (TypeError, ValueError):
-            raw = b""
-        if len(raw) != width * len(items) or any(len(h) != 2 * width for h in items):
-            good = []
-            for i in sel:
-                try:
-                    check_hex(column, str(values[i]), 2 * width)
-                    good.append(i)
-                except SignalError as exc:
-                    self._skip(int(ids[i]), column, str(exc))
-            sel, items = good, [values[i].lower() for i in good]
-            raw = bytes.fromhex("".join(items))
-        arr = np.frombuffer(raw, dtype=np.uint8).reshape(-1, width)
-        return enc[sel], arr
+        out = np.empty((len(sel), width), dtype=np.uint8)
+        bad: list[int] = []
+        for start in range(0, len(sel), _BLOCK):  # blocks: no chunk-sized temporary strings
+            block = [values[i] for i in sel[start : start + _BLOCK]]
+            try:
+                raw = bytes.fromhex("".join(block))
+            except (TypeError, ValueError):
+                raw = b""
+            if len(raw) != width * len(block) or any(len(h) != 2 * width for h in block):
+                raw = b"".join(self._row_bytes(ids, sel, start, block, column, width, bad))
+            out[start : start + len(block)] = np.frombuffer(raw, dtype=np.uint8).reshape(-1, width)
+        if bad:
+            keep = np.ones(len(sel), dtype=np.bool_)
+            keep[bad] = False
+            return enc[sel][keep], out[keep]
+        return enc[sel], out
+
+    def _row_bytes(
+        self,
+        ids: Sequence[int],
+        sel: list[int],
+        start: int,
+        block: list[Any],
+        column: str,
+        width: int,
+        bad: list[int],
+    ) -> Iterator[bytes]:
+        """One block value by value: a bad value is skipped (logged, counted) and its row
+        noted in `bad`; it yields zero bytes in its place so the block keeps its shape."""
+        for j, value in enumerate(block):
+            try:
+                yield bytes.fromhex(check_hex(column, str(value), 2 * width))
+            except SignalError as exc:
+                self._skip(int(ids[sel[start + j]]), column, str(exc))
+                bad.append(start + j)
+                yield bytes(width)
 
     def _frames(self, entry_id: int, frames: Any) -> list[str]:
         """A row's vPDQ frames as unique frame PDQs (stored as bare PDQs or HMA cells)."""
