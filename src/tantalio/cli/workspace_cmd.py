@@ -172,17 +172,30 @@ def _ordered(counts: dict[str, int]) -> list[tuple[str, int]]:
 def triage(
     case: str = typer.Argument(..., help="Case reference."),
     format: str = typer.Option("table", "--format", help="table | json"),
-    verdict: list[str] = typer.Option([], "--verdict", help="Only files with this verdict."),
+    verdict: list[str] = typer.Option(
+        [],
+        "--verdict",
+        help="Only files with this verdict (repeatable; e.g. new, known, near-known); an "
+        "unknown value is refused with the list of verdicts.",
+    ),
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Print the verdict of every file (json: one object per line) or counts (table)."""
+    """Print the verdict of every file (json: one object per line) or counts (table).
+
+    JSON lists the settled files in exhibit and path order, then the new media ranked by
+    priority, highest first (as the report ranks them)."""
     import json
 
+    from tantalio.store.cases import VERDICTS
     from tantalio.store.repo import NotFound, get_case
-    from tantalio.triage.results import counts_by_exhibit, triage_rows
+    from tantalio.triage.results import counts_by_exhibit, review_order, triage_rows
 
     if format not in ("table", "json"):
-        fail("--format must be table or json")
+        fail("--format must be table or json", 2)
+    known_verdicts = (*VERDICTS, "pending")
+    for v in verdict:
+        if v not in known_verdicts:
+            fail(f"--verdict {v!r} is not a verdict; one of: {', '.join(known_verdicts)}", 2)
     with open_cli_workspace(workspace) as ws, ws.session() as s:
         try:
             case_id = get_case(s, case).id
@@ -190,6 +203,7 @@ def triage(
             fail(str(exc))
         rows = [r for r in triage_rows(s, case_id) if not verdict or r.verdict in verdict]
     if format == "json":
+        rows = review_order(rows)
         for r in rows:
             typer.echo(json.dumps(r.to_json(), ensure_ascii=False))
         return
