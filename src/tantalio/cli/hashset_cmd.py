@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from tantalio.cli.actor import AsOpt, cli_actor, record
 from tantalio.cli.workspace_cmd import WorkspaceOpt, fail, open_cli_workspace
 
 hashset_app = typer.Typer(help="Import and list known hash sets.", no_args_is_help=True)
@@ -34,6 +35,7 @@ def import_cmd(
         [], "--trusted-key", help="PEM public key trusted for tantalio-signed lists."
     ),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Import FILE as a hash set and match it against every media in the workspace."""
     from tantalio.hashsets.base import HashSetFormatError
@@ -47,7 +49,15 @@ def import_cmd(
     with open_cli_workspace(workspace) as ws:
         try:
             result = import_hash_set(
-                ws, file, format, name, kind, replace=replace, strict=strict, **options
+                ws,
+                file,
+                format,
+                name,
+                kind,
+                replace=replace,
+                strict=strict,
+                actor=cli_actor(as_user),
+                **options,
             )
         except (HashSetFormatError, HashSetExists, ValueError, OSError) as exc:
             fail(f"{exc} — nothing imported")
@@ -105,8 +115,11 @@ def publish_cmd(
     key: Path = typer.Option(..., "--key", help="Ed25519 private key (PEM) that signs."),
     issuer: str = typer.Option(..., "--issuer", help="Who publishes (shown to importers)."),
     out: Path = typer.Option(..., "--out", "-o", help="Signed list to write."),
-    description: str | None = typer.Option(None, "--description"),
+    description: str | None = typer.Option(
+        None, "--description", help="What the list holds (shown to importers)."
+    ),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Write a stored hash set as a signed distribution list (tantalio-signed): what a
     central database shares with platforms (`tantalio platform bank import`) and other
@@ -118,16 +131,30 @@ def publish_cmd(
         private = signed.load_private_key(key)
     except (OSError, ValueError, TypeError) as exc:
         fail(f"{key}: cannot load the private key: {exc}")
-    with open_cli_workspace(workspace) as ws, ws.session() as s:
-        try:
-            hs = get_hash_set(s, name)
-        except NotFound as exc:
-            fail(str(exc))
-        entries = list(iter_entries(s, hs.id))
-    document = signed.publish(entries, private, name, issuer, description=description)
-    tmp = out.with_name(out.name + ".partial")
-    tmp.write_bytes(document)
-    tmp.replace(out)
+    with open_cli_workspace(workspace) as ws:
+        with ws.session() as s:
+            try:
+                hs = get_hash_set(s, name)
+            except NotFound as exc:
+                fail(str(exc))
+            entries = list(iter_entries(s, hs.id))
+            hash_set_id = hs.id
+        document = signed.publish(entries, private, name, issuer, description=description)
+        tmp = out.with_name(out.name + ".partial")
+        tmp.write_bytes(document)
+        tmp.replace(out)
+        record(
+            ws,
+            cli_actor(as_user),
+            "hashset.publish",
+            object_type="hash_set",
+            object_id=hash_set_id,
+            name=name,
+            issuer=issuer,
+            out=str(out),
+            entries=len(entries),
+            key_id=signed.key_id(private.public_key()),
+        )
     typer.echo(
         f"published {len(entries)} entries of {name!r} to {out} "
         f"(signed by key {signed.key_id(private.public_key())})"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -34,10 +33,9 @@ def _open(workspace: str | None):  # type: ignore[no-untyped-def]
 
 
 def _cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"[:64]
-    except Exception:
-        return "cli"
+    from tantalio.cli.actor import cli_username
+
+    return cli_username()
 
 
 def serve(

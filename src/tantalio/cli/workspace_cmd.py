@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from tantalio.cli.actor import AsOpt, cli_actor, record
+
 if TYPE_CHECKING:
     from tantalio.store.workspace import Workspace
 
@@ -75,12 +77,23 @@ def case_create(
     reference: str = typer.Argument(..., help="Case reference (how commands name the case)."),
     title: str | None = typer.Option(None, "--title", help="Descriptive title."),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Create a case (ingest also creates one on first use)."""
+    from tantalio.store.audit import audit_actor
     from tantalio.store.repo import ensure_case
 
     with open_cli_workspace(workspace) as ws, ws.transaction() as s:
-        _case, created = ensure_case(s, reference, title)
+        case_row, created = ensure_case(s, reference, title)
+        if created:
+            audit_actor(
+                s,
+                cli_actor(as_user),
+                "case.create",
+                object_type="case",
+                object_id=case_row.id,
+                detail={"reference": reference},
+            )
     typer.echo(f"case {reference!r} {'created' if created else 'exists already'}")
 
 
@@ -124,6 +137,7 @@ def ingest(
         False, "--dask-send-bytes", help="Ship folder files' bytes to the Dask workers."
     ),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Ingest evidence sources into a case: fingerprint, match, give every file a verdict.
 
@@ -139,11 +153,26 @@ def ingest(
         from tantalio.triage.dask_backend import DaskOptions
 
         options.dask = DaskOptions(dask, dask_local, dask_send_bytes)
+    actor = cli_actor(as_user)
+    paths = [str(s) for s in sources]
     with open_cli_workspace(workspace) as ws:
+        record(ws, actor, "ingest.start", case=case, sources=paths, exhibit=exhibit)
         try:
-            report = run_ingest(ws, case, [str(s) for s in sources], exhibit, options)
+            report = run_ingest(ws, case, paths, exhibit, options)
         except (EvidenceSourceError, FileNotFoundError, ValueError) as exc:
+            record(ws, actor, "ingest.failed", case=case, sources=paths, error=str(exc))
             fail(str(exc))
+        record(
+            ws,
+            actor,
+            "ingest.finish",
+            case=case,
+            sources=paths,
+            exhibits=[e.label for e in report.exhibits],
+            files=report.files,
+            new_media=sum(e.new_media for e in report.exhibits),
+            verdicts=report.verdicts,
+        )
     if report.case_created:
         typer.echo(f"created case {case!r}", err=True)
     for message in report.messages:
@@ -234,17 +263,28 @@ def report(
     case: str = typer.Argument(..., help="Case reference."),
     out: Path = typer.Option(..., "--out", "-o", help="Directory for report.html and files.csv."),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Write the HTML report (counts, charts, ranked new media blurred, known series,
     unreadable files) and a CSV of all files."""
     from tantalio.reports.html import build_report
     from tantalio.store.repo import NotFound
 
-    with open_cli_workspace(workspace) as ws, ws.session() as s:
-        try:
-            written = build_report(ws, s, case, out)
-        except NotFound as exc:
-            fail(str(exc))
+    with open_cli_workspace(workspace) as ws:
+        with ws.session() as s:
+            try:
+                written = build_report(ws, s, case, out)
+            except NotFound as exc:
+                fail(str(exc))
+        record(
+            ws,
+            cli_actor(as_user),
+            "export",
+            case=case,
+            format="report",
+            out=str(out),
+            files=written.files,
+        )
     typer.echo(f"report: {written.html}")
     typer.echo(f"csv:    {written.csv} ({written.files} files)")
 
@@ -254,6 +294,7 @@ def export(
     format: str = typer.Option("vics", "--format", help="Export format: vics (VICS 2.0 US)."),
     out: Path = typer.Option(..., "--out", "-o", help="File to write."),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Export the case's media and occurrences (VICS 2.0 JSON, readable back by
     `tantalio hashset import --format vics`)."""
@@ -263,14 +304,16 @@ def export(
     if format != "vics":
         fail("only --format vics is supported")
     tmp = out.with_name(out.name + ".partial")
-    with open_cli_workspace(workspace) as ws, ws.session() as s:
-        try:
-            with tmp.open("w", encoding="utf-8") as fh:
-                n = export_vics(s, case, fh)
-        except NotFound as exc:
-            tmp.unlink(missing_ok=True)
-            fail(str(exc))
-    tmp.replace(out)
+    with open_cli_workspace(workspace) as ws:
+        with ws.session() as s:
+            try:
+                with tmp.open("w", encoding="utf-8") as fh:
+                    n = export_vics(s, case, fh)
+            except NotFound as exc:
+                tmp.unlink(missing_ok=True)
+                fail(str(exc))
+        tmp.replace(out)
+        record(ws, cli_actor(as_user), "export", case=case, format="vics", out=str(out), media=n)
     typer.echo(f"exported {n} media to {out}")
 
 
