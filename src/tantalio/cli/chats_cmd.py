@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from tantalio.cli.actor import AsOpt, cli_actor, record
-from tantalio.cli.workspace_cmd import WorkspaceOpt, fail, open_cli_workspace
+from tantalio.cli.exits import fail, usage
+from tantalio.cli.workspace_cmd import WorkspaceOpt, open_cli_workspace
 
 if TYPE_CHECKING:
     from tantalio.network import AccountScore
@@ -109,9 +110,9 @@ def network_cmd(
     from tantalio.store.repo import NotFound, get_case
 
     if fmt not in ("table", "json"):
-        fail(f"--format must be table or json, not {fmt!r}")
+        usage(f"--format must be table or json, not {fmt!r}")
     if export is not None and export.suffix.lower() not in (".gexf", ".graphml"):
-        fail(f"{export}: export as .gexf or .graphml")
+        usage(f"{export}: export as .gexf or .graphml")
     with open_cli_workspace(workspace) as ws:
         with ws.session() as session:
             try:

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from tantalio.cli.exits import JOBS_HELP
+
 if TYPE_CHECKING:
     from tantalio.fingerprint.record import Fingerprint
 
@@ -30,9 +32,7 @@ def register(app: typer.Typer) -> None:
 
 def hash_command(
     paths: list[Path] = typer.Argument(..., help="Files and/or folders (walked recursively)."),
-    jobs: int | None = typer.Option(
-        None, "--jobs", "-j", min=0, help="Worker processes (default and 0: all cores)."
-    ),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=0, help=JOBS_HELP),
     timeout: float | None = typer.Option(
         None, "--timeout", min=1.0, help="Seconds before an image is abandoned (default 60)."
     ),

@@ -4,27 +4,44 @@ signed distribution lists made from them (issue 6's central side)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperCommand
 
 from tantalio.cli.actor import AsOpt, cli_actor, record
-from tantalio.cli.workspace_cmd import WorkspaceOpt, fail, open_cli_workspace
+from tantalio.cli.exits import fail, usage
+from tantalio.cli.workspace_cmd import WorkspaceOpt, open_cli_workspace
 
 hashset_app = typer.Typer(help="Import and list known hash sets.", no_args_is_help=True)
 
 WARNINGS_SHOWN = 20
 
 
-def _formats() -> str:
-    from tantalio.hashsets.registry import format_names
+def formats_help() -> str:
+    """The registered formats, one paragraph each, for `hashset import --help`."""
+    from tantalio.hashsets.registry import FORMATS
 
-    return "|".join(format_names())
+    width = max(map(len, FORMATS)) + 2
+    lines = [f"  {name:<{width}}{fmt.description}" for name, fmt in FORMATS.items()]
+    return "Formats (--format):\n\n\b\n" + "\n".join(lines)  # \b: click keeps the lines
 
 
-@hashset_app.command("import")
+class _ImportCommand(TyperCommand):
+    """Lists the registered formats under the help, read from the registry only when help
+    is asked for (importing every format module would slow every start of the CLI)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.epilog = formats_help()
+        super().format_help(ctx, formatter)
+
+
+@hashset_app.command("import", cls=_ImportCommand)
 def import_cmd(
     file: Path = typer.Argument(..., help="Hash-set file to import."),
-    format: str = typer.Option(..., "--format", "-f", help="Format of the file."),
+    format: str = typer.Option(
+        ..., "--format", "-f", help="Format of the file (listed below).", show_default=False
+    ),
     name: str = typer.Option(..., "--name", "-n", help="Name of the hash set."),
     kind: str | None = typer.Option(
         None, "--kind", help="known-bad | known-good | alert (default: the format's usual kind)."
@@ -40,11 +57,14 @@ def import_cmd(
     """Import FILE as a hash set and match it against every media in the workspace."""
     from tantalio.hashsets.base import HashSetFormatError
     from tantalio.hashsets.record import KINDS
+    from tantalio.hashsets.registry import format_names
     from tantalio.store.repo import HashSetExists
     from tantalio.triage.hashset_import import import_hash_set
 
+    if format not in format_names():
+        usage(f"--format {format!r} is not a hash-set format; one of: {', '.join(format_names())}")
     if kind is not None and kind not in KINDS:
-        fail(f"--kind must be one of {', '.join(KINDS)}")
+        usage(f"--kind must be one of {', '.join(KINDS)}")
     options = {"trusted_keys": [str(p) for p in trusted_key]} if trusted_key else {}
     with open_cli_workspace(workspace) as ws:
         try:

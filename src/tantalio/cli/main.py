@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import typer
 
+from tantalio.cli import exits
 from tantalio.listed import import_listed
 
 app = typer.Typer(
@@ -20,6 +21,10 @@ app = typer.Typer(
     help="Triage seized media against known hash sets and surface what is new.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    epilog=exits.HELP,
+    # Plain help and errors: Rich's formatter imports markdown and syntax highlighting
+    # (about a second on a loaded machine) on every `--help` and every usage error.
+    rich_markup_mode=None,
 )
 
 COMMAND_MODULES = (
@@ -32,8 +37,24 @@ COMMAND_MODULES = (
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from tantalio import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_print_version,
+        help="Print tantalio's version and exit.",
+    ),
+) -> None:
     """tantalio: triage seized media, match known hash sets, link cases."""
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tantalio.cli.actor import AsOpt, cli_actor, record
+from tantalio.cli.exits import JOBS_HELP, fail, usage
 
 if TYPE_CHECKING:
     from tantalio.store.workspace import Workspace
@@ -29,11 +30,6 @@ WorkspaceOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 @contextmanager
@@ -118,8 +114,10 @@ def ingest(
     exhibit: str | None = typer.Option(
         None, "--exhibit", help="Exhibit label (default: each source's name)."
     ),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0: all cores)."),
-    thumbnails: bool = typer.Option(True, "--thumbnails/--no-thumbnails"),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help=JOBS_HELP),
+    thumbnails: bool = typer.Option(
+        True, "--thumbnails/--no-thumbnails", help="Store a preview of each new picture or video."
+    ),
     batch: int = typer.Option(500, "--batch", help="Files per committed batch."),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar (default: when on a terminal)."
@@ -147,7 +145,7 @@ def ingest(
     from tantalio.triage.pipeline import ingest as run_ingest
 
     if dask and dask_local:
-        fail("--dask and --dask-local exclude each other")
+        usage("--dask and --dask-local exclude each other")
     options = IngestOptions(jobs=jobs, thumbnails=thumbnails, batch_files=batch, progress=progress)
     if dask or dask_local:
         from tantalio.triage.dask_backend import DaskOptions
@@ -220,11 +218,11 @@ def triage(
     from tantalio.triage.results import counts_by_exhibit, review_order, triage_rows
 
     if format not in ("table", "json"):
-        fail("--format must be table or json", 2)
+        usage("--format must be table or json")
     known_verdicts = (*VERDICTS, "pending")
     for v in verdict:
         if v not in known_verdicts:
-            fail(f"--verdict {v!r} is not a verdict; one of: {', '.join(known_verdicts)}", 2)
+            usage(f"--verdict {v!r} is not a verdict; one of: {', '.join(known_verdicts)}")
     with open_cli_workspace(workspace) as ws, ws.session() as s:
         try:
             case_id = get_case(s, case).id
@@ -302,7 +300,7 @@ def export(
     from tantalio.store.repo import NotFound
 
     if format != "vics":
-        fail("only --format vics is supported")
+        usage("only --format vics is supported")
     tmp = out.with_name(out.name + ".partial")
     with open_cli_workspace(workspace) as ws:
         with ws.session() as s:
