@@ -65,6 +65,12 @@ def serve(
     log_level: str = typer.Option(
         "info", help="Server log level: critical, error, warning, info, debug."
     ),
+    access_log: bool = typer.Option(
+        True,
+        "--access-log/--no-access-log",
+        help="One line per request on stderr: method, route, status, time, key id (never "
+        "hash values).",
+    ),
     rate_limits: str = typer.Option(
         "host",
         "--rate-limits",
@@ -77,6 +83,7 @@ def serve(
     import uvicorn
 
     from tantalio.platform.ratelimit import RATE_STORE_ENV
+    from tantalio.platform.web import logging_config
     from tantalio.store.platform import PlatformStore
 
     if rate_limits not in ("host", "database"):
@@ -100,8 +107,9 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            access_log=False,
-            log_level=log_level,  # our middleware logs paths without query strings
+            access_log=False,  # uvicorn's would log paths with their query strings (hashes)
+            log_level=log_level,
+            log_config=logging_config(log_level, access=access_log),
         )
 
 
