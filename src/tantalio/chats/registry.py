@@ -21,6 +21,7 @@ from tantalio.chats.ios_chatstorage import IOSChatStorageParser
 from tantalio.chats.jid import normalize_jid
 from tantalio.chats.keys import KeyRing
 from tantalio.chats.record import LOCAL_PREFIX, ChatRecords, is_local_key
+from tantalio.chats.telegram import TelegramAndroidParser
 from tantalio.chats.wacrypt import WhatsAppBackupParser
 from tantalio.chats.whatsapp_text import WhatsAppTextParser, is_attachment_name
 
@@ -31,6 +32,7 @@ PARSERS: tuple[ChatParser, ...] = (
     IOSChatStorageParser(),
     WhatsAppTextParser(),
     WhatsAppBackupParser(),
+    TelegramAndroidParser(),
 )
 EXTRA_SIDECARS = ("wa.db", "wa.db-wal", *owner.PREFS_NAMES, *owner.PLIST_NAMES)
 

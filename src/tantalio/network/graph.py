@@ -13,6 +13,7 @@ from collections import Counter
 
 import networkx as nx
 
+from tantalio.chats.record import app_of
 from tantalio.store.chats import AccountRow, ChatGraphData
 
 
@@ -33,6 +34,7 @@ def build_graph(data: ChatGraphData) -> nx.Graph:
             type="account",
             label=account_label(a),
             key=a.key,
+            app=app_of(a.key),
             names=a.names,
             cases=a.cases,
             exhibits=a.exhibits,
@@ -44,6 +46,7 @@ def build_graph(data: ChatGraphData) -> nx.Graph:
             type="group",
             label=grp.subject or grp.jid or grp.key,
             key=grp.key,
+            app=app_of(grp.key),
             jid=grp.jid,
             cases=grp.cases,
             exhibits=grp.exhibits,

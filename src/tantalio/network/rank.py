@@ -24,6 +24,7 @@ from typing import Any
 
 import networkx as nx
 
+from tantalio.chats.record import app_of
 from tantalio.store.chats import ChatGraphData
 
 
@@ -70,6 +71,7 @@ class AccountScore:
     component_size: int = 0
     cases: list[str] = field(default_factory=list)
     owner_of: list[str] = field(default_factory=list)
+    app: str | None = None  # whatsapp, telegram, signal (None: known by a name only)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -188,6 +190,7 @@ def rank(
             names=list(a.names),
             cases=list(a.cases),
             owner_of=list(a.owner_of),
+            app=app_of(a.key),
         )
         for a in data.accounts
     }

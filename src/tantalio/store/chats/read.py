@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
+from tantalio.chats.record import INVITE_KINDS
 from tantalio.store.bulk import chunks
 from tantalio.store.cases import Case, Exhibit
 from tantalio.store.chats.models import (
@@ -182,7 +183,7 @@ def load_graph_data(session: Session, case_ids: Sequence[int] | None = None) -> 
     known, good = known_media(session, shas)
     invites = [(c, gid) for c, gid in session.execute(select(ChatInvite.code, ChatInvite.group_id))]
     sites_q = select(ChatArtifact.site, ChatArtifact.value).where(
-        ChatArtifact.kind == "whatsapp_invite",
+        ChatArtifact.kind.in_(INVITE_KINDS),
         ChatArtifact.site.is_not(None),
         in_scope(ChatArtifact.exhibit_id),
     )
