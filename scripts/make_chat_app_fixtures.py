@@ -18,6 +18,7 @@ Usage: .venv/bin/python scripts/make_chat_app_fixtures.py [OUT_DIR]  (default te
 # ruff: noqa: E501  (SQL statements of the real schemas read better unbroken)
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
@@ -392,12 +393,108 @@ def write_telegram(dest: Path) -> dict[str, object]:
     }
 
 
+# ---------------------------------------------------------------------------- Signal
+SIGNAL_SCHEMA = """
+CREATE TABLE recipient (_id INTEGER PRIMARY KEY AUTOINCREMENT, type INTEGER DEFAULT 0, e164 TEXT UNIQUE DEFAULT NULL, aci TEXT UNIQUE DEFAULT NULL, pni TEXT UNIQUE DEFAULT NULL, username TEXT UNIQUE DEFAULT NULL, email TEXT UNIQUE DEFAULT NULL, group_id TEXT UNIQUE DEFAULT NULL, distribution_list_id INTEGER DEFAULT NULL, call_link_room_id TEXT DEFAULT NULL, registered INTEGER DEFAULT 0, unregistered_timestamp INTEGER DEFAULT 0, blocked INTEGER DEFAULT 0, hidden INTEGER DEFAULT 0, profile_key TEXT DEFAULT NULL, profile_given_name TEXT DEFAULT NULL, profile_family_name TEXT DEFAULT NULL, profile_joined_name TEXT DEFAULT NULL, system_given_name TEXT DEFAULT NULL, system_family_name TEXT DEFAULT NULL, system_joined_name TEXT DEFAULT NULL, system_contact_uri TEXT DEFAULT NULL, nickname_joined_name TEXT DEFAULT NULL, note TEXT DEFAULT NULL);
+CREATE TABLE thread (_id INTEGER PRIMARY KEY AUTOINCREMENT, date INTEGER DEFAULT 0, meaningful_messages INTEGER DEFAULT 0, recipient_id INTEGER NOT NULL UNIQUE REFERENCES recipient (_id) ON DELETE CASCADE, read INTEGER DEFAULT 1, type INTEGER DEFAULT 0, error INTEGER DEFAULT 0, snippet TEXT, snippet_type INTEGER DEFAULT 0, snippet_uri TEXT DEFAULT NULL, archived INTEGER DEFAULT 0, status INTEGER DEFAULT 0, has_sent INTEGER DEFAULT 0, last_seen INTEGER DEFAULT 0, pinned_order INTEGER DEFAULT NULL, unread_count INTEGER DEFAULT 0, active INTEGER DEFAULT 0);
+CREATE TABLE message (_id INTEGER PRIMARY KEY AUTOINCREMENT, date_sent INTEGER NOT NULL, date_received INTEGER NOT NULL, date_server INTEGER DEFAULT -1, thread_id INTEGER NOT NULL REFERENCES thread (_id) ON DELETE CASCADE, from_recipient_id INTEGER NOT NULL REFERENCES recipient (_id) ON DELETE CASCADE, from_device_id INTEGER, to_recipient_id INTEGER NOT NULL REFERENCES recipient (_id) ON DELETE CASCADE, type INTEGER NOT NULL, body TEXT, read INTEGER DEFAULT 0, m_type INTEGER, m_size INTEGER, st INTEGER, receipt_timestamp INTEGER DEFAULT -1, has_delivery_receipt INTEGER DEFAULT 0, has_read_receipt INTEGER DEFAULT 0, viewed INTEGER DEFAULT 0, expires_in INTEGER DEFAULT 0, expire_started INTEGER DEFAULT 0, quote_id INTEGER DEFAULT 0, quote_author INTEGER DEFAULT 0, quote_body TEXT DEFAULT NULL, link_previews TEXT DEFAULT NULL, view_once INTEGER DEFAULT 0, remote_deleted INTEGER DEFAULT 0, server_guid TEXT DEFAULT NULL, story_type INTEGER DEFAULT 0, parent_story_id INTEGER DEFAULT 0, scheduled_date INTEGER DEFAULT -1, latest_revision_id INTEGER DEFAULT NULL, original_message_id INTEGER DEFAULT NULL, revision_number INTEGER DEFAULT 0, message_extras BLOB DEFAULT NULL);
+CREATE INDEX message_thread_date_index ON message (thread_id, date_received);
+CREATE TABLE groups (_id INTEGER PRIMARY KEY, group_id TEXT NOT NULL UNIQUE, recipient_id INTEGER NOT NULL UNIQUE REFERENCES recipient (_id) ON DELETE CASCADE, title TEXT DEFAULT NULL, avatar_id INTEGER DEFAULT 0, avatar_key BLOB DEFAULT NULL, avatar_content_type TEXT DEFAULT NULL, avatar_digest BLOB DEFAULT NULL, timestamp INTEGER DEFAULT 0, active INTEGER DEFAULT 1, mms INTEGER DEFAULT 0, master_key BLOB DEFAULT NULL, revision BLOB DEFAULT NULL, decrypted_group BLOB DEFAULT NULL, expected_v2_id TEXT UNIQUE DEFAULT NULL, unmigrated_v1_members TEXT DEFAULT NULL, distribution_id TEXT UNIQUE DEFAULT NULL, show_as_story_state INTEGER DEFAULT 0, last_force_update_timestamp INTEGER DEFAULT 0);
+CREATE TABLE group_membership (_id INTEGER PRIMARY KEY, group_id TEXT NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE, recipient_id INTEGER NOT NULL REFERENCES recipient (_id) ON DELETE CASCADE, endorsement BLOB DEFAULT NULL, UNIQUE(group_id, recipient_id));
+CREATE TABLE attachment (_id INTEGER PRIMARY KEY AUTOINCREMENT, message_id INTEGER, content_type TEXT, remote_key TEXT, remote_location TEXT, remote_digest BLOB, remote_incremental_digest BLOB, remote_incremental_digest_chunk_size INTEGER DEFAULT 0, cdn_number INTEGER DEFAULT 0, transfer_state INTEGER, transfer_file TEXT DEFAULT NULL, data_file TEXT, data_size INTEGER, data_random BLOB, file_name TEXT, fast_preflight_id TEXT, voice_note INTEGER DEFAULT 0, borderless INTEGER DEFAULT 0, video_gif INTEGER DEFAULT 0, quote INTEGER DEFAULT 0, width INTEGER DEFAULT 0, height INTEGER DEFAULT 0, caption TEXT DEFAULT NULL, sticker_pack_id TEXT DEFAULT NULL, sticker_pack_key DEFAULT NULL, sticker_id INTEGER DEFAULT -1, sticker_emoji STRING DEFAULT NULL, blur_hash DEFAULT NULL, transform_properties TEXT DEFAULT NULL, display_order INTEGER DEFAULT 0, upload_timestamp INTEGER DEFAULT 0, data_hash_start TEXT DEFAULT NULL, data_hash_end TEXT DEFAULT NULL, archive_media_id TEXT DEFAULT NULL);
+CREATE INDEX attachment_message_id_index ON attachment (message_id);
+"""
+
+SIGNAL_GROUP = "__signal_group__v2__!" + hashlib.sha256(b"garden signal").hexdigest()
+SIGNAL_ACI = {n: f"{hashlib.md5(n.encode(), usedforsecurity=False).hexdigest()[:8]}-0000-4000-8000-00000000000{i}" for i, n in enumerate(("owen", "alice", "bob", "carol", "dave"))}
+
+
+def signal_db(dest: Path, picture_sha: str) -> dict[str, object]:
+    """A plain Signal database of the benign world (encrypted by `write_signal`)."""
+    conn = sqlite3.connect(dest)
+    conn.executescript(SIGNAL_SCHEMA)
+    people = [
+        (1, "owen", "+12025550100", "Owen G", "", ""),
+        (2, "alice", "+12025550101", "Alice A", "Alice Ames", ""),
+        (3, "bob", "+12125550102", "Bob", "", ""),
+        (4, "carol", None, "Carol", "", "carol.01"),
+        (6, "dave", "+14155550104", "Dave", "", ""),
+    ]
+    for rid, name, phone, profile, system, username in people:
+        conn.execute(
+            "INSERT INTO recipient (_id, type, e164, aci, username, profile_joined_name, system_joined_name, registered) VALUES (?, 0, ?, ?, ?, ?, ?, 1)",
+            (rid, phone, SIGNAL_ACI[name], username or None, profile, system or None),
+        )
+    conn.execute("INSERT INTO recipient (_id, type, group_id) VALUES (5, 3, ?)", (SIGNAL_GROUP,))
+    conn.execute("INSERT INTO groups (_id, group_id, recipient_id, title, timestamp, active, master_key) VALUES (1, ?, 5, 'Garden Signal', ?, 1, ?)", (SIGNAL_GROUP, (T0 - 86400) * 1000, seeded("master", 32)))
+    conn.executemany("INSERT INTO group_membership (group_id, recipient_id) VALUES (?, ?)", [(SIGNAL_GROUP, r) for r in (1, 2, 3, 4, 6)])
+    conn.executemany("INSERT INTO thread (_id, recipient_id, date) VALUES (?, ?, ?)", [(1, 5, T0 * 1000), (2, 2, T0 * 1000)])
+    inbox, sent = 20 | 0x800000 | 0x200000, 23 | 0x800000 | 0x200000
+    ms = T0 * 1000
+    rows = [
+        (1, ms + 1000, 1, 2, 5, inbox, "Morning all, see t.me/+SignalGardenX1"),
+        (2, ms + 2000, 1, 3, 5, inbox, "Photos from the allotment"),
+        (3, ms + 3000, 1, 1, 5, sent, "Lovely!"),
+        (4, ms + 4000, 1, 2, 5, inbox | 0x10000 | 0x80000, "CgQIARAB"),  # a group update (protobuf)
+        (5, ms + 5000, 1, 6, 5, inbox | 0x20000, None),  # dave quits
+        (6, ms + 6000, 2, 2, 1, inbox, "Private hello"),
+        (7, ms + 7000, 2, 1, 2, sent, "Hi Alice"),
+        (8, ms + 8000, 99, 2, 1, inbox, "In a thread that is gone"),
+    ]
+    conn.executemany(
+        "INSERT INTO message (_id, date_sent, date_received, thread_id, from_recipient_id, to_recipient_id, type, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(i, d, d + 500, t, f, to, ty, b) for i, d, t, f, to, ty, b in rows],
+    )
+    other = hashlib.sha256(b"second benign picture").digest()
+    conn.executemany(
+        "INSERT INTO attachment (_id, message_id, content_type, data_file, data_size, file_name, data_hash_start, data_hash_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (1, 2, "image/jpeg", "/data/user/0/org.thoughtcrime.securesms/app_parts/part1.mms", 2048, "allotment1.jpg", base64.b64encode(bytes.fromhex(picture_sha)).decode(), base64.b64encode(bytes.fromhex(picture_sha)).decode()),
+            (2, 2, "image/jpeg", "/data/user/0/org.thoughtcrime.securesms/app_parts/part2.mms", 1024, "allotment2.jpg", base64.b64encode(other).decode(), base64.b64encode(other).decode()),
+        ],
+    )
+    conn.commit()
+    conn.close()
+    return {
+        "owner": f"signal:{SIGNAL_ACI['owen']}",
+        "group": "signal:group:" + SIGNAL_GROUP.rsplit("!", 1)[1],
+        "accounts": {n: f"signal:{a}" for n, a in SIGNAL_ACI.items()},
+        "photo_sha256": picture_sha,
+        "other_sha256": other.hex(),
+    }
+
+
+def write_signal(dest: Path) -> dict[str, object]:
+    import sqlcipher3
+
+    picture = json.loads((ROOT / "tests" / "data" / "chats" / "unit" / "facts.json").read_text())["photo_sha256"]
+    plain = dest / "plain" / "databases" / "signal.db"
+    plain.parent.mkdir(parents=True, exist_ok=True)
+    facts = signal_db(plain, picture)
+    secret = seeded("signal database secret").hex()
+    db = dest / "phone" / "data" / "data" / "org.thoughtcrime.securesms" / "databases" / "signal.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlcipher3.connect(str(plain))
+    conn.execute(f"ATTACH DATABASE '{db}' AS encrypted KEY '{secret}'")
+    conn.execute("PRAGMA encrypted.kdf_iter = 1")
+    conn.execute("PRAGMA encrypted.cipher_page_size = 4096")
+    conn.execute("SELECT sqlcipher_export('encrypted')")
+    conn.execute("DETACH DATABASE encrypted")
+    conn.close()
+    (dest / "keys").mkdir(exist_ok=True)
+    (dest / "keys" / "signal.hex").write_text(secret + "\n")
+    return facts
+
+
 def main(out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     write_whatsapp_backups(out / "whatsapp_backup")
-    facts: dict[str, object] = {"telegram": write_telegram(out / "telegram")}
+    facts: dict[str, object] = {
+        "telegram": write_telegram(out / "telegram"),
+        "signal": write_signal(out / "signal"),
+    }
     (out / "facts.json").write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n")
 
 

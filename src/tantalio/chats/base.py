@@ -80,7 +80,11 @@ class SQLiteChatParser(ChatParser):
 
     `parse` opens a private copy (with the `-wal`), probes the schema and calls `read`;
     the registry, which probes once to choose among parsers, calls `read` directly.
+    `ENCRYPTED`: the database may be encrypted (SQLCipher): the registry hands a file that
+    is not plain SQLite to `parse`, which decrypts it with the examiner's key.
     """
+
+    ENCRYPTED: ClassVar[bool] = False
 
     def sniff(self, path: Path) -> bool:
         return sqlite_util.is_sqlite(path)

@@ -21,6 +21,7 @@ from tantalio.chats.ios_chatstorage import IOSChatStorageParser
 from tantalio.chats.jid import normalize_jid
 from tantalio.chats.keys import KeyRing
 from tantalio.chats.record import LOCAL_PREFIX, ChatRecords, is_local_key
+from tantalio.chats.signal_android import SignalAndroidParser
 from tantalio.chats.telegram import TelegramAndroidParser
 from tantalio.chats.wacrypt import WhatsAppBackupParser
 from tantalio.chats.whatsapp_text import WhatsAppTextParser, is_attachment_name
@@ -33,6 +34,7 @@ PARSERS: tuple[ChatParser, ...] = (
     WhatsAppTextParser(),
     WhatsAppBackupParser(),
     TelegramAndroidParser(),
+    SignalAndroidParser(),
 )
 EXTRA_SIDECARS = ("wa.db", "wa.db-wal", *owner.PREFS_NAMES, *owner.PLIST_NAMES)
 
@@ -141,6 +143,9 @@ def parse_file(path: Path, ctx: ParseContext) -> ChatRecords | None:
 def _parse_db(path: Path, ctx: ParseContext, parsers: list[SQLiteChatParser]) -> ChatRecords:
     out = ChatRecords()
     if not sqlite_util.is_sqlite(path):
+        encrypted = [p for p in parsers if p.ENCRYPTED]
+        if encrypted:  # SQLCipher: the parser decrypts it with the examiner's key
+            return encrypted[0].parse(path, ctx)
         out.warn(ctx.label, "not a SQLite database (encrypted backup, or corrupt)")
         return out
     try:
