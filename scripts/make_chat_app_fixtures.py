@@ -486,6 +486,68 @@ def write_signal(dest: Path) -> dict[str, object]:
     return facts
 
 
+# ---------------------------------------------------------------------------- browsing
+ONION_SITE = base64.b32encode(seeded("garden onion site", 35)).decode().lower()  # 56 chars
+PRTIME_MS = 1000  # Firefox for Android (application-services) counts milliseconds
+WEBKIT_OFFSET_US = 11_644_473_600 * 1_000_000
+
+
+def write_browsing(dest: Path) -> dict[str, object]:
+    tor = dest / "data" / "data" / "org.torproject.torbrowser" / "databases" / "places.sqlite"
+    tor.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(tor)
+    conn.executescript(
+        """
+        CREATE TABLE moz_origins (id INTEGER PRIMARY KEY, prefix TEXT NOT NULL, host TEXT NOT NULL, rev_host TEXT NOT NULL, frecency INTEGER NOT NULL, UNIQUE (prefix, host));
+        CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url LONGVARCHAR NOT NULL, title LONGVARCHAR, url_hash INTEGER NOT NULL DEFAULT 0, description TEXT, preview_image_url TEXT, origin_id INTEGER REFERENCES moz_origins(id), frecency INTEGER NOT NULL DEFAULT -1, last_visit_date_local INTEGER NOT NULL DEFAULT 0, last_visit_date_remote INTEGER NOT NULL DEFAULT 0, guid TEXT NOT NULL UNIQUE, visit_count_local INTEGER NOT NULL DEFAULT 0, visit_count_remote INTEGER NOT NULL DEFAULT 0, hidden INTEGER DEFAULT 0 NOT NULL, typed INTEGER DEFAULT 0 NOT NULL, sync_status INTEGER NOT NULL DEFAULT 1, sync_change_counter INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE moz_historyvisits (id INTEGER PRIMARY KEY, is_local INTEGER NOT NULL, from_visit INTEGER, place_id INTEGER NOT NULL, visit_date INTEGER NOT NULL, visit_type INTEGER NOT NULL, UNIQUE (place_id, visit_date));
+        CREATE TABLE moz_bookmarks (id INTEGER PRIMARY KEY, fk INTEGER DEFAULT NULL, type INTEGER NOT NULL, parent INTEGER, position INTEGER NOT NULL, title TEXT, dateAdded INTEGER NOT NULL DEFAULT 0, lastModified INTEGER NOT NULL DEFAULT 0, guid TEXT NOT NULL UNIQUE, syncStatus INTEGER NOT NULL DEFAULT 0, syncChangeCounter INTEGER NOT NULL DEFAULT 1);
+        """
+    )
+    places = [
+        (1, f"http://{ONION_SITE}.onion/", "Garden links"),
+        (2, f"http://{ONION_SITE}.onion/links.html", "Groups"),
+        (3, "https://duckduckgo.com/?q=seed+swap", "seed swap at DuckDuckGo"),
+        (4, "about:tor", "About Tor"),
+    ]
+    conn.executemany("INSERT INTO moz_places (id, url, title, guid) VALUES (?, ?, ?, ?)", [(i, u, t, f"guid{i:08d}") for i, u, t in places])
+    visits = [(1, 1, T0 + 900), (2, 2, T0 + 960), (3, 2, T0 + 4000), (4, 3, T0 + 600), (5, 4, T0 + 500)]
+    conn.executemany("INSERT INTO moz_historyvisits (id, is_local, place_id, visit_date, visit_type) VALUES (?, 1, ?, ?, 1)", [(i, p, t * PRTIME_MS) for i, p, t in visits])
+    conn.commit()
+    conn.close()
+    chrome = dest / "data" / "data" / "com.android.chrome" / "app_chrome" / "Default" / "History"
+    chrome.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(chrome)
+    conn.executescript(
+        """
+        CREATE TABLE meta(key LONGVARCHAR NOT NULL UNIQUE PRIMARY KEY, value LONGVARCHAR);
+        CREATE TABLE urls(id INTEGER PRIMARY KEY AUTOINCREMENT, url LONGVARCHAR, title LONGVARCHAR, visit_count INTEGER DEFAULT 0 NOT NULL, typed_count INTEGER DEFAULT 0 NOT NULL, last_visit_time INTEGER NOT NULL, hidden INTEGER DEFAULT 0 NOT NULL);
+        CREATE TABLE visits(id INTEGER PRIMARY KEY AUTOINCREMENT, url INTEGER NOT NULL, visit_time INTEGER NOT NULL, from_visit INTEGER, external_referrer_url TEXT, transition INTEGER DEFAULT 0 NOT NULL, segment_id INTEGER, visit_duration INTEGER DEFAULT 0 NOT NULL, incremented_omnibox_typed_score BOOLEAN DEFAULT FALSE NOT NULL, opener_visit INTEGER, originator_cache_guid TEXT, originator_visit_id INTEGER, originator_from_visit INTEGER, originator_opener_visit INTEGER, is_known_to_sync BOOLEAN DEFAULT FALSE NOT NULL, consider_for_ntp_most_visited BOOLEAN DEFAULT FALSE NOT NULL, visited_link_id INTEGER DEFAULT 0 NOT NULL, app_id TEXT);
+        INSERT INTO meta VALUES ('version', '67');
+        """
+    )
+    urls = [
+        (1, "https://www.torproject.org/download/", "Download Tor Browser"),
+        (2, f"https://t.me/+{TG_INVITE}", "Join group chat on Telegram"),
+    ]
+    conn.executemany("INSERT INTO urls (id, url, title, last_visit_time) VALUES (?, ?, ?, 0)", urls)
+    conn.executemany(
+        "INSERT INTO visits (id, url, visit_time) VALUES (?, ?, ?)",
+        [(1, 1, (T0 + 100) * 1_000_000 + WEBKIT_OFFSET_US), (2, 2, (T0 + 1000) * 1_000_000 + WEBKIT_OFFSET_US)],
+    )
+    conn.commit()
+    conn.close()
+    page = dest / "sdcard" / "Download" / "links.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    url = f"http://{ONION_SITE}.onion/links.html"
+    page.write_text(
+        f"<!DOCTYPE html>\n<!-- saved from url=({len(url):04d}){url} -->\n<html><head><title>Groups</title></head>\n"
+        f"<body><h1>Garden groups</h1>\n<p>Seed swap: <a href=\"https://t.me/+{TG_INVITE}\">t.me/+{TG_INVITE}</a></p>\n"
+        "<p>Compost tips: https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv</p>\n</body></html>\n"
+    )
+    return {"onion": f"{ONION_SITE}.onion", "invite": f"t.me/+{TG_INVITE}"}
+
+
 def main(out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
@@ -494,6 +556,7 @@ def main(out: Path) -> None:
     facts: dict[str, object] = {
         "telegram": write_telegram(out / "telegram"),
         "signal": write_signal(out / "signal"),
+        "browsing": write_browsing(out / "browsing"),
     }
     (out / "facts.json").write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n")
 

@@ -185,7 +185,8 @@ class Artifact:
 
     `value` is normalized (invite code, onion host, E.164 number, lower-case e-mail, URL);
     `site` is the saved site a file came from (host of its `saved from url`), which ties an
-    invite link on that site to its group.
+    invite link on that site to its group. A `visit` (browser history) is a visited URL:
+    `site` its host, `sender` the phone's owner, `seen_at` the first visit.
     """
 
     kind: str
@@ -196,6 +197,7 @@ class Artifact:
     sender: str | None = None
     site: str | None = None
     group: str | None = None  # the group an invite code is known to open (invite cards)
+    seen_at: datetime | None = None  # a browser visit's (first) time, UTC
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from tantalio.chats import artifacts, owner, sqlite_util
 from tantalio.chats.android_legacy import AndroidLegacyMsgstoreParser
 from tantalio.chats.android_msgstore import AndroidMsgstoreParser
 from tantalio.chats.base import ChatParser, ParseContext, SQLiteChatParser
+from tantalio.chats.browsing import ChromiumHistoryParser, FirefoxPlacesParser
 from tantalio.chats.ios_chatstorage import IOSChatStorageParser
 from tantalio.chats.jid import normalize_jid
 from tantalio.chats.keys import KeyRing
@@ -35,6 +36,8 @@ PARSERS: tuple[ChatParser, ...] = (
     WhatsAppBackupParser(),
     TelegramAndroidParser(),
     SignalAndroidParser(),
+    FirefoxPlacesParser(),
+    ChromiumHistoryParser(),
 )
 EXTRA_SIDECARS = ("wa.db", "wa.db-wal", *owner.PREFS_NAMES, *owner.PLIST_NAMES)
 

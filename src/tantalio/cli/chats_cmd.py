@@ -136,6 +136,7 @@ def _table(rows: list[AccountScore], total: int) -> None:
     for col, justify in (
         ("#", "right"),
         ("account", "left"),
+        ("app", "left"),
         ("names", "left"),
         ("score", "right"),
         ("known", "right"),
@@ -151,6 +152,7 @@ def _table(rows: list[AccountScore], total: int) -> None:
         table.add_row(
             str(i),
             r.account,
+            r.app or "",
             ", ".join(r.names[:2]),
             f"{r.score:.1f}",
             str(r.known_posts),

@@ -396,6 +396,7 @@ def _save_artifacts(
             "group_id": groups.get(a.group or a.chat or "") or None,
             "sender_id": accounts.get(a.sender) if a.sender else None,
             "site": a.site,
+            "seen_at": to_naive_utc(a.seen_at),
         }
         for a in records.artifacts
     ]
