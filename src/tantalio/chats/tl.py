@@ -33,39 +33,47 @@ class TLUnsupported(TLError):
         self.constructor = constructor
 
 
+_U32, _I32, _I64, _F64 = (struct.Struct(f) for f in ("<I", "<i", "<q", "<d"))
+
+
 class Reader:
-    __slots__ = ("data", "pos")
+    __slots__ = ("data", "end", "pos")
 
     def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
+        self.data, self.pos, self.end = data, 0, len(data)
+
+    def _at(self, n: int) -> int:
+        """The position of the next `n` bytes, which are then consumed."""
+        pos = self.pos
+        if pos + n > self.end:
+            raise TLError(f"object ends early (wanted {n} bytes at {pos})")
+        self.pos = pos + n
+        return pos
 
     def _take(self, n: int) -> bytes:
-        if self.pos + n > len(self.data):
-            raise TLError(f"object ends early (wanted {n} bytes at {self.pos})")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
+        pos = self._at(n)
+        return self.data[pos : pos + n]
 
     def u32(self) -> int:
-        return int(struct.unpack_from("<I", self._take(4))[0])
+        return int(_U32.unpack_from(self.data, self._at(4))[0])
 
     def i32(self) -> int:
-        return int(struct.unpack_from("<i", self._take(4))[0])
+        return int(_I32.unpack_from(self.data, self._at(4))[0])
 
     def i64(self) -> int:
-        return int(struct.unpack_from("<q", self._take(8))[0])
+        return int(_I64.unpack_from(self.data, self._at(8))[0])
 
     def double(self) -> float:
-        return float(struct.unpack_from("<d", self._take(8))[0])
+        return float(_F64.unpack_from(self.data, self._at(8))[0])
 
     def bytes_(self) -> bytes:
-        first = self._take(1)[0]
+        first = self.data[self._at(1)]
         if first == 254:
             size, head = int.from_bytes(self._take(3), "little"), 4
         else:
             size, head = first, 1
         data = self._take(size)
-        self._take((-(head + size)) % 4)
+        self._at((-(head + size)) % 4)
         return data
 
     def string(self) -> str:
