@@ -186,5 +186,7 @@ def test_ingest_takes_chat_keys_by_pattern(tmp_path: Path) -> None:
     assert f"warning: {CRYPT14}: encrypted WhatsApp backup not read" in result.output
     assert CRYPT15 not in result.output  # opened with its key
     assert "15 messages" in result.output
+    stored = b"".join(p.read_bytes() for p in ws.rglob("*") if p.is_file())
+    assert bytes.fromhex(hex15) not in stored and hex15.encode() not in stored
     bad = runner.invoke(app, [*args, "--chat-key", "*.crypt15=/no/such/key"])
     assert bad.exit_code == 1 and "--chat-key" in bad.output
