@@ -199,7 +199,19 @@ def _child(fn: Callable[[str], int], arg: str, q: Any) -> None:
     t = time.perf_counter()
     count = fn(arg)
     secs = time.perf_counter() - t
-    q.put((secs, count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    q.put((secs, count, peak_rss_mb()))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS (`VmHWM`: of its own address space; `ru_maxrss` would carry
+    the spawning parent's high-water mark across the exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run(fn: Callable[[str], int], arg: str) -> tuple[float, int, float]:

@@ -111,12 +111,16 @@ class Peer:
     id: int
 
 
+PEER_KINDS = {PEER_USER: "user", PEER_CHAT: "chat", PEER_CHANNEL: "channel"}
+_PEER = struct.Struct("<Iq")
+
+
 def read_peer(r: Reader) -> Peer:
-    cid = r.u32()
-    kind = {PEER_USER: "user", PEER_CHAT: "chat", PEER_CHANNEL: "channel"}.get(cid)
+    cid, ident = _PEER.unpack_from(r.data, r._at(12))
+    kind = PEER_KINDS.get(cid)
     if kind is None:
         raise TLUnsupported("Peer", cid)
-    return Peer(kind, r.i64())
+    return Peer(kind, ident)
 
 
 # ------------------------------------------------------------------------------ users
@@ -403,6 +407,7 @@ MESSAGE_LAYER_143 = 0x38116EE0
 # action; #7a800e0a (layer 216 on) adds saved_peer_id?28 after peer_id.
 SERVICE_OLD, SERVICE_SAVED_PEER = 0x2B085862, 0x7A800E0A
 MESSAGE_EMPTY = 0x90A6CA84
+_FLAGS2_ID, _FLAGS_ID = struct.Struct("<IIi"), struct.Struct("<Ii")
 
 FWD_HEADER = 0x4E4DF4BB
 REPLY_HEADERS = {0xAFBC09DB, 0x6917560B, 0xA6D57763}  # same field order; later ones add flags
@@ -518,18 +523,21 @@ def read_message(data: bytes) -> TLMessage:
         msg.peer = read_peer(r) if _has(flags, 0) else None
         return msg
     service = cid in (SERVICE_OLD, SERVICE_SAVED_PEER)
-    if not service and cid not in MESSAGE_CURRENT and cid != MESSAGE_LAYER_143:
-        raise TLUnsupported("Message", cid)
-    flags = r.u32()
     two = cid in MESSAGE_CURRENT
-    flags2 = r.u32() if two else 0
-    msg = TLMessage(id=r.i32(), out=_has(flags, 1))
-    if _has(flags, 8):
+    if not service and not two and cid != MESSAGE_LAYER_143:
+        raise TLUnsupported("Message", cid)
+    if two:  # the hot path: flags, flags2, id in one read
+        flags, flags2, ident = _FLAGS2_ID.unpack_from(r.data, r._at(12))
+    else:
+        flags, ident = _FLAGS_ID.unpack_from(r.data, r._at(8))
+        flags2 = 0
+    msg = TLMessage(id=ident, out=bool(flags & 2))
+    if flags & (1 << 8):
         msg.sender = read_peer(r)
-    if two and _has(flags, 29):
+    if two and flags & (1 << 29):
         r.i32()  # from_boosts_applied
     msg.peer = read_peer(r)
-    if (two or cid == SERVICE_SAVED_PEER) and _has(flags, 28):
+    if (two or cid == SERVICE_SAVED_PEER) and flags & (1 << 28):
         read_peer(r)  # saved_peer_id
     if service:
         if _has(flags, 3):
