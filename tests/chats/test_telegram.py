@@ -120,3 +120,16 @@ def test_garbled_database_costs_a_warning_not_the_phone(tmp_path: Path) -> None:
 
 def test_cache4_is_wanted() -> None:
     assert wants(DB) and wants(DB + "-wal")
+
+
+def test_without_the_self_user_the_exhibit_owner_sends(tmp_path: Path) -> None:
+    phone = tmp_path / "phone"
+    shutil.copytree(PHONE, phone)
+    conn = sqlite3.connect(phone / DB)
+    conn.execute("DELETE FROM users WHERE uid = 5550100")
+    conn.commit()
+    conn.close()
+    out = parse_exhibit(phone)
+    mine = [m for m in out.messages if m.from_me]
+    assert mine and {m.sender for m in mine} == {"owner:phone"}
+    assert out.accounts["owner:phone"].is_owner

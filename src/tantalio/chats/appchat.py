@@ -43,6 +43,13 @@ class AppChatBuilder:
     def group(self, key: str, where: str, **fields: object) -> Group:
         return self.out.add_group(Group(key=key, where=where, **fields))  # type: ignore[arg-type]
 
+    def owner(self, where: str) -> str:
+        """The owner's key, its account recorded on first use (the app's own account of the
+        owner when known, else the exhibit's owner)."""
+        if self.owner_key not in self.out.accounts:
+            self.out.add_account(Account(key=self.owner_key, is_owner=True, where=where))
+        return self.owner_key
+
     def member(self, group: str, account: str, where: str, **fields: object) -> None:
         self.out.add_membership(
             Membership(group=group, account=account, where=where, **fields)  # type: ignore[arg-type]
@@ -65,6 +72,8 @@ class AppChatBuilder:
         targets: list[str] | None = None,
     ) -> None:
         targets = targets or []
+        if sender == self.owner_key:
+            self.owner(where)
         if kind == "group" and system is None and sender:
             self.member(chat, sender, where, joined_how="listed")
         if kind == "group" and system:

@@ -179,7 +179,7 @@ class _Reader:
                 if acc:
                     self.b.member(key, acc, where, joined_how="listed")
             if row["active"] == 0:  # the owner is no longer a member
-                self.b.member(key, self.b.owner_key, where, left_how="left")
+                self.b.member(key, self.b.owner(where), where, left_how="left")
 
     def _threads(self) -> None:
         rid = self.col("thread", "recipient_id", "thread_recipient_id")

@@ -144,10 +144,10 @@ class _Reader:
             )
             if not chat.left:
                 role = "creator" if chat.creator else "member"
-                self.b.member(key, self.b.owner_key, where, role=role, joined_how="listed")
+                self.b.member(key, self.b.owner(where), where, role=role, joined_how="listed")
             if chat.creator:
                 g = self.b.out.groups[key]
-                g.creator = g.creator or self.b.owner_key
+                g.creator = g.creator or self.b.owner(where)
 
     def _chat_full(self) -> None:
         for row in self.conn.execute("SELECT uid, info FROM chat_settings_v2 ORDER BY uid"):
