@@ -38,6 +38,8 @@ class TriageRow:
     type: str | None = None
     kind: str | None = None
     deleted: bool = False
+    examiner_category: int | None = None  # the examiner's decision (wins over `category`)
+    examiner_series: list[str] = field(default_factory=list)  # series the media is in here
     media_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:

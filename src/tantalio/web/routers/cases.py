@@ -87,6 +87,8 @@ def summary_dict(summary: wq.CaseSummary) -> dict[str, Any]:
         "media": summary.media,
         "verdicts": dict(sorted(summary.verdicts.items(), key=lambda kv: order.get(kv[0], 99))),
         "categories": {str(k): v for k, v in summary.categories.items()},
+        "categories_examiner": {str(k): v for k, v in summary.categories_examiner.items()},
+        "categories_hashset": {str(k): v for k, v in summary.categories_hashset.items()},
         "kinds": summary.kinds,
         "exhibits": summary.exhibits,
     }
