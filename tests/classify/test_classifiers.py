@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from tantalio.classify.base import ClassifierError
 from tantalio.classify.registry import load_classifiers
-from tantalio.store import repo
 from tantalio.store.auth import AuditEvent
 from tantalio.store.cases import File
 from tantalio.store.scores import scores_of
