@@ -1,7 +1,7 @@
 """classifier scores of media (issue 16)
 
 Revision ID: e63c9f4a1b32
-Revises: c41a7d2e9b10
+Revises: d52b8e3f0a21
 Create Date: 2026-12-06 21:10:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e63c9f4a1b32"
-down_revision: str | None = "c41a7d2e9b10"
+down_revision: str | None = "d52b8e3f0a21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
