@@ -7,7 +7,10 @@ from datetime import datetime
 
 # Algorithms a hash entry may carry. PhotoDNA is stored and exported, never computed.
 ALGORITHMS = ("md5", "sha1", "sha256", "pdq", "vpdq", "photodna")
-KINDS = ("known-bad", "known-good", "alert")
+# known-bad: the list says "illegal"; alert: watch for it; known-good: ignorable (NSRL);
+# reference: the list says "seen" (a case export, a deconfliction list), its categories say
+# what is illegal (triage.verdicts).
+KINDS = ("known-bad", "known-good", "alert", "reference")
 
 
 @dataclass(slots=True)

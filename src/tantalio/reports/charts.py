@@ -9,6 +9,7 @@ VERDICT_COLOURS = {
     "known": "#b2182b",
     "near-known": "#ef8a62",
     "known-good": "#67a9cf",
+    "known-non-pertinent": "#92c5de",
     "seen-elsewhere": "#8073ac",
     "unreadable": "#999999",
     "non-media": "#d9d9d9",

@@ -80,6 +80,12 @@ class GridItem:
     model: str | None
     has_gps: bool
     has_thumbnail: bool
+    # Filled by `triage.tile_facts.annotate` for what a tile shows: the hash-set entry behind
+    # a known / near-known / non-pertinent / reference verdict, classifier labels, and why
+    # a new media ranks where it does.
+    match: dict[str, Any] | None = None
+    labels: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tantalio.store import verdicts as store
 from tantalio.store.cases import VERDICTS
-from tantalio.triage.verdicts import best_match
+from tantalio.triage.verdicts import best_matches
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -73,9 +73,15 @@ def triage_rows(session: Session, case_id: int) -> Iterator[TriageRow]:
             row.cases = sorted(
                 ref for cid, ref in cases.get(f.media_id, {}).items() if cid != case_id
             )
-            bad, good = best_match(matches.get(f.media_id, []))
-            chosen = bad if f.verdict in ("known", "near-known") else good
-            if chosen is not None and f.verdict in ("known", "near-known", "known-good"):
+            best = best_matches(matches.get(f.media_id, []))
+            chosen = {
+                "known": best.alerting,
+                "near-known": best.alerting,
+                "known-good": best.good,
+                "known-non-pertinent": best.non_pertinent,
+                "seen-elsewhere": best.seen,
+            }.get(f.verdict or "")
+            if chosen is not None:
                 row.hashset = chosen.hash_set
                 row.category = chosen.category
                 row.series = chosen.series
