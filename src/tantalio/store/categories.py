@@ -72,3 +72,28 @@ def case_category_counts(session: Session, case_id: int) -> CategoryCounts:
             k = _key(code)
             counts[k] = counts.get(k, 0) + n
     return out
+
+
+def examiner_facts(
+    session: Session, media_ids: list[int] | set[int]
+) -> dict[int, tuple[int | None, list[str]]]:
+    """{media id: (the examiner's category, names of the series it is in)}."""
+    from tantalio.store.bulk import chunks
+    from tantalio.store.series import MediaSeries, Series
+
+    out: dict[int, tuple[int | None, list[str]]] = {}
+    for batch in chunks(sorted(media_ids)):
+        for mid, category in session.execute(
+            select(Media.id, Media.category).where(Media.id.in_(batch))
+        ):
+            out[int(mid)] = (category, [])
+        q = (
+            select(MediaSeries.media_id, Series.name)
+            .join(Series, Series.id == MediaSeries.series_id)
+            .where(MediaSeries.media_id.in_(batch))
+            .order_by(Series.name)
+        )
+        for mid, name in session.execute(q):
+            if int(mid) in out and name:
+                out[int(mid)][1].append(str(name))
+    return out

@@ -25,8 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from tantalio.store.categories import case_category_counts
 from tantalio.store.cases import Case, Exhibit, File
+from tantalio.store.categories import case_category_counts
 from tantalio.store.media import Media
 from tantalio.store.series import MediaSeries, Series
 
@@ -245,10 +245,10 @@ class CaseSummary:
     kinds: dict[str, int]  # distinct media per kind
     # `categories` is the effective category (the examiner's, else the hash set's: one rule
     # with the report, store.categories); these count each source alone.
-    categories_examiner: dict[str | int, int] = field(default_factory=dict)
-    categories_hashset: dict[str | int, int] = field(default_factory=dict)
     media: int
     files: int
+    categories_examiner: dict[str | int, int] = field(default_factory=dict)
+    categories_hashset: dict[str | int, int] = field(default_factory=dict)
 
 
 def get_case_by_id(session: Session, case_id: int) -> Case | None:

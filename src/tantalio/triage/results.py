@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tantalio.store import verdicts as store
 from tantalio.store.cases import VERDICTS
+from tantalio.store.categories import examiner_facts
 from tantalio.triage.verdicts import best_matches
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ def triage_rows(session: Session, case_id: int) -> Iterator[TriageRow]:
     media = {f.media_id for f in facts if f.media_id is not None}
     matches = store.entry_match_facts(session, media)
     cases = store.media_case_refs(session, media)
+    review = examiner_facts(session, media)
     for f in facts:
         row = TriageRow(
             path=f.path,
@@ -73,6 +75,7 @@ def triage_rows(session: Session, case_id: int) -> Iterator[TriageRow]:
             row.cases = sorted(
                 ref for cid, ref in cases.get(f.media_id, {}).items() if cid != case_id
             )
+            row.examiner_category, row.examiner_series = review.get(f.media_id, (None, []))
             best = best_matches(matches.get(f.media_id, []))
             chosen = {
                 "known": best.alerting,
