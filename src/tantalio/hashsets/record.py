@@ -13,6 +13,15 @@ ALGORITHMS = ("md5", "sha1", "sha256", "pdq", "vpdq", "photodna")
 KINDS = ("known-bad", "known-good", "alert", "reference")
 
 
+def entry_alerts(kind: str, category: int | None) -> bool:
+    """Whether a match to an entry of this set kind and category marks material as known
+    (issue 16): category 1-4 alerts in any set but a known-good one; 0 (non-pertinent) never;
+    an uncategorized entry only in a known-bad or alert set (a reference set says "seen")."""
+    if kind == "known-good" or category == 0:
+        return False
+    return category is not None or kind in ("known-bad", "alert")
+
+
 @dataclass(slots=True)
 class HashEntry:
     """One known item of a hash set: one or more hash values plus what is known of it.

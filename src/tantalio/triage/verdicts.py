@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tantalio.hashsets.record import entry_alerts
 from tantalio.store import verdicts as store
 from tantalio.store.verdicts import FileFact, MatchFact
 from tantalio.triage.priority import assign_priorities
@@ -56,11 +57,9 @@ def match_role(m: MatchFact) -> str | None:
     which proves nothing about these bytes)."""
     if m.hash_set_kind == "known-good":
         return "good" if m.algorithm in EXACT else None
-    if m.category == NON_PERTINENT:
-        return "non_pertinent"
-    if m.hash_set_kind == REFERENCE and m.category is None:
-        return "seen"
-    return "alerting"
+    if entry_alerts(m.hash_set_kind, m.category):
+        return "alerting"
+    return "non_pertinent" if m.category == NON_PERTINENT else "seen"
 
 
 def _closest(m: MatchFact) -> tuple[int, int, int, int]:
