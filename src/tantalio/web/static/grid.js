@@ -64,9 +64,11 @@
   async function revealTile(tile) {
     if (!tile) return;
     const img = $("img", tile);
+    const button = $("button.reveal", tile);
     if (tile.classList.contains("revealed")) {
       img.src = img.dataset.blurred;
       tile.classList.remove("revealed");
+      if (button) { button.textContent = "reveal"; button.title = "Reveal this item (r). Recorded in the audit log."; }
       return;
     }
     try {
@@ -74,6 +76,7 @@
       const r = await tantalio.api("POST", `/api/media/${tile.dataset.media}/reveal${q}`);
       img.src = r.url;
       tile.classList.add("revealed");
+      if (button) { button.textContent = "hide"; button.title = "Blur it again (r)"; }
     } catch (e) { tantalio.toast(e.message, true); }
   }
 
