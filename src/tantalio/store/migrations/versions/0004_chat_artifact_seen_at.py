@@ -1,7 +1,7 @@
 """chat_artifact.seen_at: when a browser visited a URL (issue 15: browsing history)
 
 Revision ID: 0004
-Revises: c41a7d2e9b10
+Revises: e63c9f4a1b32
 Create Date: 2026-12-06 20:40:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "c41a7d2e9b10"
+down_revision: str | None = "e63c9f4a1b32"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
