@@ -109,7 +109,14 @@ class IngestRun:
             if not paths:
                 continue
             ctx = AnalyzerContext(
-                self.ws, self.case_id, self.case_ref, exhibit_id, label, job.spool_root, paths
+                self.ws,
+                self.case_id,
+                self.case_ref,
+                exhibit_id,
+                label,
+                job.spool_root,
+                paths,
+                chat_keys=self.options.chat_keys,
             )
             try:
                 messages += [f"{analyzer.name}: {m}" for m in analyzer.analyze(ctx)]

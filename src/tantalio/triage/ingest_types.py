@@ -25,6 +25,7 @@ class IngestOptions:
     stall_seconds: float = 900.0  # no result for this long: a decoder hangs; isolate it
     in_process: bool = False  # fingerprint in this process (tests, debugging): no isolation
     dask: DaskOptions | None = None  # per-file work on Dask workers (triage/dask_backend.py)
+    chat_keys: tuple[str, ...] = ()  # keys for encrypted chat sources (chats/keys.py)
 
 
 @dataclass(slots=True)
