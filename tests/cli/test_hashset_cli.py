@@ -34,6 +34,16 @@ def test_import_and_list(workspace: Path, tmp_path: Path) -> None:
         result.output
     )
     assert "list.sha256:2" in result.output  # the skipped record is named by file and line
+    # A value that is ignored (the record kept) is not counted as a skipped record.
+    hma = tmp_path / "list.csv"
+    hma.write_text(f"signal_type,signal,category\npdq,{'ab' * 32},not-a-category\n")
+    result = runner.invoke(
+        app,
+        ["hashset", "import", str(hma), "--format", "hma", "--name", "hma",
+         "-w", str(workspace)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1 entries, 0 records skipped, 1 values ignored (records kept)" in result.output
     listed = runner.invoke(app, ["hashset", "list"], env={"TANTALIO_WORKSPACE": str(workspace)})
     assert listed.exit_code == 0, listed.output
     assert "demo" in listed.output and "alert" in listed.output

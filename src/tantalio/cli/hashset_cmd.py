@@ -88,10 +88,15 @@ def import_cmd(
         typer.echo(f"warning: {w}", err=True)
     if len(result.warnings) > WARNINGS_SHOWN:
         typer.echo(f"warning: … {len(result.warnings) - WARNINGS_SHOWN} more", err=True)
+    from tantalio.hashsets import is_skip
+
     verb = "replaced" if result.replaced else "imported"
+    skipped = sum(1 for w in result.warnings if is_skip(w))
+    ignored = len(result.warnings) - skipped
+    also = f", {ignored} values ignored (records kept)" if ignored else ""
     typer.echo(
         f"{verb} hash set {result.name!r} ({result.kind}, {result.format}): "
-        f"{result.entries} entries, {len(result.warnings)} records skipped, "
+        f"{result.entries} entries, {skipped} records skipped{also}, "
         f"{result.matched_media} stored media matched"
     )
 

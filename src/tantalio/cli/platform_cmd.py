@@ -27,6 +27,7 @@ from pathlib import Path
 import typer
 
 DB_ENV = "TANTALIO_PLATFORM_DB"
+RULES_ENV = "TANTALIO_PLATFORM_RULES"  # the match rules (JSON) `serve` hands its workers
 DEFAULT_DB = "sqlite:///tantalio-platform.db"
 
 platform_app = typer.Typer(
@@ -78,17 +79,37 @@ def serve(
         "host's workers) or 'database' (the platform database: one limit across several "
         "hosts serving it; one more round trip per request).",
     ),
+    rules: Path | None = typer.Option(
+        None,
+        "--rules",
+        help="JSON file of match rules (MatchRules: pdq_threshold, min_quality, orientations, "
+        "vpdq_frame_distance, vpdq_query_share, vpdq_index_share, frames_vs_images); "
+        "unset keys keep their defaults.",
+    ),
 ) -> None:
     """Serve the HMA-compatible API and /v1 (OpenAPI at /v1/openapi.json)."""
+    import json
+
     import uvicorn
 
     from tantalio.platform.ratelimit import RATE_STORE_ENV
     from tantalio.platform.web import logging_config
+    from tantalio.signals import MatchRules
     from tantalio.store.platform import PlatformStore
 
     if rate_limits not in ("host", "database"):
         raise typer.BadParameter("--rate-limits must be 'host' or 'database'")
 
+    if rules is not None:
+        try:
+            text = rules.read_text(encoding="utf-8")
+            MatchRules.from_mapping(json.loads(text))
+        except (OSError, ValueError, TypeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else exc
+            raise typer.BadParameter(f"{rules}: {reason}") from None
+        os.environ[RULES_ENV] = text
+    else:
+        os.environ.pop(RULES_ENV, None)
     url = _db(db)
     PlatformStore(url).close()  # migrate once, before workers start
     os.environ[DB_ENV] = url
@@ -197,7 +218,9 @@ def key_revoke(
 @bank_app.command("create")
 def bank_create(
     name: str = typer.Argument(..., help="Name of the new bank."),
-    threshold: int = typer.Option(31, help="PDQ distance threshold for this bank."),
+    threshold: int | None = typer.Option(
+        None, help="PDQ distance threshold for this bank (default: the match rules', 31)."
+    ),
     disabled: bool = typer.Option(False, help="Create the bank with matching off."),
     db: str | None = DbOpt,
 ) -> None:
@@ -281,7 +304,10 @@ def bank_import(
         typer.echo(f"warning: {w}", err=True)
     if len(res.warnings) > 20:
         typer.echo(f"... {len(res.warnings) - 20} more warnings", err=True)
-    typer.echo(f"imported {res.added} entries into {name}")
+    skipped = sum(1 for w in res.warnings if w.endswith("skipped"))
+    ignored = len(res.warnings) - skipped
+    also = f", {ignored} values ignored (rows kept)" if ignored else ""
+    typer.echo(f"imported {res.added} entries into {name} ({skipped} rows skipped{also})")
 
 
 def register(app: typer.Typer) -> None:

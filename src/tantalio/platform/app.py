@@ -15,6 +15,8 @@ from tantalio.platform.fastpath import RawLookupFastPath
 from tantalio.platform.service import PlatformService
 from tantalio.platform.web import ApiError, LimitAndLog, api_error_handler
 
+RULES_ENV = "TANTALIO_PLATFORM_RULES"  # JSON match rules, set by `tantalio platform serve`
+
 
 class _BoundFastPath(RawLookupFastPath):
     def __init__(self, app: Any, service: PlatformService, keyring: KeyRing) -> None:
@@ -74,11 +76,15 @@ def create_platform_app(
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` (several workers): settings from the environment
     that `tantalio platform serve` sets (TANTALIO_PLATFORM_DB, TANTALIO_TRUSTED_KEYS)."""
+    import json
     import os
 
+    from tantalio.signals import MatchRules
     from tantalio.store.platform.db import DEFAULT_URL
 
     config = PlatformConfig(db_url=os.environ.get("TANTALIO_PLATFORM_DB", DEFAULT_URL))
+    if os.environ.get(RULES_ENV):
+        config.rules = MatchRules.from_mapping(json.loads(os.environ[RULES_ENV]))
     config.index_dir = os.environ.get("TANTALIO_PLATFORM_INDEX_DIR") or None
     if os.environ.get("TANTALIO_PLATFORM_MAX_BODY"):
         config.max_body_bytes = int(os.environ["TANTALIO_PLATFORM_MAX_BODY"])
