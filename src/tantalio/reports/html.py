@@ -14,7 +14,7 @@ import base64
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -103,6 +103,30 @@ def _reasons(row: TriageRow, detail: store.MediaDetail | None, cluster: int) -> 
     return out
 
 
+def exhibit_records(session: Session, case_id: int) -> list[dict[str, Any]]:
+    """Each exhibit's source, kind, acquisition record and image verification, for the
+    report's chain-of-evidence table."""
+    out = []
+    for e in repo.case_exhibits(session, case_id):
+        acquisition = e.acquisition or {}
+        detail = e.verification_detail or {}
+        out.append(
+            {
+                "label": e.label,
+                "kind": e.kind or "",
+                "source": e.source_path or "",
+                "stored": {k: acquisition[k] for k in ("md5", "sha1") if k in acquisition},
+                "computed": detail.get("computed", {}),
+                "verification": e.verification,
+                "verified_at": e.verified_at.strftime("%Y-%m-%d %H:%M UTC")
+                if e.verified_at
+                else "",
+                "problems": detail.get("problems", []),
+            }
+        )
+    return out
+
+
 def build_report(ws: Workspace, session: Session, case_reference: str, out: Path) -> ReportFiles:
     case = repo.get_case(session, case_reference)
     rows = list(triage_rows(session, case.id))
@@ -166,6 +190,7 @@ def build_report(ws: Workspace, session: Session, case_reference: str, out: Path
             near=[r for r in matched if r.verdict == "near-known"],
             elsewhere=[r for r in rows if r.verdict == "seen-elsewhere"],
             unreadable=[r for r in rows if r.verdict == "unreadable"],
+            exhibits=exhibit_records(session, case.id),
         )
     )
     html_path = out / "report.html"

@@ -22,7 +22,13 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tantalio.evidence import EvidenceFile, open_source
+from tantalio.evidence import (
+    EvidenceFile,
+    EvidenceLimits,
+    describe_source,
+    open_source,
+    verify_source,
+)
 from tantalio.store import ingest as store
 from tantalio.store import matching as store_matching
 from tantalio.store import repo
@@ -66,6 +72,8 @@ class IngestOptions:
     stall_seconds: float = 900.0  # no result for this long: a decoder hangs; isolate it
     in_process: bool = False  # fingerprint in this process (tests, debugging): no isolation
     dask: DaskOptions | None = None  # per-file work on Dask workers (triage/dask_backend.py)
+    verify_images: bool = True  # read a disk image whole against its stored hashes
+    limits: EvidenceLimits | None = None  # archive expansion bounds (default EvidenceLimits())
 
 
 @dataclass(slots=True)
@@ -78,6 +86,7 @@ class ExhibitReport:
     unreadable: int = 0
     bytes: int = 0
     messages: list[str] = field(default_factory=list)
+    verification: str | None = None  # match | mismatch | not verified; None: no stored hashes
 
 
 @dataclass(slots=True)
@@ -282,11 +291,15 @@ class _Run:
 
     # -- exhibits ----------------------------------------------------------------------
     def exhibit(self, label: str, sources: list[Source], progress: IngestProgress) -> ExhibitReport:
+        info = describe_source(sources[0].path) if len(sources) == 1 else None
         with self.ws.transaction() as s:
             case = repo.get_case(s, self.case_ref)
             kind = "folder" if os.path.isdir(sources[0].path) else None
             ex = repo.ensure_exhibit(s, case, label, kind, sources[0].path)
+            if info is not None:
+                repo.record_acquisition(s, ex, info.kind, info.acquisition, info.verifiable)
             exhibit_id, complete = ex.id, ex.status == "complete"
+            verification = ex.verification
             existing = store.existing_path_keys(s, exhibit_id)
         if not self.options.in_process:
             self.pool()
@@ -299,14 +312,31 @@ class _Run:
             if is_le_report(src.path):
                 for item in reported_items(src.path):
                     job.take_hashes_only(item.occurrence, item.media, src.prefix)
-            for ef in open_source(src.path):
+            for ef in open_source(src.path, self.options.limits):
                 job.take(ef, src.prefix + ef.path)
         job.drain()
         if spool:
             job.report.messages += self.run_analyzers(exhibit_id, label, job)
+        if verification is not None:
+            job.report.verification = self.verify(
+                exhibit_id, sources[0].path, verification, job.report.messages
+            )
         with self.ws.transaction() as s:
             store.finish_exhibit(s, exhibit_id)
         return job.report
+
+    def verify(self, exhibit_id: int, path: str, current: str, messages: list[str]) -> str:
+        """Read a disk image whole against its stored hashes, once (`tantalio verify` again
+        at any time); `not verified` when `--no-verify` skipped it."""
+        if current != "not verified" or not self.options.verify_images:
+            return current
+        outcome = verify_source(path)
+        if outcome is None:
+            return current
+        with self.ws.transaction() as s:
+            repo.record_verification(s, exhibit_id, outcome.to_json())
+        messages.append(f"image verification: {outcome.summary()}")
+        return outcome.status
 
     def run_analyzers(self, exhibit_id: int, label: str, job: _ExhibitJob) -> list[str]:
         messages: list[str] = []
