@@ -63,3 +63,28 @@ def test_verification_is_stored_and_shown(tmp_path: Path) -> None:
     section = section[: section.index("</table>")]
     assert section.count("<b>MATCH</b>") == 2 and section.count("<b>MISMATCH</b>") == 1
     assert "corrupt chunk 33" in section and "4da3c6c318513cb7c4cdd2b262fda3b7" in section
+
+
+def test_reports_and_exports_carry_the_audit_head(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["user", "add", "ann", "--role", "admin", "-w", str(ws)]).exit_code == 0
+    )
+    shutil.copy(DATA / "mbr.E01", tmp_path / "good.E01")
+    runner.invoke(app, ["ingest", "K", str(tmp_path / "good.E01"), "-w", str(ws), "-j", "1"])
+    head = runner.invoke(app, ["audit", "verify", "-w", str(ws)]).output.splitlines()[0]
+    head = head.removeprefix("head: ")
+    assert head.startswith("1:")
+    report = runner.invoke(app, ["report", "K", "-o", str(tmp_path / "r"), "-w", str(ws)])
+    assert f"audit head: {head}" in report.output
+    assert f"tantalio audit verify --expect {head}" in (tmp_path / "r" / "report.html").read_text()
+    out = tmp_path / "k.vics.json"
+    export = runner.invoke(app, ["export", "K", "-o", str(out), "-w", str(ws)])
+    assert f"audit head: {head}" in export.output
+    assert json.loads(out.read_text())["@tantalio.auditHead"] == head
+    back = runner.invoke(
+        app, ["hashset", "import", str(out), "--format", "vics", "--name", "back", "-w", str(ws)]
+    )
+    assert back.exit_code == 0, back.output

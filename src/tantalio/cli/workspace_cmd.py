@@ -325,6 +325,7 @@ def report(
             fail(str(exc))
     typer.echo(f"report: {written.html}")
     typer.echo(f"csv:    {written.csv} ({written.files} files)")
+    typer.echo(f"audit head: {written.audit_head}")
 
 
 def export(
@@ -341,6 +342,8 @@ def export(
     if format != "vics":
         fail("only --format vics is supported")
     tmp = out.with_name(out.name + ".partial")
+    from tantalio.store.audit import audit_head
+
     with open_cli_workspace(workspace) as ws, ws.session() as s:
         try:
             with tmp.open("w", encoding="utf-8") as fh:
@@ -348,8 +351,10 @@ def export(
         except NotFound as exc:
             tmp.unlink(missing_ok=True)
             fail(str(exc))
+        seq, digest = audit_head(s)
     tmp.replace(out)
     typer.echo(f"exported {n} media to {out}")
+    typer.echo(f"audit head: {seq}:{digest}")
 
 
 def register(app: typer.Typer) -> None:

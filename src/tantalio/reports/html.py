@@ -23,6 +23,7 @@ from tantalio.reports.charts import VERDICT_COLOURS, simple_bars, stacked_bars
 from tantalio.reports.csv_report import write_csv
 from tantalio.store import repo
 from tantalio.store import verdicts as store
+from tantalio.store.audit import audit_head
 from tantalio.store.timeutil import utcnow
 from tantalio.store.workspace import Workspace
 from tantalio.triage.priority import new_media_clusters
@@ -65,6 +66,7 @@ class ReportFiles:
     html: Path
     csv: Path
     files: int
+    audit_head: str = ""  # SEQ:HASH of the audit log when the report was made
 
 
 def _env() -> Environment:
@@ -169,6 +171,7 @@ def build_report(ws: Workspace, session: Session, case_reference: str, out: Path
         s.victim_identified = s.victim_identified or bool(r.victim_identified)
         s.exhibits.add(r.exhibit)
 
+    head = "{}:{}".format(*audit_head(session))
     html = (
         _env()
         .get_template("report.html.j2")
@@ -191,8 +194,9 @@ def build_report(ws: Workspace, session: Session, case_reference: str, out: Path
             elsewhere=[r for r in rows if r.verdict == "seen-elsewhere"],
             unreadable=[r for r in rows if r.verdict == "unreadable"],
             exhibits=exhibit_records(session, case.id),
+            audit_head=head,
         )
     )
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")
-    return ReportFiles(html_path, csv_path, len(rows))
+    return ReportFiles(html_path, csv_path, len(rows), head)
