@@ -48,3 +48,27 @@ def test_archive_limits_are_raised_or_lowered_from_the_cli(tmp_path: Path) -> No
             assert not limited
     bad = runner.invoke(app, ["ingest", "K", str(nested), "--max-archive-depth", "0"])
     assert bad.exit_code == 2
+
+
+def test_a_member_behind_a_traversal_name_is_matched(tmp_path: Path) -> None:
+    """Issue 14: known bytes under `../../x` or `/x` in an archive are hashed and matched
+    under the safe path (never written to disk)."""
+    import hashlib
+    import json
+
+    data = Path(__file__).resolve().parents[1] / "data" / "evidence"
+    known = tmp_path / "known.sha256"
+    known.write_text(f"{hashlib.sha256(b'traversal' + bytes([10])).hexdigest()}  stand-in\n")
+    ws = tmp_path / "ws"
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    imported = runner.invoke(
+        app, ["hashset", "import", str(known), "-f", "sha256sum", "-n", "K", "-w", str(ws)]
+    )
+    assert imported.exit_code == 0, imported.output
+    done = runner.invoke(app, ["ingest", "C", str(data / "zipslip.zip"), "-j", "1", "-w", str(ws)])
+    assert done.exit_code == 0, done.output
+    rows = runner.invoke(app, ["triage", "C", "--format", "json", "-w", str(ws)]).output
+    verdicts = {r["path"]: r["verdict"] for r in map(json.loads, rows.splitlines())}
+    assert verdicts["zipslip.zip/%2E%2E/%2E%2E/evil.txt"] == "known"
+    assert verdicts["zipslip.zip/link"] == "unreadable"
