@@ -6,14 +6,16 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from tantalio.platform import api_ops, api_v1, hma
 from tantalio.platform.auth import KeyRing
 from tantalio.platform.config import PlatformConfig
 from tantalio.platform.fastpath import RawLookupFastPath
 from tantalio.platform.service import PlatformService
-from tantalio.platform.web import ApiError, LimitAndLog, api_error_handler
+from tantalio.platform.web import ApiError, LimitAndLog, api_error_handler, requires
 
 
 class _BoundFastPath(RawLookupFastPath):
@@ -46,11 +48,25 @@ def create_platform_app(
         title="tantalio platform matching service",
         version="1",
         description="HMA-compatible hash matching with banks, actions, review and LE reports.",
-        openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        openapi_url=None,  # served below, behind a key: only /status is open (docs)
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
+
+    @app.get("/v1/openapi.json", include_in_schema=False)
+    def openapi(_key: Any = Depends(requires("lookup"))) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/v1/docs", include_in_schema=False)
+    def docs(_key: Any = Depends(requires("lookup"))) -> HTMLResponse:
+        # the description is embedded: the page's own fetch would carry no key
+        return get_swagger_ui_html(
+            openapi_url="",
+            title="tantalio platform API",
+            swagger_ui_parameters={"spec": app.openapi()},
+        )
+
     app.state.service = svc
     app.state.keyring = KeyRing(svc.store, config.key_cache_ttl_s)
     app.state.trusted_keys = list(trusted_keys)
