@@ -143,9 +143,13 @@ def _ids_in_range(request: Request) -> None:
     """A numeric id in the path that no row can have (`/api/media/99999999999999999999999`)
     is a missing resource, 404; without this the database driver's OverflowError makes a 500."""
     for name, value in request.path_params.items():
-        if name.endswith("_id") and isinstance(value, str) and value.isdigit():
-            if int(value) > _MAX_ID:
-                raise StarletteHTTPException(404, f"no {name.removesuffix('_id')} {value}")
+        if (
+            name.endswith("_id")
+            and isinstance(value, str)
+            and value.isdigit()
+            and int(value) > _MAX_ID
+        ):
+            raise StarletteHTTPException(404, f"no {name.removesuffix('_id')} {value}")
 
 
 def _is_api(request: Request) -> bool:
