@@ -40,6 +40,18 @@ def member_path(name: str) -> str:
     return "/".join(parts)
 
 
+# Explicit embeddings, overrides and isolates (Unicode bidi algorithm, UAX #9): they reorder
+# the text around them, so `x\u202egpj.exe` displays as `xexe.jpg` (issue 14).
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_VISIBLE = {ord(c): f"[U+{ord(c):04X}]" for c in BIDI_CONTROLS}
+
+
+def visible(text: str) -> str:
+    """`text` with each bidi control shown as `[U+202E]`, for pages and reports: what an
+    examiner reads is what the name holds. Stored paths keep the real characters."""
+    return text.translate(_VISIBLE)
+
+
 def join(prefix: str, rel: str) -> str:
     if not prefix:
         return rel

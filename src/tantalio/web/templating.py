@@ -10,8 +10,10 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.responses import Response
 
+from tantalio.evidence.names import visible
 from tantalio.web.categories import CATEGORIES, CATEGORY_SHORT, category_label
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -23,6 +25,15 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
+def _finalize(value: Any) -> Any:
+    """Every `{{ value }}` in a template: bidi controls in plain text shown visibly
+    (evidence/names.py `visible`); markup a template marked safe is left alone."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
+
+
+TEMPLATES.env.finalize = _finalize
 TEMPLATES.env.filters["when"] = _when
 TEMPLATES.env.filters["category_label"] = category_label
 TEMPLATES.env.globals["CATEGORIES"] = CATEGORIES
