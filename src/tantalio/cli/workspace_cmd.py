@@ -148,6 +148,7 @@ def ingest(
 
     Resumable: running it again adds nothing twice and finishes an interrupted run."""
     from tantalio.evidence import EvidenceSourceError
+    from tantalio.store.errors import ConnectionLostError, DiskFullError
     from tantalio.triage.pipeline import IngestOptions
     from tantalio.triage.pipeline import ingest as run_ingest
 
@@ -174,7 +175,13 @@ def ingest(
     with open_cli_workspace(workspace) as ws:
         try:
             report = run_ingest(ws, case, [str(s) for s in sources], exhibit, options)
-        except (EvidenceSourceError, FileNotFoundError, ValueError) as exc:
+        except (
+            EvidenceSourceError,
+            FileNotFoundError,
+            ValueError,
+            DiskFullError,
+            ConnectionLostError,
+        ) as exc:
             fail(str(exc))
     if report.case_created:
         typer.echo(f"created case {case!r}", err=True)

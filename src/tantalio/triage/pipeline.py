@@ -32,6 +32,7 @@ from tantalio.evidence import (
 from tantalio.store import ingest as store
 from tantalio.store import matching as store_matching
 from tantalio.store import repo
+from tantalio.store.errors import DiskFullError, disk_full_at, stopped_run
 from tantalio.store.verdicts import case_ids_of_media
 from tantalio.store.workspace import Workspace
 from tantalio.triage import thumbs
@@ -161,6 +162,13 @@ def ingest(
                 progress.describe(label)
                 reports.append(run.exhibit(label, srcs, progress))
             verdicts = run.finish()
+        except Exception as exc:
+            # a full disk or a database that went away is not a fault of the evidence: one
+            # clear error; every committed batch stays, a rerun resumes (issue 14)
+            stopped = stopped_run(exc, ws.url)
+            if stopped is None:
+                raise
+            raise stopped from None
         finally:
             run.close()
     return IngestReport(case_reference, created, reports, progress.seconds, verdicts, run.notes)
@@ -431,6 +439,8 @@ class _ExhibitJob:
             if wanted:
                 self._spool(path, ef, job)
         except OSError as exc:
+            if (where := disk_full_at(exc)) is not None:
+                raise DiskFullError(where) from None  # our temp copy, not the evidence
             occ.error = occ.error or f"read failed: {exc}"
             self._ready(occ)
             return
@@ -572,6 +582,8 @@ class _ExhibitJob:
         return [hash_only(job, reason, self.run.tmp)]
 
     def _result(self, result: JobResult) -> None:
+        if result.disk_full is not None:
+            raise DiskFullError(result.disk_full)
         occ = self.pending.pop(result.seq)
         if result.error:
             occ.error = occ.error or result.error
