@@ -29,7 +29,8 @@ ARCHIVES = (
     "single.jpg.gz",
     "encrypted.7z",
 )
-DISKS = ("mbr.E01", "stored.E01", "fat.img.gz", "ext4.img.gz")
+DISKS = ("fat.img.gz", "ext4.img.gz")
+EWF = ("mbr.E01", "stored.E01")
 HASHSETS = {
     "vics": ("vics_1x_cases.json", "vics_1x_media.json", "vics_2_cases.json"),
     "hma": ("hma.csv", "hma_bare.csv"),
@@ -75,6 +76,7 @@ def seeds() -> dict[str, dict[str, bytes]]:
     out: dict[str, dict[str, bytes]] = {
         "archives": {n: (EVIDENCE / n).read_bytes() for n in ARCHIVES},
         "disks": {},
+        "e01": {n: (EVIDENCE / n).read_bytes() for n in EWF},
         "chats": {name: path.read_bytes() for name, path in CHATS.items()},
         "le_report": {"report-seed.json": le_report()},
     }

@@ -9,6 +9,8 @@ RecursionError, is a finding.
 
 from __future__ import annotations
 
+import faulthandler
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +23,10 @@ from hypothesis import strategies as st
 from fuzz.seeds import seeds
 
 MiB = 1 << 20
+# One input that runs longer than this is a hang: the process dumps its stack and exits, and
+# the input is left in FINDINGS for `run.py` to report (C code cannot be interrupted).
+HANG_SECONDS = float(os.environ.get("TANTALIO_FUZZ_HANG_SECONDS", "60"))
+FINDINGS = Path(os.environ.get("TANTALIO_FUZZ_FINDINGS", "fuzz-findings"))
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ TARGETS: dict[str, Target] = {
     for t in (
         Target("archives", _walk),
         Target("disks", _walk),
+        Target("e01", _walk),
         Target("chats", _chats),
         Target("le_report", _le_report),
         *(
@@ -143,7 +150,7 @@ def mutated(draw: st.DrawFn, target: str) -> tuple[str, bytes]:
     return name, bytes(data)
 
 
-def run(target: Target, examples: int, derandomize: bool = False) -> None:
+def run(target: Target, examples: int, derandomize: bool = False, hang_watch: bool = False) -> None:
     """Check `examples` mutated inputs against the target's contract; raises the first
     failure (Hypothesis shrinks it and prints the input's recipe)."""
     _seeds(target.name)  # read once, outside the strategy
@@ -159,7 +166,19 @@ def run(target: Target, examples: int, derandomize: bool = False) -> None:
     @given(mutated(target.name))
     def fuzz(case: tuple[str, bytes]) -> None:
         name, data = case
-        with tempfile.TemporaryDirectory(prefix="tantalio-fuzz-") as tmp:
-            target.check(Path(tmp), name, data)
+        current = FINDINGS / f"{target.name}-current-{name}"
+        if watch:
+            current.write_bytes(data)  # left behind only if this input hangs
+            faulthandler.dump_traceback_later(HANG_SECONDS, exit=True)
+        try:
+            with tempfile.TemporaryDirectory(prefix="tantalio-fuzz-") as tmp:
+                target.check(Path(tmp), name, data)
+        finally:
+            if watch:
+                faulthandler.cancel_dump_traceback_later()
+                current.unlink(missing_ok=True)
 
+    watch = hang_watch
+    if watch:
+        FINDINGS.mkdir(parents=True, exist_ok=True)
     fuzz()

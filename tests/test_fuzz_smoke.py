@@ -23,4 +23,4 @@ def test_every_parser_family_has_a_target() -> None:
 
     formats = {f"hashset_{name}" for name in FORMATS} - {"hashset_tantalio-signed"}
     assert formats <= set(TARGETS)  # signed lists are VICS-like JSON behind a signature
-    assert {"archives", "disks", "chats", "le_report"} <= set(TARGETS)
+    assert {"archives", "disks", "e01", "chats", "le_report"} <= set(TARGETS)
