@@ -142,11 +142,18 @@ def ingest(
         min=1.0,
         help="Compression ratio above which an archive member is refused as a bomb (default 100).",
     ),
+    chat_key: list[str] = typer.Option(
+        [],
+        "--chat-key",
+        help="Key for encrypted chat sources: [PATTERN=]FILE|HEX (a key file or 64 hex "
+        "digits; PATTERN a glob on the path inside the exhibit). Repeatable; never stored.",
+    ),
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Ingest evidence sources into a case: fingerprint, match, give every file a verdict.
 
     Resumable: running it again adds nothing twice and finishes an interrupted run."""
+    from tantalio.chats.keys import ChatKeyError, KeyRing
     from tantalio.evidence import EvidenceSourceError
     from tantalio.store.errors import ConnectionLostError, DiskFullError
     from tantalio.triage.pipeline import IngestOptions
@@ -154,8 +161,17 @@ def ingest(
 
     if dask and dask_local:
         fail("--dask and --dask-local exclude each other")
+    try:
+        KeyRing.parse(chat_key)  # a bad key value fails now, not after the whole ingest
+    except ChatKeyError as exc:
+        fail(f"--chat-key: {exc}")
     options = IngestOptions(
-        jobs=jobs, thumbnails=thumbnails, batch_files=batch, progress=progress, verify_images=verify
+        jobs=jobs,
+        thumbnails=thumbnails,
+        batch_files=batch,
+        progress=progress,
+        chat_keys=tuple(chat_key),
+        verify_images=verify,
     )
     if max_archive_depth is not None or max_ratio is not None:
         import dataclasses
@@ -317,20 +333,28 @@ def render_counts(counts: dict[str, dict[str, int]]) -> str:
 
 def report(
     case: str = typer.Argument(..., help="Case reference."),
-    out: Path = typer.Option(..., "--out", "-o", help="Directory for report.html and files.csv."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Directory for report.html, report.pdf and files.csv."
+    ),
+    pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write report.pdf (A4)."),
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Write the HTML report (counts, charts, ranked new media blurred, known series,
-    unreadable files) and a CSV of all files."""
+    """Write the HTML and PDF report (counts, charts, ranked new media blurred, hash-set
+    matches, the examiner's categories and series, chats, audit summary, unreadable files)
+    and a CSV of all files."""
     from tantalio.reports.html import build_report
     from tantalio.store.repo import NotFound
 
     with open_cli_workspace(workspace) as ws, ws.session() as s:
         try:
-            written = build_report(ws, s, case, out)
+            written = build_report(ws, s, case, out, pdf=pdf)
         except NotFound as exc:
             fail(str(exc))
     typer.echo(f"report: {written.html}")
+    if written.pdf is not None:
+        typer.echo(f"pdf:    {written.pdf}")
+    elif written.pdf_error:
+        typer.echo(f"warning: {written.pdf_error}", err=True)
     typer.echo(f"csv:    {written.csv} ({written.files} files)")
     typer.echo(f"audit head: {written.audit_head}")
 

@@ -75,6 +75,7 @@ class IngestOptions:
     dask: DaskOptions | None = None  # per-file work on Dask workers (triage/dask_backend.py)
     verify_images: bool = True  # read a disk image whole against its stored hashes
     limits: EvidenceLimits | None = None  # archive expansion bounds (default EvidenceLimits())
+    chat_keys: tuple[str, ...] = ()  # keys for encrypted chat sources (chats/keys.py)
 
 
 @dataclass(slots=True)
@@ -354,7 +355,14 @@ class _Run:
             if not paths:
                 continue
             ctx = AnalyzerContext(
-                self.ws, self.case_id, self.case_ref, exhibit_id, label, job.spool_root, paths
+                self.ws,
+                self.case_id,
+                self.case_ref,
+                exhibit_id,
+                label,
+                job.spool_root,
+                paths,
+                chat_keys=self.options.chat_keys,
             )
             try:
                 messages += [f"{analyzer.name}: {m}" for m in analyzer.analyze(ctx)]

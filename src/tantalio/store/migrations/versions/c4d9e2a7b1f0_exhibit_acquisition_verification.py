@@ -6,7 +6,7 @@ is `match`, `mismatch` or `not verified` (NULL for sources that record no hash),
 computed hashes and the damaged or missing ranges in `verification_detail` (issue 14).
 
 Revision ID: c4d9e2a7b1f0
-Revises: c41a7d2e9b10
+Revises: 0004
 Create Date: 2026-12-06 20:30:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c4d9e2a7b1f0"
-down_revision: str | None = "c41a7d2e9b10"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
