@@ -19,12 +19,13 @@ from tantalio.chats.android_msgstore import AndroidMsgstoreParser
 from tantalio.chats.base import ChatParser, ParseContext, SQLiteChatParser
 from tantalio.chats.browsing import ChromiumHistoryParser, FirefoxPlacesParser
 from tantalio.chats.ios_chatstorage import IOSChatStorageParser
-from tantalio.chats.jid import normalize_jid
+from tantalio.chats.jid import account_for_jid, is_broadcast_jid, is_group_jid, normalize_jid
 from tantalio.chats.keys import KeyRing
 from tantalio.chats.record import LOCAL_PREFIX, ChatRecords, is_local_key
 from tantalio.chats.signal_android import SignalAndroidParser
 from tantalio.chats.telegram import TelegramAndroidParser
 from tantalio.chats.wacrypt import WhatsAppBackupParser
+from tantalio.chats.wadb import read_contacts
 from tantalio.chats.whatsapp_text import WhatsAppTextParser, is_attachment_name
 
 # Order matters where names overlap: the current msgstore schema is tried before the legacy.
@@ -150,7 +151,7 @@ def _parse_db(path: Path, ctx: ParseContext, parsers: list[SQLiteChatParser]) ->
         if encrypted:  # SQLCipher: the parser decrypts it with the examiner's key
             return encrypted[0].parse(path, ctx)
         out.warn(ctx.label, "not a SQLite database (encrypted backup, or corrupt)")
-        return out
+        return _contacts_beside(path, ctx, out)
     try:
         with sqlite_util.open_copy(path) as conn:
             have = sqlite_util.schema(conn)
@@ -160,9 +161,26 @@ def _parse_db(path: Path, ctx: ParseContext, parsers: list[SQLiteChatParser]) ->
                     return parser.read(conn, have, path, ctx)
     except sqlite3.DatabaseError as exc:
         out.warn(ctx.label, f"unreadable database: {exc}")
-        return out
+        return _contacts_beside(path, ctx, out)
     why = "; ".join(f"not {name}: lacks {', '.join(lacks)}" for name, lacks in gaps.items())
     out.warn(ctx.label, f"unknown schema version ({why})")
+    return _contacts_beside(path, ctx, out)
+
+
+def _contacts_beside(path: Path, ctx: ParseContext, out: ChatRecords) -> ChatRecords:
+    """A `msgstore.db` that cannot be read still leaves the phone's contact list: the
+    accounts and names of an intact `wa.db` beside it are kept (issue 14), where otherwise
+    they only name the accounts the messages mention."""
+    wadb = path.with_name("wa.db")
+    if not wadb.is_file() or not AndroidMsgstoreParser.name_matches(path.name):
+        return out
+    label = PurePosixPath(ctx.label).with_name("wa.db").as_posix()
+    contacts = read_contacts(wadb, label, out)
+    for jid, names in contacts.items():
+        if not (is_group_jid(jid) or is_broadcast_jid(jid)):
+            out.add_account(account_for_jid(jid, names, where=label))
+    if contacts:
+        out.warn(ctx.label, f"messages not read; the {len(contacts)} contacts of {label} kept")
     return out
 
 

@@ -193,14 +193,34 @@ def user_enable(
 
 
 @audit_app.command("verify")
-def audit_verify(workspace: WorkspaceOpt = None) -> None:
-    """Recompute the audit chain; exit status 1 and the broken rows when it was tampered with."""
+def audit_verify(
+    expect: list[str] = typer.Option(
+        [],
+        "--expect",
+        help="SEQ:HASH of a head kept elsewhere (printed by this command, in reports and "
+        "exports): the log must still hold that event with that hash. Repeatable.",
+    ),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Recompute the audit chain and check it against the signed checkpoints kept outside the
+    database and any --expect head; print the head. Exit status 1 and the broken rows when it
+    was tampered with."""
     from tantalio.store import audit as store_audit
 
+    try:
+        heads = [store_audit.parse_head(e) for e in expect]
+    except ValueError as exc:
+        typer.echo(f"error: --expect {exc}", err=True)
+        raise typer.Exit(2) from None
     ws = _open(workspace)
     with ws.session() as db:
-        result = store_audit.verify_audit_chain(db)
+        result = store_audit.verify_audit_chain(db, anchor=ws.anchor, expect=heads)
     ws.close()
+    typer.echo(f"head: {result.head_seq}:{result.head_hash}")
+    if result.anchor:
+        typer.echo(f"checkpoints: {result.checkpoints} in {result.anchor}")
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
     if result.ok:
         typer.echo(f"audit log intact: {result.events} events, head {result.head_seq}")
         return

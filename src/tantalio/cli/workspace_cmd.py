@@ -1,4 +1,4 @@
-"""`tantalio init | case | ingest | triage | report | export`: the case workspace commands.
+"""`tantalio init | case | ingest | triage | verify | report | export`: the case workspace commands.
 
 Also the shared `-w/--workspace` option: other command modules use `WorkspaceOpt` and
 `open_cli_workspace(workspace)` so every command finds its workspace the same way
@@ -7,10 +7,11 @@ Also the shared `-w/--workspace` option: other command modules use `WorkspaceOpt
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -134,6 +135,25 @@ def ingest(
     dask_send_bytes: bool = typer.Option(
         False, "--dask-send-bytes", help="Ship folder files' bytes to the Dask workers."
     ),
+    verify: bool = typer.Option(
+        True,
+        "--verify/--no-verify",
+        help="Read each disk image whole against the hashes it stores (E01 MD5/SHA-1); "
+        "skipped, the exhibit stays 'not verified' until `tantalio verify`.",
+    ),
+    max_archive_depth: int | None = typer.Option(
+        None,
+        "--max-archive-depth",
+        min=1,
+        help="Expand archives nested up to this deep (default 4); deeper ones are listed, "
+        "not expanded.",
+    ),
+    max_ratio: float | None = typer.Option(
+        None,
+        "--max-ratio",
+        min=1.0,
+        help="Compression ratio above which an archive member is refused as a bomb (default 100).",
+    ),
     chat_key: list[str] = typer.Option(
         [],
         "--chat-key",
@@ -148,6 +168,7 @@ def ingest(
     Resumable: running it again adds nothing twice and finishes an interrupted run."""
     from tantalio.chats.keys import ChatKeyError, KeyRing
     from tantalio.evidence import EvidenceSourceError
+    from tantalio.store.errors import ConnectionLostError, DiskFullError
     from tantalio.triage.pipeline import IngestOptions
     from tantalio.triage.pipeline import ingest as run_ingest
 
@@ -163,7 +184,19 @@ def ingest(
         batch_files=batch,
         progress=progress,
         chat_keys=tuple(chat_key),
+        verify_images=verify,
     )
+    if max_archive_depth is not None or max_ratio is not None:
+        import dataclasses
+
+        from tantalio.evidence import EvidenceLimits
+
+        changes: dict[str, Any] = {}
+        if max_archive_depth is not None:
+            changes["max_depth"] = max_archive_depth
+        if max_ratio is not None:
+            changes["max_ratio"] = max_ratio
+        options.limits = dataclasses.replace(EvidenceLimits(), **changes)
     if dask or dask_local:
         from tantalio.triage.dask_backend import DaskOptions
 
@@ -174,8 +207,16 @@ def ingest(
         record(ws, actor, "ingest.start", case=case, sources=paths, exhibit=exhibit)
         try:
             report = run_ingest(ws, case, paths, exhibit, options)
-        except (EvidenceSourceError, FileNotFoundError, ValueError) as exc:
-            record(ws, actor, "ingest.failed", case=case, sources=paths, error=str(exc))
+        except (
+            EvidenceSourceError,
+            FileNotFoundError,
+            ValueError,
+            DiskFullError,
+            ConnectionLostError,
+        ) as exc:
+            # a full disk or a lost database may refuse the record too
+            with contextlib.suppress(Exception):
+                record(ws, actor, "ingest.failed", case=case, sources=paths, error=str(exc))
             fail(str(exc))
         record(
             ws,
@@ -198,6 +239,7 @@ def ingest(
         typer.echo(
             f"{ex.label}: {ex.seen} files, {ex.added} added, {ex.skipped} already stored, "
             f"{ex.new_media} new media, {ex.unreadable} unreadable"
+            + (f"; image {ex.verification.upper()}" if ex.verification else "")
         )
     rate = report.files / report.seconds if report.seconds > 0 else 0.0
     typer.echo(
@@ -246,12 +288,71 @@ def triage(
         except NotFound as exc:
             fail(str(exc))
         rows = [r for r in triage_rows(s, case_id) if not verdict or r.verdict in verdict]
+        images = verification_lines(s, case_id)
     if format == "json":
         rows = review_order(rows)
         for r in rows:
             typer.echo(json.dumps(r.to_json(), ensure_ascii=False))
         return
     typer.echo(render_counts(counts_by_exhibit(rows)))
+    for line in images:
+        typer.echo(line)
+
+
+def verification_lines(session: Any, case_id: int) -> list[str]:
+    """One line per exhibit that is a disk image recording hashes: match / mismatch / not
+    verified, with what differs."""
+    from tantalio.store.repo import case_exhibits
+
+    lines = []
+    for ex in case_exhibits(session, case_id):
+        if ex.verification is None:
+            continue
+        detail = ex.verification_detail or {}
+        problems = "; ".join(detail.get("problems", [])[:3])
+        lines.append(
+            f"image {ex.label}: {ex.verification.upper()}" + (f" ({problems})" if problems else "")
+        )
+    return lines
+
+
+def verify(
+    exhibit: str = typer.Argument(..., help="Exhibit label (a disk image ingested before)."),
+    case: str | None = typer.Option(None, "--case", help="Case of the exhibit, if ambiguous."),
+    source: Path | None = typer.Option(
+        None, "--source", help="Where the image is now (default: the path it was ingested from)."
+    ),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Read a disk image whole against the hashes its acquisition stored (E01 MD5/SHA-1),
+    checking every chunk; store and print match / mismatch / not verified.
+
+    Exit code 0 on match, 3 on mismatch, 4 when it cannot be verified."""
+    from tantalio.evidence import EvidenceSourceError, verify_source
+    from tantalio.store.repo import NotFound, find_exhibit, record_verification
+
+    with open_cli_workspace(workspace) as ws:
+        with ws.session() as s:
+            try:
+                ex = find_exhibit(s, case, exhibit)
+            except (NotFound, ValueError) as exc:
+                fail(str(exc))
+            exhibit_id, path = ex.id, str(source or ex.source_path or "")
+        try:
+            outcome = verify_source(path)
+        except EvidenceSourceError as exc:
+            fail(f"cannot verify {exhibit!r}: {exc}")
+        if outcome is None:
+            fail(f"{exhibit!r} ({path}) is not a disk image that records hashes", code=4)
+        with ws.transaction() as s:
+            record_verification(s, exhibit_id, outcome.to_json())
+    typer.echo(f"{exhibit}: {outcome.summary()}")
+    for algo in ("md5", "sha1"):
+        for what, values in (("stored", outcome.stored), ("read", outcome.computed)):
+            if algo in values:
+                typer.echo(f"  {algo.upper():<4} {what:<6} {values[algo]}")
+    if outcome.status != "match":
+        raise typer.Exit(3 if outcome.status == "mismatch" else 4)
 
 
 def render_counts(counts: dict[str, dict[str, int]]) -> str:
@@ -311,6 +412,7 @@ def report(
     elif written.pdf_error:
         typer.echo(f"warning: {written.pdf_error}", err=True)
     typer.echo(f"csv:    {written.csv} ({written.files} files)")
+    typer.echo(f"audit head: {written.audit_head}")
 
 
 def export(
@@ -328,6 +430,8 @@ def export(
     if format != "vics":
         usage("only --format vics is supported")
     tmp = out.with_name(out.name + ".partial")
+    from tantalio.store.audit import audit_head
+
     with open_cli_workspace(workspace) as ws:
         with ws.session() as s:
             try:
@@ -338,7 +442,10 @@ def export(
                 fail(str(exc))
         tmp.replace(out)
         record(ws, cli_actor(as_user), "export", case=case, format="vics", out=str(out), media=n)
+        with ws.session() as s:
+            seq, digest = audit_head(s)
     typer.echo(f"exported {n} media to {out}")
+    typer.echo(f"audit head: {seq}:{digest}")
 
 
 def register(app: typer.Typer) -> None:
@@ -346,5 +453,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(case_app, name="case")
     app.command("ingest")(ingest)
     app.command("triage")(triage)
+    app.command("verify")(verify)
     app.command("report")(report)
     app.command("export")(export)

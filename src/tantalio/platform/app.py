@@ -6,14 +6,15 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse
 
 from tantalio.platform import api_ops, api_v1, docs_page, hma
 from tantalio.platform.auth import KeyRing
 from tantalio.platform.config import PlatformConfig
 from tantalio.platform.fastpath import RawLookupFastPath
 from tantalio.platform.service import PlatformService
-from tantalio.platform.web import ApiError, LimitAndLog, api_error_handler
+from tantalio.platform.web import ApiError, LimitAndLog, api_error_handler, requires
 
 RULES_ENV = "TANTALIO_PLATFORM_RULES"  # JSON match rules, set by `tantalio platform serve`
 
@@ -48,11 +49,16 @@ def create_platform_app(
         title="tantalio platform matching service",
         version="1",
         description="HMA-compatible hash matching with banks, actions, review and LE reports.",
-        openapi_url="/v1/openapi.json",
-        docs_url=None,  # served by docs_page, from bundled assets (no CDN)
+        openapi_url=None,  # served below, behind a key: only /status is open (docs)
+        docs_url=None,  # served by docs_page, from bundled assets (no CDN), behind a key
         redoc_url=None,
         lifespan=lifespan,
     )
+
+    @app.get("/v1/openapi.json", include_in_schema=False)
+    def openapi(_key: Any = Depends(requires("lookup"))) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     app.state.service = svc
     app.state.keyring = KeyRing(svc.store, config.key_cache_ttl_s)
     app.state.trusted_keys = list(trusted_keys)
@@ -60,7 +66,7 @@ def create_platform_app(
     app.include_router(hma.router)
     app.include_router(api_v1.router)
     app.include_router(api_ops.router)
-    docs_page.install(app, docs_url="/v1/docs")
+    docs_page.install(app, docs_url="/v1/docs", guard=requires("lookup"))
     keyring = app.state.keyring
     # Added first, so it sits inside LimitAndLog: limits and access log apply to it too.
     app.add_middleware(_BoundFastPath, service=svc, keyring=keyring)

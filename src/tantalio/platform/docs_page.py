@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -33,22 +33,24 @@ class _Assets(StaticFiles):
 
 
 def docs_html(app: FastAPI, assets: str) -> HTMLResponse:
-    assert app.openapi_url is not None
+    # The description is embedded: the page's own fetch of it would carry no key.
     return get_swagger_ui_html(
-        openapi_url=app.openapi_url,
+        openapi_url="",
         title=f"{app.title} - API docs",
         swagger_js_url=f"{assets}/swagger-ui-bundle.js",
         swagger_css_url=f"{assets}/swagger-ui.css",
         swagger_favicon_url=f"{assets}/swagger-favicon-32x32.png",
-        swagger_ui_parameters={"validatorUrl": None},
+        swagger_ui_parameters={"validatorUrl": None, "spec": app.openapi()},
     )
 
 
-def install(app: FastAPI, docs_url: str) -> None:
-    """Serve the page at `docs_url` and its assets under `docs_url + "/assets"`."""
+def install(app: FastAPI, docs_url: str, guard: Any = None) -> None:
+    """Serve the page at `docs_url` (behind `guard`, a key dependency) and its assets
+    (public files of Swagger UI itself, nothing of ours) under `docs_url + "/assets"`."""
     assets = f"{docs_url}/assets"
     app.mount(assets, _Assets(f"{assets}/{{file}}"), name="docs-assets")
+    dependencies = [Depends(guard)] if guard is not None else []
 
-    @app.get(docs_url, include_in_schema=False)
+    @app.get(docs_url, include_in_schema=False, dependencies=dependencies)
     def docs() -> HTMLResponse:
         return docs_html(app, assets)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -97,6 +98,42 @@ def ensure_exhibit(
         session.add(exhibit)
         session.flush()
     return exhibit
+
+
+def record_acquisition(
+    session: Session, exhibit: Exhibit, kind: str, acquisition: dict[str, str], verifiable: bool
+) -> None:
+    """Keep what the imaging tool recorded; a disk image of a format that stores hashes is
+    `not verified` until `record_verification`."""
+    exhibit.kind = kind
+    if acquisition:
+        exhibit.acquisition = dict(acquisition)
+    if exhibit.verification is None and verifiable:
+        exhibit.verification = "not verified"
+
+
+def record_verification(session: Session, exhibit_id: int, outcome: dict[str, Any]) -> None:
+    """Store the outcome of reading an image whole (`Verification.to_json()`)."""
+    exhibit = session.get(Exhibit, exhibit_id)
+    if exhibit is None:
+        raise NotFound(f"no exhibit #{exhibit_id}")
+    exhibit.verification = str(outcome["status"])
+    exhibit.verification_detail = outcome
+    exhibit.verified_at = utcnow()
+
+
+def find_exhibit(session: Session, case_ref: str | None, label: str) -> Exhibit:
+    """The exhibit labelled `label` (in case `case_ref` when given); `NotFound` when there is
+    none, ValueError when the label is in several cases and no case was given."""
+    q = select(Exhibit).where(Exhibit.label == label)
+    if case_ref is not None:
+        q = q.where(Exhibit.case_id == get_case(session, case_ref).id)
+    found = list(session.scalars(q))
+    if not found:
+        raise NotFound(f"no exhibit {label!r}" + (f" in case {case_ref!r}" if case_ref else ""))
+    if len(found) > 1:
+        raise ValueError(f"exhibit {label!r} is in several cases; name one with --case")
+    return found[0]
 
 
 def case_exhibits(session: Session, case_id: int) -> list[Exhibit]:

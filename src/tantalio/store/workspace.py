@@ -25,6 +25,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from tantalio.store import migrate
+from tantalio.store.anchor import Anchor
 from tantalio.store.models_all import load_models
 
 MARKER = "workspace.json"
@@ -48,10 +49,16 @@ class Workspace:
     dir: Path | None = None
     # workspace.json as read at open (`match_rules`: the workspace's MatchRules settings)
     marker: dict[str, Any] = field(default_factory=dict)
+    anchor: Anchor | None = field(init=False, default=None, repr=False)
     _sessions: sessionmaker[Session] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # every session carries the audit anchor: a commit that appended audit events
+        # writes a signed checkpoint of the new head outside the database (store/anchor.py)
+        self.anchor = Anchor.for_workspace(self.dir)
+        self._sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info={"audit_anchor": self.anchor}
+        )
 
     def session(self) -> Session:
         return self._sessions()
@@ -160,6 +167,9 @@ def init_workspace(directory: str | os.PathLike[str], database: str | None = Non
     path.mkdir(parents=True, exist_ok=True)
     (path / "index").mkdir(exist_ok=True)
     (path / "thumbs").mkdir(exist_ok=True)
+    anchor = Anchor.for_workspace(path)
+    if anchor is not None:
+        anchor.ensure_key()
     data: dict[str, Any] = {"format": FORMAT}
     if database:
         data["database"] = database

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tantalio.evidence import EvidenceFile
 from tantalio.store import ingest as store
+from tantalio.store.errors import DiskFullError, disk_full_at
 from tantalio.triage import thumbs
 from tantalio.triage.analyzers import SPOOL_MAX_FILE, spool_path
 from tantalio.triage.batch_writer import BatchWriter
@@ -93,6 +94,8 @@ class ExhibitPass:
             if wanted:
                 self._spool(path, ef, job)
         except OSError as exc:
+            if (where := disk_full_at(exc)) is not None:
+                raise DiskFullError(where) from None  # our temp copy, not the evidence
             occ.error = occ.error or f"read failed: {exc}"
             self.writer.add(occ)
             return
@@ -228,6 +231,8 @@ class ExhibitPass:
         return [hash_only(job, reason, self.run.tmp)]
 
     def _result(self, result: JobResult) -> None:
+        if result.disk_full is not None:
+            raise DiskFullError(result.disk_full)
         occ = self.pending.pop(result.seq)
         if result.error:
             occ.error = occ.error or result.error

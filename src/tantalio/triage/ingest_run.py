@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tantalio.evidence import open_source
+from tantalio.evidence import describe_source, open_source, verify_source
 from tantalio.store import ingest as store
 from tantalio.store import matching as store_matching
 from tantalio.store import repo
@@ -74,11 +74,15 @@ class IngestRun:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def exhibit(self, label: str, sources: list[Source], progress: IngestProgress) -> ExhibitReport:
+        info = describe_source(sources[0].path) if len(sources) == 1 else None
         with self.ws.transaction() as s:
             case = repo.get_case(s, self.case_ref)
             kind = "folder" if os.path.isdir(sources[0].path) else None
             ex = repo.ensure_exhibit(s, case, label, kind, sources[0].path)
+            if info is not None:
+                repo.record_acquisition(s, ex, info.kind, info.acquisition, info.verifiable)
             exhibit_id, complete = ex.id, ex.status == "complete"
+            verification = ex.verification
             existing = store.existing_path_keys(s, exhibit_id)
         self.executor.start()
         job = ExhibitPass(self, exhibit_id, label, existing, progress)
@@ -90,16 +94,33 @@ class IngestRun:
             if is_le_report(src.path):
                 for item in reported_items(src.path):
                     job.take_hashes_only(item.occurrence, item.media, src.prefix)
-            for ef in open_source(src.path):
+            for ef in open_source(src.path, self.options.limits):
                 job.take(ef, src.prefix + ef.path)
         job.drain()
         self.new_media |= job.writer.new_media
         self.touched |= job.writer.touched
         if spool:
             job.report.messages += self.run_analyzers(exhibit_id, label, job)
+        if verification is not None:
+            job.report.verification = self.verify(
+                exhibit_id, sources[0].path, verification, job.report.messages
+            )
         with self.ws.transaction() as s:
             store.finish_exhibit(s, exhibit_id)
         return job.report
+
+    def verify(self, exhibit_id: int, path: str, current: str, messages: list[str]) -> str:
+        """Read a disk image whole against its stored hashes, once (`tantalio verify` again
+        at any time); `not verified` when `--no-verify` skipped it."""
+        if current != "not verified" or not self.options.verify_images:
+            return current
+        outcome = verify_source(path)
+        if outcome is None:
+            return current
+        with self.ws.transaction() as s:
+            repo.record_verification(s, exhibit_id, outcome.to_json())
+        messages.append(f"image verification: {outcome.summary()}")
+        return outcome.status
 
     def run_analyzers(self, exhibit_id: int, label: str, job: ExhibitPass) -> list[str]:
         messages: list[str] = []

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from tantalio.evidence import EvidenceLimits
     from tantalio.triage.dask_backend import DaskOptions
 
 
@@ -25,6 +26,8 @@ class IngestOptions:
     stall_seconds: float = 900.0  # no result for this long: a decoder hangs; isolate it
     in_process: bool = False  # fingerprint in this process (tests, debugging): no isolation
     dask: DaskOptions | None = None  # per-file work on Dask workers (triage/dask_backend.py)
+    verify_images: bool = True  # read a disk image whole against its stored hashes
+    limits: EvidenceLimits | None = None  # archive expansion bounds (default EvidenceLimits())
     chat_keys: tuple[str, ...] = ()  # keys for encrypted chat sources (chats/keys.py)
 
 
@@ -38,6 +41,7 @@ class ExhibitReport:
     unreadable: int = 0
     bytes: int = 0
     messages: list[str] = field(default_factory=list)
+    verification: str | None = None  # match | mismatch | not verified; None: no stored hashes
 
 
 @dataclass(slots=True)

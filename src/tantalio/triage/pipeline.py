@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 
 from tantalio.store import repo
+from tantalio.store.errors import stopped_run
 from tantalio.store.workspace import Workspace
 from tantalio.triage.ingest_run import IngestRun
 from tantalio.triage.ingest_types import (
@@ -65,6 +66,13 @@ def ingest(
                 progress.describe(label)
                 reports.append(run.exhibit(label, srcs, progress))
             verdicts = run.finish()
+        except Exception as exc:
+            # a full disk or a database that went away is not a fault of the evidence: one
+            # clear error; every committed batch stays, a rerun resumes (issue 14)
+            stopped = stopped_run(exc, ws.url)
+            if stopped is None:
+                raise
+            raise stopped from None
         finally:
             run.close()
     return IngestReport(case_reference, created, reports, progress.seconds, verdicts, run.notes)

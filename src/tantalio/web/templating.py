@@ -10,8 +10,10 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.responses import Response
 
+from tantalio.evidence.names import visible
 from tantalio.web import i18n
 from tantalio.web.categories import CATEGORIES, CATEGORY_SHORT, category_label
 
@@ -26,6 +28,17 @@ def _when(value: datetime | None) -> str:
 
 TEMPLATES.env.add_extension("jinja2.ext.i18n")
 TEMPLATES.env.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ value }}` in a template: bidi controls in plain text shown visibly
+    (evidence/names.py `visible`); markup a template marked safe is left alone."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
+
+
+TEMPLATES.env.finalize = _finalize
 TEMPLATES.env.filters["when"] = _when
 TEMPLATES.env.filters["num"] = i18n.number
 TEMPLATES.env.filters["localtime"] = i18n.when

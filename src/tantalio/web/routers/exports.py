@@ -66,6 +66,7 @@ def export(
     if fmt not in FORMATS:
         raise HTTPException(404, f"unknown export format {fmt!r}; use vics, csv or html")
     case = get_case(db, case_id)
+    seq, digest = store_audit.audit_head(db)
     data = _render(request, db, case.reference, fmt)
     store_audit.audit(
         db,
@@ -86,5 +87,6 @@ def export(
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store",
+            "X-Tantalio-Audit-Head": f"{seq}:{digest}",
         },
     )

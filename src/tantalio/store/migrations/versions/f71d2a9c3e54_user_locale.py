@@ -1,7 +1,7 @@
 """the web app's language per user (issue 16)
 
 Revision ID: f71d2a9c3e54
-Revises: 0004
+Revises: c4d9e2a7b1f0
 Create Date: 2026-12-06 22:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "f71d2a9c3e54"
-down_revision: str | None = "0004"
+down_revision: str | None = "c4d9e2a7b1f0"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
