@@ -36,7 +36,8 @@ def import_cmd(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Parse WhatsApp exports, msgstore.db/wa.db, ChatStorage.sqlite and text files in PATH."""
-    from tantalio.chats.analyzer import import_chats, summary_lines
+    from tantalio.chats.analyzer import summary_lines
+    from tantalio.triage.chat_import import import_chats
 
     if not path.exists():
         fail(f"{path}: no such file or folder")

@@ -1,0 +1,25 @@
+"""The store's side of the chat mediator (`tantalio.chats.mediator.ChatSink`): one exhibit's
+lookups and its write, each in its own session, the write in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from tantalio.chats.record import ChatRecords, ChatSaveSummary
+from tantalio.store.chats.write import lid_accounts, save_exhibit_chats
+from tantalio.store.workspace import Workspace
+
+
+class WorkspaceChatSink:
+    """Writes the chats of exhibit `exhibit_id` of workspace `ws`."""
+
+    def __init__(self, ws: Workspace, exhibit_id: int) -> None:
+        self.ws, self.exhibit_id = ws, exhibit_id
+
+    def lid_accounts(self, lids: Collection[str]) -> dict[str, str]:
+        with self.ws.session() as session:
+            return lid_accounts(session, lids)
+
+    def write(self, records: ChatRecords, exports: list[str]) -> ChatSaveSummary:
+        with self.ws.transaction() as session:
+            return save_exhibit_chats(session, self.exhibit_id, records, exports)
