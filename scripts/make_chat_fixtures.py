@@ -217,6 +217,8 @@ CREATE TABLE message_media (message_row_id INTEGER PRIMARY KEY, chat_row_id INTE
   mute_video INTEGER, media_caption TEXT);
 CREATE TABLE jid_map (lid_row_id INTEGER PRIMARY KEY NOT NULL, jid_row_id INTEGER NOT NULL,
   sort_id INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE lid_display_name (lid_row_id INTEGER PRIMARY KEY NOT NULL, display_name TEXT,
+  username TEXT);
 CREATE TABLE group_participant_user (_id INTEGER PRIMARY KEY AUTOINCREMENT,
   group_jid_row_id INTEGER NOT NULL, user_jid_row_id INTEGER NOT NULL, rank INTEGER NOT NULL,
   pending INTEGER NOT NULL);
@@ -271,11 +273,17 @@ class _Jids:
 
 
 def write_android(
-    world: World, dest: Path, wal_after: int | None = None, lid_people: tuple[str, ...] = ()
+    world: World,
+    dest: Path,
+    wal_after: int | None = None,
+    lid_people: tuple[str, ...] = (),
+    unmapped_lids: tuple[str, ...] = (),
 ) -> list[tuple[str, Media]]:
     """msgstore.db (+ -wal holding events from index `wal_after` on) and wa.db in `dest`.
 
-    People named in `lid_people` appear as their `@lid` identity, mapped in jid_map.
+    People named in `lid_people` appear as their `@lid` identity, mapped in jid_map; people
+    in `unmapped_lids` as their `@lid` only, with the name they show in lid_display_name
+    (a group member whose number the phone never learnt: not in its contacts either).
     Returns the media files the phone still holds (relative path, media)."""
     dest.mkdir(parents=True, exist_ok=True)
     work = dest / ".build"
@@ -288,6 +296,13 @@ def write_android(
     jid = _Jids(conn)
 
     def person_row(p: Person) -> int:
+        if p.lid and p.name in unmapped_lids:
+            lid_row = jid(p.lid)
+            conn.execute(
+                "INSERT OR IGNORE INTO lid_display_name (lid_row_id, display_name) VALUES (?, ?)",
+                (lid_row, p.name),
+            )
+            return lid_row
         if p.lid and p.name in lid_people:
             lid_row = jid(p.lid)
             conn.execute(
@@ -418,7 +433,7 @@ def write_android(
     wconn = sqlite3.connect(wa)
     wconn.executescript(WADB_DDL)
     for p in world.people:
-        if p is world.owner:
+        if p is world.owner or p.name in unmapped_lids:
             continue
         wconn.execute(
             "INSERT INTO wa_contacts (jid, is_whatsapp_user, number, display_name, wa_name)"
@@ -1465,6 +1480,7 @@ def main(out: Path) -> None:
     write_android_prefs(world.owner, unit / "android" / "shared_prefs")
     write_files(kept, unit / "android" / "media")
     write_legacy(world, unit / "android_legacy" / "databases")
+    write_android(world, unit / "android_lid" / "databases", unmapped_lids=("Carol",))
     write_ios(world, unit / "ios")
     write_ios_owner(world.owner, unit / "ios")
     for style in STYLES:
