@@ -70,6 +70,9 @@ class AccountScore:
     component_size: int = 0
     cases: list[str] = field(default_factory=list)
     owner_of: list[str] = field(default_factory=list)
+    # Media this account posted first, with how it spread (firstpost.py; set by
+    # `firstpost.attach_first_posts`, empty until then).
+    first_posts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
