@@ -90,7 +90,9 @@ class SpreadPost:
         return {
             "at": self.at.isoformat() if self.at else None,
             "sender": self.sender,
+            "sender_id": self.sender_id,
             "group": self.chat,
+            "group_id": self.group_id,
             "exhibits": self.exhibits,
             "as_written": sorted(t.isoformat() for t in self.raw),
             "forwarded": self.forwarded,
