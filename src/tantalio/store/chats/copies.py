@@ -123,3 +123,17 @@ def exhibits_holding(session: Session, sha256: str) -> list[int]:
     """The exhibits with a chat message that carried this media."""
     q = select(ChatMessage.exhibit_id).where(ChatMessage.media_sha256 == sha256).distinct()
     return sorted(session.scalars(q))
+
+
+def account_labels(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """How pages name accounts: "+34612000101 · Dist Uno" (number, else lid/key; first name)."""
+    out: dict[int, str] = {}
+    if not ids:
+        return out
+    q = select(ChatAccount.id, ChatAccount.phone, ChatAccount.key, ChatAccount.names).where(
+        ChatAccount.id.in_(list(set(ids)))
+    )
+    for aid, phone, key, names in session.execute(q):
+        ident = phone or key.removesuffix("@s.whatsapp.net")
+        out[aid] = f"{ident} · {names[0]}" if names else ident
+    return out

@@ -272,7 +272,7 @@ def media_spread_json(db: Session, sha256: str) -> dict[str, Any] | None:
     """Who posted this file first and how it spread (network/firstpost.py), with the clocks
     of the exhibits that hold it aligned; None when no chat carried it."""
     from tantalio.network.firstpost import media_spread
-    from tantalio.store.chats.copies import exhibits_holding, load_message_copies
+    from tantalio.store.chats.copies import account_labels, exhibits_holding, load_message_copies
 
     exhibits = exhibits_holding(db, sha256)
     if not exhibits:
@@ -281,7 +281,12 @@ def media_spread_json(db: Session, sha256: str) -> dict[str, Any] | None:
     if not report.media:
         return None
     out = report.media[0].to_json()
-    out["clocks"] = [f.to_json() for f in report.clocks.values() if f.via != "reference"]
+    labels = account_labels(db, [p["sender_id"] for p in out["spread"] if p["sender_id"]])
+    for post in [out["first"], *out["spread"]]:
+        post["sender_label"] = labels.get(post["sender_id"], post["sender"])
+    out["clocks"] = [
+        f.to_json() for f in report.clocks.values() if f.via in ("anchors", "unaligned")
+    ]
     return out
 
 
