@@ -93,7 +93,7 @@ def test_export_in_language(
 @pytest.mark.parametrize("platform", ["android", "ios"])
 def test_unknown_language_is_a_warning_naming_the_lines(platform: str, chats_data: Path) -> None:
     out = parse_exhibit(chats_data / "lang" / f"nl_{platform}")
-    unrecognized = [w for w in out.warnings if "not recognized" in w.message]
+    unrecognized = [w for w in out.warnings if "in no language tantalio knows" in w.message]
     assert len(unrecognized) == 1, [str(w) for w in out.warnings]
     [w] = unrecognized
     assert w.where.endswith(".txt")
@@ -109,3 +109,17 @@ def test_media_markers_of_every_language() -> None:
             assert OMITTED.match(marker), marker
         for phrase in lang.omitted_ios:
             assert OMITTED.match(phrase), phrase
+
+
+def test_one_unknown_line_in_a_known_language_is_named(chats_data: Path, tmp_path: Path) -> None:
+    """A newer phone's line the Spanish table lacks: the rest is read, the line is named."""
+    source = chats_data / "lang" / "es_android" / "Chat de WhatsApp con Garden Club.txt"
+    lines = source.read_text(encoding="utf-8").splitlines()
+    lines.insert(5, "14/1/21, 09:30 - Alice fijó un mensaje")
+    (tmp_path / source.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = parse_exhibit(tmp_path)
+    [w] = [w for w in out.warnings if "not recognized" in w.message]
+    assert "1 system line(s) are not recognized in Spanish, the file's language" in w.message
+    assert "line 6: 'Alice fijó un mensaje'" in w.message
+    [group] = out.groups.values()
+    assert group.creator == "local:Alice"  # the rest of the group's structure is kept

@@ -177,6 +177,7 @@ class _Chat:
         self.missing_attachments = 0
         self.named_by_system: str | None = None  # iOS prefixes system lines with the group
         self.lexicon: Lexicon = detect(())[0]
+        self.recognized = 0  # candidate system lines the chosen language recognised
         self.unrecognized: list[tuple[int, str]] = []
 
     def _chat_name(self) -> str | None:
@@ -197,7 +198,7 @@ class _Chat:
         return self.out.add_account(acc).key
 
     def build(self, entries: list[_Entry]) -> None:
-        self.lexicon, _ = detect(_candidates(entries, self.chat_name))
+        self.lexicon, self.recognized = detect(_candidates(entries, self.chat_name))
         parsed: list[tuple[_Entry, datetime | None, str | None, str, SystemLine | None]] = []
         for e in entries:
             when = parse_datetime(e.date, e.time, e.ampm, self.order)
@@ -248,8 +249,12 @@ class _Chat:
         self.out.warn(
             self.ctx.label,
             f"looks like a WhatsApp export, but {len(self.unrecognized)} system line(s) are "
-            f"not recognized in {self.lexicon.lang.name} (a language tantalio does not know?); "
-            f"who created, joined or left the group may be missing: {shown}"
+            + (
+                f"not recognized in {self.lexicon.lang.name}, the file's language"
+                if self.recognized
+                else "in no language tantalio knows (chats/lang/)"
+            )
+            + f"; who created, joined or left the group may be missing: {shown}"
             + (f"; and {more} more" if more > 0 else ""),
         )
 
