@@ -25,7 +25,9 @@ Measured, each step in a fresh process (so its peak memory is its own):
                      pattern of its platform: the floor of splitting it into messages
   parse (export)     `parse_exhibit` on the folder holding the export
   store (SQLite)     with --store: the parsed database through the chat mediator into a
-                     fresh SQLite workspace (slow on 2 shared cores; off by default)
+                     fresh SQLite workspace, then the network (load + graph + rank); the
+                     store-only and network seconds are printed (slow on 2 shared cores; off
+                     by default)
 
 Peak memory is the step process's maximum resident set size minus that of an idle process
 that imported the same modules (`ru_maxrss`).
@@ -288,9 +290,21 @@ def step_store(phone: Path) -> int:
         mediator.produce_records(records)
         t = time.perf_counter()
         summary = mediator.flush()
+        print(f"  store only: {time.perf_counter() - t:.2f} s", flush=True)
+        from tantalio.network import build_graph, rank
+        from tantalio.store.chats import load_graph_data
+
+        t = time.perf_counter()
+        with ws.session() as s:
+            data = load_graph_data(s)
+        graph = build_graph(data)
+        ranking = rank(data, graph)
+        print(
+            f"  network (load + graph + rank): {time.perf_counter() - t:.2f} s, "
+            f"{graph.number_of_nodes():,} nodes, {len(ranking):,} accounts",
+            flush=True,
+        )
         ws.close()
-    # Only the store's part is timed: the parse above is measured on its own.
-    print(f"  store only: {time.perf_counter() - t:.2f} s", flush=True)
     return summary.messages
 
 
@@ -321,6 +335,7 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--styles", default=",".join(DEFAULT_STYLES), help="export styles, or 'all'")
     ap.add_argument("--store", action="store_true", help="also store the database (slow)")
+    ap.add_argument("--no-database", action="store_true", help="exports only")
     ap.add_argument("--write", type=Path)
     args = ap.parse_args()
     styles = list(STYLES) if args.styles == "all" else [s for s in args.styles.split(",") if s]
@@ -329,19 +344,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-chats-") as tmp:
         idle = measure(step_idle, Path(tmp))[2]
         phone = Path(tmp) / "phone"
-        t = time.perf_counter()
-        make_database(phone / "msgstore.db", n)
-        print(f"database of {n:,} messages written in {time.perf_counter() - t:.0f} s", flush=True)
-        anchor = measure(step_anchor_db, phone)
-        parse = measure(step_parse, phone)
-        assert anchor[1] == parse[1] == n, (anchor[1], parse[1])
-        rows.append(("msgstore.db", "anchor: sqlite3 rows", *anchor, anchor[0]))
-        rows.append(("msgstore.db", "parse_exhibit", *parse, anchor[0]))
-        if args.store:
-            store = measure(step_store, phone)
-            rows.append(("msgstore.db", "parse + store (SQLite)", *store, anchor[0]))
-        for row in rows:
-            print(_row(row, idle), flush=True)
+        if not args.no_database:
+            t = time.perf_counter()
+            make_database(phone / "msgstore.db", n)
+            print(f"database of {n:,} messages written in {time.perf_counter() - t:.0f} s")
+            anchor = measure(step_anchor_db, phone)
+            parse = measure(step_parse, phone)
+            assert anchor[1] == parse[1] == n, (anchor[1], parse[1])
+            rows.append(("msgstore.db", "anchor: sqlite3 rows", *anchor, anchor[0]))
+            rows.append(("msgstore.db", "parse_exhibit", *parse, anchor[0]))
+            if args.store:
+                store = measure(step_store, phone)
+                rows.append(("msgstore.db", "parse + store (SQLite)", *store, anchor[0]))
+            for row in rows:
+                print(_row(row, idle), flush=True)
         for style in styles:
             folder = Path(tmp) / style
             path = make_export(folder, style, n)
