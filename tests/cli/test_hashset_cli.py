@@ -57,7 +57,7 @@ def test_errors_name_the_problem(workspace: Path, tmp_path: Path) -> None:
     again = runner.invoke(app, args)
     assert again.exit_code == 1 and "--replace" in again.output
     bad_kind = runner.invoke(app, [*args[:-2], "--kind", "evil", "-w", str(workspace)])
-    assert bad_kind.exit_code == 1 and "known-bad" in bad_kind.output
+    assert bad_kind.exit_code == 2 and "known-bad" in bad_kind.output  # a usage error
     missing = runner.invoke(app, ["hashset", "list", "-w", str(tmp_path / "nope")])
     assert missing.exit_code == 1 and "tantalio init" in missing.output
 

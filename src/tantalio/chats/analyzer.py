@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tantalio.chats.keys import KeyRing
 from tantalio.chats.mediator import ChatMediator
 from tantalio.chats.record import ChatSaveSummary
 from tantalio.chats.registry import parse_exhibit, wants
@@ -44,10 +45,11 @@ class ChatAnalyzer:
         return wants(path)
 
     def analyze(self, ctx: AnalyzerContext) -> list[str]:
-        records = parse_exhibit(ctx.root)
+        keys = KeyRing.parse(ctx.chat_keys)
+        records = parse_exhibit(ctx.root, keys=keys)
         if records.empty() and not records.warnings:
             return []
-        mediator = ChatMediator(ctx.chat_sink())
+        mediator = ChatMediator(ctx.chat_sink(), decrypted=list(keys.used))
         mediator.produce_records(records)
         return summary_lines(mediator.flush())
 

@@ -16,7 +16,7 @@ checked by tests/test_layers.py: `tantalio.chats` never imports `tantalio.store`
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from tantalio.chats.exportmatch import merge_text_exports
@@ -32,17 +32,24 @@ class ChatSink(Protocol):
         (phone JID) stored for it."""
         ...
 
-    def write(self, records: ChatRecords, exports: list[str]) -> ChatSaveSummary:
-        """Store the exhibit's records, replacing what an earlier run wrote for it."""
+    def write(
+        self,
+        records: ChatRecords,
+        exports: list[str],
+        decrypted: Sequence[tuple[str, str]] = (),
+    ) -> ChatSaveSummary:
+        """Store the exhibit's records, replacing what an earlier run wrote for it; audit
+        each decryption with an examiner's key (file label, key fingerprint)."""
         ...
 
 
 class ChatMediator:
     """Collects one exhibit's records and warnings, then finishes and stores them once."""
 
-    def __init__(self, sink: ChatSink) -> None:
+    def __init__(self, sink: ChatSink, decrypted: Sequence[tuple[str, str]] = ()) -> None:
         self.sink = sink
         self.records = ChatRecords()
+        self.decrypted = list(decrypted)  # (file label, key fingerprint): chats.keys.KeyRing.used
 
     def produce_records(self, records: ChatRecords) -> None:
         """Records of one file or of a whole exhibit; the same key twice merges."""
@@ -61,4 +68,4 @@ class ChatMediator:
         if lids:
             resolve_known(records, self.sink.lid_accounts(lids))
         exports = [m.note() for m in merge_text_exports(records)]
-        return self.sink.write(records, exports)
+        return self.sink.write(records, exports, self.decrypted)

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tantalio.platform import api_ops, api_v1, hma
+from tantalio.platform import api_ops, api_v1, docs_page, hma
 from tantalio.platform.auth import KeyRing
 from tantalio.platform.config import PlatformConfig
 from tantalio.platform.fastpath import RawLookupFastPath
@@ -47,7 +47,7 @@ def create_platform_app(
         version="1",
         description="HMA-compatible hash matching with banks, actions, review and LE reports.",
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        docs_url=None,  # served by docs_page, from bundled assets (no CDN)
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -58,6 +58,7 @@ def create_platform_app(
     app.include_router(hma.router)
     app.include_router(api_v1.router)
     app.include_router(api_ops.router)
+    docs_page.install(app, docs_url="/v1/docs")
     keyring = app.state.keyring
     # Added first, so it sits inside LimitAndLog: limits and access log apply to it too.
     app.add_middleware(_BoundFastPath, service=svc, keyring=keyring)

@@ -19,14 +19,17 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tantalio import __version__
+from tantalio.hashsets.categories import category_name
+from tantalio.reports import sections
 from tantalio.reports.charts import VERDICT_COLOURS, simple_bars, stacked_bars
 from tantalio.reports.csv_report import write_csv
+from tantalio.reports.pdf import PdfUnavailable, write_pdf
 from tantalio.store import repo
 from tantalio.store import verdicts as store
 from tantalio.store.timeutil import utcnow
 from tantalio.store.workspace import Workspace
 from tantalio.triage.priority import new_media_clusters
-from tantalio.triage.results import TriageRow, counts_by_exhibit, triage_rows
+from tantalio.triage.results import TriageRow, counts_by_exhibit, priority_key, triage_rows
 from tantalio.triage.thumbs import blurred_gray
 
 if TYPE_CHECKING:
@@ -65,6 +68,8 @@ class ReportFiles:
     html: Path
     csv: Path
     files: int
+    pdf: Path | None = None
+    pdf_error: str | None = None  # why no PDF was written (WeasyPrint or Pango missing)
 
 
 def _env() -> Environment:
@@ -103,7 +108,9 @@ def _reasons(row: TriageRow, detail: store.MediaDetail | None, cluster: int) -> 
     return out
 
 
-def build_report(ws: Workspace, session: Session, case_reference: str, out: Path) -> ReportFiles:
+def build_report(
+    ws: Workspace, session: Session, case_reference: str, out: Path, *, pdf: bool = True
+) -> ReportFiles:
     case = repo.get_case(session, case_reference)
     rows = list(triage_rows(session, case.id))
     out.mkdir(parents=True, exist_ok=True)
@@ -116,10 +123,7 @@ def build_report(ws: Workspace, session: Session, case_reference: str, out: Path
     matched = [r for r in rows if r.verdict in ("known", "near-known")]
     category_counts = Counter(CATEGORY_NAMES.get(r.category, str(r.category)) for r in matched)
 
-    new_rows = sorted(
-        (r for r in rows if r.verdict == "new"),
-        key=lambda r: (-(r.priority or 0.0), r.exhibit, r.path),
-    )
+    new_rows = sorted((r for r in rows if r.verdict == "new"), key=priority_key)
     ids = {r.media_id for r in new_rows if r.media_id is not None}
     details = store.media_details(session, ids)
     clusters = new_media_clusters(session, ids)
@@ -166,8 +170,22 @@ def build_report(ws: Workspace, session: Session, case_reference: str, out: Path
             near=[r for r in matched if r.verdict == "near-known"],
             elsewhere=[r for r in rows if r.verdict == "seen-elsewhere"],
             unreadable=[r for r in rows if r.verdict == "unreadable"],
+            category_table=sections.category_table(session, case.id),
+            hashset_hits=sections.hashset_hits(rows),
+            examiner_series=sections.examiner_series(rows),
+            reviewed=sum(1 for r in rows if r.examiner_category is not None),
+            chats=sections.chat_section(session, case.id),
+            audit=sections.audit_section(session, case.id),
+            category_name=category_name,
         )
     )
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")
-    return ReportFiles(html_path, csv_path, len(rows))
+    pdf_path, pdf_error = None, None
+    if pdf:
+        pdf_path = out / "report.pdf"
+        try:
+            write_pdf(html, pdf_path)
+        except PdfUnavailable as exc:
+            pdf_path, pdf_error = None, str(exc)
+    return ReportFiles(html_path, csv_path, len(rows), pdf_path, pdf_error)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tantalio.chats.jid import jid_from_phone, normalize_jid, normalize_phone
+from tantalio.chats.keys import KeyRing
 from tantalio.chats.mediator import ChatMediator
 from tantalio.chats.record import ChatSaveSummary
 from tantalio.chats.registry import PARSERS, parse_exhibit, wants
@@ -47,24 +48,26 @@ def import_chats(
     exhibit: str | None = None,
     owner: str | None = None,
     region: str | None = None,
+    keys: KeyRing | None = None,
 ) -> ImportResult:
     """Parse the chats under `path` into one exhibit of the case (both created on first use).
 
     A folder or a single chat file is read in place (read-only); an archive or disk image is
     walked with `tantalio.evidence` and the files the parsers want are copied to a private
     temporary folder first. `owner` is the phone's own number or JID when the examiner knows
-    it. Re-importing the same exhibit replaces its chat records.
+    it; `keys` the examiner's keys for encrypted sources (each use is audited). Re-importing
+    the same exhibit replaces its chat records.
     """
     owner_jid = owner_jid_of(owner, region)
     label = exhibit or path.name
     with tempfile.TemporaryDirectory(prefix="tantalio-chats-") as tmp:
         root = _readable_root(path, Path(tmp))
-        records = parse_exhibit(root, owner_jid=owner_jid, region=region)
+        records = parse_exhibit(root, owner_jid=owner_jid, region=region, keys=keys)
     with ws.transaction() as session:
         case, created = ensure_case(session, case_reference)
         ex = ensure_exhibit(session, case, label, "chats", str(path))
         exhibit_id = ex.id
-    mediator = ChatMediator(WorkspaceChatSink(ws, exhibit_id))
+    mediator = ChatMediator(WorkspaceChatSink(ws, exhibit_id), keys.used if keys else ())
     mediator.produce_records(records)
     return ImportResult(created, label, mediator.flush())
 

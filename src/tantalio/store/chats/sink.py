@@ -3,7 +3,7 @@ lookups and its write, each in its own session, the write in one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from tantalio.chats.record import ChatRecords, ChatSaveSummary
 from tantalio.store.chats.write import lid_accounts, save_exhibit_chats
@@ -20,6 +20,22 @@ class WorkspaceChatSink:
         with self.ws.session() as session:
             return lid_accounts(session, lids)
 
-    def write(self, records: ChatRecords, exports: list[str]) -> ChatSaveSummary:
+    def write(
+        self,
+        records: ChatRecords,
+        exports: list[str],
+        decrypted: Sequence[tuple[str, str]] = (),
+    ) -> ChatSaveSummary:
+        from tantalio.store.audit import audit
+
         with self.ws.transaction() as session:
-            return save_exhibit_chats(session, self.exhibit_id, records, exports)
+            summary = save_exhibit_chats(session, self.exhibit_id, records, exports)
+            for label, fingerprint in decrypted:  # the key itself is never stored
+                audit(
+                    session,
+                    "chats.decrypt",
+                    object_type="exhibit",
+                    object_id=self.exhibit_id,
+                    detail={"file": label, "key_fingerprint": fingerprint},
+                )
+            return summary
