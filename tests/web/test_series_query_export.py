@@ -191,7 +191,7 @@ async def test_chat_network_page_and_graph_export(
 ) -> None:
     from pathlib import Path
 
-    from tantalio.chats.analyzer import import_chats
+    from tantalio.triage.chat_import import import_chats
 
     phone = Path(__file__).resolve().parents[1] / "data" / "chats" / "scenario" / "phone1"
     import_chats(demo_env.workspace, "DEMO-1", phone, exhibit="phone1")

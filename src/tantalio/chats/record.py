@@ -13,7 +13,8 @@ one record (issue 5: "the same account seen on two seized phones is one account"
 - the owner of a phone whose own number is not recorded is `owner:` + the parser's source,
   also exhibit-scoped.
 
-Parsers never touch the database: they fill a `ChatRecords` collector.
+Parsers never touch the database: they fill a `ChatRecords` collector, which an analyzer
+hands to a `mediator.ChatMediator`; only the store writes (issue 12).
 """
 
 from __future__ import annotations
@@ -201,6 +202,21 @@ class Artifact:
 
 
 @dataclass(slots=True)
+class ChatSaveSummary:
+    """What storing one exhibit's chats did: counts, warnings, and per text export of a chat
+    the database holds its inferred UTC offset and messages stored once (exportmatch.py)."""
+
+    accounts: int = 0
+    groups: int = 0
+    memberships: int = 0
+    messages: int = 0
+    artifacts: int = 0
+    media_linked: int = 0
+    warnings: list[str] = field(default_factory=list)
+    exports: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class ChatRecords:
     """What parsing one exhibit yields: records keyed for merging, and warnings.
 
@@ -265,6 +281,9 @@ class ChatRecords:
             have.left_at, have.left_how = m.left_at, m.left_how
         have.where = have.where or m.where
         return have
+
+    def empty(self) -> bool:
+        return not (self.accounts or self.groups or self.messages or self.artifacts)
 
     def warn(self, where: str, message: str, field_name: str | None = None) -> None:
         self.warnings.append(ParseWarning(where=where, field=field_name, message=message))

@@ -13,7 +13,7 @@ import os
 import sqlite3
 from pathlib import Path, PurePosixPath
 
-from tantalio.chats import artifacts, owner, sqlite_util
+from tantalio.chats import artifacts, lids, owner, sqlite_util
 from tantalio.chats.android_legacy import AndroidLegacyMsgstoreParser
 from tantalio.chats.android_msgstore import AndroidMsgstoreParser
 from tantalio.chats.base import ChatParser, ParseContext, SQLiteChatParser
@@ -127,6 +127,7 @@ def parse_exhibit(
     owner_key = ParseContext(label="", owner_jid=owner_jid).owner_key
     if owner_name and owner_key in out.accounts and owner_name not in out.accounts[owner_key].names:
         out.accounts[owner_key].names.append(owner_name)
+    lids.unify(out)
     _unify_local(out)
     _link_invites(out)
     return out

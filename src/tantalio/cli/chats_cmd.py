@@ -47,8 +47,9 @@ def import_cmd(
     """Parse WhatsApp exports, msgstore.db/wa.db (and encrypted backups, with --key),
     ChatStorage.sqlite, Telegram cache4.db, Signal's database, browser history and text files
     in PATH."""
-    from tantalio.chats.analyzer import import_chats, summary_lines
+    from tantalio.chats.analyzer import summary_lines
     from tantalio.chats.keys import ChatKeyError, KeyRing
+    from tantalio.triage.chat_import import import_chats
 
     if not path.exists():
         fail(f"{path}: no such file or folder")
@@ -121,9 +122,19 @@ def network_cmd(
     workspace: WorkspaceOpt = None,
     as_user: AsOpt = None,
 ) -> None:
-    """Rank the likely distributors of CASE's chats (score: docs/decisions/network.md)."""
-    from tantalio.network import ExportError, annotate, build_graph, export_graph, rank
+    """Rank the likely distributors of CASE's chats (score: docs/decisions/network.md); `first`
+    counts the media an account posted first (clocks aligned across phones)."""
+    from tantalio.network import (
+        ExportError,
+        annotate,
+        attach_first_posts,
+        build_graph,
+        export_graph,
+        media_spread,
+        rank,
+    )
     from tantalio.store.chats import load_graph_data
+    from tantalio.store.chats.copies import load_message_copies
     from tantalio.store.repo import NotFound, get_case
 
     if fmt not in ("table", "json"):
@@ -136,9 +147,12 @@ def network_cmd(
                 case_id = get_case(session, case).id
             except NotFound as exc:
                 fail(str(exc))
-            data = load_graph_data(session, None if all_cases else [case_id])
+            scope = None if all_cases else [case_id]
+            data = load_graph_data(session, scope)
+            copies = load_message_copies(session, scope)
         graph = build_graph(data)
         ranking = rank(data, graph)
+        attach_first_posts(ranking, media_spread(copies, data.known))
         if export is not None:
             annotate(graph, ranking)
             try:
@@ -185,6 +199,7 @@ def _table(rows: list[AccountScore], total: int) -> None:
         ("groups", "right"),
         ("reach", "right"),
         ("between.", "right"),
+        ("first", "right"),
         ("cases", "left"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
@@ -201,6 +216,7 @@ def _table(rows: list[AccountScore], total: int) -> None:
             str(r.groups),
             str(r.reach),
             f"{r.betweenness:.3f}",
+            str(len(r.first_posts)),
             ", ".join(r.cases),
         )
     Console(width=160).print(table)

@@ -71,6 +71,9 @@ class AccountScore:
     component_size: int = 0
     cases: list[str] = field(default_factory=list)
     owner_of: list[str] = field(default_factory=list)
+    # Media this account posted first, with how it spread (firstpost.py; set by
+    # `firstpost.attach_first_posts`, empty until then).
+    first_posts: list[dict[str, Any]] = field(default_factory=list)
     app: str | None = None  # whatsapp, telegram, signal (None: known by a name only)
     sites_visited: list[str] = field(default_factory=list)  # graph `visited` edges (onion, invites)
 
