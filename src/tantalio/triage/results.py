@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from tantalio.store import verdicts as store
 from tantalio.store.cases import VERDICTS
-from tantalio.triage.verdicts import best_match
+from tantalio.store.exchange_ops import agency_facts
+from tantalio.triage.verdicts import EXACT, best_agency, best_match
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -38,6 +39,9 @@ class TriageRow:
     type: str | None = None
     kind: str | None = None
     deleted: bool = False
+    # Other agencies' records at the central exchange (issue 11): agency, country, series,
+    # status, victim_identified.
+    agencies: list[dict[str, Any]] = field(default_factory=list)
     media_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -53,6 +57,7 @@ def triage_rows(session: Session, case_id: int) -> Iterator[TriageRow]:
     media = {f.media_id for f in facts if f.media_id is not None}
     matches = store.entry_match_facts(session, media)
     cases = store.media_case_refs(session, media)
+    remote = agency_facts(session, media)
     for f in facts:
         row = TriageRow(
             path=f.path,
@@ -73,6 +78,8 @@ def triage_rows(session: Session, case_id: int) -> Iterator[TriageRow]:
             )
             bad, good = best_match(matches.get(f.media_id, []))
             chosen = bad if f.verdict in ("known", "near-known") else good
+            if f.verdict == "known" and bad is not None and bad.algorithm not in EXACT:
+                chosen = None  # known through another agency's exact record, not this set
             if chosen is not None and f.verdict in ("known", "near-known", "known-good"):
                 row.hashset = chosen.hash_set
                 row.category = chosen.category
@@ -80,6 +87,15 @@ def triage_rows(session: Session, case_id: int) -> Iterator[TriageRow]:
                 row.distance = chosen.distance
                 row.algorithm = chosen.algorithm
                 row.victim_identified = chosen.victim_identified
+            agencies = remote.get(f.media_id, [])
+            row.agencies = [a.to_json() for a in agencies]
+            agency = best_agency(agencies)
+            if chosen is None and agency is not None and f.verdict in ("known", "near-known"):
+                row.category = agency.category
+                row.series = agency.series
+                row.distance = agency.distance
+                row.algorithm = agency.algorithm
+                row.victim_identified = agency.victim_identified
         yield row
 
 

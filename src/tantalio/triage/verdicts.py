@@ -3,9 +3,16 @@
 Order (docs/decisions/triage.md): a file whose bytes could not be read is `unreadable`;
 then `known` (an exact MD5/SHA-1/SHA-256 match in a known-bad or alert set), `near-known`
 (a PDQ/vPDQ match in such a set: the closest entry wins), `known-good` (an exact match in
-a known-good set), `seen-elsewhere` (the same content occurs in another case), `unreadable`
-(the content could not be decoded), `non-media`, and finally `new`. Safety first: a
-near-copy of known material outranks a known-good listing of the same bytes.
+a known-good set), `seen-elsewhere` (the same content occurs in another case, or another
+agency holds it at the central exchange), `unreadable` (the content could not be decoded),
+`non-media`, and finally `new`. Safety first: a near-copy of known material outranks a
+known-good listing of the same bytes.
+
+Another agency's record at the exchange (issue 11) that it categorized (VICS category >= 1)
+counts as known material: an exact match makes the file `known` and a PDQ/vPDQ match
+`near-known`, each just after the local hash sets' own match of the same strength (exact
+before perceptual, local before remote). Uncategorized or category-0 records make it
+`seen-elsewhere`.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tantalio.store import verdicts as store
+from tantalio.store.exchange_ops import AgencyFact, agency_facts
 from tantalio.store.verdicts import FileFact, MatchFact
 from tantalio.triage.priority import assign_priorities
 
@@ -30,6 +38,7 @@ class Decision:
     verdict: str
     match: MatchFact | None = None
     reason: str | None = None
+    agency: AgencyFact | None = None  # the other agency's record behind known/near-known
 
 
 def best_match(matches: Sequence[MatchFact]) -> tuple[MatchFact | None, MatchFact | None]:
@@ -49,15 +58,39 @@ def best_match(matches: Sequence[MatchFact]) -> tuple[MatchFact | None, MatchFac
     return (min(bad, key=key) if bad else None, min(good, key=key) if good else None)
 
 
-def decide(fact: FileFact, matches: Sequence[MatchFact], other_cases: int) -> Decision:
+def best_agency(agencies: Sequence[AgencyFact]) -> AgencyFact | None:
+    """The other agency's categorized record (category >= 1) that weighs most: exact before
+    perceptual, then smaller distance, then the lower category code, then agency name."""
+    known = [a for a in agencies if a.category is not None and a.category >= 1]
+    if not known:
+        return None
+    return min(
+        known,
+        key=lambda a: (0 if a.algorithm in EXACT else 1, a.distance, a.category, a.agency),
+    )
+
+
+def decide(
+    fact: FileFact,
+    matches: Sequence[MatchFact],
+    other_cases: int,
+    agencies: Sequence[AgencyFact] = (),
+) -> Decision:
     if fact.media_id is None:
         return Decision("unreadable", reason=fact.file_error or "not read")
     bad, good = best_match(matches)
+    remote = best_agency(agencies)
+    if bad is not None and bad.algorithm in EXACT:
+        return Decision("known", bad)
+    if remote is not None and remote.algorithm in EXACT:
+        return Decision("known", agency=remote)
     if bad is not None:
-        return Decision("known" if bad.algorithm in EXACT else "near-known", bad)
+        return Decision("near-known", bad)
+    if remote is not None:
+        return Decision("near-known", agency=remote)
     if good is not None:
         return Decision("known-good", good)
-    if other_cases:
+    if other_cases or agencies:
         return Decision("seen-elsewhere")
     if fact.file_error:
         return Decision("unreadable", reason=fact.file_error)
@@ -78,6 +111,7 @@ def refresh_cases(session: Session, case_ids: Iterable[int]) -> dict[str, int]:
         facts = store.case_file_facts(session, case_id)
         media = {f.media_id for f in facts if f.media_id is not None}
         matches = store.entry_match_facts(session, media)
+        remote = agency_facts(session, media)
         store.link_known_series(session, media)
         cases = store.media_case_refs(session, media)
         before = {f.file_id: (f.verdict, f.priority) for f in facts}
@@ -85,7 +119,8 @@ def refresh_cases(session: Session, case_ids: Iterable[int]) -> dict[str, int]:
             others = 0
             if fact.media_id is not None:
                 others = len(set(cases.get(fact.media_id, {})) - {case_id})
-            decision = decide(fact, matches.get(fact.media_id or -1, ()), others)
+            mid = fact.media_id or -1
+            decision = decide(fact, matches.get(mid, ()), others, remote.get(mid, ()))
             fact.verdict = decision.verdict
             fact.priority = None
             totals[decision.verdict] = totals.get(decision.verdict, 0) + 1

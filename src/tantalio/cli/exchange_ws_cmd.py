@@ -1,0 +1,185 @@
+"""`tantalio exchange connect | push | sync | status`: the workspace's side of the central
+exchange (issue 11; docs/exchange-api.md).
+
+These commands join the `exchange` group that `tantalio.cli.exchange_cmd` (the exchange
+server's commands) creates; when that module is absent the group is created here.
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import typer
+
+from tantalio.cli.workspace_cmd import WorkspaceOpt, fail, open_cli_workspace
+
+GROUP = "exchange"
+HELP = "The central exchange across agencies: serve it, or connect a workspace to it."
+
+CaCertOpt = typer.Option(
+    None, "--ca-cert", help="PEM file of a private CA that signed the exchange's certificate."
+)
+InsecureOpt = typer.Option(
+    False,
+    "--insecure-http",
+    help="Allow plain http:// to a host other than this machine (the key travels in clear).",
+)
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except Exception:
+        return "cli"
+
+
+def connect(
+    url: str = typer.Argument(..., help="The exchange, e.g. https://exchange.example.org"),
+    key: str = typer.Option(..., "--key", help="This agency's API key (from the exchange)."),
+    ca_cert: Path | None = CaCertOpt,
+    insecure_http: bool = InsecureOpt,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Connect the workspace to an exchange: check the key against /v1/status, then store
+    the URL in workspace.json and the key in exchange.key (mode 0600)."""
+    from tantalio.exchange import connection
+    from tantalio.exchange.client import ExchangeClient, ExchangeError
+
+    if ca_cert is not None and not ca_cert.is_file():
+        fail(f"{ca_cert}: no such CA certificate file")
+    ca = str(ca_cert) if ca_cert else None
+    try:
+        with ExchangeClient(url, key, ca_cert=ca, insecure_http=insecure_http) as client:
+            status = client.status()
+    except (ValueError, ExchangeError) as exc:
+        fail(str(exc))
+    with open_cli_workspace(workspace) as ws:
+        try:
+            path = connection.save(ws, url, key, ca, insecure_http)
+        except connection.ExchangeConfigError as exc:
+            fail(str(exc))
+        with ws.transaction() as s:
+            from tantalio.store import audit as store_audit
+
+            store_audit.audit(
+                s,
+                "exchange.connect",
+                username=_actor(),
+                object_type="exchange",
+                object_id=url,
+                detail={"agency": status.get("agency"), "scopes": status.get("scopes")},
+            )
+    who = status.get("agency") or "this agency"
+    scopes = ", ".join(status.get("scopes") or []) or "?"
+    typer.echo(f"connected to {url} as {who} (scopes: {scopes}); key stored in {path} (0600)")
+
+
+def _client(ws):  # type: ignore[no-untyped-def]
+    from tantalio.exchange import connection
+
+    try:
+        conn = connection.load(ws)
+    except connection.ExchangeConfigError as exc:
+        fail(str(exc))
+    if conn is None:
+        fail("this workspace is not connected: run `tantalio exchange connect URL --key KEY`")
+    return conn.client()
+
+
+def push(
+    case: str = typer.Argument(..., help="Case reference."),
+    all_media: bool = typer.Option(
+        False, "--all", help="Also every image and video hash of the case, not only reviewed."
+    ),
+    case_ref: str | None = typer.Option(
+        None, "--case-ref", help="Opaque reference sent with each record (default: none)."
+    ),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Push the case's records: hashes of what its examiners categorized or flagged (tags,
+    series), with category, series reference and status; never media or file names."""
+    from tantalio.exchange.client import ExchangeError
+    from tantalio.exchange.sync import push_case
+    from tantalio.store.repo import NotFound
+
+    with open_cli_workspace(workspace) as ws, _client(ws) as client:
+        try:
+            report = push_case(
+                ws, client, case, all_media=all_media, case_ref=case_ref, actor=_actor()
+            )
+        except (NotFound, ExchangeError) as exc:
+            fail(str(exc))
+    typer.echo(
+        f"pushed {report.records} records of case {case!r} ({report.categorized} categorized, "
+        f"{report.flagged} flagged{', all media' if all_media else ''}): "
+        f"{report.created} new, {report.updated} updated, {len(report.refused)} refused"
+    )
+    for refusal in report.refused[:20]:
+        typer.echo(f"  refused record {refusal.get('index')}: {refusal.get('error')}", err=True)
+    if report.refused:
+        raise typer.Exit(1)
+
+
+def sync(workspace: WorkspaceOpt = None) -> None:
+    """Ask about media not asked yet (offline ingests), pull what changed at other agencies
+    since the last sync and the series links, and update every affected case."""
+    from tantalio.exchange.client import ExchangeError
+    from tantalio.exchange.sync import sync as run_sync
+
+    with open_cli_workspace(workspace) as ws, _client(ws) as client:
+        try:
+            report = run_sync(ws, client, actor=_actor())
+        except ExchangeError as exc:
+            fail(str(exc))
+    asked = report.asked
+    if asked.asked:
+        typer.echo(f"asked about {asked.asked} media: {asked.matched} known at other agencies")
+    typer.echo(
+        f"{report.changes} changes to {report.media} media, {report.links} series links "
+        f"({report.links_changed} changed); position {report.last_seq}"
+    )
+    if report.cases:
+        typer.echo("cases updated: " + ", ".join(report.cases))
+    for notice in report.notices:
+        typer.echo(f"  {notice}")
+
+
+def info(workspace: WorkspaceOpt = None) -> None:
+    """Show the connection, the last sync and how many media wait to be asked."""
+    from tantalio.exchange import connection
+    from tantalio.store import exchange_ops as ops
+    from tantalio.store.exchange import ExchangeSync
+
+    with open_cli_workspace(workspace) as ws:
+        try:
+            conn = connection.load(ws)
+        except connection.ExchangeConfigError as exc:
+            fail(str(exc))
+        with ws.session() as s:
+            state = s.get(ExchangeSync, 1)
+            pending = ops.pending_count(s)
+            unasked = len(ops.unasked(s))
+    if conn is None:
+        typer.echo("not connected (`tantalio exchange connect URL --key KEY`)")
+        return
+    typer.echo(f"exchange: {conn.url}")
+    if state is not None and state.last_sync_at is not None:
+        typer.echo(f"last sync: {state.last_sync_at:%Y-%m-%d %H:%M} UTC, position {state.last_seq}")
+    else:
+        typer.echo("last sync: never")
+    typer.echo(f"media not asked yet: {unasked} ({pending} after a failed query)")
+
+
+def register(app: typer.Typer) -> None:
+    group = next(
+        (g.typer_instance for g in app.registered_groups if g.name == GROUP and g.typer_instance),
+        None,
+    )
+    if group is None:
+        group = typer.Typer(help=HELP, no_args_is_help=True)
+        app.add_typer(group, name=GROUP)
+    group.command("connect")(connect)
+    group.command("push")(push)
+    group.command("sync")(sync)
+    group.command("info")(info)
