@@ -148,8 +148,8 @@ def sync(workspace: WorkspaceOpt = None) -> None:
 def info(workspace: WorkspaceOpt = None) -> None:
     """Show the connection, the last sync and how many media wait to be asked."""
     from tantalio.exchange import connection
-    from tantalio.store import exchange_ops as ops
-    from tantalio.store.exchange import ExchangeSync
+    from tantalio.store import exchange_ws_ops as ops
+    from tantalio.store.exchange_ws import ExchangeSync
 
     with open_cli_workspace(workspace) as ws:
         try:

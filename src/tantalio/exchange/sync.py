@@ -22,9 +22,9 @@ from typing import Any
 from tantalio.exchange.client import ExchangeClient, ExchangeError, ExchangeUnreachable
 from tantalio.exchange.connection import ExchangeConfigError, load
 from tantalio.store import audit as store_audit
-from tantalio.store import exchange_ops as ops
+from tantalio.store import exchange_ws_ops as ops
 from tantalio.store import repo
-from tantalio.store.exchange import ExchangeSync
+from tantalio.store.exchange_ws import ExchangeSync
 from tantalio.store.timeutil import utcnow
 from tantalio.store.verdicts import media_case_refs
 from tantalio.store.workspace import Workspace

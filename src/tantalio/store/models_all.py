@@ -21,7 +21,7 @@ MODEL_MODULES = (
     "tantalio.store.series",
     "tantalio.store.auth",  # web app: users, audit events
     "tantalio.store.chats",  # chats: accounts, groups, messages, artifacts
-    "tantalio.store.exchange",  # the central exchange's answers, sync state, notices
+    "tantalio.store.exchange_ws",  # the central exchange's answers, sync state, notices
 )
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tantalio.store import verdicts as store
 from tantalio.store.cases import VERDICTS
-from tantalio.store.exchange_ops import agency_facts
+from tantalio.store.exchange_ws_ops import agency_facts
 from tantalio.triage.verdicts import EXACT, best_agency, best_match
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tantalio.store import verdicts as store
-from tantalio.store.exchange_ops import AgencyFact, agency_facts
+from tantalio.store.exchange_ws_ops import AgencyFact, agency_facts
 from tantalio.store.verdicts import FileFact, MatchFact
 from tantalio.triage.priority import assign_priorities
 

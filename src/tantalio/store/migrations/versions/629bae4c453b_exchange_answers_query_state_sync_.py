@@ -1,6 +1,6 @@
 """exchange answers, query state, sync, series links, notices
 
-What the central exchange told the workspace about its media (issue 11; store/exchange.py):
+What the central exchange told the workspace about its media (issue 11; store/exchange_ws.py):
 other agencies' matching records, which media were asked or wait for the next sync, the
 change-feed position, series links and the per-case notices a sync leaves.
 

@@ -1,4 +1,4 @@
-"""Reads and writes of the exchange tables (store/exchange.py): what to push and to ask, the
+"""Reads and writes of the exchange tables (store/exchange_ws.py): what to push and to ask, the
 answers and changes the exchange sent, series links and the notices a sync leaves.
 
 Nothing here talks to the network: `tantalio.exchange.sync` calls the client, then these.
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tantalio.store.bulk import chunks, insert_ignore
 from tantalio.store.cases import Exhibit, File
-from tantalio.store.exchange import (
+from tantalio.store.exchange_ws import (
     ExchangeMatch,
     ExchangeNotice,
     ExchangeQuery,
