@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from tantalio.store import audit as store_audit
 from tantalio.store import review, web_media
 from tantalio.web import thumbnails
+from tantalio.web.exchange_view import media_agencies
 from tantalio.web.categories import CATEGORIES, parse_category
 from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
@@ -282,8 +283,9 @@ def api_detail(
     db: Session = Depends(get_db),
 ) -> dict[str, Any]:
     """Hashes, EXIF, every occurrence across exhibits and cases, hash-set matches with
-    distances, near-duplicates in the workspace, series, and chat messages that carried it."""
-    return detail_dict(_detail(db, media_id))
+    distances, near-duplicates in the workspace, series, chat messages that carried it, and
+    other agencies' records at the central exchange (`agencies`)."""
+    return detail_dict(_detail(db, media_id)) | {"agencies": media_agencies(db, media_id)}
 
 
 @router.get("/media/{media_id}", include_in_schema=False)
@@ -301,7 +303,7 @@ def detail_page(
         request,
         "media.html",
         {
-            "m": detail_dict(d),
+            "m": detail_dict(d) | {"agencies": media_agencies(db, media_id)},
             "case_id": case,
             "near": [n | {"distance": distance.get(n["media_id"])} for n in near],
             "categories": CATEGORIES,
