@@ -121,7 +121,7 @@ def scenario(
 def test_push_sends_only_what_examiners_reviewed(scenario: Scenario) -> None:
     # A's exhibit holds 4 pictures; 3 were categorized: only those are pushed
     assert "pushed 3 records of case 'A-1' (3 categorized, 0 flagged)" in scenario.push_a
-    assert "3 new, 0 updated, 0 refused" in scenario.push_a
+    assert "3 new, 0 updated, 0 unchanged, 0 refused" in scenario.push_a
     # B's series of two copies is an examiner's flag, not a category
     assert "pushed 2 records of case 'B-7' (0 categorized, 2 flagged)" in scenario.push_b
 
@@ -241,15 +241,16 @@ def test_offline_ingest_catches_up_at_sync(
 # --- the web pages of B -----------------------------------------------------------------------
 
 
-async def _client(ws: Workspace) -> httpx.AsyncClient:
+def _client(ws: Workspace) -> httpx.AsyncClient:
     from tantalio.web.app import create_app
 
-    app = create_app(ws)
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(ws)), base_url="http://t")
+
+
+async def _login(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/login", json={"username": "erin", "password": PASSWORD})
     assert r.status_code == 200, r.text
     client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
-    return client
 
 
 def _ids(ws: Workspace) -> tuple[int, dict[str, int]]:
@@ -263,7 +264,8 @@ def _ids(ws: Workspace) -> tuple[int, dict[str, int]]:
 async def test_web_pages_show_the_agencies(scenario: Scenario) -> None:
     case_id, media = _ids(scenario.ws_b)
     copy0 = media["Downloads/copy_of_0.jpg"]
-    async with await _client(scenario.ws_b) as client:
+    async with _client(scenario.ws_b) as client:
+        await _login(client)
         page = (await client.get(f"/media/{copy0}")).text
         api = (await client.get(f"/api/media/{copy0}")).json()
         dash = (await client.get(f"/cases/{case_id}")).text

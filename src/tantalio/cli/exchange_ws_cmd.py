@@ -113,7 +113,8 @@ def push(
     typer.echo(
         f"pushed {report.records} records of case {case!r} ({report.categorized} categorized, "
         f"{report.flagged} flagged{', all media' if all_media else ''}): "
-        f"{report.created} new, {report.updated} updated, {len(report.refused)} refused"
+        f"{report.created} new, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.refused)} refused"
     )
     for refusal in report.refused[:20]:
         typer.echo(f"  refused record {refusal.get('index')}: {refusal.get('error')}", err=True)

@@ -83,6 +83,7 @@ class PushResult:
     accepted: int = 0
     created: int = 0
     updated: int = 0
+    unchanged: int = 0  # pushed again exactly as stored
     refused: list[dict[str, Any]] = field(default_factory=list)  # index into the whole input
 
 
@@ -222,6 +223,7 @@ class ExchangeClient:
             out.accepted += int(body.get("accepted", 0))
             out.created += int(body.get("created", 0))
             out.updated += int(body.get("updated", 0))
+            out.unchanged += int(body.get("unchanged", 0))
             for refusal in body.get("refused", []):
                 out.refused.append(dict(refusal) | {"index": start + int(refusal["index"])})
             start += len(chunk)

@@ -113,6 +113,7 @@ class PushReport:
     flagged: int = 0
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     refused: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -131,11 +132,8 @@ def push_case(
     report = PushReport(len(plan.records), plan.categorized, plan.flagged)
     if plan.records:
         result = client.push(plan.records)
-        report.created, report.updated, report.refused = (
-            result.created,
-            result.updated,
-            result.refused,
-        )
+        report.created, report.updated = result.created, result.updated
+        report.unchanged, report.refused = result.unchanged, result.refused
     with ws.transaction() as s:
         store_audit.audit(
             s,
@@ -149,6 +147,7 @@ def push_case(
                 "all": all_media,
                 "created": report.created,
                 "updated": report.updated,
+                "unchanged": report.unchanged,
                 "refused": len(report.refused),
             },
         )

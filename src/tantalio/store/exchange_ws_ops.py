@@ -180,14 +180,16 @@ def query_rows(session: Session, media_ids: Sequence[int]) -> list[dict[str, Any
     for batch in chunks(sorted(set(media_ids))):
         q = select(
             Media.id, Media.sha256, Media.sha1, Media.md5, Media.pdq, Media.pdq_quality,
-            Media.frames,
+            Media.pdq_orientations, Media.frames,
         ).where(Media.id.in_(batch))  # fmt: skip
-        for mid, sha256, sha1, md5, pdq, quality, frames in session.execute(q):
+        for mid, sha256, sha1, md5, pdq, quality, turned, frames in session.execute(q):
             item: dict[str, Any] = {"id": str(mid), "sha256": sha256, "sha1": sha1, "md5": md5}
             if pdq:
                 item["pdq"] = pdq
                 if quality is not None:
                     item["pdq_quality"] = int(quality)
+                if turned:  # the exchange cannot turn a hash: it searches what it is sent
+                    item["pdq_orientations"] = [h for h in turned if h != pdq][:8]
             vpdq = _frames(frames)
             if vpdq:
                 item["vpdq"] = vpdq
