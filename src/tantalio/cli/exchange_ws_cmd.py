@@ -84,7 +84,10 @@ def _client(ws):  # type: ignore[no-untyped-def]
         fail(str(exc))
     if conn is None:
         fail("this workspace is not connected: run `tantalio exchange connect URL --key KEY`")
-    return conn.client()
+    try:
+        return conn.client()
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def push(

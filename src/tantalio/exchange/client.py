@@ -14,6 +14,7 @@ server's `Retry-After`, at most `max_retries` times and never waiting longer tha
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -123,7 +124,13 @@ class ExchangeClient:
         self.max_wait = max_wait
         self.query_batch = query_batch
         self._sleep = sleep
-        verify: str | bool = ca_cert if ca_cert else True
+        # The system's trust store, or the private CA's certificate alone when one is named.
+        try:
+            verify: ssl.SSLContext | bool = (
+                ssl.create_default_context(cafile=ca_cert) if ca_cert else True
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"{ca_cert}: not a usable CA certificate (PEM): {exc}") from exc
         self._http = httpx.Client(
             base_url=self.url,
             headers={"Authorization": f"Bearer {key.strip()}", "Accept": "application/json"},

@@ -94,7 +94,7 @@ def ask_case(ws: Workspace, case_id: int) -> AskReport | None:
     try:
         with connection.client() as client:
             report = ask_about(ws, client, todo)
-    except ExchangeError as exc:  # refused key or scope: record, say so, go on
+    except (ExchangeError, ValueError) as exc:  # refused key, scope, bad config: go on
         with ws.transaction() as s:
             ops.mark_pending(s, todo, str(exc))
         report = AskReport(pending=len(todo), error=str(exc))

@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 from tantalio.store import audit as store_audit
 from tantalio.store import review, web_media
 from tantalio.web import thumbnails
-from tantalio.web.exchange_view import media_agencies
 from tantalio.web.categories import CATEGORIES, parse_category
+from tantalio.web.exchange_view import media_agencies
 from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
 

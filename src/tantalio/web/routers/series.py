@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field
 from tantalio.store import audit as store_audit
 from tantalio.store import review, web_media
 from tantalio.store.series import SERIES_STATUSES, Series
-from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.exchange_view import series_exchange
+from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
 
 if TYPE_CHECKING:
