@@ -41,8 +41,10 @@ def connect(
     insecure_http: bool = InsecureOpt,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Connect the workspace to an exchange: check the key against /v1/status, then store
-    the URL in workspace.json and the key in exchange.key (mode 0600)."""
+    """Connect the workspace to an exchange (the key is checked against /v1/status).
+
+    The URL goes to workspace.json, the key to exchange.key (mode 0600), apart from the
+    database."""
     from tantalio.exchange import connection
     from tantalio.exchange.client import ExchangeClient, ExchangeError
 
@@ -100,8 +102,10 @@ def push(
     ),
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Push the case's records: hashes of what its examiners categorized or flagged (tags,
-    series), with category, series reference and status; never media or file names."""
+    """Push the hashes of what the case's examiners categorized or flagged.
+
+    Flagged: tagged or put in a series. Each record carries the category, series reference
+    and status; never media, file names or case content."""
     from tantalio.exchange.client import ExchangeError
     from tantalio.exchange.sync import push_case
     from tantalio.store.repo import NotFound
@@ -126,8 +130,10 @@ def push(
 
 
 def sync(workspace: WorkspaceOpt = None) -> None:
-    """Ask about media not asked yet (offline ingests), pull what changed at other agencies
-    since the last sync and the series links, and update every affected case."""
+    """Pull what changed at other agencies since the last sync; update every affected case.
+
+    First asks about media not asked yet (ingests while offline), then applies the change
+    feed and the series links, refreshes verdicts and leaves a notice per affected case."""
     from tantalio.exchange.client import ExchangeError
     from tantalio.exchange.sync import sync as run_sync
 
