@@ -174,6 +174,18 @@ def test_sync_learns_the_identification(scenario: Scenario) -> None:
     assert "0 changes to 0 media" in again.stdout and "cases updated" not in again.stdout
 
 
+def test_report_csv_names_the_agencies(scenario: Scenario, tmp_path: Path) -> None:
+    import csv
+
+    cli("report", "B-7", "--out", str(tmp_path / "report"), "-w", str(scenario.ws_b.dir))
+    with (tmp_path / "report" / "files.csv").open(encoding="utf-8") as fh:
+        rows = {r["path"]: r for r in csv.DictReader(fh)}
+    assert rows["Downloads/copy_of_1.jpg"]["agencies"] == (
+        f"Agency A (DE) series {OLD_SERIES} identified victim identified"
+    )
+    assert rows["Pictures/own_4.jpg"]["agencies"] == ""
+
+
 def test_series_links_are_kept(scenario: Scenario) -> None:
     with scenario.ws_b.session() as s:
         links = {
