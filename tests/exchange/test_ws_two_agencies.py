@@ -27,8 +27,9 @@ from tantalio.demo.exchange import OLD_SERIES, SERIES, build_media, examiner_rev
 from tantalio.store import auth as store_auth
 from tantalio.store import review
 from tantalio.store.audit import list_audit_events, verify_audit_chain
-from tantalio.store.exchange_ws import ExchangeNotice, ExchangeQuery, ExchangeSeriesLink
+from tantalio.store.exchange_ws import ExchangeQuery, ExchangeSeriesLink
 from tantalio.store.repo import get_case
+from tantalio.store.subscriptions import CaseNotice
 from tantalio.store.workspace import Workspace, init_workspace
 from tantalio.triage.pipeline import IngestOptions, ingest
 from tantalio.triage.results import triage_rows
@@ -163,10 +164,21 @@ def test_sync_learns_the_identification(scenario: Scenario) -> None:
     assert scenario.after["Pictures/own_4.jpg"]["agencies"] == []
     with scenario.ws_b.session() as s:
         case_id = get_case(s, "B-7").id
-        notices = list(s.scalars(select(ExchangeNotice).where(ExchangeNotice.case_id == case_id)))
+        notices = list(s.scalars(select(CaseNotice).where(CaseNotice.case_id == case_id)))
         (event,) = list_audit_events(s, action="exchange.sync")
         assert verify_audit_chain(s).ok
-    assert any(n.kind == "identified" and n.series == SERIES and n.media == 2 for n in notices)
+    (notice,) = [n for n in notices if n.kind == "exchange-sync"]
+    assert notice.detail is not None
+    assert (notice.detail["change"], notice.detail["series"], notice.detail["media"]) == (
+        "identified",
+        SERIES,
+        2,
+    )
+    files = {f["path"]: (f["before"], f["after"]) for f in notice.detail["files"]}
+    assert files == {
+        "laptop/Downloads/copy_of_0.jpg": ("unidentified", "identified"),
+        "laptop/Pictures/smaller_2.jpg": ("unidentified", "identified"),
+    }
     detail = json.loads(event.detail)
     assert detail["cases"] == ["B-7"] and detail["media"] >= 2
     # a second sync has nothing new to say
@@ -287,6 +299,7 @@ async def test_web_pages_show_the_agencies(scenario: Scenario) -> None:
         api = (await client.get(f"/api/media/{copy0}")).json()
         dash = (await client.get(f"/cases/{case_id}")).text
         dash_api = (await client.get(f"/api/cases/{case_id}")).json()
+        notices = (await client.get(f"/api/cases/{case_id}/notices")).json()
         series = (await client.get("/api/series")).json()
         sid = next(s["id"] for s in series if s["name"] == "B-S1")
         series_page = (await client.get(f"/series/{sid}")).text
@@ -295,8 +308,9 @@ async def test_web_pages_show_the_agencies(scenario: Scenario) -> None:
     assert agency["line"] in page and 'id="agencies"' in page
     assert "desk of Agency A" in page  # the contact line A chose
     notice = f"Agency A (DE) marked series {SERIES} identified: 2 media of this case"
-    assert notice in dash and any(n["text"] == notice for n in dash_api["exchange"]["notices"])
+    assert notice in dash and any(n["text"] == notice for n in notices)
     assert "identified by Agency A (DE) on 20" in dash
+    assert dash_api["exchange"]["agencies"][0]["identified"] == 3
     assert 'id="series-links"' in series_page and SERIES in series_page
     assert "identified by Agency A (DE)" in series_page
 

@@ -6,7 +6,8 @@
 - `sync` (`tantalio exchange sync`) first asks about every pending or never-asked media of
   the workspace, then pulls `/v1/changes` from the stored position and the series links,
   applies them, refreshes the verdicts of every case holding an affected media, and leaves a
-  notice per affected case plus one audit event.
+  case notice (`case_notice`, shown on the dashboard until seen) per affected case and kind
+  of change, plus one audit event.
 - `push_case` (`tantalio exchange push CASE`) sends what the case's examiners decided.
 
 HTTP never runs inside a database transaction: the work is read, sent, then written.
@@ -25,12 +26,14 @@ from tantalio.store import audit as store_audit
 from tantalio.store import exchange_ws_ops as ops
 from tantalio.store import repo
 from tantalio.store.exchange_ws import ExchangeSync
+from tantalio.store.subscriptions import add_notice
 from tantalio.store.timeutil import utcnow
 from tantalio.store.verdicts import media_case_refs
 from tantalio.store.workspace import Workspace
 from tantalio.triage.verdicts import refresh_cases, refresh_media
 
 ASK_CHUNK = 10_000  # media per round trip of read → query → write
+NOTICE_KIND = "exchange-sync"  # case_notice.kind
 
 
 @dataclass(slots=True)
@@ -241,13 +244,16 @@ def _who(agency: str, country: str | None) -> str:
 def _notices(
     session: Any, changes: Sequence[ops.Change], links: Sequence[ops.LinkChange]
 ) -> list[str]:
-    """One notice per (case, agency, series, kind) of what changed; returns their texts."""
-    groups: dict[tuple[str, str | None, str | None, str, str | None], set[int]] = defaultdict(set)
+    """One case notice per (case, agency, series, kind) of what changed, listing the case's
+    files with the record's status before and after; returns the texts as "CASE: text"."""
+    groups: dict[tuple[str, str | None, str | None, str, str | None], dict[int, ops.Change]] = (
+        defaultdict(dict)
+    )
     for c in changes:
         if c.kind != "updated":
-            groups[(c.agency, c.country, c.series, c.kind, c.after)].add(c.media_id)
+            groups[(c.agency, c.country, c.series, c.kind, c.after)][c.media_id] = c
     texts: list[str] = []
-    for (agency, country, series, kind, after), media in sorted(
+    for (agency, country, series, kind, after), per_media in sorted(
         groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])
     ):
         verb = _VERB[kind].format(
@@ -255,14 +261,16 @@ def _notices(
             after=after,
             of=f" (series {series})" if series else "",
         )
-        for case_id, (ref, n) in _per_case(session, media).items():
-            text = f"{_who(agency, country)} {verb}: {n} media of this case"
-            ops.add_notice(session, case_id, kind, agency, series, n, text,
-                           {"status": after, "media": sorted(media)[:1000]})  # fmt: skip
-            texts.append(f"{ref}: {text}")
+        before = {m: c.before for m, c in per_media.items()}
+        texts += _tell(session, per_media, f"{_who(agency, country)} {verb}",
+                       {"agency": agency, "series": series, "change": kind, "status": after},
+                       before, after)  # fmt: skip
+    told = {(agency, series, after) for agency, _, series, _, after in groups}
     for link in links:
-        if link.after is None or (link.before is None and link.after != "identified"):
-            continue  # a link seen for the first time tells news only when identified
+        if link.before is None or link.after is None:
+            continue  # a link seen for the first time: its media's answers already tell
+        if (link.agency, link.other_series, link.after) in told:
+            continue  # said by the notice of its media's changes
         members = ops.media_of_series_named(session, link.series)
         verb = (
             f"marked its series {link.other_series} identified"
@@ -270,20 +278,38 @@ def _notices(
             else f"set its series {link.other_series} to {link.after}"
         )
         kind = "identified" if link.after == "identified" else "status"
-        for case_id, (ref, n) in _per_case(session, members).items():
-            text = (
-                f"{_who(link.agency, link.country)} {verb}, linked to series {link.series}: "
-                f"{n} media of this case"
-            )
-            ops.add_notice(session, case_id, kind, link.agency, link.other_series, n, text,
-                           {"linked_series": link.series, "status": link.after})  # fmt: skip
-            texts.append(f"{ref}: {text}")
+        texts += _tell(session, members,
+                       f"{_who(link.agency, link.country)} {verb}, linked to series {link.series}",
+                       {"agency": link.agency, "series": link.other_series, "change": kind,
+                        "linked_series": link.series, "status": link.after},
+                       dict.fromkeys(members, link.before), link.after)  # fmt: skip
     return texts
 
 
-def _per_case(session: Any, media: Sequence[int] | set[int]) -> dict[int, tuple[str, int]]:
-    counts: dict[int, tuple[str, int]] = {}
-    for per in media_case_refs(session, media).values():
-        for case_id, ref in per.items():
-            counts[case_id] = (ref, counts.get(case_id, (ref, 0))[1] + 1)
-    return counts
+NOTICE_FILES = 200  # files listed in one notice; the rest are counted
+
+
+def _tell(
+    session: Any,
+    media: Any,
+    what: str,
+    detail: dict[str, Any],
+    before: dict[int, str | None],
+    after: str | None,
+) -> list[str]:
+    texts: list[str] = []
+    refs = {
+        cid: ref for per in media_case_refs(session, media).values() for cid, ref in per.items()
+    }
+    for case_id, files in ops.case_files(session, media).items():
+        n = len({m for _, m in files})
+        text = f"{what}: {n} media of this case"
+        listed = [
+            {"path": path, "before": before.get(m) or "not held", "after": after or "retracted"}
+            for path, m in files[:NOTICE_FILES]
+        ]
+        add_notice(session, case_id, NOTICE_KIND, text,
+                   detail | {"media": n, "files": listed,
+                             "more": max(0, len(files) - NOTICE_FILES)})  # fmt: skip
+        texts.append(f"{refs.get(case_id, case_id)}: {text}")
+    return texts

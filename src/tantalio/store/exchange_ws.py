@@ -8,7 +8,8 @@
   query failed and waits for the next `tantalio exchange sync` (`pending`).
 - `exchange_sync`: one row, the change-feed position of the last sync.
 - `exchange_series_link`: the exchange's series links (own series ↔ another agency's).
-- `exchange_notice`: what a sync changed, per case, for the case dashboard.
+
+What a sync changed is told per case as `case_notice` rows (store/subscriptions.py).
 
 Never the other agency's case content: the exchange sends none, and these tables hold only
 what its answers carry.
@@ -17,14 +18,12 @@ what its answers carry.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
@@ -34,7 +33,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tantalio.store.base import Base
 from tantalio.store.timeutil import utcnow
-from tantalio.store.types import Json
 
 QUERY_STATES = ("done", "pending")
 
@@ -96,21 +94,3 @@ class ExchangeSeriesLink(Base):
     shared_media: Mapped[int] = mapped_column(Integer, default=0)
     other_status: Mapped[str | None] = mapped_column(String(16), default=None)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class ExchangeNotice(Base):
-    """One thing a sync changed for one case ("agency A marked series S identified: 3 media
-    of this case"), shown on the case dashboard."""
-
-    __tablename__ = "exchange_notice"
-    __table_args__ = (Index("ix_exchange_notice_case_at", "case_id", "at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(32))  # identified | status | retracted | new
-    agency: Mapped[str] = mapped_column(String(200))
-    series: Mapped[str | None] = mapped_column(String(200), default=None)
-    media: Mapped[int] = mapped_column(Integer, default=0)
-    text: Mapped[str] = mapped_column(Text)
-    detail: Mapped[dict[str, Any] | None] = mapped_column(Json, default=None)

@@ -1,5 +1,5 @@
 """Reads and writes of the exchange tables (store/exchange_ws.py): what to push and to ask, the
-answers and changes the exchange sent, series links and the notices a sync leaves.
+answers and changes the exchange sent, series links, and which files a change touches.
 
 Nothing here talks to the network: `tantalio.exchange.sync` calls the client, then these.
 Functions never commit; the caller's transaction holds an answer and its verdicts together.
@@ -21,7 +21,6 @@ from tantalio.store.bulk import chunks, insert_ignore
 from tantalio.store.cases import Exhibit, File
 from tantalio.store.exchange_ws import (
     ExchangeMatch,
-    ExchangeNotice,
     ExchangeQuery,
     ExchangeSeriesLink,
     ExchangeSync,
@@ -493,41 +492,23 @@ def media_of_series_named(session: Session, name: str) -> list[int]:
     return list(session.scalars(q))
 
 
-# --- notices ----------------------------------------------------------------------------------
+# --- what a sync tells each case --------------------------------------------------------------
 
 
-def add_notice(
-    session: Session,
-    case_id: int,
-    kind: str,
-    agency: str,
-    series: str | None,
-    media: int,
-    text: str,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        ExchangeNotice(
-            at=utcnow(),
-            case_id=case_id,
-            kind=kind,
-            agency=agency[:200],
-            series=series[:200] if series else None,
-            media=media,
-            text=text,
-            detail=detail,
+def case_files(session: Session, media_ids: Iterable[int]) -> dict[int, list[tuple[str, int]]]:
+    """{case id: [(exhibit/path, media id), ...]} of the files holding these media."""
+    out: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for batch in chunks(sorted(set(media_ids))):
+        q = (
+            select(Exhibit.case_id, Exhibit.label, File.path, File.media_id)
+            .join(Exhibit, Exhibit.id == File.exhibit_id)
+            .where(File.media_id.in_(batch))
+            .order_by(Exhibit.case_id, Exhibit.label, File.path)
         )
-    )
-
-
-def case_notices(session: Session, case_id: int, limit: int = 20) -> list[ExchangeNotice]:
-    q = (
-        select(ExchangeNotice)
-        .where(ExchangeNotice.case_id == case_id)
-        .order_by(ExchangeNotice.at.desc(), ExchangeNotice.id.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(q))
+        for case_id, label, path, mid in session.execute(q):
+            if mid is not None:
+                out[case_id].append((f"{label}/{path}", mid))
+    return out
 
 
 def agency_summary(session: Session, media_ids: Iterable[int]) -> list[dict[str, Any]]:

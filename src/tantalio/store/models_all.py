@@ -21,7 +21,8 @@ MODEL_MODULES = (
     "tantalio.store.series",
     "tantalio.store.auth",  # web app: users, audit events
     "tantalio.store.chats",  # chats: accounts, groups, messages, artifacts
-    "tantalio.store.exchange_ws",  # the central exchange's answers, sync state, notices
+    "tantalio.store.subscriptions",  # signed list subscriptions, case notices
+    "tantalio.store.exchange_ws",  # the central exchange's answers, sync state, series links
 )
 
 

@@ -1,6 +1,6 @@
 """What the web pages show of the central exchange (issue 11): other agencies' records on the
-media page, per-agency summaries on the series page and the case dashboard, and the notices
-a sync left ("identified by X on DATE")."""
+media page, per-agency summaries on the series page and the case dashboard ("identified by X
+on DATE"). What a sync changed is a case notice (web/routers/notices.py)."""
 
 from __future__ import annotations
 
@@ -78,16 +78,6 @@ def series_exchange(db: Session, series: Series) -> dict[str, Any]:
 
 
 def case_exchange(db: Session, case_id: int) -> dict[str, Any]:
-    notices = [
-        {
-            "at": n.at.isoformat(),
-            "kind": n.kind,
-            "agency": n.agency,
-            "series": n.series,
-            "media": n.media,
-            "text": n.text,
-        }
-        for n in ops.case_notices(db, case_id)
-    ]
-    agencies = _summary_lines(ops.agency_summary(db, ops.case_media_ids(db, case_id)))
-    return {"notices": notices, "agencies": agencies}
+    """Per agency, the case's media it holds and has identified (what a sync changed is
+    told by the case notices)."""
+    return {"agencies": _summary_lines(ops.agency_summary(db, ops.case_media_ids(db, case_id)))}

@@ -16,6 +16,7 @@ from tantalio.store import web_queries as wq
 from tantalio.store.cases import VERDICTS
 from tantalio.web.categories import CATEGORIES
 from tantalio.web.exchange_view import case_exchange
+from tantalio.web.routers.notices import notice_dicts
 from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
 
@@ -240,6 +241,7 @@ def case_page(
             "categories": CATEGORIES,
             "verdict_order": VERDICTS,
             "exchange": case_exchange(db, case.id),
+            "notices": notice_dicts(db, case.id),
         },
     )
 
