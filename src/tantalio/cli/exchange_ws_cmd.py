@@ -45,36 +45,28 @@ def connect(
 
     The URL goes to workspace.json, the key to exchange.key (mode 0600), apart from the
     database."""
-    from tantalio.exchange import connection
-    from tantalio.exchange.client import ExchangeClient, ExchangeError
+    from tantalio.exchange.client import ExchangeError
+    from tantalio.exchange.connection import ExchangeConfigError
+    from tantalio.exchange.sync import connect as run_connect
 
     if ca_cert is not None and not ca_cert.is_file():
         fail(f"{ca_cert}: no such CA certificate file")
-    ca = str(ca_cert) if ca_cert else None
-    try:
-        with ExchangeClient(url, key, ca_cert=ca, insecure_http=insecure_http) as client:
-            status = client.status()
-    except (ValueError, ExchangeError) as exc:
-        fail(str(exc))
     with open_cli_workspace(workspace) as ws:
         try:
-            path = connection.save(ws, url, key, ca, insecure_http)
-        except connection.ExchangeConfigError as exc:
-            fail(str(exc))
-        with ws.transaction() as s:
-            from tantalio.store import audit as store_audit
-
-            store_audit.audit(
-                s,
-                "exchange.connect",
-                username=_actor(),
-                object_type="exchange",
-                object_id=url,
-                detail={"agency": status.get("agency"), "scopes": status.get("scopes")},
+            done = run_connect(
+                ws, url, key, str(ca_cert) if ca_cert else None, insecure_http, actor=_actor()
             )
+        except (ValueError, ExchangeError, ExchangeConfigError) as exc:
+            fail(str(exc))
+    status = done.status
     who = status.get("agency") or "this agency"
     scopes = ", ".join(status.get("scopes") or []) or "?"
-    typer.echo(f"connected to {url} as {who} (scopes: {scopes}); key stored in {path} (0600)")
+    typer.echo(
+        f"connected to {url} as {who} (scopes: {scopes}); key stored in {done.key_file} (0600)"
+    )
+    if done.reset:
+        typer.echo("another exchange or agency than before: earlier answers dropped, "
+                   "`tantalio exchange sync` asks again")  # fmt: skip
 
 
 def _client(ws):  # type: ignore[no-untyped-def]

@@ -64,15 +64,24 @@ def key_path(ws: Workspace) -> Path:
 
 
 def save(
-    ws: Workspace, url: str, key: str, ca_cert: str | None = None, insecure_http: bool = False
-) -> Path:
-    """Record the connection: URL and TLS settings in workspace.json, the key in a 0600 file.
-    Returns the key file's path."""
+    ws: Workspace,
+    url: str,
+    key: str,
+    ca_cert: str | None = None,
+    insecure_http: bool = False,
+    agency: str | None = None,
+) -> tuple[Path, bool]:
+    """Record the connection: URL, TLS settings and the agency's name in workspace.json, the
+    key in a 0600 file. Returns the key file's path and whether the exchange or the agency
+    differs from the one recorded before (then the stored answers are stale)."""
     url = check_url(url, insecure_http=insecure_http)
     marker = _marker(ws)
     data = json.loads(marker.read_text(encoding="utf-8"))
+    before = dict(data.get("exchange") or {})
+    changed = bool(before) and (before.get("url"), before.get("agency")) != (url, agency)
     data["exchange"] = {
         "url": url,
+        "agency": agency,
         "ca_cert": str(Path(ca_cert).resolve()) if ca_cert else None,
         "insecure_http": insecure_http,
     }
@@ -87,7 +96,7 @@ def save(
     mtmp = marker.with_suffix(".tmp")
     mtmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     mtmp.replace(marker)
-    return path
+    return path, changed
 
 
 def forget(ws: Workspace) -> bool:

@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tantalio.exchange.client import ExchangeClient, ExchangeError, ExchangeUnreachable
-from tantalio.exchange.connection import ExchangeConfigError, load
+from tantalio.exchange.connection import ExchangeConfigError, load, save
 from tantalio.store import audit as store_audit
 from tantalio.store import exchange_ws_ops as ops
 from tantalio.store import repo
@@ -104,6 +105,44 @@ def ask_case(ws: Workspace, case_id: int) -> AskReport | None:
     with ws.transaction() as s:
         report.verdicts = refresh_cases(s, [case_id])
     return report
+
+
+# --- connect ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ConnectResult:
+    status: dict[str, Any]
+    key_file: Path
+    reset: bool  # another exchange or agency than before: earlier answers were dropped
+
+
+def connect(
+    ws: Workspace,
+    url: str,
+    key: str,
+    ca_cert: str | None = None,
+    insecure_http: bool = False,
+    actor: str | None = None,
+) -> ConnectResult:
+    """Check the key against `/v1/status`, then record the connection (connection.py). A
+    refused key stores nothing."""
+    with ExchangeClient(url, key, ca_cert=ca_cert, insecure_http=insecure_http) as client:
+        status = client.status()
+    path, changed = save(ws, url, key, ca_cert, insecure_http, agency=status.get("agency"))
+    with ws.transaction() as s:
+        if changed:
+            refresh_media(s, ops.forget_answers(s))
+        store_audit.audit(
+            s,
+            "exchange.connect",
+            username=actor,
+            object_type="exchange",
+            object_id=url,
+            detail={"agency": status.get("agency"), "scopes": status.get("scopes"),
+                    "reset": changed},
+        )  # fmt: skip
+    return ConnectResult(status, path, changed)
 
 
 # --- push -------------------------------------------------------------------------------------

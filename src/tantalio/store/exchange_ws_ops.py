@@ -136,24 +136,30 @@ def case_media_ids(session: Session, case_id: int) -> list[int]:
     return sorted(m for m in session.scalars(q) if m is not None)
 
 
+ASKED_KINDS = ("image", "video")  # the exchange is about media, not every file's hash
+
+
 def unasked(session: Session, media_ids: Iterable[int] | None = None) -> list[int]:
-    """Media the exchange has not answered about yet (never asked, or pending), of the given
-    media or of the whole workspace."""
+    """Images and videos the exchange has not answered about yet (never asked, or
+    pending), of the given media or of the whole workspace."""
     done = select(ExchangeQuery.media_id).where(ExchangeQuery.state == "done")
+    base = select(Media.id).where(Media.kind.in_(ASKED_KINDS), Media.id.not_in(done))
     if media_ids is None:
-        q = select(Media.id).where(Media.id.not_in(done)).order_by(Media.id)
-        return list(session.scalars(q))
+        return list(session.scalars(base.order_by(Media.id)))
     out: list[int] = []
     for batch in chunks(sorted(set(media_ids))):
-        asked = set(
-            session.scalars(
-                select(ExchangeQuery.media_id).where(
-                    ExchangeQuery.media_id.in_(batch), ExchangeQuery.state == "done"
-                )
-            )
-        )
-        out += [m for m in batch if m not in asked]
+        out += sorted(session.scalars(base.where(Media.id.in_(batch))))
     return out
+
+
+def forget_answers(session: Session) -> list[int]:
+    """Another exchange or another agency's key: the answers, the feed position and the
+    series links of the old one mean nothing now; every media is asked again. Returns the
+    media that had answers (their verdicts need refreshing)."""
+    had = list(session.scalars(select(ExchangeMatch.media_id).distinct()))
+    for model in (ExchangeMatch, ExchangeQuery, ExchangeSync, ExchangeSeriesLink):
+        session.execute(delete(model))
+    return had
 
 
 def pending_count(session: Session) -> int:
