@@ -85,17 +85,20 @@ def ask_about(ws: Workspace, client: ExchangeClient, media_ids: Sequence[int]) -
 def ask_case(ws: Workspace, case_id: int) -> AskReport | None:
     """After ingest: ask about the case's media not answered yet. None when the workspace is
     not connected. Never raises for the exchange's sake: ingest must finish offline."""
+    problem: str | None = None
     try:
         connection = load(ws)
-    except ExchangeConfigError as exc:
-        return AskReport(error=str(exc))
-    if connection is None:
+    except ExchangeConfigError as exc:  # named but unusable (a readable key file): say so
+        connection, problem = None, str(exc)
+    if connection is None and problem is None:
         return None
     with ws.session() as s:
         todo = ops.unasked(s, ops.case_media_ids(s, case_id))
     if not todo:
         return AskReport()
     try:
+        if connection is None:
+            raise ValueError(problem)
         with connection.client() as client:
             report = ask_about(ws, client, todo)
     except (ExchangeError, ValueError) as exc:  # refused key, scope, bad config: go on
