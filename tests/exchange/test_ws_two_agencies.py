@@ -337,7 +337,7 @@ def test_media_page_in_chromium(scenario: Scenario, tmp_path: Path) -> None:
     import time
 
     _, media = _ids(scenario.ws_b)
-    port = free_port()
+    port = free_port()  # B's web app, as its examiners see it
     proc = subprocess.Popen(
         [sys.executable, "-m", "tantalio.cli.main", "serve", "-w", str(scenario.ws_b.dir),
          "--port", str(port)],
@@ -371,6 +371,12 @@ def test_media_page_in_chromium(scenario: Scenario, tmp_path: Path) -> None:
             target = Path(os.environ.get("TANTALIO_SCREENSHOTS") or tmp_path)
             target.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(target / "exchange-media.png"), full_page=True)
+            case_id, _ = _ids(scenario.ws_b)
+            page.goto(f"{url}/cases/{case_id}")
+            notice = page.locator("#notices summary").first
+            assert f"marked series {SERIES} identified: 2 media of this case" in notice.inner_text()
+            assert page.locator("#case-agencies li.identified").first.is_visible()
+            page.screenshot(path=str(target / "exchange-dashboard.png"), full_page=True)
             browser.close()
     finally:
         proc.terminate()
