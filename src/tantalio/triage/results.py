@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from tantalio.store import verdicts as store
 from tantalio.store.cases import VERDICTS
+from tantalio.store.categories import examiner_facts
 from tantalio.store.exchange_ws_ops import agency_facts
-from tantalio.triage.verdicts import EXACT, best_agency, best_match
+from tantalio.triage.verdicts import EXACT, best_agency, best_matches
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -39,6 +40,8 @@ class TriageRow:
     type: str | None = None
     kind: str | None = None
     deleted: bool = False
+    examiner_category: int | None = None  # the examiner's decision (wins over `category`)
+    examiner_series: list[str] = field(default_factory=list)  # series the media is in here
     # Other agencies' records at the central exchange (issue 11): agency, country, series,
     # status, victim_identified.
     agencies: list[dict[str, Any]] = field(default_factory=list)
@@ -57,6 +60,7 @@ def triage_rows(session: Session, case_id: int) -> Iterator[TriageRow]:
     media = {f.media_id for f in facts if f.media_id is not None}
     matches = store.entry_match_facts(session, media)
     cases = store.media_case_refs(session, media)
+    review = examiner_facts(session, media)
     remote = agency_facts(session, media)
     for f in facts:
         row = TriageRow(
@@ -76,11 +80,18 @@ def triage_rows(session: Session, case_id: int) -> Iterator[TriageRow]:
             row.cases = sorted(
                 ref for cid, ref in cases.get(f.media_id, {}).items() if cid != case_id
             )
-            bad, good = best_match(matches.get(f.media_id, []))
-            chosen = bad if f.verdict in ("known", "near-known") else good
-            if f.verdict == "known" and bad is not None and bad.algorithm not in EXACT:
+            row.examiner_category, row.examiner_series = review.get(f.media_id, (None, []))
+            best = best_matches(matches.get(f.media_id, []))
+            chosen = {
+                "known": best.alerting,
+                "near-known": best.alerting,
+                "known-good": best.good,
+                "known-non-pertinent": best.non_pertinent,
+                "seen-elsewhere": best.seen,
+            }.get(f.verdict or "")
+            if f.verdict == "known" and chosen is not None and chosen.algorithm not in EXACT:
                 chosen = None  # known through another agency's exact record, not this set
-            if chosen is not None and f.verdict in ("known", "near-known", "known-good"):
+            if chosen is not None:
                 row.hashset = chosen.hash_set
                 row.category = chosen.category
                 row.series = chosen.series
