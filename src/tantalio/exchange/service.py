@@ -23,13 +23,7 @@ import numpy as np
 
 from tantalio.exchange import auth, records
 from tantalio.exchange.config import ExchangeConfig, default_signing_key
-from tantalio.exchange.index import (
-    EXACT,
-    RecordIndex,
-    WatchIndex,
-    agency_of,
-    record_of,
-)
+from tantalio.exchange.index import EXACT, ExchangeIndex, agency_of, is_watch, record_of
 from tantalio.exchange.records import BadInput, QueryIn, RecordIn
 from tantalio.exchange.signing import load_or_create, public_pem
 from tantalio.hashsets import deltas
@@ -67,8 +61,7 @@ class ExchangeService:
         self.config = config or ExchangeConfig()
         self.store = ExchangeStore(self.config.db_url)
         self.keyring = auth.KeyRing(self.store, self.config.key_cache_ttl_s)
-        self.records = RecordIndex(self.config.rules)
-        self.watches = WatchIndex(self.config.rules)
+        self.index = ExchangeIndex(self.config.rules)
         self._write = threading.Lock()
         self._signing_key: Any = None
         self._rate_noted: dict[int, tuple[float, int]] = {}
@@ -85,9 +78,9 @@ class ExchangeService:
 
     def start(self) -> None:
         """Load every live record and every watch into memory."""
-        self.records.bulk_load(self.store.iter_index_rows())
+        self.index.bulk_load(self.store.iter_index_columns())
         for rows in self.store.iter_watches():
-            self.watches.add(rows)
+            self.index.add_watches(rows)
         self.ready = True
 
     def close(self) -> None:
@@ -155,7 +148,7 @@ class ExchangeService:
                     },
                     ip=caller.ip,
                 )
-            self.records.replace(before, created + updated)
+            self.index.replace(before, created + updated)
         return {
             "accepted": len(parsed),
             "created": len(created),
@@ -195,7 +188,7 @@ class ExchangeService:
                     },
                     ip=caller.ip,
                 )
-            self.records.remove(rows)
+            self.index.remove(rows)
         return {"retracted": len(rows), "not_found": len(missing)}
 
     def _fan_out(
@@ -221,29 +214,24 @@ class ExchangeService:
         for algo in EXACT:
             sel = [r for r in rows if getattr(r, algo)]
             values = [getattr(r, algo) for r in sel]
-            qi, codes = self.records.search_exact(algo, values)
+            qi, codes = self.index.search_exact(algo, values)
             for q, code in zip(qi.tolist(), codes.tolist(), strict=True):
-                row, other = sel[q], record_of(code)
-                if agency_of(code) != row.agency_id:
-                    note(agency_of(code), row, algo, values[q], 0)
+                row = sel[q]
+                note(agency_of(code), row, algo, values[q], 0)
+                if not is_watch(code) and agency_of(code) != row.agency_id:
+                    other = record_of(code)
                     pairs.setdefault((min(row.id, other), max(row.id, other)), (algo, 0))
-            qi, codes = self.watches.search_exact(algo, values)
-            for q, code in zip(qi.tolist(), codes.tolist(), strict=True):
-                note(agency_of(code), sel[q], algo, values[q], 0)
         rules = self.config.rules
         sel = [r for r in rows if r.pdq and rules.pdq_usable(r.pdq_quality)]
-        hashes = [r.pdq for r in sel]
-        q, codes, dist = self.records.search_pdq(hashes)  # type: ignore[arg-type]
+        q, codes, dist = self.index.search_pdq([r.pdq for r in sel])  # type: ignore[misc]
         for qn, code, d in zip(q.tolist(), codes.tolist(), dist.tolist(), strict=True):
-            row, other = sel[qn], record_of(code)
-            if agency_of(code) != row.agency_id:
-                value = self.records.pdq.get(code) or row.pdq or ""
-                note(agency_of(code), row, "pdq", value, d)
+            row = sel[qn]
+            if agency_of(code) == row.agency_id:
+                continue
+            note(agency_of(code), row, "pdq", self.index.pdq.get(code) or "", d)
+            if not is_watch(code):
+                other = record_of(code)
                 pairs.setdefault((min(row.id, other), max(row.id, other)), ("pdq", d))
-        q, codes, dist = self.watches.search_pdq(hashes)  # type: ignore[arg-type]
-        for qn, code, d in zip(q.tolist(), codes.tolist(), dist.tolist(), strict=True):
-            value = self.watches.pdq.get(code) or ""
-            note(agency_of(code), sel[qn], "pdq", value, d)
         changes = []
         for (agency, record_id), (_, info) in sorted(found.items()):
             if retracted:
@@ -267,7 +255,7 @@ class ExchangeService:
         best: list[dict[int, tuple[int, str, int]]] = [{} for _ in parsed]
 
         def keep(qn: int, code: int, kind: str, distance: int) -> None:
-            if agency_of(code) == me:
+            if agency_of(code) == me or is_watch(code):
                 return
             rid = record_of(code)
             rank = MATCH_ORDER[kind] * 1000 + distance
@@ -279,7 +267,7 @@ class ExchangeService:
             sel = [i for i, q in enumerate(parsed) if getattr(q, algo)]
             values = [getattr(parsed[i], algo) for i in sel]
             watch.extend((me, algo, v) for v in values)
-            qi, codes = self.records.search_exact(algo, values)
+            qi, codes = self.index.search_exact(algo, values)
             for qn, code in zip(qi.tolist(), codes.tolist(), strict=True):
                 keep(sel[qn], code, algo, 0)
         owner: list[int] = []
@@ -295,13 +283,13 @@ class ExchangeService:
             owner.extend([i] * len(group))
             hashes.extend(group)  # type: ignore[arg-type]
         if hashes:
-            qn_arr, codes, dist = self.records.search_pdq(hashes)
+            qn_arr, codes, dist = self.index.search_pdq(hashes)
             owners = np.asarray(owner, dtype=np.int64)[qn_arr]
             for qn, code, d in zip(owners.tolist(), codes.tolist(), dist.tolist(), strict=True):
                 keep(qn, code, "pdq", d)
         for i, q in enumerate(parsed):
             if q.vpdq:
-                for code, d in self.records.search_vpdq(q.vpdq):
+                for code, d in self.index.search_vpdq(q.vpdq):
                     keep(i, code, "vpdq", d)
         matched = {rid for per in best for rid in per}
         with self.store.transaction() as s:
@@ -319,7 +307,7 @@ class ExchangeService:
                 },
                 ip=caller.ip,
             )
-        self.watches.add(watch)
+        self.index.add_watches(watch)
         results = []
         for q, per in zip(parsed, best, strict=True):
             matches = []

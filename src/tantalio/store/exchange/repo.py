@@ -6,6 +6,7 @@ its links and its audit event commit together or not at all.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -254,11 +255,16 @@ class ExchangeStore:
         ]
         created: list[IndexRow] = []
         if fresh:
-            ids = s.scalars(
-                insert(ExchangeRecord).returning(ExchangeRecord.id, sort_by_parameter_order=True),
-                fresh,
-            ).all()
-            created = [_index_row(i, agency_id, c) for i, c in zip(ids, fresh, strict=True)]
+            s.execute(insert(ExchangeRecord.__table__), fresh)  # type: ignore[arg-type]  # one executemany
+            ids: dict[str, int] = {}
+            for part in _chunks([r["identity"] for r in fresh]):
+                found = s.execute(
+                    select(ExchangeRecord.identity, ExchangeRecord.id).where(
+                        ExchangeRecord.agency_id == agency_id, ExchangeRecord.identity.in_(part)
+                    )
+                )
+                ids.update((row[0], row[1]) for row in found)
+            created = [_index_row(ids[c["identity"]], agency_id, c) for c in fresh]
         updates = [
             {**by_identity[ident], "id": prev.id, "updated_at": stamp, "retracted_at": None}
             for ident, prev in old.items()
@@ -353,21 +359,43 @@ class ExchangeStore:
                 }
         return out
 
-    def iter_index_rows(self, chunk: int = 100_000) -> Iterator[list[IndexRow]]:
-        """Every live record, in id order, in chunks (start-up index load)."""
+    def iter_index_columns(self, chunk: int = 200_000) -> Iterator[tuple[list[Any], ...]]:
+        """Every live record in id order as column lists (id, agency_id, sha256, sha1, md5,
+        pdq, pdq_quality, vpdq): the start-up index load reads 10M rows without building an
+        object per row."""
         last = 0
+        sql = (
+            "SELECT id, agency_id, sha256, sha1, md5, pdq, pdq_quality, vpdq"
+            " FROM exchange_records WHERE id > {p} AND retracted_at IS NULL ORDER BY id LIMIT {n}"
+        )
+        mark = "%s" if self.dialect == "postgresql" else "?"
         while True:
-            with self.session() as s:
-                rows = s.execute(
-                    select(*INDEX_COLUMNS)
-                    .where(ExchangeRecord.id > last, ExchangeRecord.retracted_at.is_(None))
-                    .order_by(ExchangeRecord.id)
-                    .limit(chunk)
-                ).all()
+            with self.engine.connect() as conn:
+                rows = conn.exec_driver_sql(sql.format(p=mark, n=int(chunk)), (last,)).fetchall()
             if not rows:
                 return
-            yield [IndexRow(*r) for r in rows]
+            cols = [list(c) for c in zip(*rows, strict=True)]
+            cols[7] = [json.loads(v) if isinstance(v, str) else v for v in cols[7]]
+            yield tuple(cols)
             last = rows[-1][0]
+
+    def bulk_insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Load many new records at once (benchmarks, migrations from another exchange):
+        (agency_id, identity, sha256, md5, pdq, pdq_quality, category, series, status)
+        tuples, straight to the driver's executemany; no feed, no audit. The server builds
+        its index from them at its next start."""
+        stamp: Any = now()
+        if self.dialect == "sqlite":  # as SQLAlchemy's SQLite DateTime stores it
+            stamp = stamp.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        sql = (
+            "INSERT INTO exchange_records (agency_id, identity, sha256, md5, pdq, pdq_quality,"
+            " category, series, status, victim_identified, offender_identified, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        if self.dialect == "postgresql":
+            sql = sql.replace("?", "%s")
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(sql, [(*r, False, False, stamp, stamp) for r in rows])
 
     def count_records(self) -> int:
         with self.session() as s:
