@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Exchange, audit_actions, random_pdq
 
+from conftest import Exchange, audit_actions, random_pdq
 from tantalio.exchange.admin import revoke_key
 from tantalio.exchange.app import create_exchange_app
 from tantalio.exchange.config import ExchangeConfig

@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import httpx
-from conftest import serve_exchange
 from sqlalchemy import text
 
+from conftest import serve_exchange
 from tantalio.store.exchange import ExchangeStore
 
 

@@ -7,8 +7,8 @@ import json
 import secrets
 
 import pytest
-from conftest import Exchange, audit_actions
 
+from conftest import Exchange, audit_actions
 from tantalio.hashsets import deltas
 from tantalio.hashsets.signed import SignatureMismatchError
 
