@@ -369,15 +369,22 @@ class ExchangeStore:
             " FROM exchange_records WHERE id > {p} AND retracted_at IS NULL ORDER BY id LIMIT {n}"
         )
         mark = "%s" if self.dialect == "postgresql" else "?"
-        while True:
-            with self.engine.connect() as conn:
-                rows = conn.exec_driver_sql(sql.format(p=mark, n=int(chunk)), (last,)).fetchall()
-            if not rows:
-                return
-            cols = [list(c) for c in zip(*rows, strict=True)]
-            cols[7] = [json.loads(v) if isinstance(v, str) else v for v in cols[7]]
-            yield tuple(cols)
-            last = rows[-1][0]
+        query = sql.format(p=mark, n=int(chunk))
+        raw = self.engine.raw_connection()  # the driver's rows, without Result processing
+        try:
+            while True:
+                cur = raw.cursor()
+                cur.execute(query, (last,))
+                rows = cur.fetchall()
+                cur.close()
+                if not rows:
+                    return
+                cols = [list(c) for c in zip(*rows, strict=True)]
+                cols[7] = [json.loads(v) if isinstance(v, str) else v for v in cols[7]]
+                yield tuple(cols)
+                last = rows[-1][0]
+        finally:
+            raw.close()
 
     def bulk_insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Load many new records at once (benchmarks, migrations from another exchange):
