@@ -136,9 +136,14 @@ def bulk_load(db: str, data: Data, agency_ids: list[int], chunk: int = 200_000) 
 def queries(
     data: Data, lo: int, hi: int, orientations: int, rng: np.random.Generator
 ) -> list[dict[str, Any]]:
-    pdqs, shas = hexes(data.q_pdq[lo:hi]), hexes(data.q_sha[lo:hi])
+    """Queries lo..hi of the planted half interleaved with as many of the random half."""
+    half = len(data.q_src)
+    size = (hi - lo) // 2
+    lo %= half - size
+    rows = np.concatenate([np.arange(lo, lo + size), half + np.arange(lo, lo + size)])
+    pdqs, shas = hexes(data.q_pdq[rows]), hexes(data.q_sha[rows])
     out = []
-    for k, (p, s) in enumerate(zip(pdqs, shas, strict=True), start=lo):
+    for k, p, s in zip(rows.tolist(), pdqs, shas, strict=True):
         q: dict[str, Any] = {"id": str(k), "sha256": s, "pdq": p}
         if orientations > 1:
             q["pdq_orientations"] = hexes(

@@ -60,6 +60,12 @@ def test_list_chain_of_three_with_retraction(exchange: Exchange) -> None:
         assert all(e.category == 1 for e in delta.add)
         state = delta.next_state()
     assert held == {h2, h3} and state.last_seq == 3
+    # A subscription (tantalio.subscriptions) reads the same documents from this URL.
+    from tantalio.subscriptions.sources import ExchangeListSource
+
+    source = ExchangeListSource(f"{exchange.url}/v1/lists/{name}", key=a.token)  # type: ignore[attr-defined]
+    assert source.list_name() == name
+    assert [d.decode() for d in source.fetch(1)] == page["deltas"][1:]
     # Only what is new: after 2, one delta.
     assert len(a.get(f"/v1/lists/{name}/deltas", params={"after": 2}).json()["deltas"]) == 1
     # A replayed delta and a tampered one are refused by the subscriber.

@@ -198,11 +198,16 @@ def verify_delta(
     state: SubscriptionState,
     *,
     now: datetime | None = None,
+    check_expiry: bool = True,
     source: str = "signed delta",
 ) -> Delta:
     """Verify `data` as the next delta after `state`, or raise a `DeltaError` /
     `SignedListError` subclass that says why it must not be applied. Nothing is applied
-    here: the caller stores the entries and then `delta.next_state()`, in one transaction."""
+    here: the caller stores the entries and then `delta.next_state()`, in one transaction.
+
+    Expiry guards the *newest* state a subscriber is shown: a subscriber catching up on a
+    backlog passes `check_expiry=False` for every delta but the last it was given, because a
+    later, unexpired delta names the earlier ones through its `prev_digest` chain."""
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -219,7 +224,7 @@ def verify_delta(
     delta = _read_payload(payload, used, source)
     _check_chain(delta, state, source)
     moment = now or datetime.now(UTC)
-    if delta.expires <= moment:
+    if check_expiry and delta.expires <= moment:
         raise DeltaExpiredError(
             source,
             f"delta {delta.seq} of list {delta.list_name!r} expired at "

@@ -15,6 +15,7 @@ from tantalio.store import repo
 from tantalio.store import web_queries as wq
 from tantalio.store.cases import VERDICTS
 from tantalio.web.categories import CATEGORIES
+from tantalio.web.routers.notices import notice_dicts
 from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
 
@@ -236,6 +237,7 @@ def case_page(
             "status": status,
             "categories": CATEGORIES,
             "verdict_order": VERDICTS,
+            "notices": notice_dicts(db, case.id),
         },
     )
 
