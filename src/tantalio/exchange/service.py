@@ -12,6 +12,7 @@ sync then reads its own rows with one indexed range scan.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from tantalio.hashsets.record import HashEntry
 from tantalio.store.exchange import AgencyExists, ExchangeStore, IndexRow, KeyRow
 from tantalio.store.exchange import audit as audit_log
 
+log = logging.getLogger("tantalio.exchange")
 MATCH_ORDER = {"sha256": 0, "sha1": 1, "md5": 2, "pdq": 3, "vpdq": 4}
 
 
@@ -65,6 +67,9 @@ class ExchangeService:
         self._write = threading.Lock()
         self._signing_key: Any = None
         self._rate_noted: dict[int, tuple[float, int]] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
         self.ready = False
 
     @property
@@ -76,15 +81,49 @@ class ExchangeService:
             self._signing_key = load_or_create(self.signing_key_path)
         return self._signing_key
 
-    def start(self) -> None:
-        """Load every live record and every watch into memory."""
+    def start(self, background: bool = True) -> None:
+        """Load every live record and every watch into memory; with `background`, start the
+        worker that drains deferred PDQ fan-out (left over from before a restart too)."""
         self.index.bulk_load(self.store.iter_index_columns())
         for rows in self.store.iter_watches():
             self.index.add_watches(rows)
         self.ready = True
+        if background:
+            self._worker = threading.Thread(
+                target=self._fanout_loop, name="exchange-fanout", daemon=True
+            )
+            self._worker.start()
 
     def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(timeout=30)
         self.store.close()
+
+    def _fanout_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                done = self.drain_fanout()
+            except Exception:  # a database hiccup: try again on the next round
+                log.exception("deferred fan-out failed; retrying")
+                done = 0
+            if not done:
+                self._wake.wait(timeout=1.0)
+                self._wake.clear()
+
+    def drain_fanout(self) -> int:
+        """One batch of deferred PDQ fan-out; returns how many records it handled. The
+        search runs without the write lock (index reads never block)."""
+        rows = self.store.next_fanout(self.config.fanout_batch)
+        if not rows:
+            return 0
+        changes, pairs = self._fan_out(rows, retracted=False, exact=False)
+        with self._write, self.store.transaction() as s:
+            self.store.add_changes(s, changes)
+            self.store.add_pairs(s, pairs)
+            self.store.done_fanout(s, [r.id for r in rows])
+        return len(rows)
 
     # -- audit -------------------------------------------------------------------------
 
@@ -130,7 +169,11 @@ class ExchangeService:
                 created, updated, before, unchanged = self.store.upsert_records(
                     s, agency, [r.columns() for r in parsed]
                 )
-                changes, pairs = self._fan_out(created + updated, retracted=False)
+                changed = created + updated
+                defer = len(changed) > self.config.fanout_sync_max
+                changes, pairs = self._fan_out(changed, retracted=False, pdq=not defer)
+                if defer:
+                    self.store.queue_fanout(s, [r.id for r in changed])
                 self.store.add_changes(s, changes)
                 self.store.add_pairs(s, pairs)
                 audit_log.append(
@@ -145,10 +188,13 @@ class ExchangeService:
                         "unchanged": unchanged,
                         "refused": len(refused),
                         "changes": len(changes),
+                        "deferred_fanout": len(changed) if defer else 0,
                     },
                     ip=caller.ip,
                 )
-            self.index.replace(before, created + updated)
+            self.index.replace(before, changed)
+        if defer:
+            self._wake.set()
         return {
             "accepted": len(parsed),
             "created": len(created),
@@ -192,7 +238,7 @@ class ExchangeService:
         return {"retracted": len(rows), "not_found": len(missing)}
 
     def _fan_out(
-        self, rows: Sequence[IndexRow], *, retracted: bool
+        self, rows: Sequence[IndexRow], *, retracted: bool, exact: bool = True, pdq: bool = True
     ) -> tuple[list[tuple[int, int, dict[str, Any]]], dict[tuple[int, int], tuple[str, int]]]:
         """For changed records: feed rows for every other agency that holds or watches the
         same media, and record pairs across agencies (for series links)."""
@@ -211,7 +257,7 @@ class ExchangeService:
                 info = {"watched": {kind: value}, "match": kind, "distance": distance}
                 found[key] = (rank, info)
 
-        for algo in EXACT:
+        for algo in EXACT if exact else ():
             sel = [r for r in rows if getattr(r, algo)]
             values = [getattr(r, algo) for r in sel]
             qi, codes = self.index.search_exact(algo, values)
@@ -222,7 +268,7 @@ class ExchangeService:
                     other = record_of(code)
                     pairs.setdefault((min(row.id, other), max(row.id, other)), (algo, 0))
         rules = self.config.rules
-        sel = [r for r in rows if r.pdq and rules.pdq_usable(r.pdq_quality)]
+        sel = [r for r in rows if pdq and r.pdq and rules.pdq_usable(r.pdq_quality)]
         q, codes, dist = self.index.search_pdq([r.pdq for r in sel])  # type: ignore[misc]
         for qn, code, d in zip(q.tolist(), codes.tolist(), dist.tolist(), strict=True):
             row = sel[qn]
@@ -372,6 +418,7 @@ class ExchangeService:
             "country": caller.key.country,
             "scopes": sorted(caller.key.scopes),
             "ready": self.ready,
+            "pending_fanout": self.store.pending_fanout(),
         }
 
     # -- lists -------------------------------------------------------------------------

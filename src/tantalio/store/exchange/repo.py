@@ -23,6 +23,7 @@ from tantalio.store.exchange.models import (
     ExchangeAgency,
     ExchangeApiKey,
     ExchangeChange,
+    ExchangeFanout,
     ExchangeList,
     ExchangeListDelta,
     ExchangeListEntry,
@@ -464,6 +465,37 @@ class ExchangeStore:
             .limit(limit)
         )
         return [(r[0], r[1], r[2]) for r in rows]
+
+    def queue_fanout(self, s: Session, record_ids: Sequence[int]) -> None:
+        if record_ids:
+            s.execute(insert(ExchangeFanout), [{"record_id": i} for i in record_ids])
+
+    def next_fanout(self, limit: int) -> list[IndexRow]:
+        """The oldest queued records still live (queued ones since retracted are skipped:
+        their retraction fanned out already)."""
+        with self.session() as s:
+            ids = list(
+                s.scalars(
+                    select(ExchangeFanout.record_id).order_by(ExchangeFanout.record_id).limit(limit)
+                )
+            )
+            if not ids:
+                return []
+            rows = s.execute(
+                select(*INDEX_COLUMNS).where(
+                    ExchangeRecord.id.in_(ids), ExchangeRecord.retracted_at.is_(None)
+                )
+            ).all()
+            live = {r[0]: IndexRow(*r) for r in rows}  # type: ignore[arg-type]
+            return [live.get(i) or IndexRow(i, 0, None, None, None, None, None, None) for i in ids]
+
+    def done_fanout(self, s: Session, record_ids: Sequence[int]) -> None:
+        for part in _chunks(list(record_ids)):
+            s.execute(delete(ExchangeFanout).where(ExchangeFanout.record_id.in_(part)))
+
+    def pending_fanout(self) -> int:
+        with self.session() as s:
+            return int(s.scalar(select(func.count()).select_from(ExchangeFanout)) or 0)
 
     def add_pairs(self, s: Session, pairs: dict[tuple[int, int], tuple[str, int]]) -> None:
         """Pairs of two agencies' records of the same media, stored both ways round."""
