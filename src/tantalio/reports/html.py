@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tantalio import __version__
+from tantalio.hashsets.categories import category_name
+from tantalio.reports import sections
 from tantalio.reports.charts import VERDICT_COLOURS, simple_bars, stacked_bars
 from tantalio.reports.csv_report import write_csv
+from tantalio.reports.pdf import PdfUnavailable, write_pdf
 from tantalio.store import repo
 from tantalio.store import verdicts as store
 from tantalio.store.timeutil import utcnow
@@ -65,6 +68,8 @@ class ReportFiles:
     html: Path
     csv: Path
     files: int
+    pdf: Path | None = None
+    pdf_error: str | None = None  # why no PDF was written (WeasyPrint or Pango missing)
 
 
 def _env() -> Environment:
@@ -103,7 +108,9 @@ def _reasons(row: TriageRow, detail: store.MediaDetail | None, cluster: int) -> 
     return out
 
 
-def build_report(ws: Workspace, session: Session, case_reference: str, out: Path) -> ReportFiles:
+def build_report(
+    ws: Workspace, session: Session, case_reference: str, out: Path, *, pdf: bool = True
+) -> ReportFiles:
     case = repo.get_case(session, case_reference)
     rows = list(triage_rows(session, case.id))
     out.mkdir(parents=True, exist_ok=True)
@@ -166,8 +173,22 @@ def build_report(ws: Workspace, session: Session, case_reference: str, out: Path
             near=[r for r in matched if r.verdict == "near-known"],
             elsewhere=[r for r in rows if r.verdict == "seen-elsewhere"],
             unreadable=[r for r in rows if r.verdict == "unreadable"],
+            category_table=sections.category_table(session, case.id),
+            hashset_hits=sections.hashset_hits(rows),
+            examiner_series=sections.examiner_series(rows),
+            reviewed=sum(1 for r in rows if r.examiner_category is not None),
+            chats=sections.chat_section(session, case.id),
+            audit=sections.audit_section(session, case.id),
+            category_name=category_name,
         )
     )
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")
-    return ReportFiles(html_path, csv_path, len(rows))
+    pdf_path, pdf_error = None, None
+    if pdf:
+        pdf_path = out / "report.pdf"
+        try:
+            write_pdf(html, pdf_path)
+        except PdfUnavailable as exc:
+            pdf_path, pdf_error = None, str(exc)
+    return ReportFiles(html_path, csv_path, len(rows), pdf_path, pdf_error)
