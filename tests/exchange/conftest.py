@@ -58,7 +58,7 @@ def serve_exchange(db_url: str, signing_key: Path, **env_extra: str) -> Iterator
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
+        deadline = time.time() + 240  # imports, migrations, index load on a loaded machine
         while True:
             try:
                 httpx.get(f"{url}/v1/status", timeout=2)

@@ -214,3 +214,31 @@ def test_series_links_seen_by_both_agencies(exchange: Exchange) -> None:
         ("NL-3", "ES-8", 3)
     ]
     assert links_a[0]["other_status"] == "unidentified"
+
+
+def test_bulk_push_fans_out_pdq_in_the_background(exchange: Exchange) -> None:
+    """A push of more than 2,000 records answers once they are stored; the feed rows and
+    links of their PDQ near-duplicates follow from the server's worker."""
+    import time
+
+    a, b = exchange.agency(), exchange.agency()
+    pdq, sha = random_pdq(), secrets.token_hex(32)
+    b.post("/v1/records", json={"records": [{"pdq": pdq, "series": "B-near"}]})
+    b.post("/v1/query", json={"queries": [{"id": "w", "sha256": sha}]})
+    start = b.get("/v1/changes").json()["last_seq"]
+    bulk = [{"sha256": secrets.token_hex(32), "pdq": random_pdq()} for _ in range(2_050)]
+    bulk[7] = {"pdq": flip(pdq, 6), "series": "A-bulk"}
+    bulk[9] = {"sha256": sha, "series": "A-bulk"}
+    out = a.post("/v1/records", json={"records": bulk}).json()
+    assert out["created"] == 2_050
+    deadline = time.time() + 120
+    while a.get("/v1/status").json()["pending_fanout"]:
+        assert time.time() < deadline, "deferred fan-out did not finish"
+        time.sleep(0.5)
+    feed = b.get("/v1/changes", params={"since": start}).json()["changes"]
+    assert sorted((c["match"]["match"], c["match"]["distance"]) for c in feed) == [
+        ("pdq", 6),
+        ("sha256", 0),
+    ]
+    links = b.get("/v1/series/links").json()["links"]
+    assert [(x["series"], x["other_series"]) for x in links] == [("B-near", "A-bulk")]

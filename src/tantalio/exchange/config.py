@@ -24,6 +24,10 @@ class ExchangeConfig:
     max_batch: int = 10_000
     max_body_bytes: int = 64 * 1024 * 1024
     max_changes_page: int = 5_000
+    # A push of more records than this answers once they are stored and exactly matched;
+    # their PDQ fan-out (feed rows and links for near duplicates) follows in the background.
+    fanout_sync_max: int = 2_000
+    fanout_batch: int = 10_000
     # Per agency (its keys together), unless the agency row says otherwise.
     default_rate_per_s: float = 20.0
     default_burst: int = 40

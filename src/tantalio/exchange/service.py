@@ -12,6 +12,7 @@ sync then reads its own rows with one indexed range scan.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -23,13 +24,7 @@ import numpy as np
 
 from tantalio.exchange import auth, records
 from tantalio.exchange.config import ExchangeConfig, default_signing_key
-from tantalio.exchange.index import (
-    EXACT,
-    RecordIndex,
-    WatchIndex,
-    agency_of,
-    record_of,
-)
+from tantalio.exchange.index import EXACT, ExchangeIndex, agency_of, is_watch, record_of
 from tantalio.exchange.records import BadInput, QueryIn, RecordIn
 from tantalio.exchange.signing import load_or_create, public_pem
 from tantalio.hashsets import deltas
@@ -37,6 +32,7 @@ from tantalio.hashsets.record import HashEntry
 from tantalio.store.exchange import AgencyExists, ExchangeStore, IndexRow, KeyRow
 from tantalio.store.exchange import audit as audit_log
 
+log = logging.getLogger("tantalio.exchange")
 MATCH_ORDER = {"sha256": 0, "sha1": 1, "md5": 2, "pdq": 3, "vpdq": 4}
 
 
@@ -67,11 +63,13 @@ class ExchangeService:
         self.config = config or ExchangeConfig()
         self.store = ExchangeStore(self.config.db_url)
         self.keyring = auth.KeyRing(self.store, self.config.key_cache_ttl_s)
-        self.records = RecordIndex(self.config.rules)
-        self.watches = WatchIndex(self.config.rules)
+        self.index = ExchangeIndex(self.config.rules)
         self._write = threading.Lock()
         self._signing_key: Any = None
         self._rate_noted: dict[int, tuple[float, int]] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
         self.ready = False
 
     @property
@@ -83,15 +81,49 @@ class ExchangeService:
             self._signing_key = load_or_create(self.signing_key_path)
         return self._signing_key
 
-    def start(self) -> None:
-        """Load every live record and every watch into memory."""
-        self.records.bulk_load(self.store.iter_index_rows())
+    def start(self, background: bool = True) -> None:
+        """Load every live record and every watch into memory; with `background`, start the
+        worker that drains deferred PDQ fan-out (left over from before a restart too)."""
+        self.index.bulk_load(self.store.iter_index_columns())
         for rows in self.store.iter_watches():
-            self.watches.add(rows)
+            self.index.add_watches(rows)
         self.ready = True
+        if background:
+            self._worker = threading.Thread(
+                target=self._fanout_loop, name="exchange-fanout", daemon=True
+            )
+            self._worker.start()
 
     def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(timeout=30)
         self.store.close()
+
+    def _fanout_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                done = self.drain_fanout()
+            except Exception:  # a database hiccup: try again on the next round
+                log.exception("deferred fan-out failed; retrying")
+                done = 0
+            if not done:
+                self._wake.wait(timeout=1.0)
+                self._wake.clear()
+
+    def drain_fanout(self) -> int:
+        """One batch of deferred PDQ fan-out; returns how many records it handled. The
+        search runs without the write lock (index reads never block)."""
+        rows = self.store.next_fanout(self.config.fanout_batch)
+        if not rows:
+            return 0
+        changes, pairs = self._fan_out(rows, retracted=False, exact=False)
+        with self._write, self.store.transaction() as s:
+            self.store.add_changes(s, changes)
+            self.store.add_pairs(s, pairs)
+            self.store.done_fanout(s, [r.id for r in rows])
+        return len(rows)
 
     # -- audit -------------------------------------------------------------------------
 
@@ -137,7 +169,11 @@ class ExchangeService:
                 created, updated, before, unchanged = self.store.upsert_records(
                     s, agency, [r.columns() for r in parsed]
                 )
-                changes, pairs = self._fan_out(created + updated, retracted=False)
+                changed = created + updated
+                defer = len(changed) > self.config.fanout_sync_max
+                changes, pairs = self._fan_out(changed, retracted=False, pdq=not defer)
+                if defer:
+                    self.store.queue_fanout(s, [r.id for r in changed])
                 self.store.add_changes(s, changes)
                 self.store.add_pairs(s, pairs)
                 audit_log.append(
@@ -152,10 +188,13 @@ class ExchangeService:
                         "unchanged": unchanged,
                         "refused": len(refused),
                         "changes": len(changes),
+                        "deferred_fanout": len(changed) if defer else 0,
                     },
                     ip=caller.ip,
                 )
-            self.records.replace(before, created + updated)
+            self.index.replace(before, changed)
+        if defer:
+            self._wake.set()
         return {
             "accepted": len(parsed),
             "created": len(created),
@@ -195,11 +234,11 @@ class ExchangeService:
                     },
                     ip=caller.ip,
                 )
-            self.records.remove(rows)
+            self.index.remove(rows)
         return {"retracted": len(rows), "not_found": len(missing)}
 
     def _fan_out(
-        self, rows: Sequence[IndexRow], *, retracted: bool
+        self, rows: Sequence[IndexRow], *, retracted: bool, exact: bool = True, pdq: bool = True
     ) -> tuple[list[tuple[int, int, dict[str, Any]]], dict[tuple[int, int], tuple[str, int]]]:
         """For changed records: feed rows for every other agency that holds or watches the
         same media, and record pairs across agencies (for series links)."""
@@ -218,32 +257,27 @@ class ExchangeService:
                 info = {"watched": {kind: value}, "match": kind, "distance": distance}
                 found[key] = (rank, info)
 
-        for algo in EXACT:
+        for algo in EXACT if exact else ():
             sel = [r for r in rows if getattr(r, algo)]
             values = [getattr(r, algo) for r in sel]
-            qi, codes = self.records.search_exact(algo, values)
+            qi, codes = self.index.search_exact(algo, values)
             for q, code in zip(qi.tolist(), codes.tolist(), strict=True):
-                row, other = sel[q], record_of(code)
-                if agency_of(code) != row.agency_id:
-                    note(agency_of(code), row, algo, values[q], 0)
+                row = sel[q]
+                note(agency_of(code), row, algo, values[q], 0)
+                if not is_watch(code) and agency_of(code) != row.agency_id:
+                    other = record_of(code)
                     pairs.setdefault((min(row.id, other), max(row.id, other)), (algo, 0))
-            qi, codes = self.watches.search_exact(algo, values)
-            for q, code in zip(qi.tolist(), codes.tolist(), strict=True):
-                note(agency_of(code), sel[q], algo, values[q], 0)
         rules = self.config.rules
-        sel = [r for r in rows if r.pdq and rules.pdq_usable(r.pdq_quality)]
-        hashes = [r.pdq for r in sel]
-        q, codes, dist = self.records.search_pdq(hashes)  # type: ignore[arg-type]
+        sel = [r for r in rows if pdq and r.pdq and rules.pdq_usable(r.pdq_quality)]
+        q, codes, dist = self.index.search_pdq([r.pdq for r in sel])  # type: ignore[misc]
         for qn, code, d in zip(q.tolist(), codes.tolist(), dist.tolist(), strict=True):
-            row, other = sel[qn], record_of(code)
-            if agency_of(code) != row.agency_id:
-                value = self.records.pdq.get(code) or row.pdq or ""
-                note(agency_of(code), row, "pdq", value, d)
+            row = sel[qn]
+            if agency_of(code) == row.agency_id:
+                continue
+            note(agency_of(code), row, "pdq", self.index.pdq.get(code) or "", d)
+            if not is_watch(code):
+                other = record_of(code)
                 pairs.setdefault((min(row.id, other), max(row.id, other)), ("pdq", d))
-        q, codes, dist = self.watches.search_pdq(hashes)  # type: ignore[arg-type]
-        for qn, code, d in zip(q.tolist(), codes.tolist(), dist.tolist(), strict=True):
-            value = self.watches.pdq.get(code) or ""
-            note(agency_of(code), sel[qn], "pdq", value, d)
         changes = []
         for (agency, record_id), (_, info) in sorted(found.items()):
             if retracted:
@@ -267,7 +301,7 @@ class ExchangeService:
         best: list[dict[int, tuple[int, str, int]]] = [{} for _ in parsed]
 
         def keep(qn: int, code: int, kind: str, distance: int) -> None:
-            if agency_of(code) == me:
+            if agency_of(code) == me or is_watch(code):
                 return
             rid = record_of(code)
             rank = MATCH_ORDER[kind] * 1000 + distance
@@ -279,7 +313,7 @@ class ExchangeService:
             sel = [i for i, q in enumerate(parsed) if getattr(q, algo)]
             values = [getattr(parsed[i], algo) for i in sel]
             watch.extend((me, algo, v) for v in values)
-            qi, codes = self.records.search_exact(algo, values)
+            qi, codes = self.index.search_exact(algo, values)
             for qn, code in zip(qi.tolist(), codes.tolist(), strict=True):
                 keep(sel[qn], code, algo, 0)
         owner: list[int] = []
@@ -295,13 +329,13 @@ class ExchangeService:
             owner.extend([i] * len(group))
             hashes.extend(group)  # type: ignore[arg-type]
         if hashes:
-            qn_arr, codes, dist = self.records.search_pdq(hashes)
+            qn_arr, codes, dist = self.index.search_pdq(hashes)
             owners = np.asarray(owner, dtype=np.int64)[qn_arr]
             for qn, code, d in zip(owners.tolist(), codes.tolist(), dist.tolist(), strict=True):
                 keep(qn, code, "pdq", d)
         for i, q in enumerate(parsed):
             if q.vpdq:
-                for code, d in self.records.search_vpdq(q.vpdq):
+                for code, d in self.index.search_vpdq(q.vpdq):
                     keep(i, code, "vpdq", d)
         matched = {rid for per in best for rid in per}
         with self.store.transaction() as s:
@@ -319,7 +353,7 @@ class ExchangeService:
                 },
                 ip=caller.ip,
             )
-        self.watches.add(watch)
+        self.index.add_watches(watch)
         results = []
         for q, per in zip(parsed, best, strict=True):
             matches = []
@@ -384,6 +418,7 @@ class ExchangeService:
             "country": caller.key.country,
             "scopes": sorted(caller.key.scopes),
             "ready": self.ready,
+            "pending_fanout": self.store.pending_fanout(),
         }
 
     # -- lists -------------------------------------------------------------------------

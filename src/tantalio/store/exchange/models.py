@@ -119,6 +119,15 @@ class ExchangeChange(ExchangeBase):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ExchangeFanout(ExchangeBase):
+    """Records of a bulk push whose PDQ fan-out (feed rows, pairs) is still to be done; the
+    server's worker drains it after the push has answered, and again after a restart."""
+
+    __tablename__ = "exchange_fanout_queue"
+
+    record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
 class ExchangePair(ExchangeBase):
     """Two agencies' records of the same media (exact or PDQ): the ground of series links."""
 

@@ -77,6 +77,11 @@ def upgrade() -> None:
         batch_op.create_index("ix_exchange_changes_agency_seq", ["agency_id", "seq"], unique=False)
 
     op.create_table(
+        "exchange_fanout_queue",
+        sa.Column("record_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint("record_id", name=op.f("pk_exchange_fanout_queue")),
+    )
+    op.create_table(
         "exchange_lists",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=128), nullable=False),
@@ -239,6 +244,7 @@ def downgrade() -> None:
 
     op.drop_table("exchange_pairs")
     op.drop_table("exchange_lists")
+    op.drop_table("exchange_fanout_queue")
     with op.batch_alter_table("exchange_changes", schema=None) as batch_op:
         batch_op.drop_index("ix_exchange_changes_agency_seq")
 
