@@ -33,18 +33,33 @@ def import_cmd(
     media: bool = typer.Option(
         False, "--media", help="Ingest every file as media too (runs `tantalio ingest`)."
     ),
+    key: list[str] = typer.Option(
+        [],
+        "--key",
+        help="Key for encrypted sources (msgstore.db.crypt14/15, Signal's database): a key "
+        "file or 64 hex digits; [PATTERN=]FILE|HEX ties it to matching files. Repeatable.",
+    ),
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Parse WhatsApp exports, msgstore.db/wa.db, ChatStorage.sqlite and text files in PATH."""
+    """Parse WhatsApp exports, msgstore.db/wa.db (and encrypted backups, with --key),
+    ChatStorage.sqlite, Telegram cache4.db, Signal's database, browser history and text files
+    in PATH."""
     from tantalio.chats.analyzer import import_chats, summary_lines
+    from tantalio.chats.keys import ChatKeyError, KeyRing
 
     if not path.exists():
         fail(f"{path}: no such file or folder")
+    try:
+        keys = KeyRing.parse(key)
+    except ChatKeyError as exc:
+        fail(f"--key: {exc}")
     with open_cli_workspace(workspace) as ws:
         if media:
-            from tantalio.triage.pipeline import ingest
+            from tantalio.triage.pipeline import IngestOptions, ingest
 
-            report = ingest(ws, case, [str(path)], exhibit=exhibit)
+            report = ingest(
+                ws, case, [str(path)], exhibit=exhibit, options=IngestOptions(chat_keys=tuple(key))
+            )
             for ex in report.exhibits:
                 typer.echo(f"{ex.label}: {ex.seen} files, {ex.new_media} new media")
                 for line in ex.messages:
@@ -52,7 +67,9 @@ def import_cmd(
             if owner is None and region is None:
                 return
         try:
-            result = import_chats(ws, case, path, exhibit=exhibit, owner=owner, region=region)
+            result = import_chats(
+                ws, case, path, exhibit=exhibit, owner=owner, region=region, keys=keys
+            )
         except ValueError as exc:
             fail(str(exc))
         except Exception as exc:  # an unreadable archive or image: say which and why
@@ -119,6 +136,7 @@ def _table(rows: list[AccountScore], total: int) -> None:
     for col, justify in (
         ("#", "right"),
         ("account", "left"),
+        ("app", "left"),
         ("names", "left"),
         ("score", "right"),
         ("known", "right"),
@@ -134,6 +152,7 @@ def _table(rows: list[AccountScore], total: int) -> None:
         table.add_row(
             str(i),
             r.account,
+            r.app or "",
             ", ".join(r.names[:2]),
             f"{r.score:.1f}",
             str(r.known_posts),

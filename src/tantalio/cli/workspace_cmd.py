@@ -123,18 +123,35 @@ def ingest(
     dask_send_bytes: bool = typer.Option(
         False, "--dask-send-bytes", help="Ship folder files' bytes to the Dask workers."
     ),
+    chat_key: list[str] = typer.Option(
+        [],
+        "--chat-key",
+        help="Key for encrypted chat sources: [PATTERN=]FILE|HEX (a key file or 64 hex "
+        "digits; PATTERN a glob on the path inside the exhibit). Repeatable; never stored.",
+    ),
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Ingest evidence sources into a case: fingerprint, match, give every file a verdict.
 
     Resumable: running it again adds nothing twice and finishes an interrupted run."""
+    from tantalio.chats.keys import ChatKeyError, KeyRing
     from tantalio.evidence import EvidenceSourceError
     from tantalio.triage.pipeline import IngestOptions
     from tantalio.triage.pipeline import ingest as run_ingest
 
     if dask and dask_local:
         fail("--dask and --dask-local exclude each other")
-    options = IngestOptions(jobs=jobs, thumbnails=thumbnails, batch_files=batch, progress=progress)
+    try:
+        KeyRing.parse(chat_key)  # a bad key value fails now, not after the whole ingest
+    except ChatKeyError as exc:
+        fail(f"--chat-key: {exc}")
+    options = IngestOptions(
+        jobs=jobs,
+        thumbnails=thumbnails,
+        batch_files=batch,
+        progress=progress,
+        chat_keys=tuple(chat_key),
+    )
     if dask or dask_local:
         from tantalio.triage.dask_backend import DaskOptions
 

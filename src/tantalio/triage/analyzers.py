@@ -35,6 +35,7 @@ class AnalyzerContext:
     exhibit_label: str
     root: Path  # spooled files live at root / <path inside the exhibit>
     paths: list[str] = field(default_factory=list)  # exhibit paths spooled, in walk order
+    chat_keys: tuple[str, ...] = ()  # `--chat-key` values: keys for encrypted chat sources
 
 
 class ExhibitAnalyzer(Protocol):

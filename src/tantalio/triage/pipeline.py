@@ -66,6 +66,7 @@ class IngestOptions:
     stall_seconds: float = 900.0  # no result for this long: a decoder hangs; isolate it
     in_process: bool = False  # fingerprint in this process (tests, debugging): no isolation
     dask: DaskOptions | None = None  # per-file work on Dask workers (triage/dask_backend.py)
+    chat_keys: tuple[str, ...] = ()  # keys for encrypted chat sources (chats/keys.py)
 
 
 @dataclass(slots=True)
@@ -316,7 +317,14 @@ class _Run:
             if not paths:
                 continue
             ctx = AnalyzerContext(
-                self.ws, self.case_id, self.case_ref, exhibit_id, label, job.spool_root, paths
+                self.ws,
+                self.case_id,
+                self.case_ref,
+                exhibit_id,
+                label,
+                job.spool_root,
+                paths,
+                chat_keys=self.options.chat_keys,
             )
             try:
                 messages += [f"{analyzer.name}: {m}" for m in analyzer.analyze(ctx)]

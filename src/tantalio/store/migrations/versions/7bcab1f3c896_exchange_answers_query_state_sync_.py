@@ -5,7 +5,7 @@ other agencies' matching records, which media were asked or wait for the next sy
 change-feed position and series links. What a sync changed is told by `case_notice` rows.
 
 Revision ID: 7bcab1f3c896
-Revises: e63c9f4a1b32
+Revises: 0004
 Create Date: 2026-12-06 21:08:23.190047
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7bcab1f3c896"
-down_revision: str | None = "e63c9f4a1b32"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
