@@ -36,6 +36,8 @@ COMMAND_MODULES = (
     "tantalio.cli.chats_cmd",
     "tantalio.cli.web_cmd",
     "tantalio.cli.platform_cmd",
+    "tantalio.cli.exchange_cmd",  # the exchange server (creates the `exchange` group)
+    "tantalio.cli.exchange_ws_cmd",  # a workspace's exchange commands (joins that group)
 )
 
 

@@ -25,6 +25,7 @@ MODEL_MODULES = (
     "tantalio.store.chats",  # chats: accounts, groups, messages, artifacts
     "tantalio.store.subscriptions",  # signed list subscriptions, case notices
     "tantalio.store.scores",  # classifier scores of media
+    "tantalio.store.exchange_ws",  # the central exchange's answers, sync state, series links
 )
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from tantalio.store import audit as store_audit
 from tantalio.store import review, web_media
 from tantalio.store.series import SERIES_STATUSES, Series
+from tantalio.web.exchange_view import series_exchange
 from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
 
@@ -128,6 +129,7 @@ def api_get(
     return series_dict(s, len(members)) | {
         "media": members,
         "case_list": review.series_cases(db, s.id),
+        "exchange": series_exchange(db, s),
     }
 
 
@@ -213,5 +215,6 @@ def detail_page(
             "media": web_media.media_summaries(db, review.member_ids(db, s.id)),
             "cases": review.series_cases(db, s.id),
             "statuses": SERIES_STATUSES,
+            "exchange": series_exchange(db, s),
         },
     )
