@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tantalio.chats.keys import KeyRing
 from tantalio.chats.record import ChatRecords
 from tantalio.chats.registry import parse_exhibit, wants
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from tantalio.store.chats import ChatSaveSummary
     from tantalio.store.workspace import Workspace
     from tantalio.triage.analyzers import AnalyzerContext
@@ -44,11 +47,30 @@ def _empty(records: ChatRecords) -> bool:
     return not (records.accounts or records.groups or records.messages or records.artifacts)
 
 
-def save_records(ws: Workspace, exhibit_id: int, records: ChatRecords) -> ChatSaveSummary:
+def save_records(
+    ws: Workspace, exhibit_id: int, records: ChatRecords, keys: KeyRing | None = None
+) -> ChatSaveSummary:
     from tantalio.store.chats import save_exhibit_chats
 
     with ws.transaction() as session:
-        return save_exhibit_chats(session, exhibit_id, records)
+        summary = save_exhibit_chats(session, exhibit_id, records)
+        _audit_keys(session, exhibit_id, keys)
+        return summary
+
+
+def _audit_keys(session: Session, exhibit_id: int, keys: KeyRing | None) -> None:
+    """Each decryption with an examiner's key is audited: which file, which key (by its
+    fingerprint: the key itself is never stored)."""
+    from tantalio.store.audit import audit
+
+    for label, fingerprint in keys.used if keys else ():
+        audit(
+            session,
+            "chats.decrypt",
+            object_type="exhibit",
+            object_id=exhibit_id,
+            detail={"file": label, "key_fingerprint": fingerprint},
+        )
 
 
 class ChatAnalyzer:
@@ -60,10 +82,11 @@ class ChatAnalyzer:
         return wants(path)
 
     def analyze(self, ctx: AnalyzerContext) -> list[str]:
-        records = parse_exhibit(ctx.root)
+        keys = KeyRing.parse(ctx.chat_keys)
+        records = parse_exhibit(ctx.root, keys=keys)
         if _empty(records) and not records.warnings:
             return []
-        return summary_lines(save_records(ctx.ws, ctx.exhibit_id, records))
+        return summary_lines(save_records(ctx.ws, ctx.exhibit_id, records, keys))
 
 
 ANALYZER = ChatAnalyzer()
@@ -84,13 +107,15 @@ def import_chats(
     exhibit: str | None = None,
     owner: str | None = None,
     region: str | None = None,
+    keys: KeyRing | None = None,
 ) -> ImportResult:
     """Parse the chats under `path` into one exhibit of the case (both created on first use).
 
     A folder or a single chat file is read in place (read-only); an archive or disk image is
     walked with `tantalio.evidence` and the files the parsers want are copied to a private
     temporary folder first. `owner` is the phone's own number or JID when the examiner knows
-    it. Re-importing the same exhibit replaces its chat records.
+    it; `keys` the examiner's keys for encrypted sources (each use is audited). Re-importing
+    the same exhibit replaces its chat records.
     """
     from tantalio.chats.jid import jid_from_phone, normalize_jid, normalize_phone
     from tantalio.store.repo import ensure_case, ensure_exhibit
@@ -106,12 +131,12 @@ def import_chats(
     label = exhibit or path.name
     with tempfile.TemporaryDirectory(prefix="tantalio-chats-") as tmp:
         root = _readable_root(path, Path(tmp))
-        records = parse_exhibit(root, owner_jid=owner_jid, region=region)
+        records = parse_exhibit(root, owner_jid=owner_jid, region=region, keys=keys)
     with ws.transaction() as session:
         case, created = ensure_case(session, case_reference)
         ex = ensure_exhibit(session, case, label, "chats", str(path))
         exhibit_id = ex.id
-    return ImportResult(created, label, save_records(ws, exhibit_id, records))
+    return ImportResult(created, label, save_records(ws, exhibit_id, records, keys))
 
 
 def _readable_root(path: Path, tmp: Path) -> Path:

@@ -39,7 +39,21 @@ SYSTEM_ACTIONS = (
     "number_changed",
     "other",
 )
-ARTIFACT_KINDS = ("whatsapp_invite", "wa_me", "onion", "url", "email", "phone")
+ARTIFACT_KINDS = (
+    "whatsapp_invite",
+    "telegram_invite",
+    "wa_me",
+    "onion",
+    "url",
+    "email",
+    "phone",
+    "visit",
+)
+# Invite links that open a group: their value is the group's `invite_codes` entry (a WhatsApp
+# code; a Telegram `t.me/+HASH` or `t.me/name`).
+INVITE_KINDS = ("whatsapp_invite", "telegram_invite")
+# Keys of apps other than WhatsApp start with the app's name (chats/appchat.py).
+APPS = ("telegram", "signal")
 
 LOCAL_PREFIX = "local:"
 OWNER_PREFIX = "owner:"
@@ -50,6 +64,17 @@ def _after(a: datetime | None, b: datetime | None) -> bool:
     if a is None or b is None:
         return False
     return a.replace(tzinfo=a.tzinfo or UTC) > b.replace(tzinfo=b.tzinfo or UTC)
+
+
+def app_of(key: str) -> str | None:
+    """The chat app a key belongs to: `telegram`, `signal`, `whatsapp`; None for keys that
+    only name someone (`local:`, `owner:`)."""
+    head = key.split(":", 1)[0]
+    if head in APPS and ":" in key:
+        return head
+    if is_local_key(key):
+        return None
+    return "whatsapp" if "@" in key else None
 
 
 def is_local_key(key: str) -> bool:
@@ -160,7 +185,8 @@ class Artifact:
 
     `value` is normalized (invite code, onion host, E.164 number, lower-case e-mail, URL);
     `site` is the saved site a file came from (host of its `saved from url`), which ties an
-    invite link on that site to its group.
+    invite link on that site to its group. A `visit` (browser history) is a visited URL:
+    `site` its host, `sender` the phone's owner, `seen_at` the first visit.
     """
 
     kind: str
@@ -171,6 +197,7 @@ class Artifact:
     sender: str | None = None
     site: str | None = None
     group: str | None = None  # the group an invite code is known to open (invite cards)
+    seen_at: datetime | None = None  # a browser visit's (first) time, UTC
 
 
 @dataclass(slots=True)

@@ -17,9 +17,14 @@ from tantalio.chats import artifacts, owner, sqlite_util
 from tantalio.chats.android_legacy import AndroidLegacyMsgstoreParser
 from tantalio.chats.android_msgstore import AndroidMsgstoreParser
 from tantalio.chats.base import ChatParser, ParseContext, SQLiteChatParser
+from tantalio.chats.browsing import ChromiumHistoryParser, FirefoxPlacesParser
 from tantalio.chats.ios_chatstorage import IOSChatStorageParser
 from tantalio.chats.jid import normalize_jid
+from tantalio.chats.keys import KeyRing
 from tantalio.chats.record import LOCAL_PREFIX, ChatRecords, is_local_key
+from tantalio.chats.signal_android import SignalAndroidParser
+from tantalio.chats.telegram import TelegramAndroidParser
+from tantalio.chats.wacrypt import WhatsAppBackupParser
 from tantalio.chats.whatsapp_text import WhatsAppTextParser, is_attachment_name
 
 # Order matters where names overlap: the current msgstore schema is tried before the legacy.
@@ -28,6 +33,11 @@ PARSERS: tuple[ChatParser, ...] = (
     AndroidLegacyMsgstoreParser(),
     IOSChatStorageParser(),
     WhatsAppTextParser(),
+    WhatsAppBackupParser(),
+    TelegramAndroidParser(),
+    SignalAndroidParser(),
+    FirefoxPlacesParser(),
+    ChromiumHistoryParser(),
 )
 EXTRA_SIDECARS = ("wa.db", "wa.db-wal", *owner.PREFS_NAMES, *owner.PLIST_NAMES)
 
@@ -78,10 +88,12 @@ def parse_exhibit(
     *,
     owner_jid: str | None = None,
     region: str | None = None,
+    keys: KeyRing | None = None,
 ) -> ChatRecords:
     """Parse every chat database, export and text file under `root` into one record set.
 
-    One bad file costs a warning naming it; everything else is still parsed.
+    One bad file costs a warning naming it; everything else is still parsed. `keys` are the
+    examiner's keys for encrypted sources (which of them opened what is kept in `keys.used`).
     """
     files = _files(root)
     base = root.parent if root.is_file() else root
@@ -90,7 +102,7 @@ def parse_exhibit(
     out = ChatRecords()
     for path in files:
         label = path.relative_to(base).as_posix()
-        ctx = ParseContext(label=label, owner_jid=owner_jid, region=region)
+        ctx = ParseContext(label=label, owner_jid=owner_jid, region=region, keys=keys)
         try:
             parsed = parse_file(path, ctx)
         except Exception as exc:  # a parser bug on odd input costs this file, not the exhibit
@@ -134,6 +146,9 @@ def parse_file(path: Path, ctx: ParseContext) -> ChatRecords | None:
 def _parse_db(path: Path, ctx: ParseContext, parsers: list[SQLiteChatParser]) -> ChatRecords:
     out = ChatRecords()
     if not sqlite_util.is_sqlite(path):
+        encrypted = [p for p in parsers if p.ENCRYPTED]
+        if encrypted:  # SQLCipher: the parser decrypts it with the examiner's key
+            return encrypted[0].parse(path, ctx)
         out.warn(ctx.label, "not a SQLite database (encrypted backup, or corrupt)")
         return out
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -30,14 +29,13 @@ def _open(workspace: str | None):  # type: ignore[no-untyped-def]
         return open_workspace(resolve_workspace(workspace))
     except WorkspaceError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(1) from exc
 
 
 def _cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"[:64]
-    except Exception:
-        return "cli"
+    from tantalio.cli.actor import cli_username
+
+    return cli_username()
 
 
 def serve(
@@ -89,7 +87,7 @@ def serve(
 
 @user_app.command("add")
 def user_add(
-    username: str,
+    username: Annotated[str, typer.Argument(help="Login name of the new user.")],
     role: Annotated[
         str, typer.Option("--role", "-r", help="admin, examiner, victim-id or auditor")
     ],
@@ -177,13 +175,19 @@ def _set_disabled(username: str, disabled: bool, workspace: str | None) -> None:
 
 
 @user_app.command("disable")
-def user_disable(username: str, workspace: WorkspaceOpt = None) -> None:
+def user_disable(
+    username: Annotated[str, typer.Argument(help="User to disable.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
     """Disable a user: their sessions and API tokens stop working at once."""
     _set_disabled(username, True, workspace)
 
 
 @user_app.command("enable")
-def user_enable(username: str, workspace: WorkspaceOpt = None) -> None:
+def user_enable(
+    username: Annotated[str, typer.Argument(help="User to enable again.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
     """Enable a disabled user again (API tokens stay revoked)."""
     _set_disabled(username, False, workspace)
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from tantalio.cli.actor import AsOpt, cli_actor, record
+from tantalio.cli.exits import JOBS_HELP, fail, usage
 
 if TYPE_CHECKING:
     from tantalio.store.workspace import Workspace
@@ -27,11 +30,6 @@ WorkspaceOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 @contextmanager
@@ -75,12 +73,23 @@ def case_create(
     reference: str = typer.Argument(..., help="Case reference (how commands name the case)."),
     title: str | None = typer.Option(None, "--title", help="Descriptive title."),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Create a case (ingest also creates one on first use)."""
+    from tantalio.store.audit import audit_actor
     from tantalio.store.repo import ensure_case
 
     with open_cli_workspace(workspace) as ws, ws.transaction() as s:
-        _case, created = ensure_case(s, reference, title)
+        case_row, created = ensure_case(s, reference, title)
+        if created:
+            audit_actor(
+                s,
+                cli_actor(as_user),
+                "case.create",
+                object_type="case",
+                object_id=case_row.id,
+                detail={"reference": reference},
+            )
     typer.echo(f"case {reference!r} {'created' if created else 'exists already'}")
 
 
@@ -105,8 +114,10 @@ def ingest(
     exhibit: str | None = typer.Option(
         None, "--exhibit", help="Exhibit label (default: each source's name)."
     ),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0: all cores)."),
-    thumbnails: bool = typer.Option(True, "--thumbnails/--no-thumbnails"),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help=JOBS_HELP),
+    thumbnails: bool = typer.Option(
+        True, "--thumbnails/--no-thumbnails", help="Store a preview of each new picture or video."
+    ),
     batch: int = typer.Option(500, "--batch", help="Files per committed batch."),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar (default: when on a terminal)."
@@ -123,27 +134,60 @@ def ingest(
     dask_send_bytes: bool = typer.Option(
         False, "--dask-send-bytes", help="Ship folder files' bytes to the Dask workers."
     ),
+    chat_key: list[str] = typer.Option(
+        [],
+        "--chat-key",
+        help="Key for encrypted chat sources: [PATTERN=]FILE|HEX (a key file or 64 hex "
+        "digits; PATTERN a glob on the path inside the exhibit). Repeatable; never stored.",
+    ),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Ingest evidence sources into a case: fingerprint, match, give every file a verdict.
 
     Resumable: running it again adds nothing twice and finishes an interrupted run."""
+    from tantalio.chats.keys import ChatKeyError, KeyRing
     from tantalio.evidence import EvidenceSourceError
     from tantalio.triage.pipeline import IngestOptions
     from tantalio.triage.pipeline import ingest as run_ingest
 
     if dask and dask_local:
-        fail("--dask and --dask-local exclude each other")
-    options = IngestOptions(jobs=jobs, thumbnails=thumbnails, batch_files=batch, progress=progress)
+        usage("--dask and --dask-local exclude each other")
+    try:
+        KeyRing.parse(chat_key)  # a bad key value fails now, not after the whole ingest
+    except ChatKeyError as exc:
+        usage(f"--chat-key: {exc}")
+    options = IngestOptions(
+        jobs=jobs,
+        thumbnails=thumbnails,
+        batch_files=batch,
+        progress=progress,
+        chat_keys=tuple(chat_key),
+    )
     if dask or dask_local:
         from tantalio.triage.dask_backend import DaskOptions
 
         options.dask = DaskOptions(dask, dask_local, dask_send_bytes)
+    actor = cli_actor(as_user)
+    paths = [str(s) for s in sources]
     with open_cli_workspace(workspace) as ws:
+        record(ws, actor, "ingest.start", case=case, sources=paths, exhibit=exhibit)
         try:
-            report = run_ingest(ws, case, [str(s) for s in sources], exhibit, options)
+            report = run_ingest(ws, case, paths, exhibit, options)
         except (EvidenceSourceError, FileNotFoundError, ValueError) as exc:
+            record(ws, actor, "ingest.failed", case=case, sources=paths, error=str(exc))
             fail(str(exc))
+        record(
+            ws,
+            actor,
+            "ingest.finish",
+            case=case,
+            sources=paths,
+            exhibits=[e.label for e in report.exhibits],
+            files=report.files,
+            new_media=sum(e.new_media for e in report.exhibits),
+            verdicts=report.verdicts,
+        )
     if report.case_created:
         typer.echo(f"created case {case!r}", err=True)
     for message in report.messages:
@@ -172,17 +216,30 @@ def _ordered(counts: dict[str, int]) -> list[tuple[str, int]]:
 def triage(
     case: str = typer.Argument(..., help="Case reference."),
     format: str = typer.Option("table", "--format", help="table | json"),
-    verdict: list[str] = typer.Option([], "--verdict", help="Only files with this verdict."),
+    verdict: list[str] = typer.Option(
+        [],
+        "--verdict",
+        help="Only files with this verdict (repeatable; e.g. new, known, near-known); an "
+        "unknown value is refused with the list of verdicts.",
+    ),
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Print the verdict of every file (json: one object per line) or counts (table)."""
+    """Print the verdict of every file (json: one object per line) or counts (table).
+
+    JSON lists the settled files in exhibit and path order, then the new media ranked by
+    priority, highest first (as the report ranks them)."""
     import json
 
+    from tantalio.store.cases import VERDICTS
     from tantalio.store.repo import NotFound, get_case
-    from tantalio.triage.results import counts_by_exhibit, triage_rows
+    from tantalio.triage.results import counts_by_exhibit, review_order, triage_rows
 
     if format not in ("table", "json"):
-        fail("--format must be table or json")
+        usage("--format must be table or json")
+    known_verdicts = (*VERDICTS, "pending")
+    for v in verdict:
+        if v not in known_verdicts:
+            usage(f"--verdict {v!r} is not a verdict; one of: {', '.join(known_verdicts)}")
     with open_cli_workspace(workspace) as ws, ws.session() as s:
         try:
             case_id = get_case(s, case).id
@@ -190,6 +247,7 @@ def triage(
             fail(str(exc))
         rows = [r for r in triage_rows(s, case_id) if not verdict or r.verdict in verdict]
     if format == "json":
+        rows = review_order(rows)
         for r in rows:
             typer.echo(json.dumps(r.to_json(), ensure_ascii=False))
         return
@@ -223,6 +281,7 @@ def report(
     ),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write report.pdf (A4)."),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Write the HTML and PDF report (counts, charts, ranked new media blurred, hash-set
     matches, the examiner's categories and series, chats, audit summary, unreadable files)
@@ -230,11 +289,22 @@ def report(
     from tantalio.reports.html import build_report
     from tantalio.store.repo import NotFound
 
-    with open_cli_workspace(workspace) as ws, ws.session() as s:
-        try:
-            written = build_report(ws, s, case, out, pdf=pdf)
-        except NotFound as exc:
-            fail(str(exc))
+    with open_cli_workspace(workspace) as ws:
+        with ws.session() as s:
+            try:
+                written = build_report(ws, s, case, out, pdf=pdf)
+            except NotFound as exc:
+                fail(str(exc))
+        record(
+            ws,
+            cli_actor(as_user),
+            "export",
+            case=case,
+            format="report",
+            out=str(out),
+            files=written.files,
+            pdf=written.pdf is not None,
+        )
     typer.echo(f"report: {written.html}")
     if written.pdf is not None:
         typer.echo(f"pdf:    {written.pdf}")
@@ -248,6 +318,7 @@ def export(
     format: str = typer.Option("vics", "--format", help="Export format: vics (VICS 2.0 US)."),
     out: Path = typer.Option(..., "--out", "-o", help="File to write."),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Export the case's media and occurrences (VICS 2.0 JSON, readable back by
     `tantalio hashset import --format vics`)."""
@@ -255,16 +326,18 @@ def export(
     from tantalio.store.repo import NotFound
 
     if format != "vics":
-        fail("only --format vics is supported")
+        usage("only --format vics is supported")
     tmp = out.with_name(out.name + ".partial")
-    with open_cli_workspace(workspace) as ws, ws.session() as s:
-        try:
-            with tmp.open("w", encoding="utf-8") as fh:
-                n = export_vics(s, case, fh)
-        except NotFound as exc:
-            tmp.unlink(missing_ok=True)
-            fail(str(exc))
-    tmp.replace(out)
+    with open_cli_workspace(workspace) as ws:
+        with ws.session() as s:
+            try:
+                with tmp.open("w", encoding="utf-8") as fh:
+                    n = export_vics(s, case, fh)
+            except NotFound as exc:
+                tmp.unlink(missing_ok=True)
+                fail(str(exc))
+        tmp.replace(out)
+        record(ws, cli_actor(as_user), "export", case=case, format="vics", out=str(out), media=n)
     typer.echo(f"exported {n} media to {out}")
 
 

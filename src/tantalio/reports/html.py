@@ -29,7 +29,7 @@ from tantalio.store import verdicts as store
 from tantalio.store.timeutil import utcnow
 from tantalio.store.workspace import Workspace
 from tantalio.triage.priority import new_media_clusters
-from tantalio.triage.results import TriageRow, counts_by_exhibit, triage_rows
+from tantalio.triage.results import TriageRow, counts_by_exhibit, priority_key, triage_rows
 from tantalio.triage.thumbs import blurred_gray
 
 if TYPE_CHECKING:
@@ -123,10 +123,7 @@ def build_report(
     matched = [r for r in rows if r.verdict in ("known", "near-known")]
     category_counts = Counter(CATEGORY_NAMES.get(r.category, str(r.category)) for r in matched)
 
-    new_rows = sorted(
-        (r for r in rows if r.verdict == "new"),
-        key=lambda r: (-(r.priority or 0.0), r.exhibit, r.path),
-    )
+    new_rows = sorted((r for r in rows if r.verdict == "new"), key=priority_key)
     ids = {r.media_id for r in new_rows if r.media_id is not None}
     details = store.media_details(session, ids)
     clusters = new_media_clusters(session, ids)

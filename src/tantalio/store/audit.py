@@ -57,6 +57,42 @@ def event_hash(
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts outside a web session (the CLI): `username` as the log shows it
+    (`cli:<OS login>`, the identity the operating system vouches for) and the examiner named
+    with `--as`, recorded beside it in the event's detail as `as` (a claim, not a login)."""
+
+    username: str
+    on_behalf_of: str | None = None
+
+    def detail(self, detail: dict[str, Any] | None) -> dict[str, Any]:
+        out = {"via": "cli", **(detail or {})}
+        if self.on_behalf_of:
+            out["as"] = self.on_behalf_of
+        return out
+
+
+def audit_actor(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """`audit` for an action done by `actor` (see `Actor`)."""
+    return audit(
+        session,
+        action,
+        username=actor.username,
+        object_type=object_type,
+        object_id=object_id,
+        detail=actor.detail(detail),
+    )
+
+
 def audit(
     session: Session,
     action: str,

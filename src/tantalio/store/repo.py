@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from sqlalchemy import delete, func, select
@@ -22,8 +24,29 @@ class NotFound(LookupError):
 def get_case(session: Session, reference: str) -> Case:
     case = session.scalar(select(Case).where(Case.reference == reference))
     if case is None:
-        raise NotFound(f"no case {reference!r} in this workspace (see `tantalio case list`)")
+        known = session.scalars(select(Case.reference)).all()
+        raise NotFound(
+            f"no case {reference!r} in this workspace{did_you_mean(reference, known)} "
+            "(see `tantalio case list`)"
+        )
     return case
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """A "did you mean" clause naming the closest of `known` (ignoring letter case and
+    separators), or "" when none is close."""
+
+    def fold(text: str) -> str:
+        return re.sub(r"[\s_\-./]+", "-", text.strip().casefold())
+
+    by_fold: dict[str, list[str]] = {}
+    for k in known:
+        by_fold.setdefault(fold(k), []).append(k)
+    close = difflib.get_close_matches(fold(name), list(by_fold), n=3, cutoff=0.6)
+    names = [k for c in close for k in by_fold[c]][:3]
+    if not names:
+        return ""
+    return "; did you mean " + " or ".join(repr(n) for n in names) + "?"
 
 
 def ensure_case(session: Session, reference: str, title: str | None = None) -> tuple[Case, bool]:
@@ -94,7 +117,11 @@ class HashSetExists(ValueError):
 def get_hash_set(session: Session, name: str) -> HashSet:
     found = session.scalar(select(HashSet).where(HashSet.name == name))
     if found is None:
-        raise NotFound(f"no hash set {name!r} in this workspace (see `tantalio hashset list`)")
+        known = session.scalars(select(HashSet.name)).all()
+        raise NotFound(
+            f"no hash set {name!r} in this workspace{did_you_mean(name, known)} "
+            "(see `tantalio hashset list`)"
+        )
     return found
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    and_,
     exists,
     func,
     literal_column,
@@ -383,3 +384,39 @@ def refresh_planner_statistics(session: Session) -> bool:
     session.execute(text("ANALYZE"))
     session.commit()
     return True
+
+
+def grid_neighbours(
+    session: Session, case_id: int, flt: GridFilter, media_id: int
+) -> tuple[int | None, int | None]:
+    """(previous, next) media of the triage grid's order under `flt` around `media_id`, so
+    the media page can step through exactly what the grid showed. (None, None) when the
+    media is not in the filtered grid."""
+    conds, sort_key = _grid_base(case_id, flt)
+    here = session.execute(
+        select(sort_key, File.id)
+        .join(Media, Media.id == File.media_id)
+        .where(*conds, File.media_id == media_id)
+        .limit(1)
+    ).first()
+    if here is None:
+        return None, None
+    p, fid = float(here[0]), int(here[1])
+
+    def step(after: bool) -> int | None:
+        if after:
+            beyond = or_(sort_key < p, and_(sort_key == p, File.id < fid))
+            order = (sort_key.desc(), File.id.desc())
+        else:
+            beyond = or_(sort_key > p, and_(sort_key == p, File.id > fid))
+            order = (sort_key.asc(), File.id.asc())
+        found = session.scalar(
+            select(File.media_id)
+            .join(Media, Media.id == File.media_id)
+            .where(*conds, beyond)
+            .order_by(*order)
+            .limit(1)
+        )
+        return int(found) if found is not None else None
+
+    return step(False), step(True)

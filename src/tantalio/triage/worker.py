@@ -21,6 +21,7 @@ from typing import Any
 
 from tantalio.fingerprint.config import FingerprintConfig
 from tantalio.fingerprint.record import Fingerprint
+from tantalio.signals.rules import DEFAULT_MIN_QUALITY
 from tantalio.triage import thumbs
 
 INLINE_MAX = 256 << 20  # files up to this size are read once into memory
@@ -59,7 +60,7 @@ def init_worker(
     workspace_dir: str | None,
     thumbnails: bool,
     entry_index: str | None = None,
-    min_quality: int = 50,
+    min_quality: int = DEFAULT_MIN_QUALITY,
     ship_thumbnails: bool = False,
 ) -> None:
     """Process-pool initializer: a light database probe for the "already stored?" check,

@@ -16,7 +16,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tantalio.chats.exportmatch import merge_text_exports
-from tantalio.chats.record import Account, ChatRecords, Group, Message, is_local_key
+from tantalio.chats.record import (
+    INVITE_KINDS,
+    Account,
+    ChatRecords,
+    Group,
+    Message,
+    is_local_key,
+)
 from tantalio.store.bulk import chunks, insert_ignore, table_of
 from tantalio.store.chats.models import (
     ChatAccount,
@@ -265,7 +272,7 @@ def _save_invites(session: Session, records: ChatRecords, groups: dict[str, int]
         for code in g.invite_codes:
             codes[code] = groups.get(g.key)
     for a in records.artifacts:
-        if a.kind == "whatsapp_invite":
+        if a.kind in INVITE_KINDS:
             codes[a.value] = codes.get(a.value) or (groups.get(a.group) if a.group else None)
     if not codes:
         return
@@ -389,6 +396,7 @@ def _save_artifacts(
             "group_id": groups.get(a.group or a.chat or "") or None,
             "sender_id": accounts.get(a.sender) if a.sender else None,
             "site": a.site,
+            "seen_at": to_naive_utc(a.seen_at),
         }
         for a in records.artifacts
     ]
