@@ -37,7 +37,6 @@ COMMAND_MODULES = (
     "tantalio.cli.web_cmd",
     "tantalio.cli.platform_cmd",
     "tantalio.cli.exchange_cmd",  # the exchange server (creates the `exchange` group)
-    "tantalio.cli.exchange_ws_cmd",  # a workspace's exchange commands (joins that group)
 )
 
 
