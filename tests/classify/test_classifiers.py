@@ -20,7 +20,7 @@ from tantalio.store.cases import File
 from tantalio.store.scores import scores_of
 from tantalio.store.workspace import init_workspace
 from tantalio.triage.classify_run import classify_case
-from tantalio.triage.pipeline import ingest
+from tantalio.triage.pipeline import IngestOptions, ingest
 
 
 def _photo(path: Path, seed: int, exif: bool) -> None:
@@ -62,7 +62,7 @@ def evidence(tmp_path: Path) -> Path:
 def test_media_kind_scores_and_reranks(db_url: str, tmp_path: Path, evidence: Path) -> None:
     ws = init_workspace(tmp_path / "ws", database=db_url)
     try:
-        ingest(ws, "OP-7", [str(evidence)])
+        ingest(ws, "OP-7", [str(evidence)], options=IngestOptions(classify=False))
         with ws.session() as s:
             before = {p: v for p, v in s.execute(select(File.path, File.priority))}
         report = classify_case(ws, "OP-7", user="erin")
@@ -128,3 +128,15 @@ def test_a_lab_plugin_is_loaded_and_a_broken_one_is_an_error(
     with pytest.raises(ClassifierError, match="labbroken.*missing model file"):
         load_classifiers()
     sys.modules.pop("labscore", None)
+
+
+def test_ingest_scores_new_media_itself(tmp_path: Path, evidence: Path) -> None:
+    ws = init_workspace(tmp_path / "ws")
+    try:
+        report = ingest(ws, "OP-8", [str(evidence)])
+        assert "classifiers: media-kind 4 media scored" in report.messages
+        with ws.session() as s:
+            assert sum(len(v) for v in scores_of(s, range(1, 10)).values()) == 4
+        assert classify_case(ws, "OP-8").scored == {"media-kind": 0}
+    finally:
+        ws.close()

@@ -154,6 +154,12 @@ def ingest(
         min=1.0,
         help="Compression ratio above which an archive member is refused as a bomb (default 100).",
     ),
+    classify: bool = typer.Option(
+        True,
+        "--classify/--no-classify",
+        help="Score new media with the classifier plug-ins (see `tantalio classify --list`); "
+        "their bonuses rank new media.",
+    ),
     chat_key: list[str] = typer.Option(
         [],
         "--chat-key",
@@ -185,6 +191,7 @@ def ingest(
         progress=progress,
         chat_keys=tuple(chat_key),
         verify_images=verify,
+        classify=classify,
     )
     if max_archive_depth is not None or max_ratio is not None:
         import dataclasses

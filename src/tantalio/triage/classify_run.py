@@ -82,6 +82,7 @@ def classify_case(
     names: list[str] | None = None,
     rerun: bool = False,
     user: str | None = None,
+    refresh: bool = True,
 ) -> ClassifyReport:
     """Score the media of a case (every case when None) with every classifier (or those
     named) that has not scored them at its current version; then re-rank new media."""
@@ -122,8 +123,9 @@ def classify_case(
                         report.labels[key] = report.labels.get(key, 0) + 1
         report.scored[c.name] = n
     with ws.transaction() as s:
-        cases = [case_id] if case_id is not None else [c.id for c, _, _ in repo.list_cases(s)]
-        refresh_cases(s, cases)
+        if refresh:  # ingest refreshes its case's verdicts itself, right after
+            cases = [case_id] if case_id is not None else [c.id for c, _, _ in repo.list_cases(s)]
+            refresh_cases(s, cases)
         store_audit.audit(
             s,
             "classify",
@@ -145,3 +147,19 @@ def _os_user() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli:unknown"
+
+
+def classify_during_ingest(ws: Workspace, case_reference: str) -> list[str]:
+    """Score the case's media not yet scored, as the last step of an ingest (before its
+    verdicts and priorities are refreshed). A plug-in that cannot load costs a message,
+    never the ingest: the examiner can run `tantalio classify` once it is fixed."""
+    from tantalio.classify.base import ClassifierError
+
+    try:
+        report = classify_case(ws, case_reference, refresh=False, user="ingest")
+    except ClassifierError as exc:
+        return [f"classifiers not run: {exc}"]
+    scored = ", ".join(f"{name} {n}" for name, n in report.scored.items() if n)
+    lines = [f"classifiers: {scored} media scored"] if scored else []
+    lines += [f"classifier warning: {e}" for e in report.errors[:5]]
+    return lines

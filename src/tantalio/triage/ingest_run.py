@@ -41,6 +41,7 @@ class IngestRun:
         self.analyzers = load_analyzers()
         self.touched: set[int] = set()
         self.new_media: set[int] = set()
+        self.closing_notes: list[str] = []  # from the closing steps (classifiers, exchange)
         self.tmp = Path(tempfile.mkdtemp(prefix="tantalio-ingest-"))
         entry_index = self._snapshot_entries()
         ws_dir = str(ws.dir.resolve()) if ws.dir else None
@@ -52,7 +53,7 @@ class IngestRun:
     @property
     def notes(self) -> list[str]:
         """About the run as a whole (`IngestReport.messages`)."""
-        return list(self.executor.notes)
+        return list(self.executor.notes) + self.closing_notes
 
     def _snapshot_entries(self) -> str | None:
         """Save the hash-entry PDQ index for the workers (they map it read-only)."""
@@ -147,6 +148,10 @@ class IngestRun:
         return messages
 
     def finish(self) -> dict[str, int]:
+        if self.options.classify:
+            from tantalio.triage.classify_run import classify_during_ingest
+
+            self.closing_notes += classify_during_ingest(self.ws, self.case_ref)
         with self.ws.transaction() as s:
             if store_matching.entry_pdq_coverage(s) != self.entry_coverage:
                 # A hash set changed while we ingested: search this run's media again.
@@ -166,6 +171,6 @@ class IngestRun:
 
         asked = ask_case(self.ws, self.case_id)
         if asked is not None:
-            self.notes.append(asked.summary())
+            self.closing_notes.append(asked.summary())
             counts = asked.verdicts or counts
         return counts

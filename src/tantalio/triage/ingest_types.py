@@ -27,6 +27,7 @@ class IngestOptions:
     in_process: bool = False  # fingerprint in this process (tests, debugging): no isolation
     dask: DaskOptions | None = None  # per-file work on Dask workers (triage/dask_backend.py)
     verify_images: bool = True  # read a disk image whole against its stored hashes
+    classify: bool = True  # run the classifier plug-ins over new media (tantalio.classify)
     limits: EvidenceLimits | None = None  # archive expansion bounds (default EvidenceLimits())
     chat_keys: tuple[str, ...] = ()  # keys for encrypted chat sources (chats/keys.py)
 
