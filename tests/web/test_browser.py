@@ -20,7 +20,7 @@ from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
 from tantalio.store.workspace import Workspace, init_workspace
 
-from .conftest import PASSWORD, ROLE_USERS, serve_workspace
+from .conftest import PASSWORD, ROLE_USERS, grant_all, serve_workspace
 from .demo_case import DemoCase, ingest_demo
 
 CHROMIUM = "/usr/bin/chromium"
@@ -57,6 +57,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         for role, name in ROLE_USERS.items():
             store_auth.create_user(db, name, PASSWORD, role, display_name=name.title())
     demo = ingest_demo(ws, root)
+    grant_all(ws)
     try:
         with serve_workspace(root / "ws") as url:
             yield Server(url, ws, demo)

@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "tantalio.cli.hashset_cmd",
     "tantalio.cli.chats_cmd",
     "tantalio.cli.web_cmd",
+    "tantalio.cli.access_cmd",  # after workspace_cmd: adds to its `case` group
     "tantalio.cli.platform_cmd",
 )
 

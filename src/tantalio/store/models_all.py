@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "tantalio.store.series",
     "tantalio.store.auth",  # web app: users, audit events
     "tantalio.store.chats",  # chats: accounts, groups, messages, artifacts
+    "tantalio.store.access",  # web app: case membership, the workspace's agency
 )
 
 

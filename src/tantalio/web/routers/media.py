@@ -16,11 +16,18 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import BaseModel, Field
 
+from tantalio.store import access, review, web_media
 from tantalio.store import audit as store_audit
-from tantalio.store import review, web_media
 from tantalio.web import thumbnails
 from tantalio.web.categories import CATEGORIES, parse_category
-from tantalio.web.security import Principal, client_ip, get_db, require
+from tantalio.web.security import (
+    Principal,
+    client_ip,
+    get_db,
+    require,
+    require_media,
+    visible_cases,
+)
 from tantalio.web.templating import render
 
 if TYPE_CHECKING:
@@ -150,6 +157,7 @@ def categorize(
         category = parse_category(body.category)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
+    require_media(db, principal, body.media_ids)
     changed = review.categorize(db, body.media_ids, category)
     for media_id, before in changed.items():
         store_audit.audit(
@@ -183,6 +191,7 @@ def api_tags(
     principal: Principal = Depends(require("media.categorize")),
     db: Session = Depends(get_db),
 ) -> dict[str, Any]:
+    require_media(db, principal, body.media_ids)
     changed = review.edit_tags(db, body.media_ids, body.add, body.remove)
     for media_id, (before, after) in changed.items():
         store_audit.audit(
@@ -268,10 +277,19 @@ def detail_dict(d: web_media.MediaDetail) -> dict[str, Any]:
     }
 
 
-def _detail(db: Session, media_id: int) -> web_media.MediaDetail:
+def _detail(db: Session, media_id: int, principal: Principal) -> web_media.MediaDetail:
+    """The media's detail, showing of other cases only what the user may see: occurrences,
+    chat messages and near-duplicates in cases they are no member of are left out."""
     d = web_media.media_detail(db, media_id)
     if d is None:
         raise HTTPException(404, f"no media {media_id}")
+    allowed = visible_cases(db, principal)
+    if allowed is not None:
+        d.occurrences = [o for o in d.occurrences if o["case_id"] in allowed]
+        refs = access.case_references(db, allowed)
+        d.messages = [m for m in d.messages if m["case"] in refs]
+        near = access.visible_media(db, principal.user, [n["media_id"] for n in d.near_duplicates])
+        d.near_duplicates = [n for n in d.near_duplicates if n["media_id"] in near]
     return d
 
 
@@ -283,7 +301,7 @@ def api_detail(
 ) -> dict[str, Any]:
     """Hashes, EXIF, every occurrence across exhibits and cases, hash-set matches with
     distances, near-duplicates in the workspace, series, and chat messages that carried it."""
-    return detail_dict(_detail(db, media_id))
+    return detail_dict(_detail(db, media_id, principal))
 
 
 @router.get("/media/{media_id}", include_in_schema=False)
@@ -294,7 +312,7 @@ def detail_page(
     principal: Principal = Depends(require("media.view")),
     db: Session = Depends(get_db),
 ) -> Response:
-    d = _detail(db, media_id)
+    d = _detail(db, media_id, principal)
     near = web_media.media_summaries(db, [n["media_id"] for n in d.near_duplicates])
     distance = {n["media_id"]: n["distance"] for n in d.near_duplicates}
     return render(
@@ -305,6 +323,10 @@ def detail_page(
             "case_id": case,
             "near": [n | {"distance": distance.get(n["media_id"])} for n in near],
             "categories": CATEGORIES,
-            "all_series": [(r.series.id, r.series.name) for r in review.list_series(db)],
+            "all_series": [
+                (r.series.id, r.series.name)
+                for r in review.list_series(db)
+                if access.may_see_series(db, principal.user, r.series.id)
+            ],
         },
     )
