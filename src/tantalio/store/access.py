@@ -248,7 +248,7 @@ def case_members(session: Session, case_id: int) -> list[tuple[User, CaseMember]
         .where(CaseMember.case_id == case_id)
         .order_by(User.username)
     )
-    return [(u, m) for u, m in rows.tuples()]
+    return [(u, m) for u, m in rows]
 
 
 def grant(
