@@ -10,10 +10,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tantalio.cli.main import app
-from tantalio.store import access
+from tantalio.store import access, repo
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
-from tantalio.store import repo
 from tantalio.store.cases import Case
 from tantalio.store.workspace import Workspace, open_workspace
 
