@@ -202,6 +202,7 @@ def require_case_access(request: Request, db: Session = Depends(get_db)) -> None
     principal = get_principal(request, db)  # anonymous: LoginRequired, as `require` would
     if principal.user.must_change_password:
         raise PasswordChangeRequired()
+    request.state.principal = principal  # the 403 page shows the user's menu
     for name, raw in checks:
         number = _id(str(raw))
         if number is None or access.sees_all(principal.user):
