@@ -453,3 +453,20 @@ async def test_web_ingest_only_under_evidence_roots_symlinks_and_dots_resolved(
     sources = {json.loads(e.detail)["source"] for e in refused}
     assert {"/etc", str(root / "escape"), f"{root}/phone/../../.."} <= sources
     assert all(e.username == "erin" for e in refused)
+
+
+async def test_exports_name_only_the_users_other_cases(
+    env: Env, mallory: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    import csv
+    import io
+
+    def other_cases(text: str) -> dict[str, str]:
+        return {r["path"]: r["cases"] for r in csv.DictReader(io.StringIO(text))}
+
+    url = f"/api/cases/{env.other_id}/export/csv"
+    theirs = other_cases((await mallory.post(url)).text)
+    assert theirs["copy.jpg"] == ""  # seen elsewhere, but not in a case of hers
+    assert other_cases((await admin.post(url)).text)["copy.jpg"] == "DEMO-1"
+    report = (await mallory.post(f"/api/cases/{env.other_id}/export/html")).text
+    assert "Seen in other cases" in report and "DEMO-1" not in report

@@ -109,9 +109,6 @@ def case_create(
         if missing:
             fail(f"no user {', '.join(map(repr, missing))} (see `tantalio user list`)")
         case, created = ensure_case(s, reference, title)
-        if created:
-            home = access.home_agency(s)
-            case.agency_id = home.id if home else None
         for _name, user in users:
             assert user is not None
             access.grant(s, case, user, by_name=_cli_actor())

@@ -71,8 +71,6 @@ def create_case(request: Request, db: Session, principal: Principal, body: CaseI
     case, created = repo.ensure_case(db, reference, (body.title or "").strip() or None)
     if not created:
         raise HTTPException(409, f"a case {reference!r} exists already")
-    home = access.home_agency(db)
-    case.agency_id = home.id if home else None
     store_audit.audit(
         db,
         "case.create",
