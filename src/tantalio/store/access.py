@@ -151,7 +151,9 @@ def _ids(values: Iterable[int]) -> list[int]:
 
 
 def visible_media(session: Session, user: User, media_ids: Iterable[int]) -> set[int]:
-    """Those of `media_ids` that occur in a case `user` may see (all of them for admins)."""
+    """Those of `media_ids` that occur in a case `user` may see (all of them for admins):
+    a file of the media lies in an exhibit of the case. A chat message carrying the media's
+    hash does not make it visible: the picture itself came from another case."""
     ids = _ids(media_ids)
     if sees_all(user):
         return set(ids)
@@ -164,6 +166,22 @@ def visible_media(session: Session, user: User, media_ids: Iterable[int]) -> set
                 .join(Exhibit, Exhibit.id == File.exhibit_id)
                 .join(CaseMember, CaseMember.case_id == Exhibit.case_id)
                 .where(CaseMember.user_id == user.id, File.media_id.in_(chunk))
+                .distinct()
+            )
+        )
+    return out
+
+
+def media_in_cases(session: Session, media_ids: Iterable[int], case_ids: Iterable[int]) -> set[int]:
+    """Those of `media_ids` with a file in one of `case_ids`."""
+    ids, cases = _ids(media_ids), _ids(case_ids)
+    out: set[int] = set()
+    for i in range(0, len(ids), 500) if cases else ():
+        out.update(
+            session.scalars(
+                select(File.media_id)
+                .join(Exhibit, Exhibit.id == File.exhibit_id)
+                .where(Exhibit.case_id.in_(cases), File.media_id.in_(ids[i : i + 500]))
                 .distinct()
             )
         )

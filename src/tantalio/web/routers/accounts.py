@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from sqlalchemy import select, true
 from sqlalchemy.orm import aliased
 
+from tantalio.store import access
 from tantalio.store.cases import Case, Exhibit
 from tantalio.store.chats import (
     ChatAccount,
@@ -183,6 +184,9 @@ def _media_messages(
     tiles: list[dict[str, Any]] = []
     if can_view:
         ids = list(dict.fromkeys(m["media_id"] for m in messages if m["media_id"]))
+        if cases is not None:  # a tile only for media stored in the user's cases
+            mine = access.media_in_cases(db, ids, cases)
+            ids = [i for i in ids if i in mine]
         verdict = {m["media_id"]: m["verdict"] for m in messages if m["media_id"]}
         tiles = [t | {"verdict": verdict[t["media_id"]]} for t in media_summaries(db, ids)]
         tiles.sort(key=lambda t: t["verdict"] != "known")
