@@ -13,7 +13,7 @@ from tantalio.store.cases import Case
 from tantalio.store.workspace import open_workspace
 
 REVISION = "4bfc656213af"
-BEFORE = "38871b59e296"
+BEFORE = "c41a7d2e9b10"
 
 
 def _downgrade(engine, target: str) -> None:  # type: ignore[no-untyped-def]

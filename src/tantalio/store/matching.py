@@ -37,11 +37,16 @@ def exact_matches_for_media(session: Session, media_ids: Iterable[int]) -> list[
     return rows
 
 
-def exact_matches_for_set(session: Session, hash_set_id: int) -> list[dict[str, Any]]:
-    """Match rows between one hash set's entries and every media of the workspace."""
+def exact_matches_for_set(
+    session: Session, hash_set_id: int, after_entry_id: int = 0
+) -> list[dict[str, Any]]:
+    """Match rows between one hash set's entries (those with an id above `after_entry_id`:
+    the ones a pulled delta just added) and every media of the workspace."""
     rows: list[dict[str, Any]] = []
     for algorithm in EXACT_ALGORITHMS:
-        q = _exact_query(algorithm).where(HashEntry.hash_set_id == hash_set_id)
+        q = _exact_query(algorithm).where(
+            HashEntry.hash_set_id == hash_set_id, HashEntry.id > after_entry_id
+        )
         rows.extend(_exact_row(r[0], r[1], algorithm) for r in session.execute(q))
     return rows
 
@@ -143,9 +148,11 @@ def entry_pdq_rows(
 
 
 def entry_vpdq_rows(
-    session: Session, hash_set_id: int | None = None
+    session: Session, hash_set_id: int | None = None, after_entry_id: int = 0
 ) -> Iterator[tuple[int, list[str]]]:
-    q = select(HashEntry.id, HashEntry.vpdq).where(HashEntry.vpdq.is_not(None))
+    q = select(HashEntry.id, HashEntry.vpdq).where(
+        HashEntry.vpdq.is_not(None), HashEntry.id > after_entry_id
+    )
     if hash_set_id is not None:
         q = q.where(HashEntry.hash_set_id == hash_set_id)
     for eid, frames in session.execute(q.order_by(HashEntry.id)):

@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "tantalio.store.auth",  # web app: users, audit events
     "tantalio.store.chats",  # chats: accounts, groups, messages, artifacts
     "tantalio.store.access",  # web app: case membership, the workspace's agency
+    "tantalio.store.subscriptions",  # signed list subscriptions, case notices
 )
 
 

@@ -155,14 +155,19 @@ def create_hash_set(
     )
     session.add(hash_set)
     session.flush()
+    hash_set.entry_count = insert_entries(session, hash_set.id, entries)
+    session.flush()
+    return hash_set
+
+
+def insert_entries(session: Session, hash_set_id: int, entries: Iterable[EntryRecord]) -> int:
+    """Insert entries into a stored set in batches; returns how many."""
     table = table_of(HashEntry)
     count = 0
     for batch in chunks(entries, ENTRY_BATCH):
-        session.execute(table.insert(), [_entry_row(hash_set.id, e) for e in batch])
+        session.execute(table.insert(), [_entry_row(hash_set_id, e) for e in batch])
         count += len(batch)
-    hash_set.entry_count = count
-    session.flush()
-    return hash_set
+    return count
 
 
 def delete_hash_set(session: Session, hash_set: HashSet) -> list[int]:
@@ -212,3 +217,10 @@ def iter_entries(session: Session, hash_set_id: int) -> Iterator[EntryRecord]:
             original_id=e.original_id,
             added_at=e.added_at,
         )
+
+
+def get_hash_set_by_id(session: Session, hash_set_id: int) -> HashSet:
+    found = session.get(HashSet, hash_set_id)
+    if found is None:
+        raise NotFound(f"no hash set with id {hash_set_id}")
+    return found

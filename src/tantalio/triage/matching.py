@@ -268,12 +268,16 @@ class Matcher:
         return len(rows)
 
 
-def match_hash_set(session: Session, indexes: WorkspaceIndexes, hash_set_id: int) -> list[int]:
-    """Match one newly imported set against every stored media; returns media matched."""
-    rows = store.exact_matches_for_set(session, hash_set_id)
+def match_hash_set(
+    session: Session, indexes: WorkspaceIndexes, hash_set_id: int, after_entry_id: int = 0
+) -> list[int]:
+    """Match one newly imported set against every stored media; returns media matched.
+    With `after_entry_id`, only the set's entries above that id (those a pulled delta added)."""
+    rows = store.exact_matches_for_set(session, hash_set_id, after_entry_id)
     media_index = indexes.media(session) if store.set_has_pdq(session, hash_set_id) else None
     if media_index is not None and len(media_index):
-        for entries in chunks(store.entry_pdq_rows(session, hash_set_id=hash_set_id), 100_000):
+        new_rows = store.entry_pdq_rows(session, after_entry_id, hash_set_id=hash_set_id)
+        for entries in chunks(new_rows, 100_000):
             results = media_index.search([pdq for _, pdq in entries])
             for (eid, _pdq), hits in zip(entries, results, strict=True):
                 best: dict[int, tuple[int, int]] = {}
@@ -291,7 +295,9 @@ def match_hash_set(session: Session, indexes: WorkspaceIndexes, hash_set_id: int
                     }
                     for mid, (d, k) in sorted(best.items())
                 )
-    video = VpdqMatcher(store.entry_vpdq_rows(session, hash_set_id), indexes.threshold)
+    video = VpdqMatcher(
+        store.entry_vpdq_rows(session, hash_set_id, after_entry_id), indexes.threshold
+    )
     if video.sizes:
         for mid, frames in store.video_frames(session):
             rows += video.match(mid, frames)

@@ -194,3 +194,22 @@ class PlatformDeliveryAttempt(PlatformBase):
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     duration_ms: Mapped[float] = mapped_column(Float)
+
+
+class PlatformSubscription(PlatformBase):
+    """A bank fed by a signed list (issue #11): where in the list's chain the bank is."""
+
+    __tablename__ = "platform_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(
+        ForeignKey("platform_banks.id", ondelete="CASCADE"), unique=True
+    )
+    source: Mapped[str] = mapped_column(Text)
+    list_name: Mapped[str] = mapped_column(String(200))
+    trusted_key: Mapped[str] = mapped_column(Text)  # PEM, pinned at subscribe time
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_digest: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_pull_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -21,6 +21,7 @@ from tantalio.store import audit as store_audit
 from tantalio.store import web_queries as wq
 from tantalio.store.cases import VERDICTS
 from tantalio.web.categories import CATEGORIES
+from tantalio.web.routers.notices import notice_dicts
 from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
 from tantalio.web.templating import render
 
@@ -283,6 +284,7 @@ def case_page(
             "categories": CATEGORIES,
             "verdict_order": VERDICTS,
             "evidence_roots": request.app.state.settings.evidence_roots,
+            "notices": notice_dicts(db, case.id),
         },
     )
 
