@@ -223,5 +223,7 @@ def require_media(db: Session, principal: Principal, media_ids: list[int]) -> No
     hidden = set(media_ids) - access.visible_media(db, principal.user, media_ids)
     if hidden:
         raise HTTPException(
-            403, f"{len(hidden)} of these media are in no case of yours; " + NOT_A_MEMBER
+            403,
+            f"{len(hidden)} of these media are in no case you are a member of; "
+            "an administrator can grant you access",
         )
