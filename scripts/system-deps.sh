@@ -20,3 +20,7 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432 -q
     for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
   fi
 fi
+# The PDF report (WeasyPrint) draws text with Pango; Debian's chromium pulls it in, but say so.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && ! ldconfig -p | grep -q libpangoft2-1.0; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null 2>&1 || true
+fi

@@ -49,7 +49,7 @@ def test_format_names_are_the_cli_interface() -> None:
         "tantalio-signed",
     }
     assert get_format("nsrl").default_kind == "known-good"
-    assert get_format("vics").default_kind == "known-bad"
+    assert get_format("vics").default_kind == "reference"  # entries carry categories
 
 
 def test_unknown_format_is_a_clear_error() -> None:

@@ -67,7 +67,9 @@ def test_ranking_from_chat_databases_alone(
     db_url: str, scenario: Path, expected: dict[str, Any]
 ) -> None:
     with open_workspace(db_url) as ws:
-        import_hash_set(ws, scenario / "known_standins_vics.json", "vics", "standins")
+        import_hash_set(
+            ws, scenario / "known_standins_vics.json", "vics", "standins", kind="known-bad"
+        )
         _import_all(ws, scenario)
         _check_ranking(_data(ws), expected)
 
@@ -81,7 +83,9 @@ def test_ranking_after_full_ingest(
     from tantalio.triage.pipeline import IngestOptions, ingest
 
     with init_workspace(tmp_path / "ws") as ws:
-        import_hash_set(ws, scenario / "known_standins_vics.json", "vics", "standins")
+        import_hash_set(
+            ws, scenario / "known_standins_vics.json", "vics", "standins", kind="known-bad"
+        )
         report = ingest(
             ws,
             "OP-CIRCLES",

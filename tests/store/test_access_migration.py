@@ -13,7 +13,7 @@ from tantalio.store.cases import Case
 from tantalio.store.workspace import open_workspace
 
 REVISION = "4bfc656213af"
-BEFORE = "c41a7d2e9b10"
+BEFORE = "e63c9f4a1b32"
 
 
 def _downgrade(engine, target: str) -> None:  # type: ignore[no-untyped-def]

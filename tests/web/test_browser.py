@@ -211,6 +211,12 @@ def test_reveal_then_auditor_sees_the_event(browser, server: Server) -> None:  #
     assert "/clear?token=" in (img.get_attribute("src") or "")
     page.wait_for_function("() => document.querySelector('.tile.large img').naturalWidth > 0")
     _shot(page, "media-detail")
+    hide = page.locator(".tile.large button.reveal")
+    assert hide.inner_text() == "hide"  # after a reveal the same button blurs it again
+    hide.click()
+    page.wait_for_selector(".tile.large:not(.revealed)")
+    assert img.get_attribute("src") == f"/api/media/{mid}/thumbnail"
+    assert hide.inner_text() == "reveal"
     page.context.close()
 
     auditor = _page(browser, server, "otto")
@@ -222,6 +228,11 @@ def test_reveal_then_auditor_sees_the_event(browser, server: Server) -> None:  #
     auditor.wait_for_selector("#verify-result.ok")
     assert "intact" in auditor.inner_text("#verify-result")
     auditor.goto(f"{server.url}/audit")
+    # The audit page fits the screen: no horizontal scroll, timestamps on one line.
+    widths = auditor.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], widths
+    when = auditor.locator("#audit-events tbody tr td:nth-child(2)").first
+    assert when.evaluate("td => td.getClientRects()[0].height") < 40
     _shot(auditor, "audit-log")
     auditor.context.close()
 

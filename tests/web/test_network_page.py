@@ -42,7 +42,7 @@ def _load_scenario(ws: Workspace) -> int:
     with ws.transaction() as db:
         for role, name in ROLE_USERS.items():
             store_auth.create_user(db, name, PASSWORD, role, display_name=name.title())
-    import_hash_set(ws, SCENARIO / "known_standins_vics.json", "vics", "standins")
+    import_hash_set(ws, SCENARIO / "known_standins_vics.json", "vics", "standins", kind="known-bad")
     # the real pipeline: chats are detected, files kept on the phones become media with
     # thumbnails, and the messages link to them (deleted files stay known by hash alone)
     phones = [str(SCENARIO / p) for p in ("phone1", "phone2", "phone3", "saved_site")]

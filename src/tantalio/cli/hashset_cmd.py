@@ -26,7 +26,10 @@ def import_cmd(
     format: str = typer.Option(..., "--format", "-f", help="Format of the file."),
     name: str = typer.Option(..., "--name", "-n", help="Name of the hash set."),
     kind: str | None = typer.Option(
-        None, "--kind", help="known-bad | known-good | alert (default: the format's usual kind)."
+        None,
+        "--kind",
+        help="known-bad | known-good | alert | reference "
+        "(default: the format's usual kind; vics: reference).",
     ),
     replace: bool = typer.Option(False, "--replace", help="Replace a set of the same name."),
     strict: bool = typer.Option(False, "--strict", help="Refuse the file at its first bad record."),

@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "tantalio.cli.workspace_cmd",
     "tantalio.cli.hashset_cmd",
     "tantalio.cli.subscribe_cmd",
+    "tantalio.cli.classify_cmd",
     "tantalio.cli.chats_cmd",
     "tantalio.cli.web_cmd",
     "tantalio.cli.access_cmd",  # after workspace_cmd: adds to its `case` group

@@ -27,7 +27,9 @@ def subscribe_cmd(
     trusted_key: Path = typer.Option(
         ..., "--trusted-key", help="The issuer's Ed25519 public key (PEM); pinned."
     ),
-    kind: str = typer.Option("known-bad", "--kind", help="known-bad | known-good | alert."),
+    kind: str = typer.Option(
+        "known-bad", "--kind", help="known-bad | known-good | alert | reference."
+    ),
     list_name: str | None = typer.Option(None, "--list", help="List name, if not in the URL."),
     key: str | None = KeyOpt,
     no_pull: bool = typer.Option(False, "--no-pull", help="Subscribe only; pull later."),

@@ -251,20 +251,28 @@ def render_counts(counts: dict[str, dict[str, int]]) -> str:
 
 def report(
     case: str = typer.Argument(..., help="Case reference."),
-    out: Path = typer.Option(..., "--out", "-o", help="Directory for report.html and files.csv."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Directory for report.html, report.pdf and files.csv."
+    ),
+    pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write report.pdf (A4)."),
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Write the HTML report (counts, charts, ranked new media blurred, known series,
-    unreadable files) and a CSV of all files."""
+    """Write the HTML and PDF report (counts, charts, ranked new media blurred, hash-set
+    matches, the examiner's categories and series, chats, audit summary, unreadable files)
+    and a CSV of all files."""
     from tantalio.reports.html import build_report
     from tantalio.store.repo import NotFound
 
     with open_cli_workspace(workspace) as ws, ws.session() as s:
         try:
-            written = build_report(ws, s, case, out)
+            written = build_report(ws, s, case, out, pdf=pdf)
         except NotFound as exc:
             fail(str(exc))
     typer.echo(f"report: {written.html}")
+    if written.pdf is not None:
+        typer.echo(f"pdf:    {written.pdf}")
+    elif written.pdf_error:
+        typer.echo(f"warning: {written.pdf_error}", err=True)
     typer.echo(f"csv:    {written.csv} ({written.files} files)")
 
 

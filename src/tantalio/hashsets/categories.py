@@ -100,3 +100,19 @@ def map_category(
     if key in NAMES:
         return NAMES[key], source
     raise UnknownCategory(f"unknown category name {source!r}")
+
+
+# What the internal codes mean (VICS 2.0, US), as reports and tiles name them.
+CODE_NAMES: dict[int, str] = {
+    0: "Non-pertinent",
+    1: "Child abuse material",
+    2: "Child exploitive / age difficult",
+    3: "CGI / animation",
+    4: "Comparison images",
+}
+
+
+def category_name(code: int | None) -> str:
+    if code is None:
+        return "Uncategorized"
+    return CODE_NAMES.get(code, f"Category {code}")

@@ -7,7 +7,19 @@ from datetime import datetime
 
 # Algorithms a hash entry may carry. PhotoDNA is stored and exported, never computed.
 ALGORITHMS = ("md5", "sha1", "sha256", "pdq", "vpdq", "photodna")
-KINDS = ("known-bad", "known-good", "alert")
+# known-bad: the list says "illegal"; alert: watch for it; known-good: ignorable (NSRL);
+# reference: the list says "seen" (a case export, a deconfliction list), its categories say
+# what is illegal (triage.verdicts).
+KINDS = ("known-bad", "known-good", "alert", "reference")
+
+
+def entry_alerts(kind: str, category: int | None) -> bool:
+    """Whether a match to an entry of this set kind and category marks material as known
+    (issue 16): category 1-4 alerts in any set but a known-good one; 0 (non-pertinent) never;
+    an uncategorized entry only in a known-bad or alert set (a reference set says "seen")."""
+    if kind == "known-good" or category == 0:
+        return False
+    return category is not None or kind in ("known-bad", "alert")
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ VERDICT_COLOURS = {
     "known": "#b2182b",
     "near-known": "#ef8a62",
     "known-good": "#67a9cf",
+    "known-non-pertinent": "#92c5de",
     "seen-elsewhere": "#8073ac",
     "unreadable": "#999999",
     "non-media": "#d9d9d9",
@@ -43,10 +44,12 @@ def stacked_bars(counts: dict[str, dict[str, int]], width: int = 720, bar: int =
         y += bar + 8
     legend_x = 0
     for verdict, colour in VERDICT_COLOURS.items():
+        step = 16 + 7 * len(verdict) + 12
+        if legend_x and legend_x + step > width:  # wrap the legend, never widen the chart
+            legend_x, y = 0, y + 18
         rows.append(f'<rect x="{legend_x}" y="{y + 4}" width="12" height="12" fill="{colour}"/>')
         rows.append(f'<text x="{legend_x + 16}" y="{y + 14}">{escape(verdict)}</text>')
-        legend_x += 16 + 7 * len(verdict) + 12
-    width = max(width, legend_x)
+        legend_x += step
     height = y + 24
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '

@@ -10,7 +10,7 @@ from tantalio.triage.results import TriageRow
 
 COLUMNS = ("exhibit", "path", "verdict", "priority", "sha256", "size", "type", "deleted",
            "hashset", "category", "series", "distance", "algorithm", "victim_identified",
-           "cases", "error")  # fmt: skip
+           "examiner_category", "examiner_series", "cases", "error")  # fmt: skip
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -33,6 +33,7 @@ def write_csv(out: TextIO, rows: Iterable[TriageRow]) -> int:
     for r in rows:
         values = r.to_json()
         values["cases"] = ";".join(r.cases)
+        values["examiner_series"] = ";".join(r.examiner_series)
         writer.writerow([cell(values[c]) for c in COLUMNS])
         n += 1
     return n

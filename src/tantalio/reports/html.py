@@ -20,8 +20,11 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tantalio import __version__
+from tantalio.hashsets.categories import category_name
+from tantalio.reports import sections
 from tantalio.reports.charts import VERDICT_COLOURS, simple_bars, stacked_bars
 from tantalio.reports.csv_report import write_csv
+from tantalio.reports.pdf import PdfUnavailable, write_pdf
 from tantalio.store import repo
 from tantalio.store import verdicts as store
 from tantalio.store.timeutil import utcnow
@@ -66,6 +69,8 @@ class ReportFiles:
     html: Path
     csv: Path
     files: int
+    pdf: Path | None = None
+    pdf_error: str | None = None  # why no PDF was written (WeasyPrint or Pango missing)
 
 
 def _env() -> Environment:
@@ -109,6 +114,8 @@ def build_report(
     session: Session,
     case_reference: str,
     out: Path,
+    *,
+    pdf: bool = True,
     shown_cases: Collection[int] | None = None,
 ) -> ReportFiles:
     """The report of a case; other cases are named only when in `shown_cases` (None: all)."""
@@ -174,8 +181,22 @@ def build_report(
             near=[r for r in matched if r.verdict == "near-known"],
             elsewhere=[r for r in rows if r.verdict == "seen-elsewhere"],
             unreadable=[r for r in rows if r.verdict == "unreadable"],
+            category_table=sections.category_table(session, case.id),
+            hashset_hits=sections.hashset_hits(rows),
+            examiner_series=sections.examiner_series(rows),
+            reviewed=sum(1 for r in rows if r.examiner_category is not None),
+            chats=sections.chat_section(session, case.id),
+            audit=sections.audit_section(session, case.id),
+            category_name=category_name,
         )
     )
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")
-    return ReportFiles(html_path, csv_path, len(rows))
+    pdf_path, pdf_error = None, None
+    if pdf:
+        pdf_path = out / "report.pdf"
+        try:
+            write_pdf(html, pdf_path)
+        except PdfUnavailable as exc:
+            pdf_path, pdf_error = None, str(exc)
+    return ReportFiles(html_path, csv_path, len(rows), pdf_path, pdf_error)

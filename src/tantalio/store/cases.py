@@ -35,6 +35,7 @@ VERDICTS = (
     "known",
     "near-known",
     "known-good",
+    "known-non-pertinent",
     "seen-elsewhere",
     "unreadable",
     "non-media",
@@ -124,7 +125,7 @@ class File(Base):
     media_id: Mapped[int | None] = mapped_column(
         ForeignKey("media.id", ondelete="RESTRICT"), index=True, default=None
     )
-    verdict: Mapped[str | None] = mapped_column(String(16), default=None)
+    verdict: Mapped[str | None] = mapped_column(String(32), default=None)
     priority: Mapped[float | None] = mapped_column(Float, default=None)
 
     exhibit: Mapped[Exhibit] = relationship()

@@ -20,7 +20,8 @@ from tantalio.store.types import Json
 
 
 class HashSet(Base):
-    """A named list: `kind` is known-bad / known-good / alert; `format` the reader used."""
+    """A named list: `kind` is known-bad / known-good / alert / reference (hashsets.record);
+    `format` the reader used."""
 
     __tablename__ = "hash_set"
 

@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "tantalio.store.chats",  # chats: accounts, groups, messages, artifacts
     "tantalio.store.access",  # web app: case membership, the workspace's agency
     "tantalio.store.subscriptions",  # signed list subscriptions, case notices
+    "tantalio.store.scores",  # classifier scores of media
 )
 
 

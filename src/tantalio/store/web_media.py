@@ -173,11 +173,26 @@ def media_detail(session: Session, media_id: int) -> MediaDetail | None:
             .order_by(Case.reference, Exhibit.label, File.path)
         ).all()
     ]
-    matches = [
-        {
+    # One row per hash-set entry: an entry that matched by MD5, SHA-1 and SHA-256 is one
+    # entry, shown once with its algorithms joined (issue 16).
+    by_entry: dict[int, dict[str, Any]] = {}
+    for f in entry_match_facts(session, [media_id], ordered=True).get(media_id, []):
+        row = by_entry.get(f.entry_id)
+        if row is not None:
+            if f.algorithm not in row["algorithms"]:
+                order = ("md5", "sha1", "sha256", "pdq", "vpdq")
+                row["algorithms"] = sorted(
+                    [*row["algorithms"], f.algorithm],
+                    key=lambda a: order.index(a) if a in order else len(order),
+                )
+                row["algorithm"] = ", ".join(row["algorithms"])
+            row["distance"] = min(row["distance"], f.distance)
+            continue
+        by_entry[f.entry_id] = {
             "hash_set": f.hash_set,
             "kind": f.hash_set_kind,
             "algorithm": f.algorithm,
+            "algorithms": [f.algorithm],
             "distance": f.distance,
             "score": f.score,
             "orientation": f.orientation,
@@ -187,8 +202,7 @@ def media_detail(session: Session, media_id: int) -> MediaDetail | None:
             "offender_identified": f.offender_identified,
             "entry_id": f.entry_id,
         }
-        for f in entry_match_facts(session, [media_id], ordered=True).get(media_id, [])
-    ]
+    matches = list(by_entry.values())
     near = similar_to(session, [media_id], limit=200)
     near_duplicates = [r for r in near if r["reason"] == "near-duplicate"]
     series = [

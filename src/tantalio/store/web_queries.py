@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    and_,
     exists,
     func,
     literal_column,
@@ -26,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from tantalio.store.cases import Case, Exhibit, File
+from tantalio.store.categories import case_category_counts
 from tantalio.store.media import Media
 from tantalio.store.series import MediaSeries, Series
 
@@ -79,6 +81,12 @@ class GridItem:
     model: str | None
     has_gps: bool
     has_thumbnail: bool
+    # Filled by `triage.tile_facts.annotate` for what a tile shows: the hash-set entry behind
+    # a known / near-known / non-pertinent / reference verdict, classifier labels, and why
+    # a new media ranks where it does.
+    match: dict[str, Any] | None = None
+    labels: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -236,8 +244,12 @@ class CaseSummary:
     verdicts: dict[str, int]  # files per verdict
     categories: dict[str | int, int]  # distinct media per category code ("none" = uncategorized)
     kinds: dict[str, int]  # distinct media per kind
+    # `categories` is the effective category (the examiner's, else the hash set's: one rule
+    # with the report, store.categories); these count each source alone.
     media: int
     files: int
+    categories_examiner: dict[str | int, int] = field(default_factory=dict)
+    categories_hashset: dict[str | int, int] = field(default_factory=dict)
 
 
 def get_case_by_id(session: Session, case_id: int) -> Case | None:
@@ -267,17 +279,14 @@ def case_summary(session: Session, case: Case) -> CaseSummary:
         .distinct()
         .subquery()
     )
-    categories: dict[str | int, int] = {}
     kinds: dict[str, int] = {}
-    for kind, category, n in session.execute(
-        select(Media.kind, Media.category, func.count())
+    for kind, n in session.execute(
+        select(Media.kind, func.count())
         .join(case_media, case_media.c.media_id == Media.id)
-        .group_by(Media.kind, Media.category)
+        .group_by(Media.kind)
     ):
         kinds[kind] = kinds.get(kind, 0) + int(n)
-        if kind in VIEWABLE_KINDS:
-            key: str | int = "none" if category is None else int(category)
-            categories[key] = categories.get(key, 0) + int(n)
+    counts = case_category_counts(session, case.id)
     return CaseSummary(
         case=case,
         exhibits=[
@@ -292,10 +301,12 @@ def case_summary(session: Session, case: Case) -> CaseSummary:
             for e in exhibits
         ],
         verdicts=verdicts,
-        categories=categories,
+        categories=counts.effective,
         kinds=kinds,
         media=sum(kinds.values()),
         files=sum(verdicts.values()),
+        categories_examiner=counts.examiner,
+        categories_hashset=counts.hashset,
     )
 
 
@@ -373,3 +384,39 @@ def refresh_planner_statistics(session: Session) -> bool:
     session.execute(text("ANALYZE"))
     session.commit()
     return True
+
+
+def grid_neighbours(
+    session: Session, case_id: int, flt: GridFilter, media_id: int
+) -> tuple[int | None, int | None]:
+    """(previous, next) media of the triage grid's order under `flt` around `media_id`, so
+    the media page can step through exactly what the grid showed. (None, None) when the
+    media is not in the filtered grid."""
+    conds, sort_key = _grid_base(case_id, flt)
+    here = session.execute(
+        select(sort_key, File.id)
+        .join(Media, Media.id == File.media_id)
+        .where(*conds, File.media_id == media_id)
+        .limit(1)
+    ).first()
+    if here is None:
+        return None, None
+    p, fid = float(here[0]), int(here[1])
+
+    def step(after: bool) -> int | None:
+        if after:
+            beyond = or_(sort_key < p, and_(sort_key == p, File.id < fid))
+            order = (sort_key.desc(), File.id.desc())
+        else:
+            beyond = or_(sort_key > p, and_(sort_key == p, File.id > fid))
+            order = (sort_key.asc(), File.id.asc())
+        found = session.scalar(
+            select(File.media_id)
+            .join(Media, Media.id == File.media_id)
+            .where(*conds, beyond)
+            .order_by(*order)
+            .limit(1)
+        )
+        return int(found) if found is not None else None
+
+    return step(False), step(True)

@@ -12,6 +12,8 @@ sets and from originals. The score of a `new` file adds:
     +1  the file was deleted (someone tried to hide it)
     +0..1 recency: percentile of its time (EXIF DateTimeOriginal, else modification time)
         among the case's new media that have one
+    ±0..2 per classifier plug-in: the bonuses of its stored scores (`tantalio.classify`),
+        e.g. the built-in media-kind: camera photo +0.5, screenshot -0.5, document -1
 
 Ties are ordered by exhibit and path. Other verdicts have no priority (None).
 """
@@ -43,8 +45,8 @@ def _when(fact: FileFact) -> float | None:
     return fact.mtime.timestamp() if fact.mtime else None
 
 
-def score(fact: FileFact, cluster_size: int, recency: float) -> float:
-    value = 0.0
+def score(fact: FileFact, cluster_size: int, recency: float, bonus: float = 0.0) -> float:
+    value = bonus
     if cluster_size >= 2:
         value += 3 + (1 if cluster_size >= 5 else 0)
     if fact.camera:
@@ -69,10 +71,30 @@ def assign_priorities(session: Session, facts: Sequence[FileFact]) -> None:
     sizes = cluster_sizes(assignment)
     times = sorted({t for f in new if (t := _when(f)) is not None})
     rank = {t: (i / (len(times) - 1) if len(times) > 1 else 1.0) for i, t in enumerate(times)}
+    bonuses = classifier_bonuses(session, ids)
     for f in new:
         assert f.media_id is not None
         t = _when(f)
-        f.priority = score(f, sizes[assignment[f.media_id]], rank[t] if t is not None else 0.0)
+        f.priority = score(
+            f,
+            sizes[assignment[f.media_id]],
+            rank[t] if t is not None else 0.0,
+            bonuses.get(f.media_id, 0.0),
+        )
+
+
+def classifier_bonuses(session: Session, media_ids: set[int]) -> dict[int, float]:
+    """Sum of each classifier's score bonuses, each classifier bounded to ±MAX_BONUS."""
+    from tantalio.classify.base import MAX_BONUS
+    from tantalio.store.scores import scores_of
+
+    out: dict[int, float] = {}
+    for mid, rows in scores_of(session, media_ids).items():
+        per: dict[str, float] = {}
+        for r in rows:
+            per[r.classifier] = per.get(r.classifier, 0.0) + r.priority
+        out[mid] = sum(max(-MAX_BONUS, min(MAX_BONUS, v)) for v in per.values())
+    return out
 
 
 def new_media_clusters(session: Session, media_ids: set[int]) -> dict[int, int]:

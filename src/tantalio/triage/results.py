@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from tantalio.store import verdicts as store
 from tantalio.store.cases import VERDICTS
-from tantalio.triage.verdicts import best_match
+from tantalio.store.categories import examiner_facts
+from tantalio.triage.verdicts import best_matches
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -38,6 +39,8 @@ class TriageRow:
     type: str | None = None
     kind: str | None = None
     deleted: bool = False
+    examiner_category: int | None = None  # the examiner's decision (wins over `category`)
+    examiner_series: list[str] = field(default_factory=list)  # series the media is in here
     media_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -57,6 +60,7 @@ def triage_rows(
     media = {f.media_id for f in facts if f.media_id is not None}
     matches = store.entry_match_facts(session, media)
     cases = store.media_case_refs(session, media)
+    review = examiner_facts(session, media)
     for f in facts:
         row = TriageRow(
             path=f.path,
@@ -77,9 +81,16 @@ def triage_rows(
                 for cid, ref in cases.get(f.media_id, {}).items()
                 if cid != case_id and (shown_cases is None or cid in shown_cases)
             )
-            bad, good = best_match(matches.get(f.media_id, []))
-            chosen = bad if f.verdict in ("known", "near-known") else good
-            if chosen is not None and f.verdict in ("known", "near-known", "known-good"):
+            row.examiner_category, row.examiner_series = review.get(f.media_id, (None, []))
+            best = best_matches(matches.get(f.media_id, []))
+            chosen = {
+                "known": best.alerting,
+                "near-known": best.alerting,
+                "known-good": best.good,
+                "known-non-pertinent": best.non_pertinent,
+                "seen-elsewhere": best.seen,
+            }.get(f.verdict or "")
+            if chosen is not None:
                 row.hashset = chosen.hash_set
                 row.category = chosen.category
                 row.series = chosen.series

@@ -1,11 +1,18 @@
 """The verdict rule: one verdict per file, decided from stored facts, written back.
 
 Order (docs/decisions/triage.md): a file whose bytes could not be read is `unreadable`;
-then `known` (an exact MD5/SHA-1/SHA-256 match in a known-bad or alert set), `near-known`
-(a PDQ/vPDQ match in such a set: the closest entry wins), `known-good` (an exact match in
-a known-good set), `seen-elsewhere` (the same content occurs in another case), `unreadable`
-(the content could not be decoded), `non-media`, and finally `new`. Safety first: a
-near-copy of known material outranks a known-good listing of the same bytes.
+then `known` (an exact MD5/SHA-1/SHA-256 match to an *alerting* entry), `near-known` (a
+PDQ/vPDQ match to such an entry: the closest wins), `known-good` (an exact match in a
+known-good set), `known-non-pertinent` (a match to an entry of category 0, non-pertinent:
+known, and known not to matter), `seen-elsewhere` (the same content occurs in another case,
+or an uncategorized entry of a `reference` set says it was seen), `unreadable` (the content
+could not be decoded), `non-media`, and finally `new`. Safety first: a near-copy of known
+material outranks a known-good listing of the same bytes.
+
+Which entries alert follows the entry's category and its set's kind (issue 16):
+category 1-4 alerts in any set but a known-good one; category 0 never alerts; an
+uncategorized entry alerts in a known-bad or alert set (a list without categories says
+"illegal" by being that list) but not in a reference set (it says "seen", not "illegal").
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tantalio.hashsets.record import entry_alerts
 from tantalio.store import verdicts as store
 from tantalio.store.verdicts import FileFact, MatchFact
 from tantalio.triage.priority import assign_priorities
@@ -22,6 +30,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 BAD_KINDS = ("known-bad", "alert")
+REFERENCE = "reference"
+NON_PERTINENT = 0
 EXACT = ("md5", "sha1", "sha256")
 
 
@@ -32,31 +42,67 @@ class Decision:
     reason: str | None = None
 
 
+@dataclass(slots=True)
+class BestMatches:
+    """The closest match of each role a match can play (None when there is none)."""
+
+    alerting: MatchFact | None = None
+    good: MatchFact | None = None
+    non_pertinent: MatchFact | None = None
+    seen: MatchFact | None = None  # an uncategorized entry of a reference set
+
+
+def match_role(m: MatchFact) -> str | None:
+    """'alerting', 'good', 'non_pertinent', 'seen', or None (a perceptual known-good match,
+    which proves nothing about these bytes)."""
+    if m.hash_set_kind == "known-good":
+        return "good" if m.algorithm in EXACT else None
+    if entry_alerts(m.hash_set_kind, m.category):
+        return "alerting"
+    return "non_pertinent" if m.category == NON_PERTINENT else "seen"
+
+
+def _closest(m: MatchFact) -> tuple[int, int, int, int]:
+    """Exact beats perceptual, then smaller distance, then known-bad before alert and
+    reference, then the lowest entry id."""
+    return (
+        0 if m.algorithm in EXACT else 1,
+        m.distance,
+        0 if m.hash_set_kind == "known-bad" else 1,
+        m.entry_id,
+    )
+
+
+def best_matches(matches: Sequence[MatchFact]) -> BestMatches:
+    out = BestMatches()
+    for m in sorted(matches, key=_closest):
+        role = match_role(m)
+        if role is not None and getattr(out, role) is None:
+            setattr(out, role, m)
+    return out
+
+
 def best_match(matches: Sequence[MatchFact]) -> tuple[MatchFact | None, MatchFact | None]:
-    """(best known-bad/alert match, best known-good exact match). Exact beats perceptual,
-    then smaller distance, then known-bad before alert, then the lowest entry id."""
-    bad = [m for m in matches if m.hash_set_kind in BAD_KINDS]
-    good = [m for m in matches if m.hash_set_kind == "known-good" and m.algorithm in EXACT]
-
-    def key(m: MatchFact) -> tuple[int, int, int, int]:
-        return (
-            0 if m.algorithm in EXACT else 1,
-            m.distance,
-            0 if m.hash_set_kind == "known-bad" else 1,
-            m.entry_id,
-        )
-
-    return (min(bad, key=key) if bad else None, min(good, key=key) if good else None)
+    """(best alerting match, best known-good exact match)."""
+    best = best_matches(matches)
+    return best.alerting, best.good
 
 
 def decide(fact: FileFact, matches: Sequence[MatchFact], other_cases: int) -> Decision:
     if fact.media_id is None:
         return Decision("unreadable", reason=fact.file_error or "not read")
-    bad, good = best_match(matches)
-    if bad is not None:
-        return Decision("known" if bad.algorithm in EXACT else "near-known", bad)
-    if good is not None:
-        return Decision("known-good", good)
+    best = best_matches(matches)
+    if best.alerting is not None:
+        exact = best.alerting.algorithm in EXACT
+        return Decision("known" if exact else "near-known", best.alerting)
+    if best.good is not None:
+        return Decision("known-good", best.good)
+    if best.non_pertinent is not None:
+        return Decision("known-non-pertinent", best.non_pertinent)
+    if best.seen is not None:
+        return Decision(
+            "seen-elsewhere", best.seen, reason=f"in reference set {best.seen.hash_set!r}"
+        )
     if other_cases:
         return Decision("seen-elsewhere")
     if fact.file_error:

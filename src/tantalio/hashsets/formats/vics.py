@@ -26,6 +26,9 @@ _HASH_KEYS = frozenset({"md5", "sha1", "sha256", "photodna"})
 
 class VicsFormat(HashSetFormat):
     name = "vics"
+    # VICS entries carry their own category: a categorized entry alerts, an uncategorized one
+    # (a case export's media nobody categorized) means "seen", not "illegal" (issue 16).
+    default_kind = "reference"
     description = "Project VIC VICS JSON 1.x/2.0, #Cases or #Media"
 
     def __init__(

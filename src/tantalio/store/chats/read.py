@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
+from tantalio.hashsets.record import entry_alerts
 from tantalio.store.bulk import chunks
 from tantalio.store.cases import Case, Exhibit
 from tantalio.store.chats.models import (
@@ -28,8 +29,6 @@ from tantalio.store.hashsets import HashEntry, HashSet
 from tantalio.store.ingest import media_ids
 from tantalio.store.media import Match, Media
 from tantalio.store.series import MediaSeries, Series
-
-KNOWN_KINDS = ("known-bad", "alert")
 
 
 @dataclass(slots=True)
@@ -271,7 +270,7 @@ def known_media(session: Session, shas: set[str]) -> tuple[dict[str, KnownRow], 
         for sha, cat, series, set_name, kind in session.execute(q):
             if sha is None:
                 continue
-            if kind in KNOWN_KINDS:
+            if entry_alerts(kind, cat):
                 note(sha, cat, series, f"hashset:{set_name}")
             elif kind == "known-good":
                 good.add(sha)
@@ -285,7 +284,7 @@ def known_media(session: Session, shas: set[str]) -> tuple[dict[str, KnownRow], 
             .where(Media.sha256.in_(batch))
         )
         for sha, algorithm, cat, series, kind in session.execute(q2):
-            if kind in KNOWN_KINDS:
+            if entry_alerts(kind, cat):
                 note(sha, cat, series, f"match:{algorithm}")
             elif kind == "known-good":
                 good.add(sha)

@@ -20,6 +20,7 @@ from tantalio.store import access, repo
 from tantalio.store import audit as store_audit
 from tantalio.store import web_queries as wq
 from tantalio.store.cases import VERDICTS
+from tantalio.triage.tile_facts import annotate
 from tantalio.web.categories import CATEGORIES
 from tantalio.web.routers.notices import notice_dicts
 from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
@@ -97,6 +98,8 @@ def summary_dict(summary: wq.CaseSummary) -> dict[str, Any]:
         "media": summary.media,
         "verdicts": dict(sorted(summary.verdicts.items(), key=lambda kv: order.get(kv[0], 99))),
         "categories": {str(k): v for k, v in summary.categories.items()},
+        "categories_examiner": {str(k): v for k, v in summary.categories_examiner.items()},
+        "categories_hashset": {str(k): v for k, v in summary.categories_hashset.items()},
         "kinds": summary.kinds,
         "exhibits": summary.exhibits,
     }
@@ -272,6 +275,7 @@ def case_page(
     case = get_case(db, case_id)
     summary = summary_dict(wq.case_summary(db, case))
     queue = wq.grid_page(db, case.id, wq.GridFilter(verdict="new"), limit=12)
+    annotate(db, queue.items)
     status = ingest_status(request, db, case)
     return render(
         request,

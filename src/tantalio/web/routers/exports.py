@@ -52,7 +52,7 @@ def _render(
 
     tmp = Path(tempfile.mkdtemp(prefix="tantalio-report-"))
     try:
-        files = build_report(request.app.state.workspace, db, reference, tmp, shown)
+        files = build_report(request.app.state.workspace, db, reference, tmp, shown_cases=shown)
         return files.html.read_bytes()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from tantalio.store import access, review, web_media
 from tantalio.store import audit as store_audit
+from tantalio.store import web_queries as wq
 from tantalio.web import thumbnails
 from tantalio.web.categories import CATEGORIES, parse_category
 from tantalio.web.security import (
@@ -315,11 +316,27 @@ def detail_page(
     d = _detail(db, media_id, principal)
     near = web_media.media_summaries(db, [n["media_id"] for n in d.near_duplicates])
     distance = {n["media_id"]: n["distance"] for n in d.near_duplicates}
+    prev_url = next_url = None
+    grid_query = ""
+    if case is not None:
+        from urllib.parse import urlencode
+
+        from tantalio.web.routers.triage import _params, parse_filter
+
+        params = {k: v for k, v in _params(request).items() if v}
+        grid_query = urlencode(params)
+        before, after = wq.grid_neighbours(db, case, parse_filter(params), media_id)
+        stay = urlencode({**params, "case": case})
+        prev_url = f"/media/{before}?{stay}" if before is not None else None
+        next_url = f"/media/{after}?{stay}" if after is not None else None
     return render(
         request,
         "media.html",
         {
             "m": detail_dict(d),
+            "prev_url": prev_url,
+            "next_url": next_url,
+            "grid_query": grid_query,
             "case_id": case,
             "near": [n | {"distance": distance.get(n["media_id"])} for n in near],
             "categories": CATEGORIES,

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from tantalio.store import repo
 from tantalio.store import web_queries as wq
 from tantalio.store.cases import VERDICTS
+from tantalio.triage.tile_facts import annotate
 from tantalio.web.routers.cases import get_case
 from tantalio.web.security import Principal, get_db, require
 from tantalio.web.templating import render
@@ -80,9 +81,11 @@ def _page(
     db: Session, case_id: int, flt: wq.GridFilter, cursor: str | None, limit: int
 ) -> wq.GridPage:
     try:
-        return wq.grid_page(db, case_id, flt, cursor=cursor, limit=max(1, min(limit, 500)))
+        page = wq.grid_page(db, case_id, flt, cursor=cursor, limit=max(1, min(limit, 500)))
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
+    annotate(db, page.items)
+    return page
 
 
 @router.get("/api/cases/{case_id}/media", tags=["triage"])

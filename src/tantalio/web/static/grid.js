@@ -57,16 +57,23 @@
     if (tile && !tile.classList.contains("large")) openTile(tile);
   });
   function openTile(tile) {
-    location.href = `/media/${tile.dataset.media}` + (caseId ? `?case=${caseId}` : "");
+    // Carry the grid's filter, so the media page steps through what the grid showed.
+    const params = new URLSearchParams(location.search);
+    params.delete("cursor");
+    if (caseId) params.set("case", caseId);
+    const q = params.toString();
+    location.href = `/media/${tile.dataset.media}` + (q ? `?${q}` : "");
   }
 
   // ---- reveal (audited server-side) ---------------------------------------------------------
   async function revealTile(tile) {
     if (!tile) return;
     const img = $("img", tile);
+    const button = $("button.reveal", tile);
     if (tile.classList.contains("revealed")) {
       img.src = img.dataset.blurred;
       tile.classList.remove("revealed");
+      if (button) { button.textContent = "reveal"; button.title = "Reveal this item (r). Recorded in the audit log."; }
       return;
     }
     try {
@@ -74,6 +81,7 @@
       const r = await tantalio.api("POST", `/api/media/${tile.dataset.media}/reveal${q}`);
       img.src = r.url;
       tile.classList.add("revealed");
+      if (button) { button.textContent = "hide"; button.title = "Blur it again (r)"; }
     } catch (e) { tantalio.toast(e.message, true); }
   }
 
@@ -179,6 +187,8 @@
       if (/^[0-4]$/.test(ev.key) && $(".catbtn:not([disabled])")) categorize(Number(ev.key));
       else if (ev.key === "u" && $(".catbtn:not([disabled])")) categorize(null);
       else if (ev.key === "r") revealTile($(".tile.large"));
+      else if ((ev.key === "ArrowRight" || ev.key === "n") && detail.dataset.next) location.href = detail.dataset.next;
+      else if ((ev.key === "ArrowLeft" || ev.key === "p") && detail.dataset.prev) location.href = detail.dataset.prev;
       else return;
       ev.preventDefault();
     });

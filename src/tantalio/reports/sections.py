@@ -1,0 +1,106 @@
+"""Report sections beyond the file tables: the examiner's review (categories and series), the
+hash-set matches, the chat network, and the audit summary."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tantalio.hashsets.categories import category_name
+from tantalio.store.audit_summary import AuditSummary, case_audit_summary
+from tantalio.store.categories import case_category_counts
+from tantalio.triage.results import TriageRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+TOP_DISTRIBUTORS = 15
+
+
+@dataclass(slots=True)
+class CategoryTable:
+    rows: list[tuple[str, int, int, int]]  # name, effective, examiner, hash sets
+
+
+@dataclass(slots=True)
+class HashSetHits:
+    name: str
+    files: Counter[str] = field(default_factory=Counter)  # verdict -> files
+    categories: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(slots=True)
+class ChatSection:
+    distributors: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    invites: list[str]
+    first_posts: list[dict[str, Any]]
+
+
+def category_table(session: Session, case_id: int) -> CategoryTable:
+    counts = case_category_counts(session, case_id)
+    rows = []
+    for key in ("none", 0, 1, 2, 3, 4):
+        code = None if key == "none" else int(key)
+        rows.append(
+            (
+                category_name(code) if code is None else f"{code} · {category_name(code)}",
+                counts.effective.get(key, 0),
+                counts.examiner.get(key, 0),
+                counts.hashset.get(key, 0),
+            )
+        )
+    return CategoryTable(rows)
+
+
+def hashset_hits(rows: list[TriageRow]) -> list[HashSetHits]:
+    out: dict[str, HashSetHits] = {}
+    for r in rows:
+        if not r.hashset:
+            continue
+        hits = out.setdefault(r.hashset, HashSetHits(r.hashset))
+        hits.files[r.verdict] += 1
+        hits.categories[category_name(r.category)] += 1
+    return sorted(out.values(), key=lambda h: (-sum(h.files.values()), h.name))
+
+
+def examiner_series(rows: list[TriageRow]) -> list[tuple[str, int, Counter[str]]]:
+    """(series, files, categories) of the series the case's media are in."""
+    files: dict[str, int] = defaultdict(int)
+    cats: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in rows:
+        for name in r.examiner_series:
+            files[name] += 1
+            cats[name][category_name(r.examiner_category)] += 1
+    return [(n, files[n], cats[n]) for n in sorted(files, key=lambda n: (-files[n], n))]
+
+
+def chat_section(session: Session, case_id: int) -> ChatSection | None:
+    from tantalio.network import build_graph, rank
+    from tantalio.store.chats import load_graph_data
+
+    data = load_graph_data(session, [case_id])
+    if not data.accounts and not data.groups:
+        return None
+    ranking = rank(data, build_graph(data))
+    distributors = [r.to_json() for r in ranking[:TOP_DISTRIBUTORS]]
+    members: Counter[int] = Counter(m.group_id for m in data.memberships)
+    named = sorted(
+        ((members.get(g.id, 0), g.subject or g.jid or g.key) for g in data.groups),
+        key=lambda t: (-t[0], t[1]),
+    )
+    groups: list[dict[str, Any]] = [{"name": name, "members": n} for n, name in named]
+    first_posts = [
+        {"account": r["account"], **fp} for r in distributors for fp in (r.get("first_posts") or [])
+    ]
+    return ChatSection(
+        distributors=distributors,
+        groups=groups[:50],
+        invites=sorted({code for code, _ in data.invites})[:100],
+        first_posts=first_posts[:50],
+    )
+
+
+def audit_section(session: Session, case_id: int) -> AuditSummary:
+    return case_audit_summary(session, case_id)
