@@ -9,7 +9,7 @@ UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup system-deps demo test test-fast check format bench clean
+.PHONY: setup system-deps demo test test-fast check format bench fuzz clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -34,13 +34,18 @@ test-fast: setup
 	$(PY) -m pytest -x -q -m "not browser and not slow"
 
 check: setup
-	$(VENV)/bin/ruff format --check src tests bench
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench fuzz
+	$(VENV)/bin/ruff check src tests bench fuzz
 	$(VENV)/bin/mypy
 
 format: setup
-	$(VENV)/bin/ruff format src tests bench
-	$(VENV)/bin/ruff check --fix src tests bench
+	$(VENV)/bin/ruff format src tests bench fuzz
+	$(VENV)/bin/ruff check --fix src tests bench fuzz
+
+# Each fuzz target (fuzz/targets.py) for FUZZ_SECONDS; `make fuzz FUZZ_TARGETS=disks` for one.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	$(PY) -m fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: setup
 	@cat bench/README.md

@@ -217,6 +217,8 @@ CREATE TABLE message_media (message_row_id INTEGER PRIMARY KEY, chat_row_id INTE
   mute_video INTEGER, media_caption TEXT);
 CREATE TABLE jid_map (lid_row_id INTEGER PRIMARY KEY NOT NULL, jid_row_id INTEGER NOT NULL,
   sort_id INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE lid_display_name (lid_row_id INTEGER PRIMARY KEY NOT NULL, display_name TEXT,
+  username TEXT);
 CREATE TABLE group_participant_user (_id INTEGER PRIMARY KEY AUTOINCREMENT,
   group_jid_row_id INTEGER NOT NULL, user_jid_row_id INTEGER NOT NULL, rank INTEGER NOT NULL,
   pending INTEGER NOT NULL);
@@ -271,11 +273,17 @@ class _Jids:
 
 
 def write_android(
-    world: World, dest: Path, wal_after: int | None = None, lid_people: tuple[str, ...] = ()
+    world: World,
+    dest: Path,
+    wal_after: int | None = None,
+    lid_people: tuple[str, ...] = (),
+    unmapped_lids: tuple[str, ...] = (),
 ) -> list[tuple[str, Media]]:
     """msgstore.db (+ -wal holding events from index `wal_after` on) and wa.db in `dest`.
 
-    People named in `lid_people` appear as their `@lid` identity, mapped in jid_map.
+    People named in `lid_people` appear as their `@lid` identity, mapped in jid_map; people
+    in `unmapped_lids` as their `@lid` only, with the name they show in lid_display_name
+    (a group member whose number the phone never learnt: not in its contacts either).
     Returns the media files the phone still holds (relative path, media)."""
     dest.mkdir(parents=True, exist_ok=True)
     work = dest / ".build"
@@ -288,6 +296,13 @@ def write_android(
     jid = _Jids(conn)
 
     def person_row(p: Person) -> int:
+        if p.lid and p.name in unmapped_lids:
+            lid_row = jid(p.lid)
+            conn.execute(
+                "INSERT OR IGNORE INTO lid_display_name (lid_row_id, display_name) VALUES (?, ?)",
+                (lid_row, p.name),
+            )
+            return lid_row
         if p.lid and p.name in lid_people:
             lid_row = jid(p.lid)
             conn.execute(
@@ -418,7 +433,7 @@ def write_android(
     wconn = sqlite3.connect(wa)
     wconn.executescript(WADB_DDL)
     for p in world.people:
-        if p is world.owner:
+        if p is world.owner or p.name in unmapped_lids:
             continue
         wconn.execute(
             "INSERT INTO wa_contacts (jid, is_whatsapp_user, number, display_name, wa_name)"
@@ -748,6 +763,8 @@ def stamp(style: Style, t: datetime) -> str:
         Y=str(t.year),
         H=f"{t.hour:02d}",
         I=str(hour12),
+        dn=str(t.day),
+        mn=str(t.month),
         M=f"{t.minute:02d}",
         S=f"{t.second:02d}",
         p=style.ampm[t.hour >= 12],
@@ -828,6 +845,321 @@ def write_text_export(world: World, style: Style, dest: Path, saved: set[str]) -
             continue
         lines.append(head(e.t, who) + (e.text or ""))
     name = "_chat.txt" if ios else "WhatsApp Chat with Garden Club.txt"
+    (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------- languages
+# The group chat of the unit world as phones set to each language export it (issue 15): the
+# system lines, attachment markers, left-out media and file names in that language, and the
+# date style usual there. Written from what those phones write, independently of the parser's
+# tables (src/tantalio/chats/lang/), so the tests check one against the other.
+@dataclass(frozen=True)
+class Lang:
+    code: str
+    android: Style
+    ios: Style
+    quotes: tuple[str, str]
+    e2e: str
+    created: str  # {who} {subject}
+    added: str  # {who} {targets}
+    added_you: str  # {who}
+    joined: str  # {who}
+    subject: str  # {who} {old} {new}
+    left: str  # {who}
+    removed: str  # {who} {targets}
+    and_word: str
+    target_prefix: str  # Spanish: "a "
+    attached_android: str  # {name}
+    attached_ios: str  # {name}
+    omitted_android: str
+    omitted_ios_video: str
+    chat_file: str  # {name}: the Android file name, without .txt
+    chat_folder: str  # {name}: the iOS export folder
+
+
+LANGS = (
+    Lang(
+        "en",
+        Style("en_android", "android", "{mn}/{dn}/{y}, {I}:{M}\u202f{p}"),
+        Style("en_ios", "ios", "[{mn}/{dn}/{y}, {I}:{M}:{S}\u202f{p}]"),
+        ("\u201c", "\u201d"),
+        "Messages and calls are end-to-end encrypted. No one outside of this chat, not even WhatsApp, can read or listen to them. Tap to learn more.",
+        "{who} created group {q}{subject}{qc}",
+        "{who} added {targets}",
+        "{who} added you",
+        "{who} joined using this group's invite link",
+        "{who} changed the subject from {q}{old}{qc} to {q}{new}{qc}",
+        "{who} left",
+        "{who} removed {targets}",
+        "and",
+        "",
+        "{name} (file attached)",
+        "<attached: {name}>",
+        "<Media omitted>",
+        "video omitted",
+        "WhatsApp Chat with {name}",
+        "WhatsApp Chat - {name}",
+    ),
+    Lang(
+        "es",
+        Style("es_android", "android", "{dn}/{mn}/{y}, {H}:{M}"),
+        Style(
+            "es_ios", "ios", "[{dn}/{mn}/{y}, {I}:{M}:{S}\u202f{p}]", ("a.\u00a0m.", "p.\u00a0m.")
+        ),
+        ("\u201c", "\u201d"),
+        "Los mensajes y las llamadas están cifrados de extremo a extremo. Nadie fuera de este chat, ni siquiera WhatsApp, puede leerlos ni escucharlos. Toca para obtener más información.",
+        "{who} creó el grupo {q}{subject}{qc}",
+        "{who} añadió a {targets}",
+        "{who} te añadió",
+        "{who} se unió usando el enlace de invitación de este grupo",
+        "{who} cambió el asunto de {q}{old}{qc} a {q}{new}{qc}",
+        "{who} salió",
+        "{who} eliminó a {targets}",
+        "y",
+        "a ",
+        "{name} (archivo adjunto)",
+        "<adjunto: {name}>",
+        "<Multimedia omitido>",
+        "video omitido",
+        "Chat de WhatsApp con {name}",
+        "Chat de WhatsApp - {name}",
+    ),
+    Lang(
+        "pt_br",
+        Style("pt_br_android", "android", "{d}/{m}/{Y} {H}:{M}"),
+        Style("pt_br_ios", "ios", "[{d}/{m}/{Y} {H}:{M}:{S}]"),
+        ("\u201c", "\u201d"),
+        "As mensagens e as chamadas são protegidas com a criptografia de ponta a ponta e ficam somente entre você e os participantes desta conversa. Nem mesmo o WhatsApp pode ler ou ouvi-las.",
+        "{who} criou o grupo {q}{subject}{qc}",
+        "{who} adicionou {targets}",
+        "{who} adicionou você",
+        "{who} entrou usando o link de convite deste grupo",
+        "{who} mudou o assunto de {q}{old}{qc} para {q}{new}{qc}",
+        "{who} saiu",
+        "{who} removeu {targets}",
+        "e",
+        "",
+        "{name} (arquivo anexado)",
+        "<anexado: {name}>",
+        "<Mídia oculta>",
+        "vídeo omitido",
+        "Conversa do WhatsApp com {name}",
+        "Conversa do WhatsApp - {name}",
+    ),
+    Lang(
+        "pt_pt",
+        Style("pt_pt_android", "android", "{d}/{m}/{y}, {H}:{M}"),
+        Style("pt_pt_ios", "ios", "[{d}/{m}/{y}, {H}:{M}:{S}]"),
+        ("\u201c", "\u201d"),
+        "As mensagens e as chamadas são encriptadas ponto a ponto. Ninguém fora desta conversa, nem mesmo o WhatsApp, as pode ler ou ouvir.",
+        "{who} criou o grupo {q}{subject}{qc}",
+        "{who} adicionou {targets}",
+        "{who} adicionou-te",
+        "{who} entrou através da ligação de convite deste grupo",
+        "{who} alterou o assunto de {q}{old}{qc} para {q}{new}{qc}",
+        "{who} saiu",
+        "{who} removeu {targets}",
+        "e",
+        "",
+        "{name} (ficheiro anexado)",
+        "<anexado: {name}>",
+        "<Multimédia omitido>",
+        "vídeo omitido",
+        "Conversa do WhatsApp com {name}",
+        "Conversa do WhatsApp - {name}",
+    ),
+    Lang(
+        "fr",
+        Style("fr_android", "android", "{d}/{m}/{Y} à {H}:{M}"),
+        Style("fr_ios", "ios", "[{d}/{m}/{Y} {H}:{M}:{S}]"),
+        ("\u00ab\u00a0", "\u00a0\u00bb"),
+        "Les messages et les appels sont chiffrés de bout en bout. Aucun tiers, pas même WhatsApp, ne peut les lire ou les écouter. Appuyez pour en savoir plus.",
+        "{who} a créé le groupe {q}{subject}{qc}",
+        "{who} a ajouté {targets}",
+        "{who} vous a ajouté",
+        "{who} a rejoint ce groupe via le lien d\u2019invitation",
+        "{who} a modifié le sujet de {q}{old}{qc} en {q}{new}{qc}",
+        "{who} est parti",
+        "{who} a retiré {targets}",
+        "et",
+        "",
+        "{name} (fichier joint)",
+        "<pièce jointe\u00a0: {name}>",
+        "<Médias omis>",
+        "vidéo omise",
+        "Discussion WhatsApp avec {name}",
+        "Discussion WhatsApp - {name}",
+    ),
+    Lang(
+        "it",
+        Style("it_android", "android", "{d}/{m}/{y}, {H}:{M}"),
+        Style("it_ios", "ios", "[{d}/{m}/{y}, {H}:{M}:{S}]"),
+        ("\u201c", "\u201d"),
+        "I messaggi e le chiamate sono crittografati end-to-end. Nessuno al di fuori di questa chat, nemmeno WhatsApp, può leggerne o ascoltarne il contenuto.",
+        "{who} ha creato il gruppo {q}{subject}{qc}",
+        "{who} ha aggiunto {targets}",
+        "{who} ti ha aggiunto",
+        "{who} si è unito tramite il link d'invito di questo gruppo",
+        "{who} ha cambiato l'oggetto da {q}{old}{qc} a {q}{new}{qc}",
+        "{who} è uscito",
+        "{who} ha rimosso {targets}",
+        "e",
+        "",
+        "{name} (file allegato)",
+        "<allegato: {name}>",
+        "<Media omessi>",
+        "video omesso",
+        "Chat WhatsApp con {name}",
+        "Chat WhatsApp - {name}",
+    ),
+    Lang(
+        "de",
+        Style("de_android", "android", "{d}.{m}.{y}, {H}:{M}"),
+        Style("de_ios", "ios", "[{d}.{m}.{y}, {H}:{M}:{S}]"),
+        ("\u201e", "\u201c"),
+        "Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt. Niemand außerhalb dieses Chats kann sie lesen oder anhören, nicht einmal WhatsApp.",
+        "{who} hat die Gruppe {q}{subject}{qc} erstellt",
+        "{who} hat {targets} hinzugefügt",
+        "{who} hat dich hinzugefügt",
+        "{who} ist über den Einladungslink dieser Gruppe beigetreten",
+        "{who} hat den Betreff von {q}{old}{qc} zu {q}{new}{qc} geändert",
+        "{who} hat die Gruppe verlassen",
+        "{who} hat {targets} entfernt",
+        "und",
+        "",
+        "{name} (Datei angehängt)",
+        "<Anhang: {name}>",
+        "<Medien ausgeschlossen>",
+        "Video weggelassen",
+        "WhatsApp Chat mit {name}",
+        "WhatsApp Chat - {name}",
+    ),
+    # A language tantalio has no table for: its system lines must cost a warning.
+    Lang(
+        "nl",
+        Style("nl_android", "android", "{d}-{m}-{Y} {H}:{M}"),
+        Style("nl_ios", "ios", "[{d}-{m}-{Y} {H}:{M}:{S}]"),
+        ("\u201c", "\u201d"),
+        "Berichten en oproepen zijn end-to-end versleuteld. Niemand buiten deze chat, zelfs WhatsApp niet, kan ze lezen of beluisteren.",
+        "{who} heeft groep {q}{subject}{qc} aangemaakt",
+        "{who} heeft {targets} toegevoegd",
+        "{who} heeft je toegevoegd",
+        "{who} is lid geworden via de uitnodigingslink van deze groep",
+        "{who} heeft het onderwerp gewijzigd van {q}{old}{qc} naar {q}{new}{qc}",
+        "{who} heeft de groep verlaten",
+        "{who} heeft {targets} verwijderd",
+        "en",
+        "",
+        "{name} (bestand bijgevoegd)",
+        "<bijgevoegd: {name}>",
+        "<Media weggelaten>",
+        "video weggelaten",
+        "WhatsApp-chat met {name}",
+        "WhatsApp-chat - {name}",
+    ),
+)
+
+
+def lang_stamp(style: Style, t: datetime) -> str:
+    """`stamp` with unpadded day and month too ({dn}, {mn}), as Spanish and US phones write."""
+    return stamp(
+        Style(
+            style.name,
+            style.platform,
+            style.fmt.replace("{dn}", str(t.day)).replace("{mn}", str(t.month)),
+            style.ampm,
+        ),
+        t,
+    )
+
+
+def write_language_export(world: World, lang: Lang, ios: bool, dest: Path, saved: set[str]) -> None:
+    style = lang.ios if ios else lang.android
+    g = world.groups[0]
+    folder = dest / style.name / (lang.chat_folder.format(name="Garden Club") if ios else "")
+    folder.mkdir(parents=True, exist_ok=True)
+    lrm = "\u200e"
+    q, qc = lang.quotes
+    subject = "Garden Club"
+    lines: list[str] = []
+
+    def who_of(p: Person | None) -> str:
+        return label(world, p, saved)
+
+    def head(t: datetime, who: str) -> str:
+        return f"{lang_stamp(style, t)} {who}: " if ios else f"{lang_stamp(style, t)} - {who}: "
+
+    def system(t: datetime, text: str) -> None:
+        if ios:
+            lines.append(f"{lang_stamp(style, t)} {subject}: {lrm}{text}")
+        else:
+            lines.append(f"{lang_stamp(style, t)} - {text}")
+
+    def listed(people: list[Person]) -> str:
+        names = [lang.target_prefix + who_of(p) for p in people]
+        if not names:
+            return ""
+        if len(names) == 1:
+            return names[0].removeprefix(lang.target_prefix)
+        joined = ", ".join(names[:-1]) + f" {lang.and_word} " + names[-1]
+        return joined.removeprefix(lang.target_prefix)
+
+    system(g.created, lang.e2e)
+    n_att = 0
+    for e in world.events:
+        if e.chat != g.jid:
+            continue
+        who = who_of(e.sender)
+        if e.kind == "system":
+            if e.action == "added" and world.owner in e.targets:
+                system(e.t, lang.added_you.format(who=who))
+                others = [p for p in e.targets if p is not world.owner]
+                if others:
+                    system(e.t, lang.added.format(who=who, targets=listed(others)))
+                continue
+            fmt = {
+                "created": lang.created,
+                "added": lang.added,
+                "joined_invite": lang.joined,
+                "subject_changed": lang.subject,
+                "left": lang.left,
+                "removed": lang.removed,
+            }[e.action or ""]
+            system(
+                e.t,
+                fmt.format(
+                    who=who,
+                    targets=listed(e.targets),
+                    subject=e.text,
+                    old=subject,
+                    new=e.text,
+                    q=q,
+                    qc=qc,
+                ),
+            )
+            if e.action == "subject_changed" and e.text:
+                subject = e.text
+            continue
+        if e.sender is world.owner:
+            who = world.owner.name
+        if e.media:
+            if e.media.present:
+                n_att += 1
+                if ios:
+                    name = f"{n_att:08d}-PHOTO-{e.t:%Y-%m-%d-%H-%M-%S}.jpg"
+                    lines.append(lrm + head(e.t, who) + lrm + lang.attached_ios.format(name=name))
+                else:
+                    name = f"IMG-{e.t:%Y%m%d}-WA{n_att:04d}.jpg"
+                    lines.append(head(e.t, who) + lang.attached_android.format(name=name))
+                if e.text:
+                    lines.append(e.text)
+                (folder / name).write_bytes(e.media.data)
+            else:
+                omitted = lrm + lang.omitted_ios_video if ios else lang.omitted_android
+                lines.append((lrm if ios else "") + head(e.t, who) + omitted)
+            continue
+        lines.append(head(e.t, who) + (e.text or ""))
+    name = "_chat.txt" if ios else lang.chat_file.format(name="Garden Club") + ".txt"
     (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -1148,11 +1480,17 @@ def main(out: Path) -> None:
     write_android_prefs(world.owner, unit / "android" / "shared_prefs")
     write_files(kept, unit / "android" / "media")
     write_legacy(world, unit / "android_legacy" / "databases")
+    write_android(world, unit / "android_lid" / "databases", unmapped_lids=("Carol",))
     write_ios(world, unit / "ios")
     write_ios_owner(world.owner, unit / "ios")
     for style in STYLES:
         write_text_export(world, style, out / "text", saved)
     write_direct_export(world, out / "text" / "direct")
+    if (out / "lang").exists():
+        shutil.rmtree(out / "lang")
+    for lang in LANGS:
+        for ios in (False, True):
+            write_language_export(world, lang, ios, out / "lang", saved)
     write_bad_inputs(out / "bad")
     write_pages(out / "pages")
     facts = {

@@ -113,8 +113,17 @@ def gpt_disk(work: Path, volume: bytes) -> bytes:
     return bytes(data)
 
 
-def ewf_segments(work: Path, media: bytes) -> list[Path]:
-    """Write `media` as an EnCase 6 set with small segments through libewf (see above)."""
+def ewf_segments(
+    work: Path,
+    media: bytes,
+    name: str = "gpt-ntfs",
+    level: int = 2,
+    flags: int = 0,
+    header: dict[str, str] = HEADER,
+    segment_size: int = SEGMENT_SIZE,
+) -> list[Path]:
+    """Write `media` as an EnCase 6 set with small segments through libewf (see above);
+    `level` 2 is best compression, 0 none (`flags` 1: all-zero chunks compressed even so)."""
     lib = ctypes.CDLL("libewf.so.2")
     error = ctypes.c_void_p()
     handle = ctypes.c_void_p()
@@ -126,12 +135,12 @@ def ewf_segments(work: Path, media: bytes) -> list[Path]:
     lib.libewf_handle_write_buffer.restype = ctypes.c_ssize_t
     lib.libewf_handle_write_finalize.restype = ctypes.c_ssize_t
     check(lib.libewf_handle_initialize(ctypes.byref(handle), ctypes.byref(error)), "initialize")
-    target = (ctypes.c_char_p * 1)(str(work / "gpt-ntfs").encode())
+    target = (ctypes.c_char_p * 1)(str(work / name).encode())
     check(lib.libewf_handle_open(handle, target, 1, 2, ctypes.byref(error)), "open")  # write
     check(lib.libewf_handle_set_format(handle, ctypes.c_uint8(6), ctypes.byref(error)), "format")
     check(
         lib.libewf_handle_set_maximum_segment_size(
-            handle, ctypes.c_uint64(SEGMENT_SIZE), ctypes.byref(error)
+            handle, ctypes.c_uint64(segment_size), ctypes.byref(error)
         ),
         "segment size",
     )
@@ -139,13 +148,13 @@ def ewf_segments(work: Path, media: bytes) -> list[Path]:
         lib.libewf_handle_set_media_size(handle, ctypes.c_uint64(len(media)), ctypes.byref(error)),
         "media size",
     )
-    check(  # best compression, no flags
+    check(
         lib.libewf_handle_set_compression_values(
-            handle, ctypes.c_int8(2), ctypes.c_uint8(0), ctypes.byref(error)
+            handle, ctypes.c_int8(level), ctypes.c_uint8(flags), ctypes.byref(error)
         ),
         "compression",
     )
-    for key, value in HEADER.items():
+    for key, value in header.items():
         k, v = key.encode(), value.encode()
         check(
             lib.libewf_handle_set_utf8_header_value(
@@ -169,7 +178,7 @@ def ewf_segments(work: Path, media: bytes) -> list[Path]:
         raise SystemExit("libewf finalize failed")
     lib.libewf_handle_close(handle, ctypes.byref(error))
     lib.libewf_handle_free(ctypes.byref(handle), ctypes.byref(error))
-    return sorted(work.glob("gpt-ntfs.E[0-9][0-9]"))
+    return sorted(work.glob(f"{name}.E[0-9][0-9]"))
 
 
 def main() -> int:

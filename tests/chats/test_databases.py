@@ -142,3 +142,28 @@ def test_text_export_beside_the_database_joins_its_records(
     assert out.accounts[OWEN].names == ["Owen"]  # push_name from the preferences
     senders = {m.sender for m in out.messages if m.where and m.where.startswith("exports/")}
     assert {ALICE, BOB, OWEN} <= senders
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated header"])
+def test_contacts_of_wa_db_survive_a_corrupt_msgstore(
+    tmp_path: Path, chats_data: Path, damage: str
+) -> None:
+    """Issue 14: an unreadable msgstore.db must not take the intact wa.db's contacts with it."""
+    src = chats_data / "unit" / "android" / "databases"
+    phone = tmp_path / "phone" / "databases"
+    phone.mkdir(parents=True)
+    shutil.copyfile(src / "wa.db", phone / "wa.db")
+    good = (src / "msgstore.db").read_bytes()
+    bad = b"\x00garbage" * 512 if damage == "garbage" else good[:16] + bytes(84) + good[100:]
+    (phone / "msgstore.db").write_bytes(bad)
+    out = parse_exhibit(tmp_path / "phone")
+    assert out.messages == []
+    named = {k: a.names for k, a in out.accounts.items() if a.names}
+    assert named == {
+        ALICE: ["Alice", "Alice ~"],
+        BOB: ["Bob", "Bob ~"],
+        CAROL: ["Carol", "Carol ~"],
+        DAVE: ["Dave", "Dave ~"],
+        ERIN: ["Erin", "Erin ~"],
+    }
+    assert any("contacts of databases/wa.db kept" in str(w) for w in out.warnings), out.warnings

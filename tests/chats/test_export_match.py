@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tantalio.chats.analyzer import import_chats, summary_lines
+from tantalio.chats.analyzer import summary_lines
 from tantalio.network import build_graph, rank
 from tantalio.store.chats import ChatAccount, ChatGroup, ChatMessage, load_graph_data
 from tantalio.store.workspace import Workspace, open_workspace
+from tantalio.triage.chat_import import import_chats
 
 from .samephone import (
     ALICE,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from tantalio.chats.analyzer import ANALYZER, import_chats
+from tantalio.chats.analyzer import ANALYZER
 from tantalio.store.workspace import init_workspace
 from tantalio.triage.analyzers import load_analyzers
+from tantalio.triage.chat_import import import_chats
 
 SCENARIO = Path(__file__).resolve().parents[1] / "data" / "chats" / "scenario"
 

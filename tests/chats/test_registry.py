@@ -40,5 +40,5 @@ def test_wants_databases_sidecars_and_text() -> None:
         "sdcard/WhatsApp/Databases/msgstore-2021-01-13.1.db",
     ):
         assert wants(path), path
-    for path in ("DCIM/a.jpg", "system/build.prop", "x/msgstore.db.crypt14", ""):
+    for path in ("DCIM/a.jpg", "system/build.prop", "x/msgstore.db.crypt9", ""):
         assert not wants(path), path

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tantalio.chats.mediator import ChatMediator
 from tantalio.chats.record import Account, ChatRecords, Group, MediaRef, Membership, Message
 from tantalio.chats.registry import parse_exhibit
 from tantalio.hashsets.record import HashEntry as EntryRecord
@@ -16,8 +17,8 @@ from tantalio.store.chats import (
     ChatInvite,
     ChatMessage,
     load_graph_data,
-    save_exhibit_chats,
 )
+from tantalio.store.chats.sink import WorkspaceChatSink
 from tantalio.store.media import Media
 from tantalio.store.repo import create_hash_set, ensure_case, ensure_exhibit
 from tantalio.store.workspace import open_workspace
@@ -27,11 +28,14 @@ LID = "987654321012345@lid"
 
 
 def _save(ws: Any, case: str, label: str, records: ChatRecords) -> int:
+    """Through the chat mediator, as ingest and `chats import` do."""
     with ws.transaction() as s:
         c, _ = ensure_case(s, case)
-        ex = ensure_exhibit(s, c, label)
-        save_exhibit_chats(s, ex.id, records)
-        return int(ex.id)
+        exhibit_id = int(ensure_exhibit(s, c, label).id)
+    mediator = ChatMediator(WorkspaceChatSink(ws, exhibit_id))
+    mediator.produce_records(records)
+    mediator.flush()
+    return exhibit_id
 
 
 def test_two_phones_one_account_one_message(db_url: str, chats_data: Path) -> None:

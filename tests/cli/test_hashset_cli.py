@@ -34,6 +34,16 @@ def test_import_and_list(workspace: Path, tmp_path: Path) -> None:
         result.output
     )
     assert "list.sha256:2" in result.output  # the skipped record is named by file and line
+    # A value that is ignored (the record kept) is not counted as a skipped record.
+    hma = tmp_path / "list.csv"
+    hma.write_text(f"signal_type,signal,category\npdq,{'ab' * 32},not-a-category\n")
+    result = runner.invoke(
+        app,
+        ["hashset", "import", str(hma), "--format", "hma", "--name", "hma",
+         "-w", str(workspace)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1 entries, 0 records skipped, 1 values ignored (records kept)" in result.output
     listed = runner.invoke(app, ["hashset", "list"], env={"TANTALIO_WORKSPACE": str(workspace)})
     assert listed.exit_code == 0, listed.output
     assert "demo" in listed.output and "alert" in listed.output
@@ -57,7 +67,7 @@ def test_errors_name_the_problem(workspace: Path, tmp_path: Path) -> None:
     again = runner.invoke(app, args)
     assert again.exit_code == 1 and "--replace" in again.output
     bad_kind = runner.invoke(app, [*args[:-2], "--kind", "evil", "-w", str(workspace)])
-    assert bad_kind.exit_code == 1 and "known-bad" in bad_kind.output
+    assert bad_kind.exit_code == 2 and "known-bad" in bad_kind.output  # a usage error
     missing = runner.invoke(app, ["hashset", "list", "-w", str(tmp_path / "nope")])
     assert missing.exit_code == 1 and "tantalio init" in missing.output
 

@@ -26,3 +26,49 @@ def test_ingest_progress_summary_and_errors(tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "no such file or folder" in missing.output
     unknown = runner.invoke(app, ["triage", "K-9", "-w", str(ws)])
     assert unknown.exit_code == 1 and "no case 'K-9'" in unknown.output
+
+
+def test_archive_limits_are_raised_or_lowered_from_the_cli(tmp_path: Path) -> None:
+    import json
+
+    nested = Path(__file__).resolve().parents[1] / "data" / "evidence" / "nested.zip"
+    runner = CliRunner()
+    for depth in ("1", "9"):
+        ws = tmp_path / f"ws{depth}"
+        assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+        args = ["-w", str(ws), "--jobs", "1", "--no-progress", "--max-archive-depth", depth]
+        done = runner.invoke(app, ["ingest", "K", str(nested), *args])
+        assert done.exit_code == 0, done.output
+        rows = runner.invoke(app, ["triage", "K", "--format", "json", "-w", str(ws)])
+        errors = [json.loads(line)["error"] or "" for line in rows.output.splitlines()]
+        limited = [e for e in errors if "nested archive depth limit" in e]
+        if depth == "1":
+            assert limited and "(1) reached" in limited[0] and "--max-archive-depth" in limited[0]
+        else:
+            assert not limited
+    bad = runner.invoke(app, ["ingest", "K", str(nested), "--max-archive-depth", "0"])
+    assert bad.exit_code == 2
+
+
+def test_a_member_behind_a_traversal_name_is_matched(tmp_path: Path) -> None:
+    """Issue 14: known bytes under `../../x` or `/x` in an archive are hashed and matched
+    under the safe path (never written to disk)."""
+    import hashlib
+    import json
+
+    data = Path(__file__).resolve().parents[1] / "data" / "evidence"
+    known = tmp_path / "known.sha256"
+    known.write_text(f"{hashlib.sha256(b'traversal' + bytes([10])).hexdigest()}  stand-in\n")
+    ws = tmp_path / "ws"
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    imported = runner.invoke(
+        app, ["hashset", "import", str(known), "-f", "sha256sum", "-n", "K", "-w", str(ws)]
+    )
+    assert imported.exit_code == 0, imported.output
+    done = runner.invoke(app, ["ingest", "C", str(data / "zipslip.zip"), "-j", "1", "-w", str(ws)])
+    assert done.exit_code == 0, done.output
+    rows = runner.invoke(app, ["triage", "C", "--format", "json", "-w", str(ws)]).output
+    verdicts = {r["path"]: r["verdict"] for r in map(json.loads, rows.splitlines())}
+    assert verdicts["zipslip.zip/%2E%2E/%2E%2E/evil.txt"] == "known"
+    assert verdicts["zipslip.zip/link"] == "unreadable"

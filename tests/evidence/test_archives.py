@@ -88,7 +88,8 @@ def test_depth_limit_lists_the_deeper_archive_unexpanded(
         assert files[path].error is None
     blocked = files[stopped]
     assert blocked.error == (
-        f"nested archive depth limit ({depth}) reached: {blocked.container} contents not expanded"
+        f"nested archive depth limit ({depth}) reached: {blocked.container} contents not "
+        "expanded (raise it with --max-archive-depth)"
     )
     assert blocked.sha256 is not None  # its own bytes are still read and hashed
     assert not any(p.startswith(stopped + "/") for p in files)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,26 +14,25 @@ from tantalio.evidence import EvidenceLimits
 from .helpers import DATA, EXPECTED, by_path, walk
 
 
-def test_zip_slip_names_symlinks_and_absolute_paths_are_not_opened() -> None:
+def test_zip_slip_and_absolute_names_are_hashed_under_a_safe_path_links_not_followed() -> None:
     files = by_path(walk(DATA / "zipslip.zip"))
     assert set(files) == {
         "zipslip.zip/%2E%2E/%2E%2E/evil.txt",
-        "zipslip.zip/etc/abs.txt",
+        "zipslip.zip/%2Fetc/abs.txt",
         "zipslip.zip/%2E%2E/%2E%2E/win.txt",
         "zipslip.zip/ok/fine.txt",
         "zipslip.zip/link",
         "zipslip.zip",
     }
-    assert files["zipslip.zip/%2E%2E/%2E%2E/evil.txt"].error == (
-        "unsafe member name '../../evil.txt' (path traversal): not extracted"
-    )
-    assert files["zipslip.zip/etc/abs.txt"].error == (
-        "unsafe member name '/etc/abs.txt' (absolute path): not extracted"
-    )
-    assert "path traversal" in (files["zipslip.zip/%2E%2E/%2E%2E/win.txt"].error or "")
+    # issue 14: known bytes behind a hostile name must still be matched (nothing is
+    # written to disk, so reading them is safe)
+    sha = hashlib.sha256
+    assert files["zipslip.zip/%2E%2E/%2E%2E/evil.txt"].sha256 == sha(b"traversal\n").hexdigest()
+    assert files["zipslip.zip/%2Fetc/abs.txt"].sha256 == sha(b"absolute\n").hexdigest()
+    win = files["zipslip.zip/%2E%2E/%2E%2E/win.txt"]
+    assert win.sha256 == sha(b"backslash traversal\n").hexdigest() and win.error is None
     assert files["zipslip.zip/link"].error == "symbolic link to '/etc/passwd'; not followed"
-    for path in ("zipslip.zip/%2E%2E/%2E%2E/evil.txt", "zipslip.zip/link"):
-        assert files[path].sha256 is None  # open is None
+    assert files["zipslip.zip/link"].sha256 is None  # open is None
     assert files["zipslip.zip/ok/fine.txt"].sha256 == EXPECTED["notes.txt"]
     assert files["zipslip.zip"].error is None
 
@@ -39,15 +41,46 @@ def test_tar_traversal_links_and_special_files() -> None:
     files = by_path(walk(DATA / "hostile.tar"))
     errors = {p: s.error for p, s in files.items() if s.error}
     assert errors == {
-        "hostile.tar/%2E%2E/escape.txt": (
-            "unsafe member name '../escape.txt' (path traversal): not extracted"
-        ),
-        "hostile.tar/abs.txt": "unsafe member name '/abs.txt' (absolute path): not extracted",
         "hostile.tar/sym": "symbolic link to '/etc/shadow'; not followed",
         "hostile.tar/hard": "hard link to 'ok.txt' (listed at its own path); not followed",
         "hostile.tar/fifo": "not a regular file (a FIFO); not opened",
     }
+    sha = hashlib.sha256
+    assert files["hostile.tar/%2E%2E/escape.txt"].sha256 == sha(b"traversal\n").hexdigest()
+    assert files["hostile.tar/%2Fabs.txt"].sha256 == sha(b"absolute\n").hexdigest()
     assert files["hostile.tar/ok.txt"].sha256 == EXPECTED["notes.txt"]
+
+
+def test_7z_traversal_names_are_hashed_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import py7zr
+
+    payload = b"seven traversal\n"
+    # py7zr refuses to write such a name; a hostile archiver would not
+    monkeypatch.setattr(py7zr.py7zr, "check_archive_path", lambda _: True)
+    with py7zr.SevenZipFile(tmp_path / "slip.7z", "w") as z:
+        z.writestr(payload, "../../seven.txt")
+        z.writestr(b"ok\n", "ok.txt")
+    monkeypatch.undo()
+    before = set(tmp_path.parent.iterdir())
+    files = by_path(walk(tmp_path / "slip.7z"))
+    assert files["slip.7z/%2E%2E/%2E%2E/seven.txt"].sha256 == hashlib.sha256(payload).hexdigest()
+    assert set(tmp_path.parent.iterdir()) == before  # nothing extracted beside the archive
+    assert not (tmp_path.parent.parent / "seven.txt").exists()
+
+
+@pytest.mark.skipif(shutil.which("7z") is None, reason="7z (p7zip) not installed")
+def test_a_7z_made_from_stdin_is_read(tmp_path: Path) -> None:
+    """`7z a -si` stores one member with no name and no attributes (issue 14)."""
+    data = (DATA / "tree" / "DCIM" / "100CAM" / "IMG_0001.jpg").read_bytes()
+    subprocess.run(
+        ["7z", "a", "-si", str(tmp_path / "stdin.7z")], input=data, check=True, capture_output=True
+    )
+    files = by_path(walk(tmp_path / "stdin.7z"))
+    assert files["stdin.7z"].error is None, files["stdin.7z"].error
+    members = [s for p, s in files.items() if p != "stdin.7z"]
+    assert [s.sha256 for s in members] == [EXPECTED["a.jpg"]], members
 
 
 def test_zip_bomb_member_is_refused_from_its_header() -> None:
@@ -178,7 +211,7 @@ def test_a_member_without_a_name_never_takes_the_archive_path(tmp_path: Path) ->
         zf.writestr(".", b"dot")
         zf.writestr("ok.txt", b"ok")
     files = by_path(walk(tmp_path / "odd.zip"))
-    assert files["odd.zip/%2E"].error == "unsafe member name '.' (empty name): not extracted"
+    assert files["odd.zip/%2E"].sha256 == hashlib.sha256(b"dot").hexdigest()
     assert files["odd.zip"].error is None
 
 

@@ -63,3 +63,52 @@ def test_progress_bar_path_writes_the_same_lines(
     lines = [json.loads(line) for line in out.out.splitlines()]
     assert [d["path"] for d in lines] == [fp.path for fp in fps]
     assert "missing" in out.err and "cannot open" in out.err
+
+
+def test_redirected_stdout_gets_every_line_while_stderr_is_a_terminal(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """`tantalio hash DIR > out.jsonl` typed in a terminal (issue 16): the progress bar on
+    the terminal, every JSON line in the file, none on the terminal."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import threading
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("exif.jpg", "photo.png"):
+        shutil.copy(data_dir / name, src / name)
+    (src / "notes.txt").write_text("hello\n")
+    master, slave = pty.openpty()
+    terminal = bytearray()
+
+    def read_terminal() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            terminal.extend(chunk)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
+    out = tmp_path / "out.jsonl"
+    with out.open("wb") as fh:
+        code = subprocess.run(
+            [sys.executable, "-m", "tantalio.cli.main", "hash", str(src), "--jobs", "1"],
+            stdout=fh,
+            stderr=slave,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        ).returncode
+    os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    assert code == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [Path(d["path"]).name for d in lines] == ["exif.jpg", "notes.txt", "photo.png"]
+    assert b'"sha256"' not in terminal  # the data went only to the file

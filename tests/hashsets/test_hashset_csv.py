@@ -120,3 +120,12 @@ def test_hma_vpdq_rows_keep_category_series_and_comments() -> None:
     assert (video.category, video.series, video.comments) == (1, "Harbour", "stand-in video")
     assert isinstance(picture, HashEntry) and (picture.category, picture.series) == (2, "Meadow")
     assert not isinstance(bad, HashEntry) and bad.where == "v.csv:4" and bad.field == "signal"
+
+
+def test_hma_row_longer_than_its_header_is_skipped() -> None:
+    data = f"signal_type,signal,category\npdq,{pdq('a')},1\npdq,{pdq('b')},1,surplus\n".encode()
+    entries = list(HmaFormat().read(io.BytesIO(data), "x.csv"))
+    got = [e for e in entries if isinstance(e, HashEntry)]
+    [warning] = [w for w in entries if not isinstance(w, HashEntry)]
+    assert [e.pdq for e in got] == [pdq("a")]
+    assert warning.where == "x.csv:3" and warning.message.endswith("row skipped")

@@ -191,3 +191,24 @@ def test_is_skip_tells_left_out_from_kept() -> None:
     entries, warnings = import_entries(DATA / "vics_2_media.json", "vics")
     list(entries)
     assert [is_skip(w) for w in warnings] == [False, True, False]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"value":[' + "[" * 100_000 + "]" * 100_000 + "]}",
+        '{"value":[{"CaseNumber":"x","Media":[{"MD5":' + "[" * 100_000 + "]" * 100_000 + "}]}]}",
+        '{"junk":' + '{"a":' * 100_000 + "1" + "}" * 100_000 + ',"value":[]}',
+    ],
+)
+def test_nesting_100000_deep_is_refused_clearly(text: str) -> None:
+    """Issue 14: a clear refusal, never a RecursionError."""
+    with pytest.raises(HashSetFormatError, match=r"nested more than 256 deep; refused"):
+        list(VicsFormat().read(io.BytesIO(text.encode()), "deep.json"))
+
+
+def test_nesting_up_to_the_limit_is_skipped_normally() -> None:
+    deep = '{"a":' * 200 + "1" + "}" * 200
+    text = '{"extra":' + deep + ',"value":[{"MD5":"' + "a" * 32 + '"}]}'
+    entries = list(VicsFormat().read(io.BytesIO(text.encode()), "ok.json"))
+    assert len(entries) == 1

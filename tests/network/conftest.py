@@ -19,3 +19,12 @@ def scenario() -> Path:
 @pytest.fixture(scope="session")
 def expected() -> dict[str, Any]:
     return json.loads((SCENARIO / "expected.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def lenguas(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The three-phone scenario in Spanish, Portuguese and English (tantalio.demo.chatscenario),
+    built once per session."""
+    from tantalio.demo.chatscenario import build_chat_phones
+
+    return build_chat_phones(tmp_path_factory.mktemp("lenguas"))

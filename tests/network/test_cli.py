@@ -68,7 +68,7 @@ def test_clear_errors(tmp_path: Path, scenario: Path) -> None:
     r = _run("network", "NOPE", "-w", ws)
     assert r.exit_code == 1 and "no case 'NOPE'" in r.output
     r = _run("network", "NOPE", "--export", "x.csv", "-w", ws)
-    assert r.exit_code == 1 and "export as .gexf or .graphml" in r.output
+    assert r.exit_code == 2 and "export as .gexf or .graphml" in r.output  # usage error
     r = _run("chats", "import", "C", str(tmp_path / "missing"), "-w", ws)
     assert r.exit_code == 1 and "no such file or folder" in r.output
     r = _run("chats", "import", "C", str(scenario / "phone1"), "--owner", "nonsense", "-w", ws)

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from tantalio.chats.analyzer import import_chats
 from tantalio.network import build_graph, rank
 from tantalio.store.chats import ChatGraphData, load_graph_data
 from tantalio.store.repo import get_case
 from tantalio.store.workspace import Workspace, init_workspace, open_workspace
+from tantalio.triage.chat_import import import_chats
 from tantalio.triage.hashset_import import import_hash_set
 
 PHONES = ("phone1", "phone2", "phone3", "saved_site")

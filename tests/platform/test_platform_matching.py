@@ -8,11 +8,13 @@ import time
 import tracemalloc
 
 import numpy as np
+import pytest
 from PIL import Image
 from platform_helpers import Env, benign_image, make_config
 
 from tantalio.platform import PlatformService
 from tantalio.platform.matchindex import MatchIndex
+from tantalio.platform.service import Invalid
 from tantalio.store.platform.records import IndexRow
 
 RNG = np.random.default_rng(7)
@@ -182,9 +184,23 @@ def test_vpdq_needs_most_frames(env: Env) -> None:
     svc.create_bank("VIDEOS")
     frames = [rand_pdq() for _ in range(10)]
     eid, _ = svc.add_signals("VIDEOS", {"vpdq": ",".join(frames)})
-    hit = svc.lookup("vpdq", ",".join(flip(f, 3) for f in frames[:8]))
-    assert [m.entry_id for m in hit] == [eid]
-    assert svc.lookup("vpdq", ",".join(frames[:7])) == []  # 70% < 80%
+    [hit] = svc.lookup("vpdq", ",".join(flip(f, 3) for f in frames[:8]))
+    assert (hit.entry_id, hit.rule, hit.query_share, hit.index_share) == (
+        eid,
+        "vpdq-query-share",
+        1.0,
+        0.8,
+    )
+    # 7 of the known frames and 3 others: 70 % of the query, 70 % of the known video.
+    other = [rand_pdq() for _ in range(3)]
+    assert svc.lookup("vpdq", ",".join(frames[:7] + other)) == []
+    # An excerpt (all its frames in the known video) matches by its query share.
+    [excerpt] = svc.lookup("vpdq", ",".join(frames[:2]))
+    assert (excerpt.rule, excerpt.query_share, excerpt.index_share) == (
+        "vpdq-query-share",
+        1.0,
+        0.2,
+    )
 
 
 def test_start_up_load_sees_live_entries_only(db_url: str) -> None:
@@ -214,3 +230,36 @@ def _video(frames: list[str]):  # type: ignore[no-untyped-def]
     from tantalio.store.platform.records import NewEntry
 
     return NewEntry(vpdq=frames, source_list="test")
+
+
+def test_hma_vpdq_cells_are_converted_and_gated(env: Env) -> None:
+    svc = env.service
+    svc.create_bank("CELLS")
+    good, dim = rand_pdq(), rand_pdq()
+    cells = f'["{good},100,0.000", "{dim},20,1.000"]'
+    eid, clean = svc.add_signals("CELLS", {"vpdq": cells})
+    assert clean == {"vpdq": f"{good},{dim}"}
+    assert svc.entries([eid])[eid].vpdq == [good]  # the low-quality frame is not banked
+    [m] = svc.lookup("vpdq", good)
+    assert (m.entry_id, m.query_share, m.index_share) == (eid, 1.0, 1.0)
+    with pytest.raises(Invalid, match="no frame of quality"):
+        svc.add_signals("CELLS", {"vpdq": f"{dim},20,1.000"})
+
+
+def test_bad_stored_values_are_skipped_and_counted() -> None:
+    index = MatchIndex()
+    good = rand_pdq()
+    n = index.add_rows(
+        [
+            IndexRow(1, 1, None, None, None, "zz" * 32, None),
+            IndexRow(2, 1, "ab" * 16, None, None, good, ["not a frame"]),
+            IndexRow(3, 1, "x" * 32, None, None, None, [f"{good},90,0.0"]),
+        ]
+    )
+    assert n == 3 and index.skipped == 3
+    assert [m.entry_id for ms in index.search_pdq([good], 0) for m in ms] == [2]
+    assert index.frame_count((3 << 16) | 1) == 1
+    loaded = MatchIndex()
+    loaded.bulk_load([([1, 2], [1, 1], ["zz", "ab" * 16], [None, None], [None, None],
+                       ["g" * 64, good], [None, None])])  # fmt: skip
+    assert loaded.skipped == 2 and len(loaded) == 1

@@ -80,6 +80,19 @@ def test_triage_json_and_table(case_ws: Path) -> None:
     keys = ["path", "exhibit", "sha256", "verdict", "hashset", "category", "series",
             "distance", "cases", "error"]  # fmt: skip
     assert all(list(o)[:10] == keys for o in objs)
+    # settled files first, then the new media ranked by priority as the report ranks them
+    verdicts = [o["verdict"] for o in objs]
+    first_new = verdicts.index("new")
+    assert set(verdicts[first_new:]) == {"new"} and "new" not in verdicts[:first_new]
+    ranked = [(-o["priority"], o["exhibit"], o["path"]) for o in objs[first_new:]]
+    assert ranked == sorted(ranked) and objs[first_new]["priority"] > objs[-1]["priority"]
+    only_new = CliRunner().invoke(
+        app, ["triage", "OP-7", "--format", "json", "--verdict", "new", *w]
+    )
+    assert only_new.output.splitlines() == out.output.splitlines()[first_new:]
+    bad = CliRunner().invoke(app, ["triage", "OP-7", "--verdict", "knwon", *w])
+    assert bad.exit_code == 2
+    assert "--verdict 'knwon' is not a verdict; one of: known, near-known" in bad.output
     table = CliRunner().invoke(app, ["triage", "OP-7", *w])
     assert re.search(r"phone1\s+2\s+5\s+1\s+2\s+29\s+39", table.output), table.output
 

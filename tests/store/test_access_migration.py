@@ -13,7 +13,7 @@ from tantalio.store.cases import Case
 from tantalio.store.workspace import open_workspace
 
 REVISION = "4bfc656213af"
-BEFORE = "e63c9f4a1b32"
+BEFORE = "f71d2a9c3e54"
 
 
 def _downgrade(engine, target: str) -> None:  # type: ignore[no-untyped-def]

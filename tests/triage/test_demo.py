@@ -45,3 +45,14 @@ def test_demo_plants_every_verdict(tmp_path: Path, capsys: pytest.CaptureFixture
     assert by_path[nested].verdict == "known"
     top = max((r for r in rows if r.verdict == "new"), key=lambda r: r.priority or 0)
     assert top.path.startswith("DCIM/Camera/IMG_2017051")  # the camera burst comes first
+    # The chat case (three phones, three languages) gives the network page its graph.
+    assert "$ tantalio network OP-LENGUAS --top 5" in out
+    from tantalio.demo.chatscenario import build_world
+    from tantalio.network import build_graph, rank
+    from tantalio.store.chats import load_graph_data
+
+    with open_workspace(tmp_path / "demo" / "workspace") as ws, ws.session() as s:
+        data = load_graph_data(s, [repo.get_case(s, "OP-LENGUAS").id])
+    ranking = rank(data, build_graph(data))
+    cast = build_world().cast
+    assert {r.key for r in ranking[:3]} == {cast[k].jid for k in ("D1", "D2", "D3")}

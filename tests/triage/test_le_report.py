@@ -7,7 +7,7 @@ import hashlib
 import random
 from pathlib import Path
 
-from tantalio.platform.report_schema import Account, LEReport, ReportedFile, Reporter
+from tantalio.lereport.schema import Account, LEReport, ReportedFile, Reporter
 from tantalio.store import repo
 from tantalio.store.workspace import init_workspace
 from tantalio.triage.hashset_import import import_hash_set

@@ -12,7 +12,7 @@ from tantalio.store import repo
 from tantalio.store.cases import Exhibit, File
 from tantalio.store.media import Media
 from tantalio.store.workspace import init_workspace
-from tantalio.triage import pipeline
+from tantalio.triage import ingest_run
 from tantalio.triage.analyzers import AnalyzerContext
 from tantalio.triage.pipeline import IngestOptions, ingest
 from tantalio.triage.results import triage_rows
@@ -101,7 +101,7 @@ def test_analyzers_get_spooled_files_at_their_exhibit_paths(
     src = tmp_path / "ev"
     build_tree(src, n=4, seed=2)
     analyzer = _TextAnalyzer()
-    monkeypatch.setattr(pipeline, "load_analyzers", lambda: [analyzer])
+    monkeypatch.setattr(ingest_run, "load_analyzers", lambda: [analyzer])
     with init_workspace(tmp_path / "ws") as ws:
         report = ingest(ws, "C", [str(src)], options=FAST)
         assert analyzer.seen == {"docs/notes.txt": b"shopping list\n"}

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tantalio.demo import synth
+from tantalio.signals import MatchRules
 from tantalio.store.media import Match, Media
 from tantalio.store.workspace import init_workspace
 from tantalio.triage.matching import video_pairs
@@ -19,6 +20,7 @@ from tantalio.triage.pipeline import IngestOptions, ingest
 from .helpers import flip, rand_pdq
 
 FAST = IngestOptions(in_process=True, batch_files=2)
+RULES = MatchRules()
 
 
 def _reencode(data: bytes, size: tuple[int, int], bit_rate: int, skip_s: float) -> bytes:
@@ -77,11 +79,11 @@ def test_video_pairs_both_ways_and_independent_of_order() -> None:
     trimmed = [flip(h, [1, 7, 200]) for h in full[3:9]]  # 6 of 10 frames: 60 % of `full`
     unrelated = [rand_pdq(rng) for _ in range(10)]
     videos = {1: full, 2: trimmed, 3: unrelated}
-    one_way = video_pairs(videos, [2], 31)
-    assert one_way == video_pairs(videos, [1], 31) == video_pairs(videos, [3, 1, 2], 31)
+    one_way = video_pairs(videos, [2], RULES)
+    assert one_way == video_pairs(videos, [1], RULES) == video_pairs(videos, [3, 1, 2], RULES)
     # All of the trimmed copy's frames are in the full video: linked, score 1, distance 3.
     assert one_way == [
         {"media_id": 1, "other_media_id": 2, "algorithm": "vpdq", "distance": 3, "score": 1.0}
     ]
     short = {1: full, 2: trimmed[:4] + [rand_pdq(rng) for _ in range(2)]}  # 4 of 6 matched
-    assert video_pairs(short, [1, 2], 31) == []
+    assert video_pairs(short, [1, 2], RULES) == []

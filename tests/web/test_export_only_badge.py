@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from chats.samephone import ALICE, EVENTS, GROUP, PHOTO_SHA256, write_phone
-from tantalio.chats.analyzer import import_chats
 from tantalio.store import auth as store_auth
 from tantalio.store.chats import ChatAccount, ChatGroup
 from tantalio.store.workspace import init_workspace
+from tantalio.triage.chat_import import import_chats
 from tantalio.web.app import WebSettings, create_app
 
 from .conftest import PASSWORD, grant_all, login

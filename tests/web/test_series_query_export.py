@@ -140,13 +140,17 @@ async def test_exports_are_audited_downloads(
     assert vics.status_code == 200 and "attachment" in vics.headers["content-disposition"]
     doc = json.loads(vics.content)
     assert doc["value"][0]["CaseNumber"] == "DEMO-1" and len(doc["value"][0]["Media"]) >= 20
+    head = vics.headers["x-tantalio-audit-head"]  # the audit head before this export's event
+    assert doc["@tantalio.auditHead"] == head and len(head.split(":")[1]) == 64
     csv = await d_examiner.post(f"/api/cases/{case_id}/export/csv")
+    assert int(csv.headers["x-tantalio-audit-head"].split(":")[0]) > int(head.split(":")[0])
     assert (
         csv.text.splitlines()[0].startswith("exhibit,path,verdict")
         and len(csv.text.splitlines()) == 23
     )
     html = await d_examiner.post(f"/api/cases/{case_id}/export/html")
     assert html.status_code == 200 and "<html" in html.text.lower()
+    assert f"--expect {html.headers['x-tantalio-audit-head']}" in html.text
     assert (await d_examiner.post(f"/api/cases/{case_id}/export/pdf")).status_code == 404
     assert (await d_auditor.post(f"/api/cases/{case_id}/export/csv")).status_code == 403
     formats = [
@@ -187,7 +191,7 @@ async def test_chat_network_page_and_graph_export(
 ) -> None:
     from pathlib import Path
 
-    from tantalio.chats.analyzer import import_chats
+    from tantalio.triage.chat_import import import_chats
 
     phone = Path(__file__).resolve().parents[1] / "data" / "chats" / "scenario" / "phone1"
     import_chats(demo_env.workspace, "DEMO-1", phone, exhibit="phone1")

@@ -1,25 +1,21 @@
-"""Glue between the chat parsers and the case store: the ingest's exhibit analyzer
-(`triage.analyzers` loads `ANALYZER` from here) and `import_chats` behind
-`tantalio chats import`.
+"""The ingest's exhibit analyzer for chats (`triage.analyzers` loads `ANALYZER` from here),
+and how a stored exhibit's chats are reported.
 
-Parsing stays free of the database (registry.parse_exhibit); this module only hands the
-records of one exhibit to `store.chats.save_exhibit_chats`, in one transaction.
+Parsing stays free of the database (registry.parse_exhibit); the analyzer emits the
+exhibit's records to a `ChatMediator` whose sink the ingest supplies (`ctx.chat_sink()`),
+so nothing here imports the store. `tantalio chats import` is `triage.chat_import`.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tantalio.chats.record import ChatRecords
+from tantalio.chats.keys import KeyRing
+from tantalio.chats.mediator import ChatMediator
+from tantalio.chats.record import ChatSaveSummary
 from tantalio.chats.registry import parse_exhibit, wants
 
 if TYPE_CHECKING:
-    from tantalio.store.chats import ChatSaveSummary
-    from tantalio.store.workspace import Workspace
     from tantalio.triage.analyzers import AnalyzerContext
 
 MAX_WARNINGS_SHOWN = 20
@@ -40,17 +36,6 @@ def summary_lines(summary: ChatSaveSummary) -> list[str]:
     return lines
 
 
-def _empty(records: ChatRecords) -> bool:
-    return not (records.accounts or records.groups or records.messages or records.artifacts)
-
-
-def save_records(ws: Workspace, exhibit_id: int, records: ChatRecords) -> ChatSaveSummary:
-    from tantalio.store.chats import save_exhibit_chats
-
-    with ws.transaction() as session:
-        return save_exhibit_chats(session, exhibit_id, records)
-
-
 class ChatAnalyzer:
     """Reads an exhibit's chat databases, exports and text files during ingest."""
 
@@ -60,77 +45,13 @@ class ChatAnalyzer:
         return wants(path)
 
     def analyze(self, ctx: AnalyzerContext) -> list[str]:
-        records = parse_exhibit(ctx.root)
-        if _empty(records) and not records.warnings:
+        keys = KeyRing.parse(ctx.chat_keys)
+        records = parse_exhibit(ctx.root, keys=keys)
+        if records.empty() and not records.warnings:
             return []
-        return summary_lines(save_records(ctx.ws, ctx.exhibit_id, records))
+        mediator = ChatMediator(ctx.chat_sink(), decrypted=list(keys.used))
+        mediator.produce_records(records)
+        return summary_lines(mediator.flush())
 
 
 ANALYZER = ChatAnalyzer()
-
-
-@dataclass(slots=True)
-class ImportResult:
-    case_created: bool
-    exhibit: str
-    summary: ChatSaveSummary
-
-
-def import_chats(
-    ws: Workspace,
-    case_reference: str,
-    path: Path,
-    *,
-    exhibit: str | None = None,
-    owner: str | None = None,
-    region: str | None = None,
-) -> ImportResult:
-    """Parse the chats under `path` into one exhibit of the case (both created on first use).
-
-    A folder or a single chat file is read in place (read-only); an archive or disk image is
-    walked with `tantalio.evidence` and the files the parsers want are copied to a private
-    temporary folder first. `owner` is the phone's own number or JID when the examiner knows
-    it. Re-importing the same exhibit replaces its chat records.
-    """
-    from tantalio.chats.jid import jid_from_phone, normalize_jid, normalize_phone
-    from tantalio.store.repo import ensure_case, ensure_exhibit
-
-    owner_jid = None
-    if owner:
-        e164 = normalize_phone(owner, region)
-        owner_jid = (
-            normalize_jid(owner) if "@" in owner else (jid_from_phone(e164) if e164 else None)
-        )
-        if owner_jid is None:
-            raise ValueError(f"--owner {owner!r} is neither a JID nor a phone number")
-    label = exhibit or path.name
-    with tempfile.TemporaryDirectory(prefix="tantalio-chats-") as tmp:
-        root = _readable_root(path, Path(tmp))
-        records = parse_exhibit(root, owner_jid=owner_jid, region=region)
-    with ws.transaction() as session:
-        case, created = ensure_case(session, case_reference)
-        ex = ensure_exhibit(session, case, label, "chats", str(path))
-        exhibit_id = ex.id
-    return ImportResult(created, label, save_records(ws, exhibit_id, records))
-
-
-def _readable_root(path: Path, tmp: Path) -> Path:
-    """`path` itself when it is a folder or a file a parser reads; else the wanted members of
-    the archive or image, copied under `tmp`."""
-    from tantalio.chats.registry import PARSERS
-
-    if path.is_dir() or any(p.name_matches(path.name) for p in PARSERS) or wants(path.name):
-        return path
-    from tantalio.evidence import open_source
-    from tantalio.triage.analyzers import spool_path
-
-    for ef in open_source(path):
-        if ef.open is None or not wants(ef.path):
-            continue
-        target = spool_path(tmp, ef.path)
-        if target is None:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with ef.open() as src, target.open("wb") as dst:
-            shutil.copyfileobj(src, dst)
-    return tmp

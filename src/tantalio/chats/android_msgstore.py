@@ -1,5 +1,6 @@
 """Android WhatsApp `msgstore.db`, current schema (2022 on): `message`, `chat`, `jid`,
-`jid_map` (`@lid` → phone), `message_media.file_hash` (base64 SHA-256 of the file, kept after
+`jid_map` (`@lid` → phone), `lid_display_name` (the name a `@lid` member shows, 2024 on;
+docs/decisions/chats.md), `message_media.file_hash` (base64 SHA-256 of the file, kept after
 the file is deleted), `group_participant_user`, `message_system` and its companion tables,
 `message_forwarded`, `message_group_invite`. Names come from `wa.db` beside it.
 
@@ -34,6 +35,13 @@ OPTIONAL = {
     "message_system_chat_participant": ("message_row_id", "user_jid_row_id"),
     "message_forwarded": ("message_row_id",),
     "message_group_invite": ("message_row_id", "group_jid_row_id", "invite_code"),
+}
+
+
+# Tables of newer versions only: their absence is the normal state of an older phone, so it
+# costs no warning.
+RECENT = {
+    "lid_display_name": ("lid_row_id", "display_name"),
 }
 
 
@@ -74,7 +82,8 @@ class _Reader:
         self.label = b.ctx.label
 
     def ok(self, table: str) -> bool:
-        return sqlite_util.has(self.have, table, *OPTIONAL[table])
+        cols = OPTIONAL.get(table) or RECENT[table]
+        return sqlite_util.has(self.have, table, *cols)
 
     def col(self, table: str, column: str, alias: str | None = None) -> str:
         """`column` when the table has it, else NULL (so one query serves all versions)."""
@@ -93,6 +102,12 @@ class _Reader:
                 lid, phone = b.jids.get(row["lid_row_id"]), b.jids.get(row["jid_row_id"])
                 if lid and phone:
                     b.lid_to_phone[lid] = phone
+        if self.ok("lid_display_name"):
+            for row in q("SELECT lid_row_id, display_name FROM lid_display_name"):
+                lid = b.jids.get(row["lid_row_id"])
+                name = (row["display_name"] or "").strip()
+                if lid and name:
+                    b.lid_names.setdefault(lid, []).append(name)
         subject = self.col("chat", "subject")
         created = self.col("chat", "created_timestamp")
         for row in q(f"SELECT _id, jid_row_id, {subject}, {created} FROM chat"):

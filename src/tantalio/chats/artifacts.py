@@ -1,5 +1,5 @@
-"""Artifacts in text: WhatsApp invite links, wa.me links, .onion addresses (v2 and v3),
-URLs, e-mail addresses and phone numbers, each with where it was found.
+"""Artifacts in text: WhatsApp and Telegram invite links, wa.me links, .onion addresses (v2
+and v3), URLs, e-mail addresses and phone numbers, each with where it was found.
 
 Runs over message texts, plain-text files, saved web pages and office documents. A saved
 page names its site in the comment browsers write when saving (`<!-- saved from
@@ -24,6 +24,19 @@ from tantalio.chats.record import Artifact
 INVITE = re.compile(
     r"(?:https?://)?chat\.whatsapp\.com/(?:invite/)?(?P<code>[A-Za-z0-9]{20,24})\b", re.IGNORECASE
 )
+# Telegram: private invites `t.me/+HASH`, `t.me/joinchat/HASH` (also telegram.me and
+# `tg://join?invite=HASH`), one value `t.me/+HASH`; public groups and channels `t.me/name`,
+# value `t.me/name` (lower case). Paths that are Telegram features, not chats, are skipped.
+TG_INVITE = re.compile(
+    r"(?:https?://)?(?:t|telegram)\.me/(?:\+|joinchat/)(?P<code>[A-Za-z0-9_-]{8,40})"
+    r"|tg://join\?invite=(?P<tg>[A-Za-z0-9_-]{8,40})",
+    re.IGNORECASE,
+)
+TG_PUBLIC = re.compile(
+    r"(?:https?://)?(?:t|telegram)\.me/(?P<name>[A-Za-z][A-Za-z0-9_]{3,31})\b(?![/+.])",
+    re.IGNORECASE,
+)
+TG_NOT_CHATS = {"share", "addstickers", "addemoji", "proxy", "socks", "setlanguage", "login", "iv"}
 WA_ME = re.compile(
     r"(?:https?://)?(?:wa\.me/|api\.whatsapp\.com/send/?\?phone=)\+?(?P<number>\d{6,15})\b",
     re.IGNORECASE,
@@ -70,6 +83,15 @@ def extract(
     for m in INVITE.finditer(text):
         add("whatsapp_invite", m["code"], m[0])
         covered.append(m.span())
+    for m in TG_INVITE.finditer(text):
+        add("telegram_invite", f"t.me/+{m['code'] or m['tg']}", m[0])
+        covered.append(m.span())
+    for m in TG_PUBLIC.finditer(text):
+        if m["name"].lower() not in TG_NOT_CHATS and not any(
+            a <= m.start() < b for a, b in covered
+        ):
+            add("telegram_invite", f"t.me/{m['name'].lower()}", m[0])
+            covered.append(m.span())
     for m in WA_ME.finditer(text):
         add("wa_me", "+" + m["number"], m[0])
         covered.append(m.span())
@@ -90,6 +112,12 @@ def extract(
         e164 = phonenumbers.format_number(pm.number, phonenumbers.PhoneNumberFormat.E164)
         add("phone", e164, pm.raw_string)
     return list(found.values())
+
+
+def telegram_invite(link: str) -> str | None:
+    """The invite value (`t.me/+HASH`, `t.me/name`) of one Telegram link, else None."""
+    found = [a.value for a in extract(link, "") if a.kind == "telegram_invite"]
+    return found[0] if found else None
 
 
 def normalize_url(raw: str) -> str:

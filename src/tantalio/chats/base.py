@@ -15,11 +15,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from tantalio.chats import sqlite_util
 from tantalio.chats.jid import normalize_jid
 from tantalio.chats.record import OWNER_PREFIX, ChatRecords
+
+if TYPE_CHECKING:
+    from tantalio.chats.keys import KeyRing
 
 
 @dataclass(slots=True)
@@ -28,12 +31,14 @@ class ParseContext:
 
     `label` is the file's path inside the exhibit (used in `where` strings and in warnings);
     `owner_jid` the seized phone's own account when known (from the phone's preferences or
-    the examiner); `region` the default country for phone numbers written without `+`.
+    the examiner); `region` the default country for phone numbers written without `+`;
+    `keys` the examiner's keys for encrypted sources (chats/keys.py), never read otherwise.
     """
 
     label: str
     owner_jid: str | None = None
     region: str | None = None
+    keys: KeyRing | None = None
 
     @property
     def owner_key(self) -> str:
@@ -75,7 +80,11 @@ class SQLiteChatParser(ChatParser):
 
     `parse` opens a private copy (with the `-wal`), probes the schema and calls `read`;
     the registry, which probes once to choose among parsers, calls `read` directly.
+    `ENCRYPTED`: the database may be encrypted (SQLCipher): the registry hands a file that
+    is not plain SQLite to `parse`, which decrypts it with the examiner's key.
     """
+
+    ENCRYPTED: ClassVar[bool] = False
 
     def sniff(self, path: Path) -> bool:
         return sqlite_util.is_sqlite(path)

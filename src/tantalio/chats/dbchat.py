@@ -38,6 +38,7 @@ class DbChatBuilder:
         self.ctx, self.out = ctx, out
         self.jids: dict[int, str] = {}
         self.lid_to_phone: dict[str, str] = {}
+        self.lid_names: dict[str, list[str]] = {}  # lid -> the names it shows (lid_display_name)
         self.contacts: dict[str, list[str]] = {}
         if wadb is not None and wadb.is_file():
             self.contacts = read_contacts(wadb, str(Path(ctx.label).with_name(wadb.name)), out)
@@ -72,7 +73,8 @@ class DbChatBuilder:
             lid = jid
             jid = self.lid_to_phone.get(jid, jid)
         found = list(names or [])
-        for n in self.contacts.get(jid, []) + (self.contacts.get(lid, []) if lid else []):
+        lid_names = (self.contacts.get(lid, []) + self.lid_names.get(lid, [])) if lid else []
+        for n in self.contacts.get(jid, []) + lid_names:
             if n not in found:
                 found.append(n)
         acc = account_for_jid(jid, found, where=where, lid=lid)

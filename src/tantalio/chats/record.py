@@ -13,7 +13,8 @@ one record (issue 5: "the same account seen on two seized phones is one account"
 - the owner of a phone whose own number is not recorded is `owner:` + the parser's source,
   also exhibit-scoped.
 
-Parsers never touch the database: they fill a `ChatRecords` collector.
+Parsers never touch the database: they fill a `ChatRecords` collector, which an analyzer
+hands to a `mediator.ChatMediator`; only the store writes (issue 12).
 """
 
 from __future__ import annotations
@@ -39,7 +40,21 @@ SYSTEM_ACTIONS = (
     "number_changed",
     "other",
 )
-ARTIFACT_KINDS = ("whatsapp_invite", "wa_me", "onion", "url", "email", "phone")
+ARTIFACT_KINDS = (
+    "whatsapp_invite",
+    "telegram_invite",
+    "wa_me",
+    "onion",
+    "url",
+    "email",
+    "phone",
+    "visit",
+)
+# Invite links that open a group: their value is the group's `invite_codes` entry (a WhatsApp
+# code; a Telegram `t.me/+HASH` or `t.me/name`).
+INVITE_KINDS = ("whatsapp_invite", "telegram_invite")
+# Keys of apps other than WhatsApp start with the app's name (chats/appchat.py).
+APPS = ("telegram", "signal")
 
 LOCAL_PREFIX = "local:"
 OWNER_PREFIX = "owner:"
@@ -50,6 +65,17 @@ def _after(a: datetime | None, b: datetime | None) -> bool:
     if a is None or b is None:
         return False
     return a.replace(tzinfo=a.tzinfo or UTC) > b.replace(tzinfo=b.tzinfo or UTC)
+
+
+def app_of(key: str) -> str | None:
+    """The chat app a key belongs to: `telegram`, `signal`, `whatsapp`; None for keys that
+    only name someone (`local:`, `owner:`)."""
+    head = key.split(":", 1)[0]
+    if head in APPS and ":" in key:
+        return head
+    if is_local_key(key):
+        return None
+    return "whatsapp" if "@" in key else None
 
 
 def is_local_key(key: str) -> bool:
@@ -160,7 +186,8 @@ class Artifact:
 
     `value` is normalized (invite code, onion host, E.164 number, lower-case e-mail, URL);
     `site` is the saved site a file came from (host of its `saved from url`), which ties an
-    invite link on that site to its group.
+    invite link on that site to its group. A `visit` (browser history) is a visited URL:
+    `site` its host, `sender` the phone's owner, `seen_at` the first visit.
     """
 
     kind: str
@@ -171,6 +198,22 @@ class Artifact:
     sender: str | None = None
     site: str | None = None
     group: str | None = None  # the group an invite code is known to open (invite cards)
+    seen_at: datetime | None = None  # a browser visit's (first) time, UTC
+
+
+@dataclass(slots=True)
+class ChatSaveSummary:
+    """What storing one exhibit's chats did: counts, warnings, and per text export of a chat
+    the database holds its inferred UTC offset and messages stored once (exportmatch.py)."""
+
+    accounts: int = 0
+    groups: int = 0
+    memberships: int = 0
+    messages: int = 0
+    artifacts: int = 0
+    media_linked: int = 0
+    warnings: list[str] = field(default_factory=list)
+    exports: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -238,6 +281,9 @@ class ChatRecords:
             have.left_at, have.left_how = m.left_at, m.left_how
         have.where = have.where or m.where
         return have
+
+    def empty(self) -> bool:
+        return not (self.accounts or self.groups or self.messages or self.artifacts)
 
     def warn(self, where: str, message: str, field_name: str | None = None) -> None:
         self.warnings.append(ParseWarning(where=where, field=field_name, message=message))

@@ -13,13 +13,19 @@ import os
 import sqlite3
 from pathlib import Path, PurePosixPath
 
-from tantalio.chats import artifacts, owner, sqlite_util
+from tantalio.chats import artifacts, lids, owner, sqlite_util
 from tantalio.chats.android_legacy import AndroidLegacyMsgstoreParser
 from tantalio.chats.android_msgstore import AndroidMsgstoreParser
 from tantalio.chats.base import ChatParser, ParseContext, SQLiteChatParser
+from tantalio.chats.browsing import ChromiumHistoryParser, FirefoxPlacesParser
 from tantalio.chats.ios_chatstorage import IOSChatStorageParser
-from tantalio.chats.jid import normalize_jid
+from tantalio.chats.jid import account_for_jid, is_broadcast_jid, is_group_jid, normalize_jid
+from tantalio.chats.keys import KeyRing
 from tantalio.chats.record import LOCAL_PREFIX, ChatRecords, is_local_key
+from tantalio.chats.signal_android import SignalAndroidParser
+from tantalio.chats.telegram import TelegramAndroidParser
+from tantalio.chats.wacrypt import WhatsAppBackupParser
+from tantalio.chats.wadb import read_contacts
 from tantalio.chats.whatsapp_text import WhatsAppTextParser, is_attachment_name
 
 # Order matters where names overlap: the current msgstore schema is tried before the legacy.
@@ -28,6 +34,11 @@ PARSERS: tuple[ChatParser, ...] = (
     AndroidLegacyMsgstoreParser(),
     IOSChatStorageParser(),
     WhatsAppTextParser(),
+    WhatsAppBackupParser(),
+    TelegramAndroidParser(),
+    SignalAndroidParser(),
+    FirefoxPlacesParser(),
+    ChromiumHistoryParser(),
 )
 EXTRA_SIDECARS = ("wa.db", "wa.db-wal", *owner.PREFS_NAMES, *owner.PLIST_NAMES)
 
@@ -78,10 +89,12 @@ def parse_exhibit(
     *,
     owner_jid: str | None = None,
     region: str | None = None,
+    keys: KeyRing | None = None,
 ) -> ChatRecords:
     """Parse every chat database, export and text file under `root` into one record set.
 
-    One bad file costs a warning naming it; everything else is still parsed.
+    One bad file costs a warning naming it; everything else is still parsed. `keys` are the
+    examiner's keys for encrypted sources (which of them opened what is kept in `keys.used`).
     """
     files = _files(root)
     base = root.parent if root.is_file() else root
@@ -90,7 +103,7 @@ def parse_exhibit(
     out = ChatRecords()
     for path in files:
         label = path.relative_to(base).as_posix()
-        ctx = ParseContext(label=label, owner_jid=owner_jid, region=region)
+        ctx = ParseContext(label=label, owner_jid=owner_jid, region=region, keys=keys)
         try:
             parsed = parse_file(path, ctx)
         except Exception as exc:  # a parser bug on odd input costs this file, not the exhibit
@@ -114,6 +127,7 @@ def parse_exhibit(
     owner_key = ParseContext(label="", owner_jid=owner_jid).owner_key
     if owner_name and owner_key in out.accounts and owner_name not in out.accounts[owner_key].names:
         out.accounts[owner_key].names.append(owner_name)
+    lids.unify(out)
     _unify_local(out)
     _link_invites(out)
     return out
@@ -134,8 +148,11 @@ def parse_file(path: Path, ctx: ParseContext) -> ChatRecords | None:
 def _parse_db(path: Path, ctx: ParseContext, parsers: list[SQLiteChatParser]) -> ChatRecords:
     out = ChatRecords()
     if not sqlite_util.is_sqlite(path):
+        encrypted = [p for p in parsers if p.ENCRYPTED]
+        if encrypted:  # SQLCipher: the parser decrypts it with the examiner's key
+            return encrypted[0].parse(path, ctx)
         out.warn(ctx.label, "not a SQLite database (encrypted backup, or corrupt)")
-        return out
+        return _contacts_beside(path, ctx, out)
     try:
         with sqlite_util.open_copy(path) as conn:
             have = sqlite_util.schema(conn)
@@ -145,9 +162,26 @@ def _parse_db(path: Path, ctx: ParseContext, parsers: list[SQLiteChatParser]) ->
                     return parser.read(conn, have, path, ctx)
     except sqlite3.DatabaseError as exc:
         out.warn(ctx.label, f"unreadable database: {exc}")
-        return out
+        return _contacts_beside(path, ctx, out)
     why = "; ".join(f"not {name}: lacks {', '.join(lacks)}" for name, lacks in gaps.items())
     out.warn(ctx.label, f"unknown schema version ({why})")
+    return _contacts_beside(path, ctx, out)
+
+
+def _contacts_beside(path: Path, ctx: ParseContext, out: ChatRecords) -> ChatRecords:
+    """A `msgstore.db` that cannot be read still leaves the phone's contact list: the
+    accounts and names of an intact `wa.db` beside it are kept (issue 14), where otherwise
+    they only name the accounts the messages mention."""
+    wadb = path.with_name("wa.db")
+    if not wadb.is_file() or not AndroidMsgstoreParser.name_matches(path.name):
+        return out
+    label = PurePosixPath(ctx.label).with_name("wa.db").as_posix()
+    contacts = read_contacts(wadb, label, out)
+    for jid, names in contacts.items():
+        if not (is_group_jid(jid) or is_broadcast_jid(jid)):
+            out.add_account(account_for_jid(jid, names, where=label))
+    if contacts:
+        out.warn(ctx.label, f"messages not read; the {len(contacts)} contacts of {label} kept")
     return out
 
 

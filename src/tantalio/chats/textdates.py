@@ -31,13 +31,15 @@ TIME = r"(?P<time>\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)"
 # 12-hour markers: AM/PM in the forms locales write them ("a. m." is Spanish, "vorm." old German).
 AMPM = r"(?P<ampm>[AaPp]\.?[" + SPACES + r"]?[Mm]\.?|vorm\.|nachm\.)"
 _SP = f"[{SPACES}]"
+# Words some locales put between date and time (French Android: `13/01/2021 à 09:00`).
+_AT = rf"(?:{_SP}+(?:à|às|a las|um|alle|at))?"
 
 # Android: `31/12/2020, 23:59 - Name: text`; iOS: `[31/12/2020, 23:59:59] Name: text`.
 ANDROID_HEADER = re.compile(
-    rf"^[{INVISIBLE}]*{DATE},?{_SP}+{TIME}(?:{_SP}*{AMPM})?{_SP}*[-\u2013]{_SP}(?P<rest>.*)$"
+    rf"^[{INVISIBLE}]*{DATE},?{_AT}{_SP}+{TIME}(?:{_SP}*{AMPM})?{_SP}*[-\u2013]{_SP}(?P<rest>.*)$"
 )
 IOS_HEADER = re.compile(
-    rf"^[{INVISIBLE}]*\[{DATE},?{_SP}+{TIME}(?:{_SP}*{AMPM})?\]{_SP}?(?P<rest>.*)$"
+    rf"^[{INVISIBLE}]*\[{DATE},?{_AT}{_SP}+{TIME}(?:{_SP}*{AMPM})?\]{_SP}?(?P<rest>.*)$"
 )
 
 

@@ -1,16 +1,22 @@
 """WhatsApp "Export chat" text files, Android (`31/12/2020, 23:59 - Name: text`) and iOS
 (`[31/12/2020, 23:59:59] Name: text`), with the attachments exported beside them.
 
-Quirks handled (issue 5): the date style of the phone's locale (textdates.py), direction
-marks (iOS puts U+200E before attachments and system lines), narrow no-break spaces before
-AM/PM, multi-line messages (a line without a header continues the previous message), iOS
-system lines prefixed with the group's name as if it had sent them.
+Quirks handled (issues 5, 15): the date style of the phone's locale (textdates.py), the
+language of its system lines and markers (textsystem.py, lang/: decided once per file),
+direction marks (iOS puts U+200E before attachments and system lines), narrow no-break
+spaces before AM/PM, multi-line messages (a line without a header continues the previous
+message), iOS system lines prefixed with the group's name as if it had sent them.
+
+A line that can only be a system line (no sender; or, on iOS, marked U+200E and "sent" by
+the chat itself) but that no rule of the file's language recognises is kept as an `other`
+event and listed in one warning naming the file and the lines: the group structure it held
+(who added whom, who left) is lost, and the examiner must know.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,16 +42,20 @@ from tantalio.chats.textdates import (
 from tantalio.chats.textsystem import (
     ANDROID_ATTACHED,
     ATTACHMENT_NAME,
+    CHAT_FILE,
     IOS_ATTACHED,
     OMITTED,
+    OWNER,
+    Lexicon,
     SystemLine,
-    match_system,
+    detect,
     media_kind,
 )
 
 _SNIFF_BYTES = 16384
-_CHAT_WITH = re.compile(r"^WhatsApp Chat (?:with|-) (?P<name>.+?)(?:\.txt)?$", re.IGNORECASE)
 _STRIP = INVISIBLE + " \u00a0\u202f"
+_LRM = INVISIBLE[0]
+UNRECOGNIZED_SHOWN = 5  # unrecognised system lines quoted in the warning
 
 
 @dataclass(slots=True)
@@ -134,6 +144,22 @@ class WhatsAppTextParser(ChatParser):
         return entries
 
 
+def _candidates(entries: list[_Entry], chat_name: str | None) -> Iterable[str]:
+    """Texts of the lines that can only be system lines, to decide the file's language."""
+    for e in entries:
+        if ": " not in e.rest:
+            yield e.rest
+            continue
+        sender, text = e.rest.split(": ", 1)
+        by_chat = text.startswith(_LRM) or sender.strip(_STRIP) == chat_name
+        if by_chat and not _is_media_marker(text.strip(_STRIP)):
+            yield text
+
+
+def _is_media_marker(text: str) -> bool:
+    return bool(IOS_ATTACHED.match(text) or ANDROID_ATTACHED.match(text) or OMITTED.match(text))
+
+
 class _Chat:
     """Turns one file's entries into records (one chat per export file)."""
 
@@ -150,17 +176,20 @@ class _Chat:
         self.chat_name = self._chat_name()
         self.missing_attachments = 0
         self.named_by_system: str | None = None  # iOS prefixes system lines with the group
+        self.lexicon: Lexicon = detect(())[0]
+        self.recognized = 0  # candidate system lines the chosen language recognised
+        self.unrecognized: list[tuple[int, str]] = []
 
     def _chat_name(self) -> str | None:
         for candidate in (self.path.stem, self.path.parent.name):
-            m = _CHAT_WITH.match(candidate)
+            m = CHAT_FILE.match(candidate)
             if m:
                 return m["name"].strip()
         return None
 
     def _account(self, label: str, where: str) -> str:
         label = label.strip(_STRIP)
-        if label.lower() in ("you", "you (admin)"):
+        if label == OWNER or label.lower() in ("you", "you (admin)"):
             self.out.add_account(Account(key=self.owner_key, is_owner=True, where=where))
             return self.owner_key
         acc = account_for_label(label, where=where)
@@ -169,6 +198,7 @@ class _Chat:
         return self.out.add_account(acc).key
 
     def build(self, entries: list[_Entry]) -> None:
+        self.lexicon, self.recognized = detect(_candidates(entries, self.chat_name))
         parsed: list[tuple[_Entry, datetime | None, str | None, str, SystemLine | None]] = []
         for e in entries:
             when = parse_datetime(e.date, e.time, e.ampm, self.order)
@@ -176,9 +206,8 @@ class _Chat:
             if when is None:
                 self.out.warn(where, f"unreadable date/time {e.date!r} {e.time!r}", "timestamp")
             sender, text, system = self._split(e)
-            if system is None and sender is None:
-                system = SystemLine("other", None, (), None)
             parsed.append((e, when, sender, text, system))
+        self._unrecognized_ios(parsed)
         labels = {s for _, _, s, _, sys in parsed if s and sys is None}
         group_like = any(
             sys and sys.action not in ("other", "number_changed") for *_, sys in parsed
@@ -209,21 +238,90 @@ class _Chat:
                 self.ctx.label,
                 f"{self.missing_attachments} attached file(s) named in the chat are not beside it",
             )
+        if self.unrecognized:
+            self._warn_unrecognized()
+
+    def _warn_unrecognized(self) -> None:
+        shown = "; ".join(
+            f"line {n}: {text[:80]!r}" for n, text in self.unrecognized[:UNRECOGNIZED_SHOWN]
+        )
+        more = len(self.unrecognized) - UNRECOGNIZED_SHOWN
+        self.out.warn(
+            self.ctx.label,
+            f"looks like a WhatsApp export, but {len(self.unrecognized)} system line(s) are "
+            + (
+                f"not recognized in {self.lexicon.lang.name}, the file's language"
+                if self.recognized
+                else "in no language tantalio knows (chats/lang/)"
+            )
+            + f"; who created, joined or left the group may be missing: {shown}"
+            + (f"; and {more} more" if more > 0 else ""),
+        )
 
     def _split(self, e: _Entry) -> tuple[str | None, str, SystemLine | None]:
-        rest = e.rest
+        rest, lex = e.rest, self.lexicon
         if ": " not in rest:
-            return None, rest, match_system(rest)
-        system = match_system(rest)
-        if system is not None and system.action != "other":
-            return None, rest, system
+            return None, rest, self._system_or_unknown(e, rest)
+        head = rest.split(": ", 1)[0]
+        if lex.may_be_system(head):
+            system = lex.match(rest)
+            if system is not None and system.action != "other":
+                return None, rest, system
         sender, text = rest.split(": ", 1)
-        if text.startswith(INVISIBLE[0]) or sender.strip(_STRIP) == self.chat_name:
-            system = match_system(text)  # iOS: `Group Name: ‎Alice added Bob`
+        sender = sender.strip(_STRIP)
+        by_chat = sender == self.chat_name or sender == self.named_by_system
+        if text.startswith(_LRM) or by_chat:
+            system = lex.match(text)  # iOS: `Group Name: ‎Alice added Bob`
             if system is not None:
-                self.named_by_system = self.named_by_system or sender.strip(_STRIP)
+                self.named_by_system = self.named_by_system or sender
                 return None, text, system
-        return sender.strip(_STRIP), text, None
+        return sender, text, None
+
+    def _unrecognized_ios(
+        self, parsed: list[tuple[_Entry, datetime | None, str | None, str, SystemLine | None]]
+    ) -> None:
+        """iOS writes a group's system lines as sent by the group (`Group: ‎text`): once the
+        file shows the group's name so (a recognised line, the encryption notice that opens
+        the file, or the export folder's name, with more than two others speaking), such a
+        line no rule knows is an unrecognised system line, not a
+        message from an account named like the group."""
+        names = {self.named_by_system, self.chat_name} - {None}
+        if parsed and parsed[0][2] and parsed[0][3].startswith(_LRM):
+            names.add(parsed[0][2])  # the encryption notice opens every export, "sent" by the chat
+        if names:  # later lines carry the group's later names
+            names |= {sys.subject for *_, sys in parsed if sys and sys.subject}
+            names |= self._only_marked_voices(parsed)
+        voices = {s for _, _, s, _, sys in parsed if s and sys is None} - names
+        if not names or (self.named_by_system is None and len(voices) < 2):
+            return  # a direct chat: its other party is the chat's name
+        for i, (e, when, sender, text, system) in enumerate(parsed):
+            marked = text.startswith(_LRM) and not _is_media_marker(text.strip(_STRIP))
+            if system is None and sender in names and marked:
+                parsed[i] = (e, when, None, text, self._system_or_unknown(e, text))
+
+    @staticmethod
+    def _only_marked_voices(
+        parsed: list[tuple[_Entry, datetime | None, str | None, str, SystemLine | None]],
+    ) -> set[str]:
+        """Senders with two or more lines, all marked U+200E and none an attachment: a
+        renamed group whose new name no recognised line told (people write unmarked text)."""
+        marked: dict[str, int] = {}
+        unmarked: set[str] = set()
+        for _, _, sender, text, system in parsed:
+            if sender is None or system is not None:
+                continue
+            if text.startswith(_LRM) and not _is_media_marker(text.strip(_STRIP)):
+                marked[sender] = marked.get(sender, 0) + 1
+            else:
+                unmarked.add(sender)
+        return {s for s, n in marked.items() if n >= 2 and s not in unmarked}
+
+    def _system_or_unknown(self, e: _Entry, text: str) -> SystemLine:
+        system = self.lexicon.match(text)
+        if system is None:
+            self.unrecognized.append((e.line, text.strip(_STRIP)))
+            system = SystemLine("other", None, (), None)
+        return system
 
     def _emit(
         self,

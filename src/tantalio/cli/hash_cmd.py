@@ -1,10 +1,12 @@
 """`tantalio hash PATH...`: one JSON fingerprint per line on stdout, for files and folders.
 
 stdout carries only JSON lines (keys: `record.JSON_KEYS` where they apply), so the output can
-be piped; the progress bar and the per-file error notes go to stderr, the bar only when
-stderr is a terminal. Folders are walked recursively in sorted order without following
-symbolic links; special files (FIFOs, devices, sockets) are skipped, since reading them could
-block. A PATH that does not exist gets an error line and makes the exit status 1.
+be piped or redirected; the progress bar and the per-file error notes go to stderr, the bar
+only when stderr is a terminal (the bar must not capture stdout: `tantalio hash DIR >
+out.jsonl` in a terminal writes every line to the file, issue 16). Folders are walked
+recursively in sorted order without following symbolic links; special files (FIFOs,
+devices, sockets) are skipped, since reading them could block. A PATH that does not exist
+gets an error line and makes the exit status 1.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from tantalio.fingerprint.record import Fingerprint
+from tantalio.cli.exits import JOBS_HELP
+
+if TYPE_CHECKING:
+    from tantalio.fingerprint.record import Fingerprint
 
 
 def register(app: typer.Typer) -> None:
@@ -26,15 +32,14 @@ def register(app: typer.Typer) -> None:
 
 def hash_command(
     paths: list[Path] = typer.Argument(..., help="Files and/or folders (walked recursively)."),
-    jobs: int | None = typer.Option(
-        None, "--jobs", "-j", min=0, help="Worker processes (default: all cores; 0: in-process)."
-    ),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=0, help=JOBS_HELP),
     timeout: float | None = typer.Option(
         None, "--timeout", min=1.0, help="Seconds before an image is abandoned (default 60)."
     ),
 ) -> None:
     """Fingerprint files: size, MD5/SHA-1/SHA-256, type, PDQ (+8 orientations), EXIF, vPDQ."""
     from tantalio.fingerprint import FingerprintConfig, fingerprint_many
+    from tantalio.fingerprint.record import Fingerprint
 
     cfg = FingerprintConfig() if timeout is None else FingerprintConfig(timeout_s=timeout)
     missing: list[str] = []
@@ -42,7 +47,7 @@ def hash_command(
     for name in missing:
         _emit(Fingerprint(size=0, md5="", sha1="", sha256="", path=name, error="no such file"))
         typer.echo(f"tantalio hash: {name}: no such file or directory", err=True)
-    results = fingerprint_many(files, jobs=jobs, config=cfg)
+    results = fingerprint_many(files, jobs=jobs or None, config=cfg)  # 0: all cores
     try:
         if sys.stderr.isatty() and files:
             _with_progress(results, len(files))
@@ -78,7 +83,11 @@ def _with_progress(results: Iterator[Fingerprint], total: int) -> None:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
+    # redirect_stdout=False: by default rich sends sys.stdout writes to its console (stderr)
+    progress = Progress(
+        *columns, console=console, transient=True, redirect_stdout=False, redirect_stderr=False
+    )
+    with progress:
         task = progress.add_task("hash", total=total)
         for fp in results:
             _emit(fp)

@@ -4,26 +4,44 @@ signed distribution lists made from them (issue 6's central side)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperCommand
 
-from tantalio.cli.workspace_cmd import WorkspaceOpt, fail, open_cli_workspace
+from tantalio.cli.actor import AsOpt, cli_actor, record
+from tantalio.cli.exits import fail, usage
+from tantalio.cli.workspace_cmd import WorkspaceOpt, open_cli_workspace
 
 hashset_app = typer.Typer(help="Import and list known hash sets.", no_args_is_help=True)
 
 WARNINGS_SHOWN = 20
 
 
-def _formats() -> str:
-    from tantalio.hashsets.registry import format_names
+def formats_help() -> str:
+    """The registered formats, one paragraph each, for `hashset import --help`."""
+    from tantalio.hashsets.registry import FORMATS
 
-    return "|".join(format_names())
+    width = max(map(len, FORMATS)) + 2
+    lines = [f"  {name:<{width}}{fmt.description}" for name, fmt in FORMATS.items()]
+    return "Formats (--format):\n\n\b\n" + "\n".join(lines)  # \b: click keeps the lines
 
 
-@hashset_app.command("import")
+class _ImportCommand(TyperCommand):
+    """Lists the registered formats under the help, read from the registry only when help
+    is asked for (importing every format module would slow every start of the CLI)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.epilog = formats_help()
+        super().format_help(ctx, formatter)
+
+
+@hashset_app.command("import", cls=_ImportCommand)
 def import_cmd(
     file: Path = typer.Argument(..., help="Hash-set file to import."),
-    format: str = typer.Option(..., "--format", "-f", help="Format of the file."),
+    format: str = typer.Option(
+        ..., "--format", "-f", help="Format of the file (listed below).", show_default=False
+    ),
     name: str = typer.Option(..., "--name", "-n", help="Name of the hash set."),
     kind: str | None = typer.Option(
         None,
@@ -37,20 +55,32 @@ def import_cmd(
         [], "--trusted-key", help="PEM public key trusted for tantalio-signed lists."
     ),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Import FILE as a hash set and match it against every media in the workspace."""
     from tantalio.hashsets.base import HashSetFormatError
     from tantalio.hashsets.record import KINDS
+    from tantalio.hashsets.registry import format_names
     from tantalio.store.repo import HashSetExists
     from tantalio.triage.hashset_import import import_hash_set
 
+    if format not in format_names():
+        usage(f"--format {format!r} is not a hash-set format; one of: {', '.join(format_names())}")
     if kind is not None and kind not in KINDS:
-        fail(f"--kind must be one of {', '.join(KINDS)}")
+        usage(f"--kind must be one of {', '.join(KINDS)}")
     options = {"trusted_keys": [str(p) for p in trusted_key]} if trusted_key else {}
     with open_cli_workspace(workspace) as ws:
         try:
             result = import_hash_set(
-                ws, file, format, name, kind, replace=replace, strict=strict, **options
+                ws,
+                file,
+                format,
+                name,
+                kind,
+                replace=replace,
+                strict=strict,
+                actor=cli_actor(as_user),
+                **options,
             )
         except (HashSetFormatError, HashSetExists, ValueError, OSError) as exc:
             fail(f"{exc} — nothing imported")
@@ -58,10 +88,15 @@ def import_cmd(
         typer.echo(f"warning: {w}", err=True)
     if len(result.warnings) > WARNINGS_SHOWN:
         typer.echo(f"warning: … {len(result.warnings) - WARNINGS_SHOWN} more", err=True)
+    from tantalio.hashsets import is_skip
+
     verb = "replaced" if result.replaced else "imported"
+    skipped = sum(1 for w in result.warnings if is_skip(w))
+    ignored = len(result.warnings) - skipped
+    also = f", {ignored} values ignored (records kept)" if ignored else ""
     typer.echo(
         f"{verb} hash set {result.name!r} ({result.kind}, {result.format}): "
-        f"{result.entries} entries, {len(result.warnings)} records skipped, "
+        f"{result.entries} entries, {skipped} records skipped{also}, "
         f"{result.matched_media} stored media matched"
     )
 
@@ -108,8 +143,11 @@ def publish_cmd(
     key: Path = typer.Option(..., "--key", help="Ed25519 private key (PEM) that signs."),
     issuer: str = typer.Option(..., "--issuer", help="Who publishes (shown to importers)."),
     out: Path = typer.Option(..., "--out", "-o", help="Signed list to write."),
-    description: str | None = typer.Option(None, "--description"),
+    description: str | None = typer.Option(
+        None, "--description", help="What the list holds (shown to importers)."
+    ),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Write a stored hash set as a signed distribution list (tantalio-signed): what a
     central database shares with platforms (`tantalio platform bank import`) and other
@@ -121,16 +159,30 @@ def publish_cmd(
         private = signed.load_private_key(key)
     except (OSError, ValueError, TypeError) as exc:
         fail(f"{key}: cannot load the private key: {exc}")
-    with open_cli_workspace(workspace) as ws, ws.session() as s:
-        try:
-            hs = get_hash_set(s, name)
-        except NotFound as exc:
-            fail(str(exc))
-        entries = list(iter_entries(s, hs.id))
-    document = signed.publish(entries, private, name, issuer, description=description)
-    tmp = out.with_name(out.name + ".partial")
-    tmp.write_bytes(document)
-    tmp.replace(out)
+    with open_cli_workspace(workspace) as ws:
+        with ws.session() as s:
+            try:
+                hs = get_hash_set(s, name)
+            except NotFound as exc:
+                fail(str(exc))
+            entries = list(iter_entries(s, hs.id))
+            hash_set_id = hs.id
+        document = signed.publish(entries, private, name, issuer, description=description)
+        tmp = out.with_name(out.name + ".partial")
+        tmp.write_bytes(document)
+        tmp.replace(out)
+        record(
+            ws,
+            cli_actor(as_user),
+            "hashset.publish",
+            object_type="hash_set",
+            object_id=hash_set_id,
+            name=name,
+            issuer=issuer,
+            out=str(out),
+            entries=len(entries),
+            key_id=signed.key_id(private.public_key()),
+        )
     typer.echo(
         f"published {len(entries)} entries of {name!r} to {out} "
         f"(signed by key {signed.key_id(private.public_key())})"

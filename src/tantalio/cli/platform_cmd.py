@@ -27,6 +27,7 @@ from pathlib import Path
 import typer
 
 DB_ENV = "TANTALIO_PLATFORM_DB"
+RULES_ENV = "TANTALIO_PLATFORM_RULES"  # the match rules (JSON) `serve` hands its workers
 DEFAULT_DB = "sqlite:///tantalio-platform.db"
 
 platform_app = typer.Typer(
@@ -62,7 +63,15 @@ def serve(
     index_dir: Path | None = typer.Option(
         None, help="Keep index snapshots here: restarts load them instead of every entry."
     ),
-    log_level: str = typer.Option("info"),
+    log_level: str = typer.Option(
+        "info", help="Server log level: critical, error, warning, info, debug."
+    ),
+    access_log: bool = typer.Option(
+        True,
+        "--access-log/--no-access-log",
+        help="One line per request on stderr: method, route, status, time, key id (never "
+        "hash values).",
+    ),
     rate_limits: str = typer.Option(
         "host",
         "--rate-limits",
@@ -70,16 +79,37 @@ def serve(
         "host's workers) or 'database' (the platform database: one limit across several "
         "hosts serving it; one more round trip per request).",
     ),
+    rules: Path | None = typer.Option(
+        None,
+        "--rules",
+        help="JSON file of match rules (MatchRules: pdq_threshold, min_quality, orientations, "
+        "vpdq_frame_distance, vpdq_query_share, vpdq_index_share, frames_vs_images); "
+        "unset keys keep their defaults.",
+    ),
 ) -> None:
     """Serve the HMA-compatible API and /v1 (OpenAPI at /v1/openapi.json)."""
+    import json
+
     import uvicorn
 
     from tantalio.platform.ratelimit import RATE_STORE_ENV
+    from tantalio.platform.web import logging_config
+    from tantalio.signals import MatchRules
     from tantalio.store.platform import PlatformStore
 
     if rate_limits not in ("host", "database"):
         raise typer.BadParameter("--rate-limits must be 'host' or 'database'")
 
+    if rules is not None:
+        try:
+            text = rules.read_text(encoding="utf-8")
+            MatchRules.from_mapping(json.loads(text))
+        except (OSError, ValueError, TypeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else exc
+            raise typer.BadParameter(f"{rules}: {reason}") from None
+        os.environ[RULES_ENV] = text
+    else:
+        os.environ.pop(RULES_ENV, None)
     url = _db(db)
     PlatformStore(url).close()  # migrate once, before workers start
     os.environ[DB_ENV] = url
@@ -98,8 +128,9 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            access_log=False,
-            log_level=log_level,  # our middleware logs paths without query strings
+            access_log=False,  # uvicorn's would log paths with their query strings (hashes)
+            log_level=log_level,
+            log_config=logging_config(log_level, access=access_log),
         )
 
 
@@ -129,7 +160,7 @@ def _shared_rate_file(workers: int) -> Iterator[None]:
 
 @key_app.command("create")
 def key_create(
-    name: str,
+    name: str = typer.Argument(..., help="Who the key is for (shown in lists and logs)."),
     scope: list[str] = typer.Option(..., "--scope", help="lookup, curate or admin (repeatable)."),
     rate: float = typer.Option(50.0, help="Requests per second (token bucket refill)."),
     burst: int = typer.Option(100, help="Bucket size."),
@@ -155,6 +186,7 @@ def key_create(
 
 @key_app.command("list")
 def key_list(db: str | None = DbOpt) -> None:
+    """List the keys: id, name, prefix, scopes, rate, active or revoked."""
     from tantalio.store.platform import PlatformStore
 
     store = PlatformStore(_db(db))
@@ -167,7 +199,11 @@ def key_list(db: str | None = DbOpt) -> None:
 
 
 @key_app.command("revoke")
-def key_revoke(ident: str, db: str | None = DbOpt) -> None:
+def key_revoke(
+    ident: str = typer.Argument(..., help="The key's id, name or prefix."),
+    db: str | None = DbOpt,
+) -> None:
+    """Revoke a key: requests with it are refused from now on."""
     from tantalio.store.platform import PlatformStore
 
     store = PlatformStore(_db(db))
@@ -181,11 +217,14 @@ def key_revoke(ident: str, db: str | None = DbOpt) -> None:
 
 @bank_app.command("create")
 def bank_create(
-    name: str,
-    threshold: int = typer.Option(31, help="PDQ distance threshold for this bank."),
+    name: str = typer.Argument(..., help="Name of the new bank."),
+    threshold: int | None = typer.Option(
+        None, help="PDQ distance threshold for this bank (default: the match rules', 31)."
+    ),
     disabled: bool = typer.Option(False, help="Create the bank with matching off."),
     db: str | None = DbOpt,
 ) -> None:
+    """Create a bank of known hashes (matching on, unless --disabled)."""
     from tantalio.platform.service import Invalid
 
     svc = _service(db)
@@ -203,6 +242,7 @@ def bank_create(
 
 @bank_app.command("list")
 def bank_list(db: str | None = DbOpt) -> None:
+    """List the banks with their sizes, thresholds and whether they match."""
     svc = _service(db)
     sizes = svc.store.bank_sizes()
     for b in svc.list_banks():
@@ -214,7 +254,11 @@ def bank_list(db: str | None = DbOpt) -> None:
 
 
 @bank_app.command("delete")
-def bank_delete(name: str, db: str | None = DbOpt) -> None:
+def bank_delete(
+    name: str = typer.Argument(..., help="Bank to delete, with its entries."),
+    db: str | None = DbOpt,
+) -> None:
+    """Delete a bank and its entries."""
     svc = _service(db)
     gone = svc.delete_bank(name)
     svc.store.close()
@@ -226,8 +270,8 @@ def bank_delete(name: str, db: str | None = DbOpt) -> None:
 
 @bank_app.command("import")
 def bank_import(
-    name: str,
-    file: Path,
+    name: str = typer.Argument(..., help="Bank to import into."),
+    file: Path = typer.Argument(..., help="Hash list to import."),
     format: str | None = typer.Option(
         None, "--format", help="hma, vics, md5sum, sha256sum, tantalio-signed."
     ),
@@ -260,7 +304,10 @@ def bank_import(
         typer.echo(f"warning: {w}", err=True)
     if len(res.warnings) > 20:
         typer.echo(f"... {len(res.warnings) - 20} more warnings", err=True)
-    typer.echo(f"imported {res.added} entries into {name}")
+    skipped = sum(1 for w in res.warnings if w.endswith("skipped"))
+    ignored = len(res.warnings) - skipped
+    also = f", {ignored} values ignored (rows kept)" if ignored else ""
+    typer.echo(f"imported {res.added} entries into {name} ({skipped} rows skipped{also})")
 
 
 def register(app: typer.Typer) -> None:

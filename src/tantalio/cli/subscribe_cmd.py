@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from tantalio.cli.workspace_cmd import WorkspaceOpt, fail, open_cli_workspace
+from tantalio.cli.exits import fail, usage
+from tantalio.cli.workspace_cmd import WorkspaceOpt, open_cli_workspace
 
 CHANGES_SHOWN = 20
 
@@ -41,7 +42,7 @@ def subscribe_cmd(
     from tantalio.subscriptions.workspace import SubscriptionError, subscribe
 
     if kind not in KINDS:
-        fail(f"--kind must be one of {', '.join(KINDS)}")
+        usage(f"--kind must be one of {', '.join(KINDS)}")
     with open_cli_workspace(workspace) as ws:
         try:
             subscribe(ws, source, name, trusted_key, kind=kind, list_name=list_name, key=key)

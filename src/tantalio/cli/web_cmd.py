@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -30,14 +29,13 @@ def _open(workspace: str | None):  # type: ignore[no-untyped-def]
         return open_workspace(resolve_workspace(workspace))
     except WorkspaceError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(1) from exc
 
 
 def _cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"[:64]
-    except Exception:
-        return "cli"
+    from tantalio.cli.actor import cli_username
+
+    return cli_username()
 
 
 def serve(
@@ -106,7 +104,7 @@ def serve(
 
 @user_app.command("add")
 def user_add(
-    username: str,
+    username: Annotated[str, typer.Argument(help="Login name of the new user.")],
     role: Annotated[
         str, typer.Option("--role", "-r", help="admin, examiner, victim-id or auditor")
     ],
@@ -204,26 +202,52 @@ def _set_disabled(username: str, disabled: bool, workspace: str | None) -> None:
 
 
 @user_app.command("disable")
-def user_disable(username: str, workspace: WorkspaceOpt = None) -> None:
+def user_disable(
+    username: Annotated[str, typer.Argument(help="User to disable.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
     """Disable a user: their sessions and API tokens stop working at once."""
     _set_disabled(username, True, workspace)
 
 
 @user_app.command("enable")
-def user_enable(username: str, workspace: WorkspaceOpt = None) -> None:
+def user_enable(
+    username: Annotated[str, typer.Argument(help="User to enable again.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
     """Enable a disabled user again (API tokens stay revoked)."""
     _set_disabled(username, False, workspace)
 
 
 @audit_app.command("verify")
-def audit_verify(workspace: WorkspaceOpt = None) -> None:
-    """Recompute the audit chain; exit status 1 and the broken rows when it was tampered with."""
+def audit_verify(
+    expect: list[str] = typer.Option(
+        [],
+        "--expect",
+        help="SEQ:HASH of a head kept elsewhere (printed by this command, in reports and "
+        "exports): the log must still hold that event with that hash. Repeatable.",
+    ),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Recompute the audit chain and check it against the signed checkpoints kept outside the
+    database and any --expect head; print the head. Exit status 1 and the broken rows when it
+    was tampered with."""
     from tantalio.store import audit as store_audit
 
+    try:
+        heads = [store_audit.parse_head(e) for e in expect]
+    except ValueError as exc:
+        typer.echo(f"error: --expect {exc}", err=True)
+        raise typer.Exit(2) from None
     ws = _open(workspace)
     with ws.session() as db:
-        result = store_audit.verify_audit_chain(db)
+        result = store_audit.verify_audit_chain(db, anchor=ws.anchor, expect=heads)
     ws.close()
+    typer.echo(f"head: {result.head_seq}:{result.head_hash}")
+    if result.anchor:
+        typer.echo(f"checkpoints: {result.checkpoints} in {result.anchor}")
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
     if result.ok:
         typer.echo(f"audit log intact: {result.events} events, head {result.head_seq}")
         return

@@ -1,4 +1,4 @@
-"""`tantalio init | case | ingest | triage | report | export`: the case workspace commands.
+"""`tantalio init | case | ingest | triage | verify | report | export`: the case workspace commands.
 
 Also the shared `-w/--workspace` option: other command modules use `WorkspaceOpt` and
 `open_cli_workspace(workspace)` so every command finds its workspace the same way
@@ -7,12 +7,16 @@ Also the shared `-w/--workspace` option: other command modules use `WorkspaceOpt
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from tantalio.cli.actor import AsOpt, cli_actor, record
+from tantalio.cli.exits import JOBS_HELP, fail, usage
 
 if TYPE_CHECKING:
     from tantalio.store.workspace import Workspace
@@ -27,11 +31,6 @@ WorkspaceOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 @contextmanager
@@ -96,10 +95,12 @@ def case_create(
         None, "--member", help="Web app user who may see the case (repeatable; audited)."
     ),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Create a case (ingest also creates one on first use; then `case grant` gives access)."""
     from tantalio.cli.web_cmd import _cli_actor
     from tantalio.store import access
+    from tantalio.store.audit import audit_actor
     from tantalio.store.auth import get_user
     from tantalio.store.repo import ensure_case
 
@@ -108,10 +109,19 @@ def case_create(
         missing = [name for name, user in users if user is None]
         if missing:
             fail(f"no user {', '.join(map(repr, missing))} (see `tantalio user list`)")
-        case, created = ensure_case(s, reference, title)
+        case_row, created = ensure_case(s, reference, title)
+        if created:
+            audit_actor(
+                s,
+                cli_actor(as_user),
+                "case.create",
+                object_type="case",
+                object_id=case_row.id,
+                detail={"reference": reference},
+            )
         for _name, user in users:
             assert user is not None
-            access.grant(s, case, user, by_name=_cli_actor())
+            access.grant(s, case_row, user, by_name=_cli_actor())
     typer.echo(f"case {reference!r} {'created' if created else 'exists already'}")
     for name in member or []:
         typer.echo(f"member: {name.lower()}")
@@ -138,8 +148,10 @@ def ingest(
     exhibit: str | None = typer.Option(
         None, "--exhibit", help="Exhibit label (default: each source's name)."
     ),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0: all cores)."),
-    thumbnails: bool = typer.Option(True, "--thumbnails/--no-thumbnails"),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help=JOBS_HELP),
+    thumbnails: bool = typer.Option(
+        True, "--thumbnails/--no-thumbnails", help="Store a preview of each new picture or video."
+    ),
     batch: int = typer.Option(500, "--batch", help="Files per committed batch."),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar (default: when on a terminal)."
@@ -156,27 +168,100 @@ def ingest(
     dask_send_bytes: bool = typer.Option(
         False, "--dask-send-bytes", help="Ship folder files' bytes to the Dask workers."
     ),
+    verify: bool = typer.Option(
+        True,
+        "--verify/--no-verify",
+        help="Read each disk image whole against the hashes it stores (E01 MD5/SHA-1); "
+        "skipped, the exhibit stays 'not verified' until `tantalio verify`.",
+    ),
+    max_archive_depth: int | None = typer.Option(
+        None,
+        "--max-archive-depth",
+        min=1,
+        help="Expand archives nested up to this deep (default 4); deeper ones are listed, "
+        "not expanded.",
+    ),
+    max_ratio: float | None = typer.Option(
+        None,
+        "--max-ratio",
+        min=1.0,
+        help="Compression ratio above which an archive member is refused as a bomb (default 100).",
+    ),
+    chat_key: list[str] = typer.Option(
+        [],
+        "--chat-key",
+        help="Key for encrypted chat sources: [PATTERN=]FILE|HEX (a key file or 64 hex "
+        "digits; PATTERN a glob on the path inside the exhibit). Repeatable; never stored.",
+    ),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Ingest evidence sources into a case: fingerprint, match, give every file a verdict.
 
     Resumable: running it again adds nothing twice and finishes an interrupted run."""
+    from tantalio.chats.keys import ChatKeyError, KeyRing
     from tantalio.evidence import EvidenceSourceError
+    from tantalio.store.errors import ConnectionLostError, DiskFullError
     from tantalio.triage.pipeline import IngestOptions
     from tantalio.triage.pipeline import ingest as run_ingest
 
     if dask and dask_local:
-        fail("--dask and --dask-local exclude each other")
-    options = IngestOptions(jobs=jobs, thumbnails=thumbnails, batch_files=batch, progress=progress)
+        usage("--dask and --dask-local exclude each other")
+    try:
+        KeyRing.parse(chat_key)  # a bad key value fails now, not after the whole ingest
+    except ChatKeyError as exc:
+        usage(f"--chat-key: {exc}")
+    options = IngestOptions(
+        jobs=jobs,
+        thumbnails=thumbnails,
+        batch_files=batch,
+        progress=progress,
+        chat_keys=tuple(chat_key),
+        verify_images=verify,
+    )
+    if max_archive_depth is not None or max_ratio is not None:
+        import dataclasses
+
+        from tantalio.evidence import EvidenceLimits
+
+        changes: dict[str, Any] = {}
+        if max_archive_depth is not None:
+            changes["max_depth"] = max_archive_depth
+        if max_ratio is not None:
+            changes["max_ratio"] = max_ratio
+        options.limits = dataclasses.replace(EvidenceLimits(), **changes)
     if dask or dask_local:
         from tantalio.triage.dask_backend import DaskOptions
 
         options.dask = DaskOptions(dask, dask_local, dask_send_bytes)
+    actor = cli_actor(as_user)
+    paths = [str(s) for s in sources]
     with open_cli_workspace(workspace) as ws:
+        record(ws, actor, "ingest.start", case=case, sources=paths, exhibit=exhibit)
         try:
-            report = run_ingest(ws, case, [str(s) for s in sources], exhibit, options)
-        except (EvidenceSourceError, FileNotFoundError, ValueError) as exc:
+            report = run_ingest(ws, case, paths, exhibit, options)
+        except (
+            EvidenceSourceError,
+            FileNotFoundError,
+            ValueError,
+            DiskFullError,
+            ConnectionLostError,
+        ) as exc:
+            # a full disk or a lost database may refuse the record too
+            with contextlib.suppress(Exception):
+                record(ws, actor, "ingest.failed", case=case, sources=paths, error=str(exc))
             fail(str(exc))
+        record(
+            ws,
+            actor,
+            "ingest.finish",
+            case=case,
+            sources=paths,
+            exhibits=[e.label for e in report.exhibits],
+            files=report.files,
+            new_media=sum(e.new_media for e in report.exhibits),
+            verdicts=report.verdicts,
+        )
     if report.case_created:
         typer.echo(f"created case {case!r}", err=True)
     for message in report.messages:
@@ -187,6 +272,7 @@ def ingest(
         typer.echo(
             f"{ex.label}: {ex.seen} files, {ex.added} added, {ex.skipped} already stored, "
             f"{ex.new_media} new media, {ex.unreadable} unreadable"
+            + (f"; image {ex.verification.upper()}" if ex.verification else "")
         )
     rate = report.files / report.seconds if report.seconds > 0 else 0.0
     typer.echo(
@@ -205,28 +291,101 @@ def _ordered(counts: dict[str, int]) -> list[tuple[str, int]]:
 def triage(
     case: str = typer.Argument(..., help="Case reference."),
     format: str = typer.Option("table", "--format", help="table | json"),
-    verdict: list[str] = typer.Option([], "--verdict", help="Only files with this verdict."),
+    verdict: list[str] = typer.Option(
+        [],
+        "--verdict",
+        help="Only files with this verdict (repeatable; e.g. new, known, near-known); an "
+        "unknown value is refused with the list of verdicts.",
+    ),
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Print the verdict of every file (json: one object per line) or counts (table)."""
+    """Print the verdict of every file (json: one object per line) or counts (table).
+
+    JSON lists the settled files in exhibit and path order, then the new media ranked by
+    priority, highest first (as the report ranks them)."""
     import json
 
+    from tantalio.store.cases import VERDICTS
     from tantalio.store.repo import NotFound, get_case
-    from tantalio.triage.results import counts_by_exhibit, triage_rows
+    from tantalio.triage.results import counts_by_exhibit, review_order, triage_rows
 
     if format not in ("table", "json"):
-        fail("--format must be table or json")
+        usage("--format must be table or json")
+    known_verdicts = (*VERDICTS, "pending")
+    for v in verdict:
+        if v not in known_verdicts:
+            usage(f"--verdict {v!r} is not a verdict; one of: {', '.join(known_verdicts)}")
     with open_cli_workspace(workspace) as ws, ws.session() as s:
         try:
             case_id = get_case(s, case).id
         except NotFound as exc:
             fail(str(exc))
         rows = [r for r in triage_rows(s, case_id) if not verdict or r.verdict in verdict]
+        images = verification_lines(s, case_id)
     if format == "json":
+        rows = review_order(rows)
         for r in rows:
             typer.echo(json.dumps(r.to_json(), ensure_ascii=False))
         return
     typer.echo(render_counts(counts_by_exhibit(rows)))
+    for line in images:
+        typer.echo(line)
+
+
+def verification_lines(session: Any, case_id: int) -> list[str]:
+    """One line per exhibit that is a disk image recording hashes: match / mismatch / not
+    verified, with what differs."""
+    from tantalio.store.repo import case_exhibits
+
+    lines = []
+    for ex in case_exhibits(session, case_id):
+        if ex.verification is None:
+            continue
+        detail = ex.verification_detail or {}
+        problems = "; ".join(detail.get("problems", [])[:3])
+        lines.append(
+            f"image {ex.label}: {ex.verification.upper()}" + (f" ({problems})" if problems else "")
+        )
+    return lines
+
+
+def verify(
+    exhibit: str = typer.Argument(..., help="Exhibit label (a disk image ingested before)."),
+    case: str | None = typer.Option(None, "--case", help="Case of the exhibit, if ambiguous."),
+    source: Path | None = typer.Option(
+        None, "--source", help="Where the image is now (default: the path it was ingested from)."
+    ),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Read a disk image whole against the hashes its acquisition stored (E01 MD5/SHA-1),
+    checking every chunk; store and print match / mismatch / not verified.
+
+    Exit code 0 on match, 3 on mismatch, 4 when it cannot be verified."""
+    from tantalio.evidence import EvidenceSourceError, verify_source
+    from tantalio.store.repo import NotFound, find_exhibit, record_verification
+
+    with open_cli_workspace(workspace) as ws:
+        with ws.session() as s:
+            try:
+                ex = find_exhibit(s, case, exhibit)
+            except (NotFound, ValueError) as exc:
+                fail(str(exc))
+            exhibit_id, path = ex.id, str(source or ex.source_path or "")
+        try:
+            outcome = verify_source(path)
+        except EvidenceSourceError as exc:
+            fail(f"cannot verify {exhibit!r}: {exc}")
+        if outcome is None:
+            fail(f"{exhibit!r} ({path}) is not a disk image that records hashes", code=4)
+        with ws.transaction() as s:
+            record_verification(s, exhibit_id, outcome.to_json())
+    typer.echo(f"{exhibit}: {outcome.summary()}")
+    for algo in ("md5", "sha1"):
+        for what, values in (("stored", outcome.stored), ("read", outcome.computed)):
+            if algo in values:
+                typer.echo(f"  {algo.upper():<4} {what:<6} {values[algo]}")
+    if outcome.status != "match":
+        raise typer.Exit(3 if outcome.status == "mismatch" else 4)
 
 
 def render_counts(counts: dict[str, dict[str, int]]) -> str:
@@ -256,6 +415,7 @@ def report(
     ),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write report.pdf (A4)."),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Write the HTML and PDF report (counts, charts, ranked new media blurred, hash-set
     matches, the examiner's categories and series, chats, audit summary, unreadable files)
@@ -263,17 +423,29 @@ def report(
     from tantalio.reports.html import build_report
     from tantalio.store.repo import NotFound
 
-    with open_cli_workspace(workspace) as ws, ws.session() as s:
-        try:
-            written = build_report(ws, s, case, out, pdf=pdf)
-        except NotFound as exc:
-            fail(str(exc))
+    with open_cli_workspace(workspace) as ws:
+        with ws.session() as s:
+            try:
+                written = build_report(ws, s, case, out, pdf=pdf)
+            except NotFound as exc:
+                fail(str(exc))
+        record(
+            ws,
+            cli_actor(as_user),
+            "export",
+            case=case,
+            format="report",
+            out=str(out),
+            files=written.files,
+            pdf=written.pdf is not None,
+        )
     typer.echo(f"report: {written.html}")
     if written.pdf is not None:
         typer.echo(f"pdf:    {written.pdf}")
     elif written.pdf_error:
         typer.echo(f"warning: {written.pdf_error}", err=True)
     typer.echo(f"csv:    {written.csv} ({written.files} files)")
+    typer.echo(f"audit head: {written.audit_head}")
 
 
 def export(
@@ -281,6 +453,7 @@ def export(
     format: str = typer.Option("vics", "--format", help="Export format: vics (VICS 2.0 US)."),
     out: Path = typer.Option(..., "--out", "-o", help="File to write."),
     workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
 ) -> None:
     """Export the case's media and occurrences (VICS 2.0 JSON, readable back by
     `tantalio hashset import --format vics`)."""
@@ -288,17 +461,24 @@ def export(
     from tantalio.store.repo import NotFound
 
     if format != "vics":
-        fail("only --format vics is supported")
+        usage("only --format vics is supported")
     tmp = out.with_name(out.name + ".partial")
-    with open_cli_workspace(workspace) as ws, ws.session() as s:
-        try:
-            with tmp.open("w", encoding="utf-8") as fh:
-                n = export_vics(s, case, fh)
-        except NotFound as exc:
-            tmp.unlink(missing_ok=True)
-            fail(str(exc))
-    tmp.replace(out)
+    from tantalio.store.audit import audit_head
+
+    with open_cli_workspace(workspace) as ws:
+        with ws.session() as s:
+            try:
+                with tmp.open("w", encoding="utf-8") as fh:
+                    n = export_vics(s, case, fh)
+            except NotFound as exc:
+                tmp.unlink(missing_ok=True)
+                fail(str(exc))
+        tmp.replace(out)
+        record(ws, cli_actor(as_user), "export", case=case, format="vics", out=str(out), media=n)
+        with ws.session() as s:
+            seq, digest = audit_head(s)
     typer.echo(f"exported {n} media to {out}")
+    typer.echo(f"audit head: {seq}:{digest}")
 
 
 def register(app: typer.Typer) -> None:
@@ -306,5 +486,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(case_app, name="case")
     app.command("ingest")(ingest)
     app.command("triage")(triage)
+    app.command("verify")(verify)
     app.command("report")(report)
     app.command("export")(export)

@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     _run(["ingest", "OP-2016", str(demo.earlier), *jobs, *w])
     for label, source in demo.evidence.items():
         _run(["ingest", "OP-DEMO", str(source), "--exhibit", label, *jobs, *w])
+    if demo.chats is not None:  # the chat case: its phones' media and chats, then the network
+        for label, source in demo.chats.phones.items():
+            _run(["ingest", demo.chats.case, str(source), "--exhibit", label, *jobs, *w])
+        _run(["network", demo.chats.case, "--top", "5", *w])
     _run(["report", "OP-DEMO", "--out", str(out / "report"), *w])
     _run(["triage", "OP-DEMO", *w])
     report = (out / "report" / "report.html").resolve()

@@ -1,6 +1,8 @@
 """Build the bundled demo case from a seed: benign evidence over three exhibits (a phone
 folder, a laptop zip with a nested zip, a USB stick disk image with deleted files), plus
-the hash sets that mark some of its pictures as "known" stand-ins.
+the hash sets that mark some of its pictures as "known" stand-ins; and a second case of
+three phones' chats (Spanish, Portuguese and English; `chatscenario.py`) for the network
+page.
 
 Planted, so every verdict shows up: exact copies of known stand-ins (in all exhibits, one
 deleted on the USB stick), near-copies (resized, recompressed, rotated, mirrored), a
@@ -22,6 +24,7 @@ from pathlib import Path
 from PIL import Image, ImageEnhance
 
 from tantalio.demo import synth
+from tantalio.demo.chatscenario import ChatScenario, build_chat_phones
 from tantalio.demo.fat import fat12_image
 from tantalio.hashsets.record import HashEntry
 from tantalio.hashsets.vics_model import VicsMedia
@@ -38,6 +41,7 @@ class Demo:
     hashsets: list[tuple[Path, str, str, str]] = field(
         default_factory=list
     )  # path, fmt, name, kind
+    chats: ChatScenario | None = None  # the three-phone chat case (chatscenario.py)
 
 
 def _jpeg(img: Image.Image, q: int = 88) -> bytes:
@@ -148,6 +152,10 @@ def build(root: Path, seed: int = 2017) -> Demo:
     demo.hashsets.append(
         (_hma(hs / "demo-pdq.csv", known, known_video), "hma", "demo-pdq", "known-bad")
     )
+    # -- a chat case: three phones in Spanish, Portuguese and English (another case) -----
+    demo.chats = build_chat_phones(root / "evidence-chats")
+    demo.hashsets.append((demo.chats.hashset, "vics", "chat-standins", "known-bad"))
+
     good = hs / "demo-known-good.sha256"
     good.write_text("".join(f"{_sha256(w)}  wallpaper{i}.jpg\n" for i, w in enumerate(wallpapers)))
     demo.hashsets.append((good, "sha256sum", "demo-known-good", "known-good"))

@@ -167,6 +167,105 @@ def video_bytes(
     return buf.getvalue()
 
 
+def video_recut(
+    data: bytes,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+    size: tuple[int, int] | None = None,
+    bit_rate: int = 200_000,
+) -> bytes:
+    """A benign video decoded and encoded again (H.264): optionally cut to
+    [start_s, end_s) and resized. New bytes; the same pictures, as a re-upload has."""
+    import av
+
+    with av.open(io.BytesIO(data), mode="r") as src:
+        vin = src.streams.video[0]
+        fps = int(vin.average_rate or 10)
+        images = [
+            f.to_image()
+            for f in src.decode(vin)
+            if f.time is None or (f.time >= start_s and (end_s is None or f.time < end_s))
+        ]
+    w, h = size or images[0].size
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        stream.bit_rate = bit_rate
+        for i, image in enumerate(images):
+            frame = av.VideoFrame.from_image(image.resize((w, h)) if size else image)
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buf.getvalue()
+
+
+def video_showing(
+    rng: random.Random, picture: Image.Image, seconds: int = 10, fps: int = 2
+) -> bytes:
+    """A benign video whose middle seconds show `picture` still (the rest: a landscape)."""
+    import av
+
+    w, h = picture.size
+    w, h = w - w % 2, h - h % 2
+    scene = landscape(rng, w * 2, h)
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format="mp4") as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        for i in range(seconds * fps):
+            t = i / fps
+            if seconds / 3 <= t < 2 * seconds / 3:
+                img = picture.crop((0, 0, w, h))
+            else:
+                x = int(i / (seconds * fps) * w)
+                img = scene.crop((x, 0, x + w, h))
+            frame = av.VideoFrame.from_image(img.convert("RGB"))
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buf.getvalue()
+
+
+def video_frame_jpeg(data: bytes, at_s: float) -> bytes:
+    """The frame of a video shown at `at_s` seconds, saved as a JPEG picture."""
+    import av
+
+    with av.open(io.BytesIO(data), mode="r") as src:
+        vin = src.streams.video[0]
+        for f in src.decode(vin):
+            if f.time is not None and f.time >= at_s:
+                return jpeg_bytes(f.to_image(), 90)
+    raise ValueError(f"the video is shorter than {at_s} s")
+
+
+def video_cases(seed: int = 7, seconds: int = 60) -> dict[str, bytes]:
+    """Benign media for the video matching rules: a known video (`known`, 60 s) and a known
+    picture (`picture`, JPEG); copies that must match them (`excerpt`: 10 s of it,
+    `reencoded`, `resized`, `frame`: one frame saved as a JPEG, `showing`: a video that
+    shows the known picture); and `unrelated`, which must not."""
+    rng = random.Random(seed)
+    known = video_bytes(rng, seconds=seconds, size=(160, 120), fps=2)
+    picture = landscape(rng, 160, 120)
+    third = seconds // 3
+    return {
+        "known": known,
+        "picture": jpeg_bytes(picture, 92),
+        "excerpt": video_recut(known, third, third + 10),
+        "reencoded": video_recut(known, bit_rate=60_000),
+        "resized": video_recut(known, size=(240, 180)),
+        "frame": video_frame_jpeg(known, seconds / 2),
+        "showing": video_showing(rng, picture, seconds=12),
+        "unrelated": video_bytes(random.Random(seed + 1000), seconds, (160, 120), 2),
+    }
+
+
 def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)

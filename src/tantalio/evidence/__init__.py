@@ -23,9 +23,15 @@ from tantalio.evidence.errors import (
     LimitExceededError,
 )
 from tantalio.evidence.limits import EvidenceLimits
-from tantalio.evidence.record import EvidenceFile
+from tantalio.evidence.record import EvidenceFile, Verification
 from tantalio.evidence.streams import open_local
-from tantalio.evidence.walk import SourceInfo, describe_source, detach, open_source
+from tantalio.evidence.walk import (
+    SourceInfo,
+    describe_source,
+    detach,
+    open_source,
+    verify_source,
+)
 
 __all__ = [
     "EvidenceError",
@@ -36,8 +42,10 @@ __all__ = [
     "EvidenceSourceError",
     "LimitExceededError",
     "SourceInfo",
+    "Verification",
     "describe_source",
     "detach",
     "open_local",
     "open_source",
+    "verify_source",
 ]

@@ -21,7 +21,7 @@ from typing import BinaryIO, ClassVar
 
 from tantalio.evidence.errors import EvidenceReadError
 from tantalio.evidence.limits import EvidenceLimits
-from tantalio.evidence.record import EvidenceFile
+from tantalio.evidence.record import EvidenceFile, Verification
 from tantalio.evidence.streams import CHUNK, Opener, memory_stream, open_local
 
 
@@ -71,6 +71,11 @@ class SourceKind(ABC):
     def acquisition(self, path: str) -> dict[str, str]:
         """What the imaging tool recorded about a source (E01: hashes, case, examiner)."""
         return {}
+
+    def verify(self, path: str) -> Verification | None:
+        """Read the whole source against the hashes its acquisition recorded; None for a
+        kind that records none (only disk-image formats do)."""
+        return None
 
     @abstractmethod
     def walk(self, blob: Blob, ctx: WalkContext) -> Iterator[Member]:

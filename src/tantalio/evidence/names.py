@@ -3,14 +3,12 @@
 Member names come from the evidence, so they are hostile input: `../../etc/cron.d/x`,
 `/abs/path`, `..\\win\\path`. Nothing here ever writes a member to disk, but a path kept in
 the store may later be joined to a directory by someone else, so `..` components are escaped
-(`%2E%2E`) and leading slashes dropped, and the file is reported unreadable with the raw name.
+(`%2E%2E`) and a leading slash becomes `%2F`: the stored path shows what the name was and can
+never leave its container. The member itself is read, hashed and matched under that path
+(issue 14: known bytes behind a traversal name must not go unmatched).
 """
 
 from __future__ import annotations
-
-import re
-
-_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def display(name: str | bytes) -> str:
@@ -24,25 +22,34 @@ def display(name: str | bytes) -> str:
         return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def member_path(name: str) -> tuple[str, str | None]:
-    """Split an archive member name into a safe relative path and, if unsafe, the reason.
+def member_path(name: str) -> str:
+    """An archive member name as a safe relative path. An unsafe name (path traversal, an
+    absolute path, an empty name) is not refused: the member is read under the safe path,
+    which shows the escape (`%2E%2E/x.jpg`, `%2Fetc/x.jpg`, `%2E`).
 
     Both `/` and `\\` separate components: Windows tools write backslashes into zips, and a
     `..\\` must not slip past the traversal check.
     """
     text = display(name).replace("\\", "/")
-    problem = None
-    if text.startswith("/") or _DRIVE.match(text):
-        problem = "absolute path"
     parts = [p for p in text.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        problem = "path traversal"
     if not parts:  # "", ".", "/": nothing to name it by, and it must not take the archive's path
-        parts, problem = ["%2E"], "empty name"
-    safe = "/".join("%2E%2E" if p == ".." else p for p in parts)
-    if problem:
-        return safe, f"unsafe member name {display(name)!r} ({problem}): not extracted"
-    return safe, None
+        return "%2E"
+    parts = ["%2E%2E" if p == ".." else p for p in parts]
+    if text.startswith("/"):
+        parts[0] = "%2F" + parts[0]
+    return "/".join(parts)
+
+
+# Explicit embeddings, overrides and isolates (Unicode bidi algorithm, UAX #9): they reorder
+# the text around them, so `x\u202egpj.exe` displays as `xexe.jpg` (issue 14).
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_VISIBLE = {ord(c): f"[U+{ord(c):04X}]" for c in BIDI_CONTROLS}
+
+
+def visible(text: str) -> str:
+    """`text` with each bidi control shown as `[U+202E]`, for pages and reports: what an
+    examiner reads is what the name holds. Stored paths keep the real characters."""
+    return text.translate(_VISIBLE)
 
 
 def join(prefix: str, rel: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
@@ -37,3 +37,37 @@ class EvidenceFile:
     crtime: datetime | None = None
     local_path: str | None = None
     container: str | None = None
+
+
+@dataclass(slots=True)
+class Verification:
+    """The outcome of reading a whole image against the hashes its acquisition recorded.
+
+    `status`: `match` (every stored hash equals the computed one and every chunk checks
+    out), `mismatch` (any differs, or a chunk is damaged or missing), `not verified` (the
+    image records no hash, or its format is not checked here)."""
+
+    status: str
+    stored: dict[str, str]
+    computed: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [self.status]
+        for algo in ("md5", "sha1"):
+            if algo in self.stored and algo in self.computed:
+                same = self.stored[algo] == self.computed[algo]
+                parts.append(
+                    f"{algo.upper()} {'matches' if same else 'differs'}"
+                    + ("" if same else f" (stored {self.stored[algo]}, read {self.computed[algo]})")
+                )
+        parts += self.problems
+        return "; ".join(parts)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "status": self.status,
+            "stored": self.stored,
+            "computed": self.computed,
+            "problems": self.problems,
+        }

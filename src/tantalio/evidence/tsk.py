@@ -43,6 +43,8 @@ _NAME_DIR = int(pytsk3.TSK_FS_NAME_TYPE_DIR)
 _NAME_REG = int(pytsk3.TSK_FS_NAME_TYPE_REG)
 _NTFS = int(pytsk3.TSK_FS_TYPE_NTFS_DETECT)
 _NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
+_RUN_SKIP = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
+_NONRES = int(pytsk3.TSK_FS_ATTR_NONRES)
 _NTFS_FIRST_USER_ENTRY = 24  # 0-15 metadata files, 16-23 reserved (never a user's file)
 _PROBE = 4096
 
@@ -78,8 +80,53 @@ class TskStream(RawReader):
         return self._pos
 
 
+class DataCheck:
+    """Where a file's data lies in the image, checked before the file is read: an image that
+    knows its damaged ranges (E01 chunks, evidence/ewf1.py) has `check(start, end)`, which
+    gives the reason bytes there cannot be trusted. TSK reads a damaged range as zeros (so
+    the file systems around it are still listed); a file with data there must not be hashed
+    as if whole. Resident data (small NTFS files inside their MFT entry) has no run: it is
+    as sound as the entry TSK parsed it from."""
+
+    def __init__(self, check: Any, fs: Any, offset: int) -> None:
+        self.check = check
+        self.offset = offset
+        self.block = int(fs.info.block_size)
+        self.ntfs = bool(int(fs.info.ftype) & _NTFS)
+
+    def problem(self, f: Any, size: int, stream: tuple[int, int] | None) -> str | None:
+        try:
+            attrs = [a for a in f if self._wanted(a, stream)]
+            for attr in attrs:
+                for run in attr:
+                    if int(run.flags) & _RUN_SKIP:
+                        continue
+                    first = int(run.offset) * self.block
+                    if first >= size:
+                        continue
+                    length = min(int(run.len) * self.block, size - first)
+                    media = self.offset + int(run.addr) * self.block
+                    reason = self.check(media, media + length)
+                    if reason:
+                        return f"file bytes {first:,}-{first + length - 1:,} lie in {reason}"
+        except OSError as exc:
+            return f"where its data lies could not be read ({describe(exc)})"
+        return None
+
+    def _wanted(self, attr: Any, stream: tuple[int, int] | None) -> bool:
+        info = attr.info
+        if not int(info.flags) & _NONRES:
+            return False
+        if stream is not None:
+            return (int(info.type), int(info.id)) == stream
+        if self.ntfs:
+            return int(info.type) == _NTFS_DATA and not info.name
+        return True
+
+
 def walk_image(img: Any, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
     """Every file of every recognised file system in the image."""
+    check = getattr(img, "check", None)
     try:
         volume = pytsk3.Volume_Info(img)
     except OSError:
@@ -91,7 +138,7 @@ def walk_image(img: Any, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
             raise ContainerError(
                 f"no partition table or file system recognised ({describe(exc)})"
             ) from None
-        yield from walk_fs(fs, blob.path)
+        yield from walk_fs(fs, blob.path, DataCheck(check, fs, 0) if check else None)
         return
     block = volume.info.block_size
     number = 0
@@ -113,20 +160,27 @@ def walk_image(img: Any, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
                 )
             )
             continue
-        yield from walk_fs(fs, prefix)
+        offset = part.start * block
+        yield from walk_fs(fs, prefix, DataCheck(check, fs, offset) if check else None)
 
 
-def walk_fs(fs: Any, prefix: str) -> Iterator[Member]:
+def walk_fs(fs: Any, prefix: str, data: DataCheck | None = None) -> Iterator[Member]:
     root = fs.open_dir(path="/")
     visited = {fs.info.root_inum}
     ntfs = fs if int(fs.info.ftype) & _NTFS else None
-    yield from _walk_dir(root, prefix, visited, False, ntfs)
+    yield from _walk_dir(root, prefix, visited, False, ntfs, data)
 
 
 def _walk_dir(
-    directory: Any, prefix: str, visited: set[int], in_deleted: bool, ntfs: Any
+    directory: Any,
+    prefix: str,
+    visited: set[int],
+    in_deleted: bool,
+    ntfs: Any,
+    data: DataCheck | None,
 ) -> Iterator[Member]:
-    """`ntfs` is the file system when it is NTFS (metadata files, streams, freed entries)."""
+    """`ntfs` is the file system when it is NTFS (metadata files, streams, freed entries);
+    `data` checks where a file's data lies before it is read (damaged E01 chunks)."""
     entries = []
     try:
         for f in directory:
@@ -166,17 +220,17 @@ def _walk_dir(
                 continue
             visited.add(addr)
             if ntfs is not None:
-                yield from _streams(f, meta, path, deleted, names)
+                yield from _streams(f, meta, path, deleted, names, data)
             try:
                 sub = f.as_directory()
             except OSError:
                 continue  # a deleted folder whose entries are gone: nothing to list
-            yield from _walk_dir(sub, path, visited, deleted, ntfs)
+            yield from _walk_dir(sub, path, visited, deleted, ntfs, data)
             continue
-        member = _file(f, meta, path, deleted, kind)
+        member = _file(f, meta, path, deleted, kind, data)
         yield member
         if ntfs is not None and meta is not None and kind == _REG:
-            yield from _streams(f, meta, path, deleted, names)
+            yield from _streams(f, meta, path, deleted, names, data)
 
 
 def _freed_entry(fs: Any, name: Any) -> Any | None:
@@ -198,7 +252,9 @@ def _freed_entry(fs: Any, name: Any) -> Any | None:
     return f
 
 
-def _streams(f: Any, meta: Any, path: str, deleted: bool, names: UniqueNames) -> Iterator[Member]:
+def _streams(
+    f: Any, meta: Any, path: str, deleted: bool, names: UniqueNames, data: DataCheck | None
+) -> Iterator[Member]:
     """An NTFS file's or folder's alternate data streams (named `$DATA` attributes), each as a
     file `path:name`, in attribute order."""
     try:
@@ -220,7 +276,7 @@ def _streams(f: Any, meta: Any, path: str, deleted: bool, names: UniqueNames) ->
             ctime=utc(meta.ctime),
             crtime=utc(meta.crtime),
         )
-        yield _readable(record, f, (_NTFS_DATA, attr_id))
+        yield _readable(record, f, (_NTFS_DATA, attr_id), data)
 
 
 def _is_volume_label(name: bytes, meta: Any) -> bool:
@@ -235,7 +291,7 @@ def _from_name_type(name_type: int) -> int:
     return _REG if name_type == _NAME_REG else -1
 
 
-def _file(f: Any, meta: Any, path: str, deleted: bool, kind: int) -> Member:
+def _file(f: Any, meta: Any, path: str, deleted: bool, kind: int, data: DataCheck | None) -> Member:
     record = EvidenceFile(path=path, size=0, open=None, deleted=deleted)
     if meta is None:
         record.error = "deleted file: no metadata left, content not recoverable"
@@ -251,13 +307,19 @@ def _file(f: Any, meta: Any, path: str, deleted: bool, kind: int) -> Member:
     if kind != _REG:
         record.error = "not a regular file; not opened"
         return Member(record)
-    return _readable(record, f, None)
+    return _readable(record, f, None, data)
 
 
-def _readable(record: EvidenceFile, f: Any, stream: tuple[int, int] | None) -> Member:
+def _readable(
+    record: EvidenceFile, f: Any, stream: tuple[int, int] | None, data: DataCheck | None
+) -> Member:
     """Give `record` its `open` (the file's data, or one of its NTFS streams); a deleted file
-    whose first bytes cannot be read any more gets an error instead."""
+    whose first bytes cannot be read any more, or a file with data in a damaged part of the
+    image, gets an error instead."""
     size, path = record.size, record.path
+    if data is not None and size and (problem := data.problem(f, size, stream)):
+        record.error = f"unreadable: {problem}; not hashed"
+        return Member(record)
     if record.deleted and size:
         try:
             data = f.read_random(0, min(size, _PROBE), *(stream or ()))

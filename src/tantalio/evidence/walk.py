@@ -30,7 +30,7 @@ from tantalio.evidence.errors import (
 )
 from tantalio.evidence.limits import EvidenceLimits
 from tantalio.evidence.names import display
-from tantalio.evidence.record import EvidenceFile
+from tantalio.evidence.record import EvidenceFile, Verification
 from tantalio.evidence.streams import (
     HEAD_SIZE,
     Opener,
@@ -118,6 +118,7 @@ class SourceInfo:
     name: str
     size: int
     acquisition: dict[str, str]
+    verifiable: bool = False  # `verify_source` reads it against stored hashes (E01)
 
 
 def describe_source(path: str | os.PathLike[str]) -> SourceInfo:
@@ -134,7 +135,20 @@ def describe_source(path: str | os.PathLike[str]) -> SourceInfo:
         acquisition = kind.acquisition(src)
     except Exception:  # unreadable metadata is reported by the walk itself
         acquisition = {}
-    return SourceInfo(kind.name, name, os.path.getsize(src), acquisition)
+    verifiable = type(kind).verify is not SourceKind.verify
+    return SourceInfo(kind.name, name, os.path.getsize(src), acquisition, verifiable)
+
+
+def verify_source(path: str | os.PathLike[str]) -> Verification | None:
+    """Read a disk image whole against the acquisition hashes it stores (E01: MD5, SHA-1),
+    checking every chunk; None for a source that is not an image recording hashes."""
+    name, src = _check(path)
+    if os.path.isdir(src):
+        return None
+    with open_local(src) as f:
+        head = read_head(f, HEAD_SIZE)
+    kind = registry.detect(head, name, top_level=True)
+    return kind.verify(src) if kind is not None else None
 
 
 def _run(name: str, src: str, limits: EvidenceLimits) -> Iterator[EvidenceFile]:
@@ -242,7 +256,7 @@ def _emit(member: Member, ctx: WalkContext, depth: int) -> Iterator[Member]:
     if depth >= ctx.limits.max_depth:
         record.error = (
             f"nested archive depth limit ({ctx.limits.max_depth}) reached: "
-            f"{kind.name} contents not expanded"
+            f"{kind.name} contents not expanded (raise it with --max-archive-depth)"
         )
         yield member
         return

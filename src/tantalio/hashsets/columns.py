@@ -80,7 +80,7 @@ def entry_from_fields(
 
     `vpdq`: frames already parsed by the caller (an HMA `vpdq` row), so the row's other
     columns (category, series, ...) are read by the same rules as any other row's."""
-    entry = HashEntry(vpdq=vpdq or None)
+    entry = HashEntry(vpdq=vpdq or None, where=where)
     for algorithm in HASH_COLUMNS:
         value = (fields.get(algorithm) or "").strip()
         if not value:

@@ -24,6 +24,9 @@ CHUNK = 1 << 20  # bytes read at a time
 _WS = re.compile(r"[ \t\r\n]*")
 # raw_decode reports a truncated literal/number at most this far before the buffer's end.
 _TAIL = 8
+# Containers nested deeper are refused (no hash-set format nests beyond a handful of levels;
+# a file nested 100,000 deep must give a clear error, not a RecursionError: issue 14).
+MAX_DEPTH = 256
 
 
 class JsonSyntaxError(ValueError):
@@ -119,6 +122,8 @@ class JsonStream:
         while True:
             try:
                 obj, end = self._json.raw_decode(self.buf, self.pos)
+            except RecursionError:
+                raise self.error(self._too_deep()) from None
             except json.JSONDecodeError as exc:
                 truncated = exc.msg.startswith("Unterminated string") or (
                     exc.pos >= len(self.buf) - _TAIL
@@ -180,16 +185,29 @@ class JsonStream:
                 raise self.error(f"expected ',' or ']' after a value, found {char or 'end'!r}")
 
     def skip(self) -> None:
-        """Consume the next value without keeping it (containers walked, not built)."""
-        char = self.peek()
-        if char == "{":
-            for _ in self.iter_object():
-                self.skip()
-        elif char == "[":
-            for _ in self.iter_array():
-                self.skip()
-        else:
-            self.value()
+        """Consume the next value without keeping it (containers walked, not built, with a
+        stack of their iterators rather than recursion: depth is bounded by `MAX_DEPTH`)."""
+        stack: list[Iterator[Any]] = []
+        while True:
+            char = self.peek()
+            if char in ("{", "[") and char:
+                if len(stack) >= MAX_DEPTH:
+                    raise self.error(self._too_deep())
+                stack.append(self.iter_object() if char == "{" else self.iter_array())
+            else:
+                self.value()
+            while stack:  # step the innermost container on to its next element
+                try:
+                    next(stack[-1])
+                    break
+                except StopIteration:
+                    stack.pop()
+            else:
+                return
+
+    @staticmethod
+    def _too_deep() -> str:
+        return f"values nested more than {MAX_DEPTH} deep; refused (not a hash set)"
 
     def at_end(self) -> bool:
         return self.peek() == ""

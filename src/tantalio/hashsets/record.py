@@ -46,6 +46,8 @@ class HashEntry:
     tags: list[str] = field(default_factory=list)
     original_id: str | None = None
     added_at: datetime | None = None
+    # Where the reader found it (`file:line`), for messages about the entry; not a value.
+    where: str | None = field(default=None, compare=False, repr=False)
 
     def hashes(self) -> dict[str, str]:
         """The scalar hash values present, by algorithm (lower-case hex; photodna as given)."""

@@ -30,6 +30,7 @@ def write_vics(
     case_name: str | None = None,
     agency: str | None = None,
     source_application: str = "tantalio",
+    annotations: dict[str, str] | None = None,
 ) -> int:
     """Write a VICS 2.0 (US) `#Cases` document to `out`; returns the number of Media written.
 
@@ -42,7 +43,9 @@ def write_vics(
     if agency is not None:
         case["AgencyName"] = agency
     case["SourceApplicationName"] = source_application
-    head = json.dumps({"@odata.context": VICS_CONTEXT}, ensure_ascii=False)[:-1]
+    head = json.dumps({"@odata.context": VICS_CONTEXT, **(annotations or {})}, ensure_ascii=False)[
+        :-1
+    ]
     case_text = json.dumps(case, ensure_ascii=False)[:-1]
     out.write(f'{head},"value":[{case_text},"Media":[')
     count = 0

@@ -13,11 +13,13 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from tantalio.signals.rules import DEFAULT_MIN_QUALITY
+
 PDQ_BITS = 256
 PDQ_BYTES = 32
 PDQ_HEX_CHARS = 64
 # Callers skip hashes below this PDQ quality (DESIGN.md); `quality_mask` applies it.
-MIN_QUALITY = 50
+MIN_QUALITY = DEFAULT_MIN_QUALITY  # the quality gate's default (signals.rules)
 
 Words = NDArray[np.uint64]
 

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from tantalio.index import persist
 from tantalio.index.codec import HashInput, Words, to_words, words_to_hex
 from tantalio.index.mih import Layout, Segment, default_chunks, scan
+from tantalio.signals.rules import DEFAULT_PDQ_THRESHOLD
 
 TAIL_MAX = 2048
 MERGE_RATIO = 8
@@ -90,7 +91,9 @@ class PDQIndex:
     Thread-safe: searches run concurrently with each other and with writers.
     """
 
-    def __init__(self, threshold: int = 31, *, n_chunks: int | None = None) -> None:
+    def __init__(
+        self, threshold: int = DEFAULT_PDQ_THRESHOLD, *, n_chunks: int | None = None
+    ) -> None:
         if not 0 <= threshold <= 256:
             raise ValueError("threshold must be between 0 and 256")
         self.threshold = int(threshold)
@@ -105,7 +108,7 @@ class PDQIndex:
         cls,
         ids: Sequence[int] | NDArray[np.integer],
         hashes: HashInput,
-        threshold: int = 31,
+        threshold: int = DEFAULT_PDQ_THRESHOLD,
         *,
         n_chunks: int | None = None,
     ) -> PDQIndex:

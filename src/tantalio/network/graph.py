@@ -3,8 +3,9 @@ and sites, merged across exhibits and cases (issue 5).
 
 Node ids are typed strings (`account:12`, `group:3`, `media:<sha256>`, `series:<name>`,
 `invite:<code>`, `site:<host>`) and every node has `type` and `label`. Edges carry
-`relation` (`member`, `posted`, `posted_in`, `chat`, `in_series`, `opens`, `lists`) and
-`weight` (how many messages, or 1).
+`relation` (`member`, `posted`, `posted_in`, `chat`, `in_series`, `opens`, `lists`,
+`visited`: the owner's browser visited an onion site or one listing invites) and `weight`
+(how many messages, or 1).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import Counter
 
 import networkx as nx
 
+from tantalio.chats.record import app_of
 from tantalio.store.chats import AccountRow, ChatGraphData
 
 
@@ -33,6 +35,7 @@ def build_graph(data: ChatGraphData) -> nx.Graph:
             type="account",
             label=account_label(a),
             key=a.key,
+            app=app_of(a.key),
             names=a.names,
             cases=a.cases,
             exhibits=a.exhibits,
@@ -44,6 +47,7 @@ def build_graph(data: ChatGraphData) -> nx.Graph:
             type="group",
             label=grp.subject or grp.jid or grp.key,
             key=grp.key,
+            app=app_of(grp.key),
             jid=grp.jid,
             cases=grp.cases,
             exhibits=grp.exhibits,
@@ -111,4 +115,11 @@ def build_graph(data: ChatGraphData) -> nx.Graph:
         g.add_node(f"site:{site}", type="site", label=site)
         g.add_node(f"invite:{code}", type="invite", label=code)
         g.add_edge(f"site:{site}", f"invite:{code}", relation="lists", weight=1)
+    listing = {site for site, _code in data.site_invites}
+    for account_id, site, when in data.site_visits:  # only sites the case is about
+        node = f"account:{account_id}"
+        if node in g and (site in listing or site.endswith(".onion")):
+            g.add_node(f"site:{site}", type="site", label=site)
+            first = when.isoformat() if when else None
+            g.add_edge(node, f"site:{site}", relation="visited", weight=1, first_visit=first)
     return g

@@ -24,6 +24,7 @@ from typing import Any
 
 import networkx as nx
 
+from tantalio.chats.record import app_of
 from tantalio.store.chats import ChatGraphData
 
 
@@ -70,6 +71,11 @@ class AccountScore:
     component_size: int = 0
     cases: list[str] = field(default_factory=list)
     owner_of: list[str] = field(default_factory=list)
+    # Media this account posted first, with how it spread (firstpost.py; set by
+    # `firstpost.attach_first_posts`, empty until then).
+    first_posts: list[dict[str, Any]] = field(default_factory=list)
+    app: str | None = None  # whatsapp, telegram, signal (None: known by a name only)
+    sites_visited: list[str] = field(default_factory=list)  # graph `visited` edges (onion, invites)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -188,6 +194,7 @@ def rank(
             names=list(a.names),
             cases=list(a.cases),
             owner_of=list(a.owner_of),
+            app=app_of(a.key),
         )
         for a in data.accounts
     }
@@ -223,6 +230,11 @@ def rank(
         r.score = (k + w.new_weight * n) * spread
         r.degree_centrality, r.betweenness = centrality.get(node, (0.0, 0.0))
         r.component, r.component_size = components.get(node, (0, 1))
+        r.sites_visited = sorted(
+            str(graph.nodes[n]["label"])
+            for n in graph.neighbors(node)
+            if n.startswith("site:") and graph.edges[node, n].get("relation") == "visited"
+        )
     return sorted(results.values(), key=lambda r: (-r.score, -r.known_posts, r.account))
 
 

@@ -71,6 +71,13 @@ def _matches(svc: PlatformService, matches: list[Match]) -> list[dict[str, Any]]
                 "entry_id": m.entry_id,
                 "signal_type": m.signal_type,
                 "distance": m.distance,
+                "rule": m.rule,
+                "orientation": m.orientation,
+                **(
+                    {"query_share": m.query_share, "index_share": m.index_share}
+                    if m.query_share is not None
+                    else {}
+                ),
                 "category": e.category if e else None,
                 "provenance": _provenance(e),
             }
@@ -106,7 +113,9 @@ def status(request: Request, key: ApiKeyRecord = Depends(requires("lookup"))) ->
 class BankIn(BaseModel):
     name: str
     enabled: bool = True
-    pdq_threshold: int | None = Field(None, description="PDQ distance threshold (default 31)")
+    pdq_threshold: int | None = Field(
+        None, description="PDQ distance threshold (default: the match rules', 31)"
+    )
     description: str | None = None
 
 
@@ -187,6 +196,7 @@ def add_entries(
 ) -> dict[str, Any]:
     from tantalio.platform import signals as sig
 
+    svc = _svc(request)
     new = []
     for i, e in enumerate(body.entries):
         values = {
@@ -198,9 +208,11 @@ def add_entries(
             raise ApiError(400, f"entries[{i}]: no hash given")
         try:
             clean = {k: sig.normalize(k, v) for k, v in values.items()}
-            frames = sig.vpdq_frames(",".join(e.vpdq)) if e.vpdq else None
+            frames = svc._vpdq_frames(";".join(e.vpdq)) if e.vpdq else None
         except sig.SignalError as exc:
             raise ApiError(400, f"entries[{i}]: {exc}") from None
+        if not values and not frames:
+            raise ApiError(400, f"entries[{i}]: no vpdq frame passes the quality gate")
         new.append(
             NewEntry(
                 md5=clean.get("md5"),
@@ -214,7 +226,7 @@ def add_entries(
                 meta=e.meta,
             )
         )
-    ids = _wrap(_svc(request).add_entries, name, new)
+    ids = _wrap(svc.add_entries, name, new)
     return {"ids": ids}
 
 
@@ -361,6 +373,9 @@ async def match_upload(
     content_ref: str | None = Form(None),
     account: str | None = Form(None, description="JSON object"),
     upload: str | None = Form(None),
+    orientations: bool = Form(
+        True, description="also match the upload rotated and flipped (8 orientations)"
+    ),
     key: ApiKeyRecord = Depends(requires("lookup")),
 ) -> dict[str, Any]:
     svc = _svc(request)
@@ -371,17 +386,11 @@ async def match_upload(
         raise ApiError(400, "account and upload must be JSON objects") from None
     data = await file.read()
     fp = await run_in_threadpool(hashing.fingerprint, data, file.filename)
-    by_kind = svc.lookup_fingerprint(fp)
-    seen: dict[int, Match] = {}
-    for ms in by_kind.values():
-        for m in ms:
-            if m.entry_id not in seen or m.distance < seen[m.entry_id].distance:
-                seen[m.entry_id] = m
-    matches = sorted(seen.values(), key=lambda m: (m.distance, m.entry_id))
+    matches = svc.lookup_fingerprint(fp, orientations=orientations)
     events = await run_in_threadpool(
         _record, svc, key, matches, content_ref or file.filename, acc, up, hashing.describe(fp)
     )
-    low = bool(fp.pdq) and (fp.pdq_quality or 0) < svc.config.min_pdq_quality
+    low = bool(fp.pdq) and not svc.rules.pdq_ok(fp.pdq_quality or 0)
     return {
         "matches": _matches(svc, matches),
         "events": events,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tantalio.signals import MatchRules
 from tantalio.store.platform.db import DEFAULT_URL
 
 
@@ -15,13 +16,10 @@ class PlatformConfig:
     # Index snapshots (restart without re-reading every entry); None: always a full load.
     index_dir: str | None = None
     snapshot_interval_s: float = 600.0
-    # Matching rules (DESIGN.md): uploads whose PDQ quality is below this are not PDQ-matched.
-    min_pdq_quality: int = 50
-    default_pdq_threshold: int = 31
+    # Matching rules (tantalio.signals.MatchRules: PDQ threshold of new banks, quality gate,
+    # orientations, vPDQ frame distance and shares); each bank has its own PDQ threshold.
+    rules: MatchRules = field(default_factory=MatchRules)
     max_pdq_threshold: int = 64
-    vpdq_frame_distance: int = 31
-    vpdq_min_fraction: float = 0.8
-    try_orientations: bool = True
     # Request limits.
     max_body_bytes: int = 64 * 1024 * 1024
     max_import_bytes: int = 512 * 1024 * 1024

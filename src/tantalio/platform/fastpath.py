@@ -37,6 +37,7 @@ class RawLookupFastPath:
         ):
             await self.app(scope, receive, send)
             return
+        scope.setdefault("state", {})["route"] = PATH  # for the access log
         auth = xkey = None
         for name, value in scope["headers"]:
             if name == b"authorization":

@@ -5,6 +5,9 @@
     GET  /m/lookup?signal_type=pdq&signal=HEX  -> {"BANK": [{"bank_content_id", "distance"}]}
     GET  /m/lookup?url=URL                     -> {"pdq": {"BANK": [...]}}
     POST /m/lookup (multipart, field photo|video) -> {"pdq": {"BANK": [...]}}
+         content lookups (POST, and GET with url=) match the content in its 8 orientations
+         (rotations and mirror images) unless `orientations=false`; a video's frames are
+         also matched against picture entries, a picture against videos' frames
     GET  /h/hash?url=URL / POST /h/hash (multipart) -> {"pdq": "HEX"}
     GET|POST /c/banks, GET|PUT|DELETE /c/bank/<name>
     POST /c/bank/<name>/signal {"pdq": "HEX"}   -> {"id": N, "signals": {"pdq": "HEX"}}
@@ -19,6 +22,7 @@ Differences (docs/platform-api.md): every route but /status needs an API key as
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +34,7 @@ from tantalio.platform import hashing, urlfetch
 from tantalio.platform import signals as sig
 from tantalio.platform.service import Invalid, Match, NotFound, PlatformService
 from tantalio.platform.web import ApiError, requires
+from tantalio.signals.rules import RULE_EXACT
 from tantalio.store.platform.records import ApiKeyRecord, BankRecord
 
 router = APIRouter(tags=["HMA compatible"])
@@ -81,6 +86,42 @@ async def _lookup(
         )
     except Invalid as exc:
         raise ApiError(400, str(exc)) from None
+
+
+async def _content_lookup(
+    svc: PlatformService,
+    request: Request,
+    key: ApiKeyRecord,
+    hashes: dict[str, str],
+    fp: Any,
+    banks: set[str] | None,
+) -> dict[str, Any]:
+    """The one lookup for uploaded or fetched content, answered as HMA does: per signal
+    type of the content (`pdq` for a photo; `video_md5`, `vpdq` for a video), per bank."""
+    q = request.query_params
+    orientations = _bool(q.get("orientations"), True)
+    matches = await run_in_threadpool(
+        svc.lookup_fingerprint, fp, banks=banks, orientations=orientations
+    )
+    if not _bool(q.get("bypass_coinflip"), False):
+        coin = random.Random(q.get("seed")).random()
+        matches = [m for m in matches if m.bank.enabled_ratio >= coin]
+    resp: dict[str, Any] = {st: [] for st in hashes}
+    video = sig.VPDQ in hashes or sig.VIDEO_MD5 in hashes
+    for m in matches:
+        if m.rule == RULE_EXACT:
+            st = sig.VIDEO_MD5 if video and m.signal_type == sig.MD5 else m.signal_type
+        else:
+            st = sig.VPDQ if video else sig.PDQ
+        if st not in resp:  # an exact match reported under the content's own signal
+            st = next(iter(resp), st)
+        if st in resp:
+            resp[st].append(m)
+    if matches:
+        await run_in_threadpool(
+            svc.record, matches, api_key_id=key.id, file_hashes=hashing.describe(fp)
+        )
+    return {st: _by_bank(ms) for st, ms in resp.items()}
 
 
 async def _fetch(svc: PlatformService, url: str) -> tuple[bytes, str]:
@@ -209,14 +250,8 @@ async def lookup_get(request: Request, key: ApiKeyRecord = Depends(requires("loo
     if q.get("url"):
         data, header_type = await _fetch(svc, q["url"])
         _content_type(request, header_type)
-        hashes, _fp = await _hash_bytes(request, data, None)
-        resp: dict[str, Any] = {}
-        for st, value in hashes.items():
-            matches = await _lookup(svc, request, st, value, banks)
-            await run_in_threadpool(
-                svc.record, matches, api_key_id=key.id, file_hashes=hashing.describe(_fp)
-            )
-            resp[st] = _by_bank(matches)
+        hashes, fp = await _hash_bytes(request, data, None)
+        resp = await _content_lookup(svc, request, key, hashes, fp, banks)
         if q.get("signal_type"):
             return resp.get(q["signal_type"], {})
         return resp
@@ -239,15 +274,7 @@ async def lookup_post(request: Request, key: ApiKeyRecord = Depends(requires("lo
     svc = _svc(request)
     hashes, fp = await _hash_upload(request)
     banks = _banks_param(request.query_params.get("banks"))
-    resp: dict[str, Any] = {}
-    for st, value in hashes.items():
-        matches = await _lookup(svc, request, st, value, banks)
-        if matches:
-            await run_in_threadpool(
-                svc.record, matches, api_key_id=key.id, file_hashes=hashing.describe(fp)
-            )
-        resp[st] = _by_bank(matches)
-    return resp
+    return await _content_lookup(svc, request, key, hashes, fp, banks)
 
 
 @router.get("/m/index/status")

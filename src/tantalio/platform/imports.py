@@ -4,12 +4,15 @@ Formats: `hma` (HMA/ThreatExchange CSV), `vics` (Project VIC JSON), `md5sum`, `s
 `tantalio-signed` (Ed25519 distribution list: verified against the trusted keys; unsigned,
 tampered or untrusted lists are refused unless `allow_unsigned` — which admits unsigned
 lists only, never badly signed ones), or None to detect the format. A file that is not its
-format is refused whole: nothing is added.
+format is refused whole: nothing is added. Rows the index could not use (a vPDQ signal
+with no frame of sufficient quality, a PhotoDNA-only row) are left out, each named by its
+line in the warnings.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,10 +66,26 @@ def import_bytes(
         entries: list[HashEntry] = list(entries_iter)
     except HashSetFormatError as exc:
         raise ImportRefused(str(exc)) from None
-    if not entries and warnings:
-        raise ImportRefused(f"{source}: no valid entries (first problem: {warnings[0]})")
-    added = service.import_hash_entries(bank_name, entries, source_list=Path(source).name)
-    return ImportResult(bank_name, format, added, [str(w) for w in warnings])
+    found = [(_line(w.where), str(w)) for w in warnings]
+    usable: list[HashEntry] = []
+    for n, e in enumerate(entries, 1):
+        why = service.unusable(e)
+        if why is None:
+            usable.append(e)
+        else:
+            where = e.where or f"{source}: entry {n}"
+            found.append((_line(where), f"{where}: {why}; row skipped"))
+    problems = [text for _, text in sorted(found, key=lambda p: p[0])]  # in file order
+    if not usable and problems:
+        raise ImportRefused(f"{source}: no usable entries (first problem: {problems[0]})")
+    added = service.import_hash_entries(bank_name, usable, source_list=Path(source).name)
+    return ImportResult(bank_name, format, added, problems)
+
+
+def _line(where: str) -> int:
+    """The line (or record) number a `file:line` location ends with; 0 when none."""
+    m = re.search(r"(\d+)\D*$", where)
+    return int(m.group(1)) if m else 0
 
 
 def import_file(

@@ -6,14 +6,19 @@ flag are applied to raw search results with no per-entry table in memory (flat m
 10M hashes). At most 65,535 banks.
 
 The PDQ search is `tantalio.index.PDQIndex` (exact at the threshold, incremental, no
-pickle). Until that lands, or where it is missing, a brute-force numpy backend with the same
-behaviour stands in (`PDQBackend`).
+pickle); vPDQ frames live in a brute-force numpy table (`NumpyPDQ`), each frame under its
+video's id.
+
+A value the index cannot hold (a PDQ that is not 64 hex digits, a vPDQ frame list that does
+not parse) never stops a load or the follower: the row's bad value is logged by entry id,
+skipped and counted (`skipped`); its other values are still indexed.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +26,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tantalio.index import ExactIndex
-from tantalio.index.codec import to_bytes
+from tantalio.index.exact import ALGORITHM_BYTES
 from tantalio.platform.pdq_backend import PDQBackend, make_pdq_backend
+from tantalio.signals.base import SignalError, check_hex
+from tantalio.signals.vpdq import parse_frames, unique_pdqs
 from tantalio.store.platform.records import IndexRow
 
+log = logging.getLogger(__name__)
+
+_BLOCK = 4096  # hex values decoded at a time
 BANK_BITS = 16
 BANK_MASK = (1 << BANK_BITS) - 1
 MAX_BANKS = BANK_MASK
@@ -51,19 +61,80 @@ class RawMatch:
 class MatchIndex:
     """PDQ + exact + vPDQ indexes of every entry of every bank, kept current incrementally."""
 
-    def __init__(self, pdq_backend: PDQBackend | None = None) -> None:
+    def __init__(self, pdq_backend: PDQBackend | None = None, min_quality: int = 0) -> None:
         self.pdq = pdq_backend or make_pdq_backend()
         self.vpdq = make_pdq_backend(fallback=True)  # frames; few, duplicates per id
         self._vpdq_frames: dict[int, int] = {}  # encoded id -> unique frame count
         self.exact = ExactIndex()
+        self.min_quality = min_quality  # frames of known lower quality are not indexed
+        self.skipped = 0  # bad values left out (logged)
         self._write = threading.Lock()
+
+    def _skip(self, entry_id: int, column: str, why: str) -> None:
+        self.skipped += 1
+        log.warning("index: entry %d: %s value skipped (%s)", entry_id, column, why)
+
+    def _hex_block(
+        self, ids: Sequence[int], enc: NDArray[np.int64], values: Sequence[Any], column: str
+    ) -> tuple[NDArray[np.int64], NDArray[np.uint8]]:
+        """Non-empty hex values of one column as (encoded ids, uint8 rows); bad ones skipped."""
+        width = 32 if column == "pdq" else ALGORITHM_BYTES[column]
+        sel = [i for i, h in enumerate(values) if h]
+        if not sel:
+            return enc[:0], np.zeros((0, width), dtype=np.uint8)
+        out = np.empty((len(sel), width), dtype=np.uint8)
+        bad: list[int] = []
+        for start in range(0, len(sel), _BLOCK):  # blocks: no chunk-sized temporary strings
+            block = [values[i] for i in sel[start : start + _BLOCK]]
+            try:
+                raw = bytes.fromhex("".join(block))
+            except (TypeError, ValueError):
+                raw = b""
+            if len(raw) != width * len(block) or any(len(h) != 2 * width for h in block):
+                raw = b"".join(self._row_bytes(ids, sel, start, block, column, width, bad))
+            out[start : start + len(block)] = np.frombuffer(raw, dtype=np.uint8).reshape(-1, width)
+        if bad:
+            keep = np.ones(len(sel), dtype=np.bool_)
+            keep[bad] = False
+            return enc[sel][keep], out[keep]
+        return enc[sel], out
+
+    def _row_bytes(
+        self,
+        ids: Sequence[int],
+        sel: list[int],
+        start: int,
+        block: list[Any],
+        column: str,
+        width: int,
+        bad: list[int],
+    ) -> Iterator[bytes]:
+        """One block value by value: a bad value is skipped (logged, counted) and its row
+        noted in `bad`; it yields zero bytes in its place so the block keeps its shape."""
+        for j, value in enumerate(block):
+            try:
+                yield bytes.fromhex(check_hex(column, str(value), 2 * width))
+            except SignalError as exc:
+                self._skip(int(ids[sel[start + j]]), column, str(exc))
+                bad.append(start + j)
+                yield bytes(width)
+
+    def _frames(self, entry_id: int, frames: Any) -> list[str]:
+        """A row's vPDQ frames as unique frame PDQs (stored as bare PDQs or HMA cells)."""
+        try:
+            if not isinstance(frames, list):
+                raise SignalError("vpdq value is not a list of frames")
+            return unique_pdqs(parse_frames(frames), self.min_quality)
+        except SignalError as exc:
+            self._skip(entry_id, "vpdq", str(exc))
+            return []
 
     def bulk_load(self, chunks: Iterable[tuple[list[Any], ...]]) -> tuple[int, int]:
         """Start-up load from column chunks (`PlatformStore.iter_index_columns`): one bulk
         build of each index instead of many incremental adds. Returns (rows, last id)."""
         pdq_ids: list[NDArray[np.int64]] = []
         pdq_bytes: list[NDArray[np.uint8]] = []
-        exact: dict[str, tuple[list[NDArray[np.int64]], list[str]]] = {
+        exact: dict[str, tuple[list[NDArray[np.int64]], list[NDArray[np.uint8]]]] = {
             a: ([], []) for a in ("md5", "sha1", "sha256")
         }
         video_rows: list[IndexRow] = []
@@ -72,15 +143,15 @@ class MatchIndex:
             n += len(ids)
             last = max(last, int(ids[-1]))
             enc = (np.asarray(ids, dtype=np.int64) << BANK_BITS) | np.asarray(banks, dtype=np.int64)
-            sel = [i for i, h in enumerate(pdq) if h]
-            if sel:
-                pdq_ids.append(enc[sel])
-                pdq_bytes.append(to_bytes([pdq[i] for i in sel]))
+            got_ids, got = self._hex_block(ids, enc, pdq, "pdq")
+            if len(got_ids):
+                pdq_ids.append(got_ids)
+                pdq_bytes.append(got)
             for algo, col in (("md5", md5), ("sha1", sha1), ("sha256", sha256)):
-                sel = [i for i, h in enumerate(col) if h]
-                if sel:
-                    exact[algo][0].append(enc[sel])
-                    exact[algo][1].extend(col[i] for i in sel)
+                got_ids, got = self._hex_block(ids, enc, col, algo)
+                if len(got_ids):
+                    exact[algo][0].append(got_ids)
+                    exact[algo][1].append(got)
             for i, frames in enumerate(vpdq):
                 if frames:
                     video_rows.append(IndexRow(ids[i], banks[i], None, None, None, None, frames))
@@ -89,7 +160,7 @@ class MatchIndex:
                 self.pdq.bulk_build(np.concatenate(pdq_ids), np.concatenate(pdq_bytes))
             for algo, (id_parts, values) in exact.items():
                 if id_parts:
-                    self.exact.add(np.concatenate(id_parts), values, algo)
+                    self.exact.add(np.concatenate(id_parts), np.concatenate(values), algo)
         if video_rows:
             self.add_rows(video_rows)
         return n, last
@@ -97,35 +168,30 @@ class MatchIndex:
     # -- writes ------------------------------------------------------------------------
 
     def add_rows(self, rows: Iterable[IndexRow]) -> int:
-        pdq_ids: list[int] = []
-        pdq_hex: list[str] = []
-        exact: dict[str, tuple[list[int], list[str]]] = {
-            a: ([], []) for a in ("md5", "sha1", "sha256")
-        }
-        n = 0
+        rows = list(rows)
+        n = len(rows)
+        if not rows:
+            return 0
+        ids = [r.id for r in rows]
+        enc = np.fromiter(((r.id << BANK_BITS) | r.bank_id for r in rows), dtype=np.int64)
         with self._write:
-            for r in rows:
-                n += 1
-                idx = (r.id << BANK_BITS) | r.bank_id
-                if r.pdq:
-                    pdq_ids.append(idx)
-                    pdq_hex.append(r.pdq)
-                for algo, (ids, values) in exact.items():
-                    value = getattr(r, algo)
-                    if value:
-                        ids.append(idx)
-                        values.append(value)
-                if r.vpdq:
-                    if idx in self._vpdq_frames:  # re-applied (snapshot replay): no duplicates
-                        self.vpdq.remove(np.asarray([idx], dtype=np.int64))
-                    frames = sorted(set(r.vpdq))
+            pdq_ids, pdq_raw = self._hex_block(ids, enc, [r.pdq for r in rows], "pdq")
+            if len(pdq_ids):
+                self.pdq.add(pdq_ids, [bytes(row).hex() for row in pdq_raw])
+            for algo in ("md5", "sha1", "sha256"):
+                got_ids, got = self._hex_block(ids, enc, [getattr(r, algo) for r in rows], algo)
+                if len(got_ids):
+                    self.exact.add(got_ids, got, algo)
+            for r, idx in zip(rows, enc.tolist(), strict=True):
+                if not r.vpdq:
+                    continue
+                frames = self._frames(r.id, r.vpdq)
+                if idx in self._vpdq_frames:  # re-applied (snapshot replay): no duplicates
+                    self.vpdq.remove(np.asarray([idx], dtype=np.int64))
+                    del self._vpdq_frames[idx]
+                if frames:
                     self.vpdq.add(np.full(len(frames), idx, dtype=np.int64), frames)
                     self._vpdq_frames[idx] = len(frames)
-            if pdq_ids:
-                self.pdq.add(np.asarray(pdq_ids, dtype=np.int64), pdq_hex)
-            for algo, (ids, values) in exact.items():
-                if ids:
-                    self.exact.add(np.asarray(ids, dtype=np.int64), values, algo)
         return n
 
     def remove_rows(self, rows: Iterable[IndexRow]) -> None:
@@ -171,25 +237,12 @@ class MatchIndex:
         ids = self.exact.lookup([value], algo)[0]
         return [RawMatch(i >> BANK_BITS, i & BANK_MASK, algo, 0) for i in ids]
 
-    def search_vpdq(
-        self, frames: Sequence[str], frame_distance: int, min_fraction: float
-    ) -> list[RawMatch]:
-        """Videos whose unique frames are matched at least `min_fraction` by the query's
-        frames (DESIGN.md: >= 80% at distance <= 31). Distance reported: the worst
-        distance among the best per-frame matches (0 = every frame identical)."""
+    def search_frames(self, frames: Sequence[str], radius: int) -> list[list[tuple[int, int, int]]]:
+        """Per query frame: (encoded id, stored frame row, distance) within `radius`."""
         if not self._vpdq_frames or not frames:
-            return []
-        uniq = sorted(set(frames))
-        hits = self.vpdq.search_frames(uniq, frame_distance)
-        # For each known video: which of its frames were matched, and how closely.
-        best: dict[int, dict[int, int]] = {}
-        for idx, frame_row, dist in hits:
-            per = best.setdefault(idx, {})
-            if frame_row not in per or dist < per[frame_row]:
-                per[frame_row] = dist
-        out = []
-        for idx, per in best.items():
-            total = self._vpdq_frames.get(idx, 0)
-            if total and len(per) / total >= min_fraction:
-                out.append(RawMatch(idx >> BANK_BITS, idx & BANK_MASK, "vpdq", max(per.values())))
-        return out
+            return [[] for _ in frames]
+        return self.vpdq.search_frames(list(frames), radius)
+
+    def frame_count(self, idx: int) -> int:
+        """Unique indexed frames of one video (encoded id)."""
+        return self._vpdq_frames.get(idx, 0)

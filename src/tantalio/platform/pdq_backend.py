@@ -15,6 +15,8 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from tantalio.signals.rules import DEFAULT_PDQ_THRESHOLD
+
 _BATCH = 1 << 21  # elements per vectorised distance pass
 
 
@@ -32,7 +34,9 @@ class PDQBackend(Protocol):
     def bulk_build(self, ids: NDArray[np.int64], hashes: NDArray[np.uint8]) -> None: ...
     def remove(self, ids: NDArray[np.int64]) -> None: ...
     def search(self, queries: Sequence[str], radius: int) -> list[list[tuple[int, int]]]: ...
-    def search_frames(self, queries: Sequence[str], radius: int) -> list[tuple[int, int, int]]: ...
+    def search_frames(
+        self, queries: Sequence[str], radius: int
+    ) -> list[list[tuple[int, int, int]]]: ...
     def __len__(self) -> int: ...
     def memory_bytes(self) -> int: ...
 
@@ -126,11 +130,17 @@ class NumpyPDQ:
             out[a].append((int(ids[r]), d))
         return out
 
-    def search_frames(self, queries: Sequence[str], radius: int) -> list[tuple[int, int, int]]:
-        """(id, stored row, distance) of every stored frame within `radius` of any query."""
-        _, rows, dist = self._scan(queries, radius)
+    def search_frames(
+        self, queries: Sequence[str], radius: int
+    ) -> list[list[tuple[int, int, int]]]:
+        """Per query: (id, stored row, distance) of every stored frame within `radius` (a
+        video's frames share its id; the row tells them apart)."""
+        qi, rows, dist = self._scan(queries, radius)
         ids = self._ids
-        return [(int(ids[r]), r, d) for r, d in zip(rows.tolist(), dist.tolist(), strict=True)]
+        out: list[list[tuple[int, int, int]]] = [[] for _ in queries]
+        for a, r, d in zip(qi.tolist(), rows.tolist(), dist.tolist(), strict=True):
+            out[a].append((int(ids[r]), r, d))
+        return out
 
 
 class TantalioPDQ:
@@ -164,7 +174,9 @@ class TantalioPDQ:
         results = self._index.search(list(queries), max_distance=radius)
         return [[(int(m[0]), int(m[1])) for m in _pairs(r)] for r in results]
 
-    def search_frames(self, queries: Sequence[str], radius: int) -> list[tuple[int, int, int]]:
+    def search_frames(
+        self, queries: Sequence[str], radius: int
+    ) -> list[list[tuple[int, int, int]]]:
         raise NotImplementedError("vPDQ frames use NumpyPDQ")
 
 
@@ -179,7 +191,9 @@ def _pairs(result: Any) -> list[tuple[int, int]]:
     return out
 
 
-def make_pdq_backend(*, fallback: bool = False, threshold: int = 31) -> PDQBackend:
+def make_pdq_backend(
+    *, fallback: bool = False, threshold: int = DEFAULT_PDQ_THRESHOLD
+) -> PDQBackend:
     """The case-workspace `PDQIndex` (exact multi-index hashing), or `NumpyPDQ` when asked
     (the vPDQ frame table, whose frames share their video's id)."""
     if fallback:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from tantalio.platform.report_schema import (
+from tantalio.lereport.schema import (
     Account,
     ActionTaken,
     LEReport,

@@ -22,8 +22,12 @@ from tantalio.platform import snapshot
 from tantalio.platform.actions import ActionEngine
 from tantalio.platform.batcher import PDQBatcher
 from tantalio.platform.config import PlatformConfig
-from tantalio.platform.matchindex import MAX_BANKS, MatchIndex, RawMatch
+from tantalio.platform.matchindex import BANK_BITS, BANK_MASK, MAX_BANKS, MatchIndex
 from tantalio.platform.sync import IndexSync
+from tantalio.signals import MatchRules
+from tantalio.signals.lookup import Query, SignalMatch, lookup
+from tantalio.signals.rules import RULE_EXACT, RULE_VPDQ_INDEX, RULE_VPDQ_QUERY
+from tantalio.signals.vpdq import unique_pdqs
 from tantalio.store.platform import BankExists, PlatformStore
 from tantalio.store.platform.records import BankRecord, EntryRecord, MatchEventRecord, NewEntry
 
@@ -45,6 +49,35 @@ class Match:
     bank: BankRecord
     signal_type: str
     distance: int
+    rule: str = RULE_EXACT  # signals.rules.RULES: which rule fired
+    orientation: str | None = None  # the query orientation that matched (PDQ)
+    query_share: float | None = None  # vPDQ: share of the query's unique frames matched
+    index_share: float | None = None  # vPDQ: share of the bank video's unique frames matched
+
+
+class _Indexes:
+    """The service's `MatchIndex` as the one lookup's `Indexes` (refs: encoded ids).
+    `prefetched`: PDQ hits of a batched search, answered instead of searching again."""
+
+    def __init__(
+        self, index: MatchIndex, prefetched: list[list[tuple[int, int]]] | None = None
+    ) -> None:
+        self.index = index
+        self.prefetched = prefetched
+
+    def exact(self, column: str, value: str) -> list[int]:
+        return self.index.exact.lookup([value], column)[0]
+
+    def pdq(self, hashes: Sequence[str], radius: int) -> list[list[tuple[int, int]]]:
+        if self.prefetched is not None and len(hashes) == len(self.prefetched):
+            return self.prefetched
+        return self.index.pdq.search(list(hashes), radius)
+
+    def frames(self, hashes: Sequence[str], radius: int) -> list[list[tuple[int, int, int]]]:
+        return self.index.search_frames(hashes, radius)
+
+    def frame_count(self, ref: int) -> int:
+        return self.index.frame_count(ref)
 
 
 class PlatformService:
@@ -57,7 +90,8 @@ class PlatformService:
     ) -> None:
         self.config = config or PlatformConfig()
         self.store = store or PlatformStore(self.config.db_url)
-        self.index = MatchIndex()
+        self.rules: MatchRules = self.config.rules
+        self.index = MatchIndex(min_quality=self.rules.min_quality)
         self.sync = IndexSync(self.store, self.index)
         self.sync.on_refresh.append(self.reload_banks)
         self.actions = ActionEngine(self.store, self.config)
@@ -173,7 +207,7 @@ class PlatformService:
 
     def _threshold(self, value: int | None) -> int:
         if value is None:
-            return self.config.default_pdq_threshold
+            return self.rules.pdq_threshold
         if not 0 <= int(value) <= self.config.max_pdq_threshold:
             raise Invalid(f"pdq_threshold must be between 0 and {self.config.max_pdq_threshold}")
         return int(value)
@@ -234,12 +268,15 @@ class PlatformService:
                 clean[name] = sig.normalize(name, value)
             except sig.SignalError as exc:
                 raise Invalid(str(exc)) from None
+        frames = self._vpdq_frames(signals[sig.VPDQ]) if sig.VPDQ in clean else None
+        if sig.VPDQ in clean and frames is None:
+            raise Invalid(f"vpdq signal has no frame of quality >= {self.rules.min_quality}")
         entry = NewEntry(
             md5=clean.get(sig.MD5) or clean.get(sig.VIDEO_MD5),
             sha1=clean.get(sig.SHA1),
             sha256=clean.get(sig.SHA256),
             pdq=clean.get(sig.PDQ),
-            vpdq=clean[sig.VPDQ].split(",") if sig.VPDQ in clean else None,
+            vpdq=frames,
             category=category,
             source_list=source_list,
             original_id=original_id,
@@ -264,7 +301,9 @@ class PlatformService:
             sha1=fp.sha1,
             sha256=fp.sha256,
             pdq=fp.pdq,
-            vpdq=sorted({f.pdq for f in fp.frames}) if fp.frames else None,
+            vpdq=self._vpdq_frames([(f.pdq, f.quality, f.timestamp) for f in fp.frames])
+            if fp.frames
+            else None,
             category=category,
             source_list=source_list,
             meta=meta,
@@ -272,9 +311,38 @@ class PlatformService:
         [entry_id] = self.add_entries(bank_name, [entry])
         return entry_id
 
+    def _vpdq_frames(self, frames: Any) -> list[str] | None:
+        """What a bank stores of a video: its unique frame PDQs of sufficient quality
+        (HMA's `pdq,quality,timestamp` cells converted); None when no frame is left."""
+        from tantalio.signals.vpdq import parse_frames
+
+        if isinstance(frames, str):
+            frames = parse_frames(frames)
+        return unique_pdqs(frames, self.rules.min_quality) or None
+
+    def unusable(self, e: HashEntry) -> str | None:
+        """Why a hash-set entry cannot be matched here, or None when it can."""
+        from tantalio.signals import registry
+
+        try:
+            for name in ("md5", "sha1", "sha256", "pdq"):
+                value = getattr(e, name)
+                if value:
+                    registry.normalize(name, value)
+            frames = self._vpdq_frames(e.vpdq) if e.vpdq else None
+        except sig.SignalError as exc:
+            return str(exc)
+        if e.vpdq and not frames:
+            return f"no vpdq frame has quality >= {self.rules.min_quality}"
+        if not (e.md5 or e.sha1 or e.sha256 or e.pdq or frames):
+            return "no hash this service can match (PhotoDNA is stored, never matched)"
+        return None
+
     def import_hash_entries(
         self, bank_name: str, entries: Iterable[HashEntry], *, source_list: str
     ) -> int:
+        """Add hash-set entries; the caller has checked them (`imports.usable`)."""
+
         def convert() -> Iterable[NewEntry]:
             for e in entries:
                 yield NewEntry(
@@ -282,7 +350,7 @@ class PlatformService:
                     sha1=e.sha1,
                     sha256=e.sha256,
                     pdq=e.pdq,
-                    vpdq=e.vpdq,
+                    vpdq=self._vpdq_frames(e.vpdq) if e.vpdq else None,
                     photodna=e.photodna,
                     category=e.category,
                     source_category=e.source_category,
@@ -307,19 +375,25 @@ class PlatformService:
 
     def _radius(self) -> int:
         banks = [b for b in self._banks.values()]
-        return max((b.pdq_threshold for b in banks), default=self.config.default_pdq_threshold)
+        return max((b.pdq_threshold for b in banks), default=self.rules.pdq_threshold)
+
+    def rules_for(self, *, orientations: bool | None = None) -> MatchRules:
+        """The service's rules searched at the widest bank threshold (each bank's own
+        threshold is applied to the hits); `orientations` overrides per request."""
+        return self.rules.with_(pdq_threshold=self._radius(), orientations=orientations)
 
     def _filter(
         self,
-        raw: Iterable[RawMatch],
+        found: Iterable[SignalMatch],
         *,
         banks: set[str] | None,
         check_enabled: bool,
         coinflip: float | None = None,
     ) -> list[Match]:
         best: dict[int, Match] = {}
-        for m in raw:
-            b = self._banks.get(m.bank_id)
+        for m in found:
+            entry_id, bank_id = m.ref >> BANK_BITS, m.ref & BANK_MASK
+            b = self._banks.get(bank_id)
             if b is None:
                 continue
             if banks is not None and b.name not in banks:
@@ -328,23 +402,28 @@ class PlatformService:
                 continue
             if coinflip is not None and b.enabled_ratio < coinflip:
                 continue
-            if m.signal_type == sig.PDQ and m.distance > b.pdq_threshold:
+            by_pdq = m.rule not in (RULE_EXACT, RULE_VPDQ_QUERY, RULE_VPDQ_INDEX)
+            if by_pdq and m.distance > b.pdq_threshold:
                 continue
-            cur = best.get(m.entry_id)
+            cur = best.get(entry_id)
             if cur is None or m.distance < cur.distance:
-                best[m.entry_id] = Match(m.entry_id, b, m.signal_type, m.distance)
+                best[entry_id] = Match(
+                    entry_id,
+                    b,
+                    m.signal_type,
+                    m.distance,
+                    m.rule,
+                    m.orientation,
+                    m.query_share,
+                    m.index_share,
+                )
         return sorted(best.values(), key=lambda x: (x.distance, x.entry_id))
 
-    def _raw(self, signal_type: str, value: str) -> list[RawMatch]:
-        if signal_type == sig.PDQ:
-            return self.index.search_pdq([value], self._radius())[0]
-        if signal_type in sig.EXACT_COLUMN:
-            return self.index.search_exact(sig.EXACT_COLUMN[signal_type], value)
-        if signal_type == sig.VPDQ:
-            return self.index.search_vpdq(
-                value.split(","), self.config.vpdq_frame_distance, self.config.vpdq_min_fraction
-            )
-        raise Invalid(f"no such signal type {signal_type!r}")
+    def _query(self, signal_type: str, value: str) -> Query:
+        try:
+            return Query.of_signal(signal_type, value, self.rules)
+        except sig.SignalError as exc:
+            raise Invalid(str(exc)) from None
 
     def lookup(
         self,
@@ -358,21 +437,10 @@ class PlatformService:
     ) -> list[Match]:
         """Matches of one signal, each entry once, closest first. `seed` makes HMA's
         `enabled_ratio` coin flip reproducible for a piece of content."""
-        value, coin = self._prepare_lookup(signal_type, value, seed, bypass_coinflip)
-        return self._filter(
-            self._raw(signal_type, value), banks=banks, check_enabled=check_enabled, coinflip=coin
-        )
-
-    @staticmethod
-    def _prepare_lookup(
-        signal_type: str, value: str, seed: str | None, bypass_coinflip: bool
-    ) -> tuple[str, float | None]:
-        """The normalized signal and HMA's `enabled_ratio` coin (None when bypassed)."""
-        try:
-            value = sig.normalize(signal_type, value)
-        except sig.SignalError as exc:
-            raise Invalid(str(exc)) from None
-        return value, None if bypass_coinflip else random.Random(seed).random()
+        query = self._query(signal_type, value)
+        coin = None if bypass_coinflip else random.Random(seed).random()
+        found = lookup(query, _Indexes(self.index), self.rules_for())
+        return self._filter(found, banks=banks, check_enabled=check_enabled, coinflip=coin)
 
     async def lookup_async(
         self,
@@ -385,7 +453,7 @@ class PlatformService:
         bypass_coinflip: bool = True,
     ) -> list[Match]:
         """`lookup` for the event loop: PDQ queries of concurrent requests share one index
-        search (`PDQBatcher`); other signal types are answered directly."""
+        search (`PDQBatcher`), whose hits the one lookup then judges."""
         if signal_type != sig.PDQ:
             return self.lookup(
                 signal_type,
@@ -395,41 +463,26 @@ class PlatformService:
                 seed=seed,
                 bypass_coinflip=bypass_coinflip,
             )
-        value, coin = self._prepare_lookup(signal_type, value, seed, bypass_coinflip)
-        raw = await self.batcher.search(value)
-        return self._filter(raw, banks=banks, check_enabled=check_enabled, coinflip=coin)
+        query = self._query(signal_type, value)
+        coin = None if bypass_coinflip else random.Random(seed).random()
+        raw = await self.batcher.search(query.pdq or "")
+        hits = [[((m.entry_id << BANK_BITS) | m.bank_id, m.distance) for m in raw]]
+        found = lookup(query, _Indexes(self.index, hits), self.rules_for())
+        return self._filter(found, banks=banks, check_enabled=check_enabled, coinflip=coin)
 
     def lookup_fingerprint(
-        self, fp: Fingerprint, *, banks: set[str] | None = None
-    ) -> dict[str, list[Match]]:
-        """Every way an upload can match: exact hashes, PDQ in 8 orientations (when its
-        quality passes the gate), and vPDQ for videos."""
-        out: dict[str, list[Match]] = {}
-        raw: list[RawMatch] = []
-        for algo in (sig.MD5, sig.SHA1, sig.SHA256):
-            value = getattr(fp, algo, None)
-            if value:
-                raw.extend(self.index.search_exact(algo, value))
-        exact = self._filter(raw, banks=banks, check_enabled=True)
-        if exact:
-            out["exact"] = exact
-        if fp.pdq and (fp.pdq_quality or 0) >= self.config.min_pdq_quality:
-            variants = [fp.pdq]
-            if self.config.try_orientations and fp.pdq_orientations:
-                variants = list(dict.fromkeys([fp.pdq, *fp.pdq_orientations]))
-            per = self.index.search_pdq(variants, self._radius())
-            pdq = self._filter((m for ms in per for m in ms), banks=banks, check_enabled=True)
-            if pdq:
-                out[sig.PDQ] = pdq
-        if fp.frames:
-            frames = [f.pdq for f in fp.frames if f.quality >= self.config.min_pdq_quality]
-            vm = self.index.search_vpdq(
-                frames, self.config.vpdq_frame_distance, self.config.vpdq_min_fraction
-            )
-            v = self._filter(vm, banks=banks, check_enabled=True)
-            if v:
-                out[sig.VPDQ] = v
-        return out
+        self,
+        fp: Fingerprint,
+        *,
+        banks: set[str] | None = None,
+        orientations: bool | None = None,
+    ) -> list[Match]:
+        """Every way an upload can match (the one lookup): exact hashes, PDQ in 8
+        orientations when its quality passes the gate, vPDQ for videos, and video frames
+        against pictures both ways. Each entry once, closest first."""
+        query = Query.of_fingerprint(fp, self.rules)
+        found = lookup(query, _Indexes(self.index), self.rules_for(orientations=orientations))
+        return self._filter(found, banks=banks, check_enabled=True)
 
     # -- after a match -----------------------------------------------------------------
 

@@ -1,13 +1,14 @@
-"""Signal types the service accepts, their validation, and HMA's names for them.
+"""HMA's names for signal types: a thin alias of `tantalio.signals.registry`.
 
-HMA names signal types after python-threatexchange (`pdq`, `video_md5`); tantalio adds the
-cryptographic hashes a bank can hold. A video's `video_md5` is the MD5 of the file, so it is
-looked up in the same exact table as `md5`.
+HMA names signal types after python-threatexchange (`pdq`, `video_md5`, `vpdq`); tantalio
+adds the cryptographic hashes a bank can hold. The definitions live in `tantalio.signals`.
 """
 
 from __future__ import annotations
 
-import re
+from tantalio.signals import registry
+from tantalio.signals.base import SignalError
+from tantalio.signals.vpdq import parse_frames
 
 PDQ = "pdq"
 MD5 = "md5"
@@ -16,37 +17,17 @@ SHA256 = "sha256"
 VIDEO_MD5 = "video_md5"
 VPDQ = "vpdq"
 
-_HEX = {PDQ: 64, MD5: 32, SHA1: 40, SHA256: 64, VIDEO_MD5: 32}
-SIGNAL_TYPES = (PDQ, MD5, SHA1, SHA256, VIDEO_MD5, VPDQ)
-EXACT_COLUMN = {MD5: "md5", SHA1: "sha1", SHA256: "sha256", VIDEO_MD5: "md5"}
-_HEXRE = re.compile(r"^[0-9a-f]+$")
+SIGNAL_TYPES = registry.names()
+EXACT_COLUMN = registry.exact_columns()
 
-
-class SignalError(ValueError):
-    """A signal that is not of its declared type (the message never repeats the value)."""
+__all__ = ["EXACT_COLUMN", "SIGNAL_TYPES", "SignalError", "normalize", "vpdq_frames"]
 
 
 def normalize(signal_type: str, value: str) -> str:
-    """Lower-case, validated hex for hash types; vPDQ is a comma-separated list of PDQs."""
-    if signal_type not in SIGNAL_TYPES:
-        raise SignalError(f"no such signal type {signal_type!r}; known: {', '.join(SIGNAL_TYPES)}")
-    v = value.strip().lower()
-    if signal_type == VPDQ:
-        frames = [f for f in (p.strip() for p in v.replace(";", ",").split(",")) if f]
-        if not frames:
-            raise SignalError("vpdq signal has no frames")
-        for f in frames:
-            _check(PDQ, f)
-        return ",".join(frames)
-    _check(signal_type, v)
-    return v
-
-
-def _check(signal_type: str, v: str) -> None:
-    want = _HEX[signal_type]
-    if len(v) != want or not _HEXRE.match(v):
-        raise SignalError(f"invalid {signal_type} signal: expected {want} hexadecimal characters")
+    """Lower-case, validated hex for hash types; vPDQ: comma-separated frame PDQs."""
+    return registry.normalize(signal_type, value)
 
 
 def vpdq_frames(value: str) -> list[str]:
-    return normalize(VPDQ, value).split(",")
+    """Frame PDQs of a vPDQ value in any accepted form (HMA cells included)."""
+    return [f.pdq for f in parse_frames(value)]

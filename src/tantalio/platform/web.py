@@ -1,8 +1,10 @@
 """Shared web plumbing: API errors, the key/scope/rate-limit dependency, ASGI middleware.
 
 Errors are JSON `{"message": ..., "detail": ...}`: HMA clients read `message`, FastAPI-style
-clients `detail`. Access logs carry method, path (never the query string: it holds hash
-values on HMA's GET routes), status, duration and the key's visible prefix.
+clients `detail`. The access log (logger `tantalio.platform.access`, on stderr under
+`tantalio platform serve`) carries method, route template, status, duration, and the key's
+id and visible prefix — never the path as sent nor its query string, which hold hash values
+(HMA's GET routes), bank names, content and account ids.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def authorize(ring: KeyRing, token: str | None, scope: str, state: dict[str, Any
             {"WWW-Authenticate": "Bearer"},
         )
     state["key_prefix"] = key.prefix
+    state["key_id"] = key.id
     if not has_scope(key, scope):
         raise ApiError(403, f"this key lacks the {scope!r} scope")
     wait = ring.allow(key)
@@ -149,15 +152,51 @@ class LimitAndLog:
     @staticmethod
     def _log(scope: dict[str, Any], code: int, t0: float) -> None:
         if access_log.isEnabledFor(logging.INFO):
-            key = (scope.get("state") or {}).get("key_prefix", "-")
+            state = scope.get("state") or {}
             access_log.info(
-                "%s %s %d %.1fms key=%s",
+                "%s %s %d %.1fms key_id=%s key=%s",
                 scope.get("method"),
-                scope.get("path"),
+                route_of(scope),
                 code,
                 (time.perf_counter() - t0) * 1000,
-                key,
+                state.get("key_id", "-"),
+                state.get("key_prefix", "-"),
             )
+
+
+def route_of(scope: dict[str, Any]) -> str:
+    """The template of the route that served the request (`/v1/banks/{name}`), set by the
+    router (or by a middleware that answers itself, in `state["route"]`); "-" when nothing
+    matched (a 404: the path as sent is not logged, it may carry a value)."""
+    route = getattr(scope.get("route"), "path", None)
+    if route:
+        return str(route)
+    return str((scope.get("state") or {}).get("route", "-"))
+
+
+def logging_config(level: str = "info", access: bool = True) -> dict[str, Any]:
+    """uvicorn's logging configuration plus the access log on stderr (uvicorn's own access
+    log is off: it writes the path with its query string)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["tantalio_access"] = {
+        "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    }
+    config["handlers"]["tantalio_access"] = {
+        "formatter": "tantalio_access",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"][access_log.name] = {
+        "handlers": ["tantalio_access"],
+        "level": "INFO" if access else "WARNING",
+        "propagate": False,
+    }
+    config["loggers"].setdefault("uvicorn", {})["level"] = level.upper()
+    return config
 
 
 class _TooLarge(ApiError):

@@ -15,11 +15,13 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from tantalio import __version__
+from tantalio.evidence.names import visible
 from tantalio.hashsets.categories import category_name
 from tantalio.reports import sections
 from tantalio.reports.charts import VERDICT_COLOURS, simple_bars, stacked_bars
@@ -27,10 +29,11 @@ from tantalio.reports.csv_report import write_csv
 from tantalio.reports.pdf import PdfUnavailable, write_pdf
 from tantalio.store import repo
 from tantalio.store import verdicts as store
+from tantalio.store.audit import audit_head
 from tantalio.store.timeutil import utcnow
 from tantalio.store.workspace import Workspace
 from tantalio.triage.priority import new_media_clusters
-from tantalio.triage.results import TriageRow, counts_by_exhibit, triage_rows
+from tantalio.triage.results import TriageRow, counts_by_exhibit, priority_key, triage_rows
 from tantalio.triage.thumbs import blurred_gray
 
 if TYPE_CHECKING:
@@ -71,6 +74,7 @@ class ReportFiles:
     files: int
     pdf: Path | None = None
     pdf_error: str | None = None  # why no PDF was written (WeasyPrint or Pango missing)
+    audit_head: str = ""  # SEQ:HASH of the audit log when the report was made
 
 
 def _env() -> Environment:
@@ -79,7 +83,16 @@ def _env() -> Environment:
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ value }}` in a template: bidi controls in plain text shown visibly
+    (evidence/names.py `visible`); markup a template marked safe is left alone."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
 
 
 def _thumb(ws: Workspace, rel: str | None) -> str | None:
@@ -109,6 +122,30 @@ def _reasons(row: TriageRow, detail: store.MediaDetail | None, cluster: int) -> 
     return out
 
 
+def exhibit_records(session: Session, case_id: int) -> list[dict[str, Any]]:
+    """Each exhibit's source, kind, acquisition record and image verification, for the
+    report's chain-of-evidence table."""
+    out = []
+    for e in repo.case_exhibits(session, case_id):
+        acquisition = e.acquisition or {}
+        detail = e.verification_detail or {}
+        out.append(
+            {
+                "label": e.label,
+                "kind": e.kind or "",
+                "source": e.source_path or "",
+                "stored": {k: acquisition[k] for k in ("md5", "sha1") if k in acquisition},
+                "computed": detail.get("computed", {}),
+                "verification": e.verification,
+                "verified_at": e.verified_at.strftime("%Y-%m-%d %H:%M UTC")
+                if e.verified_at
+                else "",
+                "problems": detail.get("problems", []),
+            }
+        )
+    return out
+
+
 def build_report(
     ws: Workspace,
     session: Session,
@@ -131,10 +168,7 @@ def build_report(
     matched = [r for r in rows if r.verdict in ("known", "near-known")]
     category_counts = Counter(CATEGORY_NAMES.get(r.category, str(r.category)) for r in matched)
 
-    new_rows = sorted(
-        (r for r in rows if r.verdict == "new"),
-        key=lambda r: (-(r.priority or 0.0), r.exhibit, r.path),
-    )
+    new_rows = sorted((r for r in rows if r.verdict == "new"), key=priority_key)
     ids = {r.media_id for r in new_rows if r.media_id is not None}
     details = store.media_details(session, ids)
     clusters = new_media_clusters(session, ids)
@@ -160,6 +194,7 @@ def build_report(
         s.victim_identified = s.victim_identified or bool(r.victim_identified)
         s.exhibits.add(r.exhibit)
 
+    head = "{}:{}".format(*audit_head(session))
     html = (
         _env()
         .get_template("report.html.j2")
@@ -181,6 +216,8 @@ def build_report(
             near=[r for r in matched if r.verdict == "near-known"],
             elsewhere=[r for r in rows if r.verdict == "seen-elsewhere"],
             unreadable=[r for r in rows if r.verdict == "unreadable"],
+            exhibits=exhibit_records(session, case.id),
+            audit_head=head,
             category_table=sections.category_table(session, case.id),
             hashset_hits=sections.hashset_hits(rows),
             examiner_series=sections.examiner_series(rows),
@@ -199,4 +236,4 @@ def build_report(
             write_pdf(html, pdf_path)
         except PdfUnavailable as exc:
             pdf_path, pdf_error = None, str(exc)
-    return ReportFiles(html_path, csv_path, len(rows), pdf_path, pdf_error)
+    return ReportFiles(html_path, csv_path, len(rows), pdf_path, pdf_error, head)

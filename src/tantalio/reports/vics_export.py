@@ -19,6 +19,7 @@ from tantalio.hashsets.vics_model import VicsFile, VicsMedia
 from tantalio.hashsets.vics_writer import write_vics
 from tantalio.store import repo
 from tantalio.store import verdicts as store
+from tantalio.store.audit import audit_head
 from tantalio.store.exports import MediaOut, case_media
 from tantalio.triage.verdicts import EXACT, best_match
 
@@ -75,6 +76,11 @@ def _convert(session: Session, batch: list[MediaOut]) -> Iterator[VicsMedia]:
 def export_vics(session: Session, case_reference: str, out: TextIO) -> int:
     """Write the case as VICS 2.0 JSON; returns the number of Media written."""
     case = repo.get_case(session, case_reference)
+    seq, digest = audit_head(session)
     return write_vics(
-        out, _vics_media(session, case.id), case_number=case.reference, case_name=case.title
+        out,
+        _vics_media(session, case.id),
+        case_number=case.reference,
+        case_name=case.title,
+        annotations={"@tantalio.auditHead": f"{seq}:{digest}"},
     )

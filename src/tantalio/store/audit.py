@@ -6,6 +6,11 @@ newest rows shows as well as editing or deleting any other. Appending first upda
 `audit_head`, which takes the write lock on SQLite and a row lock on PostgreSQL: concurrent
 writers queue and the chain stays linear (`prev_hash` is also unique, so a fork cannot be
 written). The models live in `tantalio.store.auth`.
+
+The chain alone cannot show a rewrite of the whole log, or its newest rows deleted with
+`audit_head` set back: each commit that appended events therefore writes a signed checkpoint
+of the new head outside the database (`store/anchor.py`), and `verify_audit_chain` checks the
+log against those checkpoints and against a head the caller kept (`expect`).
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from tantalio.store.anchor import Anchor, write_checkpoint
 from tantalio.store.auth import GENESIS_HASH, AuditEvent, AuditHead, User
 from tantalio.store.timeutil import utcnow
 
@@ -55,6 +61,42 @@ def event_hash(
         ]
     )
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts outside a web session (the CLI): `username` as the log shows it
+    (`cli:<OS login>`, the identity the operating system vouches for) and the examiner named
+    with `--as`, recorded beside it in the event's detail as `as` (a claim, not a login)."""
+
+    username: str
+    on_behalf_of: str | None = None
+
+    def detail(self, detail: dict[str, Any] | None) -> dict[str, Any]:
+        out = {"via": "cli", **(detail or {})}
+        if self.on_behalf_of:
+            out["as"] = self.on_behalf_of
+        return out
+
+
+def audit_actor(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """`audit` for an action done by `actor` (see `Actor`)."""
+    return audit(
+        session,
+        action,
+        username=actor.username,
+        object_type=object_type,
+        object_id=object_id,
+        detail=actor.detail(detail),
+    )
 
 
 def audit(
@@ -98,7 +140,40 @@ def audit(
     session.add(row)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest))
     session.flush()
+    session.info["audit_pending"] = (seq, digest)  # anchored once the transaction commits
     return row
+
+
+@event.listens_for(Session, "after_commit")
+def _anchor_committed_head(session: Session) -> None:
+    pending = session.info.pop("audit_pending", None)
+    if pending is not None:
+        write_checkpoint(session.info.get("audit_anchor"), *pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back_head(session: Session) -> None:
+    session.info.pop("audit_pending", None)
+
+
+def audit_head(session: Session) -> tuple[int, str]:
+    """The newest event's sequence number and hash (0 and the genesis hash when empty), as
+    printed in reports and exports so a copy of it outlives the database."""
+    head = session.get(AuditHead, 1)
+    return (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
+
+
+def parse_head(text: str) -> tuple[int, str]:
+    """`SEQ:HASH` as `audit verify` prints it; ValueError naming the problem."""
+    seq, sep, digest = text.strip().partition(":")
+    digest = digest.strip().lower()
+    if not sep or not seq.isdigit() or len(digest) != 64 or not _is_hex(digest):
+        raise ValueError(f"{text!r}: expected SEQ:HASH (a number, a colon, 64 hex digits)")
+    return int(seq), digest
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
 
 
 @dataclass(slots=True)
@@ -107,17 +182,44 @@ class AuditVerification:
 
     events: int = 0
     head_seq: int = 0
+    head_hash: str = GENESIS_HASH
+    checkpoints: int = 0  # signed checkpoints checked
+    anchor: str | None = None  # where they are, or None when this workspace has none
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # not tampering, but worth knowing
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def verify_audit_chain(session: Session, batch: int = 5000) -> AuditVerification:
+def verify_audit_chain(
+    session: Session,
+    batch: int = 5000,
+    *,
+    anchor: Anchor | None = None,
+    expect: list[tuple[int, str]] | None = None,
+) -> AuditVerification:
     """Recompute every hash in order: an edited row breaks its own hash, a deleted row breaks
-    the sequence and the next row's link, deleted newest rows disagree with `audit_head`."""
+    the sequence and the next row's link, deleted newest rows disagree with `audit_head`.
+    Then each signed checkpoint in `anchor`, and each head in `expect` (kept elsewhere: a
+    report, an export, a note), must name an event the log still holds with the same hash:
+    a truncated log ends before one, a rewritten one holds another hash there."""
     result = AuditVerification()
+    checkpoints, anchor_problems = anchor.read() if anchor is not None else ([], [])
+    wanted: dict[int, list[tuple[str, str]]] = {}  # seq -> (hash, where it was kept)
+    for cp in checkpoints:
+        if not cp.valid:
+            anchor_problems.append(
+                f"checkpoint line {cp.line} (event {cp.seq}): signature invalid or by another "
+                f"key ({cp.key_id}): the checkpoint file was edited"
+            )
+            continue
+        wanted.setdefault(cp.seq, []).append((cp.hash, f"checkpoint signed {cp.at}"))
+    for seq, digest in expect or []:
+        wanted.setdefault(seq, []).append((digest, "the expected head"))
+    result.checkpoints = len(checkpoints)
+    result.anchor = None if anchor is None else str(anchor.log_path)
     prev, expected_seq, last = GENESIS_HASH, 1, 0
     while True:
         rows = list(
@@ -150,9 +252,43 @@ def verify_audit_chain(session: Session, batch: int = 5000) -> AuditVerification
             )
             if digest != row.hash:
                 result.problems.append(f"event {row.seq}: content does not match its hash (edited)")
+            for kept, where in wanted.pop(row.seq, []):
+                if kept != row.hash:
+                    result.problems.append(
+                        f"event {row.seq}: hash {row.hash[:16]}… differs from {kept[:16]}… in "
+                        f"{where}: the log was rewritten from there on"
+                    )
             prev, expected_seq, last = row.hash, row.seq + 1, row.seq
     head = session.get(AuditHead, 1)
     result.head_seq = head.seq if head else 0
+    result.head_hash = head.hash if head else GENESIS_HASH
+    for seq in sorted(s for s in wanted if s > last):
+        where = wanted[seq][0][1]
+        result.problems.append(
+            f"the log ends at event {last} but {where} names event {seq}: "
+            f"events {last + 1}..{seq} were deleted"
+        )
+    for seq in sorted(s for s in wanted if 0 < s <= last):
+        result.problems.append(f"event {seq}, named in {wanted[seq][0][1]}, is missing")
+    result.problems += anchor_problems
+    if anchor is None:
+        result.notes.append(
+            "no audit anchor for this workspace (set TANTALIO_AUDIT_ANCHOR): "
+            "truncation and rewriting are not detectable"
+        )
+    elif result.events and checkpoints:
+        newest = (
+            max(cp.seq for cp in checkpoints if cp.valid)
+            if any(cp.valid for cp in checkpoints)
+            else 0
+        )
+        if newest < last:
+            result.notes.append(
+                f"events {newest + 1}..{last} are newer than the last checkpoint "
+                "(not anchored yet; a checkpoint write failed, or they were added outside tantalio)"
+            )
+    elif result.events:
+        result.notes.append(f"no checkpoints in {anchor.log_path}: nothing anchors this log")
     if head is not None and (head.seq != last or head.hash != prev):
         result.problems.append(
             f"the newest event is {last} but the head names {head.seq}: "

@@ -68,6 +68,8 @@ class User(Base):
     # Safe-viewing preferences: Gaussian blur radius (px on a 256 px thumbnail), grayscale.
     blur: Mapped[int] = mapped_column(Integer, default=12)
     grayscale: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The web app's language (en, es, pt); None: the browser's Accept-Language.
+    locale: Mapped[str | None] = mapped_column(String(8), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
 

@@ -8,7 +8,7 @@ triage say "seen in another case" and what links cases to each other.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tantalio.store.base import Base
 from tantalio.store.timeutil import utcnow
+from tantalio.store.types import Json
 
 if TYPE_CHECKING:
     from tantalio.store.media import Media
@@ -75,7 +76,8 @@ class Exhibit(Base):
     """One seized item (a phone dump, a disk image, a folder), labelled uniquely in its case.
 
     `status` is `ingesting` until a run over the exhibit has finished (then `complete`), so an
-    interrupted ingest is visible and a rerun knows to finish it.
+    interrupted ingest is visible and a rerun knows to finish it. `verification` is what
+    `repo.record_verification` last stored (docs/decisions/integrity.md).
     """
 
     __tablename__ = "exhibit"
@@ -91,6 +93,12 @@ class Exhibit(Base):
     file_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    # what the imaging tool recorded (E01: md5, sha1, case_number...) and the outcome of
+    # reading the image whole against it: match | mismatch | not verified (NULL: no hashes)
+    acquisition: Mapped[dict[str, Any] | None] = mapped_column(Json, default=None)
+    verification: Mapped[str | None] = mapped_column(String(16), default=None)
+    verification_detail: Mapped[dict[str, Any] | None] = mapped_column(Json, default=None)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
     case: Mapped[Case] = relationship(back_populates="exhibits")
 

@@ -28,7 +28,7 @@ def canonical_dump(session: Session) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     out["cases"] = sorted((c.reference, c.title) for c in session.scalars(select(Case)))
     out["exhibits"] = sorted(
-        (ref, e.label, e.kind, e.status, e.file_count)
+        (ref, e.label, e.kind, e.status, e.file_count, e.verification)
         for e, ref in session.execute(select(Exhibit, Case.reference).join(Case))
     )
     files = session.execute(

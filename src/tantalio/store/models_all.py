@@ -2,16 +2,18 @@
 
 Alembic's env.py and `open_workspace` import this module. A team adding tables writes a
 module under `tantalio.store` whose classes derive from `tantalio.store.base.Base`, lists it in
-`MODEL_MODULES`, and adds an Alembic revision (see docs/decisions/store.md). Modules listed
-but not written yet are skipped, so parallel work never breaks the import.
+`MODEL_MODULES`, and adds an Alembic revision (see docs/decisions/store.md). A listed module
+that cannot be imported raises `tantalio.listed.RegistryError`: a missing model module would
+otherwise drop its tables from migrations without a word.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Iterable
 
 from sqlalchemy import MetaData
 
+from tantalio.listed import import_listed
 from tantalio.store.base import Base
 
 MODEL_MODULES = (
@@ -27,14 +29,9 @@ MODEL_MODULES = (
 )
 
 
-def load_models() -> MetaData:
-    """Import every existing model module; return the one metadata they share."""
-    for name in MODEL_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+def load_models(names: Iterable[str] = MODEL_MODULES) -> MetaData:
+    """Import every model module; return the one metadata they share."""
+    import_listed("tantalio.store.models_all.MODEL_MODULES", names)
     return Base.metadata
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -22,8 +25,29 @@ class NotFound(LookupError):
 def get_case(session: Session, reference: str) -> Case:
     case = session.scalar(select(Case).where(Case.reference == reference))
     if case is None:
-        raise NotFound(f"no case {reference!r} in this workspace (see `tantalio case list`)")
+        known = session.scalars(select(Case.reference)).all()
+        raise NotFound(
+            f"no case {reference!r} in this workspace{did_you_mean(reference, known)} "
+            "(see `tantalio case list`)"
+        )
     return case
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """A "did you mean" clause naming the closest of `known` (ignoring letter case and
+    separators), or "" when none is close."""
+
+    def fold(text: str) -> str:
+        return re.sub(r"[\s_\-./]+", "-", text.strip().casefold())
+
+    by_fold: dict[str, list[str]] = {}
+    for k in known:
+        by_fold.setdefault(fold(k), []).append(k)
+    close = difflib.get_close_matches(fold(name), list(by_fold), n=3, cutoff=0.6)
+    names = [k for c in close for k in by_fold[c]][:3]
+    if not names:
+        return ""
+    return "; did you mean " + " or ".join(repr(n) for n in names) + "?"
 
 
 def ensure_case(session: Session, reference: str, title: str | None = None) -> tuple[Case, bool]:
@@ -79,6 +103,42 @@ def ensure_exhibit(
     return exhibit
 
 
+def record_acquisition(
+    session: Session, exhibit: Exhibit, kind: str, acquisition: dict[str, str], verifiable: bool
+) -> None:
+    """Keep what the imaging tool recorded; a disk image of a format that stores hashes is
+    `not verified` until `record_verification`."""
+    exhibit.kind = kind
+    if acquisition:
+        exhibit.acquisition = dict(acquisition)
+    if exhibit.verification is None and verifiable:
+        exhibit.verification = "not verified"
+
+
+def record_verification(session: Session, exhibit_id: int, outcome: dict[str, Any]) -> None:
+    """Store the outcome of reading an image whole (`Verification.to_json()`)."""
+    exhibit = session.get(Exhibit, exhibit_id)
+    if exhibit is None:
+        raise NotFound(f"no exhibit #{exhibit_id}")
+    exhibit.verification = str(outcome["status"])
+    exhibit.verification_detail = outcome
+    exhibit.verified_at = utcnow()
+
+
+def find_exhibit(session: Session, case_ref: str | None, label: str) -> Exhibit:
+    """The exhibit labelled `label` (in case `case_ref` when given); `NotFound` when there is
+    none, ValueError when the label is in several cases and no case was given."""
+    q = select(Exhibit).where(Exhibit.label == label)
+    if case_ref is not None:
+        q = q.where(Exhibit.case_id == get_case(session, case_ref).id)
+    found = list(session.scalars(q))
+    if not found:
+        raise NotFound(f"no exhibit {label!r}" + (f" in case {case_ref!r}" if case_ref else ""))
+    if len(found) > 1:
+        raise ValueError(f"exhibit {label!r} is in several cases; name one with --case")
+    return found[0]
+
+
 def case_exhibits(session: Session, case_id: int) -> list[Exhibit]:
     return list(
         session.scalars(select(Exhibit).where(Exhibit.case_id == case_id).order_by(Exhibit.label))
@@ -97,7 +157,11 @@ class HashSetExists(ValueError):
 def get_hash_set(session: Session, name: str) -> HashSet:
     found = session.scalar(select(HashSet).where(HashSet.name == name))
     if found is None:
-        raise NotFound(f"no hash set {name!r} in this workspace (see `tantalio hashset list`)")
+        known = session.scalars(select(HashSet.name)).all()
+        raise NotFound(
+            f"no hash set {name!r} in this workspace{did_you_mean(name, known)} "
+            "(see `tantalio hashset list`)"
+        )
     return found
 
 

@@ -240,7 +240,7 @@ def grid_count(session: Session, case_id: int, flt: GridFilter) -> int:
 @dataclass(slots=True)
 class CaseSummary:
     case: Case
-    exhibits: list[dict[str, Any]]  # id, label, kind, status, files, verdicts{...}
+    exhibits: list[dict[str, Any]]  # id, label, kind, status, files, verdicts{...}, verification
     verdicts: dict[str, int]  # files per verdict
     categories: dict[str | int, int]  # distinct media per category code ("none" = uncategorized)
     kinds: dict[str, int]  # distinct media per kind
@@ -297,6 +297,8 @@ def case_summary(session: Session, case: Case) -> CaseSummary:
                 "status": e.status,
                 "files": sum(per_exhibit[e.id].values()),
                 "verdicts": per_exhibit[e.id],
+                "verification": e.verification,
+                "verification_problems": list((e.verification_detail or {}).get("problems", [])),
             }
             for e in exhibits
         ],

@@ -1,6 +1,7 @@
 """A case workspace: a directory holding the database (SQLite by default) and index files.
 
-    DIR/workspace.json   marker (format version; optional database URL)
+    DIR/workspace.json   marker (format version; optional database URL; optional
+                         `match_rules`, the workspace's `tantalio.signals.MatchRules`)
     DIR/tantalio.db      SQLite database, unless TANTALIO_DB or the marker names another
     DIR/index/           persisted PDQ indexes (rebuilt or extended from the database)
     DIR/thumbs/          small thumbnails made at ingest (served blurred by web/ and reports/)
@@ -24,6 +25,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from tantalio.store import migrate
+from tantalio.store.anchor import Anchor
 from tantalio.store.models_all import load_models
 
 MARKER = "workspace.json"
@@ -45,10 +47,18 @@ class Workspace:
     url: str
     engine: Engine
     dir: Path | None = None
+    # workspace.json as read at open (`match_rules`: the workspace's MatchRules settings)
+    marker: dict[str, Any] = field(default_factory=dict)
+    anchor: Anchor | None = field(init=False, default=None, repr=False)
     _sessions: sessionmaker[Session] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # every session carries the audit anchor: a commit that appended audit events
+        # writes a signed checkpoint of the new head outside the database (store/anchor.py)
+        self.anchor = Anchor.for_workspace(self.dir)
+        self._sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info={"audit_anchor": self.anchor}
+        )
 
     def session(self) -> Session:
         return self._sessions()
@@ -129,11 +139,13 @@ def database_url(directory: Path, marker: dict[str, Any] | None = None) -> str:
 def open_workspace(target: str | os.PathLike[str], *, upgrade: bool = True) -> Workspace:
     """Open a workspace directory (or a bare database URL) and migrate it to head."""
     load_models()
+    marker: dict[str, Any] = {}
     if is_url(target):
         url, directory = str(target), None
     else:
         directory = Path(target)
-        url = database_url(directory, _read_marker(directory))
+        marker = _read_marker(directory)
+        url = database_url(directory, marker)
     engine = make_engine(url)
     if upgrade:
         try:
@@ -141,7 +153,7 @@ def open_workspace(target: str | os.PathLike[str], *, upgrade: bool = True) -> W
         except Exception:
             engine.dispose()
             raise
-    return Workspace(url=url, engine=engine, dir=directory)
+    return Workspace(url=url, engine=engine, dir=directory, marker=marker)
 
 
 def init_workspace(directory: str | os.PathLike[str], database: str | None = None) -> Workspace:
@@ -155,6 +167,9 @@ def init_workspace(directory: str | os.PathLike[str], database: str | None = Non
     path.mkdir(parents=True, exist_ok=True)
     (path / "index").mkdir(exist_ok=True)
     (path / "thumbs").mkdir(exist_ok=True)
+    anchor = Anchor.for_workspace(path)
+    if anchor is not None:
+        anchor.ensure_key()
     data: dict[str, Any] = {"format": FORMAT}
     if database:
         data["database"] = database

@@ -17,6 +17,7 @@ from tantalio.hashsets.importer import import_entries
 from tantalio.hashsets.record import ParseWarning
 from tantalio.hashsets.registry import get_format
 from tantalio.store import repo
+from tantalio.store.audit import Actor, audit_actor
 from tantalio.store.workspace import Workspace
 from tantalio.triage.indexes import WorkspaceIndexes
 from tantalio.triage.matching import match_hash_set
@@ -51,10 +52,12 @@ def import_hash_set(
     *,
     replace: bool = False,
     strict: bool = False,
+    actor: Actor | None = None,
     **options: Any,
 ) -> ImportResult:
     """Import `path` as hash set `name`; raises `HashSetFormatError` (nothing stored) for a
-    file that is not the format, `repo.HashSetExists` when the name is taken."""
+    file that is not the format, `repo.HashSetExists` when the name is taken. With `actor`,
+    the import is audited (`hashset.import`) in its own transaction."""
     path = Path(path)
     kind = kind or get_format(format).default_kind
     entries, warnings = import_entries(path, format, strict=strict, **options)
@@ -91,5 +94,22 @@ def import_hash_set(
             matched_media=len(matched),
             replaced=replaced,
         )
+        if actor is not None:
+            audit_actor(
+                session,
+                actor,
+                "hashset.import",
+                object_type="hash_set",
+                object_id=hash_set.id,
+                detail={
+                    "name": name,
+                    "kind": kind,
+                    "format": format,
+                    "source": path.name,
+                    "source_sha256": hash_set.source_sha256,
+                    "entries": hash_set.entry_count,
+                    "replaced": replaced,
+                },
+            )
     indexes.save()
     return result

@@ -19,16 +19,16 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tantalio.signals import MatchRules, RulesError
 from tantalio.store import matching as store
 from tantalio.store.bulk import chunks
 from tantalio.store.matching import Coverage
-from tantalio.store.workspace import Workspace
-from tantalio.triage.pdqsearch import DEFAULT_THRESHOLD, PdqSearch
+from tantalio.store.workspace import MARKER, Workspace
+from tantalio.triage.pdqsearch import PdqSearch
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-MIN_QUALITY = 50
 ORIENTATIONS = 8
 CHUNK = 200_000  # hashes read and added at a time: memory stays flat on 10M-entry sets
 
@@ -74,17 +74,23 @@ class _Persisted:
         self.dirty = False
 
 
+def workspace_rules(ws: Workspace) -> MatchRules:
+    """The workspace's match rules: `"match_rules"` in its workspace.json (unset keys keep
+    the defaults of `MatchRules`); the defaults for a workspace opened by database URL."""
+    try:
+        return MatchRules.from_mapping(ws.marker.get("match_rules"))
+    except (RulesError, TypeError) as exc:
+        where = ws.dir / MARKER if ws.dir else ws.url
+        raise RulesError(f"{where}: {exc}") from None
+
+
 class WorkspaceIndexes:
     """Lazily loaded, incrementally extended PDQ indexes of one workspace."""
 
-    def __init__(
-        self,
-        ws: Workspace,
-        threshold: int = DEFAULT_THRESHOLD,
-        min_quality: int = MIN_QUALITY,
-    ) -> None:
-        self.threshold = threshold
-        self.min_quality = min_quality
+    def __init__(self, ws: Workspace, rules: MatchRules | None = None) -> None:
+        self.rules = rules if rules is not None else workspace_rules(ws)
+        self.threshold = threshold = self.rules.pdq_threshold
+        self.min_quality = self.rules.min_quality
         self._entries = _Persisted("entries_pdq", ws.index_dir, threshold)
         self._media = _Persisted("media_pdq", ws.index_dir, threshold)
 

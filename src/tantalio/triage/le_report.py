@@ -53,7 +53,7 @@ def _time(value: str | None) -> datetime | None:
 
 def reported_items(path: str) -> Iterator[ReportedItem]:
     """Raises `ReportFormatError` (a ValueError naming file and field) for a bad package."""
-    from tantalio.platform.report_schema import read_report
+    from tantalio.lereport.schema import read_report
 
     report = read_report(path)
     for f in report.files:

@@ -1,18 +1,25 @@
-"""Matching rules (DESIGN.md): exact hashes, PDQ in 8 orientations with the quality gate,
-vPDQ for videos, and near-duplicates between media of the workspace.
+"""Matching rules (`tantalio.signals.MatchRules`, the workspace's `match_rules`): exact
+hashes, PDQ in 8 orientations with the quality gate, vPDQ for videos (query share and index
+share), video frames against pictures both ways, and near-duplicates between media of the
+workspace.
 
 Both directions use the same rules: new media against stored hash entries (ingest), and
 newly imported entries against stored media (`hashset import`), so verdicts do not depend
-on which came first.
+on which came first. Videos and pictures are judged by the one lookup
+(`signals.lookup.lookup`); exact hashes are joined in SQL and the PDQ of new pictures is
+searched by the workers, by the same rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tantalio.fingerprint.record import ORIENTATIONS
+from tantalio.signals import MatchRules
+from tantalio.signals.base import SignalError
+from tantalio.signals.lookup import Query, SignalMatch, lookup
+from tantalio.signals.vpdq import Shares, parse_frames, unique_pdqs
 from tantalio.store import matching as store
 from tantalio.store.bulk import chunks
 from tantalio.triage.indexes import ORIENTATIONS as N_ORIENT
@@ -21,8 +28,6 @@ from tantalio.triage.pdqsearch import PdqSearch
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-VPDQ_FRAME_SHARE = 0.8  # a video matches when >= 80% of the known video's unique frames do
 
 
 def _orientation(k: int) -> str:
@@ -87,14 +92,14 @@ def near_duplicates_pending(session: Session, indexes: WorkspaceIndexes) -> int:
             mid: unique_frames(frames, indexes.min_quality)
             for mid, frames in store.video_frames(session)
         }
-        rows = video_pairs(videos, pending_videos, indexes.threshold)
+        rows = video_pairs(videos, pending_videos, indexes.rules)
         store.insert_matches(session, rows)
         written += len(rows)
     store.mark_near_checked(session)
     return written
 
 
-def unique_frames(frames: Sequence[Sequence[Any]], min_quality: int = 50) -> list[str]:
+def unique_frames(frames: Sequence[Sequence[Any]], min_quality: int) -> list[str]:
     """A stored video's unique frame PDQs ([[pdq, quality, t], ...]), quality-gated."""
     return list(
         dict.fromkeys(str(f[0]) for f in frames if f and (len(f) < 2 or f[1] >= min_quality))
@@ -102,18 +107,19 @@ def unique_frames(frames: Sequence[Sequence[Any]], min_quality: int = 50) -> lis
 
 
 def video_pairs(
-    videos: dict[int, list[str]], pending: Sequence[int], threshold: int
+    videos: dict[int, list[str]], pending: Sequence[int], rules: MatchRules
 ) -> list[dict[str, Any]]:
     """Video near-duplicates inside the workspace by the vPDQ rule, applied both ways.
 
-    Neither video of a pair is "the known one", so a pair is stored when either video has
-    >= 80 % of its unique frames within `threshold` of some frame of the other: a trimmed
+    Neither video of a pair is "the known one", so a pair is stored when the rules accept
+    the shares with either video as the query (with the defaults: either video has >= 80 %
+    of its unique frames within the frame distance of some frame of the other): a trimmed
     copy (all its frames in the original) or a re-encode (nearly all frames, both ways) is
     linked. `score` is the larger of the two shares and `distance` the mean distance of the
     matched frames on that side. Both shares are computed from one search of the pending
     video's frames, and the pair's values are the same whichever of its videos is searched
     — so the result does not depend on the order media were written in."""
-    index = PdqSearch(threshold)
+    index = PdqSearch(rules.pdq_threshold)
     owner: list[tuple[int, int]] = []  # frame id -> (media id, unique frame number)
     hashes: list[str] = []
     for mid in sorted(videos):
@@ -125,7 +131,7 @@ def video_pairs(
         frames = videos.get(mid) or []
         theirs: dict[int, dict[int, int]] = {}  # other video -> its frame -> closest distance
         ours: dict[int, dict[int, int]] = {}  # other video -> our frame -> closest distance
-        for i, hits in enumerate(index.search(frames)):
+        for i, hits in enumerate(index.search(frames, rules.vpdq_frame_distance)):
             for fid, dist in hits:
                 other, n = owner[fid]
                 if other == mid:
@@ -142,7 +148,8 @@ def video_pairs(
                 for v, d in ((other, theirs[other]), (mid, ours[other]))
             ]
             share, neg_mean = max(sides)
-            if share >= VPDQ_FRAME_SHARE:
+            (a, _), (b, _) = sides
+            if rules.vpdq_verdict(Shares(a, b, 0)) or rules.vpdq_verdict(Shares(b, a, 0)):
                 pairs[key] = {
                     "media_id": key[0],
                     "other_media_id": key[1],
@@ -153,35 +160,45 @@ def video_pairs(
     return [pairs[k] for k in sorted(pairs)]
 
 
-@dataclass(slots=True)
-class KnownVideo:
-    entry_id: int
-    unique: list[str]  # unique frame PDQs of the known video
+def _row(media_id: int, m: SignalMatch) -> dict[str, Any]:
+    """A stored match row from the one lookup's answer (the media was the query)."""
+    score = None
+    if m.query_share is not None:
+        score = m.query_share if m.rule == "vpdq-query-share" else m.index_share
+    return {
+        "media_id": media_id,
+        "hash_entry_id": m.ref,
+        "algorithm": m.signal_type,
+        "distance": m.distance,
+        "orientation": m.orientation,
+        "score": score,
+    }
 
 
-def parse_vpdq(frames: Sequence[str]) -> list[str]:
-    """Unique frame PDQs (quality-gated) from entry frames `pdq,quality,timestamp`."""
-    seen: dict[str, None] = {}
-    for frame in frames:
-        parts = frame.split(",")
-        if len(parts) >= 2 and parts[1].strip().isdigit() and int(parts[1]) < 50:
-            continue
-        seen.setdefault(parts[0].strip().lower(), None)
-    return list(seen)
+class EntryVideos:
+    """Hash entries as the one lookup's `Indexes` for media queries: the unique frames of
+    known videos (refs: entry ids) and, optionally, a PDQ index of known pictures (a frame
+    of a video near a known picture). Exact hashes are joined in SQL instead."""
 
-
-class VpdqMatcher:
-    """Known videos' unique frames in one index; a query video matches a known one when at
-    least 80% of the known video's unique frames are within the threshold of some frame of
-    the query (DESIGN.md's vPDQ rule)."""
-
-    def __init__(self, known: Iterable[tuple[int, Sequence[str]]], threshold: int) -> None:
-        self.index = PdqSearch(threshold)
+    def __init__(
+        self,
+        known: Iterable[tuple[int, Sequence[Any]]],
+        rules: MatchRules,
+        pictures: PdqSearch | None = None,
+    ) -> None:
+        self.rules = rules
+        self.pictures = pictures
+        self.index = PdqSearch(rules.pdq_threshold)
         self.owner: list[tuple[int, int]] = []  # frame id -> (entry id, unique frame number)
         self.sizes: dict[int, int] = {}
+        self.bad: list[int] = []  # entries whose frames do not parse (left out)
         hashes: list[str] = []
         for entry_id, frames in known:
-            unique = parse_vpdq(frames)
+            try:
+                unique = unique_pdqs(parse_frames(list(frames)), rules.min_quality)
+            except SignalError:
+                self.bad.append(entry_id)
+                continue
             if not unique:
                 continue
             self.sizes[entry_id] = len(unique)
@@ -189,35 +206,46 @@ class VpdqMatcher:
             hashes += unique
         self.index.add(list(range(len(hashes))), hashes)
 
-    def match(self, media_id: int, frames: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    def exact(self, column: str, value: str) -> list[int]:
+        return []
+
+    def pdq(self, hashes: Sequence[str], radius: int) -> list[list[tuple[int, int]]]:
+        if self.pictures is None:
+            return [[] for _ in hashes]
+        return self.pictures.search(hashes, radius)
+
+    def frames(self, hashes: Sequence[str], radius: int) -> list[list[tuple[int, int, int]]]:
         if not self.sizes:
+            return [[] for _ in hashes]
+        return [
+            [(*self.owner[fid], d) for fid, d in per] for per in self.index.search(hashes, radius)
+        ]
+
+    def frame_count(self, ref: int) -> int:
+        return self.sizes.get(ref, 0)
+
+    def match_video(self, media_id: int, frames: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        """A stored video (frames [[pdq, quality, t], ...]) against the known videos, and
+        its frames against the known pictures."""
+        unique = unique_frames(frames, self.rules.min_quality)
+        if not unique:
             return []
-        hashes = list(dict.fromkeys(str(f[0]) for f in frames if f and (len(f) < 2 or f[1] >= 50)))
-        if not hashes:
+        return [_row(media_id, m) for m in lookup(Query(frames=unique), self, self.rules)]
+
+    def match_images(self, media: Sequence[tuple[int, list[str]]]) -> list[dict[str, Any]]:
+        """Pictures (media id, orientation PDQs) against the known videos' frames; their
+        PDQ against known pictures is matched elsewhere (workers, `pdq_entry_matches`)."""
+        if not self.sizes or not self.rules.frames_vs_images:
             return []
-        closest: dict[tuple[int, int], int] = {}
-        for hits in self.index.search(hashes):
-            for fid, dist in hits:
-                key = self.owner[fid]
-                if key not in closest or dist < closest[key]:
-                    closest[key] = dist
-        per_entry: dict[int, list[int]] = {}
-        for (entry_id, _n), dist in closest.items():
-            per_entry.setdefault(entry_id, []).append(dist)
-        rows = []
-        for entry_id, dists in sorted(per_entry.items()):
-            share = len(dists) / self.sizes[entry_id]
-            if share >= VPDQ_FRAME_SHARE:
-                rows.append(
-                    {
-                        "media_id": media_id,
-                        "hash_entry_id": entry_id,
-                        "algorithm": "vpdq",
-                        "distance": round(sum(dists) / len(dists)),
-                        "score": round(share, 4),
-                    }
-                )
-        return rows
+        saved, self.pictures = self.pictures, None
+        try:
+            rows = []
+            for mid, hashes in media:
+                q = Query(pdq=hashes[0], orientations=hashes)
+                rows += [_row(mid, m) for m in lookup(q, self, self.rules)]
+            return rows
+        finally:
+            self.pictures = saved
 
 
 class Matcher:
@@ -225,12 +253,14 @@ class Matcher:
 
     def __init__(self, indexes: WorkspaceIndexes) -> None:
         self.indexes = indexes
-        self._vpdq: VpdqMatcher | None = None
+        self._videos: EntryVideos | None = None
 
-    def _video(self, session: Session) -> VpdqMatcher:
-        if self._vpdq is None:
-            self._vpdq = VpdqMatcher(store.entry_vpdq_rows(session), self.indexes.threshold)
-        return self._vpdq
+    def _known(self, session: Session) -> EntryVideos:
+        if self._videos is None:
+            rules = self.indexes.rules
+            pictures = self.indexes.entries(session) if rules.frames_vs_images else None
+            self._videos = EntryVideos(store.entry_vpdq_rows(session), rules, pictures)
+        return self._videos
 
     def match_media(
         self,
@@ -244,9 +274,12 @@ class Matcher:
         ({media id: [(entry id, distance, orientation)]}); other media are searched here."""
         if not media_ids:
             return 0
-        entry_hits = entry_hits or {}
+        rules = self.indexes.rules
+        entry_hits = (entry_hits or {}) if rules.orientations else {}
         rows = store.exact_matches_for_media(session, media_ids)
-        pdq_media = list(store.media_pdq_rows(session, self.indexes.min_quality, 0, media_ids))
+        pdq_media = list(store.media_pdq_rows(session, rules.min_quality, 0, media_ids))
+        if not rules.orientations:
+            pdq_media = [(mid, hashes[:1]) for mid, hashes in pdq_media]
         rows += [
             {
                 "media_id": mid,
@@ -261,18 +294,34 @@ class Matcher:
         todo = [(mid, hashes) for mid, hashes in pdq_media if mid not in entry_hits]
         rows += pdq_entry_matches(self.indexes.entries(session), todo)
         self.indexes.media(session)  # extended with these media
-        video = self._video(session)
+        known = self._known(session)
+        rows += known.match_images(pdq_media)
         for mid, frames in store.video_frames(session, media_ids):
-            rows += video.match(mid, frames)
-        store.insert_matches(session, rows)
+            rows += known.match_video(mid, frames)
+        store.insert_matches(session, _one_per_key(rows))
         return len(rows)
+
+
+def _one_per_key(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (media, entry, algorithm): the closest (the table's unique key)."""
+    best: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
+    for r in rows:
+        key = (r["media_id"], r.get("hash_entry_id"), r["algorithm"])
+        if key not in best or r["distance"] < best[key]["distance"]:
+            best[key] = r
+    return list(best.values())
 
 
 def match_hash_set(
     session: Session, indexes: WorkspaceIndexes, hash_set_id: int, after_entry_id: int = 0
 ) -> list[int]:
     """Match one newly imported set against every stored media; returns media matched.
-    With `after_entry_id`, only the set's entries above that id (those a pulled delta added)."""
+    With `after_entry_id`, only the set's entries above that id (those a pulled delta added).
+
+    The media stay the query, as at ingest: a stored picture's orientations against the
+    set's PDQs (searched the other way round, in the media index: the same distances),
+    and each stored video against the set's videos and pictures by the one lookup."""
+    rules = indexes.rules
     rows = store.exact_matches_for_set(session, hash_set_id, after_entry_id)
     media_index = indexes.media(session) if store.set_has_pdq(session, hash_set_id) else None
     if media_index is not None and len(media_index):
@@ -283,6 +332,8 @@ def match_hash_set(
                 best: dict[int, tuple[int, int]] = {}
                 for hid, dist in hits:
                     mid, k = divmod(hid, N_ORIENT)
+                    if k and not rules.orientations:
+                        continue
                     if mid not in best or dist < best[mid][0]:
                         best[mid] = (dist, k)
                 rows.extend(
@@ -295,12 +346,21 @@ def match_hash_set(
                     }
                     for mid, (d, k) in sorted(best.items())
                 )
-    video = VpdqMatcher(
-        store.entry_vpdq_rows(session, hash_set_id, after_entry_id), indexes.threshold
+    videos = list(store.video_frames(session))
+    pictures = None
+    if videos and rules.frames_vs_images and media_index is not None:
+        pictures = PdqSearch(rules.pdq_threshold)
+        new_rows = store.entry_pdq_rows(session, after_entry_id, hash_set_id=hash_set_id)
+        for entries in chunks(new_rows, 100_000):
+            pictures.add([e for e, _ in entries], [h for _, h in entries])
+    known = EntryVideos(
+        store.entry_vpdq_rows(session, hash_set_id, after_entry_id), rules, pictures
     )
-    if video.sizes:
-        for mid, frames in store.video_frames(session):
-            rows += video.match(mid, frames)
-    store.insert_matches(session, rows)
+    if known.sizes and rules.frames_vs_images:
+        rows += known.match_images(list(store.media_pdq_rows(session, rules.min_quality)))
+    if known.sizes or pictures is not None:
+        for mid, frames in videos:
+            rows += known.match_video(mid, frames)
+    store.insert_matches(session, _one_per_key(rows))
     indexes.entries(session)  # extend the entry index with the new set
     return sorted({r["media_id"] for r in rows})

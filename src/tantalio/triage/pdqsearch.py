@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tantalio.index import PDQIndex
-
-DEFAULT_THRESHOLD = 31
+from tantalio.signals.rules import DEFAULT_PDQ_THRESHOLD as DEFAULT_THRESHOLD
 
 
 class PdqSearch:

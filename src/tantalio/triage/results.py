@@ -100,6 +100,18 @@ def triage_rows(
         yield row
 
 
+def review_order(rows: list[TriageRow]) -> list[TriageRow]:
+    """The files in the order an examiner reviews them: every file that is not `new` in
+    exhibit and path order, then the `new` media ranked by priority (highest first; ties by
+    exhibit and path), as the report ranks them (issue 16)."""
+    settled = [r for r in rows if r.verdict != "new"]
+    return settled + sorted((r for r in rows if r.verdict == "new"), key=priority_key)
+
+
+def priority_key(row: TriageRow) -> tuple[float, str, str]:
+    return (-(row.priority or 0.0), row.exhibit, row.path)
+
+
 def counts_by_exhibit(rows: list[TriageRow]) -> dict[str, dict[str, int]]:
     """{exhibit: {verdict: count}} with verdicts in their canonical order."""
     out: dict[str, dict[str, int]] = {}

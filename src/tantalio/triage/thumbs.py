@@ -142,8 +142,12 @@ def save(workspace_dir: Path, sha256: str, data: bytes) -> str:
     target = workspace_dir / rel
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".{id(data)}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written .tmp behind
+        raise
     return rel
 
 

@@ -12,6 +12,7 @@ a private temp file when large.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any
 
 from tantalio.fingerprint.config import FingerprintConfig
 from tantalio.fingerprint.record import Fingerprint
+from tantalio.signals.rules import DEFAULT_MIN_QUALITY
 from tantalio.triage import thumbs
 
 INLINE_MAX = 256 << 20  # files up to this size are read once into memory
@@ -49,6 +51,9 @@ class JobResult:
     # The thumbnail's bytes, from a worker that cannot see the workspace (Dask, remote):
     # the client writes it and sets `thumbnail`.
     thumbnail_data: bytes | None = None
+    # Where a disk filled up while this job wrote (a thumbnail, a temp file): not a fault
+    # of the evidence, so the run stops instead of recording the file as unreadable.
+    disk_full: str | None = None
 
 
 PRELOAD = ("tantalio.triage.worker", "tantalio.fingerprint.engine", "tantalio.store.probe")
@@ -59,7 +64,7 @@ def init_worker(
     workspace_dir: str | None,
     thumbnails: bool,
     entry_index: str | None = None,
-    min_quality: int = 50,
+    min_quality: int = DEFAULT_MIN_QUALITY,
     ship_thumbnails: bool = False,
 ) -> None:
     """Process-pool initializer: a light database probe for the "already stored?" check,
@@ -114,6 +119,9 @@ def run_job(job: Job) -> JobResult:
     try:
         return _run(job)
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            where = exc.filename or _state.get("dir") or "the worker's temp area"
+            return JobResult(job.seq, disk_full=str(where))
         return JobResult(job.seq, error=f"read failed: {exc.strerror or exc}")
     finally:
         if job.temp and job.path:

@@ -143,8 +143,26 @@ def create_app(workspace: Workspace, settings: WebSettings | None = None) -> Fas
     for router in ROUTERS:
         # Every route checks case membership (security.require_case_access), so a new route
         # cannot forget it; routes with nothing case-scoped pass through.
-        app.include_router(router, dependencies=[Depends(require_case_access)])
+        app.include_router(
+            router, dependencies=[Depends(_ids_in_range), Depends(require_case_access)]
+        )
     return app
+
+
+_MAX_ID = 2**31 - 1  # ids are INTEGER: int4 on PostgreSQL (SQLite never gets that far)
+
+
+def _ids_in_range(request: Request) -> None:
+    """A numeric id in the path that no row can have (`/api/media/99999999999999999999999`)
+    is a missing resource, 404; without this the database driver's OverflowError makes a 500."""
+    for name, value in request.path_params.items():
+        if (
+            name.endswith("_id")
+            and isinstance(value, str)
+            and value.isdigit()
+            and int(value) > _MAX_ID
+        ):
+            raise StarletteHTTPException(404, f"no {name.removesuffix('_id')} {value}")
 
 
 def _is_api(request: Request) -> bool:

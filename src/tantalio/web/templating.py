@@ -10,8 +10,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.responses import Response
 
+from tantalio.evidence.names import visible
+from tantalio.web import i18n
 from tantalio.web.categories import CATEGORIES, CATEGORY_SHORT, category_label
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -23,7 +26,23 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+TEMPLATES.env.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ value }}` in a template: bidi controls in plain text shown visibly
+    (evidence/names.py `visible`); markup a template marked safe is left alone."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
+
+
+TEMPLATES.env.finalize = _finalize
 TEMPLATES.env.filters["when"] = _when
+TEMPLATES.env.filters["num"] = i18n.number
+TEMPLATES.env.filters["localtime"] = i18n.when
+TEMPLATES.env.globals["LOCALES"] = i18n.LOCALES
 TEMPLATES.env.filters["category_label"] = category_label
 TEMPLATES.env.globals["CATEGORIES"] = CATEGORIES
 TEMPLATES.env.globals["CATEGORY_SHORT"] = CATEGORY_SHORT
@@ -43,4 +62,8 @@ def render(
     ctx.setdefault("user", principal.user if principal else None)
     ctx.setdefault("csrf_token", principal.csrf_token if principal else "")
     ctx.setdefault("perms", principal.permissions if principal else frozenset())
+    user = principal.user if principal else None
+    locale = i18n.negotiate(getattr(user, "locale", None), request.headers.get("accept-language"))
+    i18n.set_locale(locale)
+    ctx.setdefault("locale", locale)
     return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)

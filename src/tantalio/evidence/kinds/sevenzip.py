@@ -44,6 +44,11 @@ class SevenZipKind(SourceKind):
 
     def walk(self, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
         with blob.open() as f:
+            raw = getattr(f, "raw", None)
+            if isinstance(raw, io.FileIO) and not isinstance(raw.name, str):
+                # py7zr names a member stored without a name (`7z a -si`) after the archive
+                # file, taking `name` for a path; a stream opened from a descriptor has an int
+                raw.name = blob.name
             try:
                 archive = py7zr.SevenZipFile(f, mode="r")
             except py7zr.exceptions.PasswordRequired:
@@ -69,7 +74,8 @@ class SevenZipKind(SourceKind):
         targets: list[str] = []
         seen_outnames: dict[str, int] = {}
         for f in files:
-            rel, unsafe = member_path(f.filename)
+            rel = member_path(f.filename)
+            _extractable_name(f, rel)
             path = names.add(join(blob.path, rel))
             when = f.lastwritetime
             record = EvidenceFile(
@@ -82,11 +88,12 @@ class SevenZipKind(SourceKind):
             )
             if f.is_symlink or f.is_junction:
                 record.error = "symbolic link; not followed"
-            elif unsafe:
-                record.error = unsafe
             elif f.folder is not None and any(c["method"] == _AES for c in f.folder.coders):
                 record.error = "encrypted member (password required); not opened"
-            elif f.is_socket or not f.is_file:
+            elif (f.is_socket or not f.is_file) and (f.emptystream or not record.size):
+                # `7z a -si` from a pipe records the pipe's mode (a FIFO) on a member that
+                # holds data: bytes are read whatever the mode says; a special file without
+                # data is listed only
                 record.error = "not a regular file; not opened"
             else:
                 record.error = folder_error.get(id(f.folder)) or ctx.member_error(record.size, None)
@@ -98,6 +105,17 @@ class SevenZipKind(SourceKind):
             targets.append(f.filename)
         if targets:
             yield from _extract(archive, sorted(set(targets)), wanted, ctx)
+
+
+def _extractable_name(f: Any, safe: str) -> None:
+    """py7zr refuses to extract a member whose name escapes (`../x`, `/x`) even into a writer
+    factory, where nothing touches the disk; such a member is renamed to its safe path in
+    the archive's in-memory listing (the file info dict py7zr extracts from), so its bytes
+    are read and hashed like any other's (issue 14)."""
+    try:
+        py7zr.helpers.get_sanitized_output_path(f.filename, None)
+    except py7zr.exceptions.Bad7zFile:
+        f._file_info["filename"] = safe
 
 
 def _time(f: Any, key: str) -> datetime | None:

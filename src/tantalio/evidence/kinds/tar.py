@@ -91,7 +91,7 @@ def walk_tar(
                 )
             if info.isdir():
                 continue
-            rel, unsafe = member_path(info.name)
+            rel = member_path(info.name)
             path = names.add(join(blob.path, rel))
             record = EvidenceFile(
                 path=path, size=info.size if info.isreg() else 0, open=None, mtime=utc(info.mtime)
@@ -106,8 +106,6 @@ def walk_tar(
             elif not info.isreg():
                 what = _SPECIAL.get(info.type, f"type {info.type!r}")
                 record.error = f"not a regular file ({what}); not opened"
-            elif unsafe:
-                record.error = unsafe
             else:
                 record.error = ctx.member_error(info.size, packed_size)
             if record.error is not None:

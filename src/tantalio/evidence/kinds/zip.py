@@ -55,7 +55,7 @@ class ZipKind(SourceKind):
         ctx: WalkContext,
         names: UniqueNames,
     ) -> Member:
-        rel, unsafe = member_path(info.filename)
+        rel = member_path(info.filename)
         path = names.add(join(blob.path, rel))
         record = EvidenceFile(path=path, size=info.file_size, open=None, mtime=_mtime(info))
         encrypted = bool(info.flag_bits & 0x1) or info.compress_type == _AES
@@ -63,8 +63,6 @@ class ZipKind(SourceKind):
         if info.create_system == _UNIX and stat.S_ISLNK(mode):
             target = "?" if encrypted else _link_target(zf, info)
             record.error = f"symbolic link to {target!r}; not followed"
-        elif unsafe:
-            record.error = unsafe
         elif encrypted:
             record.error = "encrypted member (password required); not opened"
         elif info.compress_type not in _SUPPORTED:

@@ -3,8 +3,9 @@
 Signal type names are python-threatexchange's (`pdq`, `video_md5`, `video_sha256`, `vpdq`,
 plus plain `md5`/`sha1`/`sha256`). An optional header row (`signal_type,signal,...`) may
 name extra columns; those tantalio knows (category, series, id, comments, tags) fill the
-entry, on `vpdq` rows as on any other; the rest are ignored, as are extra cells of a
-header-less file. Signal types that
+entry, on `vpdq` rows as on any other; the rest are ignored. A row with more cells than the
+header is skipped (as in every CSV format); a header-less file has no width to hold rows
+to, so cells after `signal_type,signal` are ignored. Signal types that
 are not file hashes (`url`, `raw_text`, `trend_query`, `url_md5`) are reported and skipped.
 A vPDQ signal is HMA's JSON list of `pdq,quality,timestamp` frames.
 """
@@ -60,6 +61,7 @@ class HmaFormat(HashSetFormat):
             return
         type_col, value_col, extras = 0, 1, {}
         header = [cell.strip().lower() for cell in first[1]]
+        width: int | None = None  # cells of the header: a longer row is skipped
         if (header and header[0] in _HEADER_TYPE) or "signal_type" in header:
             type_col = next(i for i, c in enumerate(header) if c in _HEADER_TYPE)
             try:
@@ -72,12 +74,18 @@ class HmaFormat(HashSetFormat):
                 if i not in (type_col, value_col) and (name := canonical(cell)) is not None
             }
             body: Iterator[tuple[int, list[str]]] = rows
+            width = len(header)
         else:
             body = _chain(first, rows)
         for line, row in body:
             where = f"{source}:{line}"
             if len(row) <= max(type_col, value_col):
                 yield ParseWarning(where, "signal", "row has no signal value; row skipped")
+                continue
+            if width is not None and len(row) > width:
+                yield ParseWarning(
+                    where, None, f"row has {len(row)} cells, the header {width}; row skipped"
+                )
                 continue
             kind = row[type_col].strip().lower()
             value = row[value_col].strip()

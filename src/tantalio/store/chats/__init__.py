@@ -1,11 +1,13 @@
 """The store side of chats and phone databases: tables, writes, and the network's reads.
 
 Models live in `models.py` (Alembic: `--only tantalio.store.chats.models`), writes of one
-exhibit's records in `write.py`, reads for the distribution network in `read.py`.
+exhibit's records in `write.py` (reached through `sink.WorkspaceChatSink`, the chat
+mediator's sink), reads for the distribution network in `read.py`.
 """
 
 from __future__ import annotations
 
+from tantalio.chats.record import ChatSaveSummary
 from tantalio.store.chats.models import (
     CHAT_MODELS,
     ChatAccount,
@@ -28,8 +30,8 @@ from tantalio.store.chats.read import (
     load_graph_data,
 )
 from tantalio.store.chats.write import (
-    ChatSaveSummary,
     clear_exhibit_chats,
+    lid_accounts,
     link_media,
     merge_accounts,
     message_fingerprint,
@@ -56,6 +58,7 @@ __all__ = [
     "PostRow",
     "clear_exhibit_chats",
     "known_media",
+    "lid_accounts",
     "link_media",
     "load_graph_data",
     "merge_accounts",

@@ -204,7 +204,8 @@ class ChatArtifact(Base):
     """An invite link, wa.me link, onion address, URL, e-mail or phone number found in text.
 
     `source` says where (`file:line`, `msgstore.db:message 12`); `site` is the saved site
-    the file came from, tying an invite listed there to its group.
+    the file came from, tying an invite listed there to its group. A `visit` (browser
+    history) names the visited site and `seen_at` its first visit.
     """
 
     __tablename__ = "chat_artifact"
@@ -226,6 +227,7 @@ class ChatArtifact(Base):
         ForeignKey("chat_account.id", ondelete="SET NULL"), default=None
     )
     site: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
+    seen_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)  # a visit's time
 
 
 CHAT_MODELS: tuple[Any, ...] = (

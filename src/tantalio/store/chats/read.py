@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
+from tantalio.chats.record import INVITE_KINDS
 from tantalio.hashsets.record import entry_alerts
 from tantalio.store.bulk import chunks
 from tantalio.store.cases import Case, Exhibit
@@ -99,6 +100,8 @@ class ChatGraphData:
     known_good: set[str]
     invites: list[tuple[str, int | None]]  # (code, group id)
     site_invites: list[tuple[str, str]]  # (site, code)
+    # (account id, site, first visit): browser history of the phone's owner (issue 15)
+    site_visits: list[tuple[int, str, datetime | None]] = field(default_factory=list)
 
 
 _ROLE_RANK = {"member": 0, "admin": 1, "creator": 2}
@@ -181,12 +184,28 @@ def load_graph_data(session: Session, case_ids: Sequence[int] | None = None) -> 
     known, good = known_media(session, shas)
     invites = [(c, gid) for c, gid in session.execute(select(ChatInvite.code, ChatInvite.group_id))]
     sites_q = select(ChatArtifact.site, ChatArtifact.value).where(
-        ChatArtifact.kind == "whatsapp_invite",
+        ChatArtifact.kind.in_(INVITE_KINDS),
         ChatArtifact.site.is_not(None),
         in_scope(ChatArtifact.exhibit_id),
     )
     site_invites = sorted({(site, code) for site, code in session.execute(sites_q) if site})
-    return ChatGraphData(accounts, groups, memberships, posts, known, good, invites, site_invites)
+    visits_q = (
+        select(ChatArtifact.sender_id, ChatArtifact.site, func.min(ChatArtifact.seen_at))
+        .where(
+            ChatArtifact.kind == "visit",
+            ChatArtifact.site.is_not(None),
+            ChatArtifact.sender_id.is_not(None),
+            in_scope(ChatArtifact.exhibit_id),
+        )
+        .group_by(ChatArtifact.sender_id, ChatArtifact.site)
+    )
+    visits = sorted(
+        ((aid, site, when) for aid, site, when in session.execute(visits_q) if aid and site),
+        key=lambda v: (v[0], v[1]),
+    )
+    return ChatGraphData(
+        accounts, groups, memberships, posts, known, good, invites, site_invites, visits
+    )
 
 
 def _merged_memberships(session: Session, where: Any) -> list[MembershipRow]:

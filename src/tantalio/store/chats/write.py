@@ -1,4 +1,8 @@
-"""Writing one exhibit's chat records (`tantalio.chats.ChatRecords`) to the store.
+"""Writing one exhibit's chat records (`tantalio.chats.record.ChatRecords`) to the store.
+
+Only writes and lookups: the chat logic that finishes an exhibit's records (text export vs
+database, known lids) runs before, in `tantalio.chats.mediator`; this module imports nothing
+of `tantalio.chats` but the typed records.
 
 Writing an exhibit's chats replaces what an earlier run wrote for it, so a rerun is safe.
 Accounts and groups are upserted by key; an `@lid` identity stored earlier is re-keyed or
@@ -8,15 +12,21 @@ merged once an exhibit maps it to a phone number.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from tantalio.chats.exportmatch import merge_text_exports
-from tantalio.chats.record import Account, ChatRecords, Group, Message, is_local_key
+from tantalio.chats.record import (
+    INVITE_KINDS,
+    Account,
+    ChatRecords,
+    ChatSaveSummary,
+    Group,
+    Message,
+    is_local_key,
+)
 from tantalio.store.bulk import chunks, insert_ignore, table_of
 from tantalio.store.chats.models import (
     ChatAccount,
@@ -32,20 +42,6 @@ from tantalio.store.ingest import media_ids
 from tantalio.store.timeutil import to_naive_utc
 
 R = TypeVar("R")
-
-
-@dataclass(slots=True)
-class ChatSaveSummary:
-    accounts: int = 0
-    groups: int = 0
-    memberships: int = 0
-    messages: int = 0
-    artifacts: int = 0
-    media_linked: int = 0
-    warnings: list[str] = field(default_factory=list)
-    # Per text export of a chat the database holds: inferred UTC offset, messages stored once
-    # and messages only in the export (chats/exportmatch.py).
-    exports: list[str] = field(default_factory=list)
 
 
 def scoped_key(key: str, exhibit_id: int) -> str:
@@ -69,14 +65,18 @@ def clear_exhibit_chats(session: Session, exhibit_id: int) -> None:
     session.execute(delete(ChatAccount).where(ChatAccount.exhibit_id == exhibit_id))
 
 
-def save_exhibit_chats(session: Session, exhibit_id: int, records: ChatRecords) -> ChatSaveSummary:
-    """Persist one exhibit's chat records, replacing an earlier run's. The caller commits."""
+def save_exhibit_chats(
+    session: Session,
+    exhibit_id: int,
+    records: ChatRecords,
+    exports: Sequence[str] = (),
+) -> ChatSaveSummary:
+    """Persist one exhibit's finished chat records (`chats.mediator.ChatMediator.flush`),
+    replacing an earlier run's; `exports` are the text-export notes to report. The caller
+    commits."""
     clear_exhibit_chats(session, exhibit_id)
-    _resolve_lids(session, records)
-    # A text export's copies of the phone's database messages are stored once (on the
-    # database's row), so posts, shares and the ranking count each message once.
-    exports = [m.note() for m in merge_text_exports(records)]
-    summary = ChatSaveSummary(warnings=[str(w) for w in records.warnings], exports=exports)
+    _rekey_stored_lids(session, records)
+    summary = ChatSaveSummary(warnings=[str(w) for w in records.warnings], exports=list(exports))
     accounts = _save_accounts(session, exhibit_id, records)
     groups = _save_groups(session, exhibit_id, records, accounts)
     _save_invites(session, records, groups)
@@ -114,10 +114,11 @@ def _upsert_by_key(
     return {key: row.id for key, row in _rows_by_key(session, model, wanted).items()}
 
 
-def _resolve_lids(session: Session, records: ChatRecords) -> None:
+def _rekey_stored_lids(session: Session, records: ChatRecords) -> None:
     """One person, two identities: an account stored under its `@lid` by an earlier exhibit
-    is re-keyed (or merged) once this exhibit maps that lid to a phone number; an
-    unresolved lid here maps to the phone account an earlier exhibit resolved it to."""
+    is re-keyed (or merged) once this exhibit maps that lid to a phone number. (The other
+    way, an unresolved lid here that an earlier exhibit resolved, is the mediator's:
+    `lid_accounts` answers it.)"""
     for acc in list(records.accounts.values()):
         if acc.lid and acc.jid and acc.key == acc.jid:
             lid_row = session.scalar(select(ChatAccount).where(ChatAccount.key == acc.lid))
@@ -131,18 +132,19 @@ def _resolve_lids(session: Session, records: ChatRecords) -> None:
                 merge_accounts(session, lid_row.id, phone_row.id)
                 phone_row.lid = acc.lid
             session.flush()
-    renamed = {}
-    for acc in records.accounts.values():
-        if acc.jid is None and acc.lid and acc.key == acc.lid:
-            known = session.scalar(
-                select(ChatAccount.key).where(
-                    ChatAccount.lid == acc.lid, ChatAccount.key != acc.lid
-                )
+
+
+def lid_accounts(session: Session, lids: Iterable[str]) -> dict[str, str]:
+    """lid -> the key of the account stored for it under another key (its phone JID)."""
+    out: dict[str, str] = {}
+    for batch in chunks(set(lids)):
+        rows = session.execute(
+            select(ChatAccount.lid, ChatAccount.key).where(
+                ChatAccount.lid.in_(batch), ChatAccount.key != ChatAccount.lid
             )
-            if known:
-                renamed[acc.key] = known
-    if renamed:
-        records.rekey(renamed)
+        )
+        out.update((lid, key) for lid, key in rows if lid)
+    return out
 
 
 def merge_accounts(session: Session, from_id: int, into_id: int) -> None:
@@ -265,7 +267,7 @@ def _save_invites(session: Session, records: ChatRecords, groups: dict[str, int]
         for code in g.invite_codes:
             codes[code] = groups.get(g.key)
     for a in records.artifacts:
-        if a.kind == "whatsapp_invite":
+        if a.kind in INVITE_KINDS:
             codes[a.value] = codes.get(a.value) or (groups.get(a.group) if a.group else None)
     if not codes:
         return
@@ -389,6 +391,7 @@ def _save_artifacts(
             "group_id": groups.get(a.group or a.chat or "") or None,
             "sender_id": accounts.get(a.sender) if a.sender else None,
             "site": a.site,
+            "seen_at": to_naive_utc(a.seen_at),
         }
         for a in records.artifacts
     ]

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tantalio.signals.rules import DEFAULT_PDQ_THRESHOLD
 from tantalio.store.platform.base import BigId, PlatformBase
 
 
@@ -34,7 +35,7 @@ class PlatformBank(PlatformBase):
     name: Mapped[str] = mapped_column(String(128), unique=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)
-    pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
+    pdq_threshold: Mapped[int] = mapped_column(Integer, default=DEFAULT_PDQ_THRESHOLD)
     description: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

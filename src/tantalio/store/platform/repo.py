@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from tantalio.signals.rules import DEFAULT_PDQ_THRESHOLD
 from tantalio.store.platform import db
 from tantalio.store.platform.base import now, utc
 from tantalio.store.platform.models import (
@@ -105,7 +106,7 @@ class PlatformStore(OpsMixin):
         *,
         enabled: bool = True,
         enabled_ratio: float = 1.0,
-        pdq_threshold: int = 31,
+        pdq_threshold: int = DEFAULT_PDQ_THRESHOLD,
         description: str | None = None,
     ) -> BankRecord:
         with self.session.begin() as s:

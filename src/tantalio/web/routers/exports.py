@@ -70,6 +70,7 @@ def export(
     if fmt not in FORMATS:
         raise HTTPException(404, f"unknown export format {fmt!r}; use vics, csv or html")
     case = get_case(db, case_id)
+    seq, digest = store_audit.audit_head(db)
     data = _render(request, db, case.reference, fmt, visible_cases(db, principal))
     store_audit.audit(
         db,
@@ -90,5 +91,6 @@ def export(
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store",
+            "X-Tantalio-Audit-Head": f"{seq}:{digest}",
         },
     )

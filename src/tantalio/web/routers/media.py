@@ -278,6 +278,28 @@ def detail_dict(d: web_media.MediaDetail) -> dict[str, Any]:
     }
 
 
+def media_spread_json(db: Session, sha256: str) -> dict[str, Any] | None:
+    """Who posted this file first and how it spread (network/firstpost.py), with the clocks
+    of the exhibits that hold it aligned; None when no chat carried it."""
+    from tantalio.network.firstpost import media_spread
+    from tantalio.store.chats.copies import account_labels, exhibits_holding, load_message_copies
+
+    exhibits = exhibits_holding(db, sha256)
+    if not exhibits:
+        return None
+    report = media_spread(load_message_copies(db, exhibit_ids=exhibits), only=[sha256])
+    if not report.media:
+        return None
+    out = report.media[0].to_json()
+    labels = account_labels(db, [p["sender_id"] for p in out["spread"] if p["sender_id"]])
+    for post in [out["first"], *out["spread"]]:
+        post["sender_label"] = labels.get(post["sender_id"], post["sender"])
+    out["clocks"] = [
+        f.to_json() for f in report.clocks.values() if f.via in ("anchors", "unaligned")
+    ]
+    return out
+
+
 def _detail(db: Session, media_id: int, principal: Principal) -> web_media.MediaDetail:
     """The media's detail, showing of other cases only what the user may see: occurrences,
     chat messages and near-duplicates in cases they are no member of are left out."""
@@ -301,8 +323,10 @@ def api_detail(
     db: Session = Depends(get_db),
 ) -> dict[str, Any]:
     """Hashes, EXIF, every occurrence across exhibits and cases, hash-set matches with
-    distances, near-duplicates in the workspace, series, and chat messages that carried it."""
-    return detail_dict(_detail(db, media_id, principal))
+    distances, near-duplicates in the workspace, series, chat messages that carried it, and
+    `spread`: who posted it first and where it went (clocks aligned across phones)."""
+    d = _detail(db, media_id, principal)
+    return detail_dict(d) | {"spread": media_spread_json(db, d.media.sha256)}
 
 
 @router.get("/media/{media_id}", include_in_schema=False)
@@ -334,6 +358,7 @@ def detail_page(
         "media.html",
         {
             "m": detail_dict(d),
+            "spread": media_spread_json(db, d.media.sha256),
             "prev_url": prev_url,
             "next_url": next_url,
             "grid_query": grid_query,

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 
+from tantalio.signals.lookup import Query, SignalMatch, lookup
 from tantalio.store import access, web_media
 from tantalio.store import audit as store_audit
+from tantalio.triage.indexes import ORIENTATIONS, WorkspaceIndexes
 from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
 from tantalio.web.templating import render
 
@@ -26,8 +29,6 @@ if TYPE_CHECKING:
 
 router = APIRouter()
 MAX_UPLOAD = 64 << 20
-PDQ_THRESHOLD = 31
-MIN_QUALITY = 50
 _HEX = re.compile(r"^[0-9a-f]+$")
 _index_lock = threading.Lock()
 
@@ -44,28 +45,67 @@ def _hash_kinds(value: str) -> list[str]:
     return kinds
 
 
-def _pdq_search(
-    request: Request, db: Session, hashes: list[str]
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Best distance per media id and per entry id, over all query orientations."""
-    from tantalio.triage.indexes import ORIENTATIONS, WorkspaceIndexes
+class _Side:
+    """One side of the workspace (its media, or its hash entries) as the one lookup's
+    `Indexes`: exact values in the database, PDQ in the workspace's persistent index, video
+    frames read for the query."""
 
-    media: dict[int, int] = {}
-    entries: dict[int, int] = {}
+    def __init__(self, db: Session, indexes: WorkspaceIndexes, media: bool) -> None:
+        self.db, self.indexes, self.is_media = db, indexes, media
+        self._videos: Any = None
+
+    def exact(self, column: str, value: str) -> list[int]:
+        mids, eids = web_media.exact_lookup(self.db, column, value)
+        return mids if self.is_media else eids
+
+    def pdq(self, hashes: Sequence[str], radius: int) -> list[list[tuple[int, int]]]:
+        with _index_lock:
+            if self.is_media:
+                hits = self.indexes.media(self.db).search(hashes, radius)
+                return [[(hid // ORIENTATIONS, d) for hid, d in per] for per in hits]
+            return self.indexes.entries(self.db).search(hashes, radius)
+
+    def _frames_index(self) -> Any:
+        if self._videos is None:
+            from tantalio.store import matching as store_matching
+            from tantalio.triage.matching import EntryVideos
+
+            rules = self.indexes.rules
+            known: Iterable[tuple[int, Sequence[Any]]]
+            if self.is_media:  # stored frames are [pdq, quality, t] lists
+                known = store_matching.video_frames(self.db)
+            else:
+                known = store_matching.entry_vpdq_rows(self.db)
+            self._videos = EntryVideos(known, rules)
+        return self._videos
+
+    def frames(self, hashes: Sequence[str], radius: int) -> list[list[tuple[int, int, int]]]:
+        return self._frames_index().frames(hashes, radius)
+
+    def frame_count(self, ref: int) -> int:
+        return int(self._frames_index().frame_count(ref))
+
+
+def _indexes(request: Request) -> WorkspaceIndexes:
     with _index_lock:
         indexes = getattr(request.app.state, "pdq_indexes", None)
         if indexes is None:
             indexes = request.app.state.pdq_indexes = WorkspaceIndexes(request.app.state.workspace)
-        media_hits = indexes.media(db).search(hashes, PDQ_THRESHOLD)
-        entry_hits = indexes.entries(db).search(hashes, PDQ_THRESHOLD)
-    for hits in media_hits:
-        for hid, dist in hits:
-            mid = hid // ORIENTATIONS
-            media[mid] = min(dist, media.get(mid, 999))
-    for hits in entry_hits:
-        for eid, dist in hits:
-            entries[eid] = min(dist, entries.get(eid, 999))
-    return media, entries
+        return indexes
+
+
+def _row(key: str, m: SignalMatch) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        key: m.ref,
+        "algorithm": m.signal_type,
+        "distance": m.distance,
+        "rule": m.rule,
+    }
+    if m.orientation is not None:
+        row["orientation"] = m.orientation
+    if m.query_share is not None:
+        row |= {"query_share": m.query_share, "index_share": m.index_share}
+    return row
 
 
 def run_query(
@@ -82,25 +122,11 @@ def run_query(
         raise HTTPException(
             429, "too many queries; wait a minute", headers={"Retry-After": str(int(wait) + 1)}
         )
-    media: dict[int, dict[str, Any]] = {}
-    entries: dict[int, dict[str, Any]] = {}
     notes: list[str] = []
     query: dict[str, Any]
-
-    def exact(algorithm: str, hexvalue: str) -> None:
-        mids, eids = web_media.exact_lookup(db, algorithm, hexvalue)
-        for mid in mids:
-            media[mid] = {"media_id": mid, "algorithm": algorithm, "distance": 0}
-        for eid in eids:
-            entries[eid] = {"entry_id": eid, "algorithm": algorithm, "distance": 0}
-
-    def near(hashes: list[str]) -> None:
-        mdist, edist = _pdq_search(request, db, hashes)
-        for mid, d in mdist.items():
-            media.setdefault(mid, {"media_id": mid, "algorithm": "pdq", "distance": d})
-        for eid, d in edist.items():
-            entries.setdefault(eid, {"entry_id": eid, "algorithm": "pdq", "distance": d})
-
+    indexes = _indexes(request)
+    rules = indexes.rules
+    queries: list[Query] = []
     if data is not None:
         from tantalio.fingerprint import fingerprint_bytes
 
@@ -112,27 +138,29 @@ def run_query(
             "sha256": fp.sha256,
             "type": fp.type,
         }
-        for algorithm in ("sha256", "sha1", "md5"):
-            exact(algorithm, getattr(fp, algorithm))
-        if fp.pdq and (fp.pdq_quality or 0) >= MIN_QUALITY:
-            near(fp.pdq_orientations or [fp.pdq])
-        elif fp.pdq:
+        queries.append(Query.of_fingerprint(fp, rules))
+        if fp.pdq and not rules.pdq_ok(fp.pdq_quality):
             notes.append(
-                f"PDQ quality {fp.pdq_quality} is below {MIN_QUALITY}: near-duplicates not searched"
+                f"PDQ quality {fp.pdq_quality} is below {rules.min_quality}: "
+                "near-duplicates not searched"
             )
-        elif fp.kind != "image":
-            notes.append("not a decodable image: exact hashes only")
+        elif not fp.pdq and not fp.frames:
+            notes.append("not a decodable image or video: exact hashes only")
         if fp.error:
             notes.append(fp.error)
     else:
         hexvalue = (value or "").strip().lower()
         kinds = _hash_kinds(hexvalue)
         query = {"input": "hash", "value": hexvalue, "kinds": kinds}
-        for algorithm in kinds:
-            if algorithm == "pdq":
-                near([hexvalue])
-            else:
-                exact(algorithm, hexvalue)
+        queries += [Query.of_signal(kind, hexvalue, rules) for kind in kinds]
+    media: dict[int, dict[str, Any]] = {}
+    entries: dict[int, dict[str, Any]] = {}
+    for side, found, key in ((True, media, "media_id"), (False, entries, "entry_id")):
+        where = _Side(db, indexes, side)
+        for q in queries:
+            for m in lookup(q, where, rules):
+                if m.ref not in found or m.distance < found[m.ref]["distance"]:
+                    found[m.ref] = _row(key, m)
     mine = access.visible_media(db, principal.user, list(media))
     withheld = len(media) - len(mine)
     media = {k: v for k, v in media.items() if k in mine}

@@ -181,3 +181,52 @@ def page_revoke(
 ) -> Response:
     revoke_token(request, db, principal, token_id)
     return RedirectResponse("/settings", status_code=303)
+
+
+class LanguageIn(BaseModel):
+    locale: str | None = Field(
+        None, description="en, es or pt; null follows the browser's Accept-Language"
+    )
+
+
+def set_language(request: Request, db: Session, principal: Principal, locale: str | None) -> None:
+    from tantalio.web.i18n import LOCALES
+
+    if locale not in (None, *LOCALES):
+        raise HTTPException(422, f"language must be one of {', '.join(LOCALES)} (or empty)")
+    user = principal.user
+    before = user.locale
+    user.locale = locale
+    store_audit.audit(
+        db,
+        "settings.language",
+        user=user,
+        object_type="user",
+        object_id=user.id,
+        detail={"before": before, "after": locale},
+        ip=client_ip(request),
+    )
+    db.commit()
+
+
+@router.put("/api/me/language", tags=["settings"])
+def api_language(
+    body: LanguageIn,
+    request: Request,
+    principal: Principal = Depends(require()),
+    db: Session = Depends(get_db),
+) -> dict[str, str | None]:
+    """The web app's language for this user (dates and numbers follow it)."""
+    set_language(request, db, principal, body.locale)
+    return {"locale": body.locale}
+
+
+@router.post("/settings/language", include_in_schema=False)
+def page_language(
+    request: Request,
+    locale: str = Form(""),
+    principal: Principal = Depends(require()),
+    db: Session = Depends(get_db),
+) -> Response:
+    set_language(request, db, principal, locale or None)
+    return RedirectResponse("/settings", status_code=303)

@@ -24,7 +24,12 @@ const tantalio = (() => {
     clearTimeout(el._t); el._t = setTimeout(() => { el.className = ""; }, 3500);
   }
 
-  return { api, toast, csrf };
+  // Bidi embeddings, overrides and isolates shown as [U+202E]: a name must read as it is
+  // (`x\u202egpj.exe` would display as `xexe.jpg`; issue 14, as the server-side pages do).
+  const visible = (text) => String(text).replace(/[\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}]`);
+
+  return { api, toast, csrf, visible };
 })();
 
 document.addEventListener("DOMContentLoaded", () => {

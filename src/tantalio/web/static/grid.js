@@ -245,7 +245,7 @@
     why.textContent = p.reason === "near-duplicate" ? `PDQ ${p.distance}` : `camera ${p.camera || ""}`;
     const link = document.createElement("a");
     link.className = "path"; link.href = `/media/${p.media_id}`;
-    link.textContent = (m.path || m.sha256 || String(p.media_id)).split("/").pop();
+    link.textContent = tantalio.visible((m.path || m.sha256 || String(p.media_id)).split("/").pop());
     cap.append(why, document.createTextNode(" "), link);
     fig.append(box, cap);
     return fig;

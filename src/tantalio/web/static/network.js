@@ -89,7 +89,7 @@
     info.replaceChildren();
     info.classList.remove("muted");
     const title = document.createElement("strong");
-    title.textContent = `${d.type}: ${d.label}`;
+    title.textContent = tantalio.visible(`${d.type}: ${d.label}`);
     info.append(title, document.createTextNode(" · " + describe(d).join(" · ") + " "));
     if (d.href) {
       const a = document.createElement("a");

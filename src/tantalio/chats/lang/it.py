@@ -1,0 +1,115 @@
+"""Italian ("Hai …" for the owner, "ti ha aggiunto")."""
+
+# ruff: noqa: E501  (a WhatsApp sentence reads better unbroken)
+
+_NAME = r"(?:l['\u2019]oggetto|il nome del gruppo)"
+_LINK = r"(?:tramite|con|usando) (?:il )?link (?:d['\u2019]invito|di invito)(?: di questo gruppo| del gruppo)?"
+_ICON = r"l['\u2019]immagine (?:di questo gruppo|del gruppo)"
+
+LANGUAGE = {
+    "code": "it",
+    "name": "Italian",
+    "rules": (
+        ("created", r"{actor} ha creato il gruppo {q}{subject}{qc}"),
+        ("created", r"Hai creato il gruppo {q}{subject}{qc}", "owner-actor"),
+        ("created", r"{actor} ha creato questo gruppo"),
+        ("created", r"Hai creato questo gruppo", "owner-actor"),
+        ("joined_invite", rf"{{actor}} si è unit[oa](?: al gruppo)? {_LINK}"),
+        ("joined_invite", rf"Ti sei unit[oa](?: al gruppo)? {_LINK}", "owner-actor"),
+        (
+            "subject_changed",
+            rf"{{actor}} ha (?:cambiato|modificato) {_NAME} da {{q}}{{old}}{{qc}} a {{q}}{{subject}}{{qc}}",
+        ),
+        (
+            "subject_changed",
+            rf"Hai (?:cambiato|modificato) {_NAME} da {{q}}{{old}}{{qc}} a {{q}}{{subject}}{{qc}}",
+            "owner-actor",
+        ),
+        (
+            "subject_changed",
+            rf"{{actor}} ha (?:cambiato|modificato) {_NAME} in {{q}}{{subject}}{{qc}}",
+        ),
+        ("icon_changed", rf"{{actor}} ha (?:cambiato|modificato|eliminato) {_ICON}"),
+        ("icon_changed", rf"Hai (?:cambiato|modificato|eliminato) {_ICON}", "owner-actor"),
+        ("admin_granted", r"Ora sei (?:un |una )?amministrat(?:ore|rice)", "owner-target"),
+        (
+            "number_changed",
+            r"{actor} ha cambiato (?:il suo )?numero(?: di telefono)? (?:in|con) {targets}",
+        ),
+        ("added", r"{actor} ti ha aggiunt[oa]", "owner-target"),
+        ("added", r"{actor} ha aggiunto {targets}"),
+        ("added", r"Hai aggiunto {targets}", "owner-actor"),
+        ("removed", r"{actor} ti ha rimoss[oa]", "owner-target"),
+        ("removed", r"{actor} ha rimosso {targets}"),
+        ("removed", r"Hai rimosso {targets}", "owner-actor"),
+        ("left", r"Sei uscit[oa](?: dal gruppo)?", "owner-actor"),
+        ("left", r"{actor} è uscit[oa](?: dal gruppo)?"),
+        ("left", r"{actor} ha abbandonato(?: il gruppo)?"),
+        ("other", r"I messaggi e le chiamate sono crittografati end-to-end\b.*"),
+        (
+            "other",
+            r".+? (?:ha|hai) (?:cambiato|modificato) la descrizione (?:di questo|del) gruppo.*",
+        ),
+        (
+            "other",
+            r".+? (?:ha|hai) (?:cambiato|modificato) le impostazioni (?:di questo|del) gruppo.*",
+        ),
+        ("other", r"Il tuo codice di sicurezza con .+ è cambiato.*"),
+        ("other", r"Chiamata (?:vocale|video) persa.*"),
+    ),
+    "keywords": (
+        "creato",
+        "unit",
+        "cambiato",
+        "modificato",
+        "eliminato",
+        "Ora sei",
+        "aggiunt",
+        "rimoss",
+        "uscit",
+        "abbandonato",
+        "crittografati",
+        "codice di sicurezza",
+        "Chiamata",
+    ),
+    "owner_words": ("Tu", "te"),
+    "and_words": ("e",),
+    "attached_android": ("file allegato",),
+    "attached_ios": ("allegato",),
+    "omitted_android": ("<Media omessi>", "<Media omesso>", "<File omesso>"),
+    "omitted_ios": {
+        "immagine omessa": "image",
+        "video omesso": "video",
+        "audio omesso": "audio",
+        "sticker omesso": "sticker",
+        "GIF omessa": "video",
+        "documento omesso": "document",
+        "scheda contatto omessa": "contact",
+    },
+    "chat_file": ("Chat WhatsApp con", "Chat WhatsApp -"),
+    "samples": (
+        ('Alice ha creato il gruppo "Garden Club"', "created", "Alice", (), "Garden Club"),
+        ("Hai creato il gruppo \u201cGarden Club\u201d", "created", "You", (), "Garden Club"),
+        ("Alice ti ha aggiunto", "added", "Alice", ("You",), None),
+        ("Alice ha aggiunto Bob, Carol e Dave", "added", "Alice", ("Bob", "Carol", "Dave"), None),
+        ("Hai aggiunto Bob", "added", "You", ("Bob",), None),
+        (
+            "+39 312 345 6789 si è unito tramite il link d'invito di questo gruppo",
+            "joined_invite",
+            "+39 312 345 6789",
+            (),
+            None,
+        ),
+        (
+            "Alice ha cambiato l'oggetto da \u201cA\u201d a \u201cB\u201d",
+            "subject_changed",
+            "Alice",
+            (),
+            "B",
+        ),
+        ("Ora sei un amministratore", "admin_granted", None, ("You",), None),
+        ("Erin è uscita", "left", "Erin", (), None),
+        ("Alice ha rimosso Dave", "removed", "Alice", ("Dave",), None),
+        ("Alice ti ha rimosso", "removed", "Alice", ("You",), None),
+    ),
+}

@@ -1,0 +1,207 @@
+"""The one lookup: a query (a fingerprint or one raw signal) + indexes + rules -> matches.
+
+Triage (new media against hash entries), the web query and the platform (`/m/*`, `/v1/match*`)
+all call `lookup`; each supplies its indexes through the small `Indexes` protocol, whose
+reference ids mean what the caller wants (entry ids, media ids, encoded bank entries).
+
+What is compared:
+- exact signals (MD5, SHA-1, SHA-256, video_md5): equal values;
+- PDQ: the query's PDQ (all 8 orientations when `rules.orientations`) when its quality
+  passes the gate, within `rules.pdq_threshold`; the closest orientation is reported;
+- vPDQ: the query's unique frames within `rules.vpdq_frame_distance` of a reference's
+  frames, scored by query share and index share (`rules.vpdq_verdict`);
+- with `rules.frames_vs_images`, for content (not a raw signal): a video's frames against
+  picture hashes (a known picture inside a video) and a picture against known videos'
+  frames (a frame saved as a picture).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from tantalio.fingerprint.record import ORIENTATIONS
+from tantalio.signals import registry
+from tantalio.signals.rules import (
+    RULE_EXACT,
+    RULE_FRAME_IN_IMAGE,
+    RULE_IMAGE_IN_VIDEO,
+    RULE_PDQ,
+    MatchRules,
+)
+from tantalio.signals.vpdq import parse_frames, shares, unique_pdqs
+
+if TYPE_CHECKING:
+    from tantalio.fingerprint.record import Fingerprint
+
+
+class Indexes(Protocol):
+    """What a caller's indexes answer. Any method may return nothing (no such index)."""
+
+    def exact(self, column: str, value: str) -> list[int]:
+        """References whose `column` (md5, sha1, sha256) equals `value`."""
+        ...
+
+    def pdq(self, hashes: Sequence[str], radius: int) -> list[list[tuple[int, int]]]:
+        """Per query hash: (reference, distance) of picture PDQs within `radius`."""
+        ...
+
+    def frames(self, hashes: Sequence[str], radius: int) -> list[list[tuple[int, int, int]]]:
+        """Per query hash: (reference, its unique frame number, distance) within `radius`."""
+        ...
+
+    def frame_count(self, ref: int) -> int:
+        """Unique frames of a reference video (quality-gated as it was indexed)."""
+        ...
+
+
+@dataclass(slots=True)
+class Query:
+    """What is looked up: exact values by column, a PDQ with its orientations, video frames."""
+
+    exact: dict[str, str] = field(default_factory=dict)  # signal type -> value
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    orientations: list[str] | None = None  # ORIENTATIONS order; [0] == pdq
+    frames: list[str] | None = None  # unique, quality-gated frame PDQs
+    # Content (a fingerprint) is also compared across pictures and video frames; a raw
+    # signal searches its own type's index only, as HMA's raw lookups do.
+    cross: bool = True
+
+    @classmethod
+    def of_fingerprint(cls, fp: Fingerprint, rules: MatchRules) -> Query:
+        exact = {n: v for n in ("md5", "sha1", "sha256") if (v := getattr(fp, n, None))}
+        frames = None
+        if fp.frames:
+            frames = unique_pdqs(
+                ((f.pdq, f.quality, f.timestamp) for f in fp.frames), rules.min_quality
+            )
+        return cls(exact, fp.pdq, fp.pdq_quality, fp.pdq_orientations, frames)
+
+    @classmethod
+    def of_signal(cls, signal_type: str, value: str, rules: MatchRules) -> Query:
+        """One raw signal (HMA's `signal_type` + `signal`); raises `SignalError`."""
+        st = registry.get(signal_type)
+        if st.index == "frames":
+            frames = unique_pdqs(parse_frames(value), rules.min_quality)
+            return cls(frames=frames, cross=False)
+        clean = st.normalize(value)
+        if st.index == "hamming":
+            return cls(pdq=clean, cross=False)
+        return cls(exact={st.name: clean}, cross=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalMatch:
+    """One reference matched: by which signal type and rule, how closely."""
+
+    ref: int
+    signal_type: str  # the reference's signal: md5 / sha1 / sha256 / video_md5 / pdq / vpdq
+    distance: int
+    rule: str  # rules.RULES
+    orientation: str | None = None  # the query orientation that matched (PDQ)
+    query_share: float | None = None  # vPDQ
+    index_share: float | None = None  # vPDQ
+
+
+_COLUMNS = registry.exact_columns()
+
+
+def _orientation(k: int) -> str:
+    return ORIENTATIONS[k] if k < len(ORIENTATIONS) else str(k)
+
+
+def pdq_variants(query: Query, rules: MatchRules) -> list[str]:
+    """The PDQ hashes a query searches with: none below the quality gate; 8 orientations
+    when the rules say so and the query has them."""
+    if not query.pdq or not rules.pdq_ok(query.pdq_quality):
+        return []
+    if rules.orientations and query.orientations:
+        return list(query.orientations)
+    return [query.pdq]
+
+
+def best_per_ref(
+    per_variant: Sequence[Sequence[tuple[int, int]]],
+) -> dict[int, tuple[int, int]]:
+    """Closest (distance, variant number) per reference over the variants' hits."""
+    best: dict[int, tuple[int, int]] = {}
+    for k, hits in enumerate(per_variant):
+        for ref, d in hits:
+            if ref not in best or d < best[ref][0]:
+                best[ref] = (d, k)
+    return best
+
+
+def video_matches(
+    frames: Sequence[str],
+    hits: Sequence[Sequence[tuple[int, int, int]]],
+    frame_count: dict[int, int] | Indexes,
+    rules: MatchRules,
+) -> list[SignalMatch]:
+    """vPDQ verdicts from the frame hits of a query video's unique frames."""
+    closest: dict[int, dict[tuple[int, int], int]] = {}
+    for qi, per in enumerate(hits):
+        for ref, fi, d in per:
+            c = closest.setdefault(ref, {})
+            key = (qi, fi)
+            if key not in c or d < c[key]:
+                c[key] = d
+    out = []
+    for ref in sorted(closest):
+        total = (
+            frame_count.get(ref, 0)
+            if isinstance(frame_count, dict)
+            else frame_count.frame_count(ref)
+        )
+        s = shares(len(frames), total, closest[ref])
+        rule = rules.vpdq_verdict(s)
+        if rule is not None:
+            out.append(
+                SignalMatch(
+                    ref,
+                    "vpdq",
+                    s.distance,
+                    rule,
+                    None,
+                    round(s.query_share, 4),
+                    round(s.index_share, 4),
+                )
+            )
+    return out
+
+
+def lookup(query: Query, indexes: Indexes, rules: MatchRules) -> list[SignalMatch]:
+    """Every match of `query`, one per (reference, signal type), closest first."""
+    found: dict[tuple[int, str], SignalMatch] = {}
+
+    def keep(m: SignalMatch) -> None:
+        key = (m.ref, m.signal_type)
+        cur = found.get(key)
+        if cur is None or m.distance < cur.distance:
+            found[key] = m
+
+    for name, value in query.exact.items():
+        for ref in indexes.exact(_COLUMNS.get(name, name), value):
+            keep(SignalMatch(ref, name, 0, RULE_EXACT))
+    variants = pdq_variants(query, rules)
+    if variants:
+        for ref, (d, k) in best_per_ref(indexes.pdq(variants, rules.pdq_threshold)).items():
+            keep(SignalMatch(ref, "pdq", d, RULE_PDQ, _orientation(k)))
+        if rules.frames_vs_images and query.cross:
+            flat = [
+                [(ref, d) for ref, _fi, d in per]
+                for per in indexes.frames(variants, rules.pdq_threshold)
+            ]
+            for ref, (d, k) in best_per_ref(flat).items():
+                keep(SignalMatch(ref, "vpdq", d, RULE_IMAGE_IN_VIDEO, _orientation(k)))
+    if query.frames:
+        hits = indexes.frames(query.frames, rules.vpdq_frame_distance)
+        for m in video_matches(query.frames, hits, indexes, rules):
+            keep(m)
+        if rules.frames_vs_images and query.cross:
+            best = best_per_ref(indexes.pdq(query.frames, rules.pdq_threshold))
+            for ref, (d, _k) in best.items():
+                keep(SignalMatch(ref, "pdq", d, RULE_FRAME_IN_IMAGE))
+    return sorted(found.values(), key=lambda m: (m.distance, m.ref, m.signal_type))

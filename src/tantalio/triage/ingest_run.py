@@ -1,0 +1,163 @@
+"""One ingest run over a case: what lives as long as the run (indexes, matcher, analyzers,
+executor, temp dir), each exhibit's pass from start to `finish_exhibit`, and the closing
+step (late hash-set changes, near-duplicates, verdicts).
+
+Resume: an exhibit remembers the paths its committed batches hold (`existing`), and its
+pass skips them; an exhibit marked complete is not analysed again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from tantalio.evidence import describe_source, open_source, verify_source
+from tantalio.store import ingest as store
+from tantalio.store import matching as store_matching
+from tantalio.store import repo
+from tantalio.store.verdicts import case_ids_of_media
+from tantalio.store.workspace import Workspace
+from tantalio.triage.analyzers import AnalyzerContext, load_analyzers
+from tantalio.triage.executors import Executor, WorkerSetup, make_executor
+from tantalio.triage.exhibit_pass import ExhibitPass
+from tantalio.triage.indexes import WorkspaceIndexes
+from tantalio.triage.ingest_types import ExhibitReport, IngestOptions, Source
+from tantalio.triage.le_report import is_le_report, reported_items
+from tantalio.triage.matching import Matcher, near_duplicates_pending, pdq_entry_matches
+from tantalio.triage.progress import IngestProgress
+from tantalio.triage.verdicts import refresh_cases
+
+
+class IngestRun:
+    def __init__(self, ws: Workspace, case_id: int, case_ref: str, options: IngestOptions) -> None:
+        self.ws = ws
+        self.case_id = case_id
+        self.case_ref = case_ref
+        self.options = options
+        self.indexes = WorkspaceIndexes(ws)
+        self.matcher = Matcher(self.indexes)
+        self.analyzers = load_analyzers()
+        self.touched: set[int] = set()
+        self.new_media: set[int] = set()
+        self.tmp = Path(tempfile.mkdtemp(prefix="tantalio-ingest-"))
+        entry_index = self._snapshot_entries()
+        ws_dir = str(ws.dir.resolve()) if ws.dir else None
+        setup = WorkerSetup(
+            ws.url, ws_dir, options.thumbnails, entry_index, self.indexes.min_quality
+        )
+        self.executor: Executor = make_executor(options, setup)
+
+    @property
+    def notes(self) -> list[str]:
+        """About the run as a whole (`IngestReport.messages`)."""
+        return list(self.executor.notes)
+
+    def _snapshot_entries(self) -> str | None:
+        """Save the hash-entry PDQ index for the workers (they map it read-only)."""
+        with self.ws.session() as s:
+            index = self.indexes.entries(s)
+            self.entry_coverage = store_matching.entry_pdq_coverage(s)
+        if not len(index):
+            return None
+        self.indexes.save()  # the workspace's copy, when it has a directory, is current now
+        saved = self.ws.index_dir / "entries_pdq" if self.ws.index_dir else None
+        if saved is not None and saved.is_dir():
+            return str(saved)
+        path = self.tmp / "entries_pdq"
+        index.save(path)
+        return str(path)
+
+    def close(self) -> None:
+        self.executor.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def exhibit(self, label: str, sources: list[Source], progress: IngestProgress) -> ExhibitReport:
+        info = describe_source(sources[0].path) if len(sources) == 1 else None
+        with self.ws.transaction() as s:
+            case = repo.get_case(s, self.case_ref)
+            kind = "folder" if os.path.isdir(sources[0].path) else None
+            ex = repo.ensure_exhibit(s, case, label, kind, sources[0].path)
+            if info is not None:
+                repo.record_acquisition(s, ex, info.kind, info.acquisition, info.verifiable)
+            exhibit_id, complete = ex.id, ex.status == "complete"
+            verification = ex.verification
+            existing = store.existing_path_keys(s, exhibit_id)
+        self.executor.start()
+        job = ExhibitPass(self, exhibit_id, label, existing, progress)
+        spool = not complete and bool(self.analyzers)
+        if spool:
+            job.spool_root = self.tmp / f"exhibit-{exhibit_id}"
+            job.spool_root.mkdir(parents=True, exist_ok=True)
+        for src in sources:
+            if is_le_report(src.path):
+                for item in reported_items(src.path):
+                    job.take_hashes_only(item.occurrence, item.media, src.prefix)
+            for ef in open_source(src.path, self.options.limits):
+                job.take(ef, src.prefix + ef.path)
+        job.drain()
+        self.new_media |= job.writer.new_media
+        self.touched |= job.writer.touched
+        if spool:
+            job.report.messages += self.run_analyzers(exhibit_id, label, job)
+        if verification is not None:
+            job.report.verification = self.verify(
+                exhibit_id, sources[0].path, verification, job.report.messages
+            )
+        with self.ws.transaction() as s:
+            store.finish_exhibit(s, exhibit_id)
+        return job.report
+
+    def verify(self, exhibit_id: int, path: str, current: str, messages: list[str]) -> str:
+        """Read a disk image whole against its stored hashes, once (`tantalio verify` again
+        at any time); `not verified` when `--no-verify` skipped it."""
+        if current != "not verified" or not self.options.verify_images:
+            return current
+        outcome = verify_source(path)
+        if outcome is None:
+            return current
+        with self.ws.transaction() as s:
+            repo.record_verification(s, exhibit_id, outcome.to_json())
+        messages.append(f"image verification: {outcome.summary()}")
+        return outcome.status
+
+    def run_analyzers(self, exhibit_id: int, label: str, job: ExhibitPass) -> list[str]:
+        messages: list[str] = []
+        assert job.spool_root is not None
+        for analyzer in self.analyzers:
+            paths = [p for p in job.spooled if analyzer.wants(p)]
+            if not paths:
+                continue
+            ctx = AnalyzerContext(
+                self.ws,
+                self.case_id,
+                self.case_ref,
+                exhibit_id,
+                label,
+                job.spool_root,
+                paths,
+                chat_keys=self.options.chat_keys,
+            )
+            try:
+                messages += [f"{analyzer.name}: {m}" for m in analyzer.analyze(ctx)]
+            except Exception as exc:  # one analyzer never stops the ingest
+                messages.append(f"{analyzer.name}: failed on exhibit {label!r}: {exc}")
+        shutil.rmtree(job.spool_root, ignore_errors=True)
+        return messages
+
+    def finish(self) -> dict[str, int]:
+        with self.ws.transaction() as s:
+            if store_matching.entry_pdq_coverage(s) != self.entry_coverage:
+                # A hash set changed while we ingested: search this run's media again.
+                self.indexes.drop_entries()
+                rows = list(
+                    store_matching.media_pdq_rows(s, self.indexes.min_quality, 0, self.new_media)
+                )
+                store_matching.insert_matches(s, pdq_entry_matches(self.indexes.entries(s), rows))
+            near_duplicates_pending(s, self.indexes)
+            others = case_ids_of_media(s, self.touched) - {self.case_id}
+            refresh_cases(s, others)  # their media may now be seen elsewhere: here
+            counts = refresh_cases(s, [self.case_id])
+        self.indexes.save()
+        return counts
