@@ -71,9 +71,9 @@ class Env:
     scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    from tantalio.triage.chat_import import import_chats
     from tantalio.store import repo
     from tantalio.store.media import Media
+    from tantalio.triage.chat_import import import_chats
     from tantalio.triage.pipeline import IngestOptions, ingest
 
     root = tmp_path_factory.mktemp("access")
