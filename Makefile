@@ -9,7 +9,7 @@ UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup system-deps demo test test-fast check format bench fuzz clean
+.PHONY: setup system-deps demo demo-exchange test test-fast check format bench fuzz clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -26,6 +26,10 @@ system-deps:
 
 demo: setup
 	$(PY) -m tantalio.demo
+
+# Two agencies and a central exchange on 127.0.0.1 (README: "Across agencies").
+demo-exchange: setup
+	$(PY) -m tantalio.demo.exchange
 
 test: setup system-deps
 	$(PY) -m pytest -n 2 --dist loadgroup
@@ -51,4 +55,4 @@ bench: setup
 	@cat bench/README.md
 
 clean:
-	rm -rf $(VENV) .tools demo-output
+	rm -rf $(VENV) .tools demo-output demo-exchange-output

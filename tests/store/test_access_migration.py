@@ -13,7 +13,7 @@ from tantalio.store.cases import Case
 from tantalio.store.workspace import open_workspace
 
 REVISION = "4bfc656213af"
-BEFORE = "f71d2a9c3e54"
+BEFORE = "7bcab1f3c896"
 
 
 def _downgrade(engine, target: str) -> None:  # type: ignore[no-untyped-def]

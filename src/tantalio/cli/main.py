@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "tantalio.cli.web_cmd",
     "tantalio.cli.access_cmd",  # after workspace_cmd: adds to its `case` group
     "tantalio.cli.platform_cmd",
+    "tantalio.cli.exchange_cmd",  # the exchange server (creates the `exchange` group)
 )
 
 

@@ -10,7 +10,7 @@ from tantalio.triage.results import TriageRow
 
 COLUMNS = ("exhibit", "path", "verdict", "priority", "sha256", "size", "type", "deleted",
            "hashset", "category", "series", "distance", "algorithm", "victim_identified",
-           "examiner_category", "examiner_series", "cases", "error")  # fmt: skip
+           "examiner_category", "examiner_series", "cases", "agencies", "error")  # fmt: skip
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -26,6 +26,14 @@ def cell(value: object) -> object:
     return value
 
 
+def agency_text(a: dict[str, object]) -> str:
+    """Another agency's record in one cell: "Agency A (DE) series S identified"."""
+    where = f" ({a['country']})" if a.get("country") else ""
+    series = f" series {a['series']}" if a.get("series") else ""
+    victim = " victim identified" if a.get("victim_identified") else ""
+    return f"{a['agency']}{where}{series} {a['status']}{victim}"
+
+
 def write_csv(out: TextIO, rows: Iterable[TriageRow]) -> int:
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
@@ -34,6 +42,7 @@ def write_csv(out: TextIO, rows: Iterable[TriageRow]) -> int:
         values = r.to_json()
         values["cases"] = ";".join(r.cases)
         values["examiner_series"] = ";".join(r.examiner_series)
+        values["agencies"] = ";".join(agency_text(a) for a in r.agencies)
         writer.writerow([cell(values[c]) for c in COLUMNS])
         n += 1
     return n

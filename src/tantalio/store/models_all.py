@@ -26,6 +26,7 @@ MODEL_MODULES = (
     "tantalio.store.access",  # web app: case membership, the workspace's agency
     "tantalio.store.subscriptions",  # signed list subscriptions, case notices
     "tantalio.store.scores",  # classifier scores of media
+    "tantalio.store.exchange_ws",  # the central exchange's answers, sync state, series links
 )
 
 

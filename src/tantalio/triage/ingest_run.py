@@ -160,4 +160,12 @@ class IngestRun:
             refresh_cases(s, others)  # their media may now be seen elsewhere: here
             counts = refresh_cases(s, [self.case_id])
         self.indexes.save()
+        # After the local matching: a workspace connected to the central exchange asks it
+        # about the case's media (offline: recorded as pending for the next sync).
+        from tantalio.exchange.sync import ask_case
+
+        asked = ask_case(self.ws, self.case_id)
+        if asked is not None:
+            self.notes.append(asked.summary())
+            counts = asked.verdicts or counts
         return counts

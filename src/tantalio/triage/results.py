@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from tantalio.store import verdicts as store
 from tantalio.store.cases import VERDICTS
 from tantalio.store.categories import examiner_facts
-from tantalio.triage.verdicts import best_matches
+from tantalio.store.exchange_ws_ops import agency_facts
+from tantalio.triage.verdicts import EXACT, best_agency, best_matches
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -41,6 +42,9 @@ class TriageRow:
     deleted: bool = False
     examiner_category: int | None = None  # the examiner's decision (wins over `category`)
     examiner_series: list[str] = field(default_factory=list)  # series the media is in here
+    # Other agencies' records at the central exchange (issue 11): agency, country, series,
+    # status, victim_identified.
+    agencies: list[dict[str, Any]] = field(default_factory=list)
     media_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -61,6 +65,7 @@ def triage_rows(
     matches = store.entry_match_facts(session, media)
     cases = store.media_case_refs(session, media)
     review = examiner_facts(session, media)
+    remote = agency_facts(session, media)
     for f in facts:
         row = TriageRow(
             path=f.path,
@@ -90,6 +95,8 @@ def triage_rows(
                 "known-non-pertinent": best.non_pertinent,
                 "seen-elsewhere": best.seen,
             }.get(f.verdict or "")
+            if f.verdict == "known" and chosen is not None and chosen.algorithm not in EXACT:
+                chosen = None  # known through another agency's exact record, not this set
             if chosen is not None:
                 row.hashset = chosen.hash_set
                 row.category = chosen.category
@@ -97,6 +104,15 @@ def triage_rows(
                 row.distance = chosen.distance
                 row.algorithm = chosen.algorithm
                 row.victim_identified = chosen.victim_identified
+            agencies = remote.get(f.media_id, [])
+            row.agencies = [a.to_json() for a in agencies]
+            agency = best_agency(agencies)
+            if chosen is None and agency is not None and f.verdict in ("known", "near-known"):
+                row.category = agency.category
+                row.series = agency.series
+                row.distance = agency.distance
+                row.algorithm = agency.algorithm
+                row.victim_identified = agency.victim_identified
         yield row
 
 

@@ -13,6 +13,12 @@ Which entries alert follows the entry's category and its set's kind (issue 16):
 category 1-4 alerts in any set but a known-good one; category 0 never alerts; an
 uncategorized entry alerts in a known-bad or alert set (a list without categories says
 "illegal" by being that list) but not in a reference set (it says "seen", not "illegal").
+
+Another agency's record at the central exchange (issue 11) that it categorized (category
+1-4) counts as known material: an exact match makes the file `known` and a PDQ/vPDQ match
+`near-known`, each just after the local sets' own alerting match of the same strength (exact
+before perceptual, local before remote). Uncategorized or category-0 records elsewhere make
+it `seen-elsewhere` (another agency's "non-pertinent" never silences this one's review).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from tantalio.hashsets.record import entry_alerts
 from tantalio.store import verdicts as store
+from tantalio.store.exchange_ws_ops import AgencyFact, agency_facts
 from tantalio.store.verdicts import FileFact, MatchFact
 from tantalio.triage.priority import assign_priorities
 
@@ -40,6 +47,7 @@ class Decision:
     verdict: str
     match: MatchFact | None = None
     reason: str | None = None
+    agency: AgencyFact | None = None  # the other agency's record behind known/near-known
 
 
 @dataclass(slots=True)
@@ -88,13 +96,36 @@ def best_match(matches: Sequence[MatchFact]) -> tuple[MatchFact | None, MatchFac
     return best.alerting, best.good
 
 
-def decide(fact: FileFact, matches: Sequence[MatchFact], other_cases: int) -> Decision:
+def best_agency(agencies: Sequence[AgencyFact]) -> AgencyFact | None:
+    """The other agency's categorized record (category >= 1) that weighs most: exact before
+    perceptual, then smaller distance, then the lower category code, then agency name."""
+    known = [a for a in agencies if a.category is not None and a.category >= 1]
+    if not known:
+        return None
+    return min(
+        known,
+        key=lambda a: (0 if a.algorithm in EXACT else 1, a.distance, a.category, a.agency),
+    )
+
+
+def decide(
+    fact: FileFact,
+    matches: Sequence[MatchFact],
+    other_cases: int,
+    agencies: Sequence[AgencyFact] = (),
+) -> Decision:
     if fact.media_id is None:
         return Decision("unreadable", reason=fact.file_error or "not read")
     best = best_matches(matches)
-    if best.alerting is not None:
-        exact = best.alerting.algorithm in EXACT
-        return Decision("known" if exact else "near-known", best.alerting)
+    bad, remote = best.alerting, best_agency(agencies)
+    if bad is not None and bad.algorithm in EXACT:
+        return Decision("known", bad)
+    if remote is not None and remote.algorithm in EXACT:
+        return Decision("known", agency=remote)
+    if bad is not None:
+        return Decision("near-known", bad)
+    if remote is not None:
+        return Decision("near-known", agency=remote)
     if best.good is not None:
         return Decision("known-good", best.good)
     if best.non_pertinent is not None:
@@ -103,7 +134,7 @@ def decide(fact: FileFact, matches: Sequence[MatchFact], other_cases: int) -> De
         return Decision(
             "seen-elsewhere", best.seen, reason=f"in reference set {best.seen.hash_set!r}"
         )
-    if other_cases:
+    if other_cases or agencies:
         return Decision("seen-elsewhere")
     if fact.file_error:
         return Decision("unreadable", reason=fact.file_error)
@@ -124,6 +155,7 @@ def refresh_cases(session: Session, case_ids: Iterable[int]) -> dict[str, int]:
         facts = store.case_file_facts(session, case_id)
         media = {f.media_id for f in facts if f.media_id is not None}
         matches = store.entry_match_facts(session, media)
+        remote = agency_facts(session, media)
         store.link_known_series(session, media)
         cases = store.media_case_refs(session, media)
         before = {f.file_id: (f.verdict, f.priority) for f in facts}
@@ -131,7 +163,8 @@ def refresh_cases(session: Session, case_ids: Iterable[int]) -> dict[str, int]:
             others = 0
             if fact.media_id is not None:
                 others = len(set(cases.get(fact.media_id, {})) - {case_id})
-            decision = decide(fact, matches.get(fact.media_id or -1, ()), others)
+            mid = fact.media_id or -1
+            decision = decide(fact, matches.get(mid, ()), others, remote.get(mid, ()))
             fact.verdict = decision.verdict
             fact.priority = None
             totals[decision.verdict] = totals.get(decision.verdict, 0) + 1

@@ -22,6 +22,7 @@ from tantalio.store import web_queries as wq
 from tantalio.store.cases import VERDICTS
 from tantalio.triage.tile_facts import annotate
 from tantalio.web.categories import CATEGORIES
+from tantalio.web.exchange_view import case_exchange
 from tantalio.web.routers.notices import notice_dicts
 from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
 from tantalio.web.templating import render
@@ -207,8 +208,10 @@ def api_case(
     principal: Principal = Depends(require("cases.read")),
     db: Session = Depends(get_db),
 ) -> dict[str, Any]:
-    """Counts per exhibit, verdict, category and kind (the dashboard)."""
-    return summary_dict(wq.case_summary(db, get_case(db, case_id)))
+    """Counts per exhibit, verdict, category and kind (the dashboard), and what the central
+    exchange said: other agencies holding its media, notices of the last syncs."""
+    case = get_case(db, case_id)
+    return summary_dict(wq.case_summary(db, case)) | {"exchange": case_exchange(db, case.id)}
 
 
 @router.get("/api/cases/{case_id}/ingest", tags=["cases"])
@@ -288,6 +291,7 @@ def case_page(
             "categories": CATEGORIES,
             "verdict_order": VERDICTS,
             "evidence_roots": request.app.state.settings.evidence_roots,
+            "exchange": case_exchange(db, case.id),
             "notices": notice_dicts(db, case.id),
         },
     )

@@ -21,6 +21,7 @@ from tantalio.store import audit as store_audit
 from tantalio.store import web_queries as wq
 from tantalio.web import thumbnails
 from tantalio.web.categories import CATEGORIES, parse_category
+from tantalio.web.exchange_view import media_agencies
 from tantalio.web.security import (
     Principal,
     client_ip,
@@ -324,9 +325,13 @@ def api_detail(
 ) -> dict[str, Any]:
     """Hashes, EXIF, every occurrence across exhibits and cases, hash-set matches with
     distances, near-duplicates in the workspace, series, chat messages that carried it, and
-    `spread`: who posted it first and where it went (clocks aligned across phones)."""
+    `spread`: who posted it first and where it went (clocks aligned across phones), and
+    other agencies' records at the central exchange (`agencies`)."""
     d = _detail(db, media_id, principal)
-    return detail_dict(d) | {"spread": media_spread_json(db, d.media.sha256)}
+    return detail_dict(d) | {
+        "spread": media_spread_json(db, d.media.sha256),
+        "agencies": media_agencies(db, media_id),
+    }
 
 
 @router.get("/media/{media_id}", include_in_schema=False)
@@ -357,7 +362,7 @@ def detail_page(
         request,
         "media.html",
         {
-            "m": detail_dict(d),
+            "m": detail_dict(d) | {"agencies": media_agencies(db, media_id)},
             "spread": media_spread_json(db, d.media.sha256),
             "prev_url": prev_url,
             "next_url": next_url,

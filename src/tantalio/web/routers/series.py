@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from tantalio.store import access, review, web_media
 from tantalio.store import audit as store_audit
 from tantalio.store.series import SERIES_STATUSES, Series
+from tantalio.web.exchange_view import series_exchange
 from tantalio.web.security import (
     Principal,
     client_ip,
@@ -168,6 +169,7 @@ def api_get(
     return series_dict(s, len(members)) | {
         "media": members,
         "case_list": _cases(db, principal, s.id),
+        "exchange": series_exchange(db, s),
     }
 
 
@@ -256,5 +258,6 @@ def detail_page(
             "media": web_media.media_summaries(db, _members(db, principal, s.id)),
             "cases": _cases(db, principal, s.id),
             "statuses": SERIES_STATUSES,
+            "exchange": series_exchange(db, s),
         },
     )

@@ -7,7 +7,7 @@ victim-id) becomes a member of every existing case (docs/decisions/web.md); admi
 cases anyway, auditors none. Each such membership is granted by "(migration)".
 
 Revision ID: 4bfc656213af
-Revises: f71d2a9c3e54
+Revises: 7bcab1f3c896
 Create Date: 2026-12-06 20:22:54.923390
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from tantalio.store.timeutil import utcnow
 
 revision: str = "4bfc656213af"
-down_revision: str | None = "f71d2a9c3e54"
+down_revision: str | None = "7bcab1f3c896"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,47 @@
+"""Settings of the exchange server. Every threshold is configuration (STYLE.md rule 5)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tantalio.exchange.index import IndexRules
+from tantalio.store.exchange.db import DEFAULT_URL
+
+SIGNING_KEY_ENV = "TANTALIO_EXCHANGE_SIGNING_KEY"
+SIGNING_KEY_NAME = "tantalio-exchange-signing-key.pem"
+
+
+@dataclass(slots=True)
+class ExchangeConfig:
+    db_url: str = DEFAULT_URL
+    # The exchange's Ed25519 key for list deltas: a file apart from the database.
+    signing_key: str | None = None
+    issuer: str = "tantalio exchange"
+    delta_validity_days: int = 30
+    rules: IndexRules = field(default_factory=IndexRules)
+    max_batch: int = 10_000
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_changes_page: int = 5_000
+    # A push of more records than this answers once they are stored and exactly matched;
+    # their PDQ fan-out (feed rows and links for near duplicates) follows in the background.
+    fanout_sync_max: int = 2_000
+    fanout_batch: int = 10_000
+    # Per agency (its keys together), unless the agency row says otherwise.
+    default_rate_per_s: float = 20.0
+    default_burst: int = 40
+    key_cache_ttl_s: float = 2.0
+    # A flood trips the limit many times a second; one audit event per agency per interval
+    # says how many requests were refused.
+    rate_audit_interval_s: float = 10.0
+
+
+def default_signing_key(db_url: str) -> Path:
+    """$TANTALIO_EXCHANGE_SIGNING_KEY, else beside a SQLite database file, else in the
+    working directory (a PostgreSQL exchange should name it with --signing-key)."""
+    if env := os.environ.get(SIGNING_KEY_ENV):
+        return Path(env)
+    if db_url.startswith("sqlite:///") and db_url != "sqlite:///:memory:":
+        return Path(db_url.removeprefix("sqlite:///")).parent / SIGNING_KEY_NAME
+    return Path(SIGNING_KEY_NAME)

@@ -1,0 +1,230 @@
+"""The exchange's in-memory index: every live record's hashes and every query watch, in one
+exact index and one PDQ index, so a push looks each hash up once to find both the other
+agencies that hold the media and those that asked about it.
+
+Codes (index ids) carry the owning agency in their low 16 bits, as the platform's match
+index carries the bank, so "not the caller's own" and "which agency" are read off the code
+without a lookup:
+- a record: ``record_id << 16 | agency_id``;
+- a watch (a hash an agency queried): bit 62 set, then 46 bits of SHA-256 of kind and value,
+  then the agency. Watching the same hash again is a no-op in memory and in the database,
+  and a restart rebuilds the same codes from the `exchange_watches` rows.
+vPDQ frames sit in a PDQ index of their own under ``record code << 10 | frame number`` (at
+most 1,024 unique frames a video).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tantalio.index import ExactIndex, PDQIndex
+from tantalio.store.exchange import IndexRow
+
+AGENCY_BITS = 16
+AGENCY_MASK = (1 << AGENCY_BITS) - 1
+WATCH_BIT = 1 << 62
+FRAME_BITS = 10
+EXACT = ("sha256", "sha1", "md5")
+
+Hits = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]  # query, code, distance
+
+
+def encode(record_id: int, agency_id: int) -> int:
+    return (record_id << AGENCY_BITS) | agency_id
+
+
+def agency_of(code: int) -> int:
+    return code & AGENCY_MASK
+
+
+def record_of(code: int) -> int:
+    return code >> AGENCY_BITS
+
+
+def is_watch(code: int) -> bool:
+    return bool(code & WATCH_BIT)
+
+
+def watch_code(agency_id: int, kind: str, value: str) -> int:
+    digest = hashlib.sha256(f"{kind}:{value}".encode()).digest()
+    return WATCH_BIT | ((int.from_bytes(digest[:6], "big") >> 2) << AGENCY_BITS) | agency_id
+
+
+@dataclass(slots=True)
+class IndexRules:
+    """The exchange's match rules (configuration, not constants)."""
+
+    pdq_threshold: int = 31
+    min_pdq_quality: int = 50
+    vpdq_frame_distance: int = 31
+    vpdq_min_fraction: float = 0.8
+
+    def pdq_usable(self, quality: int | None) -> bool:
+        return quality is None or quality >= self.min_pdq_quality
+
+
+class ExchangeIndex:
+    """Exact, PDQ and vPDQ indexes of the live records of every agency, plus the watches."""
+
+    def __init__(self, rules: IndexRules) -> None:
+        self.rules = rules
+        self.pdq = PDQIndex(rules.pdq_threshold)
+        self.exact = ExactIndex()
+        self.frames = PDQIndex(rules.vpdq_frame_distance)
+        self._frame_counts: dict[int, int] = {}
+        self._write = threading.Lock()
+
+    def bulk_load(self, chunks: Iterable[tuple[list[Any], ...]]) -> int:
+        """Start-up: one bulk build of each index from column chunks (store
+        `iter_index_columns`); returns the records read."""
+        pdq_ids: list[NDArray[np.int64]] = []
+        pdq_hex: list[str] = []
+        exact: dict[str, tuple[list[NDArray[np.int64]], list[str]]] = {a: ([], []) for a in EXACT}
+        videos: list[IndexRow] = []
+        n = 0
+        usable = self.rules.pdq_usable
+        for ids, agencies, sha256, sha1, md5, pdq, quality, vpdq in chunks:
+            n += len(ids)
+            codes = (np.asarray(ids, dtype=np.int64) << AGENCY_BITS) | np.asarray(
+                agencies, dtype=np.int64
+            )
+            sel = [i for i, h in enumerate(pdq) if h and usable(quality[i])]
+            if sel:
+                pdq_ids.append(codes[sel])
+                pdq_hex.extend(pdq[i] for i in sel)
+            for algo, col in (("sha256", sha256), ("sha1", sha1), ("md5", md5)):
+                sel = [i for i, h in enumerate(col) if h]
+                if sel:
+                    exact[algo][0].append(codes[sel])
+                    exact[algo][1].extend(col[i] for i in sel)
+            for i, frames in enumerate(vpdq):
+                if frames:
+                    videos.append(
+                        IndexRow(ids[i], agencies[i], None, None, None, None, None, frames)
+                    )
+        with self._write:
+            if pdq_ids:
+                self.pdq = PDQIndex.build_from(
+                    np.concatenate(pdq_ids), pdq_hex, self.rules.pdq_threshold
+                )
+            for algo, (id_parts, values) in exact.items():
+                if id_parts:
+                    self.exact.add(np.concatenate(id_parts), values, algo)
+        if videos:
+            self.add(videos)
+        return n
+
+    def add(self, rows: Sequence[IndexRow]) -> None:
+        """Add or replace records (see `replace` when a record's hashes may have changed)."""
+        pdq_ids: list[int] = []
+        pdq_hex: list[str] = []
+        exact: dict[str, tuple[list[int], list[str]]] = {a: ([], []) for a in EXACT}
+        frame_ids: list[int] = []
+        frame_hex: list[str] = []
+        with self._write:
+            for r in rows:
+                code = encode(r.id, r.agency_id)
+                if r.pdq and self.rules.pdq_usable(r.pdq_quality):
+                    pdq_ids.append(code)
+                    pdq_hex.append(r.pdq)
+                for algo, (ids, values) in exact.items():
+                    value = getattr(r, algo)
+                    if value:
+                        ids.append(code)
+                        values.append(value)
+                if r.vpdq:
+                    frames = sorted(set(r.vpdq))[: 1 << FRAME_BITS]
+                    frame_ids.extend((code << FRAME_BITS) | i for i in range(len(frames)))
+                    frame_hex.extend(frames)
+                    self._frame_counts[code] = len(frames)
+            self._apply(pdq_ids, pdq_hex, exact)
+            if frame_ids:
+                self.frames.add(np.asarray(frame_ids, dtype=np.int64), frame_hex)
+
+    def add_watches(self, rows: Sequence[tuple[int, str, str]]) -> None:
+        """(agency_id, kind, value) rows; kind is sha256/sha1/md5/pdq."""
+        pdq_ids: list[int] = []
+        pdq_hex: list[str] = []
+        exact: dict[str, tuple[list[int], list[str]]] = {a: ([], []) for a in EXACT}
+        for agency_id, kind, value in rows:
+            code = watch_code(agency_id, kind, value)
+            if kind == "pdq":
+                pdq_ids.append(code)
+                pdq_hex.append(value)
+            else:
+                exact[kind][0].append(code)
+                exact[kind][1].append(value)
+        with self._write:
+            self._apply(pdq_ids, pdq_hex, exact)
+
+    def _apply(
+        self, pdq_ids: list[int], pdq_hex: list[str], exact: dict[str, tuple[list[int], list[str]]]
+    ) -> None:
+        if pdq_ids:
+            self.pdq.add(np.asarray(pdq_ids, dtype=np.int64), pdq_hex)
+        for algo, (ids, values) in exact.items():
+            if ids:
+                self.exact.add(np.asarray(ids, dtype=np.int64), values, algo)
+
+    def remove(self, rows: Sequence[IndexRow]) -> None:
+        if not rows:
+            return
+        codes = np.asarray([encode(r.id, r.agency_id) for r in rows], dtype=np.int64)
+        with self._write:
+            self.pdq.remove(codes)
+            self.exact.remove(codes)
+            frames: list[int] = []
+            for code in codes.tolist():
+                count = self._frame_counts.pop(code, 0)
+                frames.extend((code << FRAME_BITS) | i for i in range(count))
+            if frames:
+                self.frames.remove(np.asarray(frames, dtype=np.int64))
+
+    def replace(self, old: Sequence[IndexRow], new: Sequence[IndexRow]) -> None:
+        self.remove(old)
+        self.add(new)
+
+    # -- reads ------------------------------------------------------------------------
+
+    def search_exact(self, algo: str, values: Sequence[str]) -> tuple[NDArray[np.int64], ...]:
+        """(query number, code) of every record and watch holding each digest."""
+        if not values:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        return self.exact.lookup_arrays(list(values), algo)
+
+    def search_pdq(self, hashes: Sequence[str]) -> Hits:
+        """(query number, code, distance) of every record and watch within the threshold."""
+        if not hashes:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        return self.pdq.search_arrays(list(hashes), self.rules.pdq_threshold)
+
+    def search_vpdq(self, frames: Sequence[str]) -> list[tuple[int, int]]:
+        """(code, distance) of videos whose unique frames are matched at least
+        `vpdq_min_fraction` by the query's frames at `vpdq_frame_distance` (the platform's
+        rule); distance: the worst of the best per-frame distances."""
+        if not frames or not self._frame_counts:
+            return []
+        _, ids, dist = self.frames.search_arrays(
+            sorted(set(frames)), self.rules.vpdq_frame_distance
+        )
+        best: dict[int, dict[int, int]] = {}
+        for fid, d in zip(ids.tolist(), dist.tolist(), strict=True):
+            per = best.setdefault(fid >> FRAME_BITS, {})
+            frame = fid & ((1 << FRAME_BITS) - 1)
+            if frame not in per or d < per[frame]:
+                per[frame] = d
+        out = []
+        for code, per in best.items():
+            total = self._frame_counts.get(code, 0)
+            if total and len(per) / total >= self.rules.vpdq_min_fraction:
+                out.append((code, max(per.values())))
+        return out

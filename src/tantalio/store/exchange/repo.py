@@ -1,0 +1,678 @@
+"""`ExchangeStore`: the exchange database's reads and writes.
+
+Write methods take an open session (`store.transaction()`), so a push, its change-feed rows,
+its links and its audit event commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from tantalio.store.exchange.base import now, utc
+from tantalio.store.exchange.db import make_engine, upgrade
+from tantalio.store.exchange.models import (
+    ExchangeAgency,
+    ExchangeApiKey,
+    ExchangeChange,
+    ExchangeFanout,
+    ExchangeList,
+    ExchangeListDelta,
+    ExchangeListEntry,
+    ExchangePair,
+    ExchangeRecord,
+    ExchangeWatch,
+)
+
+CHUNK = 900  # bound parameters per IN (...) (SQLite's limit is 32766; stay well under)
+
+
+class AgencyExists(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    id: int
+    agency_id: int
+    agency: str
+    country: str
+    prefix: str
+    scopes: frozenset[str]
+    rate_per_s: float
+    burst: int
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyRow:
+    id: int
+    name: str
+    country: str
+    contact: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    """What the in-memory index needs of a live record."""
+
+    id: int
+    agency_id: int
+    sha256: str | None
+    sha1: str | None
+    md5: str | None
+    pdq: str | None
+    pdq_quality: int | None
+    vpdq: list[str] | None
+
+
+RECORD_FIELDS = (
+    "identity",
+    "sha256",
+    "sha1",
+    "md5",
+    "pdq",
+    "pdq_quality",
+    "vpdq",
+    "category",
+    "series",
+    "status",
+    "victim_identified",
+    "offender_identified",
+    "case_ref",
+    "first_seen",
+    "last_seen",
+    "shared",
+)
+INDEX_COLUMNS = (
+    ExchangeRecord.id,
+    ExchangeRecord.agency_id,
+    ExchangeRecord.sha256,
+    ExchangeRecord.sha1,
+    ExchangeRecord.md5,
+    ExchangeRecord.pdq,
+    ExchangeRecord.pdq_quality,
+    ExchangeRecord.vpdq,
+)
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+class ExchangeStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        upgrade(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self._sessions() as s, s.begin():
+            yield s
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # -- agencies and keys -----------------------------------------------------------
+
+    def create_agency(
+        self, name: str, country: str, contact: str | None, rate_per_s: float, burst: int
+    ) -> AgencyRow:
+        with self.transaction() as s:
+            if s.scalar(select(ExchangeAgency.id).where(ExchangeAgency.name == name)):
+                raise AgencyExists(f"agency {name!r} exists")
+            a = ExchangeAgency(
+                name=name,
+                country=country,
+                contact=contact,
+                rate_per_s=rate_per_s,
+                burst=burst,
+                created_at=now(),
+            )
+            s.add(a)
+            s.flush()
+            return AgencyRow(a.id, a.name, a.country, a.contact)
+
+    def agency(self, name: str) -> AgencyRow | None:
+        with self.session() as s:
+            a = s.scalar(select(ExchangeAgency).where(ExchangeAgency.name == name))
+            return AgencyRow(a.id, a.name, a.country, a.contact) if a else None
+
+    def agencies(self) -> list[AgencyRow]:
+        with self.session() as s:
+            rows = s.scalars(select(ExchangeAgency).order_by(ExchangeAgency.name))
+            return [AgencyRow(a.id, a.name, a.country, a.contact) for a in rows]
+
+    def create_key(self, agency_id: int, prefix: str, key_hash: str, scopes: Iterable[str]) -> int:
+        with self.transaction() as s:
+            k = ExchangeApiKey(
+                agency_id=agency_id,
+                prefix=prefix,
+                key_hash=key_hash,
+                scopes=",".join(sorted(set(scopes))),
+                created_at=now(),
+            )
+            s.add(k)
+            s.flush()
+            return k.id
+
+    def key_by_hash(self, key_hash: str) -> KeyRow | None:
+        with self.session() as s:
+            row = s.execute(
+                select(ExchangeApiKey, ExchangeAgency)
+                .join(ExchangeAgency, ExchangeAgency.id == ExchangeApiKey.agency_id)
+                .where(ExchangeApiKey.key_hash == key_hash)
+            ).first()
+        if row is None:
+            return None
+        k, a = row
+        return KeyRow(
+            k.id,
+            a.id,
+            a.name,
+            a.country,
+            k.prefix,
+            frozenset(k.scopes.split(",")),
+            a.rate_per_s,
+            a.burst,
+            utc(k.revoked_at),
+        )
+
+    def list_keys(self) -> list[tuple[int, str, str, str, datetime | None]]:
+        """(id, agency, prefix, scopes, revoked_at) of every key."""
+        with self.session() as s:
+            rows = s.execute(
+                select(
+                    ExchangeApiKey.id,
+                    ExchangeAgency.name,
+                    ExchangeApiKey.prefix,
+                    ExchangeApiKey.scopes,
+                    ExchangeApiKey.revoked_at,
+                )
+                .join(ExchangeAgency, ExchangeAgency.id == ExchangeApiKey.agency_id)
+                .order_by(ExchangeApiKey.id)
+            )
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def revoke_key(self, s: Session, key_id: int) -> bool:
+        done = s.execute(
+            update(ExchangeApiKey)
+            .where(ExchangeApiKey.id == key_id, ExchangeApiKey.revoked_at.is_(None))
+            .values(revoked_at=now())
+        )
+        return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    # -- records ----------------------------------------------------------------------
+
+    def upsert_records(
+        self, s: Session, agency_id: int, records: Sequence[dict[str, Any]]
+    ) -> tuple[list[IndexRow], list[IndexRow], list[IndexRow], int]:
+        """Insert or update the agency's records by identity (the last of repeated identities
+        wins; a retracted one comes back). Returns (created, updated as now, the same updated
+        as before, how many were already stored exactly so)."""
+        by_identity: dict[str, dict[str, Any]] = {r["identity"]: r for r in records}
+        identities = list(by_identity)
+        fields = [c for c in RECORD_FIELDS if c != "identity"]
+        cols = [getattr(ExchangeRecord, c) for c in fields]
+        old: dict[str, IndexRow] = {}
+        unchanged = 0
+        for part in _chunks(identities):
+            for row in s.execute(
+                select(
+                    ExchangeRecord.identity, ExchangeRecord.retracted_at, *INDEX_COLUMNS, *cols
+                ).where(ExchangeRecord.agency_id == agency_id, ExchangeRecord.identity.in_(part))
+            ):
+                ident, retracted = row[0], row[1]
+                stored = dict(zip(fields, row[2 + len(INDEX_COLUMNS) :], strict=True))
+                new = by_identity[ident]
+                if retracted is None and all(stored[f] == new.get(f) for f in fields):
+                    del by_identity[ident]
+                    unchanged += 1
+                    continue
+                old[ident] = IndexRow(*row[2 : 2 + len(INDEX_COLUMNS)])  # type: ignore[arg-type]
+        stamp = now()
+        fresh = [
+            {**cols, "agency_id": agency_id, "created_at": stamp, "updated_at": stamp}
+            for ident, cols in by_identity.items()
+            if ident not in old
+        ]
+        created: list[IndexRow] = []
+        if fresh:
+            s.execute(insert(ExchangeRecord.__table__), fresh)  # type: ignore[arg-type]  # one executemany
+            ids: dict[str, int] = {}
+            for part in _chunks([r["identity"] for r in fresh]):
+                found = s.execute(
+                    select(ExchangeRecord.identity, ExchangeRecord.id).where(
+                        ExchangeRecord.agency_id == agency_id, ExchangeRecord.identity.in_(part)
+                    )
+                )
+                ids.update((row[0], row[1]) for row in found)
+            created = [_index_row(ids[c["identity"]], agency_id, c) for c in fresh]
+        updates = [
+            {**by_identity[ident], "id": prev.id, "updated_at": stamp, "retracted_at": None}
+            for ident, prev in old.items()
+        ]
+        if updates:
+            s.execute(update(ExchangeRecord), updates)
+        updated = [_index_row(u["id"], agency_id, u) for u in updates]
+        return created, updated, list(old.values()), unchanged
+
+    def retract(self, s: Session, agency_id: int, identities: Sequence[str]) -> list[IndexRow]:
+        """Retract the agency's live records with these identities; returns them."""
+        rows: list[IndexRow] = []
+        for part in _chunks(list(dict.fromkeys(identities))):
+            rows += [
+                IndexRow(*r)
+                for r in s.execute(
+                    select(*INDEX_COLUMNS).where(
+                        ExchangeRecord.agency_id == agency_id,
+                        ExchangeRecord.identity.in_(part),
+                        ExchangeRecord.retracted_at.is_(None),
+                    )
+                )
+            ]
+        stamp = now()
+        for part in _chunks([r.id for r in rows]):
+            s.execute(
+                update(ExchangeRecord)
+                .where(ExchangeRecord.id.in_(part))
+                .values(retracted_at=stamp, updated_at=stamp)
+            )
+        return rows
+
+    def identities_elsewhere(self, s: Session, agency_id: int, identities: Sequence[str]) -> int:
+        """How many of these identities are live records of other agencies only."""
+        n = 0
+        for part in _chunks(list(dict.fromkeys(identities))):
+            n += int(
+                s.scalar(
+                    select(func.count(func.distinct(ExchangeRecord.identity))).where(
+                        ExchangeRecord.identity.in_(part),
+                        ExchangeRecord.agency_id != agency_id,
+                        ExchangeRecord.retracted_at.is_(None),
+                    )
+                )
+                or 0
+            )
+        return n
+
+    def record_views(self, s: Session, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """What another agency may see of these records (the contract's match fields), with
+        the owning agency; retracted records included (`retracted`)."""
+        out: dict[int, dict[str, Any]] = {}
+        wanted = sorted(set(ids))
+        for part in _chunks(wanted):
+            rows = s.execute(
+                select(
+                    ExchangeRecord.id,
+                    ExchangeRecord.agency_id,
+                    ExchangeAgency.name,
+                    ExchangeAgency.country,
+                    ExchangeAgency.contact,
+                    ExchangeRecord.series,
+                    ExchangeRecord.status,
+                    ExchangeRecord.victim_identified,
+                    ExchangeRecord.offender_identified,
+                    ExchangeRecord.category,
+                    ExchangeRecord.first_seen,
+                    ExchangeRecord.last_seen,
+                    ExchangeRecord.updated_at,
+                    ExchangeRecord.retracted_at,
+                    ExchangeRecord.shared,
+                )
+                .join(ExchangeAgency, ExchangeAgency.id == ExchangeRecord.agency_id)
+                .where(ExchangeRecord.id.in_(part))
+            )
+            for r in rows:
+                out[r.id] = {
+                    "agency_id": r.agency_id,
+                    "agency": r.name,
+                    "country": r.country,
+                    "contact": r.contact,
+                    "series": r.series,
+                    "status": r.status,
+                    "victim_identified": bool(r.victim_identified),
+                    "offender_identified": bool(r.offender_identified),
+                    "category": r.category,
+                    "first_seen": r.first_seen,
+                    "last_seen": r.last_seen,
+                    "updated_at": utc(r.updated_at),
+                    "retracted": r.retracted_at is not None,
+                    "shared": r.shared,
+                }
+        return out
+
+    def iter_index_columns(self, chunk: int = 200_000) -> Iterator[tuple[list[Any], ...]]:
+        """Every live record in id order as column lists (id, agency_id, sha256, sha1, md5,
+        pdq, pdq_quality, vpdq): the start-up index load reads 10M rows without building an
+        object per row."""
+        last = 0
+        sql = (
+            "SELECT id, agency_id, sha256, sha1, md5, pdq, pdq_quality, vpdq"
+            " FROM exchange_records WHERE id > {p} AND retracted_at IS NULL ORDER BY id LIMIT {n}"
+        )
+        mark = "%s" if self.dialect == "postgresql" else "?"
+        query = sql.format(p=mark, n=int(chunk))
+        raw = self.engine.raw_connection()  # the driver's rows, without Result processing
+        try:
+            while True:
+                cur = raw.cursor()
+                cur.execute(query, (last,))
+                rows = cur.fetchall()
+                cur.close()
+                if not rows:
+                    return
+                cols = [list(c) for c in zip(*rows, strict=True)]
+                cols[7] = [json.loads(v) if isinstance(v, str) else v for v in cols[7]]
+                yield tuple(cols)
+                last = rows[-1][0]
+        finally:
+            raw.close()
+
+    def bulk_insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Load many new records at once (benchmarks, migrations from another exchange):
+        (agency_id, identity, sha256, md5, pdq, pdq_quality, category, series, status)
+        tuples, straight to the driver's executemany; no feed, no audit. The server builds
+        its index from them at its next start."""
+        stamp: Any = now()
+        if self.dialect == "sqlite":  # as SQLAlchemy's SQLite DateTime stores it
+            stamp = stamp.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        sql = (
+            "INSERT INTO exchange_records (agency_id, identity, sha256, md5, pdq, pdq_quality,"
+            " category, series, status, victim_identified, offender_identified, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        if self.dialect == "postgresql":
+            sql = sql.replace("?", "%s")
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(sql, [(*r, False, False, stamp, stamp) for r in rows])
+
+    def count_records(self) -> int:
+        with self.session() as s:
+            return int(s.scalar(select(func.count()).select_from(ExchangeRecord)) or 0)
+
+    # -- watches, changes, pairs -------------------------------------------------------
+
+    def add_watches(self, s: Session, rows: Sequence[tuple[int, str, str]]) -> None:
+        """(agency_id, kind, value) rows; already watched ones are left as they are."""
+        if not rows:
+            return
+        values = [{"agency_id": a, "kind": k, "value": v} for a, k, v in dict.fromkeys(rows)]
+        stmt: Any
+        if self.dialect == "postgresql":
+            stmt = postgresql.insert(ExchangeWatch).on_conflict_do_nothing()
+        else:
+            stmt = sqlite.insert(ExchangeWatch).on_conflict_do_nothing()
+        for part in _chunks(values, 5000):
+            s.execute(stmt, list(part))
+
+    def iter_watches(self, chunk: int = 200_000) -> Iterator[list[tuple[int, str, str]]]:
+        last = 0
+        while True:
+            with self.session() as s:
+                rows = s.execute(
+                    select(
+                        ExchangeWatch.id,
+                        ExchangeWatch.agency_id,
+                        ExchangeWatch.kind,
+                        ExchangeWatch.value,
+                    )
+                    .where(ExchangeWatch.id > last)
+                    .order_by(ExchangeWatch.id)
+                    .limit(chunk)
+                ).all()
+            if not rows:
+                return
+            yield [(r[1], r[2], r[3]) for r in rows]
+            last = rows[-1][0]
+
+    def add_changes(self, s: Session, rows: Sequence[tuple[int, int, dict[str, Any]]]) -> None:
+        """(recipient agency, record id, info) rows appended to the feed; info holds
+        `watched` ({kind: the recipient's hash}), `match` and `distance`."""
+        if not rows:
+            return
+        stamp = now()
+        s.execute(
+            insert(ExchangeChange),
+            [{"agency_id": a, "record_id": r, "info": i, "at": stamp} for a, r, i in rows],
+        )
+
+    def changes(
+        self, s: Session, agency_id: int, since: int, limit: int
+    ) -> list[tuple[int, int, dict[str, Any]]]:
+        rows = s.execute(
+            select(ExchangeChange.seq, ExchangeChange.record_id, ExchangeChange.info)
+            .where(ExchangeChange.agency_id == agency_id, ExchangeChange.seq > since)
+            .order_by(ExchangeChange.seq)
+            .limit(limit)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def queue_fanout(self, s: Session, record_ids: Sequence[int]) -> None:
+        if record_ids:
+            s.execute(insert(ExchangeFanout), [{"record_id": i} for i in record_ids])
+
+    def next_fanout(self, limit: int) -> list[IndexRow]:
+        """The oldest queued records still live (queued ones since retracted are skipped:
+        their retraction fanned out already)."""
+        with self.session() as s:
+            ids = list(
+                s.scalars(
+                    select(ExchangeFanout.record_id).order_by(ExchangeFanout.record_id).limit(limit)
+                )
+            )
+            if not ids:
+                return []
+            rows = s.execute(
+                select(*INDEX_COLUMNS).where(
+                    ExchangeRecord.id.in_(ids), ExchangeRecord.retracted_at.is_(None)
+                )
+            ).all()
+            live = {r[0]: IndexRow(*r) for r in rows}  # type: ignore[arg-type]
+            return [live.get(i) or IndexRow(i, 0, None, None, None, None, None, None) for i in ids]
+
+    def done_fanout(self, s: Session, record_ids: Sequence[int]) -> None:
+        for part in _chunks(list(record_ids)):
+            s.execute(delete(ExchangeFanout).where(ExchangeFanout.record_id.in_(part)))
+
+    def pending_fanout(self) -> int:
+        with self.session() as s:
+            return int(s.scalar(select(func.count()).select_from(ExchangeFanout)) or 0)
+
+    def add_pairs(self, s: Session, pairs: dict[tuple[int, int], tuple[str, int]]) -> None:
+        """Pairs of two agencies' records of the same media, stored both ways round."""
+        if not pairs:
+            return
+        values = [
+            {"a_id": x, "b_id": y, "match": m, "distance": d}
+            for (a, b), (m, d) in pairs.items()
+            for x, y in ((a, b), (b, a))
+        ]
+        stmt: Any
+        if self.dialect == "postgresql":
+            stmt = postgresql.insert(ExchangePair).on_conflict_do_nothing()
+        else:
+            stmt = sqlite.insert(ExchangePair).on_conflict_do_nothing()
+        for part in _chunks(values, 5000):
+            s.execute(stmt, list(part))
+
+    def series_links(self, s: Session, agency_id: int) -> list[dict[str, Any]]:
+        """The agency's series that share media with another agency's series."""
+        mine, other = aliased(ExchangeRecord), aliased(ExchangeRecord)
+        rows = s.execute(
+            select(
+                mine.series,
+                ExchangeAgency.name,
+                ExchangeAgency.country,
+                other.series,
+                func.count(func.distinct(mine.id)),
+                # "identified" < "in-progress" < "unidentified": the furthest status
+                func.min(other.status),
+            )
+            .select_from(ExchangePair)
+            .join(mine, ExchangePair.a_id == mine.id)
+            .join(other, ExchangePair.b_id == other.id)
+            .join(ExchangeAgency, ExchangeAgency.id == other.agency_id)
+            .where(
+                mine.agency_id == agency_id,
+                other.agency_id != agency_id,
+                mine.retracted_at.is_(None),
+                other.retracted_at.is_(None),
+                mine.series.is_not(None),
+                other.series.is_not(None),
+            )
+            .group_by(mine.series, ExchangeAgency.name, ExchangeAgency.country, other.series)
+            .order_by(mine.series, ExchangeAgency.name, other.series)
+        )
+        return [
+            {
+                "series": r[0],
+                "agency": r[1],
+                "country": r[2],
+                "other_series": r[3],
+                "shared_media": int(r[4]),
+                "other_status": r[5],
+            }
+            for r in rows
+        ]
+
+    # -- lists ------------------------------------------------------------------------
+
+    def create_list(
+        self, s: Session, name: str, description: str | None, category: int, min_agencies: int
+    ) -> ExchangeList:
+        if s.scalar(select(ExchangeList.id).where(ExchangeList.name == name)):
+            raise AgencyExists(f"list {name!r} exists")
+        lst = ExchangeList(
+            name=name,
+            description=description,
+            category=category,
+            min_agencies=min_agencies,
+            created_at=now(),
+        )
+        s.add(lst)
+        s.flush()
+        return lst
+
+    def get_list(self, s: Session, name: str, *, lock: bool = False) -> ExchangeList | None:
+        query = select(ExchangeList).where(ExchangeList.name == name)
+        if lock:
+            query = query.with_for_update()
+        return s.scalar(query)
+
+    def agreed(self, s: Session, category: int, min_agencies: int) -> dict[str, dict[str, Any]]:
+        """identity -> hashes of every media that at least `min_agencies` agencies hold live
+        in `category` (agreement is on the same identity)."""
+        agreed = (
+            select(ExchangeRecord.identity)
+            .where(ExchangeRecord.category == category, ExchangeRecord.retracted_at.is_(None))
+            .group_by(ExchangeRecord.identity)
+            .having(func.count(func.distinct(ExchangeRecord.agency_id)) >= min_agencies)
+            .subquery()
+        )
+        rows = s.execute(
+            select(
+                ExchangeRecord.identity,
+                func.max(ExchangeRecord.sha256),
+                func.max(ExchangeRecord.sha1),
+                func.max(ExchangeRecord.md5),
+                func.max(ExchangeRecord.pdq),
+            )
+            .where(
+                ExchangeRecord.identity.in_(select(agreed.c.identity)),
+                ExchangeRecord.category == category,
+                ExchangeRecord.retracted_at.is_(None),
+            )
+            .group_by(ExchangeRecord.identity)
+        )
+        out: dict[str, dict[str, Any]] = {}
+        for ident, sha256, sha1, md5, pdq in rows:
+            entry: dict[str, Any] = {"category": category}
+            for k, v in (("sha256", sha256), ("sha1", sha1), ("md5", md5), ("pdq", pdq)):
+                if v:
+                    entry[k] = v
+            out[ident] = entry
+        return out
+
+    def list_entries(self, s: Session, list_id: int) -> dict[str, dict[str, Any]]:
+        rows = s.execute(
+            select(ExchangeListEntry.identity, ExchangeListEntry.entry).where(
+                ExchangeListEntry.list_id == list_id
+            )
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def save_delta(
+        self,
+        s: Session,
+        lst: ExchangeList,
+        seq: int,
+        digest: str,
+        document: str,
+        add: dict[str, dict[str, Any]],
+        retract: Sequence[str],
+    ) -> None:
+        s.add(
+            ExchangeListDelta(
+                list_id=lst.id,
+                seq=seq,
+                digest=digest,
+                document=document,
+                added=len(add),
+                retracted=len(retract),
+                created_at=now(),
+            )
+        )
+        for part in _chunks(list(retract)):
+            s.execute(
+                delete(ExchangeListEntry).where(
+                    ExchangeListEntry.list_id == lst.id, ExchangeListEntry.identity.in_(part)
+                )
+            )
+        if add:
+            s.execute(
+                insert(ExchangeListEntry),
+                [{"list_id": lst.id, "identity": i, "entry": e} for i, e in add.items()],
+            )
+        lst.last_seq = seq
+        lst.last_digest = digest
+
+    def deltas_after(self, s: Session, list_id: int, after: int, limit: int) -> list[str]:
+        rows = s.scalars(
+            select(ExchangeListDelta.document)
+            .where(ExchangeListDelta.list_id == list_id, ExchangeListDelta.seq > after)
+            .order_by(ExchangeListDelta.seq)
+            .limit(limit)
+        )
+        return list(rows)
+
+
+def _index_row(record_id: int, agency_id: int, cols: dict[str, Any]) -> IndexRow:
+    return IndexRow(
+        record_id,
+        agency_id,
+        cols.get("sha256"),
+        cols.get("sha1"),
+        cols.get("md5"),
+        cols.get("pdq"),
+        cols.get("pdq_quality"),
+        cols.get("vpdq"),
+    )
