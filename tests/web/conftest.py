@@ -28,6 +28,21 @@ PASSWORD = "correct horse battery"
 ROLE_USERS = {"admin": "admin", "examiner": "erin", "victim-id": "vicky", "auditor": "otto"}
 
 
+def grant_all(ws: Workspace) -> None:
+    """Make every examiner and victim-id user a member of every case (as `tantalio case grant`
+    would): the tests of pages assume access; tests/web/test_case_access.py tests refusals."""
+    from sqlalchemy import select
+
+    from tantalio.store import access
+    from tantalio.store.cases import Case
+
+    with ws.transaction() as db:
+        for case in db.scalars(select(Case)):
+            for user in store_auth.list_users(db):
+                if user.role in ("examiner", "victim-id"):
+                    access.grant(db, case, user, by_name="(test)")
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -213,14 +228,16 @@ def demo_workspace(
             for role, name in ROLE_USERS.items():
                 store_auth.create_user(db, name, PASSWORD, role)
         demo = ingest_demo(ws, root)
+        grant_all(ws)
         yield ws, demo
         ws.close()
 
 
 @pytest.fixture
-def demo_env(demo_workspace: tuple[Workspace, DemoCase]) -> DemoEnv:
+def demo_env(demo_workspace: tuple[Workspace, DemoCase], tmp_path: Path) -> DemoEnv:
     ws, demo = demo_workspace
-    return DemoEnv(ws, demo, create_app(ws, WebSettings(queries_per_minute=5)))
+    settings = WebSettings(queries_per_minute=5, evidence_roots=[tmp_path / "evidence"])
+    return DemoEnv(ws, demo, create_app(ws, settings))
 
 
 @pytest.fixture

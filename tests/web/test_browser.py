@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tantalio.store import access, repo
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
 from tantalio.store.workspace import Workspace, init_workspace
 
-from .conftest import PASSWORD, ROLE_USERS, serve_workspace
+from .conftest import PASSWORD, ROLE_USERS, grant_all, serve_workspace
 from .demo_case import DemoCase, ingest_demo
 
 CHROMIUM = "/usr/bin/chromium"
@@ -57,6 +58,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         for role, name in ROLE_USERS.items():
             store_auth.create_user(db, name, PASSWORD, role, display_name=name.title())
     demo = ingest_demo(ws, root)
+    grant_all(ws)
+    with ws.transaction() as db:  # nora: an examiner of another case only
+        nora = store_auth.create_user(db, "nora", PASSWORD, "examiner", display_name="Nora")
+        case, _ = repo.ensure_case(db, "NORA-1", "her own case")
+        access.grant(db, case, nora, by_name="(test)")
     try:
         with serve_workspace(root / "ws") as url:
             yield Server(url, ws, demo)
@@ -229,6 +235,26 @@ def test_reveal_then_auditor_sees_the_event(browser, server: Server) -> None:  #
     assert when.evaluate("td => td.getClientRects()[0].height") < 40
     _shot(auditor, "audit-log")
     auditor.context.close()
+
+
+def test_a_non_member_gets_a_403_page_and_sees_only_her_cases(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    nora = _page(browser, server, "nora")
+    nora.goto(f"{server.url}/cases")
+    refs = nora.locator("table.list tbody td:first-child").all_inner_texts()
+    assert [r.strip() for r in refs] == ["NORA-1"]
+    _shot(nora, "cases-non-member")
+    for path in (
+        f"/cases/{server.demo.case_id}",
+        f"/cases/{server.demo.case_id}/triage",
+        f"/media/{server.demo.media['pic2']}",
+    ):
+        r = nora.goto(f"{server.url}{path}")
+        assert r.status == 403 and r.headers["content-type"].startswith("text/html"), path
+        assert nora.inner_text("h1") == "Not allowed"
+        assert "not a member of this case" in nora.inner_text("p.error")
+        assert nora.locator("nav >> text=Cases").count() == 1  # her menu, a way back
+    _shot(nora, "case-403")
+    nora.context.close()
 
 
 def test_role_checks(browser, server: Server) -> None:  # type: ignore[no-untyped-def]

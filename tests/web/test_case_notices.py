@@ -20,7 +20,7 @@ from tantalio.store.auth import AuditEvent
 from tantalio.subscriptions.workspace import pull, subscribe
 from tantalio.triage.pipeline import ingest
 
-from .conftest import WebEnv
+from .conftest import WebEnv, grant_all
 
 pytestmark = pytest.mark.anyio
 
@@ -33,6 +33,7 @@ async def test_notice_on_dashboard_until_dismissed(
     (phone / "DCIM").mkdir(parents=True)
     Image.new("RGB", (320, 240), (40, 120, 60)).save(phone / "DCIM" / "lake.png")
     ingest(ws, "OP-9", [str(phone)])
+    grant_all(ws)  # a case made by ingest has no member until granted
     with ws.session() as s:
         case_id = repo.get_case(s, "OP-9").id
     md5 = hashlib.md5((phone / "DCIM" / "lake.png").read_bytes()).hexdigest()

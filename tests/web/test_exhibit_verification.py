@@ -11,7 +11,7 @@ import pytest
 
 from tantalio.triage.pipeline import IngestOptions, ingest
 
-from .conftest import WebEnv
+from .conftest import WebEnv, grant_all
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evidence.ewf_damage import damage_chunk  # noqa: E402
@@ -28,6 +28,7 @@ async def test_dashboard_shows_match_and_mismatch(
     ingest(
         web_env.workspace, "K", [str(DATA / "mbr.E01"), str(tmp_path / "bad.E01")], None, options
     )
+    grant_all(web_env.workspace)  # a case made by ingest has no member until granted
     cases = (await examiner.get("/api/cases")).json()
     case_id = next(c["id"] for c in cases if c["reference"] == "K")
     body = (await examiner.get(f"/api/cases/{case_id}")).json()

@@ -17,7 +17,7 @@ from tantalio.store.workspace import init_workspace
 from tantalio.triage.chat_import import import_chats
 from tantalio.web.app import WebSettings, create_app
 
-from .conftest import PASSWORD, login
+from .conftest import PASSWORD, grant_all, login
 
 
 @pytest.mark.anyio
@@ -34,6 +34,7 @@ async def test_a_photo_only_in_the_text_export_is_flagged(
         with ws.transaction() as db:
             store_auth.create_user(db, "erin", PASSWORD, "examiner")
         import_chats(ws, "C1", phone, exhibit="phone")
+        grant_all(ws)
         with ws.session() as s:
             alice = s.scalar(select(ChatAccount.id).where(ChatAccount.key == ALICE))
             group = s.scalar(select(ChatGroup.id).where(ChatGroup.key == GROUP))

@@ -15,7 +15,7 @@ from tantalio.reports.html import build_report
 from tantalio.store.cases import File
 from tantalio.triage.pipeline import IngestOptions, ingest
 
-from .conftest import WebEnv
+from .conftest import WebEnv, grant_all
 
 pytestmark = pytest.mark.anyio
 
@@ -49,6 +49,7 @@ async def test_bidi_controls_in_names_are_shown_escaped(
     synth.write(folder / "holiday\u202egpj.exe", synth.jpeg_bytes(synth.picture(rng, 96, 64)))
     options = IngestOptions(jobs=1, in_process=True, thumbnails=False, progress=False)
     ingest(web_env.workspace, "B", [str(folder)], None, options)
+    grant_all(web_env.workspace)  # a case made by ingest has no member until granted
     with web_env.session() as db:
         media_id = db.scalars(select(File.media_id)).one()
     page = (await examiner.get(f"/media/{media_id}")).text

@@ -17,7 +17,7 @@ from tantalio.store import repo
 from tantalio.triage.hashset_import import import_hash_set
 from tantalio.triage.pipeline import ingest
 
-from .conftest import WebEnv
+from .conftest import WebEnv, grant_all
 
 pytestmark = pytest.mark.anyio
 
@@ -41,6 +41,7 @@ async def test_previous_next_follow_the_filter_and_entries_show_once(
     }))  # fmt: skip
     import_hash_set(ws, vics, "vics", "known")
     ingest(ws, "OP-5", [str(phone)])
+    grant_all(ws)  # a case made by ingest has no member until granted
     with ws.session() as s:
         case_id = repo.get_case(s, "OP-5").id
     items = (await examiner.get(f"/api/cases/{case_id}/media", params={"verdict": "new"})).json()[

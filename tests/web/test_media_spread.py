@@ -18,7 +18,7 @@ from tantalio.triage.chat_import import import_chats
 from tantalio.triage.hashset_import import import_hash_set
 from tantalio.web.app import WebSettings, create_app
 
-from .conftest import PASSWORD, login
+from .conftest import PASSWORD, grant_all, login
 
 
 @pytest.mark.anyio
@@ -36,6 +36,15 @@ async def test_media_page_shows_first_poster_and_spread(tmp_path: Path) -> None:
             db.add(media)
             db.flush()
             media_id = media.id
+            # the media is a file of the case, so its member erin may see it (issue 14)
+            from tantalio.store.cases import Case, Exhibit, File
+
+            exhibit = db.scalar(
+                select(Exhibit.id).join(Case).where(Case.reference == scenario.case).limit(1)
+            )
+            db.add(File(exhibit_id=exhibit, path="sent.jpg", path_key="k", media_id=media_id))
+        grant_all(ws)
+        with ws.transaction() as db:
             first_id = db.scalar(select(ChatAccount.id).where(ChatAccount.key == first))
         app = create_app(ws, WebSettings())
         transport = httpx.ASGITransport(app=app)

@@ -24,7 +24,14 @@ from tantalio.triage.hashset_import import import_hash_set
 from tantalio.triage.pipeline import IngestOptions, ingest
 from tantalio.web.app import WebSettings, create_app
 
-from .conftest import PASSWORD, ROLE_USERS, login, module_database, serve_workspace
+from .conftest import (
+    PASSWORD,
+    ROLE_USERS,
+    grant_all,
+    login,
+    module_database,
+    serve_workspace,
+)
 
 SCENARIO = Path(__file__).resolve().parents[1] / "data" / "chats" / "scenario"
 EXPECTED = json.loads((SCENARIO / "expected.json").read_text())
@@ -40,6 +47,7 @@ def _load_scenario(ws: Workspace) -> int:
     # thumbnails, and the messages link to them (deleted files stay known by hash alone)
     phones = [str(SCENARIO / p) for p in ("phone1", "phone2", "phone3", "saved_site")]
     ingest(ws, CASE, phones, options=IngestOptions(jobs=1, progress=False))
+    grant_all(ws)
     with ws.session() as db:
         return get_case(db, CASE).id
 

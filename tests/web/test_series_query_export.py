@@ -166,10 +166,10 @@ async def test_ingest_from_the_browser_with_progress(
     assert r.status_code == 201
     case_id = r.json()["id"]
     assert (await d_examiner.post("/api/cases", json={"reference": "WEB-2"})).status_code == 409
-    build_evidence(tmp_path / "phone2", seed=11)
+    build_evidence(tmp_path / "evidence" / "phone2", seed=11)
     r = await d_examiner.post(
         f"/api/cases/{case_id}/ingest",
-        json={"source": str(tmp_path / "phone2"), "exhibit": "phone2"},
+        json={"source": str(tmp_path / "evidence" / "phone2"), "exhibit": "phone2"},
     )
     assert r.status_code == 202 and r.json()["expected"] == 22
     for _ in range(300):
@@ -180,7 +180,7 @@ async def test_ingest_from_the_browser_with_progress(
     assert status["jobs"][0]["state"] == "done", status
     assert status["files"] == 22 and status["exhibits"][0]["status"] == "complete"
     bad = await d_examiner.post(
-        f"/api/cases/{case_id}/ingest", json={"source": str(tmp_path / "nowhere")}
+        f"/api/cases/{case_id}/ingest", json={"source": str(tmp_path / "evidence" / "nowhere")}
     )
     assert bad.status_code == 400
     assert _events(demo_env, "ingest.start")[0].object_id == str(case_id)

@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "tantalio.cli.classify_cmd",
     "tantalio.cli.chats_cmd",
     "tantalio.cli.web_cmd",
+    "tantalio.cli.access_cmd",  # after workspace_cmd: adds to its `case` group
     "tantalio.cli.platform_cmd",
     "tantalio.cli.exchange_cmd",  # the exchange server (creates the `exchange` group)
 )

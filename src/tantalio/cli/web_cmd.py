@@ -50,13 +50,26 @@ def serve(
         bool,
         typer.Option(help="Trust X-Forwarded-Proto/For from a local reverse proxy (TLS there)."),
     ] = False,
+    evidence_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--evidence-root",
+            help="A folder the browser may ingest from (repeatable); without one the web "
+            "ingest form is off.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the examiner web application over a workspace."""
     import uvicorn
 
     from tantalio.store.auth import bootstrap_admin
-    from tantalio.web.app import create_app
+    from tantalio.web.app import WebSettings, create_app
 
+    roots = [root.expanduser().resolve() for root in evidence_root or []]
+    for root in roots:
+        if not root.is_dir():
+            typer.echo(f"error: --evidence-root {root}: not a folder", err=True)
+            raise typer.Exit(2)
     ws = _open(workspace)
     with ws.session() as db:
         password = bootstrap_admin(db)
@@ -72,8 +85,12 @@ def serve(
             err=True,
         )
     typer.echo(f"tantalio web app on {scheme}://{host}:{port}/ (workspace: {ws.dir or ws.url})")
+    if roots:
+        typer.echo("browser ingest from: " + ", ".join(str(r) for r in roots))
+    else:
+        typer.echo("browser ingest is off (no --evidence-root)")
     uvicorn.run(
-        create_app(ws),
+        create_app(ws, WebSettings(evidence_roots=roots)),
         host=host,
         port=port,
         log_level="info",
@@ -92,6 +109,10 @@ def user_add(
         str, typer.Option("--role", "-r", help="admin, examiner, victim-id or auditor")
     ],
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    agency: Annotated[
+        str | None,
+        typer.Option("--agency", help="The user's agency (default: the workspace's own)."),
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -107,12 +128,16 @@ def user_add(
     ws = _open(workspace)
     try:
         with ws.transaction() as db:
+            from tantalio.store.access import ensure_agency
+
+            agency_id = ensure_agency(db, agency).id if agency else None
             user = store_auth.create_user(
                 db,
                 username,
                 password,
                 role,
                 display_name=name,
+                agency_id=agency_id,
                 must_change_password=not password_stdin,
             )
             store_audit.audit(
@@ -121,14 +146,16 @@ def user_add(
                 username=_cli_actor(),
                 object_type="user",
                 object_id=user.id,
-                detail={"username": user.username, "role": user.role},
+                detail={"username": user.username, "role": user.role, "agency": agency},
             )
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     finally:
         ws.close()
-    typer.echo(f"added {user.username} ({user.role})")
+    typer.echo(f"added {user.username} ({user.role}{f', {agency}' if agency else ''})")
+    if user.role in ("examiner", "victim-id"):
+        typer.echo(f"grant cases with `tantalio case grant CASE {user.username}`")
     if not password_stdin:
         typer.echo(f"one-time password: {password}")
 

@@ -53,17 +53,35 @@ def init(
     db: str | None = typer.Option(
         None, "--db", help="Database URL to record (default: SQLite inside DIR)."
     ),
+    agency: str | None = typer.Option(
+        None, "--agency", help="The agency this workspace works for (or later: `agency set`)."
+    ),
+    country: str | None = typer.Option(
+        None, "--country", help="The agency's ISO 3166-1 country code, e.g. DE."
+    ),
 ) -> None:
     """Create a workspace: a database plus index files in DIR."""
+    from tantalio.store.access import set_home_agency
     from tantalio.store.workspace import WorkspaceError, init_workspace
 
+    if country and not agency:
+        fail("--country needs --agency")
     try:
         ws = init_workspace(directory, db)
     except WorkspaceError as exc:
         fail(str(exc))
     backend = ws.engine.dialect.name
-    ws.close()
+    try:
+        if agency:
+            with ws.transaction() as s:
+                set_home_agency(s, agency, country)
+    except ValueError as exc:
+        fail(str(exc))
+    finally:
+        ws.close()
     typer.echo(f"workspace ready: {directory} ({backend})")
+    if agency:
+        typer.echo(f"workspace agency: {agency}{f' ({country.upper()})' if country else ''}")
 
 
 case_app = typer.Typer(help="Create and list cases.", no_args_is_help=True)
@@ -73,14 +91,24 @@ case_app = typer.Typer(help="Create and list cases.", no_args_is_help=True)
 def case_create(
     reference: str = typer.Argument(..., help="Case reference (how commands name the case)."),
     title: str | None = typer.Option(None, "--title", help="Descriptive title."),
+    member: list[str] | None = typer.Option(
+        None, "--member", help="Web app user who may see the case (repeatable; audited)."
+    ),
     workspace: WorkspaceOpt = None,
     as_user: AsOpt = None,
 ) -> None:
-    """Create a case (ingest also creates one on first use)."""
+    """Create a case (ingest also creates one on first use; then `case grant` gives access)."""
+    from tantalio.cli.web_cmd import _cli_actor
+    from tantalio.store import access
     from tantalio.store.audit import audit_actor
+    from tantalio.store.auth import get_user
     from tantalio.store.repo import ensure_case
 
     with open_cli_workspace(workspace) as ws, ws.transaction() as s:
+        users = [(name, get_user(s, name)) for name in member or []]
+        missing = [name for name, user in users if user is None]
+        if missing:
+            fail(f"no user {', '.join(map(repr, missing))} (see `tantalio user list`)")
         case_row, created = ensure_case(s, reference, title)
         if created:
             audit_actor(
@@ -91,7 +119,12 @@ def case_create(
                 object_id=case_row.id,
                 detail={"reference": reference},
             )
+        for _name, user in users:
+            assert user is not None
+            access.grant(s, case_row, user, by_name=_cli_actor())
     typer.echo(f"case {reference!r} {'created' if created else 'exists already'}")
+    for name in member or []:
+        typer.echo(f"member: {name.lower()}")
 
 
 @case_app.command("list")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,10 +147,17 @@ def exhibit_records(session: Session, case_id: int) -> list[dict[str, Any]]:
 
 
 def build_report(
-    ws: Workspace, session: Session, case_reference: str, out: Path, *, pdf: bool = True
+    ws: Workspace,
+    session: Session,
+    case_reference: str,
+    out: Path,
+    *,
+    pdf: bool = True,
+    shown_cases: Collection[int] | None = None,
 ) -> ReportFiles:
+    """The report of a case; other cases are named only when in `shown_cases` (None: all)."""
     case = repo.get_case(session, case_reference)
-    rows = list(triage_rows(session, case.id))
+    rows = list(triage_rows(session, case.id, shown_cases))
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "files.csv"
     with csv_path.open("w", encoding="utf-8", newline="") as fh:

@@ -190,6 +190,11 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValueError(f"user {username!r} already exists")
     check_password_strength(password)
+    if agency_id is None:  # users join the workspace's own agency unless told otherwise
+        from tantalio.store.access import home_agency
+
+        home = home_agency(session)
+        agency_id = home.id if home is not None else None
     user = User(
         username=username,
         display_name=display_name,

@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "tantalio.store.series",
     "tantalio.store.auth",  # web app: users, audit events
     "tantalio.store.chats",  # chats: accounts, groups, messages, artifacts
+    "tantalio.store.access",  # web app: case membership, the workspace's agency
     "tantalio.store.subscriptions",  # signed list subscriptions, case notices
     "tantalio.store.scores",  # classifier scores of media
     "tantalio.store.exchange_ws",  # the central exchange's answers, sync state, series links

@@ -55,7 +55,10 @@ def ensure_case(session: Session, reference: str, title: str | None = None) -> t
     case = session.scalar(select(Case).where(Case.reference == reference))
     if case is not None:
         return case, False
-    case = Case(reference=reference, title=title)
+    from tantalio.store.access import home_agency
+
+    home = home_agency(session)  # a new case belongs to the workspace's agency
+    case = Case(reference=reference, title=title, agency_id=home.id if home else None)
     session.add(case)
     session.flush()
     return case, True

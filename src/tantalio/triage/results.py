@@ -3,7 +3,7 @@ report and exports are built from."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -53,9 +53,13 @@ class TriageRow:
         return {k: data.pop(k) for k in JSON_KEYS} | data
 
 
-def triage_rows(session: Session, case_id: int) -> Iterator[TriageRow]:
+def triage_rows(
+    session: Session, case_id: int, shown_cases: Collection[int] | None = None
+) -> Iterator[TriageRow]:
     """Every file of the case with its stored verdict and the details behind it, ordered by
-    exhibit and path."""
+    exhibit and path. `cases` names the other cases holding the same content, only those in
+    `shown_cases` when given (the web app's exports for a user who is no member of the rest;
+    the verdict `seen-elsewhere` stays)."""
     facts = store.case_file_facts(session, case_id)
     media = {f.media_id for f in facts if f.media_id is not None}
     matches = store.entry_match_facts(session, media)
@@ -78,7 +82,9 @@ def triage_rows(session: Session, case_id: int) -> Iterator[TriageRow]:
         )
         if f.media_id is not None:
             row.cases = sorted(
-                ref for cid, ref in cases.get(f.media_id, {}).items() if cid != case_id
+                ref
+                for cid, ref in cases.get(f.media_id, {}).items()
+                if cid != case_id and (shown_cases is None or cid in shown_cases)
             )
             row.examiner_category, row.examiner_series = review.get(f.media_id, (None, []))
             best = best_matches(matches.get(f.media_id, []))

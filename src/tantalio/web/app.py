@@ -23,7 +23,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tantalio.store.web_queries import refresh_planner_statistics
 from tantalio.web.jobs import IngestJobs
 from tantalio.web.ratelimit import RateLimiter
-from tantalio.web.security import LoginRequired, PasswordChangeRequired, Principal, require
+from tantalio.web.security import (
+    LoginRequired,
+    PasswordChangeRequired,
+    Principal,
+    require,
+    require_case_access,
+)
 from tantalio.web.templating import STATIC_DIR, render
 
 if TYPE_CHECKING:
@@ -51,6 +57,9 @@ class WebSettings:
     queries_per_minute: int = 20  # query by example, per user
     page_size: int = 120
     reveal_seconds: int = 120  # how long a reveal link stays valid
+    # Folders the browser may ingest from (`tantalio serve --evidence-root DIR`); none: the
+    # web ingest form is off (issue 14: an examiner ingested /etc).
+    evidence_roots: list[Path] = field(default_factory=list)
 
 
 def create_app(workspace: Workspace, settings: WebSettings | None = None) -> FastAPI:
@@ -132,7 +141,11 @@ def create_app(workspace: Workspace, settings: WebSettings | None = None) -> Fas
     from tantalio.web.routers import ROUTERS
 
     for router in ROUTERS:
-        app.include_router(router, dependencies=[Depends(_ids_in_range)])
+        # Every route checks case membership (security.require_case_access), so a new route
+        # cannot forget it; routes with nothing case-scoped pass through.
+        app.include_router(
+            router, dependencies=[Depends(_ids_in_range), Depends(require_case_access)]
+        )
     return app
 
 

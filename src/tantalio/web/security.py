@@ -1,7 +1,12 @@
-"""Who is asking, and may they: sessions or API tokens, roles → permissions, CSRF.
+"""Who is asking, and may they: sessions or API tokens, roles → permissions, CSRF, cases.
 
 Every route but the login page and the static files depends on `require(...)`: there is no
-anonymous access. Browser requests authenticate by the session cookie and must prove CSRF on
+anonymous access. Every route also depends on `require_case_access` (app.py includes the
+routers with it): a path parameter naming a case, media, series, chat account or group, and
+the `case` query parameter, must name something of a case the user is a member of, else 403
+(issues 11 and 14; admins see every case, docs/decisions/web.md).
+
+Browser requests authenticate by the session cookie and must prove CSRF on
 every unsafe method (form field `csrf_token` or header `X-CSRF-Token`); scripts authenticate
 with `Authorization: Bearer tnt_...` and need no CSRF token, since browsers never send one
 on their own.
@@ -16,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, HTTPException, Request
 
+from tantalio.store import access
 from tantalio.store import auth as store_auth
 
 if TYPE_CHECKING:
@@ -158,3 +164,66 @@ def require(*permissions: str, allow_password_change: bool = False) -> Callable[
 def cookie_secure(request: Request) -> bool:
     """Secure cookies when served over TLS (directly or behind a proxy that says so)."""
     return request.url.scheme == "https"
+
+
+# Path parameters that name something belonging to cases, with the check each must pass.
+# tests/web/test_case_access.py fails when a route takes an id parameter not listed here nor
+# in its list of parameters known to be case-free.
+CASE_SCOPED_PARAMS: dict[str, Callable[[Session, store_auth.User, int], bool]] = {
+    "case_id": access.may_see_case,
+    "media_id": access.may_see_media,
+    "series_id": access.may_see_series,
+    "account_id": access.may_see_account,
+    "group_id": access.may_see_group,
+}
+# Query parameters naming the case a page was opened from (`/media/7?case=3`).
+CASE_QUERY_PARAMS = ("case",)
+NOT_A_MEMBER = "you are not a member of this case; an administrator can grant you access"
+
+
+def _id(value: str) -> int | None:
+    try:
+        number = int(value)
+    except ValueError:
+        return None  # not a number: the route's own validation answers 422
+    if not 0 <= number <= access.MAX_ID:
+        raise HTTPException(404, f"no such item {value[:30]}")
+    return number
+
+
+def require_case_access(request: Request, db: Session = Depends(get_db)) -> None:
+    """Dependency on every route: 403 unless the user may see the case of every case-scoped
+    id the request names (see CASE_SCOPED_PARAMS). Routes naming none pass at no cost."""
+    checks = [(k, v) for k, v in request.path_params.items() if k in CASE_SCOPED_PARAMS]
+    checks += [("case_id", request.query_params[k]) for k in CASE_QUERY_PARAMS
+               if request.query_params.get(k)]  # fmt: skip
+    if not checks:
+        return
+    principal = get_principal(request, db)  # anonymous: LoginRequired, as `require` would
+    if principal.user.must_change_password:
+        raise PasswordChangeRequired()
+    request.state.principal = principal  # the 403 page shows the user's menu
+    for name, raw in checks:
+        number = _id(str(raw))
+        if number is None or access.sees_all(principal.user):
+            continue
+        if not CASE_SCOPED_PARAMS[name](db, principal.user, number):
+            if not access.item_exists(db, name.removesuffix("_id"), number):
+                continue  # the route answers 404, as it does for everybody
+            raise HTTPException(403, NOT_A_MEMBER)
+
+
+def visible_cases(db: Session, principal: Principal) -> set[int] | None:
+    """The ids of the cases the user may see; None means all of them."""
+    return access.visible_case_ids(db, principal.user)
+
+
+def require_media(db: Session, principal: Principal, media_ids: list[int]) -> None:
+    """403 unless every media of a request body is in a case of the user's."""
+    hidden = set(media_ids) - access.visible_media(db, principal.user, media_ids)
+    if hidden:
+        raise HTTPException(
+            403,
+            f"{len(hidden)} of these media are in no case you are a member of; "
+            "an administrator can grant you access",
+        )

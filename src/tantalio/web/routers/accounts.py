@@ -3,6 +3,10 @@ where it was seen, the groups it was in and how it got there, the media it poste
 verdicts, and why it ranks where it does; a group's members, invite links, the sites listing
 them and the media posted in it. Included by `network.py`.
 
+Accounts and groups belong to the cases whose exhibits show them: a user sees one only when
+it was seen in a case of theirs (security.require_case_access), and then only what those cases
+hold (where seen, memberships, messages, ranking); admins see the whole workspace.
+
 Phone numbers and JIDs are shown: investigators need them. Media appear only as the user's
 blurred grayscale thumbnails (`_macros.tile`), and only for users who may view media.
 """
@@ -14,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import aliased
 
+from tantalio.store import access
 from tantalio.store.cases import Case, Exhibit
 from tantalio.store.chats import (
     ChatAccount,
@@ -32,7 +37,7 @@ from tantalio.store.chats import (
 from tantalio.store.ingest import media_ids
 from tantalio.store.web_media import media_summaries
 from tantalio.web.routers.cases import get_case
-from tantalio.web.security import Principal, get_db, require
+from tantalio.web.security import Principal, get_db, require, visible_cases
 from tantalio.web.templating import render
 
 if TYPE_CHECKING:
@@ -99,7 +104,14 @@ def score_breakdown(data: ChatGraphData, account_id: int) -> dict[str, Any]:
 # --- messages with media ----------------------------------------------------------------------
 
 
-def _media_messages(db: Session, where: Any, can_view: bool) -> dict[str, Any]:
+def _in(cases: set[int] | None) -> Any:
+    """The condition restricting a query joined to `Case` to the user's cases."""
+    return true() if cases is None else Case.id.in_(sorted(cases))
+
+
+def _media_messages(
+    db: Session, where: Any, can_view: bool, cases: set[int] | None = None
+) -> dict[str, Any]:
     """Messages with media (newest last, at most MESSAGE_LIMIT), each with the media's
     verdict and category, and tile facts of the distinct stored media (known first)."""
     peer = aliased(ChatAccount)
@@ -133,7 +145,8 @@ def _media_messages(db: Session, where: Any, can_view: bool) -> dict[str, Any]:
         .outerjoin(sender, sender.id == ChatMessage.sender_id)
         .join(Exhibit, Exhibit.id == ChatMessage.exhibit_id)
         .join(Case, Case.id == Exhibit.case_id)
-        .where(where, ChatMessage.system.is_(None), ChatMessage.media_sha256.is_not(None))
+        .where(where, _in(cases), ChatMessage.system.is_(None))
+        .where(ChatMessage.media_sha256.is_not(None))
         .order_by(ChatMessage.timestamp, ChatMessage.id)
         .limit(MESSAGE_LIMIT + 1)
     )
@@ -171,6 +184,9 @@ def _media_messages(db: Session, where: Any, can_view: bool) -> dict[str, Any]:
     tiles: list[dict[str, Any]] = []
     if can_view:
         ids = list(dict.fromkeys(m["media_id"] for m in messages if m["media_id"]))
+        if cases is not None:  # a tile only for media stored in the user's cases
+            mine = access.media_in_cases(db, ids, cases)
+            ids = [i for i in ids if i in mine]
         verdict = {m["media_id"]: m["verdict"] for m in messages if m["media_id"]}
         tiles = [t | {"verdict": verdict[t["media_id"]]} for t in media_summaries(db, ids)]
         tiles.sort(key=lambda t: t["verdict"] != "known")
@@ -182,7 +198,7 @@ def _media_messages(db: Session, where: Any, can_view: bool) -> dict[str, Any]:
 
 
 def account_detail(
-    db: Session, account_id: int, case_id: int | None, can_view: bool
+    db: Session, account_id: int, case_id: int | None, can_view: bool, cases: set[int] | None
 ) -> dict[str, Any]:
     acc = db.get(ChatAccount, account_id)
     if acc is None:
@@ -191,7 +207,7 @@ def account_detail(
         select(ChatAccountSeen, Exhibit.label, Case.reference)
         .join(Exhibit, Exhibit.id == ChatAccountSeen.exhibit_id)
         .join(Case, Case.id == Exhibit.case_id)
-        .where(ChatAccountSeen.account_id == acc.id)
+        .where(ChatAccountSeen.account_id == acc.id, _in(cases))
         .order_by(Case.reference, Exhibit.label)
     )
     seen: list[dict[str, Any]] = [
@@ -207,7 +223,7 @@ def account_detail(
         .outerjoin(adder, adder.id == ChatMembership.added_by_id)
         .join(Exhibit, Exhibit.id == ChatMembership.exhibit_id)
         .join(Case, Case.id == Exhibit.case_id)
-        .where(ChatMembership.account_id == acc.id)
+        .where(ChatMembership.account_id == acc.id, _in(cases))
         .order_by(ChatGroup.subject, Case.reference, Exhibit.label)
     )  # fmt: skip
     groups = [
@@ -215,7 +231,8 @@ def account_detail(
                                                     "added_by": aphone or ajid}
         for m, subj, gjid, aphone, ajid, label, ref in db.execute(mq)
     ]  # fmt: skip
-    _graph, ranking, data = network(db, [case_id] if case_id else None)
+    scope = [case_id] if case_id else None if cases is None else sorted(cases)
+    _graph, ranking, data = network(db, scope)
     place = next(((i, r) for i, r in enumerate(ranking, start=1) if r.id == acc.id), None)
     breakdown = score_breakdown(data, acc.id)
     labels = _chat_labels(db, [r["chat"] for r in breakdown["chats"]], acc.id)
@@ -236,7 +253,7 @@ def account_detail(
         "accounts_ranked": len(ranking),
         "score": place[1].to_json() if place else None,
         "breakdown": breakdown,
-        **_media_messages(db, ChatMessage.sender_id == acc.id, can_view),
+        **_media_messages(db, ChatMessage.sender_id == acc.id, can_view, cases),
     }
 
 
@@ -278,7 +295,9 @@ def _chat_labels(
 # --- group ------------------------------------------------------------------------------------
 
 
-def group_detail(db: Session, group_id: int, can_view: bool) -> dict[str, Any]:
+def group_detail(
+    db: Session, group_id: int, can_view: bool, cases: set[int] | None
+) -> dict[str, Any]:
     grp = db.get(ChatGroup, group_id)
     if grp is None:
         raise HTTPException(404, f"no group {group_id}")
@@ -287,7 +306,7 @@ def group_detail(db: Session, group_id: int, can_view: bool) -> dict[str, Any]:
         select(ChatGroupSeen.subject, Exhibit.label, Case.reference)
         .join(Exhibit, Exhibit.id == ChatGroupSeen.exhibit_id)
         .join(Case, Case.id == Exhibit.case_id)
-        .where(ChatGroupSeen.group_id == grp.id)
+        .where(ChatGroupSeen.group_id == grp.id, _in(cases))
         .order_by(Case.reference, Exhibit.label)
     )
     seen = [{"exhibit": f"{ref}/{label}", "subject": s} for s, label, ref in db.execute(seen_q)]
@@ -300,7 +319,7 @@ def group_detail(db: Session, group_id: int, can_view: bool) -> dict[str, Any]:
         .outerjoin(adder, adder.id == ChatMembership.added_by_id)
         .join(Exhibit, Exhibit.id == ChatMembership.exhibit_id)
         .join(Case, Case.id == Exhibit.case_id)
-        .where(ChatMembership.group_id == grp.id)
+        .where(ChatMembership.group_id == grp.id, _in(cases))
         .order_by(ChatMembership.joined_at, member.phone, member.key, Exhibit.label)
     )  # fmt: skip
     members = [
@@ -316,7 +335,7 @@ def group_detail(db: Session, group_id: int, can_view: bool) -> dict[str, Any]:
         .join(Exhibit, Exhibit.id == ChatArtifact.exhibit_id)
         .join(Case, Case.id == Exhibit.case_id)
         .where(ChatArtifact.kind == "whatsapp_invite", ChatArtifact.value.in_(sorted(codes)),
-               ChatArtifact.site.is_not(None))
+               ChatArtifact.site.is_not(None), _in(cases))
         .order_by(ChatArtifact.site, ChatArtifact.value)
     )  # fmt: skip
     sites = [
@@ -337,7 +356,7 @@ def group_detail(db: Session, group_id: int, can_view: bool) -> dict[str, Any]:
         "members": members,
         "invites": sorted(codes),
         "sites": sites,
-        **_media_messages(db, ChatMessage.group_id == grp.id, can_view),
+        **_media_messages(db, ChatMessage.group_id == grp.id, can_view, cases),
     }  # fmt: skip
 
 
@@ -358,7 +377,13 @@ def api_account(
     """A chat account: identifiers, names, where seen, groups (role, how and when joined,
     left), messages with media (verdict, category), and its rank and score breakdown within
     `case` (default: the whole workspace)."""
-    return account_detail(db, account_id, _case_id(db, case), principal.can("media.view"))
+    return account_detail(
+        db,
+        account_id,
+        _case_id(db, case),
+        principal.can("media.view"),
+        visible_cases(db, principal),
+    )
 
 
 @router.get("/api/groups/{group_id}", tags=["network"])
@@ -369,7 +394,7 @@ def api_group(
 ) -> dict[str, Any]:
     """A group: subject, JID, creator, members (how and when joined and left), invite links,
     saved sites listing them, and the messages with media posted in it."""
-    return group_detail(db, group_id, principal.can("media.view"))
+    return group_detail(db, group_id, principal.can("media.view"), visible_cases(db, principal))
 
 
 @router.get("/accounts/{account_id}", include_in_schema=False)
@@ -381,7 +406,9 @@ def account_page(
     db: Session = Depends(get_db),
 ) -> Response:
     case_id = _case_id(db, case)
-    a = account_detail(db, account_id, case_id, principal.can("media.view"))
+    a = account_detail(
+        db, account_id, case_id, principal.can("media.view"), visible_cases(db, principal)
+    )
     ctx = {"a": a, "case": get_case(db, case_id) if case_id else None}
     return render(request, "account.html", ctx)
 
@@ -395,6 +422,6 @@ def group_page(
     db: Session = Depends(get_db),
 ) -> Response:
     case_id = _case_id(db, case)
-    g = group_detail(db, group_id, principal.can("media.view"))
+    g = group_detail(db, group_id, principal.can("media.view"), visible_cases(db, principal))
     ctx = {"g": g, "case": get_case(db, case_id) if case_id else None}
     return render(request, "group.html", ctx)

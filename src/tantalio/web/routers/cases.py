@@ -1,24 +1,30 @@
 """Cases: list, create, the case dashboard (counts with charts, new-media queue first) and
-ingest started from the browser with live progress."""
+ingest started from the browser with live progress.
+
+A user sees only the cases they are a member of (admins: all; `security.require_case_access`
+guards every case route); whoever creates a case becomes its member. The browser may ingest
+only sources under the evidence roots the server was started with (`tantalio serve
+--evidence-root DIR`); anything else is refused and the refusal audited (issue 14).
+"""
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from tantalio.store import access, repo
 from tantalio.store import audit as store_audit
-from tantalio.store import repo
 from tantalio.store import web_queries as wq
 from tantalio.store.cases import VERDICTS
 from tantalio.triage.tile_facts import annotate
 from tantalio.web.categories import CATEGORIES
 from tantalio.web.exchange_view import case_exchange
 from tantalio.web.routers.notices import notice_dicts
-from tantalio.web.security import Principal, client_ip, get_db, require
+from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
 from tantalio.web.templating import render
 
 if TYPE_CHECKING:
@@ -46,7 +52,9 @@ def get_case(db: Session, case_id: int) -> Case:
     return case
 
 
-def _cases(db: Session) -> list[dict[str, Any]]:
+def _cases(db: Session, principal: Principal) -> list[dict[str, Any]]:
+    """The cases the user may see (members: theirs; admins: all)."""
+    allowed = visible_cases(db, principal)
     return [
         {
             "id": c.id,
@@ -57,6 +65,7 @@ def _cases(db: Session) -> list[dict[str, Any]]:
             "created_at": c.created_at.isoformat(),
         }
         for c, e, f in repo.list_cases(db)
+        if allowed is None or c.id in allowed
     ]
 
 
@@ -74,6 +83,7 @@ def create_case(request: Request, db: Session, principal: Principal, body: CaseI
         detail={"reference": reference},
         ip=client_ip(request),
     )
+    access.grant(db, case, principal.user, by=principal.user, ip=client_ip(request))
     db.commit()
     return case
 
@@ -110,12 +120,48 @@ def ingest_status(request: Request, db: Session, case: Case) -> dict[str, Any]:
     }
 
 
+NO_EVIDENCE_ROOT = (
+    "ingest from the browser is off: the server names no evidence folder; restart it with "
+    "`tantalio serve --evidence-root DIR` (repeatable) naming the folders that hold evidence, "
+    "or ingest on the command line with `tantalio ingest CASE SOURCE`"
+)
+
+
+def evidence_source(request: Request, raw: str) -> Path:
+    """The source with symlinks and `..` resolved, if it lies under an evidence root;
+    else HTTPException naming the roots (a browser must not make the server read /etc)."""
+    roots: list[Path] = request.app.state.settings.evidence_roots
+    if not roots:
+        raise HTTPException(403, NO_EVIDENCE_ROOT)
+    source = Path(raw.strip()).expanduser().resolve()
+    for root in roots:
+        real = root.expanduser().resolve()
+        if source == real or real in source.parents:
+            if not source.exists():
+                raise HTTPException(400, f"{source}: no such file or folder on the server")
+            return source
+    names = ", ".join(str(r) for r in roots)
+    raise HTTPException(403, f"{source} is outside the evidence folders of this server ({names})")
+
+
 def start_ingest(
     request: Request, db: Session, principal: Principal, case: Case, body: IngestIn
 ) -> dict[str, Any]:
-    source = os.path.abspath(os.path.expanduser(body.source.strip()))
-    if not os.path.exists(source):
-        raise HTTPException(400, f"{source}: no such file or folder on the server")
+    try:
+        source = str(evidence_source(request, body.source))
+    except HTTPException as exc:
+        if exc.status_code == 403:
+            store_audit.audit(
+                db,
+                "ingest.refused",
+                user=principal.user,
+                object_type="case",
+                object_id=case.id,
+                detail={"source": body.source[:1000], "reason": exc.detail},
+                ip=client_ip(request),
+            )
+            db.commit()
+        raise
     try:
         job = request.app.state.ingest_jobs.start(
             case.reference, source, body.exhibit or None, principal.user.username
@@ -142,7 +188,7 @@ def start_ingest(
 def api_cases(
     principal: Principal = Depends(require("cases.read")), db: Session = Depends(get_db)
 ) -> list[dict[str, Any]]:
-    return _cases(db)
+    return _cases(db, principal)
 
 
 @router.post("/api/cases", tags=["cases"], status_code=201)
@@ -199,7 +245,7 @@ def cases_page(
     principal: Principal = Depends(require("cases.read")),
     db: Session = Depends(get_db),
 ) -> Response:
-    return render(request, "cases.html", {"cases": _cases(db)})
+    return render(request, "cases.html", {"cases": _cases(db, principal)})
 
 
 @router.post("/cases", include_in_schema=False)
@@ -216,7 +262,7 @@ def cases_create(
         return render(
             request,
             "cases.html",
-            {"cases": _cases(db), "error": exc.detail},
+            {"cases": _cases(db, principal), "error": exc.detail},
             status_code=exc.status_code,
         )
     return RedirectResponse(f"/cases/{case.id}", status_code=303)
@@ -244,6 +290,7 @@ def case_page(
             "status": status,
             "categories": CATEGORIES,
             "verdict_order": VERDICTS,
+            "evidence_roots": request.app.state.settings.evidence_roots,
             "exchange": case_exchange(db, case.id),
             "notices": notice_dicts(db, case.id),
         },

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from tantalio.store import audit as store_audit
 from tantalio.web.routers.cases import get_case
-from tantalio.web.security import Principal, client_ip, get_db, require
+from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -29,7 +29,11 @@ FORMATS = {
 }
 
 
-def _render(request: Request, db: Session, reference: str, fmt: str) -> bytes:
+def _render(
+    request: Request, db: Session, reference: str, fmt: str, shown: set[int] | None
+) -> bytes:
+    """The export; other cases holding the same media are named only when the user may see
+    them (`shown`; None: all), the verdict `seen-elsewhere` stays."""
     if fmt == "vics":
         from tantalio.reports.vics_export import export_vics
 
@@ -42,13 +46,13 @@ def _render(request: Request, db: Session, reference: str, fmt: str) -> bytes:
         from tantalio.triage.results import triage_rows
 
         buf = io.StringIO()
-        write_csv(buf, triage_rows(db, repo.get_case(db, reference).id))
+        write_csv(buf, triage_rows(db, repo.get_case(db, reference).id, shown))
         return buf.getvalue().encode("utf-8")
     from tantalio.reports.html import build_report
 
     tmp = Path(tempfile.mkdtemp(prefix="tantalio-report-"))
     try:
-        files = build_report(request.app.state.workspace, db, reference, tmp)
+        files = build_report(request.app.state.workspace, db, reference, tmp, shown_cases=shown)
         return files.html.read_bytes()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -67,7 +71,7 @@ def export(
         raise HTTPException(404, f"unknown export format {fmt!r}; use vics, csv or html")
     case = get_case(db, case_id)
     seq, digest = store_audit.audit_head(db)
-    data = _render(request, db, case.reference, fmt)
+    data = _render(request, db, case.reference, fmt, visible_cases(db, principal))
     store_audit.audit(
         db,
         "export",

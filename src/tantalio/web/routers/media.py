@@ -16,13 +16,20 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import BaseModel, Field
 
+from tantalio.store import access, review, web_media
 from tantalio.store import audit as store_audit
-from tantalio.store import review, web_media
 from tantalio.store import web_queries as wq
 from tantalio.web import thumbnails
 from tantalio.web.categories import CATEGORIES, parse_category
 from tantalio.web.exchange_view import media_agencies
-from tantalio.web.security import Principal, client_ip, get_db, require
+from tantalio.web.security import (
+    Principal,
+    client_ip,
+    get_db,
+    require,
+    require_media,
+    visible_cases,
+)
 from tantalio.web.templating import render
 
 if TYPE_CHECKING:
@@ -152,6 +159,7 @@ def categorize(
         category = parse_category(body.category)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
+    require_media(db, principal, body.media_ids)
     changed = review.categorize(db, body.media_ids, category)
     for media_id, before in changed.items():
         store_audit.audit(
@@ -185,6 +193,7 @@ def api_tags(
     principal: Principal = Depends(require("media.categorize")),
     db: Session = Depends(get_db),
 ) -> dict[str, Any]:
+    require_media(db, principal, body.media_ids)
     changed = review.edit_tags(db, body.media_ids, body.add, body.remove)
     for media_id, (before, after) in changed.items():
         store_audit.audit(
@@ -292,10 +301,19 @@ def media_spread_json(db: Session, sha256: str) -> dict[str, Any] | None:
     return out
 
 
-def _detail(db: Session, media_id: int) -> web_media.MediaDetail:
+def _detail(db: Session, media_id: int, principal: Principal) -> web_media.MediaDetail:
+    """The media's detail, showing of other cases only what the user may see: occurrences,
+    chat messages and near-duplicates in cases they are no member of are left out."""
     d = web_media.media_detail(db, media_id)
     if d is None:
         raise HTTPException(404, f"no media {media_id}")
+    allowed = visible_cases(db, principal)
+    if allowed is not None:
+        d.occurrences = [o for o in d.occurrences if o["case_id"] in allowed]
+        refs = access.case_references(db, allowed)
+        d.messages = [m for m in d.messages if m["case"] in refs]
+        near = access.visible_media(db, principal.user, [n["media_id"] for n in d.near_duplicates])
+        d.near_duplicates = [n for n in d.near_duplicates if n["media_id"] in near]
     return d
 
 
@@ -309,7 +327,7 @@ def api_detail(
     distances, near-duplicates in the workspace, series, chat messages that carried it, and
     `spread`: who posted it first and where it went (clocks aligned across phones), and
     other agencies' records at the central exchange (`agencies`)."""
-    d = _detail(db, media_id)
+    d = _detail(db, media_id, principal)
     return detail_dict(d) | {
         "spread": media_spread_json(db, d.media.sha256),
         "agencies": media_agencies(db, media_id),
@@ -324,7 +342,7 @@ def detail_page(
     principal: Principal = Depends(require("media.view")),
     db: Session = Depends(get_db),
 ) -> Response:
-    d = _detail(db, media_id)
+    d = _detail(db, media_id, principal)
     near = web_media.media_summaries(db, [n["media_id"] for n in d.near_duplicates])
     distance = {n["media_id"]: n["distance"] for n in d.near_duplicates}
     prev_url = next_url = None
@@ -352,6 +370,10 @@ def detail_page(
             "case_id": case,
             "near": [n | {"distance": distance.get(n["media_id"])} for n in near],
             "categories": CATEGORIES,
-            "all_series": [(r.series.id, r.series.name) for r in review.list_series(db)],
+            "all_series": [
+                (r.series.id, r.series.name)
+                for r in review.list_series(db)
+                if access.may_see_series(db, principal.user, r.series.id)
+            ],
         },
     )

@@ -18,7 +18,7 @@ from tantalio.store import audit as store_audit
 from tantalio.store.ingest import media_ids
 from tantalio.web.routers import accounts
 from tantalio.web.routers.cases import get_case
-from tantalio.web.security import Principal, client_ip, get_db, require
+from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
 from tantalio.web.templating import render
 
 if TYPE_CHECKING:
@@ -29,8 +29,19 @@ router.include_router(accounts.router)
 GRAPH_TYPES = {"gexf": "application/gexf+xml", "graphml": "application/graphml+xml"}
 
 
-def _network(db: Session, case_id: int, all_cases: bool) -> tuple[Any, list[Any]]:
-    graph, ranking, _data = accounts.network(db, None if all_cases else [case_id])
+def scope(db: Session, principal: Principal, case_id: int, all_cases: bool) -> list[int] | None:
+    """The cases a network view covers: the case, or with `all_cases` every case the user
+    may see (None: the whole workspace, for admins)."""
+    if not all_cases:
+        return [case_id]
+    allowed = visible_cases(db, principal)
+    return None if allowed is None else sorted(allowed)
+
+
+def _network(
+    db: Session, principal: Principal, case_id: int, all_cases: bool
+) -> tuple[Any, list[Any]]:
+    graph, ranking, _data = accounts.network(db, scope(db, principal, case_id, all_cases))
     return graph, ranking
 
 
@@ -44,7 +55,7 @@ def api_network(
 ) -> dict[str, Any]:
     """Accounts of the case's chats ranked as likely distributors (highest score first)."""
     case = get_case(db, case_id)
-    graph, ranking = _network(db, case.id, all_cases)
+    graph, ranking = _network(db, principal, case.id, all_cases)
     return {
         "accounts": len(ranking),
         "nodes": graph.number_of_nodes(),
@@ -67,7 +78,7 @@ def api_graph(
     links and the sites listing them; series of known media), at most `max_nodes` nodes in
     that order of priority. Media nodes carry hashes, verdict and category, never content."""
     case = get_case(db, case_id)
-    graph, ranking, _data = accounts.network(db, None if all_cases else [case.id])
+    graph, ranking, _data = accounts.network(db, scope(db, principal, case.id, all_cases))
     stored = media_ids(db, {n[6:] for n in graph if str(n).startswith("media:")})
     view = graph_view(graph, ranking, top=top, max_nodes=max_nodes)
     suffix = "" if all_cases else f"?case={case.id}"
@@ -207,7 +218,7 @@ def api_export(
     if fmt not in GRAPH_TYPES:
         raise HTTPException(404, f"unknown graph format {fmt!r}; use gexf or graphml")
     case = get_case(db, case_id)
-    graph, ranking = _network(db, case.id, all_cases)
+    graph, ranking = _network(db, principal, case.id, all_cases)
     annotate(graph, ranking)
     tmp = Path(tempfile.mkdtemp(prefix="tantalio-graph-"))
     try:
@@ -246,7 +257,7 @@ def page(
     db: Session = Depends(get_db),
 ) -> Response:
     case = get_case(db, case_id)
-    graph, ranking = _network(db, case.id, False)
+    graph, ranking = _network(db, principal, case.id, False)
     return render(
         request,
         "network.html",

@@ -3,7 +3,8 @@ workspace's media and in its hash sets.
 
 Authenticated, rate limited per user (20 a minute by default) and audited, so the workspace
 never becomes a match oracle. Results name hash sets and what they say of an entry, never an
-entry's other hash values.
+entry's other hash values. Media of cases the user is no member of are left out of the
+results; `withheld` says how many were (issue 14: the query must not reveal other cases).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi.responses import Response
 
 from tantalio.signals.lookup import Query, SignalMatch, lookup
+from tantalio.store import access, web_media
 from tantalio.store import audit as store_audit
-from tantalio.store import web_media
 from tantalio.triage.indexes import ORIENTATIONS, WorkspaceIndexes
-from tantalio.web.security import Principal, client_ip, get_db, require
+from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
 from tantalio.web.templating import render
 
 if TYPE_CHECKING:
@@ -160,8 +161,17 @@ def run_query(
             for m in lookup(q, where, rules):
                 if m.ref not in found or m.distance < found[m.ref]["distance"]:
                     found[m.ref] = _row(key, m)
+    mine = access.visible_media(db, principal.user, list(media))
+    withheld = len(media) - len(mine)
+    media = {k: v for k, v in media.items() if k in mine}
+    if withheld:
+        notes.append(f"{withheld} matching media of cases you are not a member of are withheld")
     facts = {m["media_id"]: m for m in web_media.media_summaries(db, list(media))}
     cases = web_media.media_cases(db, list(media))
+    allowed = visible_cases(db, principal)
+    if allowed is not None:
+        refs = access.case_references(db, allowed)
+        cases = {k: [c for c in v if c in refs] for k, v in cases.items()}
     media_rows = sorted(
         (
             r | {"media": facts.get(r["media_id"]), "cases": cases.get(r["media_id"], [])}
@@ -180,11 +190,17 @@ def run_query(
         user=principal.user,
         object_type="query",
         object_id=query.get("sha256") or query.get("value"),
-        detail=query | {"media": len(media_rows), "entries": len(entry_rows)},
+        detail=query | {"media": len(media_rows), "entries": len(entry_rows), "withheld": withheld},
         ip=client_ip(request),
     )
     db.commit()
-    return {"query": query, "media": media_rows, "entries": entry_rows, "notes": notes}
+    return {
+        "query": query,
+        "media": media_rows,
+        "withheld": withheld,
+        "entries": entry_rows,
+        "notes": notes,
+    }
 
 
 async def _read_upload(file: UploadFile | None) -> bytes | None:

@@ -3,7 +3,9 @@ identification status and flags, and every case of the workspace where its media
 
 Creating and editing membership needs `series.write` (examiners, victim-identification
 specialists); status and the victim/offender-identified flags need `series.identify`.
-Every change is an audit event.
+Every change is an audit event. A series is shown when one of its media is in a case of the
+user's, or none is in any case (store.access.may_see_series); its members and cases are then
+shown only as far as they lie in the user's cases.
 """
 
 from __future__ import annotations
@@ -14,11 +16,18 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from tantalio.store import access, review, web_media
 from tantalio.store import audit as store_audit
-from tantalio.store import review, web_media
 from tantalio.store.series import SERIES_STATUSES, Series
 from tantalio.web.exchange_view import series_exchange
-from tantalio.web.security import Principal, client_ip, get_db, require
+from tantalio.web.security import (
+    Principal,
+    client_ip,
+    get_db,
+    require,
+    require_media,
+    visible_cases,
+)
 from tantalio.web.templating import render
 
 if TYPE_CHECKING:
@@ -71,6 +80,36 @@ def _get(db: Session, series_id: int) -> Series:
     return s
 
 
+def _rows(db: Session, principal: Principal) -> list[review.SeriesRow]:
+    """The series the user may see; for non-admins, members and cases are counted within
+    their own cases only."""
+    rows = review.list_series(db)
+    if access.sees_all(principal.user):
+        return rows
+    return [
+        review.SeriesRow(
+            r.series,
+            len(_members(db, principal, r.series.id)),
+            len(_cases(db, principal, r.series.id)),
+        )
+        for r in rows
+        if access.may_see_series(db, principal.user, r.series.id)
+    ]
+
+
+def _members(db: Session, principal: Principal, series_id: int) -> list[int]:
+    """The series' media the user may see (all of them for admins)."""
+    ids = review.member_ids(db, series_id)
+    mine = access.visible_media(db, principal.user, ids)
+    return [i for i in ids if i in mine]
+
+
+def _cases(db: Session, principal: Principal, series_id: int) -> list[dict[str, Any]]:
+    allowed = visible_cases(db, principal)
+    rows = review.series_cases(db, series_id)
+    return [r for r in rows if allowed is None or r["id"] in allowed]
+
+
 def _audit(
     request: Request,
     db: Session,
@@ -94,7 +133,7 @@ def _audit(
 def api_list(
     principal: Principal = Depends(require("series.read")), db: Session = Depends(get_db)
 ) -> list[dict[str, Any]]:
-    return [series_dict(r.series, r.members, r.cases) for r in review.list_series(db)]
+    return [series_dict(r.series, r.members, r.cases) for r in _rows(db, principal)]
 
 
 @router.post("/api/series", tags=["series"], status_code=201)
@@ -105,6 +144,7 @@ def api_create(
     db: Session = Depends(get_db),
 ) -> dict[str, Any]:
     """Create a series, usually from the grid's selection (`media_ids`)."""
+    require_media(db, principal, body.media_ids)
     try:
         s = review.create_series(
             db, body.name, body.media_ids, body.notes, principal.user.agency_id
@@ -125,10 +165,10 @@ def api_get(
 ) -> dict[str, Any]:
     """The series with its members and every case where they appear."""
     s = _get(db, series_id)
-    members = web_media.media_summaries(db, review.member_ids(db, s.id))
+    members = web_media.media_summaries(db, _members(db, principal, s.id))
     return series_dict(s, len(members)) | {
         "media": members,
-        "case_list": review.series_cases(db, s.id),
+        "case_list": _cases(db, principal, s.id),
         "exchange": series_exchange(db, s),
     }
 
@@ -167,6 +207,7 @@ def api_members(
     db: Session = Depends(get_db),
 ) -> dict[str, Any]:
     s = _get(db, series_id)
+    require_media(db, principal, body.add + body.remove)
     added = review.add_members(db, s.id, body.add)
     removed = review.remove_members(db, s.id, body.remove)
     if added or removed:
@@ -183,7 +224,9 @@ def api_similar(
 ) -> list[dict[str, Any]]:
     """Proposals: PDQ near-duplicates of the members and media from the same camera."""
     s = _get(db, series_id)
-    proposals = web_media.similar_to(db, review.member_ids(db, s.id))
+    proposals = web_media.similar_to(db, _members(db, principal, s.id))
+    mine = access.visible_media(db, principal.user, [p["media_id"] for p in proposals])
+    proposals = [p for p in proposals if p["media_id"] in mine]
     facts = {
         m["media_id"]: m for m in web_media.media_summaries(db, [p["media_id"] for p in proposals])
     }
@@ -196,7 +239,7 @@ def list_page(
     principal: Principal = Depends(require("series.read")),
     db: Session = Depends(get_db),
 ) -> Response:
-    return render(request, "series_list.html", {"rows": review.list_series(db)})
+    return render(request, "series_list.html", {"rows": _rows(db, principal)})
 
 
 @router.get("/series/{series_id}", include_in_schema=False)
@@ -212,8 +255,8 @@ def detail_page(
         "series.html",
         {
             "s": s,
-            "media": web_media.media_summaries(db, review.member_ids(db, s.id)),
-            "cases": review.series_cases(db, s.id),
+            "media": web_media.media_summaries(db, _members(db, principal, s.id)),
+            "cases": _cases(db, principal, s.id),
             "statuses": SERIES_STATUSES,
             "exchange": series_exchange(db, s),
         },
