@@ -62,3 +62,41 @@ async def test_media_page_shows_first_poster_and_spread(tmp_path: Path) -> None:
             assert "from" in html.split('id="clocks"')[1][:300]  # offsets and their anchors
     finally:
         ws.close()
+
+
+@pytest.mark.anyio
+async def test_spread_leaves_out_the_phones_of_cases_the_user_may_not_see(tmp_path: Path) -> None:
+    """Issue 14: a member of one case must not learn another case's phones through the
+    spread of a media both hold."""
+    from tantalio.store.access import grant
+    from tantalio.store.cases import Case, Exhibit, File
+
+    scenario = build_chat_phones(tmp_path / "evidence")
+    sha = next(iter(scenario.first_uploaders))
+    labels = list(scenario.phones)
+    ws = init_workspace(tmp_path / "ws")
+    try:
+        import_hash_set(ws, scenario.hashset, "vics", "standins")
+        for label in labels[:2]:
+            import_chats(ws, scenario.case, scenario.phones[label], exhibit=label)
+        import_chats(ws, "OTHER-CASE", scenario.phones[labels[2]], exhibit=labels[2])
+        with ws.transaction() as db:
+            erin = store_auth.create_user(db, "erin", PASSWORD, "examiner")
+            media = Media(sha256=sha, md5="0" * 32, sha1="0" * 40, size=1)
+            db.add(media)
+            db.flush()
+            media_id = media.id
+            case = db.scalar(select(Case).where(Case.reference == scenario.case))
+            exhibit = db.scalar(select(Exhibit.id).where(Exhibit.case_id == case.id).limit(1))
+            db.add(File(exhibit_id=exhibit, path="sent.jpg", path_key="k", media_id=media_id))
+            grant(db, case, erin)
+        app = create_app(ws, WebSettings())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            await login(c, "erin")
+            spread = (await c.get(f"/api/media/{media_id}")).json()["spread"]
+            assert spread is not None
+            assert len(spread["exhibits"]) == 2  # the third phone is in a case erin cannot see
+            assert all(labels[2] not in str(e) for e in spread["exhibits"])
+    finally:
+        ws.close()

@@ -325,3 +325,14 @@ def revoke(
         ip=ip,
     )
     return True
+
+
+def exhibits_in_cases(
+    session: Session, exhibit_ids: Iterable[int], case_ids: set[int] | None
+) -> list[int]:
+    """The exhibits among `exhibit_ids` that belong to one of `case_ids` (None: all)."""
+    wanted = sorted(set(exhibit_ids))
+    if case_ids is None or not wanted:
+        return wanted
+    q = select(Exhibit.id).where(Exhibit.id.in_(wanted), Exhibit.case_id.in_(sorted(case_ids)))
+    return sorted(session.scalars(q))

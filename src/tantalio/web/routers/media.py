@@ -279,13 +279,16 @@ def detail_dict(d: web_media.MediaDetail) -> dict[str, Any]:
     }
 
 
-def media_spread_json(db: Session, sha256: str) -> dict[str, Any] | None:
+def media_spread_json(
+    db: Session, sha256: str, cases: set[int] | None = None
+) -> dict[str, Any] | None:
     """Who posted this file first and how it spread (network/firstpost.py), with the clocks
-    of the exhibits that hold it aligned; None when no chat carried it."""
+    of the exhibits that hold it aligned; None when no chat carried it. Only the exhibits of
+    `cases` (the user's; None: all) take part: another case's phones stay out of sight."""
     from tantalio.network.firstpost import media_spread
     from tantalio.store.chats.copies import account_labels, exhibits_holding, load_message_copies
 
-    exhibits = exhibits_holding(db, sha256)
+    exhibits = access.exhibits_in_cases(db, exhibits_holding(db, sha256), cases)
     if not exhibits:
         return None
     report = media_spread(load_message_copies(db, exhibit_ids=exhibits), only=[sha256])
@@ -329,7 +332,7 @@ def api_detail(
     other agencies' records at the central exchange (`agencies`)."""
     d = _detail(db, media_id, principal)
     return detail_dict(d) | {
-        "spread": media_spread_json(db, d.media.sha256),
+        "spread": media_spread_json(db, d.media.sha256, visible_cases(db, principal)),
         "agencies": media_agencies(db, media_id),
     }
 
@@ -363,7 +366,7 @@ def detail_page(
         "media.html",
         {
             "m": detail_dict(d) | {"agencies": media_agencies(db, media_id)},
-            "spread": media_spread_json(db, d.media.sha256),
+            "spread": media_spread_json(db, d.media.sha256, visible_cases(db, principal)),
             "prev_url": prev_url,
             "next_url": next_url,
             "grid_query": grid_query,
