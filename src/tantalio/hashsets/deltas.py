@@ -48,6 +48,7 @@ from tantalio.hashsets.signed import (
     SignedListError,
     UnsignedListError,
     UntrustedKeyError,
+    _verify,
     canonical,
     entry_from_dict,
     entry_to_dict,
@@ -220,7 +221,8 @@ def verify_delta(
     signature = document.get("signature")
     if signature is None:
         raise UnsignedListError(source, "the delta is not signed; refused")
-    used = _verify(payload, signature, [load_public_key(k) for k in public_keys], source)
+    keys = [load_public_key(k) for k in public_keys]
+    used = _verify(payload, signature, keys, source, domain=DOMAIN, what="delta")
     delta = _read_payload(payload, used, source)
     _check_chain(delta, state, source)
     moment = now or datetime.now(UTC)
@@ -231,35 +233,6 @@ def verify_delta(
             f"{format_date(delta.expires)}; ask the issuer for a current one",
         )
     return delta
-
-
-def _verify(payload: dict[str, Any], signature: object, keys: list[Any], source: str) -> str:
-    from cryptography.exceptions import InvalidSignature
-
-    if not isinstance(signature, dict) or signature.get("algorithm") != "ed25519":
-        raise SignatureMismatchError(source, "signature block is not an ed25519 signature")
-    try:
-        value = base64.b64decode(str(signature.get("value", "")), validate=True)
-    except ValueError:
-        raise SignatureMismatchError(source, "signature value is not base64") from None
-    if not keys:
-        raise UntrustedKeyError(source, "no trusted public keys were given to verify the delta")
-    try:
-        message = DOMAIN + canonical(payload)
-    except ValueError as exc:
-        raise SignatureMismatchError(source, f"payload cannot be canonicalised: {exc}") from None
-    named = str(signature.get("key_id", ""))
-    for key in sorted(keys, key=lambda k: key_id(k) != named):
-        try:
-            key.verify(value, message)
-        except InvalidSignature:
-            continue
-        return key_id(key)
-    if any(key_id(k) == named for k in keys):
-        raise SignatureMismatchError(
-            source, f"signature does not verify with trusted key {named}: the delta was modified"
-        )
-    raise UntrustedKeyError(source, f"signed by key {named or '?'}, which is not a trusted key")
 
 
 def _read_payload(payload: dict[str, Any], used_key: str, source: str) -> Delta:

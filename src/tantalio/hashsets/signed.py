@@ -238,8 +238,16 @@ def verify_and_read(
 
 
 def _verify(
-    payload: dict[str, Any], signature: object, keys: list[Ed25519PublicKey], source: str
+    payload: dict[str, Any],
+    signature: object,
+    keys: list[Ed25519PublicKey],
+    source: str,
+    *,
+    domain: bytes = DOMAIN,
+    what: str = "list",
 ) -> str:
+    """The id of the trusted key whose signature over `domain + canonical(payload)` holds;
+    else the refusal that says why (`what` names the document in the messages)."""
     if not isinstance(signature, dict) or signature.get("algorithm") != "ed25519":
         raise SignatureMismatchError(source, "signature block is not an ed25519 signature")
     try:
@@ -247,9 +255,9 @@ def _verify(
     except ValueError:
         raise SignatureMismatchError(source, "signature value is not base64") from None
     if not keys:
-        raise UntrustedKeyError(source, "no trusted public keys were given to verify the list")
+        raise UntrustedKeyError(source, f"no trusted public keys were given to verify the {what}")
     try:
-        message = DOMAIN + canonical(payload)
+        message = domain + canonical(payload)
     except ValueError as exc:
         raise SignatureMismatchError(source, f"payload cannot be canonicalised: {exc}") from None
     named = str(signature.get("key_id", ""))
@@ -262,7 +270,7 @@ def _verify(
         return key_id(key)
     if any(key_id(k) == named for k in keys):
         raise SignatureMismatchError(
-            source, f"signature does not verify with trusted key {named}: the list was modified"
+            source, f"signature does not verify with trusted key {named}: the {what} was modified"
         )
     raise UntrustedKeyError(source, f"signed by key {named or '?'}, which is not a trusted key")
 

@@ -202,24 +202,7 @@ class PlatformStore(OpsMixin):
         with self.session.begin() as s:
             batch: list[dict[str, Any]] = []
             for e in entries:
-                batch.append(
-                    {
-                        "bank_id": bank_id,
-                        "md5": e.md5,
-                        "sha1": e.sha1,
-                        "sha256": e.sha256,
-                        "pdq": e.pdq,
-                        "vpdq": e.vpdq,
-                        "photodna": e.photodna,
-                        "category": e.category,
-                        "source_category": e.source_category,
-                        "source_list": e.source_list,
-                        "original_id": e.original_id,
-                        "added_at": added,
-                        "source_added_at": e.source_added_at,
-                        "meta": e.meta,
-                    }
-                )
+                batch.append(self.entry_row(bank_id, e, added))
                 if len(batch) >= _BATCH:
                     ids.extend(self._insert_entries(s, batch))
                     batch = []
@@ -227,6 +210,26 @@ class PlatformStore(OpsMixin):
                 ids.extend(self._insert_entries(s, batch))
             self._log(s, "add", ids, bank_id)
         return ids
+
+    @staticmethod
+    def entry_row(bank_id: int, e: NewEntry, added: Any) -> dict[str, Any]:
+        """The row of one new entry (shared by imports and subscription pulls)."""
+        return {
+            "bank_id": bank_id,
+            "md5": e.md5,
+            "sha1": e.sha1,
+            "sha256": e.sha256,
+            "pdq": e.pdq,
+            "vpdq": e.vpdq,
+            "photodna": e.photodna,
+            "category": e.category,
+            "source_category": e.source_category,
+            "source_list": e.source_list,
+            "original_id": e.original_id,
+            "added_at": added,
+            "source_added_at": e.source_added_at,
+            "meta": e.meta,
+        }
 
     @staticmethod
     def _insert_entries(s: Session, batch: list[dict[str, Any]]) -> list[int]:

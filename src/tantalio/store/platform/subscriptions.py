@@ -94,25 +94,8 @@ def apply_delta(
                 update(PlatformEntry).where(PlatformEntry.id.in_(gone)).values(removed_at=now())
             )
             store._log(s, "remove", gone, sub.bank_id)
-        rows: list[dict[str, Any]] = [
-            {
-                "bank_id": sub.bank_id,
-                "md5": e.md5,
-                "sha1": e.sha1,
-                "sha256": e.sha256,
-                "pdq": e.pdq,
-                "vpdq": e.vpdq,
-                "photodna": e.photodna,
-                "category": e.category,
-                "source_category": e.source_category,
-                "source_list": e.source_list,
-                "original_id": e.original_id,
-                "added_at": now(),
-                "source_added_at": e.source_added_at,
-                "meta": e.meta,
-            }
-            for e in add
-        ]
+        added_at = now()
+        rows = [store.entry_row(sub.bank_id, e, added_at) for e in add]
         ids: list[int] = []
         for i in range(0, len(rows), 1000):
             ids.extend(store._insert_entries(s, rows[i : i + 1000]))
