@@ -53,7 +53,7 @@ CHATS = {
 
 
 def le_report() -> bytes:
-    from tantalio.platform.report_schema import Account, LEReport, ReportedFile, Reporter
+    from tantalio.lereport.schema import Account, LEReport, ReportedFile, Reporter
 
     report = LEReport(
         report_id="r-seed",

@@ -88,8 +88,7 @@ def _chats(folder: Path, name: str, data: bytes) -> None:
 
 
 def _le_report(folder: Path, name: str, data: bytes) -> None:
-    from tantalio.platform.report_schema import ReportFormatError
-
+    from tantalio.lereport.schema import ReportFormatError
     from tantalio.triage.le_report import reported_items
 
     path = folder / name

@@ -14,8 +14,18 @@ import tantalio
 SRC = Path(tantalio.__file__).parent
 PLATFORM = ("tantalio.platform", "tantalio.store.platform")
 # Allowed to import the platform: the platform itself, its store, the CLI that wires both,
-# and the platform's side of list subscriptions (a bank fed by signed lists).
-WIRING = ("platform/", "store/platform/", "cli/", "subscriptions/bank.py")
+# the platform's side of list subscriptions (a bank fed by signed lists), and the exchange
+# *server* (a server like the platform: it shares its key hashing, rate limits and store
+# base). The workspace side of the exchange (client, connection, sync) stays checked.
+WIRING = (
+    "platform/",
+    "store/platform/",
+    "cli/",
+    "subscriptions/bank.py",
+    "exchange/app.py",
+    "exchange/auth.py",
+    "store/exchange/",
+)
 
 
 def imported_modules(path: Path) -> set[str]:

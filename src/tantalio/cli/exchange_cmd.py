@@ -56,7 +56,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8900, help="Port to listen on."),
     signing_key: Path | None = KeyOpt,
-    log_level: str = typer.Option("info"),
+    log_level: str = typer.Option("info", help="uvicorn log level: critical … debug."),
 ) -> None:
     """Serve the exchange API (/v1; OpenAPI at /v1/openapi.json, behind a key)."""
     import uvicorn
@@ -80,7 +80,7 @@ def serve(
 
 
 def agency_create(
-    name: str,
+    name: str = typer.Argument(..., help="The agency's name as other agencies see it."),
     country: str = typer.Option(..., "--country", help="ISO 3166 alpha-2 code."),
     contact: str | None = typer.Option(None, help="The contact line other agencies see."),
     scope: list[str] = typer.Option(
@@ -107,6 +107,7 @@ def agency_create(
 
 
 def agency_list(db: str | None = DbOpt) -> None:
+    """List the agencies, their countries and contact lines."""
     from tantalio.store.exchange import ExchangeStore
 
     store = ExchangeStore(_db(db))
@@ -116,7 +117,7 @@ def agency_list(db: str | None = DbOpt) -> None:
 
 
 def key_create(
-    agency: str,
+    agency: str = typer.Argument(..., help="The agency the key acts for."),
     scope: list[str] = typer.Option(..., "--scope", help="push, query, publish or admin."),
     db: str | None = DbOpt,
 ) -> None:
@@ -133,6 +134,7 @@ def key_create(
 
 
 def key_list(db: str | None = DbOpt) -> None:
+    """List the keys (prefix, agency, scopes, revoked or active); never the keys."""
     from tantalio.store.exchange import ExchangeStore
 
     store = ExchangeStore(_db(db))
@@ -142,7 +144,10 @@ def key_list(db: str | None = DbOpt) -> None:
     store.close()
 
 
-def key_revoke(key_id: int, db: str | None = DbOpt) -> None:
+def key_revoke(
+    key_id: int = typer.Argument(..., help="The key's id (see `key list`)."),
+    db: str | None = DbOpt,
+) -> None:
     """Revoke a key by id (`key list` shows them); audited."""
     from tantalio.exchange.admin import revoke_key
 
@@ -152,10 +157,10 @@ def key_revoke(key_id: int, db: str | None = DbOpt) -> None:
 
 
 def list_create(
-    name: str,
+    name: str = typer.Argument(..., help="The list's name (the last part of its URL)."),
     category: int = typer.Option(..., help="Project VIC category the agencies must agree on."),
     min_agencies: int = typer.Option(2, help="How many agencies must agree."),
-    description: str | None = typer.Option(None),
+    description: str | None = typer.Option(None, help="What the list is for."),
     db: str | None = DbOpt,
 ) -> None:
     """Create a list: media of CATEGORY held by at least MIN_AGENCIES agencies."""
@@ -171,7 +176,11 @@ def list_create(
     typer.echo(f"list {name}: category {category} agreed by >= {min_agencies} agencies")
 
 
-def list_publish(name: str, db: str | None = DbOpt, signing_key: Path | None = KeyOpt) -> None:
+def list_publish(
+    name: str = typer.Argument(..., help="The list to publish the next delta of."),
+    db: str | None = DbOpt,
+    signing_key: Path | None = KeyOpt,
+) -> None:
     """Sign and store the list's next delta (what changed since the last one)."""
     from tantalio.exchange.service import Refused
 

@@ -38,6 +38,7 @@ COMMAND_MODULES = (
     "tantalio.cli.access_cmd",  # after workspace_cmd: adds to its `case` group
     "tantalio.cli.platform_cmd",
     "tantalio.cli.exchange_cmd",  # the exchange server (creates the `exchange` group)
+    "tantalio.cli.exchange_ws_cmd",  # a workspace's exchange commands (joins that group)
 )
 
 
