@@ -474,6 +474,8 @@ def export(
 
     with open_cli_workspace(workspace) as ws:
         with ws.session() as s:
+            # the head the export carries (before its own audit event), printed alike
+            seq, digest = audit_head(s)
             try:
                 with tmp.open("w", encoding="utf-8") as fh:
                     n = export_vics(s, case, fh)
@@ -482,8 +484,6 @@ def export(
                 fail(str(exc))
         tmp.replace(out)
         record(ws, cli_actor(as_user), "export", case=case, format="vics", out=str(out), media=n)
-        with ws.session() as s:
-            seq, digest = audit_head(s)
     typer.echo(f"exported {n} media to {out}")
     typer.echo(f"audit head: {seq}:{digest}")
 

@@ -156,7 +156,7 @@ def classify_during_ingest(ws: Workspace, case_reference: str) -> list[str]:
     from tantalio.classify.base import ClassifierError
 
     try:
-        report = classify_case(ws, case_reference, refresh=False, user="ingest")
+        report = classify_case(ws, case_reference, refresh=False)
     except ClassifierError as exc:
         return [f"classifiers not run: {exc}"]
     scored = ", ".join(f"{name} {n}" for name, n in report.scored.items() if n)
