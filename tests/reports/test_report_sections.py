@@ -86,3 +86,15 @@ def test_report_sections_pdf_and_csv(tmp_path: Path) -> None:
     assert images, "the ranked new media keep their (blurred) thumbnails"
     for img in images:
         assert Image.open(io.BytesIO(img.data)).mode in ("L", "LA")
+
+
+def test_writing_a_pdf_leaves_pillow_refusing_truncated_images(tmp_path: Path) -> None:
+    """WeasyPrint switches Pillow's LOAD_TRUNCATED_IMAGES on when imported; a report must not
+    leave a process reading truncated images as whole."""
+    from PIL import ImageFile
+
+    from tantalio.reports.pdf import write_pdf
+
+    write_pdf("<html><body><p>x</p></body></html>", tmp_path / "x.pdf")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    assert (tmp_path / "x.pdf").read_bytes().startswith(b"%PDF")

@@ -15,18 +15,27 @@ class PdfUnavailable(RuntimeError):
 
 
 def write_pdf(html: str, out: Path) -> Path:
-    try:
-        from weasyprint import HTML
-    except (ImportError, OSError) as exc:  # OSError: Pango's shared library is missing
-        raise PdfUnavailable(
-            f"no PDF: WeasyPrint cannot load ({exc}); on Debian `apt-get install "
-            "libpango-1.0-0 libpangoft2-1.0-0`; the HTML report is complete"
-        ) from None
-    from weasyprint.urls import URLFetcher
+    # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported; left so, any
+    # later decode in this process (a web upload, an ingest) would read a truncated image as
+    # whole. The flag is put back at once: corruption is never read as data.
+    from PIL import ImageFile
 
-    # Only data: URLs (the inline thumbnails); anything else is refused, not fetched.
-    fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
-    tmp = out.with_name(out.name + ".partial")
-    HTML(string=html, url_fetcher=fetcher).write_pdf(str(tmp))
-    tmp.replace(out)
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        try:
+            from weasyprint import HTML
+            from weasyprint.urls import URLFetcher
+        except (ImportError, OSError) as exc:  # OSError: Pango's shared library is missing
+            raise PdfUnavailable(
+                f"no PDF: WeasyPrint cannot load ({exc}); on Debian `apt-get install "
+                "libpango-1.0-0 libpangoft2-1.0-0`; the HTML report is complete"
+            ) from None
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+        # Only data: URLs (the inline thumbnails); anything else is refused, not fetched.
+        fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
+        tmp = out.with_name(out.name + ".partial")
+        HTML(string=html, url_fetcher=fetcher).write_pdf(str(tmp))
+        tmp.replace(out)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
     return out
