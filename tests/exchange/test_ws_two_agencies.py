@@ -24,8 +24,8 @@ import pytest
 from sqlalchemy import select
 
 from tantalio.demo.exchange import OLD_SERIES, SERIES, build_media, examiner_reviews
+from tantalio.store import access, review
 from tantalio.store import auth as store_auth
-from tantalio.store import review
 from tantalio.store.audit import list_audit_events, verify_audit_chain
 from tantalio.store.exchange_ws import ExchangeQuery, ExchangeSeriesLink
 from tantalio.store.repo import get_case
@@ -107,7 +107,8 @@ def scenario(
                     rows = {r.path: r.media_id for r in triage_rows(s, get_case(s, "B-7").id)}
                     copies = [rows["Downloads/copy_of_0.jpg"], rows["Downloads/copy_of_1.jpg"]]
                     review.create_series(s, "B-S1", [m for m in copies if m is not None])
-                    store_auth.create_user(s, "erin", PASSWORD, "examiner")
+                    erin = store_auth.create_user(s, "erin", PASSWORD, "examiner")
+                    access.grant(s, get_case(s, "B-7"), erin, by_name="(test)")  # her case
                 sc.push_b = cli("exchange", "push", "B-7", "-w", str(ws_b.dir)).stdout
                 examiner_reviews(root / "ws-a", "A-1", identified=True)
                 cli("exchange", "push", "A-1", "-w", str(ws_a.dir))
