@@ -190,13 +190,15 @@ def start_server(
     if index_dir:
         cmd += ["--index-dir", index_dir]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The server writes an access log line per request on stderr: a pipe nobody reads would
+    # fill and stall it mid-benchmark, so its stderr goes to a file, read if it dies.
+    fd, log_path = tempfile.mkstemp(prefix="bench-platform-", suffix=".log")
+    with os.fdopen(fd, "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
     deadline = t0 + 1800
     while time.perf_counter() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(
-                "server exited: " + (proc.stderr.read().decode() if proc.stderr else "")
-            )
+            raise RuntimeError("server exited: " + Path(log_path).read_text(errors="replace"))
         try:
             if httpx.get(f"http://127.0.0.1:{port}/status", timeout=1).status_code == 200:
                 return proc, time.perf_counter() - t0
