@@ -17,7 +17,6 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 MAX_DELTA_BYTES = 256 << 20  # one delta document; larger ones are refused, not read
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class SourceError(RuntimeError):
@@ -100,43 +99,42 @@ class ExchangeListSource:
         return self.url.rstrip("/").rsplit("/", 1)[-1] or None
 
     def fetch(self, after_seq: int) -> list[bytes]:
-        import httpx
+        """Every delta after `after_seq`, page by page (the exchange's `more`), through the
+        workspace's one exchange client (TLS, loopback-only http, bounded Retry-After)."""
+        from tantalio.exchange.client import ExchangeClient, ExchangeError
 
-        verify: bool | str = self.ca_cert or True
-        headers = {"Authorization": f"Bearer {self.key}"}
+        base, _, name = self.url.rstrip("/").partition("/v1/lists/")
+        if not name or "/" in name:
+            raise SourceError(f"{self.url}: not an exchange list URL (https://HOST/v1/lists/NAME)")
+        docs: list[bytes] = []
         try:
-            with httpx.Client(verify=verify, timeout=self.timeout_s) as client:
-                reply = client.get(
-                    f"{self.url.rstrip('/')}/deltas", params={"after": after_seq}, headers=headers
-                )
-        except httpx.HTTPError as exc:
-            raise SourceError(f"{self.url}: exchange unreachable ({exc})") from None
-        if reply.status_code in (401, 403):
-            raise SourceError(
-                f"{self.url}: the exchange refused the key ({reply.status_code}); "
-                "check --key or `tantalio exchange connect`"
-            )
-        if reply.status_code == 429:
-            wait = reply.headers.get("Retry-After", "?")
-            raise SourceError(f"{self.url}: rate limited by the exchange; retry in {wait} s")
-        if reply.status_code != 200:
-            raise SourceError(f"{self.url}: the exchange answered {reply.status_code}")
-        try:
-            body = reply.json()
-            docs = body["deltas"]
-            if not isinstance(docs, list) or not all(isinstance(d, str) for d in docs):
-                raise TypeError("'deltas' is not a list of documents")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise SourceError(f"{self.url}: malformed answer ({exc})") from None
-        return [d.encode("utf-8") for d in docs]
+            with ExchangeClient(
+                base, self.key, ca_cert=self.ca_cert, timeout=self.timeout_s
+            ) as client:
+                after = after_seq
+                while True:
+                    body = client.list_deltas(name, after=after)
+                    page = body.get("deltas")
+                    if not isinstance(page, list) or not all(isinstance(d, str) for d in page):
+                        raise SourceError(f"{self.url}: malformed answer ('deltas' is not a list)")
+                    docs += [d.encode("utf-8") for d in page]
+                    if not body.get("more") or not page:
+                        return docs
+                    after += len(page)
+        except (ExchangeError, ValueError) as exc:
+            raise SourceError(f"{self.url}: {exc}") from None
 
 
 def open_source(source: str, *, key: str | None = None, ca_cert: str | None = None) -> DeltaSource:
     """A folder path, or an exchange list URL (`https://…/v1/lists/NAME`)."""
     parts = urlsplit(source)
     if parts.scheme in ("http", "https"):
-        if parts.scheme == "http" and (parts.hostname or "") not in LOCAL_HOSTS:
-            raise SourceError(f"{source}: plain http is accepted only for this machine; use https")
+        from tantalio.exchange.client import check_url
+
+        try:
+            check_url(source.partition("/v1/lists/")[0])
+        except ValueError as exc:
+            raise SourceError(str(exc)) from None
         key = key or os.environ.get("TANTALIO_EXCHANGE_KEY")
         if not key:
             raise SourceError(
