@@ -208,7 +208,8 @@ def add_entries(
             raise ApiError(400, f"entries[{i}]: no hash given")
         try:
             clean = {k: sig.normalize(k, v) for k, v in values.items()}
-            frames = svc._vpdq_frames(";".join(e.vpdq)) if e.vpdq else None
+            gate = svc.rules_of(name).min_quality
+            frames = svc._vpdq_frames(";".join(e.vpdq), gate) if e.vpdq else None
         except sig.SignalError as exc:
             raise ApiError(400, f"entries[{i}]: {exc}") from None
         if not values and not frames:
@@ -348,8 +349,10 @@ def match(
         variants = [value]
         if st == "pdq" and body.pdq_orientations:
             variants += body.pdq_orientations
-        for v in variants:
+        for k, v in enumerate(variants):
             for m in _wrap(svc.lookup, st, v, banks=banks):
+                if k and not svc.rules_by_id(m.bank.id).orientations:
+                    continue  # an orientation variant, in a bank that matches as-is only
                 cur = found.get(m.entry_id)
                 if cur is None or m.distance < cur.distance:
                     found[m.entry_id] = m
@@ -373,8 +376,10 @@ async def match_upload(
     content_ref: str | None = Form(None),
     account: str | None = Form(None, description="JSON object"),
     upload: str | None = Form(None),
-    orientations: bool = Form(
-        True, description="also match the upload rotated and flipped (8 orientations)"
+    orientations: bool | None = Form(
+        None,
+        description="also match the upload rotated and flipped (8 orientations); "
+        "unset: as each bank's match rules say (on by default)",
     ),
     key: ApiKeyRecord = Depends(requires("lookup")),
 ) -> dict[str, Any]:
@@ -390,7 +395,7 @@ async def match_upload(
     events = await run_in_threadpool(
         _record, svc, key, matches, content_ref or file.filename, acc, up, hashing.describe(fp)
     )
-    low = bool(fp.pdq) and not svc.rules.pdq_ok(fp.pdq_quality or 0)
+    low = bool(fp.pdq) and svc.pdq_quality_too_low(fp.pdq_quality or 0)
     return {
         "matches": _matches(svc, matches),
         "events": events,

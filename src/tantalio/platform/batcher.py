@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from tantalio.platform.matchindex import MatchIndex, RawMatch
+from tantalio.platform.matchindex import MatchIndex
+
+Hits = list[tuple[int, int]]  # (encoded entry id, distance): the one lookup's PDQ hits
 
 MAX_BATCH = 512
 
@@ -20,14 +22,14 @@ class PDQBatcher:
     def __init__(self, index: MatchIndex, radius: Callable[[], int]) -> None:
         self.index = index
         self.radius = radius
-        self._pending: list[tuple[str, asyncio.Future[list[RawMatch]]]] = []
+        self._pending: list[tuple[str, asyncio.Future[Hits]]] = []
         self._scheduled = False
         self.batches = 0
         self.queries = 0
 
-    async def search(self, value: str) -> list[RawMatch]:
+    async def search(self, value: str) -> Hits:
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[list[RawMatch]] = loop.create_future()
+        fut: asyncio.Future[Hits] = loop.create_future()
         self._pending.append((value, fut))
         if len(self._pending) >= MAX_BATCH:
             self._flush()
@@ -44,7 +46,7 @@ class PDQBatcher:
         self.batches += 1
         self.queries += len(batch)
         try:
-            results = self.index.search_pdq([v for v, _ in batch], self.radius())
+            results = self.index.pdq.search([v for v, _ in batch], self.radius())
         except Exception as exc:  # one bad batch fails its requests, not the loop
             for _, fut in batch:
                 if not fut.done():

@@ -6,7 +6,8 @@
     GET  /m/lookup?url=URL                     -> {"pdq": {"BANK": [...]}}
     POST /m/lookup (multipart, field photo|video) -> {"pdq": {"BANK": [...]}}
          content lookups (POST, and GET with url=) match the content in its 8 orientations
-         (rotations and mirror images) unless `orientations=false`; a video's frames are
+         (rotations and mirror images) as each bank's rules say (on by default), or as
+         `orientations=true|false` asks for this request; a video's frames are
          also matched against picture entries, a picture against videos' frames
     GET  /h/hash?url=URL / POST /h/hash (multipart) -> {"pdq": "HEX"}
     GET|POST /c/banks, GET|PUT|DELETE /c/bank/<name>
@@ -99,7 +100,9 @@ async def _content_lookup(
     """The one lookup for uploaded or fetched content, answered as HMA does: per signal
     type of the content (`pdq` for a photo; `video_md5`, `vpdq` for a video), per bank."""
     q = request.query_params
-    orientations = _bool(q.get("orientations"), True)
+    # Unset: each bank's own rule (on by default); true/false: this request's choice.
+    raw = q.get("orientations")
+    orientations = None if raw is None else _bool(raw)
     matches = await run_in_threadpool(
         svc.lookup_fingerprint, fp, banks=banks, orientations=orientations
     )

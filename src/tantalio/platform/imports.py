@@ -69,7 +69,7 @@ def import_bytes(
     found = [(_line(w.where), str(w)) for w in warnings]
     usable: list[HashEntry] = []
     for n, e in enumerate(entries, 1):
-        why = service.unusable(e)
+        why = service.unusable(e, bank_name)
         if why is None:
             usable.append(e)
         else:

@@ -67,6 +67,7 @@ class MatchIndex:
         self._vpdq_frames: dict[int, int] = {}  # encoded id -> unique frame count
         self.exact = ExactIndex()
         self.min_quality = min_quality  # frames of known lower quality are not indexed
+        self.bank_quality: dict[int, int] = {}  # a bank's own quality gate (its rules)
         self.skipped = 0  # bad values left out (logged)
         self._write = threading.Lock()
 
@@ -119,12 +120,14 @@ class MatchIndex:
                 bad.append(start + j)
                 yield bytes(width)
 
-    def _frames(self, entry_id: int, frames: Any) -> list[str]:
-        """A row's vPDQ frames as unique frame PDQs (stored as bare PDQs or HMA cells)."""
+    def _frames(self, entry_id: int, bank_id: int, frames: Any) -> list[str]:
+        """A row's vPDQ frames as unique frame PDQs (stored as bare PDQs or HMA cells),
+        gated at its bank's quality."""
         try:
             if not isinstance(frames, list):
                 raise SignalError("vpdq value is not a list of frames")
-            return unique_pdqs(parse_frames(frames), self.min_quality)
+            gate = self.bank_quality.get(bank_id, self.min_quality)
+            return unique_pdqs(parse_frames(frames), gate)
         except SignalError as exc:
             self._skip(entry_id, "vpdq", str(exc))
             return []
@@ -185,7 +188,7 @@ class MatchIndex:
             for r, idx in zip(rows, enc.tolist(), strict=True):
                 if not r.vpdq:
                     continue
-                frames = self._frames(r.id, r.vpdq)
+                frames = self._frames(r.id, r.bank_id, r.vpdq)
                 if idx in self._vpdq_frames:  # re-applied (snapshot replay): no duplicates
                     self.vpdq.remove(np.asarray([idx], dtype=np.int64))
                     del self._vpdq_frames[idx]

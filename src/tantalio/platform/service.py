@@ -10,7 +10,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from tantalio.platform.matchindex import BANK_BITS, BANK_MASK, MAX_BANKS, MatchI
 from tantalio.platform.sync import IndexSync
 from tantalio.signals import MatchRules
 from tantalio.signals.lookup import Query, SignalMatch, lookup
-from tantalio.signals.rules import RULE_EXACT, RULE_VPDQ_INDEX, RULE_VPDQ_QUERY
+from tantalio.signals.rules import RULE_EXACT, RULE_VPDQ_INDEX, RULE_VPDQ_QUERY, RulesError
 from tantalio.signals.vpdq import unique_pdqs
 from tantalio.store.platform import BankExists, PlatformStore
 from tantalio.store.platform.records import BankRecord, EntryRecord, MatchEventRecord, NewEntry
@@ -53,6 +53,31 @@ class Match:
     orientation: str | None = None  # the query orientation that matched (PDQ)
     query_share: float | None = None  # vPDQ: share of the query's unique frames matched
     index_share: float | None = None  # vPDQ: share of the bank video's unique frames matched
+
+
+# MatchRules a bank may set for itself (pdq_threshold has its own column).
+BANK_RULE_KEYS = tuple(f for f in MatchRules.__dataclass_fields__ if f != "pdq_threshold")
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleGroup:
+    """Banks that share their match rules (all but the PDQ threshold), looked up together:
+    one lookup per group, at the group's widest threshold (each bank's own is applied to
+    the hits). Built when the banks are (re)loaded, never per request."""
+
+    rules: MatchRules  # the group's rules, orientations as the banks set them
+    oriented: MatchRules  # ... with orientations forced on / off by a request
+    unoriented: MatchRules
+    banks: frozenset[int] | None  # None: every bank (the only group)
+
+    @classmethod
+    def of(cls, rules: MatchRules, banks: frozenset[int] | None) -> _RuleGroup:
+        return cls(rules, rules.with_(orientations=True), rules.with_(orientations=False), banks)
+
+    def pick(self, orientations: bool | None) -> MatchRules:
+        if orientations is None:
+            return self.rules
+        return self.oriented if orientations else self.unoriented
 
 
 class _Indexes:
@@ -90,7 +115,7 @@ class PlatformService:
     ) -> None:
         self.config = config or PlatformConfig()
         self.store = store or PlatformStore(self.config.db_url)
-        self.rules: MatchRules = self.config.rules
+        self.rules: MatchRules = self.config.rules  # the server's; each bank may differ
         self.index = MatchIndex(min_quality=self.rules.min_quality)
         self.sync = IndexSync(self.store, self.index)
         self.sync.on_refresh.append(self.reload_banks)
@@ -98,6 +123,9 @@ class PlatformService:
         self.batcher = PDQBatcher(self.index, self._radius)
         self._banks: dict[int, BankRecord] = {}
         self._by_name: dict[str, BankRecord] = {}
+        self._bank_rules: dict[int, MatchRules] = {}
+        self._groups: tuple[_RuleGroup, ...] = (_RuleGroup.of(self.rules, None),)
+        self._widest = self.rules.pdq_threshold
         self.ready = False
         self.loaded_from = ""
         self._snap_seq = 0
@@ -162,8 +190,61 @@ class PlatformService:
 
     def reload_banks(self) -> None:
         banks = self.store.banks_by_id()
-        self._banks = banks
+        rules = {}
+        for b in banks.values():
+            try:
+                rules[b.id] = self.bank_rules(b)
+            except RulesError as exc:  # written by hand in the database: not this bank's
+                log.warning("bank %s: match rules ignored (%s)", b.name, exc)
+                rules[b.id] = self.rules.with_(pdq_threshold=b.pdq_threshold)
+        shared: dict[MatchRules, list[int]] = {}
+        for bank_id, r in rules.items():
+            shared.setdefault(r.with_(pdq_threshold=0), []).append(bank_id)
+        groups = tuple(
+            _RuleGroup.of(
+                key.with_(pdq_threshold=max(rules[i].pdq_threshold for i in ids)),
+                frozenset(ids) if len(shared) > 1 else None,
+            )
+            for key, ids in shared.items()
+        ) or (_RuleGroup.of(self.rules, None),)
+        self._banks, self._bank_rules, self._groups = banks, rules, groups
         self._by_name = {b.name: b for b in banks.values()}
+        self._widest = max(g.rules.pdq_threshold for g in groups)
+        self.index.bank_quality = {i: r.min_quality for i, r in rules.items()}
+
+    def bank_rules(self, b: BankRecord) -> MatchRules:
+        """The rules matches in bank `b` follow: the server's, with the bank's own keys
+        (`BankRecord.match_rules`) and its PDQ threshold over them."""
+        own = dict(b.match_rules or {})
+        own["pdq_threshold"] = b.pdq_threshold
+        return self.rules.overridden(own)
+
+    def rules_of(self, bank_name: str) -> MatchRules:
+        b = self.bank(bank_name)
+        return self._bank_rules.get(b.id) or self.bank_rules(b)
+
+    def rules_by_id(self, bank_id: int) -> MatchRules:
+        return self._bank_rules.get(bank_id, self.rules)
+
+    def pdq_quality_too_low(self, quality: int) -> bool:
+        """True when no bank's quality gate lets a PDQ of this quality be matched."""
+        return not any(g.rules.pdq_ok(quality) for g in self._groups)
+
+    def _own_rules(self, data: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A bank's own rules, checked: known keys, values MatchRules accepts."""
+        if data is None:
+            return None
+        bad = sorted(set(data) - set(BANK_RULE_KEYS))
+        if bad:
+            raise Invalid(
+                f"unknown bank match rule(s): {', '.join(bad)} "
+                f"(known: {', '.join(BANK_RULE_KEYS)}; pdq_threshold is its own field)"
+            )
+        try:
+            self.rules.overridden(data)
+        except (RulesError, TypeError) as exc:
+            raise Invalid(str(exc)) from None
+        return dict(data)
 
     def bank(self, name: str) -> BankRecord:
         b = self._by_name.get(name) or self.store.get_bank(name)
@@ -183,13 +264,17 @@ class PlatformService:
         enabled_ratio: float | None = None,
         pdq_threshold: int | None = None,
         description: str | None = None,
+        match_rules: dict[str, Any] | None = None,
     ) -> BankRecord:
+        """A new bank; `match_rules`: its own MatchRules keys (BANK_RULE_KEYS), the others
+        follow the server's."""
         if not BANK_NAME.match(name):
             raise Invalid("bank name must be 1-128 of A-Z a-z 0-9 _ . - (not starting with . or -)")
         ratio = 1.0 if enabled_ratio is None else float(enabled_ratio)
         if not 0.0 <= ratio <= 1.0:
             raise Invalid("enabled_ratio must be between 0.0 and 1.0")
         threshold = self._threshold(pdq_threshold)
+        own = self._own_rules(match_rules)
         if len(self.store.banks_by_id(include_deleted=True)) >= MAX_BANKS:
             raise Invalid(f"at most {MAX_BANKS} banks")
         try:
@@ -199,6 +284,7 @@ class PlatformService:
                 enabled_ratio=ratio,
                 pdq_threshold=threshold,
                 description=description,
+                match_rules=own,
             )
         except BankExists as exc:
             raise Invalid(str(exc)) from None
@@ -218,6 +304,9 @@ class PlatformService:
             raise Invalid("invalid bank name")
         if "pdq_threshold" in fields:
             fields["pdq_threshold"] = self._threshold(fields["pdq_threshold"])
+        if "match_rules" in fields:  # merged into the bank's own; a None value is kept
+            own = self.bank(bank_name).match_rules or {}
+            fields["match_rules"] = self._own_rules({**own, **fields["match_rules"]})
         if "enabled_ratio" in fields:
             ratio = float(fields["enabled_ratio"])
             if not 0.0 <= ratio <= 1.0:
@@ -268,9 +357,10 @@ class PlatformService:
                 clean[name] = sig.normalize(name, value)
             except sig.SignalError as exc:
                 raise Invalid(str(exc)) from None
-        frames = self._vpdq_frames(signals[sig.VPDQ]) if sig.VPDQ in clean else None
+        gate = self.rules_of(bank_name).min_quality
+        frames = self._vpdq_frames(signals[sig.VPDQ], gate) if sig.VPDQ in clean else None
         if sig.VPDQ in clean and frames is None:
-            raise Invalid(f"vpdq signal has no frame of quality >= {self.rules.min_quality}")
+            raise Invalid(f"vpdq signal has no frame of quality >= {gate}")
         entry = NewEntry(
             md5=clean.get(sig.MD5) or clean.get(sig.VIDEO_MD5),
             sha1=clean.get(sig.SHA1),
@@ -301,7 +391,10 @@ class PlatformService:
             sha1=fp.sha1,
             sha256=fp.sha256,
             pdq=fp.pdq,
-            vpdq=self._vpdq_frames([(f.pdq, f.quality, f.timestamp) for f in fp.frames])
+            vpdq=self._vpdq_frames(
+                [(f.pdq, f.quality, f.timestamp) for f in fp.frames],
+                self.rules_of(bank_name).min_quality,
+            )
             if fp.frames
             else None,
             category=category,
@@ -311,29 +404,31 @@ class PlatformService:
         [entry_id] = self.add_entries(bank_name, [entry])
         return entry_id
 
-    def _vpdq_frames(self, frames: Any) -> list[str] | None:
-        """What a bank stores of a video: its unique frame PDQs of sufficient quality
+    def _vpdq_frames(self, frames: Any, min_quality: int) -> list[str] | None:
+        """What a bank stores of a video: its unique frame PDQs of the bank's quality
         (HMA's `pdq,quality,timestamp` cells converted); None when no frame is left."""
         from tantalio.signals.vpdq import parse_frames
 
         if isinstance(frames, str):
             frames = parse_frames(frames)
-        return unique_pdqs(frames, self.rules.min_quality) or None
+        return unique_pdqs(frames, min_quality) or None
 
-    def unusable(self, e: HashEntry) -> str | None:
-        """Why a hash-set entry cannot be matched here, or None when it can."""
+    def unusable(self, e: HashEntry, bank_name: str | None = None) -> str | None:
+        """Why a hash-set entry cannot be matched in the bank (default: under the server's
+        rules), or None when it can."""
         from tantalio.signals import registry
 
+        gate = (self.rules_of(bank_name) if bank_name else self.rules).min_quality
         try:
             for name in ("md5", "sha1", "sha256", "pdq"):
                 value = getattr(e, name)
                 if value:
                     registry.normalize(name, value)
-            frames = self._vpdq_frames(e.vpdq) if e.vpdq else None
+            frames = self._vpdq_frames(e.vpdq, gate) if e.vpdq else None
         except sig.SignalError as exc:
             return str(exc)
         if e.vpdq and not frames:
-            return f"no vpdq frame has quality >= {self.rules.min_quality}"
+            return f"no vpdq frame has quality >= {gate}"
         if not (e.md5 or e.sha1 or e.sha256 or e.pdq or frames):
             return "no hash this service can match (PhotoDNA is stored, never matched)"
         return None
@@ -343,6 +438,8 @@ class PlatformService:
     ) -> int:
         """Add hash-set entries; the caller has checked them (`imports.usable`)."""
 
+        gate = self.rules_of(bank_name).min_quality
+
         def convert() -> Iterable[NewEntry]:
             for e in entries:
                 yield NewEntry(
@@ -350,7 +447,7 @@ class PlatformService:
                     sha1=e.sha1,
                     sha256=e.sha256,
                     pdq=e.pdq,
-                    vpdq=self._vpdq_frames(e.vpdq) if e.vpdq else None,
+                    vpdq=self._vpdq_frames(e.vpdq, gate) if e.vpdq else None,
                     photodna=e.photodna,
                     category=e.category,
                     source_category=e.source_category,
@@ -374,13 +471,29 @@ class PlatformService:
     # -- matching ----------------------------------------------------------------------
 
     def _radius(self) -> int:
-        banks = [b for b in self._banks.values()]
-        return max((b.pdq_threshold for b in banks), default=self.rules.pdq_threshold)
+        """The widest PDQ threshold of any bank (the batched index search uses it)."""
+        return self._widest
 
-    def rules_for(self, *, orientations: bool | None = None) -> MatchRules:
-        """The service's rules searched at the widest bank threshold (each bank's own
-        threshold is applied to the hits); `orientations` overrides per request."""
-        return self.rules.with_(pdq_threshold=self._radius(), orientations=orientations)
+    def _lookup(
+        self,
+        make_query: Callable[[MatchRules], Query],
+        indexes: _Indexes,
+        orientations: bool | None = None,
+    ) -> list[SignalMatch]:
+        """The one lookup under each bank group's rules, each group's matches kept to its
+        own banks (one group, one lookup: the usual case costs nothing more)."""
+        found: list[SignalMatch] = []
+        for g in self._groups:
+            rules = g.pick(orientations)
+            try:
+                query = make_query(rules)
+            except sig.SignalError as exc:
+                raise Invalid(str(exc)) from None
+            hits = lookup(query, indexes, rules)
+            if g.banks is not None:
+                hits = [m for m in hits if (m.ref & BANK_MASK) in g.banks]
+            found.extend(hits)
+        return found
 
     def _filter(
         self,
@@ -419,12 +532,6 @@ class PlatformService:
                 )
         return sorted(best.values(), key=lambda x: (x.distance, x.entry_id))
 
-    def _query(self, signal_type: str, value: str) -> Query:
-        try:
-            return Query.of_signal(signal_type, value, self.rules)
-        except sig.SignalError as exc:
-            raise Invalid(str(exc)) from None
-
     def lookup(
         self,
         signal_type: str,
@@ -437,9 +544,10 @@ class PlatformService:
     ) -> list[Match]:
         """Matches of one signal, each entry once, closest first. `seed` makes HMA's
         `enabled_ratio` coin flip reproducible for a piece of content."""
-        query = self._query(signal_type, value)
         coin = None if bypass_coinflip else random.Random(seed).random()
-        found = lookup(query, _Indexes(self.index), self.rules_for())
+        found = self._lookup(
+            lambda rules: Query.of_signal(signal_type, value, rules), _Indexes(self.index)
+        )
         return self._filter(found, banks=banks, check_enabled=check_enabled, coinflip=coin)
 
     async def lookup_async(
@@ -463,11 +571,13 @@ class PlatformService:
                 seed=seed,
                 bypass_coinflip=bypass_coinflip,
             )
-        query = self._query(signal_type, value)
+        try:
+            query = Query.of_signal(signal_type, value, self.rules)  # a PDQ: rules unused
+        except sig.SignalError as exc:
+            raise Invalid(str(exc)) from None
         coin = None if bypass_coinflip else random.Random(seed).random()
-        raw = await self.batcher.search(query.pdq or "")
-        hits = [[((m.entry_id << BANK_BITS) | m.bank_id, m.distance) for m in raw]]
-        found = lookup(query, _Indexes(self.index, hits), self.rules_for())
+        hits = [await self.batcher.search(query.pdq or "")]
+        found = self._lookup(lambda _rules: query, _Indexes(self.index, hits))
         return self._filter(found, banks=banks, check_enabled=check_enabled, coinflip=coin)
 
     def lookup_fingerprint(
@@ -480,8 +590,9 @@ class PlatformService:
         """Every way an upload can match (the one lookup): exact hashes, PDQ in 8
         orientations when its quality passes the gate, vPDQ for videos, and video frames
         against pictures both ways. Each entry once, closest first."""
-        query = Query.of_fingerprint(fp, self.rules)
-        found = lookup(query, _Indexes(self.index), self.rules_for(orientations=orientations))
+        found = self._lookup(
+            lambda rules: Query.of_fingerprint(fp, rules), _Indexes(self.index), orientations
+        )
         return self._filter(found, banks=banks, check_enabled=True)
 
     # -- after a match -----------------------------------------------------------------

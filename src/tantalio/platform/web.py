@@ -18,10 +18,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from tantalio.platform import accesslog
 from tantalio.platform.auth import KeyRing, has_scope
 from tantalio.store.platform.records import ApiKeyRecord
 
-access_log = logging.getLogger("tantalio.platform.access")
+access_log = logging.getLogger(accesslog.ACCESS_LOGGER)
 
 
 class ApiError(Exception):
@@ -151,7 +152,18 @@ class LimitAndLog:
 
     @staticmethod
     def _log(scope: dict[str, Any], code: int, t0: float) -> None:
-        if access_log.isEnabledFor(logging.INFO):
+        buffered = accesslog.sink(access_log)
+        if buffered is not None:  # `platform serve`: no LogRecord per request
+            state = scope.get("state") or {}
+            buffered.note(
+                scope.get("method", "-"),
+                route_of(scope),
+                code,
+                (time.perf_counter() - t0) * 1000,
+                state.get("key_id", "-"),
+                state.get("key_prefix", "-"),
+            )
+        elif access_log.isEnabledFor(logging.INFO):
             state = scope.get("state") or {}
             access_log.info(
                 "%s %s %d %.1fms key_id=%s key=%s",
@@ -176,7 +188,8 @@ def route_of(scope: dict[str, Any]) -> str:
 
 def logging_config(level: str = "info", access: bool = True) -> dict[str, Any]:
     """uvicorn's logging configuration plus the access log on stderr (uvicorn's own access
-    log is off: it writes the path with its query string)."""
+    log is off: it writes the path with its query string), written by
+    `accesslog.BufferedAccessHandler` (batched, off the request path)."""
     import copy
 
     from uvicorn.config import LOGGING_CONFIG
@@ -187,7 +200,7 @@ def logging_config(level: str = "info", access: bool = True) -> dict[str, Any]:
     }
     config["handlers"]["tantalio_access"] = {
         "formatter": "tantalio_access",
-        "class": "logging.StreamHandler",
+        "class": "tantalio.platform.accesslog.BufferedAccessHandler",
         "stream": "ext://sys.stderr",
     }
     config["loggers"][access_log.name] = {

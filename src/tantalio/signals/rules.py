@@ -88,6 +88,18 @@ class MatchRules:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def overridden(self, data: Mapping[str, Any] | None) -> MatchRules:
+        """A copy with the keys of `data` set, None included (a bank's own rules over the
+        server's: `{"vpdq_index_share": null}` turns that side off); unknown keys are an
+        error."""
+        if not data:
+            return self
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise RulesError(f"unknown match rule(s): {', '.join(unknown)}")
+        return replace(self, **data)
+
     def with_(self, **changes: Any) -> MatchRules:
         """A copy with some values changed (None values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

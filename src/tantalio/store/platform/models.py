@@ -39,6 +39,11 @@ class PlatformBank(PlatformBase):
     description: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The bank's own match rules (MatchRules fields other than pdq_threshold, which has its
+    # column): only the keys set for this bank; the others follow the server's rules.
+    match_rules: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), default=None
+    )
 
 
 class PlatformEntry(PlatformBase):

@@ -16,6 +16,9 @@ class BankRecord:
     pdq_threshold: int
     description: str | None
     created_at: datetime
+    # The bank's own match rules (MatchRules keys other than pdq_threshold); unset keys
+    # follow the server's (`PlatformService.bank_rules` resolves them).
+    match_rules: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -48,6 +48,7 @@ def _bank(b: PlatformBank) -> BankRecord:
         pdq_threshold=b.pdq_threshold,
         description=b.description,
         created_at=utc(b.created_at),  # type: ignore[arg-type]
+        match_rules=dict(b.match_rules) if b.match_rules else None,
     )
 
 
@@ -108,6 +109,7 @@ class PlatformStore(OpsMixin):
         enabled_ratio: float = 1.0,
         pdq_threshold: int = DEFAULT_PDQ_THRESHOLD,
         description: str | None = None,
+        match_rules: dict[str, Any] | None = None,
     ) -> BankRecord:
         with self.session.begin() as s:
             if s.scalar(select(PlatformBank.id).where(PlatformBank.name == name)) is not None:
@@ -119,6 +121,7 @@ class PlatformStore(OpsMixin):
                 pdq_threshold=pdq_threshold,
                 description=description,
                 created_at=now(),
+                match_rules=match_rules or None,
             )
             s.add(b)
             s.flush()
@@ -146,7 +149,14 @@ class PlatformStore(OpsMixin):
             return {b.id: _bank(b) for b in s.scalars(q)}
 
     def update_bank(self, name: str, **fields: Any) -> BankRecord | None:
-        allowed = {"name", "enabled", "enabled_ratio", "pdq_threshold", "description"}
+        allowed = {
+            "name",
+            "enabled",
+            "enabled_ratio",
+            "pdq_threshold",
+            "description",
+            "match_rules",
+        }
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"cannot update bank field(s): {', '.join(sorted(unknown))}")
