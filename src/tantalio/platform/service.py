@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tantalio.fingerprint.record import Fingerprint
 from tantalio.hashsets.record import HashEntry
@@ -43,8 +43,9 @@ class Invalid(ValueError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
+    """One bank entry matched (a NamedTuple: built per hit on the raw-lookup path)."""
+
     entry_id: int
     bank: BankRecord
     signal_type: str

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from tantalio.fingerprint.record import ORIENTATIONS
 from tantalio.signals import registry
@@ -92,9 +92,10 @@ class Query:
         return cls(exact={st.name: clean}, cross=False)
 
 
-@dataclass(frozen=True, slots=True)
-class SignalMatch:
-    """One reference matched: by which signal type and rule, how closely."""
+class SignalMatch(NamedTuple):
+    """One reference matched: by which signal type and rule, how closely. A NamedTuple:
+    immutable like a frozen dataclass, built at a fraction of its cost (the platform's raw
+    lookup makes one per hit on its hottest path)."""
 
     ref: int
     signal_type: str  # the reference's signal: md5 / sha1 / sha256 / video_md5 / pdq / vpdq
@@ -174,6 +175,8 @@ def video_matches(
 
 def lookup(query: Query, indexes: Indexes, rules: MatchRules) -> list[SignalMatch]:
     """Every match of `query`, one per (reference, signal type), closest first."""
+    if not query.exact and not query.frames and not (query.cross and rules.frames_vs_images):
+        return _pdq_only(query, indexes, rules)
     found: dict[tuple[int, str], SignalMatch] = {}
 
     def keep(m: SignalMatch) -> None:
@@ -204,4 +207,22 @@ def lookup(query: Query, indexes: Indexes, rules: MatchRules) -> list[SignalMatc
             best = best_per_ref(indexes.pdq(query.frames, rules.pdq_threshold))
             for ref, (d, _k) in best.items():
                 keep(SignalMatch(ref, "pdq", d, RULE_FRAME_IN_IMAGE))
-    return sorted(found.values(), key=lambda m: (m.distance, m.ref, m.signal_type))
+    return sorted(found.values(), key=_closest)
+
+
+def _pdq_only(query: Query, indexes: Indexes, rules: MatchRules) -> list[SignalMatch]:
+    """`lookup` for a query that is a PDQ alone (HMA's raw lookup, the platform's hottest
+    path): the same matches, without the bookkeeping that several signal types need."""
+    variants = pdq_variants(query, rules)
+    if not variants:
+        return []
+    best = best_per_ref(indexes.pdq(variants, rules.pdq_threshold))
+    if not best:
+        return []
+    out = [SignalMatch(ref, "pdq", d, RULE_PDQ, _orientation(k)) for ref, (d, k) in best.items()]
+    out.sort(key=_closest)
+    return out
+
+
+def _closest(m: SignalMatch) -> tuple[int, int, str]:
+    return (m.distance, m.ref, m.signal_type)
