@@ -171,24 +171,13 @@ class TantalioPDQ:
         self._index.remove(np.asarray(ids, dtype=np.int64))
 
     def search(self, queries: Sequence[str], radius: int) -> list[list[tuple[int, int]]]:
-        results = self._index.search(list(queries), max_distance=radius)
-        return [[(int(m[0]), int(m[1])) for m in _pairs(r)] for r in results]
+        # PDQIndex answers plain (int id, int distance) tuples, nearest first: as they are.
+        return self._index.search(list(queries), max_distance=radius)
 
     def search_frames(
         self, queries: Sequence[str], radius: int
     ) -> list[list[tuple[int, int, int]]]:
         raise NotImplementedError("vPDQ frames use NumpyPDQ")
-
-
-def _pairs(result: Any) -> list[tuple[int, int]]:
-    """Normalise one query's result (list of (id, distance) or of objects with id/distance)."""
-    out = []
-    for m in result:
-        if isinstance(m, tuple):
-            out.append((int(m[0]), int(m[1])))
-        else:
-            out.append((int(m.id), int(m.distance)))
-    return out
 
 
 def make_pdq_backend(
