@@ -4,8 +4,12 @@
                             [--index-dir DIR] [--rate-limits host|database]
     tantalio platform key create NAME --scope lookup [--scope curate] [--rate R] [--burst B]
     tantalio platform key list | key revoke ID|NAME|PREFIX
-    tantalio platform bank create NAME [--threshold 31] [--disabled]
-    tantalio platform bank list | bank delete NAME
+    tantalio platform bank create NAME [--pdq-threshold 31] [--disabled] [RULES]
+    tantalio platform bank config NAME [--pdq-threshold N] [RULES] [--reset KEY|all]
+    tantalio platform bank list | bank show NAME | bank delete NAME
+        RULES (the bank's own match rules; unset: the server's): --quality-min Q
+        --orientations/--no-orientations --vpdq-frame-distance D --vpdq-query-share S|off
+        --vpdq-index-share S|off --frames-vs-images/--no-frames-vs-images
     tantalio platform bank import NAME FILE [--format hma|vics|md5sum|sha256sum|tantalio-signed]
                                   [--trusted-key PEM] [--allow-unsigned]
 
@@ -215,42 +219,215 @@ def key_revoke(
     typer.echo(f"revoked {n} key(s)")
 
 
+def _share(value: str | None, option: str) -> float | None | str:
+    """A vPDQ share option: a number in (0, 1], or 'off' (that side of the rule off)."""
+    if value is None:
+        return "unset"
+    if value.strip().lower() in ("off", "none", "null"):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise typer.BadParameter(f"{option}: a number in (0, 1] or 'off'") from None
+
+
+def _rule_options(
+    quality_min: int | None,
+    orientations: bool | None,
+    vpdq_frame_distance: int | None,
+    vpdq_query_share: str | None,
+    vpdq_index_share: str | None,
+    frames_vs_images: bool | None,
+) -> dict[str, object]:
+    """The bank's own match rules given on the command line (unset options left out)."""
+    out: dict[str, object] = {
+        "min_quality": quality_min,
+        "orientations": orientations,
+        "vpdq_frame_distance": vpdq_frame_distance,
+    }
+    out = {k: v for k, v in out.items() if v is not None}
+    if frames_vs_images is not None:
+        out["frames_vs_images"] = frames_vs_images
+    for key, raw, option in (
+        ("vpdq_query_share", vpdq_query_share, "--vpdq-query-share"),
+        ("vpdq_index_share", vpdq_index_share, "--vpdq-index-share"),
+    ):
+        share = _share(raw, option)
+        if share != "unset":
+            out[key] = share
+    return out
+
+
+def _rules_text(svc, b) -> str:  # type: ignore[no-untyped-def]
+    """A bank's rules, one `key=value` each; `*` marks the bank's own (the others are the
+    server's: the defaults, or `serve --rules`)."""
+    rules = svc.bank_rules(b).to_dict()
+    own = set(b.match_rules or {}) | {"pdq_threshold"}
+    parts = []
+    for key, value in rules.items():
+        text = {True: "on", False: "off", None: "off"}.get(value, value)
+        parts.append(f"{key}={text}{'*' if key in own else ''}")
+    return " ".join(parts)
+
+
+PdqThresholdOpt = typer.Option(
+    None,
+    "--pdq-threshold",
+    "--threshold",
+    help="PDQ distance threshold of this bank (default: the match rules', 31).",
+)
+QualityOpt = typer.Option(
+    None,
+    "--quality-min",
+    help="PDQ quality gate of this bank: queries and vPDQ frames below it are not matched "
+    "(default: the server's, 50).",
+)
+OrientOpt = typer.Option(
+    None,
+    "--orientations/--no-orientations",
+    help="Match content lookups in their 8 orientations in this bank (default: the server's, on).",
+)
+FrameDistOpt = typer.Option(
+    None, "--vpdq-frame-distance", help="vPDQ frame distance of this bank (default: 31)."
+)
+QueryShareOpt = typer.Option(
+    None,
+    "--vpdq-query-share",
+    help="vPDQ: share of the query's frames that must match, (0, 1] or 'off' (default: 0.8).",
+)
+IndexShareOpt = typer.Option(
+    None,
+    "--vpdq-index-share",
+    help="vPDQ: share of the bank video's frames that must match, (0, 1] or 'off' (default: 0.8).",
+)
+FramesImagesOpt = typer.Option(
+    None,
+    "--frames-vs-images/--no-frames-vs-images",
+    help="Match video frames against pictures and pictures against video frames in this bank "
+    "(default: on).",
+)
+
+
 @bank_app.command("create")
 def bank_create(
     name: str = typer.Argument(..., help="Name of the new bank."),
-    threshold: int | None = typer.Option(
-        None, help="PDQ distance threshold for this bank (default: the match rules', 31)."
-    ),
+    threshold: int | None = PdqThresholdOpt,
+    quality_min: int | None = QualityOpt,
+    orientations: bool | None = OrientOpt,
+    vpdq_frame_distance: int | None = FrameDistOpt,
+    vpdq_query_share: str | None = QueryShareOpt,
+    vpdq_index_share: str | None = IndexShareOpt,
+    frames_vs_images: bool | None = FramesImagesOpt,
     disabled: bool = typer.Option(False, help="Create the bank with matching off."),
     db: str | None = DbOpt,
 ) -> None:
-    """Create a bank of known hashes (matching on, unless --disabled)."""
+    """Create a bank of known hashes (matching on, unless --disabled), with its own match
+    rules where given (the others follow the server's)."""
     from tantalio.platform.service import Invalid
 
+    own = _rule_options(
+        quality_min,
+        orientations,
+        vpdq_frame_distance,
+        vpdq_query_share,
+        vpdq_index_share,
+        frames_vs_images,
+    )
     svc = _service(db)
     try:
-        b = svc.create_bank(name, enabled=not disabled, pdq_threshold=threshold)
+        b = svc.create_bank(
+            name, enabled=not disabled, pdq_threshold=threshold, match_rules=own or None
+        )
+        typer.echo(
+            f"bank {b.name} (threshold {b.pdq_threshold}, "
+            f"{'enabled' if b.enabled else 'disabled'})\n  rules: {_rules_text(svc, b)}"
+        )
     except Invalid as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
         svc.store.close()
-    typer.echo(
-        f"bank {b.name} (threshold {b.pdq_threshold}, {'enabled' if b.enabled else 'disabled'})"
+
+
+@bank_app.command("config")
+def bank_config(
+    name: str = typer.Argument(..., help="Bank to configure."),
+    threshold: int | None = PdqThresholdOpt,
+    quality_min: int | None = QualityOpt,
+    orientations: bool | None = OrientOpt,
+    vpdq_frame_distance: int | None = FrameDistOpt,
+    vpdq_query_share: str | None = QueryShareOpt,
+    vpdq_index_share: str | None = IndexShareOpt,
+    frames_vs_images: bool | None = FramesImagesOpt,
+    reset: list[str] = typer.Option(
+        [], "--reset", help="A match rule to hand back to the server's (repeatable; 'all')."
+    ),
+    db: str | None = DbOpt,
+) -> None:
+    """Change a bank's match rules; running servers apply them within a poll interval."""
+    from tantalio.platform.service import BANK_RULE_KEYS, Invalid, NotFound
+
+    own = _rule_options(
+        quality_min,
+        orientations,
+        vpdq_frame_distance,
+        vpdq_query_share,
+        vpdq_index_share,
+        frames_vs_images,
     )
+    svc = _service(db)
+    try:
+        if reset:
+            keys = set(BANK_RULE_KEYS) if "all" in reset else {k.replace("-", "_") for k in reset}
+            unknown = sorted(keys - set(BANK_RULE_KEYS))
+            if unknown:
+                raise Invalid(f"--reset: unknown match rule(s) {', '.join(unknown)}")
+            kept = {k: v for k, v in (svc.bank(name).match_rules or {}).items() if k not in keys}
+            svc.store.update_bank(name, match_rules=kept)
+        b = svc.update_bank(name, pdq_threshold=threshold, match_rules=own or None)
+        typer.echo(f"bank {b.name}\n  rules: {_rules_text(svc, b)}")
+    except (Invalid, NotFound) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        svc.store.close()
 
 
 @bank_app.command("list")
 def bank_list(db: str | None = DbOpt) -> None:
-    """List the banks with their sizes, thresholds and whether they match."""
+    """List the banks with their sizes, match rules and whether they match."""
     svc = _service(db)
     sizes = svc.store.bank_sizes()
     for b in svc.list_banks():
         typer.echo(
             f"{b.name}\t{sizes.get(b.id, 0)} entries\tthreshold {b.pdq_threshold}\t"
-            f"{'enabled' if b.enabled else 'disabled'}"
+            f"{'enabled' if b.enabled else 'disabled'}\t{_rules_text(svc, b)}"
         )
     svc.store.close()
+
+
+@bank_app.command("show")
+def bank_show(
+    name: str = typer.Argument(..., help="Bank to show."),
+    db: str | None = DbOpt,
+) -> None:
+    """One bank: size, state and its match rules (`*`: set for this bank; the others are
+    the server's)."""
+    from tantalio.platform.service import NotFound
+
+    svc = _service(db)
+    try:
+        b = svc.bank(name)
+        size = svc.store.bank_sizes().get(b.id, 0)
+        typer.echo(f"bank {b.name}: {size} entries, {'enabled' if b.enabled else 'disabled'}")
+        if b.description:
+            typer.echo(f"  {b.description}")
+        typer.echo(f"  rules: {_rules_text(svc, b)}")
+    except NotFound as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        svc.store.close()
 
 
 @bank_app.command("delete")

@@ -22,7 +22,7 @@ def _svc(request: Request) -> PlatformService:
     return request.app.state.service
 
 
-def _bank(b: BankRecord, size: int | None = None) -> dict[str, Any]:
+def _bank(svc: PlatformService, b: BankRecord, size: int | None = None) -> dict[str, Any]:
     out = {
         "name": b.name,
         "enabled": b.enabled,
@@ -30,6 +30,10 @@ def _bank(b: BankRecord, size: int | None = None) -> dict[str, Any]:
         "pdq_threshold": b.pdq_threshold,
         "description": b.description,
         "created_at": b.created_at.isoformat(),
+        # What matches in this bank follow (the server's, with the bank's own over them),
+        # and which keys the bank sets itself.
+        "match_rules": svc.bank_rules(b).to_dict(),
+        "own_match_rules": sorted(b.match_rules or {}),
     }
     if size is not None:
         out["size"] = size
@@ -117,6 +121,12 @@ class BankIn(BaseModel):
         None, description="PDQ distance threshold (default: the match rules', 31)"
     )
     description: str | None = None
+    match_rules: dict[str, Any] | None = Field(
+        None,
+        description="the bank's own match rules (min_quality, orientations, "
+        "vpdq_frame_distance, vpdq_query_share, vpdq_index_share, frames_vs_images; a share "
+        "of null turns that side off); unset keys follow the server's",
+    )
 
 
 class BankPatch(BaseModel):
@@ -124,6 +134,9 @@ class BankPatch(BaseModel):
     enabled: bool | None = None
     pdq_threshold: int | None = None
     description: str | None = None
+    match_rules: dict[str, Any] | None = Field(
+        None, description="keys to set in the bank's own match rules (merged)"
+    )
 
 
 @router.get("/banks")
@@ -132,21 +145,23 @@ def list_banks(
 ) -> list[dict[str, Any]]:
     svc = _svc(request)
     sizes = svc.store.bank_sizes()
-    return [_bank(b, sizes.get(b.id, 0)) for b in svc.list_banks()]
+    return [_bank(svc, b, sizes.get(b.id, 0)) for b in svc.list_banks()]
 
 
 @router.post("/banks", status_code=201)
 def create_bank(
     body: BankIn, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
 ) -> dict[str, Any]:
+    svc = _svc(request)
     b = _wrap(
-        _svc(request).create_bank,
+        svc.create_bank,
         body.name,
         enabled=body.enabled,
         pdq_threshold=body.pdq_threshold,
         description=body.description,
+        match_rules=body.match_rules,
     )
-    return _bank(b, 0)
+    return _bank(svc, b, 0)
 
 
 @router.get("/banks/{name}")
@@ -155,14 +170,15 @@ def get_bank(
 ) -> dict[str, Any]:
     svc = _svc(request)
     b = _wrap(svc.bank, name)
-    return _bank(b, svc.store.bank_sizes().get(b.id, 0))
+    return _bank(svc, b, svc.store.bank_sizes().get(b.id, 0))
 
 
 @router.patch("/banks/{name}")
 def patch_bank(
     name: str, body: BankPatch, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
 ) -> dict[str, Any]:
-    return _bank(_wrap(_svc(request).update_bank, name, **body.model_dump()))
+    svc = _svc(request)
+    return _bank(svc, _wrap(svc.update_bank, name, **body.model_dump()))
 
 
 @router.delete("/banks/{name}")
