@@ -30,6 +30,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "tantalio.cli.hash_cmd",
     "tantalio.cli.workspace_cmd",
+    "tantalio.cli.config_cmd",
     "tantalio.cli.hashset_cmd",
     "tantalio.cli.subscribe_cmd",
     "tantalio.cli.classify_cmd",

@@ -30,6 +30,18 @@ from pathlib import Path
 
 import typer
 
+from tantalio.cli.rule_options import (
+    FrameDistOpt,
+    FramesImagesOpt,
+    IndexShareOpt,
+    OrientOpt,
+    PdqThresholdOpt,
+    QualityOpt,
+    QueryShareOpt,
+    rule_options,
+    rules_text,
+)
+
 DB_ENV = "TANTALIO_PLATFORM_DB"
 RULES_ENV = "TANTALIO_PLATFORM_RULES"  # the match rules (JSON) `serve` hands its workers
 DEFAULT_DB = "sqlite:///tantalio-platform.db"
@@ -219,93 +231,10 @@ def key_revoke(
     typer.echo(f"revoked {n} key(s)")
 
 
-def _share(value: str | None, option: str) -> float | None | str:
-    """A vPDQ share option: a number in (0, 1], or 'off' (that side of the rule off)."""
-    if value is None:
-        return "unset"
-    if value.strip().lower() in ("off", "none", "null"):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise typer.BadParameter(f"{option}: a number in (0, 1] or 'off'") from None
-
-
-def _rule_options(
-    quality_min: int | None,
-    orientations: bool | None,
-    vpdq_frame_distance: int | None,
-    vpdq_query_share: str | None,
-    vpdq_index_share: str | None,
-    frames_vs_images: bool | None,
-) -> dict[str, object]:
-    """The bank's own match rules given on the command line (unset options left out)."""
-    out: dict[str, object] = {
-        "min_quality": quality_min,
-        "orientations": orientations,
-        "vpdq_frame_distance": vpdq_frame_distance,
-    }
-    out = {k: v for k, v in out.items() if v is not None}
-    if frames_vs_images is not None:
-        out["frames_vs_images"] = frames_vs_images
-    for key, raw, option in (
-        ("vpdq_query_share", vpdq_query_share, "--vpdq-query-share"),
-        ("vpdq_index_share", vpdq_index_share, "--vpdq-index-share"),
-    ):
-        share = _share(raw, option)
-        if share != "unset":
-            out[key] = share
-    return out
-
-
 def _rules_text(svc, b) -> str:  # type: ignore[no-untyped-def]
     """A bank's rules, one `key=value` each; `*` marks the bank's own (the others are the
     server's: the defaults, or `serve --rules`)."""
-    rules = svc.bank_rules(b).to_dict()
-    own = set(b.match_rules or {}) | {"pdq_threshold"}
-    parts = []
-    for key, value in rules.items():
-        text = {True: "on", False: "off", None: "off"}.get(value, value)
-        parts.append(f"{key}={text}{'*' if key in own else ''}")
-    return " ".join(parts)
-
-
-PdqThresholdOpt = typer.Option(
-    None,
-    "--pdq-threshold",
-    "--threshold",
-    help="PDQ distance threshold of this bank (default: the match rules', 31).",
-)
-QualityOpt = typer.Option(
-    None,
-    "--quality-min",
-    help="PDQ quality gate of this bank: queries and vPDQ frames below it are not matched "
-    "(default: the server's, 50).",
-)
-OrientOpt = typer.Option(
-    None,
-    "--orientations/--no-orientations",
-    help="Match content lookups in their 8 orientations in this bank (default: the server's, on).",
-)
-FrameDistOpt = typer.Option(
-    None, "--vpdq-frame-distance", help="vPDQ frame distance of this bank (default: 31)."
-)
-QueryShareOpt = typer.Option(
-    None,
-    "--vpdq-query-share",
-    help="vPDQ: share of the query's frames that must match, (0, 1] or 'off' (default: 0.8).",
-)
-IndexShareOpt = typer.Option(
-    None,
-    "--vpdq-index-share",
-    help="vPDQ: share of the bank video's frames that must match, (0, 1] or 'off' (default: 0.8).",
-)
-FramesImagesOpt = typer.Option(
-    None,
-    "--frames-vs-images/--no-frames-vs-images",
-    help="Match video frames against pictures and pictures against video frames in this bank "
-    "(default: on).",
-)
+    return rules_text(svc.bank_rules(b).to_dict(), set(b.match_rules or {}) | {"pdq_threshold"})
 
 
 @bank_app.command("create")
@@ -325,7 +254,7 @@ def bank_create(
     rules where given (the others follow the server's)."""
     from tantalio.platform.service import Invalid
 
-    own = _rule_options(
+    own = rule_options(
         quality_min,
         orientations,
         vpdq_frame_distance,
@@ -367,7 +296,7 @@ def bank_config(
     """Change a bank's match rules; running servers apply them within a poll interval."""
     from tantalio.platform.service import BANK_RULE_KEYS, Invalid, NotFound
 
-    own = _rule_options(
+    own = rule_options(
         quality_min,
         orientations,
         vpdq_frame_distance,
