@@ -25,6 +25,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tantalio.index import ExactIndex, PDQIndex
+from tantalio.signals.rules import (
+    DEFAULT_MIN_QUALITY,
+    DEFAULT_PDQ_THRESHOLD,
+    DEFAULT_VPDQ_SHARE,
+)
 from tantalio.store.exchange import IndexRow
 
 AGENCY_BITS = 16
@@ -59,12 +64,13 @@ def watch_code(agency_id: int, kind: str, value: str) -> int:
 
 @dataclass(slots=True)
 class IndexRules:
-    """The exchange's match rules (configuration, not constants)."""
+    """The exchange's match rules (configuration, not constants): the defaults are
+    `tantalio.signals.MatchRules`' (no copied numbers)."""
 
-    pdq_threshold: int = 31
-    min_pdq_quality: int = 50
-    vpdq_frame_distance: int = 31
-    vpdq_min_fraction: float = 0.8
+    pdq_threshold: int = DEFAULT_PDQ_THRESHOLD
+    min_pdq_quality: int = DEFAULT_MIN_QUALITY
+    vpdq_frame_distance: int = DEFAULT_PDQ_THRESHOLD
+    vpdq_min_fraction: float = DEFAULT_VPDQ_SHARE
 
     def pdq_usable(self, quality: int | None) -> bool:
         return quality is None or quality >= self.min_pdq_quality

@@ -118,7 +118,7 @@ class BankIn(BaseModel):
     name: str
     enabled: bool = True
     pdq_threshold: int | None = Field(
-        None, description="PDQ distance threshold (default: the match rules', 31)"
+        None, description="PDQ distance threshold (default: the server's match rules')"
     )
     description: str | None = None
     match_rules: dict[str, Any] | None = Field(
