@@ -573,12 +573,15 @@ class PlatformService:
                 bypass_coinflip=bypass_coinflip,
             )
         try:
-            query = Query.of_signal(signal_type, value, self.rules)  # a PDQ: rules unused
+            clean = sig.normalize(sig.PDQ, value)
         except sig.SignalError as exc:
             raise Invalid(str(exc)) from None
         coin = None if bypass_coinflip else random.Random(seed).random()
-        hits = [await self.batcher.search(query.pdq or "")]
-        found = self._lookup(lambda _rules: query, _Indexes(self.index, hits))
+        hits = await self.batcher.search(clean)
+        if not hits:  # a raw PDQ matches through its PDQ hits only: nothing to judge
+            return []
+        query = Query(pdq=clean, cross=False)  # Query.of_signal's, without its lookups
+        found = self._lookup(lambda _rules: query, _Indexes(self.index, [hits]))
         return self._filter(found, banks=banks, check_enabled=check_enabled, coinflip=coin)
 
     def lookup_fingerprint(

@@ -216,11 +216,18 @@ def _pdq_only(query: Query, indexes: Indexes, rules: MatchRules) -> list[SignalM
     variants = pdq_variants(query, rules)
     if not variants:
         return []
-    best = best_per_ref(indexes.pdq(variants, rules.pdq_threshold))
-    if not best:
-        return []
-    out = [SignalMatch(ref, "pdq", d, RULE_PDQ, _orientation(k)) for ref, (d, k) in best.items()]
-    out.sort(key=_closest)
+    per_variant = indexes.pdq(variants, rules.pdq_threshold)
+    hits = per_variant[0] if len(per_variant) == 1 else None
+    if hits is not None and len({ref for ref, _d in hits}) == len(hits):
+        # One hash (a raw PDQ) whose references come once each: nothing to merge.
+        out = [SignalMatch(ref, "pdq", d, RULE_PDQ, ORIENTATIONS[0]) for ref, d in hits]
+    else:
+        best = best_per_ref(per_variant)
+        out = [
+            SignalMatch(ref, "pdq", d, RULE_PDQ, _orientation(k)) for ref, (d, k) in best.items()
+        ]
+    if len(out) > 1:
+        out.sort(key=_closest)
     return out
 
 
