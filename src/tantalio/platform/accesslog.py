@@ -23,6 +23,7 @@ from collections import deque
 from typing import IO, Any
 
 ACCESS_LOGGER = "tantalio.platform.access"
+_LINE = "%s,%03d INFO " + ACCESS_LOGGER + ": %s %s %d %.1fms key_id=%s key=%s\n"
 Fields = tuple[float, str, str, int, float, Any, Any]  # time, method, route, status, ms, id, key
 
 
@@ -55,20 +56,23 @@ class BufferedAccessHandler(logging.Handler):
 
     # -- writer ----------------------------------------------------------------------------
 
-    def _asctime(self, t: float) -> str:
-        second = int(t)
-        if second != self._second:  # one strftime per second, not per line
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        return f"{self._stamp},{int((t - second) * 1000):03d}"
-
     def _line(self, item: Fields | str) -> str:
         if isinstance(item, str):
             return item
         t, method, route, status, ms, key_id, key = item
-        return (
-            f"{self._asctime(t)} INFO {ACCESS_LOGGER}: "
-            f"{method} {route} {status} {ms:.1f}ms key_id={key_id} key={key}\n"
+        second = int(t)
+        if second != self._second:  # one strftime per second, not per line
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+        return _LINE % (
+            self._stamp,
+            int((t - second) * 1000),
+            method,
+            route,
+            status,
+            ms,
+            key_id,
+            key,
         )
 
     def flush(self) -> None:
