@@ -189,6 +189,7 @@ def step_serve(args: argparse.Namespace) -> dict[str, Any]:
         out["false_hits"] = len(have - want)
         out["check_pairs"] = len(want)
     out["mem_after_queries"] = status_mb()
+    out["probes"], out["candidates"] = measured_costs(index, qwords[:200])
 
     rng = np.random.default_rng(7)
     add_s, seen_s = [], []
@@ -206,6 +207,17 @@ def step_serve(args: argparse.Namespace) -> dict[str, Any]:
     out["matchable_after_add_max_ms"] = max(seen_s) * 1e3
     out["mem_end"] = status_mb()
     return out
+
+
+def measured_costs(index: Any, qwords: np.ndarray) -> tuple[int, float]:
+    """Probes per query and the mean candidates they return (bucket sizes summed), read from
+    the built tables: the two costs the chunk layout trades against each other."""
+    seg = index._state.segments[0]
+    chunk_of, masks, bases, shifts = seg._plan(RADIUS)
+    values = seg.layout.values(qwords)
+    probes = np.bitwise_xor((values >> shifts).take(chunk_of, axis=1), masks) + bases
+    sizes = seg.offsets.take(probes + 1).astype(np.int64) - seg.offsets.take(probes)
+    return int(probes.shape[1]), float(sizes.sum(axis=1).mean())
 
 
 STEPS = {"generate": step_generate, "build": step_build, "brute": step_brute, "serve": step_serve}
@@ -395,6 +407,12 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> str:
                     f"| {box} | {r.get('impl')} | {r.get('n')} | failed: {r['error']} |" + " |" * 6
                 )
     lines.append("")
+    o = res.get("quiet", {}).get("ours", {})
+    if "candidates" in o:
+        lines.append(
+            f"- measured on the built tables (200 queries): {o['probes']:,} probes and "
+            f"{o['candidates']:,.0f} candidates per query"
+        )
     for box in ("quiet", "busy"):
         o = res.get(box, {}).get("ours", {})
         if not o or "error" in o:
