@@ -68,7 +68,8 @@ def build_dir(
             hi = min(n, lo + COPY_ROWS)
             out_words[lo:hi] = words[lo:hi]
             out_ids[lo:hi] = np.arange(lo, hi) if ids is None else ids[lo:hi]
-        if ids is not None and len(np.unique(np.asarray(out_ids))) != n:
+        ascending = ids is None or bool(np.all(out_ids[1:] > out_ids[:-1]))
+        if not ascending and len(np.unique(np.asarray(out_ids))) != n:
             raise ValueError("ids must be unique")
         out_words.flush()
         out_ids.flush()
@@ -91,7 +92,9 @@ def build_dir(
             "threshold": int(threshold),
             "widths": list(layout.widths),
             "count": n,
-            "segments": [{"name": "seg0", "rows": n, "key_bits": list(key_bits)}],
+            "segments": [
+                {"name": "seg0", "rows": n, "key_bits": list(key_bits), "ids_ascending": ascending}
+            ],
             "tail_rows": 0,
         }
         (tmp / persist.HEADER).write_text(json.dumps(header, indent=1), encoding="utf-8")

@@ -306,6 +306,11 @@ class Segment:
         rows = found if self._id_rows is None else self._id_rows[found]
         return rows[self.alive[rows]]
 
+    def mark_ids_ascending(self) -> None:
+        """The writer knows the ids ascend (a bulk build): skip the check `locate` would
+        make on the first write (a full read of the ids: seconds at 100M from disk)."""
+        self._id_sorted, self._id_rows = self.ids, None
+
     def kill(self, rows: NDArray[np.int64]) -> None:
         rows = rows[self.alive[rows]]
         self.alive[rows] = False
