@@ -319,12 +319,19 @@ def main() -> None:
 
     data = Path(args.data)
     res: dict[str, Any] = {"load_start": os.getloadavg()}
-    if args.rebuild or not (data / "hashes.npy").exists():
-        res["generate"] = child("generate", args)
-    if args.rebuild or not (data / "index" / "index.json").exists():
-        res["build"] = child("build", args)
-    if args.rebuild or not (data / "brute.json").exists():
-        res["brute"] = child("brute", args)
+    # Generation, build and brute force run once per data directory; their figures are
+    # kept beside the data (steps.json) and reported again by later runs.
+    steps_file = data / "steps.json"
+    steps = json.loads(steps_file.read_text()) if steps_file.exists() else {}
+    for step, done in (
+        ("generate", data / "hashes.npy"),
+        ("build", data / "index" / "index.json"),
+        ("brute", data / "brute.json"),
+    ):
+        if args.rebuild or not done.exists() or step not in steps:
+            steps[step] = child(step, args)
+            steps_file.write_text(json.dumps(steps, indent=1))
+    res.update(steps)
     res["quiet"] = {"load": os.getloadavg()[0], "ours": child("serve", args, ["--cold"])}
     if args.anchor_10m:
         res["quiet"]["ours10m"] = anchor("ours", args.anchor_10m, args)
