@@ -44,7 +44,7 @@ CHECK_QUERIES = 64
 BLOCK = 1 << 22  # rows per generation / brute-force block
 TABLE_HEAD = (
     "| box | implementation | stored | load avg | single lookups/s | batched lookups/s "
-    "| recall@31 planted | full recall (64 q) | false hits | RSS MB (anon + file) |"
+    "| recall@31 planted | full recall (64 q) | false hits | RSS MiB (anon + file) |"
 )
 
 
@@ -378,11 +378,11 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> str:
     if gen:
         lines.append(
             f"- generate (streamed to disk): {_f(gen.get('generate_s'))} s, "
-            f"peak RSS {_f(gen.get('peak_mb'))} MB"
+            f"peak RSS {_f(gen.get('peak_mb'))} MiB"
         )
     if build:
         lines.append(
-            f"- build: {_f(build.get('build_s'), 1)} s, peak RSS {_f(build.get('peak_mb'))} MB, "
+            f"- build: {_f(build.get('build_s'), 1)} s, peak RSS {_f(build.get('peak_mb'))} MiB, "
             f"{_f(build.get('disk_mb'))} MB on disk (target ≤ 10 min)"
         )
     lines += [
