@@ -50,6 +50,11 @@ def test_bulk_build_reads_a_memory_mapped_file_and_keeps_given_ids(
     index = PDQIndex.load(tmp_path / "pdq", mmap=True)
     assert index.threshold == 24
     assert index.search(to_hex(queries)) == brute_force(stored, ids, queries, 24)
+    # Unsorted ids: writes find rows through the id lookup built on the first write.
+    assert index.remove([int(ids[40])]) == 1
+    assert index.get(int(ids[40])) is None and index.get(int(ids[41])) == to_hex(stored[41:42])[0]
+    index.add([int(ids[41])], to_hex(stored[40:41]))  # an edited entry: its hash replaced
+    assert index.search(to_hex(stored[40:41]), max_distance=0)[0] == [(int(ids[41]), 0)]
 
 
 def test_a_bulk_built_index_takes_adds_and_removals(
