@@ -1,0 +1,224 @@
+"""The disk listing process: runs one disk kind's walk and reads its files for the parent.
+
+    python -m tantalio.evidence.isolated_child FD
+
+Started by `evidence/isolated.py`, which explains why. It answers requests on the socket `FD`
+one at a time: `start` (the image and limits), `next` (the next member), `open` / `read` /
+`close` (bytes of the current member; streams of earlier members are closed when the walk
+moves on), `quit`. Before each TSK step that may not return it sends a note of where it is.
+It caps its own address space, never outlives the parent, and sends only JSON and raw bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import resource
+import signal
+import sys
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from typing import Any, BinaryIO
+
+from tantalio.evidence import registry
+from tantalio.evidence.base import Blob, Member, WalkContext
+from tantalio.evidence.errors import ContainerError
+from tantalio.evidence.isolated import DATA, JSON, encode_record
+from tantalio.evidence.limits import EvidenceLimits
+from tantalio.evidence.streams import CHUNK, describe, open_local
+
+_PR_SET_PDEATHSIG = 1
+
+
+def main(argv: list[str]) -> int:
+    conn = Connection(int(argv[0]))
+    job = json.loads(conn.recv_bytes())
+    _die_with(int(job["parent"]))
+    _cap(job["limits"].get("disk_memory"))
+    server = _Server(conn, job)
+    server.send({"t": "ready"})
+    server.serve()
+    return 0
+
+
+class _Server:
+    def __init__(self, conn: Connection, job: dict[str, Any]) -> None:
+        self.conn = conn
+        self.ctx = _NotingContext(EvidenceLimits(**job["limits"]), self)
+        self.ctx.skip_partitions = int(job["skip"])
+        local = job["local_path"]
+        blob = Blob(**job["blob"], open=lambda: open_local(local), seekable=True, local_path=local)
+        self.partition = 0
+        self.root = blob.path
+        try:
+            self.members: Iterator[Member] = registry.by_name(job["kind"]).walk(blob, self.ctx)
+        except Exception as exc:  # noqa: BLE001 - reported at the first `next`
+            self.members = _failing(exc)
+        self.current: Member | None = None
+        self.streams: dict[int, BinaryIO] = {}
+        self.counter = 0
+        self.over = False
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.conn.send_bytes(JSON + json.dumps(message).encode())
+
+    def serve(self) -> None:
+        try:
+            while True:
+                try:
+                    request = json.loads(self.conn.recv_bytes())
+                except EOFError:
+                    return
+                op = request.get("op")
+                if op == "quit":
+                    return
+                handler = getattr(self, f"_op_{op}", None)
+                if handler is None:
+                    self.send({"t": "oserror", "message": f"unknown request {op!r}"})
+                    continue
+                handler(request)
+        finally:
+            self._close_streams()
+            close = getattr(self.members, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+            self.ctx.close()
+
+    def _op_next(self, _request: dict[str, Any]) -> None:
+        self._close_streams()
+        self.current = None
+        if self.over:
+            self.send({"t": "end"})
+            return
+        try:
+            member = next(self.members)
+        except StopIteration:
+            self.over = True
+            self.send({"t": "end"})
+            return
+        except ContainerError as exc:
+            self.over = True
+            self.send({"t": "error", "container": True, "message": str(exc)})
+            return
+        except MemoryError:
+            self.over = True
+            cap = self.ctx.limits.disk_memory
+            self.send({"t": "error", "container": True, "message": _out_of_memory(cap)})
+            return
+        except Exception as exc:  # a damaged image fails inside TSK or libewf
+            self.over = True
+            message = describe(exc)
+            if "alloc" in message.lower() and self.ctx.limits.disk_memory:
+                message += f" ({_out_of_memory(self.ctx.limits.disk_memory)}?)"
+            self.send({"t": "error", "container": False, "message": message})
+            return
+        self.current = member
+        record = member.record
+        self.send(
+            {
+                "t": "member",
+                "record": encode_record(record),
+                "openable": record.open is not None,
+                "seekable": member.seekable,
+                "partition": self.partition,
+                "root": self.root,
+            }
+        )
+
+    def _op_open(self, _request: dict[str, Any]) -> None:
+        if self.current is None or self.current.record.open is None:
+            self.send({"t": "oserror", "message": "no current file to open"})
+            return
+        try:
+            stream = self.current.record.open()
+        except OSError as exc:
+            self.send({"t": "oserror", "message": str(exc)})
+            return
+        except Exception as exc:
+            self.send({"t": "oserror", "message": f"{self.current.record.path}: {describe(exc)}"})
+            return
+        self.counter += 1
+        self.streams[self.counter] = stream
+        self.send({"t": "opened", "stream": self.counter})
+
+    def _op_read(self, request: dict[str, Any]) -> None:
+        stream = self.streams.get(int(request.get("stream", 0)))
+        if stream is None:
+            self.send({"t": "oserror", "message": "stream closed: the walk has moved on"})
+            return
+        try:
+            offset = int(request["offset"])
+            if stream.tell() != offset:
+                stream.seek(offset)
+            data = stream.read(min(int(request["size"]), CHUNK))
+        except OSError as exc:
+            self.send({"t": "oserror", "message": str(exc)})
+            return
+        except MemoryError:
+            self.send({"t": "oserror", "message": _out_of_memory(self.ctx.limits.disk_memory)})
+            return
+        except Exception as exc:
+            path = self.current.record.path if self.current is not None else ""
+            self.send({"t": "oserror", "message": f"{path}: {describe(exc)}"})
+            return
+        self.conn.send_bytes(DATA + data)
+
+    def _op_close(self, request: dict[str, Any]) -> None:
+        stream = self.streams.pop(int(request.get("stream", 0)), None)
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.close()
+        self.send({"t": "closed"})
+
+    def _close_streams(self) -> None:
+        for stream in self.streams.values():
+            with contextlib.suppress(Exception):
+                stream.close()
+        self.streams.clear()
+
+
+class _NotingContext(WalkContext):
+    """Sends each `at` note to the parent: where a step that never ends was."""
+
+    def __init__(self, limits: EvidenceLimits, server: _Server) -> None:
+        super().__init__(limits)
+        self.server = server
+
+    def at(self, where: str, partition: int, root: str, step: str = "folder") -> None:
+        self.server.partition, self.server.root = partition, root
+        self.server.send(
+            {"t": "at", "where": where, "partition": partition, "root": root, "step": step}
+        )
+
+
+def _failing(exc: Exception) -> Iterator[Member]:
+    raise exc
+    yield  # a generator that fails at its first step, as the kind's walk would
+
+
+def _out_of_memory(cap: int | None) -> str:
+    limit = f" of {cap:,} bytes" if cap else ""
+    return f"the disk listing process ran out of memory (its cap{limit})"
+
+
+def _die_with(parent: int) -> None:
+    """Be killed when the parent dies (Linux), so a listing stuck in C never outlives it."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)  # the parent is already gone
+
+
+def _cap(memory: int | None) -> None:
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if memory:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
