@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import os
 import signal
-import struct
 import time
 from pathlib import Path
 
@@ -18,30 +17,9 @@ import pytest
 
 from tantalio.evidence import EvidenceLimits, open_source
 
-from .helpers import Seen, by_path, walk
+from .helpers import FINDING, Seen, by_path, mbr_disk, walk
 
-FINDING = Path(__file__).resolve().parents[2] / "fuzz" / "findings" / "ext4-open-dir-loop.img.gz"
-SECTOR = 512
 FAST = EvidenceLimits(disk_timeout=2)
-
-
-def mbr_disk(out: Path, partitions: list[tuple[int, bytes]]) -> Path:
-    """A disk with a DOS partition table holding `partitions` ((type, bytes) each) one after
-    another from sector 2048, each padded to a whole MiB."""
-    table = bytearray(SECTOR)
-    body = bytearray()
-    lba = 2048
-    for i, (ptype, data) in enumerate(partitions):
-        padded = data + bytes(-len(data) % (1 << 20))
-        sectors = len(padded) // SECTOR
-        struct.pack_into(
-            "<B3sB3sII", table, 446 + 16 * i, 0, b"\0\0\0", ptype, b"\0\0\0", lba, sectors
-        )
-        body += padded
-        lba += sectors
-    table[510:512] = b"\x55\xaa"
-    out.write_bytes(bytes(table) + bytes(2048 * SECTOR - SECTOR) + bytes(body))
-    return out
 
 
 @pytest.fixture(scope="module")
