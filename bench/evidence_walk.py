@@ -9,6 +9,11 @@ SHA-256-hashes every file twice per source: through `open_source` (recognition, 
 checks, leases, nested expansion) and through the anchor — `os.walk`/`zipfile`/`tarfile`/
 `py7zr`/`pytsk3` used directly, with none of those checks. The ratio is the cost of the
 safety layer; both columns include hashing, which a real ingest does anyway.
+
+A second table prices the disk listing process (evidence/isolated.py: TSK in a child with a
+time limit, every byte sent over a socket) against the same walk with TSK in-process
+(`EvidenceLimits(isolate_disks=False)`), alternating the two, for each disk image (a FAT32
+image when mkfs.fat/mcopy exist, an ext4 image when mkfs.ext4 does).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from pathlib import Path
 import py7zr
 import pytsk3
 
-from tantalio.evidence import open_source
+from tantalio.evidence import EvidenceLimits, open_source
 
 
 def build(root: Path, count: int) -> tuple[Path, dict[str, Path]]:
@@ -65,12 +70,21 @@ def build(root: Path, count: int) -> tuple[Path, dict[str, Path]]:
             capture_output=True,
         )
         sources["fat (dd)"] = img
+    if shutil.which("mkfs.ext4"):
+        img = root / "ext4.img"
+        size_mb = sum(p.stat().st_size for p in tree.rglob("*.jpg")) // (1 << 20) * 2 + 40
+        subprocess.run(
+            ["mkfs.ext4", "-q", "-F", "-d", str(tree), str(img), f"{size_mb}M"],
+            check=True,
+            capture_output=True,
+        )
+        sources["ext4 (dd)"] = img
     return tree, sources
 
 
-def ours(source: Path) -> tuple[int, int]:
+def ours(source: Path, limits: EvidenceLimits | None = None) -> tuple[int, int]:
     files = size = 0
-    for f in open_source(source):
+    for f in open_source(source, limits):
         if f.open is None or f.container:
             continue
         with f.open() as stream:
@@ -132,7 +146,12 @@ def anchor_7z(source: Path) -> tuple[int, int]:
     return _count(out)
 
 
-def anchor_fat(source: Path) -> tuple[int, int]:
+def ours_inline(source: Path) -> tuple[int, int]:
+    """TSK in this process: no listing process, no time limit (the anchor of table 2)."""
+    return ours(source, EvidenceLimits(isolate_disks=False))
+
+
+def anchor_tsk(source: Path) -> tuple[int, int]:
     out: list[bytes] = []
     fs = pytsk3.FS_Info(pytsk3.Img_Info(str(source)))
 
@@ -158,7 +177,8 @@ ANCHORS: dict[str, Callable[[Path], tuple[int, int]]] = {
     "zip": anchor_zip,
     "tar.gz": anchor_tar,
     "7z": anchor_7z,
-    "fat (dd)": anchor_fat,
+    "fat (dd)": anchor_tsk,
+    "ext4 (dd)": anchor_tsk,
 }
 
 
@@ -188,6 +208,24 @@ def main() -> None:
             print(
                 f"| {label} | {n} | {size / 1e6:.0f} | {n / t:,.0f} | {size / 1e6 / t:,.0f} "
                 f"| {an / at:,.0f} | {asize / 1e6 / at:,.0f} | {at / t:.2f} |"
+            )
+        disks = [label for label in sources if label.endswith("(dd)")]
+        if disks:
+            print("\nDisk listing process vs TSK in-process, alternated, best of 3 each")
+            print("| source | files | listing process s | in-process s | extra s | extra ms/file |")
+            print("|---|---:|---:|---:|---:|---:|")
+        for label in disks:
+            best = {"iso": float("inf"), "inline": float("inf")}
+            n = 0
+            for _ in range(3):
+                for key, fn in (("iso", ours), ("inline", ours_inline)):
+                    start = time.perf_counter()
+                    n, _size = fn(sources[label])
+                    best[key] = min(best[key], time.perf_counter() - start)
+            extra = best["iso"] - best["inline"]
+            print(
+                f"| {label} | {n} | {best['iso']:.2f} | {best['inline']:.2f} | {extra:.2f} "
+                f"| {extra / n * 1000:.2f} |"
             )
 
 
