@@ -93,11 +93,6 @@ def test_a_listing_process_that_dies_is_reported_and_the_next_partition_walked(
         if not killed and f.path.startswith("two.dd/p1/") and f.open is not None:
             os.kill(_listing_process(), signal.SIGKILL)
             killed = True
-            with (
-                pytest.raises(OSError, match="ended unexpectedly \\(killed by SIGKILL\\)"),
-                f.open() as stream,
-            ):
-                stream.read()
         records.append((f.path, f.error))
     errors = dict(records)
     assert "killed by SIGKILL" in (errors["two.dd/p1"] or "")

@@ -43,6 +43,7 @@ from tantalio.evidence.record import EvidenceFile
 from tantalio.evidence.streams import CHUNK, RawReader, buffered
 
 MAX_MESSAGE = CHUNK + 4096  # one read's bytes plus its tag; anything larger is refused
+PREFETCH = 128 << 10  # a file's first bytes, sent with its record: most reads need no request
 START_SECONDS = 120.0  # interpreter start and imports, before any evidence is read
 JSON, DATA = b"J", b"D"
 _DATES = ("mtime", "ctime", "atime", "crtime")
@@ -119,6 +120,7 @@ class _Listing:
         self.seq = 0  # the current member; its streams are valid until the next one
         self.dead: _Stopped | None = None
         self.closed = False
+        self._cache: tuple[int, int, bytes] = (0, 0, b"")  # (member, offset, bytes) last read
         self._lock = threading.Lock()
         ours, theirs = socket.socketpair()
         self._scope = ctx.scope()
@@ -174,21 +176,38 @@ class _Listing:
             )
             if reply.get("openable"):
                 record.open = self._opener(self.seq, record.path, record.size)
+                head = self._receive(self.timeout)  # the file's first bytes, sent unasked
+                if not isinstance(head, bytes):
+                    raise self._stop("the disk listing process sent no first bytes")
+                self._cache = (self.seq, 0, head)
             yield Member(record, seekable=bool(reply.get("seekable")))
 
     def _opener(self, seq: int, path: str, size: int) -> Any:
+        """Opening costs no request: the listing process opens the current file on its first
+        read; its first `PREFETCH` bytes came with the record (a consumer reads them twice:
+        to recognise archives, then to hash)."""
+
         def opener() -> BinaryIO:
             self._current(seq, path)
-            try:
-                reply = self._call({"op": "open"})
-            except _Stopped as stop:
-                raise EvidenceReadError(path, stop.message) from None
-            if reply.get("t") == "oserror":
-                raise EvidenceReadError(str(reply.get("message", "")))
-            self._expect(reply, "opened")
-            return buffered(_RemoteStream(self, seq, int(reply["stream"]), path, size))
+            return buffered(_RemoteStream(self, seq, path, size))
 
         return opener
+
+    def read_at(self, seq: int, path: str, offset: int, size: int) -> bytes:
+        """Up to `size` bytes of the current file from `offset`: from the last piece read
+        when it holds them, else asked of the listing process."""
+        self._current(seq, path)
+        cached_seq, start, data = self._cache
+        if cached_seq == seq and start <= offset < start + len(data):
+            return data[offset - start : offset - start + size]
+        try:
+            data = self.read({"op": "read", "offset": offset, "size": size})
+        except _Stopped as stop:
+            raise EvidenceReadError(path, stop.message) from None
+        if len(data) > size:
+            raise EvidenceReadError(path, "the disk listing process sent more than was asked")
+        self._cache = (seq, offset, data)
+        return data
 
     def _current(self, seq: int, path: str) -> None:
         if self.closed:
@@ -313,11 +332,10 @@ class _Listing:
 class _RemoteStream(RawReader):
     """A file of the current member, read through the listing process."""
 
-    def __init__(self, listing: _Listing, seq: int, stream: int, label: str, size: int) -> None:
+    def __init__(self, listing: _Listing, seq: int, label: str, size: int) -> None:
         super().__init__()
         self._listing = listing
         self._seq = seq
-        self._stream = stream
         self._size = size
         self._pos = 0
         self.label = label
@@ -326,15 +344,7 @@ class _RemoteStream(RawReader):
         size = min(size, CHUNK, self._size - self._pos)
         if size <= 0:
             return b""
-        self._listing._current(self._seq, self.label)
-        try:
-            data = self._listing.read(
-                {"op": "read", "stream": self._stream, "offset": self._pos, "size": size}
-            )
-        except _Stopped as stop:
-            raise EvidenceReadError(self.label, stop.message) from None
-        if len(data) > size:
-            raise EvidenceReadError(self.label, "the listing process sent more than was asked")
+        data = self._listing.read_at(self._seq, self.label, self._pos, size)
         self._pos += len(data)
         return data
 
@@ -348,13 +358,6 @@ class _RemoteStream(RawReader):
 
     def tell(self) -> int:
         return self._pos
-
-    def close(self) -> None:
-        listing = self._listing
-        if not self.closed and listing.seq == self._seq and not listing.closed and not listing.dead:
-            with contextlib.suppress(_Stopped):
-                self._listing._call({"op": "close", "stream": self._stream})
-        super().close()
 
 
 def encode_record(record: EvidenceFile) -> dict[str, Any]:

@@ -3,10 +3,11 @@
     python -m tantalio.evidence.isolated_child FD
 
 Started by `evidence/isolated.py`, which explains why. It answers requests on the socket `FD`
-one at a time: `start` (the image and limits), `next` (the next member), `open` / `read` /
-`close` (bytes of the current member; streams of earlier members are closed when the walk
-moves on), `quit`. Before each TSK step that may not return it sends a note of where it is.
-It caps its own address space, never outlives the parent, and sends only JSON and raw bytes.
+one at a time: `start` (the image and limits), `next` (the next member, followed by its
+first bytes), `read` (bytes of the current member at an offset; the member's stream is
+closed when the walk moves on), `quit`. Before each TSK step that may not return it sends
+a note of where it is. It caps its own address space, never outlives the parent, and sends
+only JSON and raw bytes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, BinaryIO
 from tantalio.evidence import registry
 from tantalio.evidence.base import Blob, Member, WalkContext
 from tantalio.evidence.errors import ContainerError
-from tantalio.evidence.isolated import DATA, JSON, encode_record
+from tantalio.evidence.isolated import DATA, JSON, PREFETCH, encode_record
 from tantalio.evidence.limits import EvidenceLimits
 from tantalio.evidence.streams import CHUNK, describe, open_local
 
@@ -57,8 +58,7 @@ class _Server:
         except Exception as exc:  # noqa: BLE001 - reported at the first `next`
             self.members = _failing(exc)
         self.current: Member | None = None
-        self.streams: dict[int, BinaryIO] = {}
-        self.counter = 0
+        self.stream: BinaryIO | None = None  # the current file, opened at its first read
         self.over = False
 
     def send(self, message: dict[str, Any]) -> None:
@@ -80,7 +80,7 @@ class _Server:
                     continue
                 handler(request)
         finally:
-            self._close_streams()
+            self._close_stream()
             close = getattr(self.members, "close", None)
             if close is not None:
                 with contextlib.suppress(Exception):
@@ -88,7 +88,7 @@ class _Server:
             self.ctx.close()
 
     def _op_next(self, _request: dict[str, Any]) -> None:
-        self._close_streams()
+        self._close_stream()
         self.current = None
         if self.over:
             self.send({"t": "end"})
@@ -127,33 +127,27 @@ class _Server:
                 "root": self.root,
             }
         )
+        if record.open is not None:  # its first bytes, unasked: the parent reads them anyway
+            try:
+                head = self._read(0, min(PREFETCH, max(record.size, 0))) if record.size else b""
+            except Exception:  # noqa: BLE001 - the parent asks again and gets the error
+                head = b""
+            self.conn.send_bytes(DATA + head)
 
-    def _op_open(self, _request: dict[str, Any]) -> None:
-        if self.current is None or self.current.record.open is None:
-            self.send({"t": "oserror", "message": "no current file to open"})
-            return
-        try:
-            stream = self.current.record.open()
-        except OSError as exc:
-            self.send({"t": "oserror", "message": str(exc)})
-            return
-        except Exception as exc:
-            self.send({"t": "oserror", "message": f"{self.current.record.path}: {describe(exc)}"})
-            return
-        self.counter += 1
-        self.streams[self.counter] = stream
-        self.send({"t": "opened", "stream": self.counter})
+    def _read(self, offset: int, size: int) -> bytes:
+        assert self.current is not None and self.current.record.open is not None
+        if self.stream is None:
+            self.stream = self.current.record.open()
+        if self.stream.tell() != offset:
+            self.stream.seek(offset)
+        return self.stream.read(min(size, CHUNK))
 
     def _op_read(self, request: dict[str, Any]) -> None:
-        stream = self.streams.get(int(request.get("stream", 0)))
-        if stream is None:
-            self.send({"t": "oserror", "message": "stream closed: the walk has moved on"})
+        if self.current is None or self.current.record.open is None:
+            self.send({"t": "oserror", "message": "the walk has moved past this file"})
             return
         try:
-            offset = int(request["offset"])
-            if stream.tell() != offset:
-                stream.seek(offset)
-            data = stream.read(min(int(request["size"]), CHUNK))
+            data = self._read(int(request["offset"]), int(request["size"]))
         except OSError as exc:
             self.send({"t": "oserror", "message": str(exc)})
             return
@@ -161,23 +155,16 @@ class _Server:
             self.send({"t": "oserror", "message": _out_of_memory(self.ctx.limits.disk_memory)})
             return
         except Exception as exc:
-            path = self.current.record.path if self.current is not None else ""
+            path = self.current.record.path
             self.send({"t": "oserror", "message": f"{path}: {describe(exc)}"})
             return
         self.conn.send_bytes(DATA + data)
 
-    def _op_close(self, request: dict[str, Any]) -> None:
-        stream = self.streams.pop(int(request.get("stream", 0)), None)
-        if stream is not None:
+    def _close_stream(self) -> None:
+        if self.stream is not None:
             with contextlib.suppress(Exception):
-                stream.close()
-        self.send({"t": "closed"})
-
-    def _close_streams(self) -> None:
-        for stream in self.streams.values():
-            with contextlib.suppress(Exception):
-                stream.close()
-        self.streams.clear()
+                self.stream.close()
+        self.stream = None
 
 
 class _NotingContext(WalkContext):
