@@ -120,8 +120,10 @@ def test_a_file_of_a_disk_image_is_read_only_while_it_is_current(disks: Path) ->
         stream.read()
     with pytest.raises(OSError, match="the walk has moved past this file"):
         first.open()
-    for _ in walk_:
-        pass
+    assert _listing_process()
+    walk_.close()  # a walk abandoned midway ends its listing process with it
+    with pytest.raises(AssertionError, match="no listing process"):
+        _listing_process()
 
 
 def _paths(source: Path) -> list[str]:
