@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import gzip
 import os
+import random
+import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tantalio.evidence import EvidenceLimits, open_source
+from tantalio.evidence import EvidenceLimits, isolated, open_source
 
 from .helpers import FINDING, Seen, by_path, mbr_disk, walk
 
@@ -80,25 +83,50 @@ def test_the_listing_process_yields_what_an_in_process_walk_yields(disks: Path, 
     ]
 
 
-def test_a_listing_process_that_dies_is_reported_and_the_next_partition_walked(
+@pytest.mark.skipif(shutil.which("mkfs.ext4") is None, reason="mkfs.ext4 (e2fsprogs) missing")
+def test_a_listing_process_that_dies_mid_read_costs_that_partition(
     disks: Path, tmp_path: Path
 ) -> None:
-    """libtsk crashing on hostile input (here: the process killed while the consumer holds
-    the first file of partition 1) costs the rest of that partition."""
+    """libtsk crashing on hostile input (here: the process killed while the consumer reads a
+    3 MiB file, past the first bytes sent ahead): the read fails naming the cause, a record
+    says the rest of partition 1 is not listed, partition 2 is walked."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "big.bin").write_bytes(random.Random(5).randbytes(3 << 20))
+    (tree / "small.txt").write_bytes(b"benign\n")
+    ext4 = tmp_path / "ext4.img"
+    subprocess.run(
+        ["mkfs.ext4", "-q", "-F", "-d", str(tree), str(ext4), "8M"], check=True, capture_output=True
+    )
     fat = (disks / "fat.img").read_bytes()
-    disk = mbr_disk(tmp_path / "two.dd", [(0x0C, fat), (0x0C, fat)])
+    disk = mbr_disk(tmp_path / "two.dd", [(0x83, ext4.read_bytes()), (0x0C, fat)])
     records = []
-    killed = False
     for f in open_source(disk):
-        if not killed and f.path.startswith("two.dd/p1/") and f.open is not None:
+        if f.path == "two.dd/p1/big.bin":
+            assert f.open is not None
             os.kill(_listing_process(), signal.SIGKILL)
-            killed = True
+            with (
+                pytest.raises(OSError, match="ended unexpectedly \\(killed by SIGKILL\\)"),
+                f.open() as stream,
+            ):
+                stream.read()
         records.append((f.path, f.error))
-    errors = dict(records)
-    assert "killed by SIGKILL" in (errors["two.dd/p1"] or "")
-    assert errors["two.dd/p1"].startswith("two.dd: partition 1, reading file /")
+    error = dict(records)["two.dd/p1"] or ""
+    assert error.startswith("two.dd: partition 1, reading file /big.bin: ")
+    assert "killed by SIGKILL" in error
+    assert "the rest of partition 1 is not listed; other partitions are" in error
     second = [p for p, _ in records if p.startswith("two.dd/p2/")]
     assert second == [p.replace("fat.img/", "two.dd/p2/", 1) for p in _paths(disks / "fat.img")]
+
+
+@pytest.mark.parametrize(("batch", "prefetch"), [(1, 16), (3, 1 << 20)])
+def test_batches_and_first_bytes_of_any_size_read_the_same(
+    disks: Path, monkeypatch: pytest.MonkeyPatch, batch: int, prefetch: int
+) -> None:
+    default = walk(disks / "gpt-ntfs.dd")
+    monkeypatch.setattr(isolated, "BATCH", batch)
+    monkeypatch.setattr(isolated, "PREFETCH", prefetch)
+    assert walk(disks / "gpt-ntfs.dd") == default
 
 
 def test_a_memory_cap_too_small_ends_with_an_error_not_a_crash(disks: Path) -> None:
@@ -114,14 +142,12 @@ def test_a_memory_cap_too_small_ends_with_an_error_not_a_crash(disks: Path) -> N
 def test_a_file_of_a_disk_image_is_read_only_while_it_is_current(disks: Path) -> None:
     walk_ = open_source(disks / "fat.img")
     first = next(f for f in walk_ if f.open is not None)
-    stream = first.open()
     next(walk_)
-    with pytest.raises(OSError, match="the walk has moved past this file"):
-        stream.read()
+    assert first.open is not None
     with pytest.raises(OSError, match="the walk has moved past this file"):
         first.open()
     assert _listing_process()
-    walk_.close()  # a walk abandoned midway ends its listing process with it
+    walk_.close()  # type: ignore[attr-defined]  # abandoned midway: its listing process ends
     with pytest.raises(AssertionError, match="no listing process"):
         _listing_process()
 

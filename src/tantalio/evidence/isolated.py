@@ -44,6 +44,8 @@ from tantalio.evidence.streams import CHUNK, RawReader, buffered
 
 MAX_MESSAGE = CHUNK + 4096  # one read's bytes plus its tag; anything larger is refused
 PREFETCH = 128 << 10  # a file's first bytes, sent with its record: most reads need no request
+BATCH = 64  # members per answer to `next` ...
+BATCH_BYTES = 8 << 20  # ... or fewer, once their first bytes reach this
 START_SECONDS = 120.0  # interpreter start and imports, before any evidence is read
 JSON, DATA = b"J", b"D"
 _DATES = ("mtime", "ctime", "atime", "crtime")
@@ -89,7 +91,7 @@ def walk_disk(kind: SourceKind, blob: Blob, ctx: WalkContext) -> Iterator[Member
 class _Place:
     """Where the listing process last said it was."""
 
-    step: str  # "partition table", "file system", "folder", "file"
+    step: str  # "partition table", "file system", "folder", "after" (a file), "file"
     path: str  # member path
     partition: int
     root: str  # member path of the partition's (or image's) root folder
@@ -105,7 +107,9 @@ class _Place:
                 else f"{image}: opening its file system"
             )
         inside = self.path[len(self.root) :].lstrip("/") if self.path.startswith(self.root) else ""
-        doing = "reading file" if self.step == "file" else "listing folder"
+        doing = {"file": "reading file", "after": "listing after file"}.get(
+            self.step, "listing folder"
+        )
         return f"{image}: {part}, {doing} /{inside}"
 
 
@@ -117,7 +121,10 @@ class _Listing:
         self.image = blob.path
         self.timeout = ctx.limits.disk_timeout
         self.place = _Place("partition table", blob.path, 0, blob.path)
-        self.seq = 0  # the current member; its streams are valid until the next one
+        self.seq = 0  # the current member
+        self.first = 1  # the first member of the current batch: its files are still readable
+        self._heads: dict[int, bytes] = {}  # first bytes of the batch's files
+        self._places: dict[int, _Place] = {}  # where each file of the batch lies
         self.dead: _Stopped | None = None
         self.closed = False
         self._cache: tuple[int, int, bytes] = (0, 0, b"")  # (member, offset, bytes) last read
@@ -146,6 +153,9 @@ class _Listing:
             "limits": asdict(ctx.limits),
             "skip": skip,
             "parent": os.getpid(),
+            "batch": BATCH,
+            "batch_bytes": BATCH_BYTES,
+            "prefetch": PREFETCH,
         }
 
     def start(self) -> None:
@@ -156,36 +166,69 @@ class _Listing:
 
     # -- the walk ------------------------------------------------------------------------
     def members(self) -> Iterator[Member]:
+        """The kind's members, fetched `BATCH` at a time (one request), each with its first
+        bytes: the files of a batch stay readable until the next batch is asked for."""
         while True:
-            reply = self._call({"op": "next"})
-            kind = reply.get("t")
-            if kind == "end":
+            batch, failure, done = self._batch()
+            self.first = batch[0][0] if batch else self.seq + 1
+            for seq, member, place in batch:
+                self.seq, self.place = seq, place
+                yield member
+            if failure is not None:
+                raise failure
+            if done:
                 return
-            if kind == "error":
-                message = str(reply.get("message", ""))
-                if reply.get("container"):
-                    raise ContainerError(message)
-                raise ContainerError(
-                    f"{self.kind.name} image could not be read to the end: {message}"
-                )
-            self._expect(reply, "member")
-            self.seq += 1
-            record = _record(reply.get("record"))
-            self.place = _Place(
-                "file", record.path, int(reply.get("partition", 0)), str(reply.get("root", ""))
-            )
-            if reply.get("openable"):
-                record.open = self._opener(self.seq, record.path, record.size)
-                head = self._receive(self.timeout)  # the file's first bytes, sent unasked
-                if not isinstance(head, bytes):
-                    raise self._stop("the disk listing process sent no first bytes")
-                self._cache = (self.seq, 0, head)
-            yield Member(record, seekable=bool(reply.get("seekable")))
+
+    def _batch(self) -> tuple[list[tuple[int, Member, _Place]], Exception | None, bool]:
+        """(members, the failure that ended the batch or None, whether the walk is over).
+        Members that arrived before a stall or an error are kept: they precede it."""
+        batch: list[tuple[int, Member, _Place]] = []
+        self._heads, self._places = {}, {}
+        with self._lock:
+            try:
+                if self.dead is not None:
+                    raise self.dead
+                self._send({"op": "next"})
+                while True:
+                    reply = self._receive(self.timeout)
+                    kind = reply.get("t") if isinstance(reply, dict) else None
+                    if kind == "batch":
+                        return batch, None, False
+                    if kind == "end":
+                        return batch, None, True
+                    if kind == "error" and isinstance(reply, dict):
+                        message = str(reply.get("message", ""))
+                        if not reply.get("container"):
+                            message = (
+                                f"{self.kind.name} image could not be read to the end: {message}"
+                            )
+                        return batch, ContainerError(message), True
+                    self._expect(reply, "member")
+                    assert isinstance(reply, dict)
+                    seq = (batch[-1][0] if batch else self.seq) + 1
+                    record = _record(reply.get("record"))
+                    self.place = _Place(
+                        "after",
+                        record.path,
+                        int(reply.get("partition", 0)),
+                        str(reply.get("root", "")),
+                    )
+                    if reply.get("openable"):
+                        record.open = self._opener(seq, record.path, record.size)
+                        head = self._receive(self.timeout)  # its first bytes, sent unasked
+                        if not isinstance(head, bytes):
+                            raise self._stop("the disk listing process sent no first bytes")
+                        self._heads[seq] = head
+                    member = Member(record, seekable=bool(reply.get("seekable")))
+                    batch.append((seq, member, self.place))
+                    self._places[seq] = self.place
+            except _Stopped as stop:
+                return batch, stop, True
 
     def _opener(self, seq: int, path: str, size: int) -> Any:
-        """Opening costs no request: the listing process opens the current file on its first
-        read; its first `PREFETCH` bytes came with the record (a consumer reads them twice:
-        to recognise archives, then to hash)."""
+        """Opening costs no request: the listing process opens a file at its first read;
+        its first `PREFETCH` bytes came with the record (a consumer reads them twice: to
+        recognise archives, then to hash)."""
 
         def opener() -> BinaryIO:
             self._current(seq, path)
@@ -194,14 +237,19 @@ class _Listing:
         return opener
 
     def read_at(self, seq: int, path: str, offset: int, size: int) -> bytes:
-        """Up to `size` bytes of the current file from `offset`: from the last piece read
-        when it holds them, else asked of the listing process."""
+        """Up to `size` bytes of a file of the batch from `offset`: from its first bytes or
+        the last piece read when they hold them, else asked of the listing process."""
         self._current(seq, path)
+        if (place := self._places.get(seq)) is not None:
+            self.place = _Place("file", place.path, place.partition, place.root)
+        head = self._heads.get(seq, b"")
+        if offset < len(head):
+            return head[offset : offset + size]
         cached_seq, start, data = self._cache
         if cached_seq == seq and start <= offset < start + len(data):
             return data[offset - start : offset - start + size]
         try:
-            data = self.read({"op": "read", "offset": offset, "size": size})
+            data = self.read({"op": "read", "seq": seq, "offset": offset, "size": size})
         except _Stopped as stop:
             raise EvidenceReadError(path, stop.message) from None
         if len(data) > size:
@@ -212,9 +260,7 @@ class _Listing:
     def _current(self, seq: int, path: str) -> None:
         if self.closed:
             raise EvidenceExpiredError(path, "the walk of its disk image is over")
-        if self.dead is not None:
-            raise EvidenceReadError(path, self.dead.message)
-        if seq != self.seq:
+        if not self.first <= seq <= self.seq:
             raise EvidenceExpiredError(path, "the walk has moved past this file")
 
     # -- the conversation ----------------------------------------------------------------

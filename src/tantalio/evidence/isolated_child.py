@@ -3,9 +3,9 @@
     python -m tantalio.evidence.isolated_child FD
 
 Started by `evidence/isolated.py`, which explains why. It answers requests on the socket `FD`
-one at a time: `start` (the image and limits), `next` (the next member, followed by its
-first bytes), `read` (bytes of the current member at an offset; the member's stream is
-closed when the walk moves on), `quit`. Before each TSK step that may not return it sends
+one at a time: `start` (the image and limits), `next` (the next batch of members, each
+followed by its first bytes; the previous batch's files are closed), `read` (bytes of a
+file of the batch at an offset), `quit`. Before each TSK step that may not return it sends
 a note of where it is. It caps its own address space, never outlives the parent, and sends
 only JSON and raw bytes.
 """
@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 from tantalio.evidence import registry
 from tantalio.evidence.base import Blob, Member, WalkContext
 from tantalio.evidence.errors import ContainerError
-from tantalio.evidence.isolated import DATA, JSON, PREFETCH, encode_record
+from tantalio.evidence.isolated import DATA, JSON, encode_record
 from tantalio.evidence.limits import EvidenceLimits
 from tantalio.evidence.streams import CHUNK, describe, open_local
 
@@ -57,9 +57,14 @@ class _Server:
             self.members: Iterator[Member] = registry.by_name(job["kind"]).walk(blob, self.ctx)
         except Exception as exc:  # noqa: BLE001 - reported at the first `next`
             self.members = _failing(exc)
-        self.current: Member | None = None
-        self.stream: BinaryIO | None = None  # the current file, opened at its first read
+        # the members of the batch last sent, by number, and their files opened at first read
+        self.held: dict[int, Member] = {}
+        self.streams: dict[int, BinaryIO] = {}
+        self.seq = 0
+        self.sent = 0  # first bytes sent in this batch
         self.over = False
+        self.batch, self.batch_bytes = int(job["batch"]), int(job["batch_bytes"])
+        self.prefetch = int(job["prefetch"])
 
     def send(self, message: dict[str, Any]) -> None:
         self.conn.send_bytes(JSON + json.dumps(message).encode())
@@ -80,7 +85,7 @@ class _Server:
                     continue
                 handler(request)
         finally:
-            self._close_stream()
+            self._release()
             close = getattr(self.members, "close", None)
             if close is not None:
                 with contextlib.suppress(Exception):
@@ -88,34 +93,63 @@ class _Server:
             self.ctx.close()
 
     def _op_next(self, _request: dict[str, Any]) -> None:
-        self._close_stream()
-        self.current = None
-        if self.over:
-            self.send({"t": "end"})
+        """The next batch: up to `batch` members, each followed by its first bytes, then
+        `batch` (more to come), `end` or `error`. The previous batch's files are released."""
+        self._release()
+        while not self.over and len(self.held) < self.batch and self.sent < self.batch_bytes:
+            self.sent += self._one()
+        if not self.over:
+            self.send({"t": "batch"})
+
+    def boundary(self) -> None:
+        """The walk is about to list a folder or open a partition (a step that may never
+        return): end the batch here and wait, serving reads, for the parent's next `next`,
+        so a stall costs only what lies beyond this point, never the bytes of files the
+        parent holds."""
+        if not self.held:
             return
+        self.send({"t": "batch"})
+        while True:
+            try:
+                request = json.loads(self.conn.recv_bytes())
+            except EOFError:
+                raise SystemExit(0) from None  # the parent is gone
+            op = request.get("op")
+            if op == "next":
+                self._release()
+                return
+            if op == "read":
+                self._op_read(request)
+            elif op == "quit":
+                raise SystemExit(0)
+            else:
+                self.send({"t": "oserror", "message": f"unknown request {op!r}"})
+
+    def _one(self) -> int:
+        """Send the next member (or the end, or the error); the bytes sent with it."""
         try:
             member = next(self.members)
         except StopIteration:
             self.over = True
             self.send({"t": "end"})
-            return
+            return 0
         except ContainerError as exc:
             self.over = True
             self.send({"t": "error", "container": True, "message": str(exc)})
-            return
+            return 0
         except MemoryError:
             self.over = True
             cap = self.ctx.limits.disk_memory
             self.send({"t": "error", "container": True, "message": _out_of_memory(cap)})
-            return
+            return 0
         except Exception as exc:  # a damaged image fails inside TSK or libewf
             self.over = True
             message = describe(exc)
             if "alloc" in message.lower() and self.ctx.limits.disk_memory:
                 message += f" ({_out_of_memory(self.ctx.limits.disk_memory)}?)"
             self.send({"t": "error", "container": False, "message": message})
-            return
-        self.current = member
+            return 0
+        self.seq += 1
         record = member.record
         self.send(
             {
@@ -127,27 +161,36 @@ class _Server:
                 "root": self.root,
             }
         )
-        if record.open is not None:  # its first bytes, unasked: the parent reads them anyway
-            try:
-                head = self._read(0, min(PREFETCH, max(record.size, 0))) if record.size else b""
-            except Exception:  # noqa: BLE001 - the parent asks again and gets the error
-                head = b""
-            self.conn.send_bytes(DATA + head)
+        if record.open is None:
+            return 0
+        self.held[self.seq] = member
+        try:  # its first bytes, unasked: the parent reads them anyway
+            head = (
+                self._read(self.seq, 0, min(self.prefetch, record.size)) if record.size > 0 else b""
+            )
+        except Exception:  # noqa: BLE001 - the parent asks again and gets the error
+            head = b""
+        self.conn.send_bytes(DATA + head)
+        return len(head)
 
-    def _read(self, offset: int, size: int) -> bytes:
-        assert self.current is not None and self.current.record.open is not None
-        if self.stream is None:
-            self.stream = self.current.record.open()
-        if self.stream.tell() != offset:
-            self.stream.seek(offset)
-        return self.stream.read(min(size, CHUNK))
+    def _read(self, seq: int, offset: int, size: int) -> bytes:
+        stream = self.streams.get(seq)
+        if stream is None:
+            opener = self.held[seq].record.open
+            assert opener is not None
+            stream = self.streams[seq] = opener()
+        if stream.tell() != offset:
+            stream.seek(offset)
+        return stream.read(min(size, CHUNK))
 
     def _op_read(self, request: dict[str, Any]) -> None:
-        if self.current is None or self.current.record.open is None:
+        seq = int(request.get("seq", 0))
+        member = self.held.get(seq)
+        if member is None:
             self.send({"t": "oserror", "message": "the walk has moved past this file"})
             return
         try:
-            data = self._read(int(request["offset"]), int(request["size"]))
+            data = self._read(seq, int(request["offset"]), int(request["size"]))
         except OSError as exc:
             self.send({"t": "oserror", "message": str(exc)})
             return
@@ -155,16 +198,17 @@ class _Server:
             self.send({"t": "oserror", "message": _out_of_memory(self.ctx.limits.disk_memory)})
             return
         except Exception as exc:
-            path = self.current.record.path
-            self.send({"t": "oserror", "message": f"{path}: {describe(exc)}"})
+            self.send({"t": "oserror", "message": f"{member.record.path}: {describe(exc)}"})
             return
         self.conn.send_bytes(DATA + data)
 
-    def _close_stream(self) -> None:
-        if self.stream is not None:
+    def _release(self) -> None:
+        for stream in self.streams.values():
             with contextlib.suppress(Exception):
-                self.stream.close()
-        self.stream = None
+                stream.close()
+        self.streams.clear()
+        self.held.clear()
+        self.sent = 0
 
 
 class _NotingContext(WalkContext):
@@ -175,6 +219,7 @@ class _NotingContext(WalkContext):
         self.server = server
 
     def at(self, where: str, partition: int, root: str, step: str = "folder") -> None:
+        self.server.boundary()
         self.server.partition, self.server.root = partition, root
         self.server.send(
             {"t": "at", "where": where, "partition": partition, "root": root, "step": step}
