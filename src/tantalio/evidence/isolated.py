@@ -264,16 +264,6 @@ class _Listing:
             raise EvidenceExpiredError(path, "the walk has moved past this file")
 
     # -- the conversation ----------------------------------------------------------------
-    def _call(self, request: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            if self.dead is not None:
-                raise self.dead
-            self._send(request)
-            reply = self._receive(self.timeout)
-            if isinstance(reply, bytes):
-                raise self._stop("the disk listing process sent bytes where an answer was due")
-            return reply
-
     def read(self, request: dict[str, Any]) -> bytes:
         with self._lock:
             if self.dead is not None:
