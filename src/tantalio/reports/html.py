@@ -189,7 +189,7 @@ def build_report(
             continue
         s = series.setdefault(r.series, SeriesFound(r.series))
         s.files += 1
-        s.media.add(r.sha256 or "")
+        s.media.add(r.sha256 or r.md5 or "")
         s.categories[CATEGORY_NAMES.get(r.category, str(r.category))] += 1
         s.victim_identified = s.victim_identified or bool(r.victim_identified)
         s.exhibits.add(r.exhibit)

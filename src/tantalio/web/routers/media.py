@@ -280,7 +280,7 @@ def detail_dict(d: web_media.MediaDetail) -> dict[str, Any]:
 
 
 def media_spread_json(
-    db: Session, sha256: str, cases: set[int] | None = None
+    db: Session, sha256: str | None, cases: set[int] | None = None
 ) -> dict[str, Any] | None:
     """Who posted this file first and how it spread (network/firstpost.py), with the clocks
     of the exhibits that hold it aligned; None when no chat carried it. Only the exhibits of
@@ -288,6 +288,8 @@ def media_spread_json(
     from tantalio.network.firstpost import media_spread
     from tantalio.store.chats.copies import account_labels, exhibits_holding, load_message_copies
 
+    if sha256 is None:  # known only by MD5/SHA-1: chats name files by SHA-256
+        return None
     exhibits = access.exhibits_in_cases(db, exhibits_holding(db, sha256), cases)
     if not exhibits:
         return None
