@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 from tantalio.lereport.schema import Account, LEReport, ReportedFile, Reporter, UploadEvent
+from tantalio.reports.html import build_report
 from tantalio.store import repo
 from tantalio.store.media import Media
 from tantalio.store.uploads import uploads_of_media
@@ -106,6 +107,7 @@ def test_md5_only_file_matched_by_md5_with_its_uploads(tmp_path: Path, db_url: s
             assert media is not None and media.sha256 is None and media.md5 == md5
             ups = uploads_of_media(s, [p1.media_id])[p1.media_id]
             p2_ups = uploads_of_media(s, [rows["uploads/p2"].media_id])
+            html = build_report(ws, s, "OP-9", tmp_path / "rep", pdf=False).html.read_text()
     assert p1.verdict == "known" and p1.algorithm == "md5" and p1.series == "Harbour"
     assert p1.sha256 is None and p1.md5 == md5 and p1.to_json()["md5"] == md5
     # The second package's copy is the same media (found by MD5 among SHA-256-less media).
@@ -127,3 +129,9 @@ def test_md5_only_file_matched_by_md5_with_its_uploads(tmp_path: Path, db_url: s
     (p2,) = next(iter(p2_ups.values()))
     assert p2.ip == "198.51.100.9" and p2.time_given == "2026-11-02 08:00:00"
     assert p2.uploaded_at is None and not p2.zone_stated
+    # The case report lists the uploads, in UTC, by the hash the file is known by.
+    section = html.split('id="reported-uploads"')[1].split("</table>")[0]
+    assert "ExampleChat · user-42 · lake_fan · u42@example.org" in section
+    assert "203.0.113.7</code>:5555" in section and "2026-11-01 10:00:00" in section
+    assert f"MD5 {md5}" in section and "known" in section
+    assert "2026-11-02 08:00:00 <em>(time zone not stated)</em>" in section

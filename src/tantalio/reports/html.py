@@ -223,6 +223,7 @@ def build_report(
             examiner_series=sections.examiner_series(rows),
             reviewed=sum(1 for r in rows if r.examiner_category is not None),
             chats=sections.chat_section(session, case.id),
+            uploads=sections.reported_uploads(session, case.id, rows),
             audit=sections.audit_section(session, case.id),
             category_name=category_name,
         )
