@@ -63,8 +63,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         nora = store_auth.create_user(db, "nora", PASSWORD, "examiner", display_name="Nora")
         case, _ = repo.ensure_case(db, "NORA-1", "her own case")
         access.grant(db, case, nora, by_name="(test)")
+    evidence = root / "evidence"
+    evidence.mkdir(exist_ok=True)
     try:
-        with serve_workspace(root / "ws") as url:
+        with serve_workspace(root / "ws", "--evidence-root", str(evidence)) as url:
             yield Server(url, ws, demo)
     finally:
         ws.close()
@@ -286,6 +288,43 @@ def test_role_checks(browser, server: Server) -> None:  # type: ignore[no-untype
     admin.click("form.row button[type=submit]")
     assert "One-time password for" in admin.inner_text("#one-time-password")
     admin.context.close()
+
+
+def test_inline_form_errors(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: a refused form shows its message next to the field, keeps what was typed."""
+    anon = browser.new_page()
+    anon.goto(f"{server.url}/login")
+    anon.fill("#username", "erin")
+    anon.fill("#password", "not her password")
+    anon.click("button[type=submit]")
+    assert anon.locator("#password-error").is_visible()
+    assert anon.input_value("#username") == "erin" and anon.input_value("#password") == ""
+    anon.close()
+
+    page = _page(browser, server, "erin")
+    page.goto(f"{server.url}/cases")
+    page.fill("input[name=reference]", "DEMO-1")
+    page.fill("input[name=title]", "a second try")
+    page.click("form[action='/cases'] button[type=submit]")
+    error = page.locator("#reference-error")
+    assert "exists already" in error.inner_text()
+    assert page.input_value("input[name=title]") == "a second try"
+    # the message sits right under its field, not at the top of the page
+    field_box = page.locator("input[name=reference]").bounding_box()
+    error_box = error.bounding_box()
+    assert 0 <= error_box["y"] - (field_box["y"] + field_box["height"]) < 20
+
+    page.goto(f"{server.url}/cases/{server.demo.case_id}")
+    page.fill("input[name=source]", "/etc/passwd")
+    page.fill("input[name=exhibit]", "phone-9")
+    page.click("form[action$='/ingest'] button[type=submit]")
+    assert "outside the evidence folders" in page.locator("#source-error").inner_text()
+    assert page.input_value("input[name=source]") == "/etc/passwd"
+    assert page.input_value("input[name=exhibit]") == "phone-9"
+    assert page.locator("#ingest-progress").count() == 1  # the case page, not an error page
+    page.locator("#source-error").scroll_into_view_if_needed()
+    _shot(page, "form-error")
+    page.context.close()
 
 
 def test_screenshots_stay_small() -> None:
