@@ -3,6 +3,7 @@ into a case as an exhibit of hashes-only files, matched like any other file."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import random
 from pathlib import Path
@@ -107,7 +108,8 @@ def test_md5_only_file_matched_by_md5_with_its_uploads(tmp_path: Path, db_url: s
             assert media is not None and media.sha256 is None and media.md5 == md5
             ups = uploads_of_media(s, [p1.media_id])[p1.media_id]
             p2_ups = uploads_of_media(s, [rows["uploads/p2"].media_id])
-            html = build_report(ws, s, "OP-9", tmp_path / "rep", pdf=False).html.read_text()
+            files = build_report(ws, s, "OP-9", tmp_path / "rep", pdf=False)
+            html = files.html.read_text()
     assert p1.verdict == "known" and p1.algorithm == "md5" and p1.series == "Harbour"
     assert p1.sha256 is None and p1.md5 == md5 and p1.to_json()["md5"] == md5
     # The second package's copy is the same media (found by MD5 among SHA-256-less media).
@@ -129,6 +131,10 @@ def test_md5_only_file_matched_by_md5_with_its_uploads(tmp_path: Path, db_url: s
     (p2,) = next(iter(p2_ups.values()))
     assert p2.ip == "198.51.100.9" and p2.time_given == "2026-11-02 08:00:00"
     assert p2.uploaded_at is None and not p2.zone_stated
+    with files.csv.open() as fh:  # the CSV names the MD5-only file by its MD5
+        table = {r["path"]: r for r in csv.DictReader(fh)}
+    assert table["uploads/p1"]["sha256"] == "" and table["uploads/p1"]["md5"] == md5
+    assert table["uploads/p1"]["algorithm"] == "md5"
     # The case report lists the uploads, in UTC, by the hash the file is known by.
     section = html.split('id="reported-uploads"')[1].split("</table>")[0]
     assert "ExampleChat · user-42 · lake_fan · u42@example.org" in section
