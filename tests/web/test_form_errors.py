@@ -162,3 +162,11 @@ async def test_query_and_members_forms(
     )
     assert r.status_code == 422, r.text
     refused(r.text, "username", "auditor")
+
+
+async def test_add_user_defaults_to_the_least_powerful_role(admin: httpx.AsyncClient) -> None:
+    """Issue 16: the "Add a user" form preselects auditor, not admin."""
+    page = await admin.get("/admin/users")
+    assert re.findall(r"<option selected>(\w[\w-]*)</option>", field(page.text, "role")) == [
+        "auditor"
+    ]
