@@ -33,6 +33,12 @@ class FingerprintConfig:
         Y, Cb and Cr are decoded together at the PDQ scale and Y is hashed: the same pixels
         as the luma-only decode). Off by default; an ingest asks for its thumbnails this way
         instead of decoding each picture twice.
+    trim: also hash the picture inside uniform borders, letterbox bars or screenshot chrome
+        (`extra["pdq_trimmed"]`, issue 13): a second PDQ of the same file, only when the
+        file has such a frame (fingerprint/trim.py).
+    local_features: also extract ORB local features (`extra["local_features"]`, issue 13)
+        for the `local-features` signal type; off here because a run asks for them only
+        for media that exact and PDQ matching did not settle (localfeat/extract.py).
     mp_context: multiprocessing start method of `fingerprint_many` ("forkserver" is safe
         in threaded programs; "fork" starts faster).
     """
@@ -53,6 +59,8 @@ class FingerprintConfig:
     video_threads: int = 0
     mp_context: str = "forkserver"
     preview_px: int = 0
+    trim: bool = True
+    local_features: bool = False
 
 
 DEFAULT_CONFIG = FingerprintConfig()

@@ -33,6 +33,7 @@ from tantalio.fingerprint.errors import why as _why
 from tantalio.fingerprint.magic import HEAD_BYTES, sniff
 from tantalio.fingerprint.pdq import pdq_from_luma
 from tantalio.fingerprint.record import IMAGE_TYPES, VIDEO_TYPES, Fingerprint
+from tantalio.fingerprint.trim import find_picture
 
 # Set by a `fingerprint_many` worker: called when a file turns out to be a video, so the
 # pool gives it `video_timeout_s` instead of `timeout_s`.
@@ -201,8 +202,23 @@ def _image(fp: Fingerprint, data: bytes, cfg: FingerprintConfig) -> None:
     fp.pdq_orientations = list(result.orientations) if result.orientations else None
     if decoded.scale > 1:
         fp.extra["pdq_scale"] = decoded.scale
+    if cfg.trim:
+        _trimmed(fp, decoded.luma, decoded.width, cfg)
     if decoded.preview is not None:
         fp.preview = preview_mod.encode(decoded.preview, fp.exif.orientation if fp.exif else None)
+
+
+def _trimmed(fp: Fingerprint, luma: Any, width: int, cfg: FingerprintConfig) -> None:
+    """The second PDQ of a framed picture (fingerprint/trim.py), in `extra`."""
+    box = find_picture(luma)
+    if box is None:
+        return
+    result = pdq_from_luma(luma[box.y0 : box.y1, box.x0 : box.x1], orientations=cfg.orientations)
+    fp.extra["pdq_trimmed"] = result.hash
+    fp.extra["pdq_trimmed_quality"] = result.quality
+    if result.orientations:
+        fp.extra["pdq_trimmed_orientations"] = list(result.orientations)
+    fp.extra["pdq_trimmed_box"] = box.scaled(width / luma.shape[1])
 
 
 def _video(fp: Fingerprint, source: Any, cfg: FingerprintConfig, started: float) -> None:
