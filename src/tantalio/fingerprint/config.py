@@ -36,9 +36,12 @@ class FingerprintConfig:
     trim: also hash the picture inside uniform borders, letterbox bars or screenshot chrome
         (`extra["pdq_trimmed"]`, issue 13): a second PDQ of the same file, only when the
         file has such a frame (fingerprint/trim.py).
-    local_features: also extract ORB local features (`extra["local_features"]`, issue 13)
-        for the `local-features` signal type; off here because a run asks for them only
-        for media that exact and PDQ matching did not settle (localfeat/extract.py).
+    local_features: also extract ORB local features for the `local-features` signal type
+        (issue 13, localfeat/extract.py): "reference" keeps 64 keypoints in
+        `extra["local_features"]` (what a hash set stores); "query" keeps 400 there and adds
+        the mirror image's and, for a framed picture, the trimmed picture's in
+        `extra["local_features_variants"]` (what is searched). "" (the default): none, as a
+        run asks for them only where exact and PDQ matching settled nothing.
     mp_context: multiprocessing start method of `fingerprint_many` ("forkserver" is safe
         in threaded programs; "fork" starts faster).
     """
@@ -60,7 +63,7 @@ class FingerprintConfig:
     mp_context: str = "forkserver"
     preview_px: int = 0
     trim: bool = True
-    local_features: bool = False
+    local_features: str = ""
 
 
 DEFAULT_CONFIG = FingerprintConfig()

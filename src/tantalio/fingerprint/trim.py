@@ -27,6 +27,7 @@ TOLERANCE = 6  # grey levels around the row median that still count as the band'
 FLAT_SHARE = 0.97  # share of a row's pixels within the tolerance for the row to be flat
 MIN_CUT = 0.02  # ignore a trim that removes less than this share of the width and height
 MIN_KEEP = 0.25  # the kept picture spans at least this share of each side
+MIN_GAP = 0.03  # a flat band inside the picture separates only when at least this share
 MAX_PROBE = 384  # the decision is made on at most this many rows/columns (strided)
 
 
@@ -52,13 +53,25 @@ def _flat(lines: NDArray[Any]) -> NDArray[np.bool_]:
     return np.asarray(close.mean(axis=1) >= FLAT_SHARE)
 
 
-def _largest_run(busy: NDArray[np.bool_]) -> tuple[int, int] | None:
-    """[start, end) of the longest run of True, or None when there is none."""
-    if not busy.any():
-        return None
+def _runs(busy: NDArray[np.bool_]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     padded = np.concatenate([[False], busy, [False]]).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
-    starts, ends = edges[::2], edges[1::2]
+    return edges[::2], edges[1::2]
+
+
+def _largest_run(busy: NDArray[np.bool_]) -> tuple[int, int] | None:
+    """[start, end) of the longest run of True, or None when there is none. Gaps shorter
+    than MIN_GAP of the length between two runs are bridged: a saturated column or a thin
+    line inside a picture is not a frame."""
+    if not busy.any():
+        return None
+    starts, ends = _runs(busy)
+    gap = max(3, int(MIN_GAP * len(busy)))
+    bridged = busy.copy()
+    for e, s in zip(ends[:-1], starts[1:], strict=True):
+        if s - e < gap:
+            bridged[e:s] = True
+    starts, ends = _runs(bridged)
     k = int(np.argmax(ends - starts))
     return int(starts[k]), int(ends[k])
 
