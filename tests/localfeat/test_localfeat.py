@@ -97,7 +97,7 @@ def test_one_to_one_keeps_closest_pairs() -> None:
 def test_false_match_model_fit_and_union_bound() -> None:
     # chance pairs: inliers 3..9 with geometrically falling counts among 10,000 pairs
     counts = [k for k in range(3, 10) for _ in range(int(4000 / 3 ** (k - 3)))]
-    model = fit(counts, pairs=10_000, tail_from=3)
+    model = fit(counts, pairs=10_000)
     assert model.slope > 0.3
     assert model.probability(30, 1_000_000) < model.probability(12, 1_000_000) <= 1.0
     need = model.inliers_for(1e-3, 1_000_000)

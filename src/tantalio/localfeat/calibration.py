@@ -42,11 +42,21 @@ class FalseMatchModel:
         return max(3, math.ceil(need))
 
 
-def fit(best_inliers: Sequence[int], pairs: int, tail_from: int = 4) -> FalseMatchModel:
+def fit(best_inliers: Sequence[int], pairs: int, tail_share: float = 0.1) -> FalseMatchModel:
     """Fit the tail from the inlier counts of chance pairs (one per verified pair; pairs
-    never verified count as 0) out of `pairs` pairs in all."""
+    never verified count as 0) out of `pairs` pairs in all. Only the tail is fitted: the
+    counts k reached by at most `tail_share` of the pairs (the bulk below falls off at
+    another rate, and a threshold lives in the tail)."""
     counts = np.asarray(best_inliers, np.int64)
     ks, logs = [], []
+    tail_from = next(
+        (
+            k
+            for k in range(int(counts.max(initial=0)) + 1)
+            if (counts >= k).sum() <= tail_share * pairs
+        ),
+        3,
+    )
     for k in range(tail_from, int(counts.max(initial=0)) + 1):
         share = float((counts >= k).sum()) / pairs
         if share > 0:

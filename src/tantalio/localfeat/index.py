@@ -27,6 +27,10 @@ from tantalio.localfeat.verify import Verified, verify
 from tantalio.signals.lookup import LocalHit
 from tantalio.signals.rules import MatchRules
 
+# One query per worker: tantalio runs pictures in parallel, and OpenMP threads spin-waiting
+# for each small search cost ten times the search itself on a busy machine (measured).
+faiss.omp_set_num_threads(1)
+
 IVF_FROM = 2_000_000  # descriptors: below this the exact flat index is fast enough
 K_NEAREST = 4  # reference descriptors looked at per query descriptor
 MAX_DESCRIPTOR_DISTANCE = 64  # of 256 bits: farther descriptors never vote
