@@ -226,7 +226,12 @@ def _trimmed(fp: Fingerprint, luma: Any, width: int, cfg: FingerprintConfig) -> 
 def _local(fp: Fingerprint, luma: Any, role: str, box: TrimBox | None) -> None:
     """Local features of a picture (localfeat/extract.py): a reference's, or a query's with
     its variants."""
-    from tantalio.localfeat.extract import QUERY_KEYPOINTS, REFERENCE_KEYPOINTS, features
+    from tantalio.localfeat.extract import (
+        QUERY_KEYPOINTS,
+        REFERENCE_KEYPOINTS,
+        features,
+        with_mirror,
+    )
 
     if role not in ("reference", "query"):
         raise ValueError(f"local_features must be 'reference', 'query' or '', not {role!r}")
@@ -234,8 +239,9 @@ def _local(fp: Fingerprint, luma: Any, role: str, box: TrimBox | None) -> None:
     if role == "reference":
         fp.extra["local_features"] = features(luma, w, h, REFERENCE_KEYPOINTS).encode()
         return
-    fp.extra["local_features"] = features(luma, w, h, QUERY_KEYPOINTS).encode()
-    variants = [features(luma, w, h, QUERY_KEYPOINTS, flip=True)]
+    plain, mirror = with_mirror(luma, w, h, QUERY_KEYPOINTS)
+    fp.extra["local_features"] = plain.encode()
+    variants = [mirror]
     if box is not None:
         variants.append(features(luma, w, h, QUERY_KEYPOINTS, box=(box.x0, box.y0, box.x1, box.y1)))
     fp.extra["local_features_variants"] = [v.encode() for v in variants]

@@ -13,6 +13,7 @@ costs time, not memory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import cv2
@@ -82,21 +83,59 @@ def features(
     img, _f = _feature_image(luma)
     if flip:
         img = np.ascontiguousarray(img[:, ::-1])
-    fh, fw = img.shape[:2]
-    orb = cv2.ORB_create(  # type: ignore[attr-defined]
-        nfeatures=max(n * 4, 500),
+    kps, desc = _orb(n).detectAndCompute(img, None)
+    return _kept(img, kps, desc, width, height, n, flip)
+
+
+def with_mirror(luma: NDArray[Any], width: int, height: int, n: int) -> list[Features]:
+    """The features of a picture and of its left-right mirror image, for the price of one
+    detection and two descriptions: FAST corners and their Harris scores are the same on the
+    mirror image, mirrored, and a keypoint's angle a becomes 180 - a; ORB then describes the
+    given keypoints on the mirrored pixels (measured: 12 ms instead of 16 for both)."""
+    img, _f = _feature_image(luma)
+    orb = _orb(n)
+    kps, desc = orb.detectAndCompute(img, None)
+    out = [_kept(img, kps, desc, width, height, n, False)]
+    mirror = np.ascontiguousarray(img[:, ::-1])
+    w1 = img.shape[1] - 1
+    mkps = [
+        cv2.KeyPoint(w1 - k.pt[0], k.pt[1], k.size, (180.0 - k.angle) % 360.0, k.response, k.octave)
+        for k in kps
+    ]
+    if mkps:
+        mkps, mdesc = orb.compute(mirror, mkps)
+    else:
+        mdesc = None
+    out.append(_kept(mirror, mkps, mdesc, width, height, n, True))
+    return out
+
+
+def _orb(n: int) -> Any:
+    return cv2.ORB_create(  # type: ignore[attr-defined]
+        nfeatures=max(n * 2, 500),
         scaleFactor=1.2,
         nlevels=8,
         edgeThreshold=_EDGE,
         patchSize=_EDGE * 2 - 1,
         fastThreshold=12,
     )
-    kps, desc = orb.detectAndCompute(img, None)
+
+
+def _kept(
+    img: NDArray[np.uint8],
+    kps: Sequence[Any],
+    desc: NDArray[np.uint8] | None,
+    width: int,
+    height: int,
+    n: int,
+    flip: bool,
+) -> Features:
+    """The n keypoints kept (spread over the grid), positions in feature pixels."""
+    fh, fw = img.shape[:2]
     scale = width / fw if fw else 1.0
     if desc is None or not kps:
-        return Features(
-            width, height, scale, np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), flip
-        )
+        empty_xy, empty_d = np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+        return Features(width, height, scale, empty_xy, empty_d, flip)
     xy = np.array([k.pt for k in kps], np.float32)
     response = np.array([k.response for k in kps], np.float32)
     keep = _spread(xy, response, fw, fh, n)
