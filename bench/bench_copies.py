@@ -133,6 +133,7 @@ def main() -> None:
     ap.add_argument(
         "--extracted", type=int, default=4000, help="real references extracted for --scale"
     )
+    ap.add_argument("--nlist", type=int, default=None, help="IVF cells for --scale")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     out: list[str] = []

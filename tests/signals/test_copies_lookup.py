@@ -113,7 +113,8 @@ def test_unrelated_picture_matches_nothing(refs: Refs) -> None:
 
 
 def test_raw_local_features_signal(refs: Refs) -> None:
-    fp = fingerprint_bytes(jpeg(scene(1).crop((0, 0, 500, 400))), "q.jpg", REFERENCE)
+    # a query's value (400 keypoints), as `tantalio hash` would give it to a raw lookup
+    fp = fingerprint_bytes(jpeg(scene(1).crop((0, 0, 500, 400))), "q.jpg", QUERY)
     value = registry.get("local-features").from_fingerprint(fp)
     assert value is not None
     q = Query.of_signal("local-features", value, MatchRules())
