@@ -134,6 +134,8 @@ def main() -> None:
         "--extracted", type=int, default=4000, help="real references extracted for --scale"
     )
     ap.add_argument("--nlist", type=int, default=None, help="IVF cells for --scale")
+    ap.add_argument("--nprobe", type=int, default=16, help="IVF cells searched for --scale")
+    ap.add_argument("--scale-only", action="store_true", help="skip the model and recall phases")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     out: list[str] = []
@@ -147,7 +149,12 @@ def main() -> None:
     say("# Copies PDQ misses: crops, pads, banners, screenshots, rotations (issue 13)")
     say()
     corpus = f" --corpus {args.corpus}" if args.corpus else ""
-    scale = f" --scale {args.scale}" if args.scale else ""
+    scale = (
+        f" --scale {args.scale} --nlist {args.nlist} --nprobe {args.nprobe} --extracted"
+        f" {args.extracted}{' --scale-only' if args.scale_only else ''}"
+        if args.scale
+        else ""
+    )
     say(
         f"Run: `bench/bench_copies.py{corpus} --originals {args.originals} --distractors"
         f" {args.distractors}{scale}`, {platform.machine()},"
@@ -170,6 +177,13 @@ def main() -> None:
         distractors.append(fingerprint_bytes(cs.encode(d, quality=92), "d.jpg", QUERY))
     ref_feats = [decode(fp.extra["local_features"]) for fp in refs]
 
+    if args.scale_only:
+        rules = MatchRules()
+        say(f"Scale phase only, at the default operating point ({rules.local_min_inliers}).")
+        scale_phase(args, suite, copies, refs, rules, say)
+        if args.out:
+            args.out.write_text("\n".join(out) + "\n")
+        return
     # ------------------------------------------------------------ 2. chance pairs
     t = time.time()
     chance: list[int] = []
@@ -313,7 +327,7 @@ def scale_phase(
         feats.append(Features(base.width, base.height, base.scale, base.xy, noisy))
     n_desc = sum(len(f) for f in feats)
     t = time.time()
-    index = LocalIndex(feats, nlist=args.nlist)
+    index = LocalIndex(feats, nlist=args.nlist, nprobe=args.nprobe)
     build_s = time.time() - t
     del feats
 
@@ -335,7 +349,8 @@ def scale_phase(
     say(
         f"{len(real)} references are real ORB features of distinct crops of the suite's"
         f" pictures (extracted in {extract_s:.0f} s), the rest those again with 8 % of their"
-        f" bits flipped; faiss {type(index.index).__name__}, built in {build_s:.0f} s; queries"
+        f" bits flipped; faiss {type(index.index).__name__} (nlist {args.nlist}, nprobe"
+        f" {args.nprobe}), built in {build_s:.0f} s; queries"
         f" are the suite's {len(copies)} copies (local features only), {cores} threads."
     )
     say()
