@@ -69,3 +69,17 @@ def test_trim_can_be_turned_off() -> None:
     data = _png(_framed(_picture()))
     fp = fingerprint_bytes(data, "copy.png", FingerprintConfig(trim=False))
     assert "pdq_trimmed" not in fp.extra
+
+
+def test_local_features_on_tiny_and_flat_images_never_cost_the_pdq() -> None:
+    import pytest
+
+    cfg = FingerprintConfig(local_features="query")
+    for im in (Image.new("RGB", (3, 3), (9, 9, 9)), Image.new("RGB", (300, 200), (50, 50, 50))):
+        fp = fingerprint_bytes(_png(im), "small.png", cfg)
+        assert fp.error is None and fp.pdq is not None
+        assert "warnings" not in fp.extra
+        value = registry.get("local-features").from_fingerprint(fp)
+        assert value is not None  # no keypoints is a valid, empty value
+    with pytest.raises(ValueError, match="local_features"):
+        FingerprintConfig(local_features="yes")

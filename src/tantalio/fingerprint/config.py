@@ -65,5 +65,11 @@ class FingerprintConfig:
     trim: bool = True
     local_features: str = ""
 
+    def __post_init__(self) -> None:
+        if self.local_features not in ("", "reference", "query"):
+            raise ValueError(
+                f"local_features must be 'reference', 'query' or '', not {self.local_features!r}"
+            )
+
 
 DEFAULT_CONFIG = FingerprintConfig()

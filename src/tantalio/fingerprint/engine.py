@@ -202,9 +202,14 @@ def _image(fp: Fingerprint, data: bytes, cfg: FingerprintConfig) -> None:
     fp.pdq_orientations = list(result.orientations) if result.orientations else None
     if decoded.scale > 1:
         fp.extra["pdq_scale"] = decoded.scale
-    box = _trimmed(fp, decoded.luma, decoded.width, cfg) if cfg.trim else None
-    if cfg.local_features:
-        _local(fp, decoded.luma, cfg.local_features, box)
+    box = None
+    try:  # the extra signals of issue 13 never cost a file its PDQ
+        if cfg.trim:
+            box = _trimmed(fp, decoded.luma, decoded.width, cfg)
+        if cfg.local_features:
+            _local(fp, decoded.luma, cfg.local_features, box)
+    except Exception as exc:
+        fp.extra.setdefault("warnings", []).append(f"trimmed PDQ / local features: {_why(exc)}")
     if decoded.preview is not None:
         fp.preview = preview_mod.encode(decoded.preview, fp.exif.orientation if fp.exif else None)
 
@@ -233,8 +238,6 @@ def _local(fp: Fingerprint, luma: Any, role: str, box: TrimBox | None) -> None:
         with_mirror,
     )
 
-    if role not in ("reference", "query"):
-        raise ValueError(f"local_features must be 'reference', 'query' or '', not {role!r}")
     w, h = fp.width or luma.shape[1], fp.height or luma.shape[0]
     if role == "reference":
         fp.extra["local_features"] = features(luma, w, h, REFERENCE_KEYPOINTS).encode()
