@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import typer
 
-RULE_KEYS = (
-    "min_quality",
-    "orientations",
-    "vpdq_frame_distance",
-    "vpdq_query_share",
-    "vpdq_index_share",
-    "frames_vs_images",
-)  # MatchRules fields besides pdq_threshold (tests/platform checks they stay in step)
+from tantalio.signals.rules import MatchRules
+
+# MatchRules fields besides pdq_threshold (the ones `--reset` knows), from the class itself.
+RULE_KEYS = tuple(f for f in MatchRules.__dataclass_fields__ if f != "pdq_threshold")
 
 
 def _share(value: str | None, option: str) -> float | None | str:
