@@ -20,7 +20,6 @@ import typer
 
 from tantalio.cli.actor import AsOpt, cli_actor, record
 from tantalio.cli.rule_options import (
-    RULE_KEYS,
     FrameDistOpt,
     FramesImagesOpt,
     IndexShareOpt,
@@ -28,6 +27,7 @@ from tantalio.cli.rule_options import (
     PdqThresholdOpt,
     QualityOpt,
     QueryShareOpt,
+    rule_keys,
     rule_options,
     rules_text,
 )
@@ -65,7 +65,7 @@ def config(
     )
     if threshold is not None:
         changes["pdq_threshold"] = threshold
-    keys = ("pdq_threshold", *RULE_KEYS)
+    keys = rule_keys()
     dropped = set(keys) if "all" in reset else {k.replace("-", "_") for k in reset}
     if dropped - set(keys):
         fail(f"--reset: unknown match rule(s) {', '.join(sorted(dropped - set(keys)))}")

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import typer
 
-from tantalio.signals.rules import MatchRules
 
-# MatchRules fields besides pdq_threshold (the ones `--reset` knows), from the class itself.
-RULE_KEYS = tuple(f for f in MatchRules.__dataclass_fields__ if f != "pdq_threshold")
+def rule_keys() -> tuple[str, ...]:
+    """Every MatchRules field (what `--reset` knows), from the class itself; imported here,
+    not at module level: `tantalio --help` must not load the matching packages."""
+    from tantalio.signals.rules import MatchRules
+
+    return tuple(MatchRules.__dataclass_fields__)
 
 
 def _share(value: str | None, option: str) -> float | None | str:
