@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
+from tantalio.web.i18n import N_
 from tantalio.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -70,7 +71,7 @@ def _attempt_login(request: Request, db: Session, username: str, password: str) 
         db.commit()
         raise HTTPException(
             429,
-            "too many login attempts; try again later",
+            N_("too many login attempts; try again later"),
             headers={"Retry-After": str(int(wait) + 1)},
         )
     user = store_auth.authenticate(db, key, password)
@@ -80,7 +81,7 @@ def _attempt_login(request: Request, db: Session, username: str, password: str) 
             db, "login.failed", username=key[:64], object_type="user", object_id=key[:64], ip=ip
         )
         db.commit()
-        raise HTTPException(401, "wrong username or password, or the account is disabled")
+        raise HTTPException(401, N_("wrong username or password, or the account is disabled"))
     request.app.state.login_user_limiter.reset(key)
     return user
 
@@ -135,7 +136,7 @@ def login_form(
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
-        raise HTTPException(403, "the login form expired; reload the page")
+        raise HTTPException(403, N_("the login form expired; reload the page"))
     try:
         user = _attempt_login(request, db, username, password)
     except HTTPException as exc:
@@ -239,9 +240,9 @@ def change_password(
 ) -> None:
     user = principal.user
     if store_auth.authenticate(db, user.username, current) is None:
-        raise HTTPException(400, "the current password is wrong")
+        raise HTTPException(400, N_("the current password is wrong"))
     if current == new:
-        raise HTTPException(400, "choose a new password different from the current one")
+        raise HTTPException(400, N_("choose a new password different from the current one"))
     try:
         store_auth.set_password(db, user, new)
     except ValueError as exc:
@@ -273,7 +274,7 @@ def password_form(
 ) -> Response:
     if new_password != confirm_password:
         return render(
-            request, "password.html", {"error": "the two new passwords differ"}, status_code=400
+            request, "password.html", {"error": N_("the two new passwords differ")}, status_code=400
         )
     response = RedirectResponse("/", status_code=303)
     try:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
+from tantalio.web.i18n import N_
 from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
 
@@ -78,7 +79,7 @@ def new_token(request: Request, db: Session, principal: Principal, name: str) ->
 
 def revoke_token(request: Request, db: Session, principal: Principal, token_id: int) -> None:
     if not store_auth.revoke_api_token(db, principal.user.id, token_id):
-        raise HTTPException(404, f"no active token {token_id} of yours")
+        raise HTTPException(404, N_("no active token {id} of yours", id=token_id))
     store_audit.audit(
         db,
         "token.revoke",
