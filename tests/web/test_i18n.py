@@ -243,3 +243,67 @@ def test_placeholders_survive_translation() -> None:
                     assert sorted(fields.findall(str(m.string))) == sorted(
                         fields.findall(str(m.id))
                     ), f"{locale}: {m.id!r} -> {m.string!r}"
+
+
+# --- the routers' messages: translated on pages, English in JSON -----------------------------
+
+
+async def test_a_refused_login_says_why_in_the_browsers_language(
+    anon: httpx.AsyncClient,
+) -> None:
+    page = await anon.get("/login", headers={"Accept-Language": "es"})
+    token = anon.cookies.get("tantalio_login_csrf") or re.search(
+        r'name="csrf_token" value="([^"]+)"', page.text
+    ).group(1)  # type: ignore[union-attr]
+    r = await anon.post(
+        "/login",
+        data={"username": "erin", "password": "not the password", "csrf_token": token},
+        headers={"Accept-Language": "es"},
+    )
+    assert r.status_code == 401
+    assert "usuario o contraseña incorrectos, o la cuenta está desactivada" in r.text
+
+
+async def test_error_pages_translate_the_message_and_keep_its_values(
+    examiner: httpx.AsyncClient,
+) -> None:
+    await examiner.put("/api/me/language", json={"locale": "pt"})
+    page = await examiner.get("/cases/987654")
+    assert page.status_code == 404
+    assert "Não encontrado" in page.text and "não existe o caso 987654" in page.text
+    # the JSON API answers in English whatever the user's language (scripts parse it)
+    api = await examiner.get("/api/cases/987654")
+    assert api.status_code == 404 and api.json() == {"detail": "no case 987654"}
+
+
+async def test_a_value_in_a_message_is_escaped_not_translated(
+    examiner: httpx.AsyncClient, auditor: httpx.AsyncClient
+) -> None:
+    """A router's message carries values (a role, what the user typed): they are filled into
+    the translated sentence as text, never as markup."""
+    await examiner.put("/api/me/language", json={"locale": "es"})
+    r = await examiner.get("/audit")
+    assert r.status_code == 403 and "su rol (examiner) no permite esta acción" in r.text
+    assert '<html lang="es">' in r.text  # the refusal page knows who asks
+    await auditor.put("/api/me/language", json={"locale": "es"})
+    r = await auditor.get("/audit", params={"since": "<b>nope</b>"})
+    assert r.status_code == 400
+    assert "since: no es una fecha/hora ISO: &#39;&lt;b&gt;nope&lt;/b&gt;&#39;" in r.text
+    assert "<b>nope</b>" not in r.text
+
+
+def test_messages_keep_their_english_value() -> None:
+    """`N_` messages are the English string (JSON, logs, the audit log) and translate on
+    pages with their fields filled in after translation."""
+    msg = i18n.N_("no case {id}", id=7)
+    assert msg == "no case 7" and isinstance(msg, str)
+    i18n.set_locale("es")
+    try:
+        assert i18n.tr(msg) == "no existe el caso 7"
+        assert i18n.tr("wrong username or password, or the account is disabled").startswith(
+            "usuario o contraseña"
+        )
+        assert i18n.tr("a file name.jpg") == "a file name.jpg"  # not in the catalog
+        assert i18n.fixed(1234.5, 1) == "1.234,5"
+    finally:
+        i18n.set_locale("en")

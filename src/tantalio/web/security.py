@@ -153,12 +153,12 @@ def require(*permissions: str, allow_password_change: bool = False) -> Callable[
         await check_csrf(request, principal)
         if principal.user.must_change_password and not allow_password_change:
             raise PasswordChangeRequired()
+        request.state.principal = principal  # a 403 page speaks the user's language
         missing = [p for p in permissions if not principal.can(p)]
         if missing:
             raise HTTPException(
                 403, N_("your role ({role}) may not do this", role=principal.user.role)
             )
-        request.state.principal = principal
         return principal
 
     return dependency
