@@ -157,8 +157,9 @@ VOCABULARY = (
     "unidentified", "in progress", "in-progress", "identified",
     # exhibits, ingest jobs, image verification
     "ingesting", "complete", "running", "done", "failed", "match", "mismatch", "not verified",
-    # media kinds, hash-set kinds (hashsets/record.py KINDS)
-    "image", "video", "other", "known-bad", "known-good", "alert", "reference",
+    # media kinds, kinds of chat attachments (chats/record.py), hash-set kinds
+    "image", "video", "other", "audio", "document", "sticker", "gif", "contact", "location",
+    "known-bad", "known-good", "alert", "reference",
     # why a new media ranks high (triage/tile_facts.py new_media_reasons)
     "camera EXIF", "GPS", "deleted",
     "Uncategorized",
