@@ -45,6 +45,7 @@ TEMPLATES.env.filters["localtime"] = i18n.when
 TEMPLATES.env.filters["fixed"] = i18n.fixed
 TEMPLATES.env.filters["tr"] = i18n.tr
 TEMPLATES.env.globals["js_catalog"] = i18n.js_catalog
+TEMPLATES.env.globals["VOCABULARY"] = frozenset(i18n.VOCABULARY)
 TEMPLATES.env.globals["LOCALES"] = i18n.LOCALES
 TEMPLATES.env.filters["category_label"] = category_label
 TEMPLATES.env.globals["CATEGORIES"] = CATEGORIES
