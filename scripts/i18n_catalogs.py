@@ -55,12 +55,15 @@ def main() -> None:
         if path.is_file():
             with path.open("rb") as fh:
                 old = {str(m.id): str(m.string) for m in read_po(fh) if m.id}
+        missing = [t for t in wanted if not old.get(t)]
+        if list(old) == wanted:  # nothing to add or drop: leave the file (and its date) alone
+            print(f"{path.relative_to(ROOT)}: {len(wanted)} strings, {len(missing)} untranslated")
+            continue
         catalog = Catalog(locale=locale, project="tantalio")
         for text in wanted:
             catalog.add(text, old.get(text, ""))
         with path.open("wb") as fh:
             write_po(fh, catalog, width=100, omit_header=False)
-        missing = [t for t in wanted if not old.get(t)]
         print(f"{path.relative_to(ROOT)}: {len(wanted)} strings, {len(missing)} untranslated")
 
 
