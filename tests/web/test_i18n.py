@@ -307,3 +307,32 @@ def test_messages_keep_their_english_value() -> None:
         assert i18n.fixed(1234.5, 1) == "1.234,5"
     finally:
         i18n.set_locale("en")
+
+
+async def test_a_case_notice_in_the_users_language(
+    web_env: WebEnv, examiner: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """The notice's frame and the verdicts it lists are translated; its stored sentence and
+    the file's path are shown as written."""
+    from PIL import Image
+
+    from tantalio.store import repo
+    from tantalio.store.subscriptions import add_notice
+    from tantalio.triage.pipeline import ingest
+
+    from .conftest import grant_all
+
+    ws = web_env.workspace
+    (tmp_path / "phone" / "DCIM").mkdir(parents=True)
+    Image.new("RGB", (64, 48), (40, 120, 60)).save(tmp_path / "phone" / "DCIM" / "lake.png")
+    ingest(ws, "OP-9", [str(tmp_path / "phone")])
+    grant_all(ws)
+    with ws.transaction() as s:
+        case_id = repo.get_case(s, "OP-9").id
+        files = [{"path": "DCIM/lake.png", "before": "new", "after": "known"}]
+        add_notice(s, case_id, "hashset-pull", "List update 'worst' (delta 1)", {"files": files})
+    await examiner.put("/api/me/language", json={"locale": "es"})
+    page = (await examiner.get(f"/cases/{case_id}")).text
+    assert "Cambios desde fuera de este caso" in page and "Marcar como visto" in page
+    assert "nuevo → <strong>conocido</strong>" in page
+    assert "List update &#39;worst&#39; (delta 1)" in page and "DCIM/lake.png" in page

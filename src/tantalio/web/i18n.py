@@ -162,6 +162,8 @@ VOCABULARY = (
     "known-bad", "known-good", "alert", "reference",
     # why a new media ranks high (triage/tile_facts.py new_media_reasons)
     "camera EXIF", "GPS", "deleted",
+    # what a case notice lists before and after a change (exchange/sync.py)
+    "not held", "retracted",
     "Uncategorized",
 )  # fmt: skip
 
