@@ -54,7 +54,9 @@ VISIBLE_TEXT = """() => {
   for (const el of document.querySelectorAll('[title], [placeholder], [aria-label]')) {
     if (el.closest(asWritten)) continue;
     for (const a of ['title', 'placeholder', 'aria-label']) {
-      const v = el.getAttribute(a);
+      let v = el.getAttribute(a);
+      // a tooltip may repeat what the element shows as written (a classifier's label)
+      for (const d of el.querySelectorAll(asWritten)) v = v && v.split(d.textContent).join(' ');
       if (v) out.push(v);
     }
   }
