@@ -43,6 +43,7 @@ class DbChatBuilder:
         self.contacts: dict[str, list[str]] = {}
         if wadb is not None and wadb.is_file():
             self.contacts = read_contacts(wadb, str(Path(ctx.label).with_name(wadb.name)), out)
+            out.contacts.update(self.contacts)
         self.chats: dict[Hashable, tuple[str, str]] = {}  # chat id → (key, kind)
         self.owner_key = ctx.owner_key
         owner = (

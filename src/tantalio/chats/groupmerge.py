@@ -96,6 +96,20 @@ def merge_groups(records: ChatRecords, lookup: GroupLookup) -> list[str]:
     stored = lookup.groups_like(subjects, codes) if subjects or codes else []
     if not stored:
         return []
+    # A lid another exhibit stored unresolved that this exhibit maps to a number: the same
+    # account (the store re-keys it when this exhibit is written, after these lookups).
+    aliases = {a.lid: a.key for a in records.accounts.values() if a.lid and a.key != a.lid}
+    if aliases:
+        stored = [
+            StoredGroup(
+                s.key,
+                s.local,
+                s.subjects,
+                frozenset(aliases.get(m, m) for m in s.members),
+                s.invite_codes,
+            )
+            for s in stored
+        ]
     notes: list[str] = []
     rekey: dict[str, str] = {}
     for g in groups:
@@ -132,14 +146,14 @@ def merge_groups(records: ChatRecords, lookup: GroupLookup) -> list[str]:
                 records.groups[new].jid = new
     for new in set(rekey.values()):
         mine = [(i, m) for i, m in enumerate(records.messages) if m.chat == new and m.export]
-        pairs = pair_copies(mine, lookup.group_copies(new), mine_local=True)
+        pairs = pair_copies(mine, lookup.group_copies(new), mine_local=True, aliases=aliases)
         for i, copy in pairs:
             records.messages[i].fingerprint = copy.fingerprint
         if pairs:
             notes.append(f"{len(pairs)} messages of group {new} also stored from another phone")
     for old, new in records.group_merges.items():
         mine = [(i, m) for i, m in enumerate(records.messages) if m.chat == new and not m.export]
-        pairs = pair_copies(mine, lookup.group_copies(old), mine_local=False)
+        pairs = pair_copies(mine, lookup.group_copies(old), mine_local=False, aliases=aliases)
         records.refingerprint.extend((copy.id, i) for i, copy in pairs)
         if pairs:
             notes.append(f"{len(pairs)} messages of group {new} also stored from another phone")
@@ -171,7 +185,11 @@ def _minute(t: datetime) -> int:
 
 
 def pair_copies(
-    mine: Sequence[tuple[int, Message]], theirs: Iterable[StoredCopy], *, mine_local: bool
+    mine: Sequence[tuple[int, Message]],
+    theirs: Iterable[StoredCopy],
+    *,
+    mine_local: bool,
+    aliases: dict[str, str] | None = None,
 ) -> list[tuple[int, StoredCopy]]:
     """Pairs (index of this exhibit's message, the stored copy of it on another phone).
 
@@ -191,7 +209,8 @@ def pair_copies(
     for c in theirs:
         if c.timestamp is None or (c.local_time and c.utc_offset is None) == mine_local:
             continue  # both on local clocks, or both on UTC: not this pairing
-        ident = _content(c.sender, c.text, c.media_sha256, c.system)
+        sender = (aliases or {}).get(c.sender or "", c.sender)
+        ident = _content(sender, c.text, c.media_sha256, c.system)
         if ident in by_id:
             copies[ident].append((_minute(c.timestamp) - (c.utc_offset or 0), c))
     votes: Counter[int] = Counter()

@@ -239,6 +239,10 @@ class ChatRecords:
     # and (stored message id, index into `messages`): a copy another exhibit stored of one of
     # this exhibit's messages, to take that message's fingerprint.
     group_merges: dict[str, str] = field(default_factory=dict)
+    # The phone's address book (wa.db): JID -> the names it shows. Not accounts (a contact
+    # who never chatted is not in the network); read to take a text export's contact name
+    # for its number (registry._unify_local).
+    contacts: dict[str, list[str]] = field(default_factory=dict)
     refingerprint: list[tuple[int, int]] = field(default_factory=list)
 
     def add_account(self, account: Account) -> Account:
@@ -309,6 +313,9 @@ class ChatRecords:
         self.artifacts.extend(other.artifacts)
         self.warnings.extend(other.warnings)
         self.sources.extend(other.sources)
+        for jid, names in other.contacts.items():
+            bucket = self.contacts.setdefault(jid, [])
+            bucket.extend(n for n in names if n not in bucket)
 
     def rekey(self, accounts: dict[str, str], groups: dict[str, str] | None = None) -> None:
         """Rename account (and group) keys everywhere, merging into records already under the
@@ -325,6 +332,8 @@ class ChatRecords:
                 acc.key = new
                 if new.endswith("@s.whatsapp.net"):
                     acc.jid = acc.jid or new
+                    user = new.split("@", 1)[0]
+                    acc.phone = acc.phone or (f"+{user}" if user.isdigit() else None)
                 self.add_account(acc)
         for old, new in groups.items():
             grp = self.groups.pop(old, None)
