@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tantalio.demo.chatscenario import build_chat_phones, build_world
 from tantalio.store import auth as store_auth
+from tantalio.store.cases import Case
 from tantalio.store.chats import ChatGroup
 from tantalio.store.workspace import init_workspace
 from tantalio.triage.chat_import import import_chats
@@ -33,6 +34,7 @@ async def test_group_page_shows_one_group_with_both_phones(tmp_path: Path) -> No
         with ws.transaction() as db:
             store_auth.create_user(db, "erin", PASSWORD, "examiner")
             gid = db.scalar(select(ChatGroup.id).where(ChatGroup.key == g.jid))
+            case_id = db.scalar(select(Case.id).where(Case.reference == lenguas.case))
         grant_all(ws)
         app = create_app(ws, WebSettings())
         transport = httpx.ASGITransport(app=app)
@@ -48,6 +50,18 @@ async def test_group_page_shows_one_group_with_both_phones(tmp_path: Path) -> No
             assert body["member_count"] == len(g.members)
             assert len(body["messages"]) == len(posts)  # each picture once
             assert all(len(m["exhibits"]) == 2 for m in body["messages"])
+            # The English phone's Telegram account of each distributor is drawn linked to
+            # their WhatsApp account (the graph the network page shows).
+            r = await c.get(f"/api/cases/{case_id}/network/graph", params={"top": 0})
+            assert r.status_code == 200, r.text
+            graph = r.json()
+            keyed = {n["id"]: n for n in graph["nodes"]}
+            same = [e for e in graph["edges"] if e["relation"] == "same_number"]
+            assert len(same) == 4  # three distributors and the phone's owner
+            assert all(
+                {keyed[e["source"]]["type"], keyed[e["target"]]["type"]} == {"account"}
+                for e in same
+            )
             html = (await c.get(f"/groups/{gid}")).text
             assert f"{len(g.members)} accounts" in html
             assert "OP-LENGUAS/phone-en, OP-LENGUAS/phone-es" in html
