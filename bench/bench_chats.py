@@ -434,6 +434,20 @@ def main() -> None:
                 rows.append(row)
                 print(_row(row, idle), flush=True)
             path.unlink()
+            _report(n, idle, rows, export_rates, args.write, final=False)
+    _report(n, idle, rows, export_rates, args.write)
+
+
+def _report(
+    n: int,
+    idle: int,
+    rows: list[tuple[str, str, float, int, int, float]],
+    export_rates: list[tuple[str, str, float, float, float, float]],
+    write: Path | None,
+    final: bool = True,
+) -> None:
+    """Print the tables (at the end) and write them to `write` (after every input, so a run
+    cut short still leaves what it measured)."""
     lines = [
         f"Chat parsing, {n:,} messages per input; each step in a fresh process; peak memory "
         f"is its maximum RSS above an idle process with the same imports ({idle / 1024:.0f} MiB).",
@@ -458,9 +472,10 @@ def main() -> None:
             ),
         ]
     table = "\n".join(lines)
-    print("\n" + table)
-    if args.write:
-        args.write.write_text(
+    if final:
+        print("\n" + table)
+    if write:
+        write.write_text(
             "# Chats performance\n\n"
             "Measured by `bench/bench_chats.py`: a 1M-message Android `msgstore.db` and 1M-message "
             "text exports in several language styles, each with its bare-parser anchor in the "
