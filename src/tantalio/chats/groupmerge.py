@@ -112,6 +112,7 @@ def merge_groups(records: ChatRecords, lookup: GroupLookup) -> list[str]:
         ]
     notes: list[str] = []
     rekey: dict[str, str] = {}
+    claims: dict[str, list[tuple[str, str]]] = {}  # stored local group -> (this group, why)
     for g in groups:
         subject, codes_g = normalize_subject(g.subject), set(g.invite_codes)
         members = _global_members(records, g.key)
@@ -135,10 +136,16 @@ def merge_groups(records: ChatRecords, lookup: GroupLookup) -> list[str]:
         else:  # a global group: stored text-export groups of other phones that are it
             for s in stored:
                 if s.local and (why := _fits(subject, members, codes_g, s)):
-                    records.group_merges[s.key] = g.key
-                    notes.append(
-                        f"group '{g.subject}' of another phone's text export is {g.key} ({why})"
-                    )
+                    claims.setdefault(s.key, []).append((g.key, why))
+    for local, fits_local in claims.items():
+        if len(fits_local) == 1:
+            into, why = fits_local[0]
+            records.group_merges[local] = into
+            notes.append(f"group {local} of another phone's text export is {into} ({why})")
+        else:
+            records.warn(
+                "", f"another phone's group {local} fits {len(fits_local)} groups; kept apart"
+            )
     if rekey:
         records.rekey({}, rekey)
         for new in rekey.values():
