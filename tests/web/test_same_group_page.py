@@ -63,7 +63,7 @@ async def test_group_page_shows_one_group_with_both_phones(tmp_path: Path) -> No
                 for e in same
             )
             html = (await c.get(f"/groups/{gid}")).text
-            assert f"{len(g.members)} accounts" in html
+            assert f'<span id="member-count">{len(g.members)}</span>' in html
             assert "OP-LENGUAS/phone-en, OP-LENGUAS/phone-es" in html
     finally:
         ws.close()

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from tantalio.store import audit as store_audit
 from tantalio.store.ingest import media_ids
+from tantalio.web.i18n import N_
 from tantalio.web.routers import accounts
 from tantalio.web.routers.cases import get_case
 from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
@@ -216,14 +217,17 @@ def api_export(
     from tantalio.network import annotate, export_graph
 
     if fmt not in GRAPH_TYPES:
-        raise HTTPException(404, f"unknown graph format {fmt!r}; use gexf or graphml")
+        raise HTTPException(
+            404, N_("unknown graph format {format}; use gexf or graphml", format=repr(fmt))
+        )
     case = get_case(db, case_id)
     graph, ranking = _network(db, principal, case.id, all_cases)
     annotate(graph, ranking)
+    seq, digest = store_audit.audit_head(db)  # before this export's own event, as /export
     tmp = Path(tempfile.mkdtemp(prefix="tantalio-graph-"))
     try:
         path = tmp / f"network.{fmt}"
-        export_graph(graph, path)
+        export_graph(graph, path, f"{seq}:{digest}")
         data = path.read_bytes()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -243,6 +247,7 @@ def api_export(
         headers={
             "Content-Disposition": f'attachment; filename="network-{case.id}.{fmt}"',
             "Cache-Control": "no-store",
+            "X-Tantalio-Audit-Head": f"{seq}:{digest}",
         },
     )
 
