@@ -24,6 +24,11 @@ Measured, each step in a fresh process (so its peak memory is its own):
   anchor (export)    read the file, decode it and match every line against the header
                      pattern of its platform: the floor of splitting it into messages
   parse (export)     `parse_exhibit` on the folder holding the export
+  parse + store      with --store (or --export-store): `parse_exhibit` on the export, then
+  (export)           its records through the chat mediator into a fresh SQLite workspace,
+                     in one process; the parse and store seconds are reported apart (the
+                     store is the same code for every language: a language far slower than
+                     the others shows in the parse column)
   store (SQLite)     with --store: the parsed database through the chat mediator into a
                      fresh SQLite workspace, then the network (load + graph + rank); the
                      store-only and network seconds are printed (slow on 2 shared cores; off
@@ -308,17 +313,55 @@ def step_store(phone: Path) -> int:
     return summary.messages
 
 
+def step_store_export(folder: Path) -> int:
+    """Parse an export and store its records in a fresh SQLite workspace, timing each phase
+    (`PHASES`): the per-language cost is in the parse, the store is shared code."""
+    _imports()
+    from tantalio.chats.mediator import ChatMediator
+    from tantalio.chats.registry import parse_exhibit
+    from tantalio.store.chats.sink import WorkspaceChatSink
+    from tantalio.store.repo import ensure_case, ensure_exhibit
+    from tantalio.store.workspace import init_workspace
+
+    t = time.perf_counter()
+    records = parse_exhibit(folder)
+    PHASES["parse"] = time.perf_counter() - t
+    with tempfile.TemporaryDirectory(prefix="bench-ws-") as tmp:
+        ws = init_workspace(Path(tmp) / "ws")
+        with ws.transaction() as s:
+            case, _ = ensure_case(s, "BENCH")
+            exhibit_id = ensure_exhibit(s, case, "phone").id
+        t = time.perf_counter()
+        mediator = ChatMediator(WorkspaceChatSink(ws, exhibit_id))
+        mediator.produce_records(records)
+        summary = mediator.flush()
+        PHASES["store"] = time.perf_counter() - t
+        ws.close()
+    return summary.messages
+
+
+PHASES: dict[str, float] = {}  # seconds of a step's phases, filled by the step, sent back
+
+
 def _child(step: Callable[[Path], int], arg: Path, conn: Any) -> None:
     _imports()  # not timed: every step pays it once
     t = time.perf_counter()
     n = step(arg)
     secs = time.perf_counter() - t
-    conn.send((secs, n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    conn.send((secs, n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, dict(PHASES)))
     conn.close()
 
 
 def measure(step: Callable[[Path], int], arg: Path) -> tuple[float, int, int]:
     """(seconds, items, peak RSS in KiB) of `step(arg)` in a fresh process."""
+    secs, n, rss, _ = measure_phases(step, arg)
+    return secs, n, rss
+
+
+def measure_phases(
+    step: Callable[[Path], int], arg: Path
+) -> tuple[float, int, int, dict[str, float]]:
+    """`measure` plus the seconds of the phases the step reported."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(step, arg, child))
@@ -327,7 +370,12 @@ def measure(step: Callable[[Path], int], arg: Path) -> tuple[float, int, int]:
     proc.join()
     if proc.exitcode:
         raise SystemExit(f"{step.__name__} failed")
-    return result
+    return result  # type: ignore[no-any-return]
+
+
+def _load() -> str:
+    """The 1-minute load average, stated beside each figure (the machine is shared)."""
+    return f"{Path('/proc/loadavg').read_text().split()[0]}"
 
 
 def main() -> None:
@@ -336,11 +384,16 @@ def main() -> None:
     ap.add_argument("--styles", default=",".join(DEFAULT_STYLES), help="export styles, or 'all'")
     ap.add_argument("--store", action="store_true", help="also store the database (slow)")
     ap.add_argument("--no-database", action="store_true", help="exports only")
+    ap.add_argument(
+        "--export-store", action="store_true", help="parse + store each export (not the database)"
+    )
     ap.add_argument("--write", type=Path)
     args = ap.parse_args()
     styles = list(STYLES) if args.styles == "all" else [s for s in args.styles.split(",") if s]
     n = args.messages
     rows: list[tuple[str, str, float, int, int, float]] = []
+    # style, load, messages/s of: anchor, parse (in the store step), store alone, parse + store
+    export_rates: list[tuple[str, str, float, float, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-chats-") as tmp:
         idle = measure(step_idle, Path(tmp))[2]
         phone = Path(tmp) / "phone"
@@ -358,19 +411,43 @@ def main() -> None:
                 rows.append(("msgstore.db", "parse + store (SQLite)", *store, anchor[0]))
             for row in rows:
                 print(_row(row, idle), flush=True)
+        store_exports = args.store or args.export_store
         for style in styles:
             folder = Path(tmp) / style
             path = make_export(folder, style, n)
+            load = _load()
             anchor = measure(step_anchor_export, path)
-            parse = measure(step_parse, folder)
-            assert anchor[1] == parse[1] == n, (style, anchor[1], parse[1])
-            for row in (
-                (style, "anchor: header regex", *anchor, anchor[0]),
-                (style, "parse_exhibit", *parse, anchor[0]),
-            ):
+            assert anchor[1] == n, (style, anchor[1])
+            new_rows = [(style, f"anchor: header regex (load {load})", *anchor, anchor[0])]
+            if not store_exports:  # with the store, its step times the parse as a phase
+                parse = measure(step_parse, folder)
+                assert parse[1] == n, (style, parse[1])
+                new_rows.append((style, "parse_exhibit", *parse, anchor[0]))
+            else:
+                secs, stored, rss, phases = measure_phases(step_store_export, folder)
+                assert stored == n, (style, stored)
+                new_rows.append((style, "parse + store (SQLite)", secs, stored, rss, anchor[0]))
+                export_rates.append(
+                    (style, load, n / anchor[0], n / phases["parse"], n / phases["store"], n / secs)
+                )
+            for row in new_rows:
                 rows.append(row)
                 print(_row(row, idle), flush=True)
             path.unlink()
+            _report(n, idle, rows, export_rates, args.write, final=False)
+    _report(n, idle, rows, export_rates, args.write)
+
+
+def _report(
+    n: int,
+    idle: int,
+    rows: list[tuple[str, str, float, int, int, float]],
+    export_rates: list[tuple[str, str, float, float, float, float]],
+    write: Path | None,
+    final: bool = True,
+) -> None:
+    """Print the tables (at the end) and write them to `write` (after every input, so a run
+    cut short still leaves what it measured)."""
     lines = [
         f"Chat parsing, {n:,} messages per input; each step in a fresh process; peak memory "
         f"is its maximum RSS above an idle process with the same imports ({idle / 1024:.0f} MiB).",
@@ -379,10 +456,26 @@ def main() -> None:
         "|---|---|---:|---:|---:|---:|",
         *(_row(r, idle) for r in rows),
     ]
+    if export_rates:
+        lines += [
+            "",
+            "Text export per language: messages/s of each phase of the parse + store step "
+            "(one process), beside the anchor of the same export; load = 1-minute load average "
+            "when the style started.",
+            "",
+            "| style | load | anchor msg/s | parse msg/s | store msg/s | parse + store msg/s "
+            "| parse vs anchor |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+            *(
+                f"| {st} | {ld} | {a:,.0f} | {p:,.0f} | {so:,.0f} | {ps:,.0f} | {a / p:.1f}× |"
+                for st, ld, a, p, so, ps in export_rates
+            ),
+        ]
     table = "\n".join(lines)
-    print("\n" + table)
-    if args.write:
-        args.write.write_text(
+    if final:
+        print("\n" + table)
+    if write:
+        write.write_text(
             "# Chats performance\n\n"
             "Measured by `bench/bench_chats.py`: a 1M-message Android `msgstore.db` and 1M-message "
             "text exports in several language styles, each with its bare-parser anchor in the "

@@ -121,3 +121,31 @@ def test_attach_first_posts_leaves_other_accounts_empty(db_url: str, lenguas: An
     ranking = rank(data, build_graph(data))
     attach_first_posts(ranking, media_spread(copies, data.known))
     assert all(r.first_posts == [] for r in ranking[3:] if r.key != lenguas.forwarder)
+
+
+def test_telegram_on_a_phone_links_the_distributors_across_apps(db_url: str, lenguas: Any) -> None:
+    """The English phone's Telegram `cache4.db` (issue 15): the distributors' Telegram
+    accounts stay accounts of their own, linked to their WhatsApp accounts by `same_number`
+    edges; the Telegram group is opened by the invite link posted in a WhatsApp group; and
+    the ranking is still the distributors' WhatsApp accounts on top."""
+    with open_workspace(db_url) as ws:
+        _import(ws, lenguas, ["phone-es", "phone-br", "phone-en"])
+        data, copies = _load(ws)
+    graph = build_graph(data)
+    node = {a.key: f"account:{a.id}" for a in data.accounts}
+    for jid in lenguas.distributors:
+        tg = lenguas.telegram_accounts[jid]
+        assert graph.nodes[node[tg]]["app"] == "telegram"
+        assert graph.edges[node[jid], node[tg]]["relation"] == "same_number"
+    group = next(f"group:{g.id}" for g in data.groups if g.key == lenguas.telegram_group)
+    members = {m for m in graph.neighbors(group) if graph.edges[group, m]["relation"] == "member"}
+    assert {node[lenguas.telegram_accounts[j]] for j in lenguas.distributors} <= members
+    invite = f"invite:{lenguas.telegram_invite}"
+    assert graph.edges[invite, group]["relation"] == "opens"
+    # One component: WhatsApp groups, the Telegram group and its members.
+    import networkx as nx
+
+    assert nx.has_path(graph, node[lenguas.distributors[0]], group)
+    tg_posts = [p for p in data.posts if p.group_id and f"group:{p.group_id}" == group]
+    assert len(tg_posts) >= len(lenguas.first_uploaders)  # the stand-ins, as posts without hash
+    _check(data, media_spread(copies, data.known), lenguas)

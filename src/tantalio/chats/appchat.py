@@ -6,7 +6,7 @@ so the same Telegram user or Signal group seen on two phones is one record, and 
 never merges across apps (a person's WhatsApp and Telegram accounts stay two accounts; the
 phone number on both links them for the examiner). `record.app_of` reads the prefix back.
 
-The membership effects of system events follow `dbchat.DbChatBuilder._apply`.
+The membership effects of system events are `membership.apply_group_event`'s, as for WhatsApp.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tantalio.chats.base import ParseContext
+from tantalio.chats.membership import apply_group_event
 from tantalio.chats.record import Account, ChatRecords, Group, MediaRef, Membership, Message
 
 
@@ -105,22 +106,14 @@ class AppChatBuilder:
         text: str | None,
         where: str,
     ) -> None:
-        self.group(group, where)
-        subjects = targets or ([actor] if actor else [])
-        if action == "created" and actor:
-            self.member(group, actor, where, role="creator", joined_at=when, joined_how="created")
-            g = self.out.groups[group]
-            g.creator = g.creator or actor
-            g.created_at = g.created_at or when
-        elif action == "added":
-            for t in subjects:
-                by = actor if targets and actor != t else None
-                self.member(group, t, where, joined_at=when, joined_how="added", added_by=by)
-        elif action == "joined_invite":
-            for t in subjects:
-                self.member(group, t, where, joined_at=when, joined_how="invite_link")
-        elif action in ("left", "removed"):
-            for t in subjects:
-                self.member(group, t, where, left_at=when, left_how=action)
-        elif action == "subject_changed" and text:
-            self.out.groups[group].subject = text
+        apply_group_event(
+            self.out,
+            action=action,
+            group=group,
+            actor=actor,
+            targets=targets,
+            when=when,
+            subject=text,
+            owner=self.owner_key,
+            where=where,
+        )

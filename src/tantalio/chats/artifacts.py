@@ -59,6 +59,16 @@ DOC_SUFFIXES = (".docx", ".odt")
 FILE_NAMES = tuple(f"*{s}" for s in TEXT_SUFFIXES + HTML_SUFFIXES + DOC_SUFFIXES)
 
 
+def _may_hold_artifact(text: str) -> bool:
+    """False when no pattern below can match: every link, host and e-mail address holds a
+    '.', ':' or '@', and a phone number digits. Most chat messages ("ok", "hola") are
+    skipped without running seven patterns and the phone number matcher over them."""
+    return _ARTIFACT_HINT.search(text) is not None
+
+
+_ARTIFACT_HINT = re.compile(r"[.:@\d]")  # \d: any Unicode digit, as phonenumbers reads them
+
+
 def extract(
     text: str,
     where: str,
@@ -69,6 +79,8 @@ def extract(
     region: str | None = None,
 ) -> list[Artifact]:
     """Every artifact in `text`; duplicates within the text are reported once."""
+    if not _may_hold_artifact(text):
+        return []
     found: dict[tuple[str, str], Artifact] = {}
 
     def add(kind: str, value: str, raw: str) -> None:

@@ -19,6 +19,7 @@ from tantalio.chats.jid import (
     jid_server,
     normalize_jid,
 )
+from tantalio.chats.membership import apply_group_event
 from tantalio.chats.record import (
     Account,
     Artifact,
@@ -42,6 +43,7 @@ class DbChatBuilder:
         self.contacts: dict[str, list[str]] = {}
         if wadb is not None and wadb.is_file():
             self.contacts = read_contacts(wadb, str(Path(ctx.label).with_name(wadb.name)), out)
+            out.contacts.update(self.contacts)
         self.chats: dict[Hashable, tuple[str, str]] = {}  # chat id → (key, kind)
         self.owner_key = ctx.owner_key
         owner = (
@@ -195,35 +197,17 @@ class DbChatBuilder:
         text: str | None,
         where: str,
     ) -> None:
-        add = self.out.add_membership
-        subjects = targets or ([actor] if actor else [])
-        if action == "created" and actor:
-            add(Membership(group, actor, "creator", when, "created", where=where))
-            g = self.out.groups[group]
-            g.creator = g.creator or actor
-            g.created_at = g.created_at or when
-        elif action == "added":
-            for t in targets or subjects:
-                by = actor if targets and actor != t else None
-                add(
-                    Membership(
-                        group, t, joined_at=when, joined_how="added", added_by=by, where=where
-                    )
-                )
-        elif action == "joined_invite":
-            for t in subjects:
-                add(Membership(group, t, joined_at=when, joined_how="invite_link", where=where))
-        elif action == "left":
-            for t in subjects:
-                add(Membership(group, t, left_at=when, left_how="left", where=where))
-        elif action == "removed":
-            for t in targets:
-                add(Membership(group, t, left_at=when, left_how="removed", where=where))
-        elif action == "admin_granted":
-            for t in targets or [self.owner_key]:
-                add(Membership(group, t, role="admin", where=where))
-        elif action == "subject_changed" and text:
-            self.out.groups[group].subject = text
+        apply_group_event(
+            self.out,
+            action=action,
+            group=group,
+            actor=actor,
+            targets=targets,
+            when=when,
+            subject=text,
+            owner=self.owner_key,
+            where=where,
+        )
 
     def invite(
         self,

@@ -7,6 +7,9 @@ warnings to a `ChatMediator`, and `flush()` runs the exhibit-level chat logic, i
 1. `@lid` identities an earlier exhibit resolved to a phone number are taken as that
    account (`lids.resolve_known`, asking the sink, which only reads);
 2. a text export's copies of the phone's database messages are dropped (exportmatch.py);
+3. the same group stored from another phone is taken as this exhibit's (a text export's
+   group for a stored JID group, or the other way round), and the copies of one message on
+   the two phones share one fingerprint (groupmerge.py; the sink answers the lookups);
 
 then hands the finished records to its `ChatSink`, the store's side
 (`store.chats.sink.WorkspaceChatSink`), which writes them in one transaction. Layering is
@@ -20,8 +23,9 @@ from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from tantalio.chats.exportmatch import merge_text_exports
+from tantalio.chats.groupmerge import merge_groups
 from tantalio.chats.lids import resolve_known
-from tantalio.chats.record import ChatRecords, ChatSaveSummary
+from tantalio.chats.record import ChatRecords, ChatSaveSummary, StoredCopy, StoredGroup
 
 
 class ChatSink(Protocol):
@@ -30,6 +34,15 @@ class ChatSink(Protocol):
     def lid_accounts(self, lids: Collection[str]) -> dict[str, str]:
         """For the `@lid` identities an earlier exhibit resolved: lid -> the account key
         (phone JID) stored for it."""
+        ...
+
+    def groups_like(self, subjects: Collection[str], codes: Collection[str]) -> list[StoredGroup]:
+        """Groups other exhibits stored whose subject is one of `subjects` (compared
+        lower-cased) or that one of the invite `codes` opens."""
+        ...
+
+    def group_copies(self, group_key: str) -> list[StoredCopy]:
+        """The messages other exhibits stored in the group stored under `group_key`."""
         ...
 
     def write(
@@ -68,4 +81,5 @@ class ChatMediator:
         if lids:
             resolve_known(records, self.sink.lid_accounts(lids))
         exports = [m.note() for m in merge_text_exports(records)]
+        exports += merge_groups(records, self.sink)
         return self.sink.write(records, exports, self.decrypted)

@@ -178,6 +178,9 @@ class Message:
     also_in: list[str] = field(default_factory=list)
     only_in_export: bool = False
     utc_offset: int | None = None
+    # The same group on two phones (groupmerge.py): the fingerprint of this message's copy
+    # stored from another phone, so the two copies count as one message.
+    fingerprint: str | None = None
 
 
 @dataclass(slots=True)
@@ -231,6 +234,16 @@ class ChatRecords:
     artifacts: list[Artifact] = field(default_factory=list)
     warnings: list[ParseWarning] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # files parsed, with their parser
+    # Set by the mediator (groupmerge.py) for the store: a group another exhibit stored under
+    # an exhibit-local key -> the global key it is (the same group, seen here with its JID);
+    # and (stored message id, index into `messages`): a copy another exhibit stored of one of
+    # this exhibit's messages, to take that message's fingerprint.
+    group_merges: dict[str, str] = field(default_factory=dict)
+    # The phone's address book (wa.db): JID -> the names it shows. Not accounts (a contact
+    # who never chatted is not in the network); read to take a text export's contact name
+    # for its number (registry._unify_local).
+    contacts: dict[str, list[str]] = field(default_factory=dict)
+    refingerprint: list[tuple[int, int]] = field(default_factory=list)
 
     def add_account(self, account: Account) -> Account:
         have = self.accounts.get(account.key)
@@ -300,6 +313,9 @@ class ChatRecords:
         self.artifacts.extend(other.artifacts)
         self.warnings.extend(other.warnings)
         self.sources.extend(other.sources)
+        for jid, names in other.contacts.items():
+            bucket = self.contacts.setdefault(jid, [])
+            bucket.extend(n for n in names if n not in bucket)
 
     def rekey(self, accounts: dict[str, str], groups: dict[str, str] | None = None) -> None:
         """Rename account (and group) keys everywhere, merging into records already under the
@@ -316,6 +332,8 @@ class ChatRecords:
                 acc.key = new
                 if new.endswith("@s.whatsapp.net"):
                     acc.jid = acc.jid or new
+                    user = new.split("@", 1)[0]
+                    acc.phone = acc.phone or (f"+{user}" if user.isdigit() else None)
                 self.add_account(acc)
         for old, new in groups.items():
             grp = self.groups.pop(old, None)
@@ -335,3 +353,30 @@ class ChatRecords:
             msg.targets = [k(t) or t for t in msg.targets]
         for a in self.artifacts:
             a.sender, a.chat, a.group = k(a.sender), k(a.chat), k(a.group)
+
+
+# The same group on two phones (groupmerge.py): what the store reports for matching.
+@dataclass(frozen=True, slots=True)
+class StoredGroup:
+    """A group another exhibit stored, as the store reports it for matching."""
+
+    key: str  # workspace key (exhibit-local keys carry their `x<exhibit>:` prefix)
+    local: bool  # an exhibit-local group (a text export's)
+    subjects: frozenset[str]
+    members: frozenset[str]  # account keys other exhibits list as members
+    invite_codes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCopy:
+    """A message another exhibit stored in a group, for pairing with this exhibit's."""
+
+    id: int
+    sender: str | None  # account key (workspace)
+    timestamp: datetime | None  # naive: UTC, or the phone's wall clock when `local_time`
+    local_time: bool
+    utc_offset: int | None
+    text: str | None
+    media_sha256: str | None
+    system: str | None
+    fingerprint: str

@@ -187,12 +187,17 @@ def _contacts_beside(path: Path, ctx: ParseContext, out: ChatRecords) -> ChatRec
 
 def _unify_local(out: ChatRecords) -> None:
     """Within one exhibit, a name from a text export that the phone's database gives exactly
-    one JID for (contact names, group subjects) is that JID: one record, not two."""
+    one JID for (contact names, its address book `wa.db`, group subjects) is that JID: one
+    record, not two."""
     by_name: dict[str, set[str]] = {}
     for a in out.accounts.values():
         if not is_local_key(a.key):
             for name in a.names:
                 by_name.setdefault(name, set()).add(a.key)
+    for jid, names in out.contacts.items():
+        if jid.endswith("@s.whatsapp.net"):
+            for name in names:
+                by_name.setdefault(name, set()).add(jid)
     accounts = {}
     for a in out.accounts.values():
         if a.key.startswith(LOCAL_PREFIX) and len(by_name.get(a.key[len(LOCAL_PREFIX) :], ())) == 1:

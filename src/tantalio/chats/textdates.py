@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 # Marks a phone puts around text (LRM, RLM, isolates, embeddings) and the spaces it uses.
 INVISIBLE = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
@@ -51,8 +52,15 @@ class DateOrder:
     reason: str
 
 
+_DATE_SEP = re.compile(r"[./-]")
+_TIME_SEP = re.compile(r"[:.]")
+
+
+@lru_cache(maxsize=8192)
 def split_date(text: str) -> tuple[int, int, int]:
-    a, b, c = (int(x) for x in re.split(r"[./-]", text))
+    """The three fields of a header's date (cached: an export repeats each day's date on
+    every message of that day)."""
+    a, b, c = (int(x) for x in _DATE_SEP.split(text))
     return a, b, c
 
 
@@ -75,7 +83,7 @@ def infer_order(dates: list[str], twelve_hour: bool = False) -> DateOrder:
     fields = [split_date(d) for d in dates]
     if not fields:
         return DateOrder("dmy", "no dates")
-    if any(len(re.split(r"[./-]", d)[0]) == 4 for d in dates):
+    if any(len(_DATE_SEP.split(d)[0]) == 4 for d in dates):
         return DateOrder("ymd", "4-digit year first")
     first_big = any(f[0] > 12 for f in fields)
     second_big = any(f[1] > 12 for f in fields)
@@ -109,7 +117,7 @@ def parse_datetime(date: str, time: str, ampm: str | None, order: str) -> dateti
     ymd = _build(order, split_date(date))
     if ymd is None:
         return None
-    parts = [int(x) for x in re.split(r"[:.]", time)]
+    parts = [int(x) for x in _TIME_SEP.split(time)]
     hour, minute = parts[0], parts[1]
     second = parts[2] if len(parts) > 2 else 0
     if ampm:

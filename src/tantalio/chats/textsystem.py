@@ -56,6 +56,7 @@ class Lexicon:
         ands = "|".join(re.escape(w) for w in lang.and_words)
         self.split = re.compile(rf",\s*|\s+(?:{ands})\s+" if ands else r",\s*")
         self.owner_words = {w.lower() for w in lang.owner_words}
+        self._heads: dict[str, bool] = {}  # may_be_system's answers
 
     def __repr__(self) -> str:
         return f"Lexicon({self.lang.code})"
@@ -63,7 +64,12 @@ class Lexicon:
     def may_be_system(self, head: str) -> bool:
         """False when `head` (a line's text before its first ': ') holds none of the
         language's keywords: then no rule can match the line."""
-        return self.trigger.search(head) is not None
+        known = self._heads.get(head)
+        if known is None:
+            known = self.trigger.search(head) is not None
+            if len(self._heads) < 100_000:  # heads are mostly senders' names: they repeat
+                self._heads[head] = known
+        return known
 
     def _label(self, label: str) -> str:
         label = label.strip(_STRIP)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tantalio.chats.base import ChatParser, ParseContext
 from tantalio.chats.jid import account_for_label
+from tantalio.chats.membership import apply_group_event
 from tantalio.chats.record import (
     LOCAL_PREFIX,
     Account,
@@ -179,6 +180,9 @@ class _Chat:
         self.lexicon: Lexicon = detect(())[0]
         self.recognized = 0  # candidate system lines the chosen language recognised
         self.unrecognized: list[tuple[int, str]] = []
+        # label -> account key: a sender's label repeats on every line, and reading it as a
+        # phone number (phonenumbers) was half the parse of a 1M-message export
+        self._label_keys: dict[str, str] = {}
 
     def _chat_name(self) -> str | None:
         for candidate in (self.path.stem, self.path.parent.name):
@@ -192,10 +196,14 @@ class _Chat:
         if label == OWNER or label.lower() in ("you", "you (admin)"):
             self.out.add_account(Account(key=self.owner_key, is_owner=True, where=where))
             return self.owner_key
+        key = self._label_keys.get(label)
+        if key is not None:  # the same label again: the account is recorded already
+            return key
         acc = account_for_label(label, where=where)
         if acc.key == self.owner_key:
             acc.is_owner = True
-        return self.out.add_account(acc).key
+        key = self._label_keys[label] = self.out.add_account(acc).key
+        return key
 
     def build(self, entries: list[_Entry]) -> None:
         self.lexicon, self.recognized = detect(_candidates(entries, self.chat_name))
@@ -395,31 +403,17 @@ class _Chat:
         targets: list[str],
         where: str,
     ) -> None:
-        add = self.out.add_membership
-        if s.action == "created" and actor:
-            add(Membership(chat, actor, "creator", when, "created", where=where))
-            group = self.out.groups[chat]
-            group.creator = group.creator or actor
-            group.created_at = group.created_at or when
-        elif s.action == "added":
-            for t in targets:
-                add(
-                    Membership(
-                        chat, t, joined_at=when, joined_how="added", added_by=actor, where=where
-                    )
-                )
-        elif s.action == "joined_invite" and actor:
-            add(Membership(chat, actor, joined_at=when, joined_how="invite_link", where=where))
-        elif s.action == "left" and actor:
-            add(Membership(chat, actor, left_at=when, left_how="left", where=where))
-        elif s.action == "removed":
-            for t in targets:
-                add(Membership(chat, t, left_at=when, left_how="removed", where=where))
-        elif s.action == "admin_granted":
-            for t in targets:
-                add(Membership(chat, t, role="admin", where=where))
-        elif s.action == "subject_changed" and s.subject:
-            self.out.groups[chat].subject = s.subject
+        apply_group_event(
+            self.out,
+            action=s.action,
+            group=chat,
+            actor=actor,
+            targets=targets,
+            when=when,
+            subject=s.subject,
+            owner=self.owner_key,
+            where=where,
+        )
 
     def _media(self, body: str) -> tuple[MediaRef | None, str | None]:
         first, _, caption = body.partition("\n")

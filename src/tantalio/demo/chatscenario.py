@@ -3,7 +3,11 @@ and the tests: a phone from Spain (Spanish Android text exports of two groups, e
 their media, and a small `msgstore.db` that maps a LID member to their number), a phone from
 Brazil (Portuguese iOS text exports, its clock 7 minutes fast), and a phone set to English
 (a current-schema `msgstore.db` whose groups show members by `@lid`, one of them mapped
-on this phone, one only on the Spanish phone).
+on this phone, one only on the Spanish phone). The English phone also carries Telegram
+(`cache4.db`): a group of the same three distributors, who post the same stand-ins there
+(Telegram keeps no hash of media), and whose invite link Dist Uno posts in a WhatsApp group;
+their Telegram accounts carry the same phone numbers as their WhatsApp ones, so the graph
+links the two apps (`same_number` edges) without merging the accounts.
 
 Three planted distributors post benign "known" stand-ins (generated pictures listed in a
 VICS hash set) across six groups, among ordinary members who chat and post new pictures; a
@@ -23,6 +27,7 @@ import base64
 import hashlib
 import random
 import sqlite3
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -98,6 +103,9 @@ class ChatScenario:
     lids: dict[str, str]  # planted LID members: lid -> phone JID
     chatty: str = ""
     forwarder: str = ""
+    telegram_group: str = ""  # the Telegram group's key
+    telegram_invite: str = ""  # its invite link as stored (`t.me/+…`), posted on WhatsApp
+    telegram_accounts: dict[str, str] = field(default_factory=dict)  # WhatsApp JID -> Telegram
 
 
 PhoneBuilder = Callable[[World, Path], tuple[str, Path]]
@@ -242,6 +250,11 @@ def build_world(seed: int = 2026) -> World:
     posts.sort(key=lambda p: p.t)
     for i, post in enumerate(posts, start=1):
         post.key_id = f"3EB0{seed:04d}{i:08X}"
+    # The bridge to Telegram: Dist Uno posts the Telegram group's invite on WhatsApp.
+    bridge = Post(day(2, 18), gs["G6"], d1, "text", text=f"más fotos: https://{TELEGRAM_INVITE}")
+    bridge.key_id = "3EB0TELEGRAM0001"
+    posts.append(bridge)
+    posts.sort(key=lambda p: p.t)
     return World(cast, list(groups.values()), posts, known, first)
 
 
@@ -541,7 +554,112 @@ def english_phone(world: World, root: Path) -> tuple[str, Path]:
     return "phone-en", phone
 
 
-PHONE_BUILDERS: list[PhoneBuilder] = [spanish_phone, brazilian_phone, english_phone]
+# ------------------------------------------------------------------------------ Telegram
+TELEGRAM_GROUP = 7_700_001  # a basic group's id
+TELEGRAM_INVITE = "t.me/+FotosSinFrontera24"
+_TG_IDS = {"OEN": 6_100_000_112, "D1": 6_100_000_101, "D2": 6_100_000_102, "D3": 6_100_000_103}
+
+
+def _tg_id(p: Person, world: World) -> int:
+    key = next(k for k, v in world.cast.items() if v is p)
+    return _TG_IDS[key]
+
+
+def telegram_on_english_phone(world: World, root: Path) -> tuple[str, Path]:
+    """Sam's Android also runs Telegram: its `cache4.db` holds a basic group that Dist Uno
+    created for the three distributors and Sam, whose invite link Dist Uno posted on
+    WhatsApp; the distributors post the stand-ins there too, as photos (Telegram stores no
+    hash of them). Each Telegram user carries the phone number of their WhatsApp account."""
+    from tantalio.demo import telegram_write as tw
+
+    c = world.cast
+    phone = root / "phone-en"
+    db = phone / "data/data/org.telegram.messenger/files/cache4.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    db.unlink(missing_ok=True)
+    conn = sqlite3.connect(db)
+    conn.executescript(tw.TELEGRAM_SCHEMA)
+    people = [c["OEN"], c["D1"], c["D2"], c["D3"]]
+    ids = {p.name: _tg_id(p, world) for p in people}
+    conn.executemany(
+        "INSERT INTO users VALUES (?, ?, 0, ?)",
+        [
+            (
+                ids[p.name],
+                p.name.lower(),
+                tw.tg_user(
+                    ids[p.name],
+                    p.name.split()[0],
+                    " ".join(p.name.split()[1:]),
+                    phone=p.phone.lstrip("+"),
+                    me=p is c["OEN"],
+                ),
+            )
+            for p in people
+        ],
+    )
+    created = START + timedelta(days=2, hours=2)
+    t0 = int(created.timestamp())
+    conn.execute(
+        "INSERT INTO chats VALUES (?, ?, ?)",
+        (TELEGRAM_GROUP, "fotos", tw.tg_chat(TELEGRAM_GROUP, "Fotos Sin Frontera", t0)),
+    )
+    d1 = ids[c["D1"].name]
+    participants = [tw.tg_participant(d1, "creator")] + [
+        tw.tg_participant(ids[p.name], "member", d1, t0) for p in people if p is not c["D1"]
+    ]
+    link = "https://" + TELEGRAM_INVITE
+    conn.execute(
+        "INSERT INTO chat_settings_v2 VALUES (?, ?, 0, 0, ?, 0, ?)",
+        (
+            TELEGRAM_GROUP,
+            tw.tg_chat_full(TELEGRAM_GROUP, participants, link, "fotos", link_admin=d1),
+            d1,
+            len(participants),
+        ),
+    )
+    peer = tw.tg_peer("chat", TELEGRAM_GROUP)
+    members = [ids[p.name] for p in people if p is not c["D1"]]
+    create = tw.TL().u32(0xBD47CBAD).string("Fotos Sin Frontera")
+    create.vector([struct.pack("<q", m) for m in members])
+    rows: list[tuple[int, int, int, bytes]] = [
+        (1, t0, 0, tw.tg_service(1, peer, t0, d1, create.done()))
+    ]
+    talk = [("D1", 30, "bienvenidos"), ("D2", 45, "valeu"), ("D3", 60, "thanks")]
+    for who, minutes, text in talk:
+        mid, when = len(rows) + 1, t0 + minutes * 60
+        sender = ids[c[who].name]
+        rows.append((mid, when, 0, tw.tg_message(mid, peer, when, text, sender=sender)))
+    for k, data in enumerate(world.known):  # each stand-in, from its first poster, a day on
+        first = next(p for p in world.posts if p.media is data)
+        assert first.sender is not None
+        sender = ids[first.sender.name]
+        mid, when = len(rows) + 1, int((first.t + timedelta(days=1)).timestamp())
+        media = tw.tg_media_photo(880_000 + k, len(data))
+        rows.append((mid, when, 0, tw.tg_message(mid, peer, when, "", sender=sender, media=media)))
+    conn.executemany(
+        "INSERT INTO messages_v2 (mid, uid, read_state, send_state, date, data, out, ttl,"
+        " media, is_channel) VALUES (?, ?, 1, 0, ?, ?, ?, 0, ?, 0)",
+        [
+            (mid, -TELEGRAM_GROUP, when, data, out, int(b"\xd7\x50\x51\x69" in data))
+            for mid, when, out, data in rows
+        ],
+    )
+    conn.execute(
+        "INSERT INTO dialogs (did, date, unread_count, last_mid) VALUES (?, ?, 0, ?)",
+        (-TELEGRAM_GROUP, rows[-1][1], rows[-1][0]),
+    )
+    conn.commit()
+    conn.close()
+    return "phone-en", phone
+
+
+PHONE_BUILDERS: list[PhoneBuilder] = [
+    spanish_phone,
+    brazilian_phone,
+    english_phone,
+    telegram_on_english_phone,
+]
 
 
 def write_hashset(world: World, path: Path) -> Path:
@@ -583,4 +701,7 @@ def build_chat_phones(root: Path, seed: int = 2026) -> ChatScenario:
         lids={p.lid: p.jid for p in (c["D2"], c["D3"]) if p.lid},
         chatty=c["CHATTY"].jid,
         forwarder=c["FWD"].jid,
+        telegram_group=f"telegram:chat:{TELEGRAM_GROUP}",
+        telegram_invite=TELEGRAM_INVITE,
+        telegram_accounts={c[k].jid: f"telegram:{v}" for k, v in _TG_IDS.items()},
     )

@@ -4,8 +4,13 @@ and sites, merged across exhibits and cases (issue 5).
 Node ids are typed strings (`account:12`, `group:3`, `media:<sha256>`, `series:<name>`,
 `invite:<code>`, `site:<host>`) and every node has `type` and `label`. Edges carry
 `relation` (`member`, `posted`, `posted_in`, `chat`, `in_series`, `opens`, `lists`,
-`visited`: the owner's browser visited an onion site or one listing invites) and `weight`
-(how many messages, or 1).
+`visited`: the owner's browser visited an onion site or one listing invites; `same_number`:
+two apps' accounts carrying one phone number) and `weight` (how many messages, or 1).
+
+A person's WhatsApp and Telegram (or Signal) accounts stay two accounts (merging across apps
+would claim an identity the evidence does not show, docs/decisions/chats.md); when they carry
+the same phone number, a `same_number` edge links them, so the examiner sees the one person
+behind both and the graph's components join the two apps.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ def build_graph(data: ChatGraphData) -> nx.Graph:
             exhibits=a.exhibits,
             owner_of=a.owner_of,
         )
+    _same_number(g, data)
     for grp in data.groups:
         g.add_node(
             f"group:{grp.id}",
@@ -123,3 +129,22 @@ def build_graph(data: ChatGraphData) -> nx.Graph:
             first = when.isoformat() if when else None
             g.add_edge(node, f"site:{site}", relation="visited", weight=1, first_visit=first)
     return g
+
+
+def _same_number(g: nx.Graph, data: ChatGraphData) -> None:
+    """`same_number` edges between accounts of different apps that carry one phone number."""
+    by_phone: dict[str, list[AccountRow]] = {}
+    for a in data.accounts:
+        if a.phone:
+            by_phone.setdefault(a.phone, []).append(a)
+    for accounts in by_phone.values():
+        for i, a in enumerate(accounts):
+            for b in accounts[i + 1 :]:
+                if app_of(a.key) != app_of(b.key):
+                    g.add_edge(
+                        f"account:{a.id}",
+                        f"account:{b.id}",
+                        relation="same_number",
+                        phone=a.phone,
+                        weight=1,
+                    )

@@ -245,16 +245,23 @@ def _posts(session: Session, where: Any) -> list[PostRow]:
         ChatMessage.media_sha256,
         ChatMessage.media_kind,
         ChatMessage.forwarded,
+        ChatMessage.local_time,
     ).where(ChatMessage.system.is_(None), where)
     out: dict[str, PostRow] = {}
-    for fp, gid, peer, sender, ts, sha, kind, fwd in session.execute(q):
+    on_local_clock: set[str] = set()  # posts whose time so far is a text export's wall clock
+    for fp, gid, peer, sender, ts, sha, kind, fwd, local in session.execute(q):
         have = out.get(fp)
         if have is None:
             out[fp] = PostRow(fp, gid, peer, sender, ts, sha, kind, False, bool(fwd))
+            if local:
+                on_local_clock.add(fp)
         else:  # the same message on another phone may know more
             have.media_sha256 = have.media_sha256 or sha
             have.sender_id = have.sender_id or sender
             have.forwarded = have.forwarded or bool(fwd)
+            if fp in on_local_clock and not local and ts is not None:
+                have.timestamp = ts  # a database's UTC time beats a phone's wall clock
+                on_local_clock.discard(fp)
     return list(out.values())
 
 

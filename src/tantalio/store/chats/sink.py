@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from tantalio.chats.record import ChatRecords, ChatSaveSummary
+from tantalio.chats.record import ChatRecords, ChatSaveSummary, StoredCopy, StoredGroup
+from tantalio.store.chats import samegroup
 from tantalio.store.chats.write import lid_accounts, save_exhibit_chats
 from tantalio.store.workspace import Workspace
 
@@ -19,6 +20,14 @@ class WorkspaceChatSink:
     def lid_accounts(self, lids: Collection[str]) -> dict[str, str]:
         with self.ws.session() as session:
             return lid_accounts(session, lids)
+
+    def groups_like(self, subjects: Collection[str], codes: Collection[str]) -> list[StoredGroup]:
+        with self.ws.session() as session:
+            return samegroup.groups_like(session, self.exhibit_id, subjects, codes)
+
+    def group_copies(self, group_key: str) -> list[StoredCopy]:
+        with self.ws.session() as session:
+            return samegroup.group_copies(session, self.exhibit_id, group_key)
 
     def write(
         self,

@@ -38,6 +38,7 @@ from tantalio.store.chats.models import (
     ChatMembership,
     ChatMessage,
 )
+from tantalio.store.chats.samegroup import merge_stored_groups, share_fingerprints
 from tantalio.store.ingest import media_ids
 from tantalio.store.timeutil import to_naive_utc
 
@@ -84,6 +85,12 @@ def save_exhibit_chats(
     summary.memberships = _save_memberships(session, exhibit_id, records, accounts, groups)
     summary.messages = _save_messages(session, exhibit_id, records, accounts, groups)
     summary.artifacts = _save_artifacts(session, exhibit_id, records, accounts, groups)
+    # The same group on two phones (chats/groupmerge.py decided; carried out here).
+    merge_stored_groups(session, records.group_merges)
+    share_fingerprints(
+        session,
+        [(mid, _fingerprint(records.messages[i], exhibit_id)) for mid, i in records.refingerprint],
+    )
     summary.media_linked = link_media(session, exhibit_id)
     return summary
 
@@ -327,6 +334,15 @@ def message_fingerprint(msg: Message, chat_key: str, sender_key: str | None) -> 
     return hashlib.sha1(basis.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _fingerprint(msg: Message, exhibit_id: int) -> str:
+    """The stored fingerprint of one of the exhibit's messages: that of its copy on another
+    phone when one was paired with it (groupmerge.py), else its own."""
+    if msg.fingerprint:
+        return msg.fingerprint
+    sender_key = scoped_key(msg.sender, exhibit_id) if msg.sender else None
+    return message_fingerprint(msg, scoped_key(msg.chat, exhibit_id), sender_key)
+
+
 def _save_messages(
     session: Session,
     exhibit_id: int,
@@ -361,7 +377,7 @@ def _save_messages(
                 "media_size": media.size if media else None,
                 "media_kind": media.kind if media else None,
                 "media_omitted": bool(media and media.omitted),
-                "fingerprint": message_fingerprint(msg, chat_key, sender_key),
+                "fingerprint": msg.fingerprint or message_fingerprint(msg, chat_key, sender_key),
                 "source": msg.where,
                 "also_in": list(msg.also_in) or None,
                 "only_in_export": msg.only_in_export,

@@ -140,6 +140,8 @@ def _media_messages(
             Exhibit.label,
             Case.reference,
             ChatMessage.only_in_export,
+            ChatMessage.fingerprint,
+            ChatMessage.local_time,
         )
         .outerjoin(ChatGroup, ChatGroup.id == ChatMessage.group_id)
         .outerjoin(peer, peer.id == ChatMessage.peer_id)
@@ -155,10 +157,20 @@ def _media_messages(
     shas = {r[12] for r in rows}
     known, good = known_media(db, shas)
     stored = media_ids(db, shas)
-    messages = []
+    messages: list[dict[str, Any]] = []
+    by_fingerprint: dict[str, dict[str, Any]] = {}  # one message seen on several phones
     for r in rows[:MESSAGE_LIMIT]:
         sha = r[12]
         k = known.get(sha)
+        exhibit = f"{r[19]}/{r[18]}"
+        same = by_fingerprint.get(r[21])
+        if same is not None:
+            if exhibit not in same["exhibits"]:
+                same["exhibits"].append(exhibit)
+            if same["local_time"] and not r[22] and r[1]:  # a UTC copy: its time is the one
+                same["timestamp"], same["local_time"] = r[1].isoformat(), False
+            same["media_id"] = same["media_id"] or r[13] or stored.get(sha)
+            continue
         messages.append(
             {
                 "id": r[0],
@@ -176,12 +188,15 @@ def _media_messages(
                 "forwarded": bool(r[16]),
                 "only_in_export": bool(r[20]),
                 "text": r[17],
-                "exhibit": f"{r[19]}/{r[18]}",
+                "exhibit": exhibit,
+                "exhibits": [exhibit],  # every phone holding it (the same fingerprint)
+                "local_time": bool(r[22]),
                 "verdict": "known" if k else "known-good" if sha in good else "new",
                 "category": k.category if k else None,
                 "series": list(k.series) if k else [],
             }
         )
+        by_fingerprint[r[21]] = messages[-1]
     tiles: list[dict[str, Any]] = []
     if can_view:
         ids = list(dict.fromkeys(m["media_id"] for m in messages if m["media_id"]))
@@ -355,6 +370,7 @@ def group_detail(
         if creator else None,
         "seen": seen,
         "members": members,
+        "member_count": len({m["account_id"] for m in members}),
         "invites": sorted(codes),
         "sites": sites,
         **_media_messages(db, ChatMessage.group_id == grp.id, can_view, cases),

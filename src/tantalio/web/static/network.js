@@ -48,6 +48,7 @@
     { selector: "edge[relation = 'posted']", style: { "line-color": "#8a6f3a" } },
     { selector: "edge[relation = 'chat']", style: { "line-style": "dashed", "line-color": "#5fa8d3" } },
     { selector: "edge[relation = 'lists'], edge[relation = 'opens']", style: { "line-color": "#3f8f83" } },
+    { selector: "edge[relation = 'same_number']", style: { "line-style": "dotted", "line-color": "#b04a8b", "width": 3 } },
     { selector: ".faded", style: { "opacity": 0.12, "text-opacity": 0 } },
     { selector: "node.hl", style: { "label": "data(label)", "z-index": 10 } },
     { selector: "node:selected", style: { "border-width": 3, "border-color": "#ffffff" } },
