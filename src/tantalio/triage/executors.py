@@ -90,7 +90,9 @@ class ProcessPool:
     def _get(self) -> ProcessPoolExecutor:
         if self._pool is None:
             ctx = get_context("forkserver")
-            ctx.set_forkserver_preload(list(PRELOAD))  # imported once, shared by workers
+            # imported once, shared by workers; a fast pass decodes nothing: no engine
+            preload = [m for m in PRELOAD if not (self.setup.fast and m.endswith(".engine"))]
+            ctx.set_forkserver_preload(preload)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.jobs,
                 mp_context=ctx,
