@@ -55,7 +55,7 @@ class BatchWriter:
 
     def known_media(self, row: dict[str, Any]) -> None:
         """A media row that must not replace one already queued (hashes-only files)."""
-        self.batch_media.setdefault(row["sha256"], row)
+        self.batch_media.setdefault(store.content_key(row), row)
 
     def complete(self, row: dict[str, Any], entry_hits: list[tuple[int, int, int]] | None) -> None:
         """The perceptual fields of a media a fast pass stored (hashes stay as stored)."""

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
+from tantalio.web.forms import form_context
 from tantalio.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -140,11 +141,12 @@ def login_form(
         user = _attempt_login(request, db, username, password)
     except HTTPException as exc:
         token = secrets.token_urlsafe(24)
+        ctx, status = form_context(exc, "password", username=username)  # never the password
         response = render(
             request,
             "login.html",
-            {"login_csrf": token, "next": _safe_next(next), "error": exc.detail},
-            status_code=exc.status_code,
+            {"login_csrf": token, "next": _safe_next(next), **ctx},
+            status_code=status,
             headers=exc.headers,
         )
         response.set_cookie(
@@ -271,15 +273,22 @@ def password_form(
     principal: Principal = Depends(require(allow_password_change=True)),
     db: Session = Depends(get_db),
 ) -> Response:
-    if new_password != confirm_password:
-        return render(
-            request, "password.html", {"error": "the two new passwords differ"}, status_code=400
-        )
     response = RedirectResponse("/", status_code=303)
     try:
+        if new_password != confirm_password:
+            raise HTTPException(400, "the two new passwords differ")
         change_password(request, db, principal, current_password, new_password, response)
     except HTTPException as exc:
-        return render(request, "password.html", {"error": exc.detail}, status_code=exc.status_code)
+        detail = str(exc.detail)
+        field = (
+            "confirm_password"
+            if "differ" in detail
+            else "current_password"
+            if "current password is wrong" in detail
+            else "new_password"
+        )
+        ctx, status = form_context(exc, field)  # passwords are never sent back
+        return render(request, "password.html", ctx, status_code=status)
     return response
 
 

@@ -280,7 +280,7 @@ def detail_dict(d: web_media.MediaDetail) -> dict[str, Any]:
 
 
 def media_spread_json(
-    db: Session, sha256: str, cases: set[int] | None = None
+    db: Session, sha256: str | None, cases: set[int] | None = None
 ) -> dict[str, Any] | None:
     """Who posted this file first and how it spread (network/firstpost.py), with the clocks
     of the exhibits that hold it aligned; None when no chat carried it. Only the exhibits of
@@ -288,6 +288,8 @@ def media_spread_json(
     from tantalio.network.firstpost import media_spread
     from tantalio.store.chats.copies import account_labels, exhibits_holding, load_message_copies
 
+    if sha256 is None:  # known only by MD5/SHA-1: chats name files by SHA-256
+        return None
     exhibits = access.exhibits_in_cases(db, exhibits_holding(db, sha256), cases)
     if not exhibits:
         return None
@@ -302,6 +304,31 @@ def media_spread_json(
         f.to_json() for f in report.clocks.values() if f.via in ("anchors", "unaligned")
     ]
     return out
+
+
+def media_uploads(db: Session, media_id: int, principal: Principal) -> list[dict[str, Any]]:
+    """Who uploaded this content to a platform, from where and when, as the platforms'
+    law-enforcement report packages ingested into the user's cases say (store/uploads.py)."""
+    from tantalio.store.uploads import uploads_of_media
+
+    facts = uploads_of_media(db, [media_id], visible_cases(db, principal)).get(media_id, [])
+    return [
+        {
+            "exhibit": u.exhibit,
+            "path": u.path,
+            "report_id": u.report_id,
+            "reporter": u.reporter,
+            "service": u.service,
+            "account_id": u.account_id,
+            "account": u.account,
+            "ip": u.ip,
+            "port": u.port,
+            "time_given": u.time_given,
+            "uploaded_at_utc": u.uploaded_at.isoformat() + "Z" if u.uploaded_at else None,
+            "zone_stated": u.zone_stated,
+        }
+        for u in facts
+    ]
 
 
 def _detail(db: Session, media_id: int, principal: Principal) -> web_media.MediaDetail:
@@ -329,11 +356,13 @@ def api_detail(
     """Hashes, EXIF, every occurrence across exhibits and cases, hash-set matches with
     distances, near-duplicates in the workspace, series, chat messages that carried it, and
     `spread`: who posted it first and where it went (clocks aligned across phones), and
-    other agencies' records at the central exchange (`agencies`)."""
+    other agencies' records at the central exchange (`agencies`), and the uploads that
+    platforms reported (`uploads`: account, IP, port, time as given and in UTC)."""
     d = _detail(db, media_id, principal)
     return detail_dict(d) | {
         "spread": media_spread_json(db, d.media.sha256, visible_cases(db, principal)),
         "agencies": media_agencies(db, media_id),
+        "uploads": media_uploads(db, media_id, principal),
     }
 
 
@@ -365,7 +394,11 @@ def detail_page(
         request,
         "media.html",
         {
-            "m": detail_dict(d) | {"agencies": media_agencies(db, media_id)},
+            "m": detail_dict(d)
+            | {
+                "agencies": media_agencies(db, media_id),
+                "uploads": media_uploads(db, media_id, principal),
+            },
             "spread": media_spread_json(db, d.media.sha256, visible_cases(db, principal)),
             "prev_url": prev_url,
             "next_url": next_url,

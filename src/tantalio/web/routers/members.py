@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from tantalio.store import access
 from tantalio.store import auth as store_auth
+from tantalio.web.forms import form_context
 from tantalio.web.routers.cases import get_case
 from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
@@ -139,5 +140,8 @@ def members_form(
     try:
         change(request, db, principal, case, username, action == "grant")
     except HTTPException as exc:
-        return _page(request, db, case, exc.status_code, error=exc.detail)
+        if action == "revoke":  # a row's button: the message goes above the table
+            return _page(request, db, case, exc.status_code, error=exc.detail)
+        ctx, status = form_context(exc, "username", username=username)
+        return _page(request, db, case, status, **ctx)
     return RedirectResponse(f"/cases/{case.id}/members", status_code=303)

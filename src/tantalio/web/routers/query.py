@@ -21,6 +21,7 @@ from tantalio.signals.lookup import Query, SignalMatch, lookup
 from tantalio.store import access, web_media
 from tantalio.store import audit as store_audit
 from tantalio.triage.indexes import ORIENTATIONS, WorkspaceIndexes
+from tantalio.web.forms import form_context
 from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
 from tantalio.web.templating import render
 
@@ -266,7 +267,11 @@ async def query_form(
             value=hash,
         )
     except HTTPException as exc:
-        return render(
-            request, "query.html", {"error": exc.detail, "hash": hash}, status_code=exc.status_code
-        )
+        if exc.status_code == 429:  # the rate limit concerns no field
+            return render(
+                request, "query.html", {"error": exc.detail, "hash": hash}, status_code=429
+            )
+        field = "file" if file is not None and file.filename and not hash.strip() else "hash"
+        ctx, status = form_context(exc, field, hash=hash)
+        return render(request, "query.html", {"hash": hash, **ctx}, status_code=status)
     return render(request, "query.html", {"result": result, "hash": hash})

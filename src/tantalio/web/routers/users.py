@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
+from tantalio.web.forms import form_context
 from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
 
@@ -243,7 +244,11 @@ def page_create(
             UserCreate(username=username, role=role, display_name=display_name or None),
         )
     except HTTPException as exc:
-        return _page(request, db, error=exc.detail, status_code=exc.status_code)
+        field = "role" if "role" in str(exc.detail).lower() else "username"
+        ctx, status = form_context(
+            exc, field, username=username, role=role, display_name=display_name
+        )
+        return _page(request, db, status_code=status, **ctx)
     return _page(
         request, db, notice=f"Created {user.username}.", one_time=(user.username, generated)
     )
