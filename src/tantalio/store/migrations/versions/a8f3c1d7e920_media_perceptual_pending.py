@@ -4,7 +4,7 @@ A fast pass stores hashes, type and exact matches only; `perceptual_pending` mar
 media whose PDQ/vPDQ/thumbnail a later `tantalio ingest` of the same sources computes.
 
 Revision ID: a8f3c1d7e920
-Revises: 4bfc656213af
+Revises: a8d3f6c2e710
 Create Date: 2026-12-07 00:30:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a8f3c1d7e920"
-down_revision: str | None = "4bfc656213af"
+down_revision: str | None = "a8d3f6c2e710"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
