@@ -217,7 +217,7 @@ def pending_files(session: Session, exhibit_id: int) -> dict[str, PendingFile]:
     )
     rows = list(session.execute(q))
     settled = exact_matched({mid for _, mid, _ in rows}, session)
-    return {key: PendingFile(sha, mid in settled) for key, mid, sha in rows}
+    return {key: PendingFile(str(sha), mid in settled) for key, mid, sha in rows if sha}
 
 
 def exact_matched(media_ids: set[int], session: Session) -> set[int]:
