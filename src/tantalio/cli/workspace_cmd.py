@@ -207,12 +207,22 @@ def ingest(
         help="Key for encrypted chat sources: [PATTERN=]FILE|HEX (a key file or 64 hex "
         "digits; PATTERN a glob on the path inside the exhibit). Repeatable; never stored.",
     ),
+    fast: bool = typer.Option(
+        False,
+        "--fast",
+        help="A first pass at disk speed: one read per file for MD5/SHA-1/SHA-256 and the "
+        "type, exact known/known-good matching and verdicts; nothing decoded (no PDQ, vPDQ, "
+        "thumbnails, chats, classifiers, image verification). Run the same command again "
+        "without --fast for the second pass: it decodes only the images and videos the "
+        "fast pass left pending (unsettled by exact matches first, newest first).",
+    ),
     workspace: WorkspaceOpt = None,
     as_user: AsOpt = None,
 ) -> None:
     """Ingest evidence sources into a case: fingerprint, match, give every file a verdict.
 
-    Resumable: running it again adds nothing twice and finishes an interrupted run."""
+    Resumable: running it again adds nothing twice and finishes an interrupted run (after
+    `--fast`, a run without it is the perceptual second pass)."""
     from tantalio.chats.keys import ChatKeyError, KeyRing
     from tantalio.evidence import EvidenceSourceError
     from tantalio.store.errors import ConnectionLostError, DiskFullError
@@ -221,6 +231,8 @@ def ingest(
 
     if dask and dask_local:
         usage("--dask and --dask-local exclude each other")
+    if fast and (dask or dask_local):
+        usage("--fast runs on this machine's cores; leave out --dask/--dask-local")
     try:
         KeyRing.parse(chat_key)  # a bad key value fails now, not after the whole ingest
     except ChatKeyError as exc:
@@ -233,6 +245,7 @@ def ingest(
         chat_keys=tuple(chat_key),
         verify_images=verify,
         classify=classify,
+        fast=fast,
     )
     changes: dict[str, Any] = {}
     if max_archive_depth is not None:
@@ -289,6 +302,7 @@ def ingest(
         typer.echo(
             f"{ex.label}: {ex.seen} files, {ex.added} added, {ex.skipped} already stored, "
             f"{ex.new_media} new media, {ex.unreadable} unreadable"
+            + (f", {ex.completed} decoded after a fast pass" if ex.completed else "")
             + (f"; image {ex.verification.upper()}" if ex.verification else "")
         )
     rate = report.files / report.seconds if report.seconds > 0 else 0.0

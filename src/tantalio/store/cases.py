@@ -75,8 +75,9 @@ class Case(Base):
 class Exhibit(Base):
     """One seized item (a phone dump, a disk image, a folder), labelled uniquely in its case.
 
-    `status` is `ingesting` until a run over the exhibit has finished (then `complete`), so an
-    interrupted ingest is visible and a rerun knows to finish it. `verification` is what
+    `status` is `ingesting` until a run over the exhibit has finished (then `complete`, or
+    `fast` after `ingest --fast`: hashed, not yet decoded), so an interrupted ingest is
+    visible and a rerun knows to finish it. `verification` is what
     `repo.record_verification` last stored (docs/decisions/integrity.md).
     """
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tantalio.fingerprint.record import Fingerprint
 from tantalio.store.bulk import chunks, insert_ignore
 from tantalio.store.cases import Exhibit, File
-from tantalio.store.media import Media
+from tantalio.store.media import Match, Media
 from tantalio.store.timeutil import to_naive_utc, utcnow
 
 
@@ -179,12 +179,89 @@ def write_batch(
     return BatchWritten(inserted, ids)
 
 
-def finish_exhibit(session: Session, exhibit_id: int) -> int:
-    """Mark an exhibit complete; return its file count."""
+def finish_exhibit(session: Session, exhibit_id: int, status: str = "complete") -> int:
+    """Mark an exhibit complete (or `fast`: hashed by a fast pass); return its file count."""
     count = session.scalar(select(func.count(File.id)).where(File.exhibit_id == exhibit_id)) or 0
     session.execute(
         update(Exhibit)
         .where(Exhibit.id == exhibit_id)
-        .values(status="complete", file_count=count, completed_at=utcnow())
+        .values(status=status, file_count=count, completed_at=utcnow())
     )
     return int(count)
+
+
+# ------------------------------------------------------------- the fast pass and after
+
+PERCEPTUAL_KINDS = ("image", "video")
+EXACT_ALGORITHMS = ("md5", "sha1", "sha256")
+
+
+@dataclass(slots=True)
+class PendingFile:
+    """A file of an exhibit whose media still waits for its perceptual pass."""
+
+    sha256: str
+    settled: bool  # exact-matched to a hash entry: decoded after the unsettled ones
+
+
+def pending_files(session: Session, exhibit_id: int) -> dict[str, PendingFile]:
+    """{path key: PendingFile} for the exhibit's images and videos stored by a fast pass."""
+    q = (
+        select(File.path_key, Media.id, Media.sha256)
+        .join(Media, Media.id == File.media_id)
+        .where(
+            File.exhibit_id == exhibit_id,
+            Media.perceptual_pending.is_(True),
+            Media.kind.in_(PERCEPTUAL_KINDS),
+        )
+    )
+    rows = list(session.execute(q))
+    settled = exact_matched({mid for _, mid, _ in rows}, session)
+    return {key: PendingFile(str(sha), mid in settled) for key, mid, sha in rows if sha}
+
+
+def exact_matched(media_ids: set[int], session: Session) -> set[int]:
+    """Which of these media match a hash entry exactly (their verdict needs no PDQ)."""
+    out: set[int] = set()
+    for batch in chunks(media_ids):
+        q = select(Match.media_id).where(
+            Match.media_id.in_(batch),
+            Match.hash_entry_id.is_not(None),
+            Match.algorithm.in_(EXACT_ALGORITHMS),
+        )
+        out.update(int(m) for m in session.scalars(q))
+    return out
+
+
+def complete_media(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Fill in the perceptual fields of media a fast pass stored; {sha256: id} of those
+    completed. Hashes and size stay as the fast pass wrote them (never recomputed);
+    `near_checked` is cleared so the closing step searches their new PDQ."""
+    keep = ("sha256", "md5", "sha1", "size", "type", "mime")
+    done: dict[str, int] = {}
+    for row in rows:
+        values = {k: v for k, v in row.items() if k not in keep}
+        values.update(perceptual_pending=False, near_checked=False)
+        result = session.execute(
+            update(Media)
+            .where(Media.sha256 == row["sha256"], Media.perceptual_pending.is_(True))
+            .values(**values)
+            .returning(Media.id)
+        )
+        mid = result.scalar()
+        if mid is not None:
+            done[row["sha256"]] = int(mid)
+    return done
+
+
+def clear_pending(session: Session, exhibit_id: int) -> int:
+    """After an exhibit's full pass: its media with nothing to decode (neither image nor
+    video, or whose decode was not possible) are no longer pending."""
+    ids = select(File.media_id).where(File.exhibit_id == exhibit_id, File.media_id.is_not(None))
+    result = session.execute(
+        update(Media)
+        .where(Media.perceptual_pending.is_(True), Media.id.in_(ids))
+        .values(perceptual_pending=False)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

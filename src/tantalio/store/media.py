@@ -67,6 +67,11 @@ class Media(Base):
     near_checked: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), index=True
     )
+    # Stored by a fast pass (`ingest --fast`): hashes, type and exact matches only; the
+    # PDQ/vPDQ/thumbnail come from a later `tantalio ingest` of the same sources.
+    perceptual_pending: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), index=True
+    )
     category: Mapped[int | None] = mapped_column(Integer, default=None)  # VICS 2.0 (US) 0..4
     tags: Mapped[list[str] | None] = mapped_column(Json, default=None)
     notes: Mapped[str | None] = mapped_column(Text, default=None)

@@ -41,6 +41,9 @@ class BatchWriter:
         self.batch_media: dict[str, dict[str, Any]] = {}
         self.batch_hits: dict[str, list[tuple[int, int, int]]] = {}
         self.batch_bytes = 0
+        self.batch_complete: dict[str, dict[str, Any]] = {}  # fast-pass media now decoded
+        self.batch_complete_hits: dict[str, list[tuple[int, int, int]]] = {}
+        self.completed: set[int] = set()
         self.last_flush = time.monotonic()
 
     def media(self, row: dict[str, Any], entry_hits: list[tuple[int, int, int]] | None) -> None:
@@ -54,6 +57,13 @@ class BatchWriter:
         """A media row that must not replace one already queued (hashes-only files)."""
         self.batch_media.setdefault(store.content_key(row), row)
 
+    def complete(self, row: dict[str, Any], entry_hits: list[tuple[int, int, int]] | None) -> None:
+        """The perceptual fields of a media a fast pass stored (hashes stay as stored)."""
+        self.batch_complete[row["sha256"]] = row
+        if entry_hits is not None:
+            self.batch_complete_hits[row["sha256"]] = entry_hits
+        self.maybe_flush()
+
     def add(self, occ: store.Occurrence) -> None:
         self.batch.append(occ)
         self.batch_bytes += occ.size or 0
@@ -62,20 +72,31 @@ class BatchWriter:
         self.maybe_flush()
 
     def maybe_flush(self, force: bool = False) -> None:
-        if not self.batch:
+        if not self.batch and not self.batch_complete:
             return
         due = time.monotonic() - self.last_flush >= self.batch_seconds
-        if force or len(self.batch) >= self.batch_files or due:
+        if force or len(self.batch) + len(self.batch_complete) >= self.batch_files or due:
             self.flush()
 
     def flush(self) -> None:
         batch, media, nbytes = self.batch, list(self.batch_media.values()), self.batch_bytes
         hits = self.batch_hits
         self.batch, self.batch_media, self.batch_bytes, self.batch_hits = [], {}, 0, {}
+        complete, complete_hits = list(self.batch_complete.values()), self.batch_complete_hits
+        self.batch_complete, self.batch_complete_hits = {}, {}
         with self.ws.transaction() as s:
             written = store.write_batch(s, self.exhibit_id, batch, media)
             searched = {mid: hits[sha] for sha, mid in written.inserted.items() if sha in hits}
             self.matcher.match_media(s, sorted(written.inserted.values()), searched)
+            if complete:
+                done = store.complete_media(s, complete)
+                self.matcher.indexes.media_completed(s, done.values())
+                searched = {
+                    mid: complete_hits[sha] for sha, mid in done.items() if sha in complete_hits
+                }
+                self.matcher.match_media(s, sorted(done.values()), searched)
+                self.completed.update(done.values())
+                self.report.completed += len(done)
         self.new_media.update(written.inserted.values())
         self.touched.update(written.media.values())
         self.report.added += len(batch)

@@ -31,6 +31,7 @@ class WorkerSetup:
     thumbnails: bool
     entry_index: str | None  # the hash-entry PDQ index snapshot, mapped read-only
     min_quality: int
+    fast: bool = False  # the fast pass: hashes and type only (`ingest --fast`)
 
     def args(self) -> tuple[str, str | None, bool, str | None, int]:
         return (
@@ -40,6 +41,10 @@ class WorkerSetup:
             self.entry_index,
             self.min_quality,
         )
+
+    def local_args(self) -> tuple[str, str | None, bool, str | None, int, bool, bool]:
+        """`init_worker`'s arguments on this machine (thumbnails written, not shipped)."""
+        return (*self.args(), False, self.fast)
 
 
 class Executor(Protocol):
@@ -85,12 +90,14 @@ class ProcessPool:
     def _get(self) -> ProcessPoolExecutor:
         if self._pool is None:
             ctx = get_context("forkserver")
-            ctx.set_forkserver_preload(list(PRELOAD))  # imported once, shared by workers
+            # imported once, shared by workers; a fast pass decodes nothing: no engine
+            preload = [m for m in PRELOAD if not (self.setup.fast and m.endswith(".engine"))]
+            ctx.set_forkserver_preload(preload)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.jobs,
                 mp_context=ctx,
                 initializer=init_worker,
-                initargs=self.setup.args(),
+                initargs=self.setup.local_args(),
             )
             for _ in range(self.jobs):  # start the workers now, while the walk begins
                 self._pool.submit(run_chunk, [])
@@ -180,7 +187,7 @@ class InlineExecutor:
 
     def start(self) -> None:
         if not self._started:
-            init_worker(*self.setup.args())
+            init_worker(*self.setup.local_args())
             self._started = True
 
     @property

@@ -40,6 +40,7 @@ class ExhibitPass:
         label: str,
         existing: set[str],
         progress: IngestProgress,
+        pending: dict[str, store.PendingFile] | None = None,
     ) -> None:
         self.run = run
         self.executor = run.executor
@@ -65,6 +66,12 @@ class ExhibitPass:
         self.inflight = 0
         self.spool_root: Path | None = None
         self.spooled: list[str] = []
+        # After a fast pass: stored files whose media still wait for decoding (by path key);
+        # folder files among them are queued (`deferred`) and decoded newest first, unsettled
+        # ones before those an exact match already settled.
+        self.pending_files = pending or {}
+        self.deferred: list[tuple[bool, float, int, EvidenceFile, str, str]] = []
+        self.completing: set[int] = set()  # seqs of jobs that complete a pending media
 
     # -- the walk side -----------------------------------------------------------------
     def _wanted(self, path: str) -> bool:
@@ -75,12 +82,21 @@ class ExhibitPass:
     def take(self, ef: EvidenceFile, path: str) -> None:
         self.report.seen += 1
         wanted = self._wanted(path)
-        if store.path_key(path) in self.existing:
+        key = store.path_key(path)
+        if key in self.existing:
             self.report.skipped += 1
             self.progress.advance(1)
             if wanted and ef.open is not None:
                 with contextlib.suppress(OSError):
                     self._spool(path, ef, None)
+            pf = self.pending_files.pop(key, None)
+            if pf is not None and ef.open is not None:
+                if ef.local_path:  # decoded after the walk, most likely to matter first
+                    when = ef.mtime.timestamp() if ef.mtime else 0.0
+                    item = (pf.settled, -when, len(self.deferred), ef, path, pf.sha256)
+                    self.deferred.append(item)
+                else:  # an archive or disk-image member: readable only while the walk is on it
+                    self._take_pending(ef, path, pf.sha256)
             return
         occ = store.Occurrence(
             path, ef.size, None, ef.mtime, ef.ctime, ef.atime, ef.deleted, ef.error, ef.crtime
@@ -100,6 +116,23 @@ class ExhibitPass:
             self.writer.add(occ)
             return
         self.pending[job.seq] = occ
+        self.chunk.append(job)
+        self.chunk_bytes += len(job.data) if job.data is not None else 0
+        if len(self.chunk) >= self.options.chunk_files or self.chunk_bytes >= 32 << 20:
+            self._submit()
+
+    def _take_pending(self, ef: EvidenceFile, path: str, sha256: str) -> None:
+        """A stored file whose media a fast pass left without PDQ/vPDQ/thumbnail: read it
+        once more, for decoding only (its SHA-256 is known and not computed again)."""
+        self.seq += 1
+        try:
+            job = self._job(ef, path)
+        except OSError as exc:
+            if (where := disk_full_at(exc)) is not None:
+                raise DiskFullError(where) from None
+            return  # stays hashes-only; `clear_pending` settles it at the exhibit's end
+        job.sha256 = sha256
+        self.completing.add(job.seq)
         self.chunk.append(job)
         self.chunk_bytes += len(job.data) if job.data is not None else 0
         if len(self.chunk) >= self.options.chunk_files or self.chunk_bytes >= 32 << 20:
@@ -233,6 +266,13 @@ class ExhibitPass:
     def _result(self, result: JobResult) -> None:
         if result.disk_full is not None:
             raise DiskFullError(result.disk_full)
+        if result.seq in self.completing:
+            self.completing.discard(result.seq)
+            if result.fingerprint is not None and result.sha256:
+                self._save_thumbnail(result)
+                row = store.media_row(result.fingerprint, result.thumbnail)
+                self.writer.complete(row, result.entry_hits)
+            return
         occ = self.pending.pop(result.seq)
         if result.error:
             occ.error = occ.error or result.error
@@ -240,15 +280,21 @@ class ExhibitPass:
             occ.sha256 = result.sha256
             occ.size = result.size if result.size is not None else occ.size
             if result.fingerprint is not None and result.sha256:
-                if result.thumbnail_data is not None and self.run.ws.dir is not None:
-                    rel = thumbs.save(self.run.ws.dir, result.sha256, result.thumbnail_data)
-                    result.thumbnail = rel
-                self.writer.media(
-                    store.media_row(result.fingerprint, result.thumbnail), result.entry_hits
-                )
+                self._save_thumbnail(result)
+                row = store.media_row(result.fingerprint, result.thumbnail)
+                if self.options.fast:  # hashes only: the perceptual pass comes later
+                    row["perceptual_pending"] = True
+                self.writer.media(row, result.entry_hits)
         self.writer.add(occ)
 
+    def _save_thumbnail(self, result: JobResult) -> None:
+        if result.thumbnail_data is not None and self.run.ws.dir is not None and result.sha256:
+            result.thumbnail = thumbs.save(self.run.ws.dir, result.sha256, result.thumbnail_data)
+
     def drain(self) -> None:
+        for _settled, _when, _n, ef, path, sha256 in sorted(self.deferred, key=lambda d: d[:3]):
+            self._take_pending(ef, path, sha256)
+        self.deferred.clear()
         self._submit()
         while self.futures:
             self._wait_some()

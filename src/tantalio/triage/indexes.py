@@ -16,6 +16,7 @@ ever a cache of the database, never the truth.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -139,6 +140,20 @@ class WorkspaceIndexes:
             p.coverage = Coverage(rows[-1][0], p.coverage.count + len(rows))
             p.dirty = True
         return p.index
+
+    def media_completed(self, session: Session, media_ids: Iterable[int]) -> None:
+        """Media a fast pass stored got their PDQ now (`store.complete_media`): those below
+        the index's coverage mark are added here (the others by `media` as usual)."""
+        p = self._media
+        self.media(session)
+        assert p.index is not None
+        older = [mid for mid in media_ids if mid <= p.coverage.max_id]
+        rows = list(store.media_pdq_rows(session, self.min_quality, 0, older)) if older else []
+        if rows:
+            ids = [mid * ORIENTATIONS + k for mid, hashes in rows for k in range(len(hashes))]
+            p.index.add(ids, [h for _, hashes in rows for h in hashes])
+            p.coverage = Coverage(p.coverage.max_id, p.coverage.count + len(rows))
+            p.dirty = True
 
     def save(self) -> None:
         self._entries.save()

@@ -48,7 +48,7 @@ class IngestRun:
         entry_index = self._snapshot_entries()
         ws_dir = str(ws.dir.resolve()) if ws.dir else None
         setup = WorkerSetup(
-            ws.url, ws_dir, options.thumbnails, entry_index, self.indexes.min_quality
+            ws.url, ws_dir, options.thumbnails, entry_index, self.indexes.min_quality, options.fast
         )
         self.executor: Executor = make_executor(options, setup)
 
@@ -87,9 +87,11 @@ class IngestRun:
             exhibit_id, complete = ex.id, ex.status == "complete"
             verification = ex.verification
             existing = store.existing_path_keys(s, exhibit_id)
+            # after a fast pass: the images and videos still to decode (none in a fast run)
+            pending = {} if self.options.fast else store.pending_files(s, exhibit_id)
         self.executor.start()
-        job = ExhibitPass(self, exhibit_id, label, existing, progress)
-        spool = not complete and bool(self.analyzers)
+        job = ExhibitPass(self, exhibit_id, label, existing, progress, pending)
+        spool = not complete and bool(self.analyzers) and not self.options.fast
         if spool:
             job.spool_root = self.tmp / f"exhibit-{exhibit_id}"
             job.spool_root.mkdir(parents=True, exist_ok=True)
@@ -110,12 +112,16 @@ class IngestRun:
         self.touched |= job.writer.touched
         if spool:
             job.report.messages += self.run_analyzers(exhibit_id, label, job)
-        if verification is not None:
+        if verification is not None and not self.options.fast:
             job.report.verification = self.verify(
                 exhibit_id, sources[0].path, verification, job.report.messages
             )
         with self.ws.transaction() as s:
-            store.finish_exhibit(s, exhibit_id)
+            if self.options.fast:  # not `complete`: the next full run still runs analyzers
+                store.finish_exhibit(s, exhibit_id, status="fast")
+            else:
+                store.clear_pending(s, exhibit_id)
+                store.finish_exhibit(s, exhibit_id)
         return job.report
 
     def verify(self, exhibit_id: int, path: str, current: str, messages: list[str]) -> str:
@@ -156,7 +162,7 @@ class IngestRun:
         return messages
 
     def finish(self) -> dict[str, int]:
-        if self.options.classify:
+        if self.options.classify and not self.options.fast:  # classifiers decode
             from tantalio.triage.classify_run import classify_during_ingest
 
             self.closing_notes += classify_during_ingest(self.ws, self.case_ref)

@@ -30,6 +30,9 @@ class IngestOptions:
     classify: bool = True  # run the classifier plug-ins over new media (tantalio.classify)
     limits: EvidenceLimits | None = None  # archive expansion bounds (default EvidenceLimits())
     chat_keys: tuple[str, ...] = ()  # keys for encrypted chat sources (chats/keys.py)
+    # The fast pass: hashes, type, exact matches and verdicts, nothing decoded; a later run
+    # without it does the perceptual work (docs/decisions/triage.md, "ingest --fast").
+    fast: bool = False
 
 
 @dataclass(slots=True)
@@ -38,6 +41,7 @@ class ExhibitReport:
     seen: int = 0
     added: int = 0
     skipped: int = 0  # stored by an earlier run
+    completed: int = 0  # stored by a fast pass, decoded by this run
     new_media: int = 0
     unreadable: int = 0
     bytes: int = 0

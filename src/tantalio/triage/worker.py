@@ -36,6 +36,9 @@ class Job:
     path: str | None = None  # a file on disk to read (folder member or private temp file)
     data: bytes | None = None
     temp: bool = False  # `path` is ours to delete afterwards
+    # Known from a fast pass (`ingest --fast`): the content is stored, only its perceptual
+    # work (decode, PDQ/vPDQ, thumbnail) is wanted; the SHA-256 is not computed again.
+    sha256: str | None = None
 
 
 @dataclass(slots=True)
@@ -66,6 +69,7 @@ def init_worker(
     entry_index: str | None = None,
     min_quality: int = DEFAULT_MIN_QUALITY,
     ship_thumbnails: bool = False,
+    fast: bool = False,
 ) -> None:
     """Process-pool initializer: a light database probe for the "already stored?" check,
     and the hash-entry PDQ index (memory-mapped, so every worker shares its pages) to
@@ -81,6 +85,7 @@ def init_worker(
     _state["config"] = FingerprintConfig(preview_px=thumbs.SIZE if _state["thumbnails"] else 0)
     _state["entry_index_path"] = entry_index
     _state["min_quality"] = min_quality
+    _state["fast"] = fast
 
 
 def _entry_index() -> Any:
@@ -134,6 +139,10 @@ def _run(job: Job) -> JobResult:
     to the engine, which is handed that SHA-256 and computes just MD5 and SHA-1."""
     from tantalio.fingerprint.engine import fingerprint_bytes
 
+    if _state.get("fast"):
+        return _run_fast(job)
+    if job.sha256 is not None:
+        return _run_pending(job)
     config = _state.get("config")
     data = job.data
     if data is None:
@@ -177,6 +186,68 @@ def _run_large(job: Job, config: FingerprintConfig | None) -> JobResult:
     if not fp.sha256:
         return JobResult(job.seq, error=fp.error or "read failed")
     thumb, thumb_data = _thumbnail(fp, None, path)
+    return JobResult(job.seq, fp.sha256, fp.size, fp, thumb, None, _entry_hits(fp), thumb_data)
+
+
+FAST_READ = 8 << 20  # large reads: the fast pass is bound by hashing, not syscalls
+
+
+def _run_fast(job: Job) -> JobResult:
+    """The fast pass (`ingest --fast`): one read, MD5/SHA-1/SHA-256 together, the type
+    from the first bytes; nothing decoded. New content comes back as a hashes-only
+    fingerprint (its media row is marked perceptual-pending by the writer)."""
+    from tantalio.fingerprint.magic import HEAD_BYTES, sniff
+
+    md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
+    if job.data is not None:
+        head, size = job.data[:HEAD_BYTES], len(job.data)
+        for h in (md5, sha1, sha256):
+            h.update(job.data)
+    else:
+        assert job.path is not None
+        size, head = 0, b""
+        buf = bytearray(FAST_READ)
+        view = memoryview(buf)
+        with open(job.path, "rb", buffering=0) as fh:
+            while n := fh.readinto(buf):
+                chunk = view[:n]
+                if not size:
+                    head = bytes(chunk[:HEAD_BYTES])
+                md5.update(chunk)
+                sha1.update(chunk)
+                sha256.update(chunk)
+                size += n
+    digest = sha256.hexdigest()
+    if _stored(digest):
+        return JobResult(job.seq, digest, size)
+    type_, mime = sniff(head)
+    fp = Fingerprint(
+        size=size,
+        md5=md5.hexdigest(),
+        sha1=sha1.hexdigest(),
+        sha256=digest,
+        type=type_,
+        mime=mime,
+        path=job.name,
+    )
+    return JobResult(job.seq, digest, size, fp)
+
+
+def _run_pending(job: Job) -> JobResult:
+    """The perceptual pass over content a fast pass stored: decode (PDQ/vPDQ, EXIF,
+    thumbnail), handing the engine the known SHA-256 so it is not computed again."""
+    from tantalio.fingerprint.engine import fingerprint_bytes, fingerprint_file
+
+    config = _state.get("config")
+    assert job.sha256 is not None
+    if job.data is not None:
+        fp = fingerprint_bytes(job.data, name=job.name, config=config, sha256=job.sha256)
+    else:
+        assert job.path is not None
+        fp = fingerprint_file(job.path, config=config, sha256=job.sha256)
+    if not fp.sha256:
+        return JobResult(job.seq, error=fp.error or "read failed")
+    thumb, thumb_data = _thumbnail(fp, job.data, job.path)
     return JobResult(job.seq, fp.sha256, fp.size, fp, thumb, None, _entry_hits(fp), thumb_data)
 
 
