@@ -260,7 +260,7 @@ class ExchangeService:
         for algo in EXACT if exact else ():
             sel = [r for r in rows if getattr(r, algo)]
             values = [getattr(r, algo) for r in sel]
-            qi, codes = self.index.search_exact(algo, values)
+            qi, codes = self.index.search_exact(algo, values, watches=True)
             for q, code in zip(qi.tolist(), codes.tolist(), strict=True):
                 row = sel[q]
                 note(agency_of(code), row, algo, values[q], 0)
@@ -269,12 +269,12 @@ class ExchangeService:
                     pairs.setdefault((min(row.id, other), max(row.id, other)), (algo, 0))
         rules = self.config.rules
         sel = [r for r in rows if pdq and r.pdq and rules.pdq_usable(r.pdq_quality)]
-        q, codes, dist = self.index.search_pdq([r.pdq for r in sel])  # type: ignore[misc]
+        q, codes, dist = self.index.search_pdq([r.pdq for r in sel], watches=True)  # type: ignore[misc]
         for qn, code, d in zip(q.tolist(), codes.tolist(), dist.tolist(), strict=True):
             row = sel[qn]
             if agency_of(code) == row.agency_id:
                 continue
-            note(agency_of(code), row, "pdq", self.index.pdq.get(code) or "", d)
+            note(agency_of(code), row, "pdq", self.index.pdq_of(code) or "", d)
             if not is_watch(code):
                 other = record_of(code)
                 pairs.setdefault((min(row.id, other), max(row.id, other)), ("pdq", d))
@@ -338,6 +338,7 @@ class ExchangeService:
                 for code, d in self.index.search_vpdq(q.vpdq):
                     keep(i, code, "vpdq", d)
         matched = {rid for per in best for rid in per}
+        watch = self.index.unwatched(watch)
         with self.store.transaction() as s:
             views = self.store.record_views(s, matched) if matched else {}
             self.store.add_watches(s, watch)
