@@ -224,6 +224,16 @@ class ExchangeIndex:
             if frames:
                 self.frames.remove(np.asarray(frames, dtype=np.int64))
 
+    def fragmented(self) -> bool:
+        """Whether the records' PDQ index holds more than one segment or a tail: each small
+        segment is scanned (or probed) by every query at a fixed cost, so after a bulk push
+        a search can cost several times what it costs on one segment."""
+        return self.pdq.segment_count > 1 or self.pdq.tail_count > 0
+
+    def compact(self) -> None:
+        """One segment again (PDQIndex.compact); adds wait meanwhile, searches do not."""
+        self.pdq.compact()
+
     def replace(self, old: Sequence[IndexRow], new: Sequence[IndexRow]) -> None:
         self.remove(old)
         self.add(new)

@@ -70,6 +70,8 @@ class ExchangeService:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        self._bulk_at = 0.0  # monotonic time of the last bulk push (deferred fan-out)
+        self._queued_at: float | None = None  # when the queue last became non-empty
         self.ready = False
 
     @property
@@ -102,9 +104,19 @@ class ExchangeService:
         self.store.close()
 
     def _fanout_loop(self) -> None:
+        cfg = self.config
         while not self._stop.is_set():
+            now = time.monotonic()
+            quiet = now - self._bulk_at
+            waited = now - (self._queued_at or now)
+            if quiet < cfg.fanout_idle_s and waited < cfg.fanout_max_wait_s:
+                self._wake.wait(timeout=cfg.fanout_idle_s - quiet)
+                self._wake.clear()
+                continue
             try:
                 done = self.drain_fanout()
+                if not done:
+                    self._queued_at = None
             except Exception:  # a database hiccup: try again on the next round
                 log.exception("deferred fan-out failed; retrying")
                 done = 0
@@ -118,6 +130,11 @@ class ExchangeService:
         rows = self.store.next_fanout(self.config.fanout_batch)
         if not rows:
             return 0
+        if self.index.fragmented():
+            # The pushes that queued these left small PDQ segments behind; one segment
+            # first makes the search of every queued hash (and later queries) cheaper.
+            with self._write:
+                self.index.compact()
         changes, pairs = self._fan_out(rows, retracted=False, exact=False)
         with self._write, self.store.transaction() as s:
             self.store.add_changes(s, changes)
@@ -194,6 +211,9 @@ class ExchangeService:
                 )
             self.index.replace(before, changed)
         if defer:
+            self._bulk_at = time.monotonic()
+            if self._queued_at is None:
+                self._queued_at = self._bulk_at
             self._wake.set()
         return {
             "accepted": len(parsed),

@@ -349,6 +349,11 @@ class PDQIndex:
     def segment_count(self) -> int:
         return len(self._state.segments)
 
+    @property
+    def tail_count(self) -> int:
+        """Entries in the brute-force tail (not yet in a segment)."""
+        return len(self._state.tail_ids)
+
     def memory_bytes(self) -> int:
         """Bytes held by the index's arrays (hashes, ids, bucket tables)."""
         state = self._state
