@@ -9,6 +9,11 @@ SHA-256-hashes every file twice per source: through `open_source` (recognition, 
 checks, leases, nested expansion) and through the anchor — `os.walk`/`zipfile`/`tarfile`/
 `py7zr`/`pytsk3` used directly, with none of those checks. The ratio is the cost of the
 safety layer; both columns include hashing, which a real ingest does anyway.
+
+A second table prices the disk listing process (evidence/isolated.py: TSK in a child with a
+time limit, every byte sent over a socket) against the same walk with TSK in-process
+(`EvidenceLimits(isolate_disks=False)`), alternating the two, for each disk image (a FAT32
+image when mkfs.fat/mcopy exist, an ext4 image when mkfs.ext4 does).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import subprocess
 import tarfile
@@ -28,7 +34,7 @@ from pathlib import Path
 import py7zr
 import pytsk3
 
-from tantalio.evidence import open_source
+from tantalio.evidence import EvidenceLimits, open_source
 
 
 def build(root: Path, count: int) -> tuple[Path, dict[str, Path]]:
@@ -65,12 +71,21 @@ def build(root: Path, count: int) -> tuple[Path, dict[str, Path]]:
             capture_output=True,
         )
         sources["fat (dd)"] = img
+    if shutil.which("mkfs.ext4"):
+        img = root / "ext4.img"
+        size_mb = sum(p.stat().st_size for p in tree.rglob("*.jpg")) // (1 << 20) * 2 + 40
+        subprocess.run(
+            ["mkfs.ext4", "-q", "-F", "-d", str(tree), str(img), f"{size_mb}M"],
+            check=True,
+            capture_output=True,
+        )
+        sources["ext4 (dd)"] = img
     return tree, sources
 
 
-def ours(source: Path) -> tuple[int, int]:
+def ours(source: Path, limits: EvidenceLimits | None = None) -> tuple[int, int]:
     files = size = 0
-    for f in open_source(source):
+    for f in open_source(source, limits):
         if f.open is None or f.container:
             continue
         with f.open() as stream:
@@ -132,7 +147,12 @@ def anchor_7z(source: Path) -> tuple[int, int]:
     return _count(out)
 
 
-def anchor_fat(source: Path) -> tuple[int, int]:
+def ours_inline(source: Path) -> tuple[int, int]:
+    """TSK in this process: no listing process, no time limit (the anchor of table 2)."""
+    return ours(source, EvidenceLimits(isolate_disks=False))
+
+
+def anchor_tsk(source: Path) -> tuple[int, int]:
     out: list[bytes] = []
     fs = pytsk3.FS_Info(pytsk3.Img_Info(str(source)))
 
@@ -158,7 +178,8 @@ ANCHORS: dict[str, Callable[[Path], tuple[int, int]]] = {
     "zip": anchor_zip,
     "tar.gz": anchor_tar,
     "7z": anchor_7z,
-    "fat (dd)": anchor_fat,
+    "fat (dd)": anchor_tsk,
+    "ext4 (dd)": anchor_tsk,
 }
 
 
@@ -175,9 +196,14 @@ def timed(fn: Callable[[Path], tuple[int, int]], source: Path) -> tuple[int, int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument(
+        "--disks-only", action="store_true", help="only the disk images (table 2's question)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tantalio-bench-evidence-") as tmp:
         _, sources = build(Path(tmp), args.files)
+        if args.disks_only:
+            sources = {k: v for k, v in sources.items() if k.endswith("(dd)")}
         print(f"{args.files} files, best of 2 runs, read + SHA-256 of every file")
         print("| source | files | MB | tantalio files/s | MB/s | anchor files/s | MB/s | ratio |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -189,6 +215,35 @@ def main() -> None:
                 f"| {label} | {n} | {size / 1e6:.0f} | {n / t:,.0f} | {size / 1e6 / t:,.0f} "
                 f"| {an / at:,.0f} | {asize / 1e6 / at:,.0f} | {at / t:.2f} |"
             )
+        disks = [label for label in sources if label.endswith("(dd)")]
+        if disks:
+            print("\nDisk listing process vs TSK in-process, alternated, best of 3 each;")
+            print("CPU = this process + its children (the listing process), load-independent")
+            print(
+                "| source | files | listing process s | CPU s | in-process s | CPU s "
+                "| extra wall ms/file | extra CPU ms/file |"
+            )
+            print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for label in disks:
+            wall = {"iso": float("inf"), "inline": float("inf")}
+            cpu = {"iso": float("inf"), "inline": float("inf")}
+            n = 0
+            for _ in range(3):
+                for key, fn in (("iso", ours), ("inline", ours_inline)):
+                    start, used = time.perf_counter(), _cpu()
+                    n, _size = fn(sources[label])
+                    wall[key] = min(wall[key], time.perf_counter() - start)
+                    cpu[key] = min(cpu[key], _cpu() - used)
+            print(
+                f"| {label} | {n} | {wall['iso']:.2f} | {cpu['iso']:.2f} | {wall['inline']:.2f} "
+                f"| {cpu['inline']:.2f} | {(wall['iso'] - wall['inline']) / n * 1000:.2f} "
+                f"| {(cpu['iso'] - cpu['inline']) / n * 1000:.2f} |"
+            )
+
+
+def _cpu() -> float:
+    me, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ ARCHIVES = (
     "hostile.tar",
     "single.jpg.gz",
     "encrypted.7z",
+    "stdin.7z",
 )
 DISKS = ("fat.img.gz", "ext4.img.gz")
 EWF = ("mbr.E01", "stored.E01")

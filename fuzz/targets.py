@@ -26,6 +26,9 @@ MiB = 1 << 20
 # One input that runs longer than this is a hang: the process dumps its stack and exits, and
 # the input is left in FINDINGS for `run.py` to report (C code cannot be interrupted).
 HANG_SECONDS = float(os.environ.get("TANTALIO_FUZZ_HANG_SECONDS", "60"))
+# TSK's per-step limit in the disk listing process: well under HANG_SECONDS, so a loop inside
+# libtsk ends as a record naming the partition (the contract), not as a hang of the campaign.
+DISK_SECONDS = float(os.environ.get("TANTALIO_FUZZ_DISK_SECONDS", "10"))
 FINDINGS = Path(os.environ.get("TANTALIO_FUZZ_FINDINGS", "fuzz-findings"))
 
 
@@ -41,7 +44,11 @@ def _walk(folder: Path, name: str, data: bytes) -> None:
     path = folder / name
     path.write_bytes(data)
     limits = EvidenceLimits(
-        max_member_size=16 * MiB, max_total_size=64 * MiB, max_members=5000, temp_dir=str(folder)
+        max_member_size=16 * MiB,
+        max_total_size=64 * MiB,
+        max_members=5000,
+        temp_dir=str(folder),
+        disk_timeout=DISK_SECONDS,  # a file system that makes libtsk loop: a record, no hang
     )
     for record in open_source(path, limits):
         if record.open is None:

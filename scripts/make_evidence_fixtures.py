@@ -112,6 +112,15 @@ def seven_zip(members: list[tuple[str, bytes]], **kwargs: object) -> bytes:
     return out.getvalue()
 
 
+def seven_zip_from_stdin(data: bytes) -> bytes:
+    """What `7z a -si` makes (issue 14): one member stored without a name, with the pipe's
+    mode. Needs the 7z program (Debian: p7zip-full); py7zr cannot write this."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "stdin.7z"
+        subprocess.run(["7z", "a", "-si", str(out)], input=data, check=True, capture_output=True)
+        return out.read_bytes()
+
+
 def gz(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
 
@@ -211,6 +220,7 @@ def make_hostile() -> None:
     write("corrupt.tar.gz", gz(tar_bytes([("a.jpg", PAYLOADS["a.jpg"])]))[:-200])
 
     write("encrypted.7z", seven_zip([("secret.png", PAYLOADS["e.png"])], password="benign"))
+    write("stdin.7z", seven_zip_from_stdin(PAYLOADS["a.jpg"]))
     write(
         "encrypted-names.7z",
         seven_zip([("secret.png", PAYLOADS["e.png"])], password="benign", header_encryption=True),

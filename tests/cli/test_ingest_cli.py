@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -72,3 +73,39 @@ def test_a_member_behind_a_traversal_name_is_matched(tmp_path: Path) -> None:
     verdicts = {r["path"]: r["verdict"] for r in map(json.loads, rows.splitlines())}
     assert verdicts["zipslip.zip/%2E%2E/%2E%2E/evil.txt"] == "known"
     assert verdicts["zipslip.zip/link"] == "unreadable"
+
+
+def test_a_disk_image_that_hangs_libtsk_does_not_stop_the_run(tmp_path: Path) -> None:
+    """Issue 14, fuzzing finding: an ext4 file system that makes libtsk loop forever costs its
+    own partition (a record naming the image, partition and folder); the image's other
+    partition and the other exhibits of the run are ingested, and the run ends."""
+    import gzip
+    import json
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from evidence.helpers import FINDING, mbr_disk
+
+    data = Path(__file__).resolve().parents[1] / "data" / "evidence"
+    with gzip.open(FINDING) as f:
+        hostile = f.read()
+    with gzip.open(data / "fat.img.gz") as f:
+        fat = f.read()
+    disk = mbr_disk(tmp_path / "seized.dd", [(0x83, hostile), (0x0C, fat)])
+    rng = random.Random(3)
+    card = tmp_path / "card"
+    synth.write(card / "p.jpg", synth.jpeg_bytes(synth.picture(rng, 160, 120)))
+    ws = tmp_path / "ws"
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    args = ["-w", str(ws), "--jobs", "1", "--no-progress", "--disk-timeout", "2"]
+    done = runner.invoke(app, ["ingest", "K", str(disk), str(card), *args])
+    assert done.exit_code == 0, done.output
+    rows = runner.invoke(app, ["triage", "K", "--format", "json", "-w", str(ws)])
+    by_path = {r["path"]: r for r in map(json.loads, rows.output.splitlines())}
+    hung = by_path["seized.dd/p1"]
+    assert hung["verdict"] == "unreadable"
+    assert hung["error"].startswith(
+        "seized.dd: partition 1, listing folder /: libtsk gave no answer within 2 s"
+    )
+    assert any(p.startswith("seized.dd/p2/DCIM/") and r["sha256"] for p, r in by_path.items())
+    assert [r["verdict"] for r in by_path.values() if r["exhibit"] == "card"] == ["new"]

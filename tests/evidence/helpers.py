@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from tantalio.evidence import EvidenceLimits, open_source
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "evidence"
+# A fuzzed ext4 image in whose root folder libtsk loops forever (docs/decisions/integrity.md).
+FINDING = Path(__file__).resolve().parents[2] / "fuzz" / "findings" / "ext4-open-dir-loop.img.gz"
+SECTOR = 512
 EXPECTED: dict[str, str] = json.loads((DATA / "expected.json").read_text())
 
 
@@ -43,3 +47,22 @@ def by_path(seen: list[Seen]) -> dict[str, Seen]:
     paths = [s.path for s in seen]
     assert len(paths) == len(set(paths)), "paths in one source must be unique"
     return {s.path: s for s in seen}
+
+
+def mbr_disk(out: Path, partitions: list[tuple[int, bytes]]) -> Path:
+    """A disk with a DOS partition table holding `partitions` ((type, bytes) each) one after
+    another from sector 2048, each padded to a whole MiB."""
+    table = bytearray(SECTOR)
+    body = bytearray()
+    lba = 2048
+    for i, (ptype, data) in enumerate(partitions):
+        padded = data + bytes(-len(data) % (1 << 20))
+        sectors = len(padded) // SECTOR
+        struct.pack_into(
+            "<B3sB3sII", table, 446 + 16 * i, 0, b"\0\0\0", ptype, b"\0\0\0", lba, sectors
+        )
+        body += padded
+        lba += sectors
+    table[510:512] = b"\x55\xaa"
+    out.write_bytes(bytes(table) + bytes(2048 * SECTOR - SECTOR) + bytes(body))
+    return out

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tantalio.evidence import describe_source, verify_source
+from tantalio.evidence.ewf1 import read_layout
 
 from .ewf_damage import cut, damage_chunk
 from .helpers import DATA, EXPECTED, by_path, walk
@@ -91,3 +92,32 @@ def test_ewfverify_agrees_on_the_damaged_copies(tmp_path: Path) -> None:
     assert "SUCCESS" in ewfverify(DATA / "stored.E01")
     damage_chunk(DATA / "stored.E01", tmp_path / "bad.E01", 1)
     assert "FAILURE" in ewfverify(tmp_path / "bad.E01")
+
+
+def test_a_multi_segment_set_is_verified_across_all_its_segments(tmp_path: Path) -> None:
+    """Issue 14: 'verify the image (all segments)': the four-segment NTFS set verifies as a
+    whole; one byte changed in a chunk stored in the third segment makes it a mismatch that
+    names that chunk."""
+    import pyewf
+
+    for seg in sorted(DATA.glob("gpt-ntfs.E0?")):
+        shutil.copy(seg, tmp_path / seg.name)
+    first = tmp_path / "gpt-ntfs.E01"
+    intact = verify_source(first)
+    assert intact is not None and intact.status == "match", intact
+    assert set(intact.stored) >= {"md5"} and intact.computed["md5"] == intact.stored["md5"]
+    files = [open(p, "rb") for p in pyewf.glob(str(first))]  # noqa: SIM115
+    try:
+        layout = read_layout(files)
+    finally:
+        for f in files:
+            f.close()
+    assert layout is not None
+    index = next(i for i in range(layout.chunks) if layout.seg[i] == 2)  # in gpt-ntfs.E03
+    segment = tmp_path / "gpt-ntfs.E03"
+    data = bytearray(segment.read_bytes())
+    data[layout.start[index] + layout.size[index] // 2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    damaged = verify_source(first)
+    assert damaged is not None and damaged.status == "mismatch"
+    assert any(f"chunk {index}" in p for p in damaged.problems), damaged.problems

@@ -49,6 +49,12 @@ def test_import_then_rank_as_json_and_export(
         set(row) >= {"account", "score", "groups", "known_posts", "new_posts"} for row in rows
     ] == [True] * 3
     assert {row["key"] for row in rows} == set(expected["distributors"])
+    head = r.stderr.split("audit head: ", 1)[1].split()[0]  # issue 14: exports carry it
+    assert f"<description>tantalio audit head {head}</description>" in gexf.read_text()
+    graphml = tmp_path / "net.graphml"
+    r = _run("network", "OP", "--export", str(graphml), "-w", ws)
+    head = r.output.split("audit head: ", 1)[1].split()[0]
+    assert nx.read_graphml(graphml).graph["tantalio_audit_head"] == head
     graph = nx.read_gexf(gexf)
     assert {d["type"] for _, d in graph.nodes(data=True)} == {
         "account",

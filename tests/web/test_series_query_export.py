@@ -204,6 +204,8 @@ async def test_chat_network_page_and_graph_export(
     assert page.status_code == 200 and 'id="ranking"' in page.text
     gexf = await d_examiner.post(f"/api/cases/{case_id}/network/export/gexf")
     assert gexf.status_code == 200 and b"<gexf" in gexf.content
+    head = gexf.headers["x-tantalio-audit-head"]  # issue 14: every export carries the head
+    assert f"<description>tantalio audit head {head}</description>".encode() in gexf.content
     assert (await d_auditor.get(f"/api/cases/{case_id}/network")).status_code == 403
     event = json.loads(_events(demo_env, "export")[0].detail)
     assert event["what"] == "network" and event["format"] == "gexf"

@@ -133,6 +133,7 @@ def network_cmd(
         media_spread,
         rank,
     )
+    from tantalio.store.audit import audit_head
     from tantalio.store.chats import load_graph_data
     from tantalio.store.chats.copies import load_message_copies
     from tantalio.store.repo import NotFound, get_case
@@ -150,13 +151,15 @@ def network_cmd(
             scope = None if all_cases else [case_id]
             data = load_graph_data(session, scope)
             copies = load_message_copies(session, scope)
+            seq, digest = audit_head(session)  # the head the export carries (issue 14)
+        head = f"{seq}:{digest}"
         graph = build_graph(data)
         ranking = rank(data, graph)
         attach_first_posts(ranking, media_spread(copies, data.known))
         if export is not None:
             annotate(graph, ranking)
             try:
-                export_graph(graph, export)
+                export_graph(graph, export, head)
             except (ExportError, OSError) as exc:
                 fail(str(exc))
             record(
@@ -180,6 +183,7 @@ def network_cmd(
             f"{graph.number_of_edges()} edges)",
             err=fmt == "json",
         )
+        typer.echo(f"audit head: {head}", err=fmt == "json")
 
 
 def _table(rows: list[AccountScore], total: int) -> None:

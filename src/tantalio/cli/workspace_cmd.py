@@ -187,6 +187,14 @@ def ingest(
         min=1.0,
         help="Compression ratio above which an archive member is refused as a bomb (default 100).",
     ),
+    disk_timeout: float | None = typer.Option(
+        None,
+        "--disk-timeout",
+        min=1.0,
+        help="Seconds The Sleuth Kit may spend on one step of a disk image (listing a folder, "
+        "reading a file) before that image's listing is stopped (default 60): a damaged file "
+        "system can make it loop forever. Raise it for evidence on slow storage.",
+    ),
     classify: bool = typer.Option(
         True,
         "--classify/--no-classify",
@@ -226,16 +234,18 @@ def ingest(
         verify_images=verify,
         classify=classify,
     )
-    if max_archive_depth is not None or max_ratio is not None:
+    changes: dict[str, Any] = {}
+    if max_archive_depth is not None:
+        changes["max_depth"] = max_archive_depth
+    if max_ratio is not None:
+        changes["max_ratio"] = max_ratio
+    if disk_timeout is not None:
+        changes["disk_timeout"] = disk_timeout
+    if changes:
         import dataclasses
 
         from tantalio.evidence import EvidenceLimits
 
-        changes: dict[str, Any] = {}
-        if max_archive_depth is not None:
-            changes["max_depth"] = max_archive_depth
-        if max_ratio is not None:
-            changes["max_ratio"] = max_ratio
         options.limits = dataclasses.replace(EvidenceLimits(), **changes)
     if dask or dask_local:
         from tantalio.triage.dask_backend import DaskOptions

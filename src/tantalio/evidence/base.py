@@ -115,6 +115,16 @@ class WalkContext:
         self.expanded = 0
         self._tempdir: str | None = None
         self._counter = 0
+        # Partitions numbered up to this are passed over: a listing process that stopped in
+        # one of them (evidence/isolated.py) is followed by one that starts after it.
+        self.skip_partitions = 0
+
+    def at(self, where: str, partition: int, root: str, step: str = "folder") -> None:
+        """A kind is about to call C code that may never return on hostile input: TSK reading
+        the `partition table`, opening a `file system` or listing a `folder`, at member path
+        `where`, in allocated partition `partition` (0: an image without a partition table, or
+        the table itself) whose files lie under `root`. Nothing to do in-process; the listing
+        process (evidence/isolated.py) reports it, so a step that never ends is named."""
 
     def charge(self, size: int) -> str | None:
         """Count `size` uncompressed bytes against `max_total_size`; the reason if over."""

@@ -16,7 +16,7 @@ GIB = 1 << 30
 
 @dataclass(frozen=True, slots=True)
 class EvidenceLimits:
-    """Bounds on archive expansion.
+    """Bounds on archive expansion and on the disk-image listing process.
 
     max_depth: archives nested more deeply than this are listed but not expanded. An archive
         given as the source, or found in a folder or disk image, is depth 1.
@@ -30,6 +30,13 @@ class EvidenceLimits:
         memory; a larger one is spooled to the private temp area.
     temp_dir: parent of the private temp area (default: the system temp directory).
     expand_archives: False lists archives as plain files.
+    disk_timeout: seconds The Sleuth Kit may take over one step of a disk image (listing a
+        folder, opening or reading a file) before its listing process is stopped: a damaged
+        file system can make libtsk loop forever in C code (docs/decisions/evidence.md).
+        Raise it for evidence on slow storage; it never counts time the consumer spends.
+    disk_memory: address-space cap (bytes) of that process; None for no cap.
+    isolate_disks: False lists disk images in this process (no time limit, no cap): for
+        benchmarks and debugging only.
     """
 
     max_depth: int = 4
@@ -41,6 +48,9 @@ class EvidenceLimits:
     buffer_size: int = 32 * MIB
     temp_dir: str | None = None
     expand_archives: bool = True
+    disk_timeout: float = 60.0
+    disk_memory: int | None = 8 * GIB
+    isolate_disks: bool = True
 
     def ratio_error(self, size: int, compressed: int | None) -> str | None:
         """Say why a member of `size` bytes packed into `compressed` is a bomb, else None."""

@@ -21,7 +21,8 @@ then read like any deleted file's.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytsk3
@@ -125,20 +126,25 @@ class DataCheck:
 
 
 def walk_image(img: Any, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
-    """Every file of every recognised file system in the image."""
+    """Every file of every recognised file system in the image. Before each call into TSK
+    that may not return on a hostile image (reading the partition table, opening a file
+    system, listing a folder) the walk says where it is (`ctx.at`); partitions numbered up
+    to `ctx.skip_partitions` are passed over (a listing process stopped in one of them)."""
     check = getattr(img, "check", None)
+    ctx.at(blob.path, 0, blob.path, "partition table")
     try:
         volume = pytsk3.Volume_Info(img)
     except OSError:
         volume = None
     if volume is None:
+        ctx.at(blob.path, 0, blob.path, "file system")
         try:
             fs = pytsk3.FS_Info(img, offset=0)
         except OSError as exc:
             raise ContainerError(
                 f"no partition table or file system recognised ({describe(exc)})"
             ) from None
-        yield from walk_fs(fs, blob.path, DataCheck(check, fs, 0) if check else None)
+        yield from walk_fs(fs, blob.path, DataCheck(check, fs, 0) if check else None, ctx, 0)
         return
     block = volume.info.block_size
     number = 0
@@ -146,7 +152,10 @@ def walk_image(img: Any, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
         if not int(part.flags) & _PART_ALLOC:
             continue
         number += 1
+        if number <= ctx.skip_partitions:
+            continue
         prefix = join(blob.path, f"p{number}")
+        ctx.at(prefix, number, prefix, "file system")
         try:
             fs = pytsk3.FS_Info(img, offset=part.start * block)
         except OSError:
@@ -161,26 +170,41 @@ def walk_image(img: Any, blob: Blob, ctx: WalkContext) -> Iterator[Member]:
             )
             continue
         offset = part.start * block
-        yield from walk_fs(fs, prefix, DataCheck(check, fs, offset) if check else None)
+        yield from walk_fs(fs, prefix, DataCheck(check, fs, offset) if check else None, ctx, number)
 
 
-def walk_fs(fs: Any, prefix: str, data: DataCheck | None = None) -> Iterator[Member]:
-    root = fs.open_dir(path="/")
-    visited = {fs.info.root_inum}
-    ntfs = fs if int(fs.info.ftype) & _NTFS else None
-    yield from _walk_dir(root, prefix, visited, False, ntfs, data)
+@dataclass(slots=True)
+class _FsWalk:
+    """One file system's walk: `ntfs` is the file system when it is NTFS (metadata files,
+    streams, freed entries); `data` checks where a file's data lies before it is read
+    (damaged E01 chunks); `visited` holds the folders listed (a damaged file system can
+    name one twice); `at` says which folder TSK is about to list."""
+
+    ntfs: Any
+    data: DataCheck | None
+    visited: set[int]
+    at: Callable[[str], None]
 
 
-def _walk_dir(
-    directory: Any,
+def walk_fs(
+    fs: Any,
     prefix: str,
-    visited: set[int],
-    in_deleted: bool,
-    ntfs: Any,
-    data: DataCheck | None,
+    data: DataCheck | None = None,
+    ctx: WalkContext | None = None,
+    partition: int = 0,
 ) -> Iterator[Member]:
-    """`ntfs` is the file system when it is NTFS (metadata files, streams, freed entries);
-    `data` checks where a file's data lies before it is read (damaged E01 chunks)."""
+    def at(where: str) -> None:
+        if ctx is not None:
+            ctx.at(where, partition, prefix)
+
+    at(prefix)
+    root = fs.open_dir(path="/")
+    ntfs = fs if int(fs.info.ftype) & _NTFS else None
+    yield from _walk_dir(root, prefix, False, _FsWalk(ntfs, data, {fs.info.root_inum}, at))
+
+
+def _walk_dir(directory: Any, prefix: str, in_deleted: bool, walk: _FsWalk) -> Iterator[Member]:
+    ntfs, data = walk.ntfs, walk.data
     entries = []
     try:
         for f in directory:
@@ -216,16 +240,17 @@ def _walk_dir(
             continue
         if kind in _DIRS:
             addr = meta.addr if meta is not None else None
-            if addr is None or addr in visited:
+            if addr is None or addr in walk.visited:
                 continue
-            visited.add(addr)
+            walk.visited.add(addr)
             if ntfs is not None:
                 yield from _streams(f, meta, path, deleted, names, data)
+            walk.at(path)
             try:
                 sub = f.as_directory()
             except OSError:
                 continue  # a deleted folder whose entries are gone: nothing to list
-            yield from _walk_dir(sub, path, visited, deleted, ntfs, data)
+            yield from _walk_dir(sub, path, deleted, walk)
             continue
         member = _file(f, meta, path, deleted, kind, data)
         yield member

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
-from tantalio.evidence import registry
+from tantalio.evidence import isolated, registry
 from tantalio.evidence.base import Blob, Member, SourceKind, WalkContext, utc
 from tantalio.evidence.errors import (
     ContainerError,
@@ -209,11 +209,14 @@ def _disk(
     kind: SourceKind, src: str, name: str, st: os.stat_result, ctx: WalkContext
 ) -> Iterator[Member]:
     """A disk image's files. The image is the exhibit, not a file in it, so it gets a record
-    of its own only when it cannot be walked (to the end): then the reason is on that record."""
+    of its own only when it cannot be walked (to the end): then the reason is on that record.
+    TSK runs in a listing process with a time limit (evidence/isolated.py): a hostile file
+    system that makes it loop costs the partition it is in, not the run."""
     blob = Blob(name, name, st.st_size, lambda: open_local(src), True, src)
     error = None
+    walk = isolated.walk_disk(kind, blob, ctx) if ctx.limits.isolate_disks else kind.walk(blob, ctx)
     try:
-        with _closing(kind.walk(blob, ctx)) as members:
+        with _closing(walk) as members:
             for member in members:
                 yield from _emit(member, ctx, 0)
     except ContainerError as exc:

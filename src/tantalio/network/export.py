@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import networkx as nx
 
@@ -63,14 +64,24 @@ def flatten(graph: nx.Graph) -> nx.Graph:
     return out
 
 
-def export_graph(graph: nx.Graph, path: Path) -> str:
-    """Write `graph` as GEXF or GraphML, chosen by the file's extension; return the format."""
+def export_graph(graph: nx.Graph, path: Path, audit_head: str | None = None) -> str:
+    """Write `graph` as GEXF or GraphML, chosen by the file's extension; return the format.
+
+    `audit_head` (`SEQ:HASH`, the workspace's audit log head when exported, issue 14) is
+    written into the file: a GraphML graph attribute `tantalio_audit_head`, a GEXF
+    `<meta><description>`, so `tantalio audit verify --expect` can check it later."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ExportError(f"{path}: export as .gexf or .graphml")
     flat = flatten(graph)
     if fmt == "gexf":
         nx.write_gexf(flat, path)
+        if audit_head is not None:
+            text = path.read_text(encoding="utf-8")
+            note = f"<description>tantalio audit head {escape(audit_head)}</description>"
+            path.write_text(text.replace("</meta>", f"  {note}\n  </meta>", 1), "utf-8")
     else:
+        if audit_head is not None:
+            flat.graph["tantalio_audit_head"] = audit_head
         nx.write_graphml(flat, path)
     return fmt

@@ -220,10 +220,11 @@ def api_export(
     case = get_case(db, case_id)
     graph, ranking = _network(db, principal, case.id, all_cases)
     annotate(graph, ranking)
+    seq, digest = store_audit.audit_head(db)  # before this export's own event, as /export
     tmp = Path(tempfile.mkdtemp(prefix="tantalio-graph-"))
     try:
         path = tmp / f"network.{fmt}"
-        export_graph(graph, path)
+        export_graph(graph, path, f"{seq}:{digest}")
         data = path.read_bytes()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -243,6 +244,7 @@ def api_export(
         headers={
             "Content-Disposition": f'attachment; filename="network-{case.id}.{fmt}"',
             "Cache-Control": "no-store",
+            "X-Tantalio-Audit-Head": f"{seq}:{digest}",
         },
     )
 
