@@ -64,3 +64,33 @@ def test_watches_stay_out_of_the_records_index_and_still_fan_out(tmp_path: Path)
         assert sorted(m["series"] for m in found) == ["S1", "S2"]
     finally:
         svc.close()
+
+
+def test_deferred_fanout_compacts_only_when_asked_and_still_finds_pairs(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'ex.db'}"
+    token_a, _, _ = create_agency(db, "A", "DE", "a", ["push", "query"], 1e6, 10**6)
+    token_b, _, _ = create_agency(db, "B", "FR", "b", ["push", "query"], 1e6, 10**6)
+    config = ExchangeConfig(db_url=db, signing_key=str(tmp_path / "k.pem"), fanout_batch=1000)
+    svc = ExchangeService(config)
+    svc.start(background=False)
+    try:
+        a, b = _caller(svc, token_a), _caller(svc, token_b)
+        pdq = random_pdq()
+        assert svc.push(b, {"records": [{"pdq": pdq, "series": "B-1"}]})["created"] == 1
+        bulk = [{"pdq": random_pdq(), "pdq_quality": 90} for _ in range(2_499)]
+        bulk.append({"pdq": flip(pdq, 5), "pdq_quality": 90, "series": "A-9"})
+        assert svc.push(a, {"records": bulk})["created"] == 2_500  # > 2,000: deferred
+        assert svc.changes(b, 0, 10)["changes"] == []  # the PDQ fan-out waits
+        assert svc.index.fragmented()
+        assert svc.drain_fanout(compact=False) == 1000  # between pushes: no compaction
+        assert svc.index.fragmented()
+        assert svc.drain_fanout() == 1000  # in a pause: one segment first
+        assert not svc.index.fragmented() and svc.index.pdq.segment_count == 1
+        while svc.drain_fanout():
+            pass
+        assert svc.store.pending_fanout() == 0
+        feed = svc.changes(b, 0, 10)["changes"]
+        assert [(c["match"]["series"], c["match"]["distance"]) for c in feed] == [("A-9", 5)]
+        assert svc.series_links(b)["links"][0]["other_series"] == "A-9"
+    finally:
+        svc.close()

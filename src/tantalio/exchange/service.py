@@ -109,12 +109,14 @@ class ExchangeService:
             now = time.monotonic()
             quiet = now - self._bulk_at
             waited = now - (self._queued_at or now)
-            if quiet < cfg.fanout_idle_s and waited < cfg.fanout_max_wait_s:
+            paused = quiet >= cfg.fanout_idle_s
+            if not paused and waited < cfg.fanout_max_wait_s:
                 self._wake.wait(timeout=cfg.fanout_idle_s - quiet)
                 self._wake.clear()
                 continue
             try:
-                done = self.drain_fanout()
+                # Compaction holds the index's writers; only in a pause between pushes.
+                done = self.drain_fanout(compact=paused)
                 if not done:
                     self._queued_at = None
             except Exception:  # a database hiccup: try again on the next round
@@ -124,13 +126,14 @@ class ExchangeService:
                 self._wake.wait(timeout=1.0)
                 self._wake.clear()
 
-    def drain_fanout(self) -> int:
+    def drain_fanout(self, compact: bool = True) -> int:
         """One batch of deferred PDQ fan-out; returns how many records it handled. The
-        search runs without the write lock (index reads never block)."""
+        search runs without the write lock (index reads never block); with `compact`, a
+        fragmented PDQ index is compacted first."""
         rows = self.store.next_fanout(self.config.fanout_batch)
         if not rows:
             return 0
-        if self.index.fragmented():
+        if compact and self.index.fragmented():
             # The pushes that queued these left small PDQ segments behind; one segment
             # first makes the search of every queued hash (and later queries) cheaper.
             with self._write:
