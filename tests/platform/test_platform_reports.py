@@ -137,3 +137,60 @@ def test_xsd_rejects_wrong_order() -> None:
     )
     assert not schema.validate(bad)
     assert reports.REPORT_ORDER.index("incidentSummary") < reports.REPORT_ORDER.index("reporter")
+
+
+def test_md5_only_upload_round_trips_into_a_case(env: Env, tmp_path: Path) -> None:
+    """Issue 16: an upload matched by an MD5-only list is reported with the hash it matched
+    by (no SHA-256 made up), its account, IP and time with zone; ingested into a case, the
+    file is `known` by that MD5 and keeps the account, IP and time."""
+    from tantalio.store import repo
+    from tantalio.store.uploads import uploads_of_media
+    from tantalio.store.workspace import init_workspace
+    from tantalio.triage.hashset_import import import_hash_set
+    from tantalio.triage.pipeline import IngestOptions, ingest
+    from tantalio.triage.results import triage_rows
+
+    md5 = "7e" * 16
+    c = env.client
+    c.post("/v1/banks", json={"name": "MD5LIST"}, headers=env.admin)
+    r = c.post(
+        "/v1/banks/MD5LIST/entries",
+        headers=env.curate,
+        json={"entries": [{"md5": md5, "category": 1, "original_id": "M-1"}]},
+    )
+    assert r.status_code < 300, r.text
+    r = c.post(
+        "/v1/match",
+        headers=env.lookup,
+        json={
+            "hashes": {"md5": md5},
+            "content_ref": "clip.bin",
+            "account": {"id": "user-7", "username": "harbour", "service": "Example Chat"},
+            "upload": {"time": "2026-11-05T07:15:00+01:00", "ip": "192.0.2.44", "port": 40001},
+        },
+    )
+    assert [m["signal_type"] for m in r.json()["matches"]] == ["md5"]
+    body = c.get("/v1/reports/user-7", headers=env.curate)
+    package = tmp_path / "report-user-7.json"
+    package.write_bytes(body.content)
+    rep = read_report(package)
+    (f,) = rep.files
+    assert (f.md5, f.sha1, f.sha256) == (md5, None, None)
+    assert [(m.signal_type, m.original_id) for m in f.matches] == [("md5", "M-1")]
+    assert [(u.file_ref, u.ip, u.port, u.time) for u in rep.upload_events] == [
+        ("clip.bin", "192.0.2.44", 40001, "2026-11-05T07:15:00+01:00")
+    ]
+    assert rep.account.username == "harbour" and rep.account.service == "Example Chat"
+
+    md5_list = tmp_path / "md5.csv"
+    md5_list.write_text(f"signal_type,signal,category\nmd5,{md5},1\n")
+    with init_workspace(tmp_path / "ws") as ws:
+        import_hash_set(ws, md5_list, "hma", "md5-list")
+        ingest(ws, "OP-7", [str(package)], options=IngestOptions(in_process=True))
+        with ws.session() as s:
+            rows = {r.path: r for r in triage_rows(s, repo.get_case(s, "OP-7").id)}
+            row = rows["uploads/clip.bin"]
+            (up,) = uploads_of_media(s, [row.media_id])[row.media_id]
+    assert (row.verdict, row.algorithm, row.sha256, row.md5) == ("known", "md5", None, md5)
+    assert (up.account_id, up.ip, up.port) == ("user-7", "192.0.2.44", 40001)
+    assert up.uploaded_at is not None and up.uploaded_at.isoformat() == "2026-11-05T06:15:00"

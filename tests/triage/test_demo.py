@@ -19,6 +19,8 @@ def test_demo_plants_every_verdict(tmp_path: Path, capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     report = tmp_path / "demo" / "report" / "report.html"
     assert f"report: {report.resolve()}" in out and report.is_file()
+    pdf = report.with_name("report.pdf")  # issue 16: the demo shows the PDF for court too
+    assert f"pdf:    {pdf}" in out and pdf.read_bytes().startswith(b"%PDF")
     with open_workspace(tmp_path / "demo" / "workspace") as ws, ws.session() as s:
         rows = list(triage_rows(s, repo.get_case(s, "OP-DEMO").id))
     counts = counts_by_exhibit(rows)

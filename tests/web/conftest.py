@@ -179,13 +179,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_workspace(workspace_dir: Path) -> Iterator[str]:
-    """`tantalio serve` in a subprocess over WORKSPACE_DIR; yields its URL once /login answers."""
+def serve_workspace(workspace_dir: Path, *args: str) -> Iterator[str]:
+    """`tantalio serve` in a subprocess over WORKSPACE_DIR (more options in `args`); yields
+    its URL once /login answers."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("TANTALIO_DB", "TANTALIO_WORKSPACE")}
     cmd = [sys.executable, "-m", "tantalio.cli.main", "serve", "-w", str(workspace_dir)]
     proc = subprocess.Popen(
-        [*cmd, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        [*cmd, "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     try:

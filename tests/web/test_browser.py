@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from .conftest import PASSWORD, ROLE_USERS, grant_all, serve_workspace
 from .demo_case import DemoCase, ingest_demo
 
 CHROMIUM = "/usr/bin/chromium"
+CHATS = Path(__file__).resolve().parents[1] / "data" / "chats"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -63,8 +65,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         nora = store_auth.create_user(db, "nora", PASSWORD, "examiner", display_name="Nora")
         case, _ = repo.ensure_case(db, "NORA-1", "her own case")
         access.grant(db, case, nora, by_name="(test)")
+    evidence = root / "evidence"
+    chat_export = evidence / "chat-export"  # a chat-only exhibit: a text export, no media
+    chat_export.mkdir(parents=True, exist_ok=True)
+    name = "WhatsApp Chat with Garden Club.txt"
+    shutil.copy(CHATS / "text" / "android_en_us" / name, chat_export / name)
     try:
-        with serve_workspace(root / "ws") as url:
+        with serve_workspace(root / "ws", "--evidence-root", str(evidence)) as url:
             yield Server(url, ws, demo)
     finally:
         ws.close()
@@ -286,6 +293,71 @@ def test_role_checks(browser, server: Server) -> None:  # type: ignore[no-untype
     admin.click("form.row button[type=submit]")
     assert "One-time password for" in admin.inner_text("#one-time-password")
     admin.context.close()
+
+
+def test_inline_form_errors(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: a refused form shows its message next to the field, keeps what was typed."""
+    anon = browser.new_page()
+    anon.goto(f"{server.url}/login")
+    anon.fill("#username", "erin")
+    anon.fill("#password", "not her password")
+    anon.click("button[type=submit]")
+    assert anon.locator("#password-error").is_visible()
+    assert anon.input_value("#username") == "erin" and anon.input_value("#password") == ""
+    anon.close()
+
+    page = _page(browser, server, "erin")
+    page.goto(f"{server.url}/cases")
+    page.fill("input[name=reference]", "DEMO-1")
+    page.fill("input[name=title]", "a second try")
+    page.click("form[action='/cases'] button[type=submit]")
+    error = page.locator("#reference-error")
+    assert "exists already" in error.inner_text()
+    assert page.input_value("input[name=title]") == "a second try"
+    # the message sits right under its field, not at the top of the page
+    field_box = page.locator("input[name=reference]").bounding_box()
+    error_box = error.bounding_box()
+    assert 0 <= error_box["y"] - (field_box["y"] + field_box["height"]) < 20
+
+    page.goto(f"{server.url}/cases/{server.demo.case_id}")
+    page.fill("input[name=source]", "/etc/passwd")
+    page.fill("input[name=exhibit]", "phone-9")
+    page.click("form[action$='/ingest'] button[type=submit]")
+    assert "outside the evidence folders" in page.locator("#source-error").inner_text()
+    assert page.input_value("input[name=source]") == "/etc/passwd"
+    assert page.input_value("input[name=exhibit]") == "phone-9"
+    assert page.locator("#ingest-progress").count() == 1  # the case page, not an error page
+    page.locator("#source-error").scroll_into_view_if_needed()
+    _shot(page, "form-error")
+    page.context.close()
+
+
+def test_chat_only_ingest_from_the_browser_finishes_and_refreshes(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: a chat-only exhibit ingested from the case page finishes (no endless
+    "ingesting, 0 files"), and the exhibit's verdict columns fill in without a manual reload."""
+    page = _page(browser, server, "erin")
+    page.goto(f"{server.url}/cases")
+    page.fill("input[name=reference]", "CHATS-1")
+    page.click("form[action='/cases'] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/cases/\d+$"))
+    source = str(Path(server.workspace.dir).parent / "evidence" / "chat-export")  # type: ignore[arg-type]
+    page.fill("input[name=source]", source)
+    page.fill("input[name=exhibit]", "garden-club")
+    page.click("form[action$='/ingest'] button[type=submit]")
+    row = page.locator("#exhibits tr", has_text="garden-club")
+    # the page polls while it runs and reloads itself when done; generous: loaded machine
+    row.locator("td.status", has_text="complete").wait_for(timeout=180_000)
+    page.wait_for_function(
+        "() => document.getElementById('exhibits').dataset.running === 'no'", timeout=180_000
+    )
+    headers = page.locator("#exhibits thead th").all_inner_texts()
+    cells = row.first.locator("td").all_inner_texts()
+    by_header = dict(zip(headers, cells, strict=True))
+    assert by_header["non-media"] == "1" and by_header["Files"] == "1", by_header
+    assert "unreadable" in by_header and by_header["unreadable"] == ""
+    page.goto(page.url.split("?")[0] + "/network")  # its chats are there
+    assert "Alice" in page.locator("#ranking").inner_text()
+    page.context.close()
 
 
 def test_screenshots_stay_small() -> None:

@@ -4,6 +4,8 @@ their source, and the full exhibit path on hover."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -35,5 +37,7 @@ async def test_tiles_show_the_entry_reasons_and_labels(
     page = await d_examiner.get(f"/cases/{case_id}/triage")
     assert page.status_code == 200
     assert "Child abuse material" in page.text and "demo-known" in page.text
+    # the tile names the category short, so series and distance fit; the full name on hover
+    assert re.search(r'title="hash set demo-known: Child abuse material[^"]*">CAM ·', page.text)
     assert "camera EXIF · GPS" in page.text
     assert 'title="laptop/' in page.text  # the full path with its exhibit on hover

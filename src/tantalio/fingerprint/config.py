@@ -33,6 +33,15 @@ class FingerprintConfig:
         Y, Cb and Cr are decoded together at the PDQ scale and Y is hashed: the same pixels
         as the luma-only decode). Off by default; an ingest asks for its thumbnails this way
         instead of decoding each picture twice.
+    trim: also hash the picture inside uniform borders, letterbox bars or screenshot chrome
+        (`extra["pdq_trimmed"]`, issue 13): a second PDQ of the same file, only when the
+        file has such a frame (fingerprint/trim.py).
+    local_features: also extract ORB local features for the `local-features` signal type
+        (issue 13, localfeat/extract.py): "reference" keeps 64 keypoints in
+        `extra["local_features"]` (what a hash set stores); "query" keeps 400 there and adds
+        the mirror image's and, for a framed picture, the trimmed picture's in
+        `extra["local_features_variants"]` (what is searched). "" (the default): none, as a
+        run asks for them only where exact and PDQ matching settled nothing.
     mp_context: multiprocessing start method of `fingerprint_many` ("forkserver" is safe
         in threaded programs; "fork" starts faster).
     """
@@ -53,6 +62,14 @@ class FingerprintConfig:
     video_threads: int = 0
     mp_context: str = "forkserver"
     preview_px: int = 0
+    trim: bool = True
+    local_features: str = ""
+
+    def __post_init__(self) -> None:
+        if self.local_features not in ("", "reference", "query"):
+            raise ValueError(
+                f"local_features must be 'reference', 'query' or '', not {self.local_features!r}"
+            )
 
 
 DEFAULT_CONFIG = FingerprintConfig()

@@ -33,6 +33,7 @@ from tantalio.fingerprint.errors import why as _why
 from tantalio.fingerprint.magic import HEAD_BYTES, sniff
 from tantalio.fingerprint.pdq import pdq_from_luma
 from tantalio.fingerprint.record import IMAGE_TYPES, VIDEO_TYPES, Fingerprint
+from tantalio.fingerprint.trim import TrimBox, find_picture
 
 # Set by a `fingerprint_many` worker: called when a file turns out to be a video, so the
 # pool gives it `video_timeout_s` instead of `timeout_s`.
@@ -201,8 +202,52 @@ def _image(fp: Fingerprint, data: bytes, cfg: FingerprintConfig) -> None:
     fp.pdq_orientations = list(result.orientations) if result.orientations else None
     if decoded.scale > 1:
         fp.extra["pdq_scale"] = decoded.scale
+    box = None
+    try:  # the extra signals of issue 13 never cost a file its PDQ
+        if cfg.trim:
+            box = _trimmed(fp, decoded.luma, decoded.width, cfg)
+        if cfg.local_features:
+            _local(fp, decoded.luma, cfg.local_features, box)
+    except Exception as exc:
+        fp.extra.setdefault("warnings", []).append(f"trimmed PDQ / local features: {_why(exc)}")
     if decoded.preview is not None:
         fp.preview = preview_mod.encode(decoded.preview, fp.exif.orientation if fp.exif else None)
+
+
+def _trimmed(fp: Fingerprint, luma: Any, width: int, cfg: FingerprintConfig) -> TrimBox | None:
+    """The second PDQ of a framed picture (fingerprint/trim.py), in `extra`."""
+    box = find_picture(luma)
+    if box is None:
+        return None
+    result = pdq_from_luma(luma[box.y0 : box.y1, box.x0 : box.x1], orientations=cfg.orientations)
+    fp.extra["pdq_trimmed"] = result.hash
+    fp.extra["pdq_trimmed_quality"] = result.quality
+    if result.orientations:
+        fp.extra["pdq_trimmed_orientations"] = list(result.orientations)
+    fp.extra["pdq_trimmed_box"] = box.scaled(width / luma.shape[1])
+    return box
+
+
+def _local(fp: Fingerprint, luma: Any, role: str, box: TrimBox | None) -> None:
+    """Local features of a picture (localfeat/extract.py): a reference's, or a query's with
+    its variants."""
+    from tantalio.localfeat.extract import (
+        QUERY_KEYPOINTS,
+        REFERENCE_KEYPOINTS,
+        features,
+        with_mirror,
+    )
+
+    w, h = fp.width or luma.shape[1], fp.height or luma.shape[0]
+    if role == "reference":
+        fp.extra["local_features"] = features(luma, w, h, REFERENCE_KEYPOINTS).encode()
+        return
+    plain, mirror = with_mirror(luma, w, h, QUERY_KEYPOINTS)
+    fp.extra["local_features"] = plain.encode()
+    variants = [mirror]
+    if box is not None:
+        variants.append(features(luma, w, h, QUERY_KEYPOINTS, box=(box.x0, box.y0, box.x1, box.y1)))
+    fp.extra["local_features_variants"] = [v.encode() for v in variants]
 
 
 def _video(fp: Fingerprint, source: Any, cfg: FingerprintConfig, started: float) -> None:

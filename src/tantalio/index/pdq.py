@@ -424,6 +424,8 @@ class PDQIndex:
                         occupied=load(f"{name}.occupied", np.uint8, None, False),
                     )
                 )
+                if seg.get("ids_ascending") is True:  # bulk.build_dir: no check needed
+                    segments[-1].mark_ids_ascending()
             rows = int(header["tail_rows"])
             tail_words = np.array(load("tail.words", np.uint64, (rows, 4), False))
             tail_ids = np.array(load("tail.ids", np.int64, (rows,), False))

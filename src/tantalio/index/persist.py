@@ -39,16 +39,22 @@ def write_dir(path: str | Path, header: dict[str, Any], arrays: dict[str, np.nda
             json.dump(header, fh, indent=1)
             fh.flush()
             os.fsync(fh.fileno())
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-            os.rename(target, old)
-        os.rename(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_in(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def swap_in(tmp: Path, target: Path) -> None:
+    """Replace directory `target` by the complete directory `tmp` (renames only: a reader
+    sees the old index or the new one, never half of one)."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        os.rename(target, old)
+    os.rename(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_dir(path: str | Path, fmt: str, version: int) -> tuple[dict[str, Any], Loader]:

@@ -10,7 +10,8 @@ from tantalio.triage.results import TriageRow
 
 COLUMNS = ("exhibit", "path", "verdict", "priority", "sha256", "size", "type", "deleted",
            "hashset", "category", "series", "distance", "algorithm", "victim_identified",
-           "examiner_category", "examiner_series", "cases", "agencies", "error")  # fmt: skip
+           "examiner_category", "examiner_series", "cases", "agencies", "error",
+           "md5")  # fmt: skip  # md5: set only for content without a SHA-256
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from tantalio.reports.pdf import PdfUnavailable, write_pdf
 from tantalio.store import repo
 from tantalio.store import verdicts as store
 from tantalio.store.audit import audit_head
+from tantalio.store.scores import scores_of
 from tantalio.store.timeutil import utcnow
 from tantalio.store.workspace import Workspace
 from tantalio.triage.priority import new_media_clusters
@@ -106,7 +107,14 @@ def _thumb(ws: Workspace, rel: str | None) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
 
-def _reasons(row: TriageRow, detail: store.MediaDetail | None, cluster: int) -> list[str]:
+def _reasons(
+    row: TriageRow,
+    detail: store.MediaDetail | None,
+    cluster: int,
+    labels: Sequence[str] = (),
+) -> list[str]:
+    """Why a new media ranks where it does, as on its tile: the priority facts, then the
+    classifier plug-ins' labels with their source (`label (classifier version)`)."""
     out = []
     if cluster > 1:
         out.append(f"series of {cluster} in this case")
@@ -120,7 +128,7 @@ def _reasons(row: TriageRow, detail: store.MediaDetail | None, cluster: int) -> 
         out.append("deleted")
     if detail and detail.datetime_original:
         out.append(f"taken {detail.datetime_original}")
-    return out
+    return out + list(labels)
 
 
 def _exchange_connected(ws: Workspace) -> bool:
@@ -184,14 +192,21 @@ def build_report(
     ids = {r.media_id for r in new_rows if r.media_id is not None}
     details = store.media_details(session, ids)
     clusters = new_media_clusters(session, ids)
+    shown = new_rows[:NEW_SHOWN]
+    scores = scores_of(session, {r.media_id for r in shown if r.media_id is not None})
     new_items = []
-    for r in new_rows[:NEW_SHOWN]:
+    for r in shown:
         d = details.get(r.media_id or -1)
+        labels = [
+            f"{s.label} ({s.classifier} {s.version})"
+            for s in scores.get(r.media_id or -1, [])
+            if s.label
+        ]
         new_items.append(
             NewItem(
                 r,
                 _thumb(ws, d.thumbnail if d else None),
-                _reasons(r, d, clusters.get(r.media_id or -1, 1)),
+                _reasons(r, d, clusters.get(r.media_id or -1, 1), labels),
             )
         )
 
@@ -201,7 +216,7 @@ def build_report(
             continue
         s = series.setdefault(r.series, SeriesFound(r.series))
         s.files += 1
-        s.media.add(r.sha256 or "")
+        s.media.add(r.sha256 or r.md5 or "")
         s.categories[CATEGORY_NAMES.get(r.category, str(r.category))] += 1
         s.victim_identified = s.victim_identified or bool(r.victim_identified)
         s.exhibits.add(r.exhibit)
@@ -237,6 +252,7 @@ def build_report(
             examiner_series=sections.examiner_series(rows),
             reviewed=sum(1 for r in rows if r.examiner_category is not None),
             chats=sections.chat_section(session, case.id),
+            uploads=sections.reported_uploads(session, case.id, rows),
             audit=sections.audit_section(session, case.id),
             category_name=category_name,
         )

@@ -148,5 +148,44 @@ def chat_section(session: Session, case_id: int) -> ChatSection | None:
     )
 
 
+def reported_uploads(session: Session, case_id: int, rows: list[TriageRow]) -> list[dict[str, Any]]:
+    """The uploads platforms reported for this case's media (law-enforcement report
+    packages): account, IP and port, time in UTC (and as given; flagged when the platform
+    stated no time zone), with each file's verdict and the hash it is known by."""
+    from tantalio.store.uploads import uploads_of_media
+
+    by_media = {r.media_id: r for r in rows if r.media_id is not None}
+    facts = uploads_of_media(session, by_media, [case_id])
+    out: list[dict[str, Any]] = []
+    for mid, ups in facts.items():
+        row = by_media[mid]
+        for u in ups:
+            out.append(
+                {
+                    "account": " · ".join(
+                        str(v)
+                        for v in (
+                            u.service,
+                            u.account_id,
+                            u.account.get("username"),
+                            u.account.get("email"),
+                            u.account.get("phone"),
+                        )
+                        if v
+                    ),  # fmt: skip
+                    "ip": u.ip or "",
+                    "port": u.port,
+                    "utc": u.uploaded_at.isoformat(sep=" ") if u.uploaded_at else None,
+                    "given": u.time_given or "",
+                    "zone_stated": u.zone_stated,
+                    "hash": f"SHA-256 {row.sha256[:16]}…" if row.sha256 else f"MD5 {row.md5}",
+                    "verdict": row.verdict,
+                    "reporter": u.reporter or "",
+                }
+            )
+    out.sort(key=lambda d: (d["utc"] is None, d["utc"] or "", d["account"]))
+    return out
+
+
 def audit_section(session: Session, case_id: int) -> AuditSummary:
     return case_audit_summary(session, case_id)

@@ -8,7 +8,9 @@ The index capability says which kind of index holds the signal:
 - `exact`: equal values only (dictionary lookup); `distance` is 0 or 1;
 - `hamming`: radius search by Hamming distance (PDQ, multi-index hashing);
 - `frames`: a list of frame hashes searched one by one in a Hamming index, scored by the
-  share of frames matched (vPDQ).
+  share of frames matched (vPDQ);
+- `local`: keypoint descriptors voted per reference and verified geometrically (local
+  features, issue 13); an `Indexes` answers it through an optional `local_features` method.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 if TYPE_CHECKING:
     from tantalio.fingerprint.record import Fingerprint
 
-IndexKind = Literal["exact", "hamming", "frames"]
-INDEX_KINDS: tuple[IndexKind, ...] = ("exact", "hamming", "frames")
+IndexKind = Literal["exact", "hamming", "frames", "local"]
+INDEX_KINDS: tuple[IndexKind, ...] = ("exact", "hamming", "frames", "local")
 HEX = re.compile(r"^[0-9a-f]+$")
 
 

@@ -12,14 +12,19 @@ What is compared:
   frames, scored by query share and index share (`rules.vpdq_verdict`);
 - with `rules.frames_vs_images`, for content (not a raw signal): a video's frames against
   picture hashes (a known picture inside a video) and a picture against known videos'
-  frames (a frame saved as a picture).
+  frames (a frame saved as a picture);
+- pdq-trimmed: the PDQ of the picture inside its frame (borders, letterbox, screenshot
+  chrome) against picture PDQs, for references the plain PDQ did not match;
+- local features (`rules.local_features`): the query's keypoint variants through the
+  caller's `local_features` method, when its indexes have one and nothing above matched
+  (issue 13); each match carries its transform and false-match probability.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tantalio.fingerprint.record import ORIENTATIONS
 from tantalio.signals import registry
@@ -27,7 +32,9 @@ from tantalio.signals.rules import (
     RULE_EXACT,
     RULE_FRAME_IN_IMAGE,
     RULE_IMAGE_IN_VIDEO,
+    RULE_LOCAL,
     RULE_PDQ,
+    RULE_PDQ_TRIMMED,
     MatchRules,
 )
 from tantalio.signals.vpdq import parse_frames, shares, unique_pdqs
@@ -56,6 +63,24 @@ class Indexes(Protocol):
         ...
 
 
+class LocalIndexes(Protocol):
+    """What indexes that hold local features also answer (optional: `lookup` asks for it
+    with getattr, so the other callers' indexes need nothing new)."""
+
+    def local_features(self, variants: Sequence[str], rules: MatchRules) -> list[LocalHit]:
+        """References whose local features verify against one of the query's variants
+        (`lf1:` texts) with at least `rules.local_min_inliers` inliers."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LocalHit:
+    ref: int
+    inliers: int
+    false_match_probability: float
+    transform: dict[str, Any]
+
+
 @dataclass(slots=True)
 class Query:
     """What is looked up: exact values by column, a PDQ with its orientations, video frames."""
@@ -65,6 +90,9 @@ class Query:
     pdq_quality: int | None = None
     orientations: list[str] | None = None  # ORIENTATIONS order; [0] == pdq
     frames: list[str] | None = None  # unique, quality-gated frame PDQs
+    trimmed: list[str] | None = None  # PDQ of the picture inside its frame, orientations
+    trimmed_quality: int | None = None
+    local: list[str] | None = None  # local-features variants (identity, mirror, trimmed)
     # Content (a fingerprint) is also compared across pictures and video frames; a raw
     # signal searches its own type's index only, as HMA's raw lookups do.
     cross: bool = True
@@ -77,7 +105,22 @@ class Query:
             frames = unique_pdqs(
                 ((f.pdq, f.quality, f.timestamp) for f in fp.frames), rules.min_quality
             )
-        return cls(exact, fp.pdq, fp.pdq_quality, fp.pdq_orientations, frames)
+        extra = fp.extra
+        trimmed = extra.get("pdq_trimmed_orientations") or (
+            [extra["pdq_trimmed"]] if extra.get("pdq_trimmed") else None
+        )
+        local = [extra["local_features"]] if extra.get("local_features") else []
+        local += extra.get("local_features_variants") or []
+        return cls(
+            exact,
+            fp.pdq,
+            fp.pdq_quality,
+            fp.pdq_orientations,
+            frames,
+            trimmed=trimmed,
+            trimmed_quality=extra.get("pdq_trimmed_quality"),
+            local=local or None,
+        )
 
     @classmethod
     def of_signal(cls, signal_type: str, value: str, rules: MatchRules) -> Query:
@@ -87,6 +130,8 @@ class Query:
             frames = unique_pdqs(parse_frames(value), rules.min_quality)
             return cls(frames=frames, cross=False)
         clean = st.normalize(value)
+        if st.index == "local":
+            return cls(local=[clean], cross=False)
         if st.index == "hamming":
             return cls(pdq=clean, cross=False)
         return cls(exact={st.name: clean}, cross=False)
@@ -103,6 +148,8 @@ class SignalMatch:
     orientation: str | None = None  # the query orientation that matched (PDQ)
     query_share: float | None = None  # vPDQ
     index_share: float | None = None  # vPDQ
+    transform: dict[str, Any] | None = None  # local features: crop box, scale, rotation, ...
+    false_match_probability: float | None = None  # local features
 
 
 _COLUMNS = registry.exact_columns()
@@ -196,6 +243,26 @@ def lookup(query: Query, indexes: Indexes, rules: MatchRules) -> list[SignalMatc
             ]
             for ref, (d, k) in best_per_ref(flat).items():
                 keep(SignalMatch(ref, "vpdq", d, RULE_IMAGE_IN_VIDEO, _orientation(k)))
+    if query.trimmed and rules.pdq_ok(query.trimmed_quality):
+        trimmed = query.trimmed if rules.orientations else query.trimmed[:1]
+        for ref, (d, k) in best_per_ref(indexes.pdq(trimmed, rules.pdq_threshold)).items():
+            if (ref, "pdq") not in found:
+                keep(SignalMatch(ref, "pdq-trimmed", d, RULE_PDQ_TRIMMED, _orientation(k)))
+    search_local = getattr(indexes, "local_features", None)
+    # local features only for content the exact and PDQ signals did not settle: they cost
+    # more than all of those together, and a settled file's verdict would not change
+    if query.local and rules.local_features and search_local is not None and not found:
+        for hit in search_local(query.local, rules):
+            keep(
+                SignalMatch(
+                    hit.ref,
+                    "local-features",
+                    max(0, 64 - hit.inliers),
+                    RULE_LOCAL,
+                    transform=hit.transform,
+                    false_match_probability=hit.false_match_probability,
+                )
+            )
     if query.frames:
         hits = indexes.frames(query.frames, rules.vpdq_frame_distance)
         for m in video_matches(query.frames, hits, indexes, rules):

@@ -14,7 +14,9 @@ from tantalio.signals.base import INDEX_KINDS, IndexKind, SignalError, SignalTyp
 
 SIGNAL_MODULES = (
     "tantalio.signals.crypto",
+    "tantalio.signals.local_features",
     "tantalio.signals.pdq",
+    "tantalio.signals.pdq_trimmed",
     "tantalio.signals.vpdq",
 )
 

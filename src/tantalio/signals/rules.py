@@ -18,6 +18,8 @@ from tantalio.signals.vpdq import Shares
 DEFAULT_PDQ_THRESHOLD = 31
 DEFAULT_MIN_QUALITY = 50
 DEFAULT_VPDQ_SHARE = 0.8
+# Local features (issue 13): the operating point of docs/decisions/local-features.md.
+DEFAULT_LOCAL_MIN_INLIERS = 22
 
 RULE_EXACT = "exact"
 RULE_PDQ = "pdq"
@@ -25,6 +27,8 @@ RULE_VPDQ_QUERY = "vpdq-query-share"
 RULE_VPDQ_INDEX = "vpdq-index-share"
 RULE_FRAME_IN_IMAGE = "video-frame-pdq"  # a video's frame near a known picture
 RULE_IMAGE_IN_VIDEO = "pdq-video-frame"  # a picture near a frame of a known video
+RULE_PDQ_TRIMMED = "pdq-trimmed"  # the picture inside a frame (borders, screenshot) near a PDQ
+RULE_LOCAL = "local-features"  # keypoints verified on one similarity (crop, overlay, rotation)
 RULES = (
     RULE_EXACT,
     RULE_PDQ,
@@ -32,6 +36,8 @@ RULES = (
     RULE_VPDQ_INDEX,
     RULE_FRAME_IN_IMAGE,
     RULE_IMAGE_IN_VIDEO,
+    RULE_PDQ_TRIMMED,
+    RULE_LOCAL,
 )
 
 
@@ -48,7 +54,9 @@ class MatchRules:
     reference's unique frames matched reaches the second; None turns that side off
     (`vpdq_index_share=None` is threatexchange's own rule: query share >= 80 %, index share
     >= 0 %). `frames_vs_images`: a video's frames are also compared with picture hashes,
-    and pictures with the frames of known videos, both ways.
+    and pictures with the frames of known videos, both ways. `local_features`: pictures are
+    also matched by local features where the caller's indexes hold them, a match needing
+    `local_min_inliers` verified keypoint pairs (issue 13).
     """
 
     pdq_threshold: int = DEFAULT_PDQ_THRESHOLD
@@ -58,6 +66,8 @@ class MatchRules:
     vpdq_query_share: float | None = DEFAULT_VPDQ_SHARE
     vpdq_index_share: float | None = DEFAULT_VPDQ_SHARE
     frames_vs_images: bool = True
+    local_features: bool = True
+    local_min_inliers: int = DEFAULT_LOCAL_MIN_INLIERS
 
     def __post_init__(self) -> None:
         for name in ("pdq_threshold", "vpdq_frame_distance"):
@@ -71,7 +81,10 @@ class MatchRules:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not 0.0 < float(v) <= 1.0):
                 raise RulesError(f"match rule {name} must be in (0, 1] or null")
-        for name in ("orientations", "frames_vs_images"):
+        m = self.local_min_inliers
+        if isinstance(m, bool) or not isinstance(m, int) or not 3 <= m <= 64:
+            raise RulesError("match rule local_min_inliers must be an integer 3..64")
+        for name in ("orientations", "frames_vs_images", "local_features"):
             if not isinstance(getattr(self, name), bool):
                 raise RulesError(f"match rule {name} must be true or false")
 

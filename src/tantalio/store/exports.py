@@ -29,7 +29,7 @@ class OccurrenceOut:
 @dataclass(slots=True)
 class MediaOut:
     media_id: int
-    sha256: str
+    sha256: str | None  # None: known only by MD5/SHA-1 (a report package's file)
     md5: str
     sha1: str
     size: int

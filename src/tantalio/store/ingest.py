@@ -26,7 +26,11 @@ from tantalio.store.timeutil import to_naive_utc, utcnow
 
 @dataclass(slots=True)
 class Occurrence:
-    """One file occurrence as ingest hands it to the store (`sha256` None: unreadable)."""
+    """One file occurrence as ingest hands it to the store (`sha256` None: unreadable).
+
+    `sha256` is the content key of its media (`content_key`): the SHA-256, or `md5:<hex>` /
+    `sha1:<hex>` for a file known only by those hashes (a report package's MD5-only file).
+    """
 
     path: str
     size: int | None
@@ -48,11 +52,37 @@ def existing_path_keys(session: Session, exhibit_id: int) -> set[str]:
     return set(session.scalars(select(File.path_key).where(File.exhibit_id == exhibit_id)))
 
 
-def media_ids(session: Session, sha256s: Iterable[str]) -> dict[str, int]:
+def content_key(row: dict[str, Any]) -> str:
+    """The key a media row is found by: its SHA-256, else `md5:<hex>`, else `sha1:<hex>`.
+
+    Only a hashes-only row (a report package's file) can lack a SHA-256; its column then
+    stays NULL, so the key's prefix is never mistaken for a SHA-256 (none is made up).
+    """
+    if row.get("sha256"):
+        return str(row["sha256"])
+    if row.get("md5"):
+        return f"md5:{row['md5']}"
+    if row.get("sha1"):
+        return f"sha1:{row['sha1']}"
+    raise ValueError("a media row needs a SHA-256, MD5 or SHA-1")
+
+
+def media_ids(session: Session, keys: Iterable[str]) -> dict[str, int]:
+    """Media ids by content key (`content_key`): SHA-256s, and `md5:`/`sha1:` keys, which
+    find only media without a SHA-256 (a file with bytes is never merged into them)."""
     out: dict[str, int] = {}
-    for batch in chunks(set(sha256s)):
-        q = select(Media.sha256, Media.id).where(Media.sha256.in_(batch))
-        out.update((sha, mid) for sha, mid in session.execute(q))
+    groups: dict[str, set[str]] = {"sha256": set(), "md5": set(), "sha1": set()}
+    for key in set(keys):
+        algorithm, _, value = key.rpartition(":")
+        groups[algorithm or "sha256"].add(value)
+    for algorithm, values in groups.items():
+        column = getattr(Media, algorithm)
+        prefix = "" if algorithm == "sha256" else f"{algorithm}:"
+        for batch in chunks(values):
+            q = select(column, Media.id).where(column.in_(batch))
+            if prefix:
+                q = q.where(Media.sha256.is_(None)).order_by(Media.id.desc())
+            out.update((f"{prefix}{value}", mid) for value, mid in session.execute(q))
     return out
 
 
@@ -70,10 +100,11 @@ def clean_error(error: str | None) -> str | None:
 
 
 def media_row(fp: Fingerprint, thumbnail: str | None = None) -> dict[str, Any]:
-    """A `media` row from a fingerprint (EXIF flattened, frames as [pdq, quality, t])."""
+    """A `media` row from a fingerprint (EXIF flattened, frames as [pdq, quality, t]); an
+    empty SHA-256 (a hashes-only file known by MD5 or SHA-1) is stored as NULL."""
     exif = fp.exif
     return {
-        "sha256": fp.sha256.lower(),
+        "sha256": fp.sha256.lower() or None,
         "md5": fp.md5.lower(),
         "sha1": fp.sha1.lower(),
         "size": fp.size,
@@ -116,11 +147,11 @@ def write_batch(
     new_media: Sequence[dict[str, Any]],
 ) -> BatchWritten:
     """Insert the batch's new media and its file rows (both idempotently)."""
-    wanted = {m["sha256"]: m for m in new_media}
+    wanted = {content_key(m): m for m in new_media}
     present = media_ids(session, wanted)
-    rows = [m for sha, m in wanted.items() if sha not in present]
+    rows = [m for key, m in wanted.items() if key not in present]
     insert_ignore(session, Media, rows)
-    inserted = media_ids(session, (m["sha256"] for m in rows))
+    inserted = media_ids(session, (content_key(m) for m in rows))
     ids = present | inserted
     missing = {f.sha256 for f in files if f.sha256 and f.sha256 not in ids}
     if missing:

@@ -35,7 +35,7 @@ class Media(Base):
     __tablename__ = "media"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     md5: Mapped[str] = mapped_column(String(32), index=True)
     sha1: Mapped[str] = mapped_column(String(40), index=True)
     size: Mapped[int] = mapped_column(BigInteger)

@@ -27,6 +27,7 @@ MODEL_MODULES = (
     "tantalio.store.subscriptions",  # signed list subscriptions, case notices
     "tantalio.store.scores",  # classifier scores of media
     "tantalio.store.exchange_ws",  # the central exchange's answers, sync state, series links
+    "tantalio.store.uploads",  # reported uploads from law-enforcement report packages
 )
 
 

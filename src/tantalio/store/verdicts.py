@@ -41,6 +41,7 @@ class FileFact:
     datetime_original: str | None
     verdict: str | None = None
     priority: float | None = None
+    md5: str | None = None  # the key of a media known only by MD5 (a report package's file)
 
 
 @dataclass(slots=True)
@@ -83,6 +84,7 @@ def _file_query():  # type: ignore[no-untyped-def]
             Media.datetime_original,
             File.verdict,
             File.priority,
+            Media.md5,
         )
         .join(Exhibit, Exhibit.id == File.exhibit_id)
         .outerjoin(Media, Media.id == File.media_id)

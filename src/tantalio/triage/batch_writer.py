@@ -52,7 +52,7 @@ class BatchWriter:
 
     def known_media(self, row: dict[str, Any]) -> None:
         """A media row that must not replace one already queued (hashes-only files)."""
-        self.batch_media.setdefault(row["sha256"], row)
+        self.batch_media.setdefault(store.content_key(row), row)
 
     def add(self, occ: store.Occurrence) -> None:
         self.batch.append(occ)

@@ -55,7 +55,7 @@ def _thumbnail(ws: Workspace, media: Media):  # type: ignore[no-untyped-def]
 def media_input(ws: Workspace, m: Media) -> MediaInput:
     return MediaInput(
         media_id=m.id,
-        sha256=m.sha256,
+        sha256=m.sha256 or "",
         kind=m.kind,
         type=m.type,
         width=m.width,
@@ -102,7 +102,9 @@ def classify_case(
                     try:
                         scores = _checked(c, c.classify(media_input(ws, m)))
                     except Exception as exc:  # one media never stops the run
-                        report.errors.append(f"{c.name} on media {m.sha256[:12]}…: {exc}")
+                        report.errors.append(
+                            f"{c.name} on media {(m.sha256 or m.md5)[:12]}…: {exc}"
+                        )
                         continue
                     rows = [
                         store.ScoreRow(

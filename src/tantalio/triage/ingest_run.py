@@ -12,11 +12,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tantalio.evidence import describe_source, open_source, verify_source
 from tantalio.store import ingest as store
 from tantalio.store import matching as store_matching
 from tantalio.store import repo
+from tantalio.store.uploads import record_uploads
 from tantalio.store.verdicts import case_ids_of_media
 from tantalio.store.workspace import Workspace
 from tantalio.triage.analyzers import AnalyzerContext, load_analyzers
@@ -24,7 +26,7 @@ from tantalio.triage.executors import Executor, WorkerSetup, make_executor
 from tantalio.triage.exhibit_pass import ExhibitPass
 from tantalio.triage.indexes import WorkspaceIndexes
 from tantalio.triage.ingest_types import ExhibitReport, IngestOptions, Source
-from tantalio.triage.le_report import is_le_report, reported_items
+from tantalio.triage.le_report import is_le_report, read_package
 from tantalio.triage.matching import Matcher, near_duplicates_pending, pdq_entry_matches
 from tantalio.triage.progress import IngestProgress
 from tantalio.triage.verdicts import refresh_cases
@@ -91,13 +93,19 @@ class IngestRun:
         if spool:
             job.spool_root = self.tmp / f"exhibit-{exhibit_id}"
             job.spool_root.mkdir(parents=True, exist_ok=True)
+        uploads: list[dict[str, Any]] = []
         for src in sources:
             if is_le_report(src.path):
-                for item in reported_items(src.path):
+                package = read_package(src.path)
+                for item in package.items:
                     job.take_hashes_only(item.occurrence, item.media, src.prefix)
+                uploads += [{**u, "path": src.prefix + u["path"]} for u in package.uploads]
             for ef in open_source(src.path, self.options.limits):
                 job.take(ef, src.prefix + ef.path)
         job.drain()
+        if uploads:
+            with self.ws.transaction() as s:
+                record_uploads(s, exhibit_id, uploads)
         self.new_media |= job.writer.new_media
         self.touched |= job.writer.touched
         if spool:

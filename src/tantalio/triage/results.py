@@ -46,6 +46,8 @@ class TriageRow:
     # status, victim_identified.
     agencies: list[dict[str, Any]] = field(default_factory=list)
     media_id: int | None = None
+    # Set when the content has no SHA-256 (a report package's MD5-only file): its identity.
+    md5: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -79,6 +81,7 @@ def triage_rows(
             kind=f.kind,
             deleted=f.deleted,
             media_id=f.media_id,
+            md5=f.md5 if f.sha256 is None and f.media_id is not None else None,
         )
         if f.media_id is not None:
             row.cases = sorted(

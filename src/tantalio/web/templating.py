@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.responses import Response
 
@@ -42,10 +44,46 @@ TEMPLATES.env.finalize = _finalize
 TEMPLATES.env.filters["when"] = _when
 TEMPLATES.env.filters["num"] = i18n.number
 TEMPLATES.env.filters["localtime"] = i18n.when
+TEMPLATES.env.filters["fixed"] = i18n.fixed
+TEMPLATES.env.filters["tr"] = i18n.tr
+TEMPLATES.env.globals["js_catalog"] = i18n.js_catalog
+TEMPLATES.env.globals["VOCABULARY"] = frozenset(i18n.VOCABULARY)
 TEMPLATES.env.globals["LOCALES"] = i18n.LOCALES
 TEMPLATES.env.filters["category_label"] = category_label
 TEMPLATES.env.globals["CATEGORIES"] = CATEGORIES
 TEMPLATES.env.globals["CATEGORY_SHORT"] = CATEGORY_SHORT
+
+
+@pass_context
+def field_error(ctx: Context, name: str) -> Markup:
+    """The message of a refused form field, shown next to it (web/forms.py)."""
+    message = (ctx.get("errors") or {}).get(name)
+    if not message:
+        return Markup("")
+    return Markup('<span class="field-error" id="{0}-error" role="alert">{1}</span>').format(
+        name, visible(str(i18n.tr(message)))
+    )
+
+
+@pass_context
+def invalid(ctx: Context, name: str) -> Markup:
+    """`aria-invalid` and the link to the message, on a refused field's input."""
+    if not (ctx.get("errors") or {}).get(name):
+        return Markup("")
+    return Markup(' aria-invalid="true" aria-describedby="{0}-error"').format(name)
+
+
+@pass_context
+def typed(ctx: Context, name: str, default: Any = "") -> Any:
+    """What the user typed into a field of a refused form (else `default`)."""
+    form = ctx.get("form") or {}
+    value = form.get(name)
+    return default if value is None else value
+
+
+TEMPLATES.env.globals["field_error"] = field_error
+TEMPLATES.env.globals["invalid"] = invalid
+TEMPLATES.env.globals["typed"] = typed
 
 
 def render(

@@ -304,14 +304,14 @@ def known_media(session: Session, shas: set[str]) -> tuple[dict[str, KnownRow], 
         )
         for sha, algorithm, cat, series, kind in session.execute(q2):
             if entry_alerts(kind, cat):
-                note(sha, cat, series, f"match:{algorithm}")
+                note(str(sha), cat, series, f"match:{algorithm}")
             elif kind == "known-good":
-                good.add(sha)
+                good.add(str(sha))
         q3 = select(Media.sha256, Media.category).where(
             Media.sha256.in_(batch), Media.category.is_not(None), Media.category != 0
         )
         for sha, cat in session.execute(q3):
-            note(sha, cat, None, "examiner")
+            note(str(sha), cat, None, "examiner")
         q4 = (
             select(Media.sha256, Series.name)
             .join(MediaSeries, MediaSeries.media_id == Media.id)

@@ -16,6 +16,8 @@ from pydantic import BaseModel
 
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
+from tantalio.web.forms import form_context
+from tantalio.web.i18n import N_
 from tantalio.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -70,7 +72,7 @@ def _attempt_login(request: Request, db: Session, username: str, password: str) 
         db.commit()
         raise HTTPException(
             429,
-            "too many login attempts; try again later",
+            N_("too many login attempts; try again later"),
             headers={"Retry-After": str(int(wait) + 1)},
         )
     user = store_auth.authenticate(db, key, password)
@@ -80,7 +82,7 @@ def _attempt_login(request: Request, db: Session, username: str, password: str) 
             db, "login.failed", username=key[:64], object_type="user", object_id=key[:64], ip=ip
         )
         db.commit()
-        raise HTTPException(401, "wrong username or password, or the account is disabled")
+        raise HTTPException(401, N_("wrong username or password, or the account is disabled"))
     request.app.state.login_user_limiter.reset(key)
     return user
 
@@ -135,16 +137,17 @@ def login_form(
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
-        raise HTTPException(403, "the login form expired; reload the page")
+        raise HTTPException(403, N_("the login form expired; reload the page"))
     try:
         user = _attempt_login(request, db, username, password)
     except HTTPException as exc:
         token = secrets.token_urlsafe(24)
+        ctx, status = form_context(exc, "password", username=username)  # never the password
         response = render(
             request,
             "login.html",
-            {"login_csrf": token, "next": _safe_next(next), "error": exc.detail},
-            status_code=exc.status_code,
+            {"login_csrf": token, "next": _safe_next(next), **ctx},
+            status_code=status,
             headers=exc.headers,
         )
         response.set_cookie(
@@ -239,9 +242,9 @@ def change_password(
 ) -> None:
     user = principal.user
     if store_auth.authenticate(db, user.username, current) is None:
-        raise HTTPException(400, "the current password is wrong")
+        raise HTTPException(400, N_("the current password is wrong"))
     if current == new:
-        raise HTTPException(400, "choose a new password different from the current one")
+        raise HTTPException(400, N_("choose a new password different from the current one"))
     try:
         store_auth.set_password(db, user, new)
     except ValueError as exc:
@@ -271,15 +274,22 @@ def password_form(
     principal: Principal = Depends(require(allow_password_change=True)),
     db: Session = Depends(get_db),
 ) -> Response:
-    if new_password != confirm_password:
-        return render(
-            request, "password.html", {"error": "the two new passwords differ"}, status_code=400
-        )
     response = RedirectResponse("/", status_code=303)
     try:
+        if new_password != confirm_password:
+            raise HTTPException(400, N_("the two new passwords differ"))
         change_password(request, db, principal, current_password, new_password, response)
     except HTTPException as exc:
-        return render(request, "password.html", {"error": exc.detail}, status_code=exc.status_code)
+        detail = str(exc.detail)
+        field = (
+            "confirm_password"
+            if "differ" in detail
+            else "current_password"
+            if "current password is wrong" in detail
+            else "new_password"
+        )
+        ctx, status = form_context(exc, field)  # passwords are never sent back
+        return render(request, "password.html", ctx, status_code=status)
     return response
 
 

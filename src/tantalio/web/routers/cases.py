@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from tantalio.store import access, repo
 from tantalio.store import audit as store_audit
@@ -23,6 +23,8 @@ from tantalio.store.cases import VERDICTS
 from tantalio.triage.tile_facts import annotate
 from tantalio.web.categories import CATEGORIES
 from tantalio.web.exchange_view import case_exchange
+from tantalio.web.forms import form_context
+from tantalio.web.i18n import N_
 from tantalio.web.routers.notices import notice_dicts
 from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
 from tantalio.web.templating import render
@@ -48,7 +50,7 @@ class IngestIn(BaseModel):
 def get_case(db: Session, case_id: int) -> Case:
     case = wq.get_case_by_id(db, case_id)
     if case is None:
-        raise HTTPException(404, f"no case {case_id}")
+        raise HTTPException(404, N_("no case {id}", id=case_id))
     return case
 
 
@@ -71,9 +73,11 @@ def _cases(db: Session, principal: Principal) -> list[dict[str, Any]]:
 
 def create_case(request: Request, db: Session, principal: Principal, body: CaseIn) -> Case:
     reference = body.reference.strip()
+    if not reference:
+        raise HTTPException(422, N_("a case needs a reference (letters, digits or signs)"))
     case, created = repo.ensure_case(db, reference, (body.title or "").strip() or None)
     if not created:
-        raise HTTPException(409, f"a case {reference!r} exists already")
+        raise HTTPException(409, N_("a case {reference} exists already", reference=repr(reference)))
     store_audit.audit(
         db,
         "case.create",
@@ -120,7 +124,7 @@ def ingest_status(request: Request, db: Session, case: Case) -> dict[str, Any]:
     }
 
 
-NO_EVIDENCE_ROOT = (
+NO_EVIDENCE_ROOT = N_(
     "ingest from the browser is off: the server names no evidence folder; restart it with "
     "`tantalio serve --evidence-root DIR` (repeatable) naming the folders that hold evidence, "
     "or ingest on the command line with `tantalio ingest CASE SOURCE`"
@@ -138,10 +142,19 @@ def evidence_source(request: Request, raw: str) -> Path:
         real = root.expanduser().resolve()
         if source == real or real in source.parents:
             if not source.exists():
-                raise HTTPException(400, f"{source}: no such file or folder on the server")
+                raise HTTPException(
+                    400, N_("{source}: no such file or folder on the server", source=source)
+                )
             return source
     names = ", ".join(str(r) for r in roots)
-    raise HTTPException(403, f"{source} is outside the evidence folders of this server ({names})")
+    raise HTTPException(
+        403,
+        N_(
+            "{source} is outside the evidence folders of this server ({names})",
+            source=source,
+            names=names,
+        ),
+    )
 
 
 def start_ingest(
@@ -258,12 +271,10 @@ def cases_create(
 ) -> Response:
     try:
         case = create_case(request, db, principal, CaseIn(reference=reference, title=title or None))
-    except HTTPException as exc:
+    except (HTTPException, ValidationError) as exc:
+        ctx, status = form_context(exc, "reference", reference=reference, title=title)
         return render(
-            request,
-            "cases.html",
-            {"cases": _cases(db, principal), "error": exc.detail},
-            status_code=exc.status_code,
+            request, "cases.html", {"cases": _cases(db, principal), **ctx}, status_code=status
         )
     return RedirectResponse(f"/cases/{case.id}", status_code=303)
 
@@ -275,7 +286,13 @@ def case_page(
     principal: Principal = Depends(require("cases.read")),
     db: Session = Depends(get_db),
 ) -> Response:
-    case = get_case(db, case_id)
+    return _case_page(request, db, get_case(db, case_id))
+
+
+def _case_page(
+    request: Request, db: Session, case: Case, status_code: int = 200, **extra: Any
+) -> Response:
+    """The case dashboard; `extra` carries a refused ingest form's errors and input."""
     summary = summary_dict(wq.case_summary(db, case))
     queue = wq.grid_page(db, case.id, wq.GridFilter(verdict="new"), limit=12)
     annotate(db, queue.items)
@@ -293,7 +310,9 @@ def case_page(
             "evidence_roots": request.app.state.settings.evidence_roots,
             "exchange": case_exchange(db, case.id),
             "notices": notice_dicts(db, case.id),
+            **extra,
         },
+        status_code=status_code,
     )
 
 
@@ -307,5 +326,10 @@ def case_ingest(
     db: Session = Depends(get_db),
 ) -> Response:
     case = get_case(db, case_id)
-    start_ingest(request, db, principal, case, IngestIn(source=source, exhibit=exhibit or None))
+    try:
+        body = IngestIn(source=source.strip(), exhibit=exhibit.strip() or None)
+        start_ingest(request, db, principal, case, body)
+    except (HTTPException, ValidationError) as exc:
+        ctx, status = form_context(exc, "source", source=source, exhibit=exhibit)
+        return _case_page(request, db, case, status, **ctx)
     return RedirectResponse(f"/cases/{case.id}", status_code=303)

@@ -22,6 +22,7 @@ from tantalio.store import web_queries as wq
 from tantalio.web import thumbnails
 from tantalio.web.categories import CATEGORIES, parse_category
 from tantalio.web.exchange_view import media_agencies
+from tantalio.web.i18n import N_
 from tantalio.web.security import (
     Principal,
     client_ip,
@@ -62,7 +63,7 @@ def _signer(request: Request) -> URLSafeTimedSerializer:
 def media_facts(db: Session, media_id: int) -> dict[str, Any]:
     facts = web_media.thumbnail_facts(db, media_id)
     if facts is None:
-        raise HTTPException(404, f"no media {media_id}")
+        raise HTTPException(404, N_("no media {id}", id=media_id))
     return facts
 
 
@@ -142,11 +143,11 @@ def clear(
     try:
         claim = _signer(request).loads(token, max_age=request.app.state.settings.reveal_seconds)
     except SignatureExpired as exc:
-        raise HTTPException(403, "the reveal link expired; reveal again") from exc
+        raise HTTPException(403, N_("the reveal link expired; reveal again")) from exc
     except BadSignature as exc:
-        raise HTTPException(403, "not a reveal link") from exc
+        raise HTTPException(403, N_("not a reveal link")) from exc
     if claim.get("u") != principal.user.id or claim.get("m") != media_id:
-        raise HTTPException(403, "this reveal link belongs to another user or item")
+        raise HTTPException(403, N_("this reveal link belongs to another user or item"))
     facts = media_facts(db, media_id)
     data = clear_bytes(request, db, media_id, facts) or thumbnails.placeholder(facts["kind"])
     return Response(data, media_type="image/jpeg", headers=NO_STORE)
@@ -280,7 +281,7 @@ def detail_dict(d: web_media.MediaDetail) -> dict[str, Any]:
 
 
 def media_spread_json(
-    db: Session, sha256: str, cases: set[int] | None = None
+    db: Session, sha256: str | None, cases: set[int] | None = None
 ) -> dict[str, Any] | None:
     """Who posted this file first and how it spread (network/firstpost.py), with the clocks
     of the exhibits that hold it aligned; None when no chat carried it. Only the exhibits of
@@ -288,6 +289,8 @@ def media_spread_json(
     from tantalio.network.firstpost import media_spread
     from tantalio.store.chats.copies import account_labels, exhibits_holding, load_message_copies
 
+    if sha256 is None:  # known only by MD5/SHA-1: chats name files by SHA-256
+        return None
     exhibits = access.exhibits_in_cases(db, exhibits_holding(db, sha256), cases)
     if not exhibits:
         return None
@@ -304,12 +307,37 @@ def media_spread_json(
     return out
 
 
+def media_uploads(db: Session, media_id: int, principal: Principal) -> list[dict[str, Any]]:
+    """Who uploaded this content to a platform, from where and when, as the platforms'
+    law-enforcement report packages ingested into the user's cases say (store/uploads.py)."""
+    from tantalio.store.uploads import uploads_of_media
+
+    facts = uploads_of_media(db, [media_id], visible_cases(db, principal)).get(media_id, [])
+    return [
+        {
+            "exhibit": u.exhibit,
+            "path": u.path,
+            "report_id": u.report_id,
+            "reporter": u.reporter,
+            "service": u.service,
+            "account_id": u.account_id,
+            "account": u.account,
+            "ip": u.ip,
+            "port": u.port,
+            "time_given": u.time_given,
+            "uploaded_at_utc": u.uploaded_at.isoformat() + "Z" if u.uploaded_at else None,
+            "zone_stated": u.zone_stated,
+        }
+        for u in facts
+    ]
+
+
 def _detail(db: Session, media_id: int, principal: Principal) -> web_media.MediaDetail:
     """The media's detail, showing of other cases only what the user may see: occurrences,
     chat messages and near-duplicates in cases they are no member of are left out."""
     d = web_media.media_detail(db, media_id)
     if d is None:
-        raise HTTPException(404, f"no media {media_id}")
+        raise HTTPException(404, N_("no media {id}", id=media_id))
     allowed = visible_cases(db, principal)
     if allowed is not None:
         d.occurrences = [o for o in d.occurrences if o["case_id"] in allowed]
@@ -329,11 +357,13 @@ def api_detail(
     """Hashes, EXIF, every occurrence across exhibits and cases, hash-set matches with
     distances, near-duplicates in the workspace, series, chat messages that carried it, and
     `spread`: who posted it first and where it went (clocks aligned across phones), and
-    other agencies' records at the central exchange (`agencies`)."""
+    other agencies' records at the central exchange (`agencies`), and the uploads that
+    platforms reported (`uploads`: account, IP, port, time as given and in UTC)."""
     d = _detail(db, media_id, principal)
     return detail_dict(d) | {
         "spread": media_spread_json(db, d.media.sha256, visible_cases(db, principal)),
         "agencies": media_agencies(db, media_id),
+        "uploads": media_uploads(db, media_id, principal),
     }
 
 
@@ -365,7 +395,11 @@ def detail_page(
         request,
         "media.html",
         {
-            "m": detail_dict(d) | {"agencies": media_agencies(db, media_id)},
+            "m": detail_dict(d)
+            | {
+                "agencies": media_agencies(db, media_id),
+                "uploads": media_uploads(db, media_id, principal),
+            },
             "spread": media_spread_json(db, d.media.sha256, visible_cases(db, principal)),
             "prev_url": prev_url,
             "next_url": next_url,

@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
+from tantalio.web.forms import form_context
+from tantalio.web.i18n import N_
 from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
 
@@ -78,7 +80,7 @@ def new_token(request: Request, db: Session, principal: Principal, name: str) ->
 
 def revoke_token(request: Request, db: Session, principal: Principal, token_id: int) -> None:
     if not store_auth.revoke_api_token(db, principal.user.id, token_id):
-        raise HTTPException(404, f"no active token {token_id} of yours")
+        raise HTTPException(404, N_("no active token {id} of yours", id=token_id))
     store_audit.audit(
         db,
         "token.revoke",
@@ -135,41 +137,55 @@ def api_revoke(
 def page(
     request: Request, principal: Principal = Depends(require()), db: Session = Depends(get_db)
 ) -> Response:
-    return render(
-        request, "settings.html", {"tokens": _tokens(db, principal.user.id), "max_blur": MAX_BLUR}
-    )
+    return _page(request, db, principal)
+
+
+def _page(
+    request: Request, db: Session, principal: Principal, status_code: int = 200, **extra: Any
+) -> Response:
+    """The settings page; `extra` carries a new token or a refused form's errors and input."""
+    ctx = {"tokens": _tokens(db, principal.user.id), "max_blur": MAX_BLUR, **extra}
+    return render(request, "settings.html", ctx, status_code=status_code)
 
 
 @router.post("/settings/viewing", include_in_schema=False)
 def page_viewing(
     request: Request,
-    blur: int = Form(...),
+    blur: str = Form(...),
     grayscale: str = Form(""),
     principal: Principal = Depends(require()),
     db: Session = Depends(get_db),
 ) -> Response:
-    set_viewing(
-        request,
-        db,
-        principal,
-        ViewingIn(blur=max(0, min(blur, MAX_BLUR)), grayscale=grayscale in ("on", "1", "true")),
-    )
+    try:
+        try:
+            radius = int(blur.strip())
+        except ValueError:
+            raise HTTPException(
+                422, N_("blur must be a whole number from 0 to {max}", max=MAX_BLUR)
+            ) from None
+        body = ViewingIn(blur=radius, grayscale=grayscale in ("on", "1", "true"))
+    except (HTTPException, ValidationError) as exc:
+        ctx, status = form_context(exc, "blur", blur=blur, grayscale=bool(grayscale))
+        return _page(request, db, principal, status, **ctx)
+    set_viewing(request, db, principal, body)
     return RedirectResponse("/settings", status_code=303)
 
 
 @router.post("/settings/tokens", include_in_schema=False)
 def page_new_token(
     request: Request,
-    name: str = Form(...),
+    name: str = Form(""),
     principal: Principal = Depends(require()),
     db: Session = Depends(get_db),
 ) -> Response:
-    token, _ = new_token(request, db, principal, name.strip()[:100] or "script")
-    return render(
-        request,
-        "settings.html",
-        {"tokens": _tokens(db, principal.user.id), "max_blur": MAX_BLUR, "new_token": token},
-    )
+    try:
+        body = TokenIn(name=name.strip())
+    except ValidationError as exc:
+        ctx, status = form_context(exc, "name", name=name)
+        ctx["errors"] = {"name": "name the token (up to 100 characters), e.g. the script using it"}
+        return _page(request, db, principal, status, **ctx)
+    token, _ = new_token(request, db, principal, body.name)
+    return _page(request, db, principal, new_token=token)
 
 
 @router.post("/settings/tokens/{token_id}/revoke", include_in_schema=False)
@@ -228,5 +244,9 @@ def page_language(
     principal: Principal = Depends(require()),
     db: Session = Depends(get_db),
 ) -> Response:
-    set_language(request, db, principal, locale or None)
+    try:
+        set_language(request, db, principal, locale or None)
+    except HTTPException as exc:
+        ctx, status = form_context(exc, "locale", locale=locale)
+        return _page(request, db, principal, status, **ctx)
     return RedirectResponse("/settings", status_code=303)

@@ -1,0 +1,107 @@
+"""Bulk build of a PDQ index straight to disk, for collections too large to build in memory.
+
+Why: at 100M hashes a `PDQIndex.build_from` holds the hashes (3.2 GB), ids (0.8 GB), the
+row tables (4.4 GB) and the sort keys of the chunks being built at once, then `save` copies
+them all again — too much for a 24 GB machine shared with other work. `build_dir` instead
+writes every array of one segment into memory-mapped `.npy` files and fills the tables one
+chunk per worker (one chunk's sort keys, ~1.6 GB, in memory per worker). The result is the
+ordinary saved form (`PDQIndex.load(path, mmap=True)` opens it in well under a second), so
+adds, removals, merges and saves work on it as on any other index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.format import open_memmap
+from numpy.typing import NDArray
+
+from tantalio.index import persist
+from tantalio.index.codec import Words
+from tantalio.index.mih import (
+    Layout,
+    build_tables,
+    default_chunks,
+    key_bits_for,
+    occupancy,
+    table_sizes,
+)
+from tantalio.index.pdq import FORMAT, VERSION
+from tantalio.signals.rules import DEFAULT_PDQ_THRESHOLD
+
+COPY_ROWS = 1 << 22  # rows copied per step (128 MB of hashes)
+
+
+def build_dir(
+    path: str | Path,
+    words: Words,
+    ids: NDArray[np.int64] | None = None,
+    threshold: int = DEFAULT_PDQ_THRESHOLD,
+    *,
+    n_chunks: int | None = None,
+    workers: int | None = None,
+) -> None:
+    """Write a one-segment PDQ index of `words` ((n, 4) uint64, may be memory-mapped) to
+    directory `path` (replaced atomically). `ids` default to 0..n-1 and must be unique."""
+    n = len(words)
+    if words.ndim != 2 or words.shape[1] != 4 or words.dtype != np.uint64:
+        raise ValueError(f"hashes must be (n, 4) uint64 words, got {words.dtype} {words.shape}")
+    if ids is not None and len(ids) != n:
+        raise ValueError(f"{len(ids)} ids but {n} hashes")
+    if n == 0:
+        raise ValueError("no hashes to build an index of")
+    layout = Layout.even(n_chunks or default_chunks(threshold))
+    key_bits = key_bits_for(n, layout.widths)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        out_words = open_memmap(tmp / "seg0.words.npy", "w+", np.uint64, (n, 4))
+        out_ids = open_memmap(tmp / "seg0.ids.npy", "w+", np.int64, (n,))
+        for lo in range(0, n, COPY_ROWS):
+            hi = min(n, lo + COPY_ROWS)
+            out_words[lo:hi] = words[lo:hi]
+            out_ids[lo:hi] = np.arange(lo, hi) if ids is None else ids[lo:hi]
+        ascending = ids is None or bool(np.all(out_ids[1:] > out_ids[:-1]))
+        if not ascending and len(np.unique(np.asarray(out_ids))) != n:
+            raise ValueError("ids must be unique")
+        out_words.flush()
+        out_ids.flush()
+        del out_ids
+        np.save(tmp / "seg0.alive.npy", np.ones(n, dtype=np.bool_), allow_pickle=False)
+        order = open_memmap(tmp / "seg0.order.npy", "w+", np.uint32, (len(key_bits) * n,))
+        offsets = open_memmap(
+            tmp / "seg0.offsets.npy", "w+", np.uint32, (sum(table_sizes(key_bits)),)
+        )
+        build_tables(out_words, layout, key_bits, order, offsets, workers)
+        order.flush()
+        offsets.flush()
+        np.save(tmp / "seg0.occupied.npy", occupancy(offsets), allow_pickle=False)
+        del order, offsets, out_words
+        np.save(tmp / "tail.words.npy", np.zeros((0, 4), np.uint64), allow_pickle=False)
+        np.save(tmp / "tail.ids.npy", np.zeros(0, np.int64), allow_pickle=False)
+        header = {
+            "format": FORMAT,
+            "version": VERSION,
+            "threshold": int(threshold),
+            "widths": list(layout.widths),
+            "count": n,
+            "segments": [
+                {"name": "seg0", "rows": n, "key_bits": list(key_bits), "ids_ascending": ascending}
+            ],
+            "tail_rows": 0,
+        }
+        (tmp / persist.HEADER).write_text(json.dumps(header, indent=1), encoding="utf-8")
+        for file in tmp.iterdir():  # durable before the swap, like persist.write_dir
+            with open(file, "rb") as fh:
+                os.fsync(fh.fileno())
+        persist.swap_in(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
