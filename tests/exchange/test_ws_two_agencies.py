@@ -187,7 +187,7 @@ def test_sync_learns_the_identification(scenario: Scenario) -> None:
     assert "0 changes to 0 media" in again.stdout and "cases updated" not in again.stdout
 
 
-def test_report_csv_names_the_agencies(scenario: Scenario, tmp_path: Path) -> None:
+def test_report_csv_and_html_name_the_agencies(scenario: Scenario, tmp_path: Path) -> None:
     import csv
 
     cli("report", "B-7", "--out", str(tmp_path / "report"), "-w", str(scenario.ws_b.dir))
@@ -197,6 +197,14 @@ def test_report_csv_names_the_agencies(scenario: Scenario, tmp_path: Path) -> No
         f"Agency A (DE) series {OLD_SERIES} identified victim identified"
     )
     assert rows["Pictures/own_4.jpg"]["agencies"] == ""
+    html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    section = html[html.index('id="agencies"') : html.index("Unreadable files")]
+    assert "(3 media)</h2>" in section  # copy_of_0, copy_of_1, smaller_2
+    assert (
+        f"<td>Agency A</td><td>DE</td><td>{OLD_SERIES}</td><td>identified</td><td>yes</td>"
+        in section
+    )
+    assert "copy_of_1.jpg" in section and "own_4.jpg" not in section
 
 
 def test_series_links_are_kept(scenario: Scenario) -> None:

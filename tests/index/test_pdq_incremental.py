@@ -184,3 +184,12 @@ def test_replaying_stored_entries_leaves_segments_untouched(rng: np.random.Gener
     assert index._state.segments == (base,) and base.n_dead == 0
     index.add([0, 1], np.stack([hashes[0], hashes[2]]))  # one unchanged, one edited
     assert base.n_dead == 1 and index.get(1) == hashes[2].tobytes().hex() and len(index) == 5_000
+
+
+def test_contains_many_sees_segments_and_tail_not_removed_ids(rng: np.random.Generator) -> None:
+    index = PDQIndex.build_from(np.arange(3_000), rng.integers(0, 256, (3_000, 32), np.uint8))
+    index.add([10_000, 10_001], rng.integers(0, 256, (2, 32), np.uint8))  # in the tail
+    index.remove([5])
+    found = index.contains_many([0, 5, 2_999, 3_000, 10_001, -1])
+    assert found.tolist() == [True, False, True, False, True, False]
+    assert index.contains_many([]).tolist() == []

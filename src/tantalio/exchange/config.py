@@ -28,6 +28,12 @@ class ExchangeConfig:
     # their PDQ fan-out (feed rows and links for near duplicates) follows in the background.
     fanout_sync_max: int = 2_000
     fanout_batch: int = 10_000
+    # The worker starts on queued fan-out once no bulk push came for this long (a 360k push
+    # arrives as 36 requests: fanning out between them would take the cores they need),
+    # but never lets the queue wait longer than the second figure (then it drains between
+    # pushes without compacting the index, which would hold the pushes up).
+    fanout_idle_s: float = 2.0
+    fanout_max_wait_s: float = 300.0
     # Per agency (its keys together), unless the agency row says otherwise.
     default_rate_per_s: float = 20.0
     default_burst: int = 40

@@ -1,6 +1,13 @@
-"""The exchange's in-memory index: every live record's hashes and every query watch, in one
-exact index and one PDQ index, so a push looks each hash up once to find both the other
-agencies that hold the media and those that asked about it.
+"""The exchange's in-memory index: every live record's hashes (exact and PDQ indexes), and
+every query watch in exact and PDQ indexes of their own. A query searches the records only; a
+push's fan-out searches both, to find the other agencies that hold the media and those that
+asked about it.
+
+Why watches are apart: every query batch adds its hashes as watches, and each add lands in the
+PDQ index's brute-force tail and then in small MIH segments, whose fixed per-query probing
+cost grows with their number: mixed into the records' index, 10,000 watches cut a 200,000
+record index's query rate from about 5,400/s to about 600/s (docs/perf/exchange.md). Queries
+never want watches (they are dropped from answers), so they no longer pay for them.
 
 Codes (index ids) carry the owning agency in their low 16 bits, as the platform's match
 index carries the bank, so "not the caller's own" and "which agency" are read off the code
@@ -84,6 +91,8 @@ class ExchangeIndex:
         self.pdq = PDQIndex(rules.pdq_threshold)
         self.exact = ExactIndex()
         self.frames = PDQIndex(rules.vpdq_frame_distance)
+        self.watch_pdq = PDQIndex(rules.pdq_threshold)
+        self.watch_exact = ExactIndex()
         self._frame_counts: dict[int, int] = {}
         self._write = threading.Lock()
 
@@ -168,16 +177,44 @@ class ExchangeIndex:
                 exact[kind][0].append(code)
                 exact[kind][1].append(value)
         with self._write:
-            self._apply(pdq_ids, pdq_hex, exact)
+            self._apply(pdq_ids, pdq_hex, exact, self.watch_pdq, self.watch_exact)
+
+    def unwatched(self, rows: Sequence[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+        """The (agency_id, kind, value) rows not watched yet, each once: a repeated query
+        then writes nothing to the database or the index."""
+        rows = list(dict.fromkeys(rows))
+        if not rows:
+            return []
+        codes = np.asarray([watch_code(*r) for r in rows], dtype=np.int64)
+        known = np.zeros(len(rows), dtype=bool)
+        pdq = np.asarray([r[1] == "pdq" for r in rows], dtype=bool)
+        if pdq.any():
+            known[pdq] = self.watch_pdq.contains_many(codes[pdq])
+        for algo in EXACT:
+            sel = np.flatnonzero(np.asarray([r[1] == algo for r in rows], dtype=bool))
+            if len(sel):
+                qi, found = self.watch_exact.lookup_arrays([rows[i][2] for i in sel], algo)
+                hit = found == codes[sel][qi]
+                known[sel[qi[hit]]] = True
+        return [r for r, k in zip(rows, known.tolist(), strict=True) if not k]
 
     def _apply(
-        self, pdq_ids: list[int], pdq_hex: list[str], exact: dict[str, tuple[list[int], list[str]]]
+        self,
+        pdq_ids: list[int],
+        pdq_hex: list[str],
+        exact: dict[str, tuple[list[int], list[str]]],
+        pdq_index: PDQIndex | None = None,
+        exact_index: ExactIndex | None = None,
     ) -> None:
         if pdq_ids:
-            self.pdq.add(np.asarray(pdq_ids, dtype=np.int64), pdq_hex)
+            (self.pdq if pdq_index is None else pdq_index).add(
+                np.asarray(pdq_ids, dtype=np.int64), pdq_hex
+            )
         for algo, (ids, values) in exact.items():
             if ids:
-                self.exact.add(np.asarray(ids, dtype=np.int64), values, algo)
+                (self.exact if exact_index is None else exact_index).add(
+                    np.asarray(ids, dtype=np.int64), values, algo
+                )
 
     def remove(self, rows: Sequence[IndexRow]) -> None:
         if not rows:
@@ -193,25 +230,56 @@ class ExchangeIndex:
             if frames:
                 self.frames.remove(np.asarray(frames, dtype=np.int64))
 
+    def fragmented(self) -> bool:
+        """Whether the records' PDQ index holds more than one segment or a tail: each small
+        segment is scanned (or probed) by every query at a fixed cost, so after a bulk push
+        a search can cost several times what it costs on one segment."""
+        return self.pdq.segment_count > 1 or self.pdq.tail_count > 0
+
+    def compact(self) -> None:
+        """One segment again (PDQIndex.compact); adds wait meanwhile, searches do not."""
+        self.pdq.compact()
+
     def replace(self, old: Sequence[IndexRow], new: Sequence[IndexRow]) -> None:
         self.remove(old)
         self.add(new)
 
     # -- reads ------------------------------------------------------------------------
 
-    def search_exact(self, algo: str, values: Sequence[str]) -> tuple[NDArray[np.int64], ...]:
-        """(query number, code) of every record and watch holding each digest."""
+    def search_exact(
+        self, algo: str, values: Sequence[str], *, watches: bool = False
+    ) -> tuple[NDArray[np.int64], ...]:
+        """(query number, code) of every record holding each digest, and with `watches`
+        every watch of it too."""
         if not values:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
-        return self.exact.lookup_arrays(list(values), algo)
+        found = [self.exact.lookup_arrays(list(values), algo)]
+        if watches:
+            found.append(self.watch_exact.lookup_arrays(list(values), algo))
+        if len(found) == 1:
+            return found[0]
+        return tuple(np.concatenate(cols) for cols in zip(*found, strict=True))
 
-    def search_pdq(self, hashes: Sequence[str]) -> Hits:
-        """(query number, code, distance) of every record and watch within the threshold."""
+    def search_pdq(self, hashes: Sequence[str], *, watches: bool = False) -> Hits:
+        """(query number, code, distance) of every record within the threshold, and with
+        `watches` every watch too."""
         if not hashes:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
-        return self.pdq.search_arrays(list(hashes), self.rules.pdq_threshold)
+        words = list(hashes)
+        radius = self.rules.pdq_threshold
+        found = [self.pdq.search_arrays(words, radius)]
+        if watches:
+            found.append(self.watch_pdq.search_arrays(words, radius))
+        if len(found) == 1:
+            return found[0]
+        q, codes, dist = (np.concatenate(cols) for cols in zip(*found, strict=True))
+        return q, codes, dist
+
+    def pdq_of(self, code: int) -> str | None:
+        """The PDQ hash stored under a record's or a watch's code."""
+        return (self.watch_pdq if is_watch(code) else self.pdq).get(code)
 
     def search_vpdq(self, frames: Sequence[str]) -> list[tuple[int, int]]:
         """(code, distance) of videos whose unique frames are matched at least

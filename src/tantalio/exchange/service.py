@@ -70,6 +70,8 @@ class ExchangeService:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        self._bulk_at = 0.0  # monotonic time of the last bulk push (deferred fan-out)
+        self._queued_at: float | None = None  # when the queue last became non-empty
         self.ready = False
 
     @property
@@ -102,9 +104,21 @@ class ExchangeService:
         self.store.close()
 
     def _fanout_loop(self) -> None:
+        cfg = self.config
         while not self._stop.is_set():
+            now = time.monotonic()
+            quiet = now - self._bulk_at
+            waited = now - (self._queued_at or now)
+            paused = quiet >= cfg.fanout_idle_s
+            if not paused and waited < cfg.fanout_max_wait_s:
+                self._wake.wait(timeout=cfg.fanout_idle_s - quiet)
+                self._wake.clear()
+                continue
             try:
-                done = self.drain_fanout()
+                # Compaction holds the index's writers; only in a pause between pushes.
+                done = self.drain_fanout(compact=paused)
+                if not done:
+                    self._queued_at = None
             except Exception:  # a database hiccup: try again on the next round
                 log.exception("deferred fan-out failed; retrying")
                 done = 0
@@ -112,12 +126,18 @@ class ExchangeService:
                 self._wake.wait(timeout=1.0)
                 self._wake.clear()
 
-    def drain_fanout(self) -> int:
+    def drain_fanout(self, compact: bool = True) -> int:
         """One batch of deferred PDQ fan-out; returns how many records it handled. The
-        search runs without the write lock (index reads never block)."""
+        search runs without the write lock (index reads never block); with `compact`, a
+        fragmented PDQ index is compacted first."""
         rows = self.store.next_fanout(self.config.fanout_batch)
         if not rows:
             return 0
+        if compact and self.index.fragmented():
+            # The pushes that queued these left small PDQ segments behind; one segment
+            # first makes the search of every queued hash (and later queries) cheaper.
+            with self._write:
+                self.index.compact()
         changes, pairs = self._fan_out(rows, retracted=False, exact=False)
         with self._write, self.store.transaction() as s:
             self.store.add_changes(s, changes)
@@ -194,6 +214,9 @@ class ExchangeService:
                 )
             self.index.replace(before, changed)
         if defer:
+            self._bulk_at = time.monotonic()
+            if self._queued_at is None:
+                self._queued_at = self._bulk_at
             self._wake.set()
         return {
             "accepted": len(parsed),
@@ -260,7 +283,7 @@ class ExchangeService:
         for algo in EXACT if exact else ():
             sel = [r for r in rows if getattr(r, algo)]
             values = [getattr(r, algo) for r in sel]
-            qi, codes = self.index.search_exact(algo, values)
+            qi, codes = self.index.search_exact(algo, values, watches=True)
             for q, code in zip(qi.tolist(), codes.tolist(), strict=True):
                 row = sel[q]
                 note(agency_of(code), row, algo, values[q], 0)
@@ -269,12 +292,12 @@ class ExchangeService:
                     pairs.setdefault((min(row.id, other), max(row.id, other)), (algo, 0))
         rules = self.config.rules
         sel = [r for r in rows if pdq and r.pdq and rules.pdq_usable(r.pdq_quality)]
-        q, codes, dist = self.index.search_pdq([r.pdq for r in sel])  # type: ignore[misc]
+        q, codes, dist = self.index.search_pdq([r.pdq for r in sel], watches=True)  # type: ignore[misc]
         for qn, code, d in zip(q.tolist(), codes.tolist(), dist.tolist(), strict=True):
             row = sel[qn]
             if agency_of(code) == row.agency_id:
                 continue
-            note(agency_of(code), row, "pdq", self.index.pdq.get(code) or "", d)
+            note(agency_of(code), row, "pdq", self.index.pdq_of(code) or "", d)
             if not is_watch(code):
                 other = record_of(code)
                 pairs.setdefault((min(row.id, other), max(row.id, other)), ("pdq", d))
@@ -338,6 +361,7 @@ class ExchangeService:
                 for code, d in self.index.search_vpdq(q.vpdq):
                     keep(i, code, "vpdq", d)
         matched = {rid for per in best for rid in per}
+        watch = self.index.unwatched(watch)
         with self.store.transaction() as s:
             views = self.store.record_views(s, matched) if matched else {}
             self.store.add_watches(s, watch)

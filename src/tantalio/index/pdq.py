@@ -318,6 +318,20 @@ class PDQIndex:
             len(s.locate(ids)) for s in state.segments
         )
 
+    def contains_many(self, ids: Sequence[int] | NDArray[np.integer]) -> NDArray[np.bool_]:
+        """For each id, whether it is in the index (one vectorised pass per segment)."""
+        want = as_ids(ids)
+        state = self._state
+        found = np.isin(want, state.tail_ids)
+        for seg in state.segments:
+            if found.all():
+                break
+            rest = np.flatnonzero(~found)
+            rows = seg.locate(want[rest])
+            if len(rows):
+                found[rest[np.isin(want[rest], seg.ids[rows])]] = True
+        return found
+
     def get(self, entry_id: int) -> str | None:
         """The stored hash (hex) of one id, or None."""
         ids = np.array([entry_id], dtype=np.int64)
@@ -334,6 +348,11 @@ class PDQIndex:
     @property
     def segment_count(self) -> int:
         return len(self._state.segments)
+
+    @property
+    def tail_count(self) -> int:
+        """Entries in the brute-force tail (not yet in a segment)."""
+        return len(self._state.tail_ids)
 
     def memory_bytes(self) -> int:
         """Bytes held by the index's arrays (hashes, ids, bucket tables)."""

@@ -3,9 +3,10 @@
 The HTML holds counts per exhibit, verdict and category (with inline SVG charts), the new
 media ranked by priority with BLURRED GRAYSCALE thumbnails (the blur is baked into the
 pixels: the report can be opened anywhere without showing material), the known series
-found, the near-known matches, media seen in other cases, and the unreadable files with
-the reason. Everything is inline (no scripts, no external files), so it can be archived
-or handed over as one file.
+found, the near-known matches, media seen in other cases, media other agencies saw or
+identified (the central exchange), and the unreadable files with the reason. Everything
+is inline (no scripts, no external files), so it can be archived or handed over as one
+file.
 """
 
 from __future__ import annotations
@@ -130,6 +131,17 @@ def _reasons(
     return out + list(labels)
 
 
+def _exchange_connected(ws: Workspace) -> bool:
+    """Whether the workspace names an exchange (so "none" in the agencies section means
+    no other agency holds this case's media, not that nobody asked)."""
+    from tantalio.exchange import connection
+
+    try:
+        return connection.load(ws) is not None
+    except connection.ExchangeConfigError:
+        return True  # connected, though its key cannot be read now
+
+
 def exhibit_records(session: Session, case_id: int) -> list[dict[str, Any]]:
     """Each exhibit's source, kind, acquisition record and image verification, for the
     report's chain-of-evidence table."""
@@ -230,6 +242,8 @@ def build_report(
             series=sorted(series.values(), key=lambda s: (-s.files, s.name)),
             near=[r for r in matched if r.verdict == "near-known"],
             elsewhere=[r for r in rows if r.verdict == "seen-elsewhere"],
+            agency_media=sections.agency_media(rows),
+            exchange_connected=_exchange_connected(ws),
             unreadable=[r for r in rows if r.verdict == "unreadable"],
             exhibits=exhibit_records(session, case.id),
             audit_head=head,

@@ -1,5 +1,6 @@
 """Report sections beyond the file tables: the examiner's review (categories and series), the
-hash-set matches, the chat network, and the audit summary."""
+hash-set matches, other agencies' records at the central exchange, the chat network, and the
+audit summary."""
 
 from __future__ import annotations
 
@@ -36,6 +37,51 @@ class ChatSection:
     groups: list[dict[str, Any]]
     invites: list[str]
     first_posts: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class AgencyMedia:
+    """One media of the case that other agencies hold at the exchange, with each agency's
+    record (the triage JSON `agencies` items: agency, country, series, status,
+    victim_identified)."""
+
+    sha256: str | None
+    verdict: str
+    files: list[str]  # "exhibit: path" of each occurrence in this case
+    agencies: list[dict[str, Any]]
+
+    @property
+    def identified(self) -> bool:
+        return any(a.get("status") == "identified" for a in self.agencies)
+
+    @property
+    def victim_identified(self) -> bool:
+        return any(a.get("victim_identified") for a in self.agencies)
+
+
+def agency_media(rows: list[TriageRow]) -> list[AgencyMedia]:
+    """Per media (not per file occurrence), the agencies that saw or identified it: media
+    whose victim another agency identified first, then identified series, then the rest,
+    each in hash order (a stable, reviewable order)."""
+    by_media: dict[object, AgencyMedia] = {}
+    for r in rows:
+        if not r.agencies:
+            continue
+        key = r.media_id if r.media_id is not None else r.sha256
+        item = by_media.get(key)
+        if item is None:
+            item = by_media[key] = AgencyMedia(r.sha256, r.verdict, [], [])
+            seen: set[tuple[Any, ...]] = set()
+            for a in r.agencies:
+                ident = tuple(a.get(k) for k in ("agency", "series", "status"))
+                if ident not in seen:
+                    seen.add(ident)
+                    item.agencies.append(a)
+        item.files.append(f"{r.exhibit}: {r.path}")
+    return sorted(
+        by_media.values(),
+        key=lambda m: (not m.victim_identified, not m.identified, m.sha256 or ""),
+    )
 
 
 def category_table(session: Session, case_id: int) -> CategoryTable:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -193,6 +194,68 @@ class AuditVerification:
         return not self.problems
 
 
+def _row_digest(row: AuditEvent) -> str:
+    return event_hash(
+        row.prev_hash,
+        row.seq,
+        row.at,
+        row.user_id,
+        row.username,
+        row.action,
+        row.object_type,
+        row.object_id,
+        row.detail,
+        row.ip,
+    )
+
+
+def walk_chain(
+    session: Session,
+    model: Any,
+    digest: Callable[[Any], str],
+    result: AuditVerification,
+    batch: int = 5000,
+    *,
+    on_row: Callable[[Any], None] | None = None,
+) -> tuple[int, str]:
+    """Walk a hash-chained event table (`seq`, `prev_hash`, `hash` columns) in order,
+    recomputing each row's hash with `digest(row)`: an edited row breaks its own hash, a
+    deleted row the sequence and the next row's link. Problems and the count go to `result`;
+    `on_row` sees each row after its checks. Returns the last (seq, hash) walked. The
+    workspace's chain and the exchange's (store/exchange/audit.py) share this walker: they
+    differ only in their table and in which columns a digest covers."""
+    prev, expected_seq, last = GENESIS_HASH, 1, 0
+    while True:
+        rows = list(
+            session.scalars(select(model).where(model.seq > last).order_by(model.seq).limit(batch))
+        )
+        if not rows:
+            return last, prev
+        for row in rows:
+            result.events += 1
+            if row.seq != expected_seq:
+                result.problems.append(f"events {expected_seq}..{row.seq - 1} are missing")
+            if row.prev_hash != prev:
+                result.problems.append(f"event {row.seq}: link to the previous event is broken")
+            if digest(row) != row.hash:
+                result.problems.append(f"event {row.seq}: content does not match its hash (edited)")
+            if on_row is not None:
+                on_row(row)
+            prev, expected_seq, last = row.hash, row.seq + 1, row.seq
+
+
+def check_head(head: Any, last: int, prev: str, result: AuditVerification) -> None:
+    """The head row (seq, hash) must name the newest event walked: deleted or edited newest
+    events disagree with it."""
+    if head is not None and (head.seq != last or head.hash != prev):
+        result.problems.append(
+            f"the newest event is {last} but the head names {head.seq}: "
+            "newest events deleted or edited"
+        )
+    if head is None and result.events:
+        result.problems.append("the audit head row is missing")
+
+
 def verify_audit_chain(
     session: Session,
     batch: int = 5000,
@@ -220,45 +283,16 @@ def verify_audit_chain(
         wanted.setdefault(seq, []).append((digest, "the expected head"))
     result.checkpoints = len(checkpoints)
     result.anchor = None if anchor is None else str(anchor.log_path)
-    prev, expected_seq, last = GENESIS_HASH, 1, 0
-    while True:
-        rows = list(
-            session.scalars(
-                select(AuditEvent)
-                .where(AuditEvent.seq > last)
-                .order_by(AuditEvent.seq)
-                .limit(batch)
-            )
-        )
-        if not rows:
-            break
-        for row in rows:
-            result.events += 1
-            if row.seq != expected_seq:
-                result.problems.append(f"events {expected_seq}..{row.seq - 1} are missing")
-            if row.prev_hash != prev:
-                result.problems.append(f"event {row.seq}: link to the previous event is broken")
-            digest = event_hash(
-                row.prev_hash,
-                row.seq,
-                row.at,
-                row.user_id,
-                row.username,
-                row.action,
-                row.object_type,
-                row.object_id,
-                row.detail,
-                row.ip,
-            )
-            if digest != row.hash:
-                result.problems.append(f"event {row.seq}: content does not match its hash (edited)")
-            for kept, where in wanted.pop(row.seq, []):
-                if kept != row.hash:
-                    result.problems.append(
-                        f"event {row.seq}: hash {row.hash[:16]}… differs from {kept[:16]}… in "
-                        f"{where}: the log was rewritten from there on"
-                    )
-            prev, expected_seq, last = row.hash, row.seq + 1, row.seq
+
+    def kept_heads(row: AuditEvent) -> None:
+        for kept, where in wanted.pop(row.seq, []):
+            if kept != row.hash:
+                result.problems.append(
+                    f"event {row.seq}: hash {row.hash[:16]}… differs from {kept[:16]}… in "
+                    f"{where}: the log was rewritten from there on"
+                )
+
+    last, prev = walk_chain(session, AuditEvent, _row_digest, result, batch, on_row=kept_heads)
     head = session.get(AuditHead, 1)
     result.head_seq = head.seq if head else 0
     result.head_hash = head.hash if head else GENESIS_HASH
@@ -289,13 +323,7 @@ def verify_audit_chain(
             )
     elif result.events:
         result.notes.append(f"no checkpoints in {anchor.log_path}: nothing anchors this log")
-    if head is not None and (head.seq != last or head.hash != prev):
-        result.problems.append(
-            f"the newest event is {last} but the head names {head.seq}: "
-            "newest events deleted or edited"
-        )
-    if head is None and result.events:
-        result.problems.append("the audit head row is missing")
+    check_head(head, last, prev, result)
     return result
 
 

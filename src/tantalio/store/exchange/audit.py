@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tantalio.store.audit import AuditVerification, canonical_json, event_hash
+from tantalio.store.audit import (
+    AuditVerification,
+    canonical_json,
+    check_head,
+    event_hash,
+    walk_chain,
+)
 from tantalio.store.auth import GENESIS_HASH
 from tantalio.store.exchange.models import ExchangeAuditEvent, ExchangeAuditHead
 from tantalio.store.timeutil import utcnow
@@ -65,51 +71,30 @@ def append(
     return row
 
 
+def _row_digest(row: ExchangeAuditEvent) -> str:
+    return event_hash(
+        row.prev_hash,
+        row.seq,
+        row.at,
+        row.key_id,
+        row.agency,
+        row.action,
+        row.object_type,
+        row.object_id,
+        row.detail,
+        row.ip,
+    )
+
+
 def verify(session: Session, batch: int = 5000) -> AuditVerification:
-    """Recompute every hash in order (as `store.audit.verify_audit_chain` does)."""
+    """Recompute every hash in order with the workspace's walker (`store.audit.walk_chain`):
+    the same checks, on the exchange's tables."""
     result = AuditVerification()
-    prev, expected_seq, last = GENESIS_HASH, 1, 0
-    while True:
-        rows = list(
-            session.scalars(
-                select(ExchangeAuditEvent)
-                .where(ExchangeAuditEvent.seq > last)
-                .order_by(ExchangeAuditEvent.seq)
-                .limit(batch)
-            )
-        )
-        if not rows:
-            break
-        for row in rows:
-            result.events += 1
-            if row.seq != expected_seq:
-                result.problems.append(f"events {expected_seq}..{row.seq - 1} are missing")
-            if row.prev_hash != prev:
-                result.problems.append(f"event {row.seq}: link to the previous event is broken")
-            digest = event_hash(
-                row.prev_hash,
-                row.seq,
-                row.at,
-                row.key_id,
-                row.agency,
-                row.action,
-                row.object_type,
-                row.object_id,
-                row.detail,
-                row.ip,
-            )
-            if digest != row.hash:
-                result.problems.append(f"event {row.seq}: content does not match its hash (edited)")
-            prev, expected_seq, last = row.hash, row.seq + 1, row.seq
+    last, prev = walk_chain(session, ExchangeAuditEvent, _row_digest, result, batch)
     head = session.get(ExchangeAuditHead, 1)
     result.head_seq = head.seq if head else 0
-    if head is not None and (head.seq != last or head.hash != prev):
-        result.problems.append(
-            f"the newest event is {last} but the head names {head.seq}: "
-            "newest events deleted or edited"
-        )
-    if head is None and result.events:
-        result.problems.append("the audit head row is missing")
+    result.head_hash = head.hash if head else GENESIS_HASH
+    check_head(head, last, prev, result)
     return result
 
 

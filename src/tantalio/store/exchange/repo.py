@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -92,6 +92,7 @@ RECORD_FIELDS = (
     "last_seen",
     "shared",
 )
+JSON_FIELDS = frozenset({"vpdq", "shared"})
 INDEX_COLUMNS = (
     ExchangeRecord.id,
     ExchangeRecord.agency_id,
@@ -256,15 +257,7 @@ class ExchangeStore:
         ]
         created: list[IndexRow] = []
         if fresh:
-            s.execute(insert(ExchangeRecord.__table__), fresh)  # type: ignore[arg-type]  # one executemany
-            ids: dict[str, int] = {}
-            for part in _chunks([r["identity"] for r in fresh]):
-                found = s.execute(
-                    select(ExchangeRecord.identity, ExchangeRecord.id).where(
-                        ExchangeRecord.agency_id == agency_id, ExchangeRecord.identity.in_(part)
-                    )
-                )
-                ids.update((row[0], row[1]) for row in found)
+            ids = self._insert_fresh(s, agency_id, fresh)
             created = [_index_row(ids[c["identity"]], agency_id, c) for c in fresh]
         updates = [
             {**by_identity[ident], "id": prev.id, "updated_at": stamp, "retracted_at": None}
@@ -274,6 +267,43 @@ class ExchangeStore:
             s.execute(update(ExchangeRecord), updates)
         updated = [_index_row(u["id"], agency_id, u) for u in updates]
         return created, updated, list(old.values()), unchanged
+
+    def _insert_fresh(
+        self, s: Session, agency_id: int, fresh: Sequence[dict[str, Any]]
+    ) -> dict[str, int]:
+        """New records in one driver executemany (a push's 10,000 rows without SQLAlchemy's
+        per-row processing), then their ids read back by identity; identity -> id."""
+        names = ["agency_id", *RECORD_FIELDS, "created_at", "updated_at"]
+        mark = "%s" if self.dialect == "postgresql" else "?"
+        sql = (
+            f"INSERT INTO exchange_records ({', '.join(names)})"
+            f" VALUES ({', '.join([mark] * len(names))})"
+        )
+        stamp: Any = fresh[0]["created_at"]
+        if self.dialect == "sqlite":  # as SQLAlchemy's SQLite DateTime stores it
+            stamp = stamp.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        conn = s.connection()
+        conn.exec_driver_sql(
+            sql,
+            [
+                (
+                    agency_id,
+                    *(_json_col(r.get(c)) if c in JSON_FIELDS else r.get(c) for c in RECORD_FIELDS),
+                    stamp,
+                    stamp,
+                )
+                for r in fresh
+            ],
+        )
+        ids: dict[str, int] = {}
+        for part in _chunks([r["identity"] for r in fresh]):
+            found = conn.exec_driver_sql(
+                "SELECT identity, id FROM exchange_records WHERE agency_id = "
+                f"{mark} AND identity IN ({', '.join([mark] * len(part))})",
+                (agency_id, *part),
+            )
+            ids.update((row[0], row[1]) for row in found)
+        return ids
 
     def retract(self, s: Session, agency_id: int, identities: Sequence[str]) -> list[IndexRow]:
         """Retract the agency's live records with these identities; returns them."""
@@ -412,17 +442,17 @@ class ExchangeStore:
     # -- watches, changes, pairs -------------------------------------------------------
 
     def add_watches(self, s: Session, rows: Sequence[tuple[int, str, str]]) -> None:
-        """(agency_id, kind, value) rows; already watched ones are left as they are."""
+        """(agency_id, kind, value) rows; already watched ones are left as they are. Straight
+        to the driver's executemany (a query batch writes up to 2 rows a query)."""
         if not rows:
             return
-        values = [{"agency_id": a, "kind": k, "value": v} for a, k, v in dict.fromkeys(rows)]
-        stmt: Any
+        sql = (
+            "INSERT INTO exchange_watches (agency_id, kind, value) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING"
+        )
         if self.dialect == "postgresql":
-            stmt = postgresql.insert(ExchangeWatch).on_conflict_do_nothing()
-        else:
-            stmt = sqlite.insert(ExchangeWatch).on_conflict_do_nothing()
-        for part in _chunks(values, 5000):
-            s.execute(stmt, list(part))
+            sql = sql.replace("?", "%s")
+        s.connection().exec_driver_sql(sql, list(dict.fromkeys(rows)))
 
     def iter_watches(self, chunk: int = 200_000) -> Iterator[list[tuple[int, str, str]]]:
         last = 0
@@ -468,7 +498,10 @@ class ExchangeStore:
 
     def queue_fanout(self, s: Session, record_ids: Sequence[int]) -> None:
         if record_ids:
-            s.execute(insert(ExchangeFanout), [{"record_id": i} for i in record_ids])
+            sql = "INSERT INTO exchange_fanout_queue (record_id) VALUES (?)"
+            if self.dialect == "postgresql":
+                sql = sql.replace("?", "%s")
+            s.connection().exec_driver_sql(sql, [(i,) for i in record_ids])
 
     def next_fanout(self, limit: int) -> list[IndexRow]:
         """The oldest queued records still live (queued ones since retracted are skipped:
@@ -663,6 +696,11 @@ class ExchangeStore:
             .limit(limit)
         )
         return list(rows)
+
+
+def _json_col(value: Any) -> str | None:
+    """A JSON column's value as the driver takes it (None stays SQL NULL)."""
+    return None if value is None else json.dumps(value)
 
 
 def _index_row(record_id: int, agency_id: int, cols: dict[str, Any]) -> IndexRow:
