@@ -2,7 +2,8 @@
 
     python scripts/i18n_catalogs.py          # writes src/tantalio/web/locale/{es,pt}.po
 
-Strings come from the templates (`{{ _('...') }}`), from the routers' messages marked
+Strings come from the templates (`{{ _('...') }}`: the web app's and the case report's,
+reports/templates/report.html.j2, and `_()` in reports/*.py), from the routers' messages marked
 `N_("...")` (web/i18n.py: shown through the `tr` filter), from the words other packages put
 on pages (verdicts, category names, `i18n.VOCABULARY`) and from the browser scripts' texts
 (`i18n.JS_MESSAGES`). Translations already in a catalog are kept; new strings
@@ -21,6 +22,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "src" / "tantalio" / "web"
+REPORTS = ROOT / "src" / "tantalio" / "reports"  # the case report (HTML and PDF) uses them too
 LOCALES = ("es", "pt")
 
 
@@ -39,6 +41,13 @@ def messages() -> list[str]:
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}  # .py: babel's N_
     for _file, _line, message, _comments, _ctx in extract_from_dir(
         str(WEB), method_map, options_map=options
+    ):
+        if isinstance(message, str):
+            found[message] = None
+    report_map = [("templates/**.j2", "jinja2"), ("**.py", "python")]
+    report_options = {"templates/**.j2": {"extensions": "jinja2.ext.i18n"}}
+    for _file, _line, message, _comments, _ctx in extract_from_dir(
+        str(REPORTS), report_map, options_map=report_options
     ):
         if isinstance(message, str):
             found[message] = None

@@ -70,7 +70,7 @@ def test_report_sections_pdf_and_csv(tmp_path: Path) -> None:
     # New media name the classifier plug-ins' labels with their source, as their tiles do.
     ranked = html.split("New media, ranked")[1].split("<h2")[0]
     assert re.search(r"photo-no-exif \(media-kind \d+\)", ranked)
-    assert "audited events about this case" in html and 'reveal</td><td class="n">1' in html
+    assert "Audited events about this case" in html and 'reveal</td><td class="n">1' in html
     assert re.search(r"sequence \d+, hash <code>[0-9a-f]{64}</code>", html)
     # The triage JSON and the CSV carry the examiner's category and series.
     assert rows["pic2.jpg"].examiner_category == 2

@@ -77,6 +77,7 @@ def test_every_string_is_translated(tmp_path: Path) -> None:
 # --- every template's own words go through the catalogs ------------------------------------
 
 TEMPLATES_DIR = ROOT / "src" / "tantalio" / "web" / "templates"
+REPORT_TEMPLATES_DIR = ROOT / "src" / "tantalio" / "reports" / "templates"  # the case report
 STATIC_DIR = ROOT / "src" / "tantalio" / "web" / "static"
 # Words the same in every language: the product, formats, algorithms, identifiers, key names.
 SAME_IN_EVERY_LANGUAGE = {
@@ -201,7 +202,9 @@ def test_every_template_string_goes_through_the_catalogs() -> None:
     placeholder, aria-label, alt) and string literals printed by `{{ }}`. Evidence is marked
     translate="no" (or is in <code>) and shown as written."""
     problems = {}
-    for path in sorted(TEMPLATES_DIR.glob("*.html")):
+    templates = [*TEMPLATES_DIR.glob("*.html"), *REPORT_TEMPLATES_DIR.glob("*.j2")]
+    assert any(p.name == "report.html.j2" for p in templates)  # the report is scanned too
+    for path in sorted(templates):
         if found := untranslated_in_template(path):
             problems[path.name] = found
     assert problems == {}, f"untranslated template text (wrap it in _()): {problems}"

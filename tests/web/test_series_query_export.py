@@ -151,12 +151,20 @@ async def test_exports_are_audited_downloads(
     html = await d_examiner.post(f"/api/cases/{case_id}/export/html")
     assert html.status_code == 200 and "<html" in html.text.lower()
     assert f"--expect {html.headers['x-tantalio-audit-head']}" in html.text
+    # the report downloads in the user's language; the case and its values as written
+    await d_examiner.put("/api/me/language", json={"locale": "pt"})
+    try:
+        pt = (await d_examiner.post(f"/api/cases/{case_id}/export/html")).text
+    finally:
+        await d_examiner.put("/api/me/language", json={"locale": None})
+    assert '<html lang="pt">' in pt and "Resumo de auditoria" in pt and "DEMO-1" in pt
+    assert "Audit summary" not in pt
     assert (await d_examiner.post(f"/api/cases/{case_id}/export/pdf")).status_code == 404
     assert (await d_auditor.post(f"/api/cases/{case_id}/export/csv")).status_code == 403
     formats = [
         json.loads(e.detail)["format"] for e in _events(demo_env, "export") if e.username == "erin"
     ]
-    assert sorted(formats[:3]) == ["csv", "html", "vics"]
+    assert sorted(formats[:4]) == ["csv", "html", "html", "vics"]
 
 
 async def test_ingest_from_the_browser_with_progress(

@@ -445,6 +445,14 @@ def report(
         ..., "--out", "-o", help="Directory for report.html, report.pdf and files.csv."
     ),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write report.pdf (A4)."),
+    lang: str | None = typer.Option(
+        None,
+        "--lang",
+        metavar="en|es|pt",
+        help="Language of the report's own words (evidence stays as written); default: the "
+        "language setting of the --as user, else en.",
+        show_default=False,
+    ),
     workspace: WorkspaceOpt = None,
     as_user: AsOpt = None,
 ) -> None:
@@ -452,23 +460,32 @@ def report(
     matches, the examiner's categories and series, chats, audit summary, unreadable files)
     and a CSV of all files."""
     from tantalio.reports.html import build_report
+    from tantalio.store.auth import get_user
     from tantalio.store.repo import NotFound
+    from tantalio.web.i18n import LOCALES
 
+    if lang is not None and lang not in LOCALES:
+        fail(f"--lang: unknown language {lang!r}; use one of {', '.join(LOCALES)}")
+    actor = cli_actor(as_user)
     with open_cli_workspace(workspace) as ws:
         with ws.session() as s:
+            if lang is None:  # the acting examiner's setting, as the web app would use
+                user = get_user(s, actor.on_behalf_of) if actor.on_behalf_of else None
+                lang = user.locale if user is not None and user.locale in LOCALES else "en"
             try:
-                written = build_report(ws, s, case, out, pdf=pdf)
+                written = build_report(ws, s, case, out, pdf=pdf, lang=lang)
             except NotFound as exc:
                 fail(str(exc))
         record(
             ws,
-            cli_actor(as_user),
+            actor,
             "export",
             case=case,
             format="report",
             out=str(out),
             files=written.files,
             pdf=written.pdf is not None,
+            lang=lang,
         )
     typer.echo(f"report: {written.html}")
     if written.pdf is not None:

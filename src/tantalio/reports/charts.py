@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+from tantalio.web.i18n import _
+
 # One colour per verdict, readable in print and for common colour-vision deficiencies.
 VERDICT_COLOURS = {
     "known": "#b2182b",
@@ -37,24 +39,25 @@ def stacked_bars(counts: dict[str, dict[str, int]], width: int = 720, bar: int =
             colour = VERDICT_COLOURS.get(verdict, "#444")
             rows.append(
                 f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar}" fill="{colour}">'
-                f"<title>{escape(label)}: {escape(verdict)} {n}</title></rect>"
+                f"<title>{escape(label)}: {escape(_(verdict))} {n}</title></rect>"
             )
             x += w
         rows.append(f'<text x="{x + 4:.1f}" y="{y + bar * 0.7:.1f}">{sum(per.values())}</text>')
         y += bar + 8
     legend_x = 0
     for verdict, colour in VERDICT_COLOURS.items():
-        step = 16 + 7 * len(verdict) + 12
+        name = _(verdict)  # the verdict in the report's language
+        step = 16 + 7 * len(name) + 12
         if legend_x and legend_x + step > width:  # wrap the legend, never widen the chart
             legend_x, y = 0, y + 18
         rows.append(f'<rect x="{legend_x}" y="{y + 4}" width="12" height="12" fill="{colour}"/>')
-        rows.append(f'<text x="{legend_x + 16}" y="{y + 14}">{escape(verdict)}</text>')
+        rows.append(f'<text x="{legend_x + 16}" y="{y + 14}">{escape(name)}</text>')
         legend_x += step
     height = y + 24
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'font-family="sans-serif" font-size="12" role="img" aria-label="files per exhibit '
-        f'and verdict">{"".join(rows)}</svg>'
+        f'font-family="sans-serif" font-size="12" role="img" '
+        f'aria-label="{escape(_("Files per exhibit and verdict"))}">{"".join(rows)}</svg>'
     )
 
 
@@ -77,6 +80,7 @@ def simple_bars(counts: dict[str, int], width: int = 720, bar: int = 20) -> str:
     height = len(counts) * (bar + 6)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'font-family="sans-serif" font-size="12" role="img" aria-label="files per category">'
+        f'font-family="sans-serif" font-size="12" role="img" '
+        f'aria-label="{escape(_("Files per category"))}">'
         f"{''.join(parts)}</svg>"
     )

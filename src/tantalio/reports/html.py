@@ -23,11 +23,11 @@ from markupsafe import Markup
 
 from tantalio import __version__
 from tantalio.evidence.names import visible
-from tantalio.hashsets.categories import category_name
 from tantalio.reports import sections
 from tantalio.reports.charts import VERDICT_COLOURS, simple_bars, stacked_bars
 from tantalio.reports.csv_report import write_csv
 from tantalio.reports.pdf import PdfUnavailable, write_pdf
+from tantalio.reports.sections import category_name
 from tantalio.store import repo
 from tantalio.store import verdicts as store
 from tantalio.store.audit import audit_head
@@ -37,18 +37,11 @@ from tantalio.store.workspace import Workspace
 from tantalio.triage.priority import new_media_clusters
 from tantalio.triage.results import TriageRow, counts_by_exhibit, priority_key, triage_rows
 from tantalio.triage.thumbs import blurred_gray
+from tantalio.web import i18n
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-CATEGORY_NAMES = {
-    0: "0 non-pertinent",
-    1: "1 child abuse material",
-    2: "2 child exploitive / age difficult",
-    3: "3 CGI / animation",
-    4: "4 comparison images",
-    None: "uncategorized",
-}
 NEW_SHOWN = 200  # ranked new media shown with thumbnails; the CSV lists all
 
 
@@ -80,13 +73,23 @@ class ReportFiles:
 
 
 def _env() -> Environment:
-    return Environment(
+    """The report's words go through the web app's catalogs (web/locale/*.po, issue 16):
+    `_()` in the template, numbers and dates by the `num`/`fixed`/`localtime` filters, the
+    words other packages hand over (verdicts, kinds) by `tr`; evidence is shown as written."""
+    env = Environment(
         loader=PackageLoader("tantalio.reports", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=_finalize,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["num"] = i18n.number
+    env.filters["fixed"] = i18n.fixed
+    env.filters["localtime"] = i18n.when
+    env.filters["tr"] = i18n.tr
+    return env
 
 
 def _finalize(value: Any) -> Any:
@@ -95,6 +98,23 @@ def _finalize(value: Any) -> Any:
     if isinstance(value, str) and not isinstance(value, Markup):
         return visible(value)
     return value
+
+
+def _coded(code: int | None) -> str:
+    """A hash-set category for the charts and tables: code and name in the report's language."""
+    return category_name(code) if code is None else f"{code} · {category_name(code)}"
+
+
+def _page_counter() -> str:
+    """The PDF footer's "page N of M" as CSS `content`, in the report's language."""
+    words = i18n._("page {page} of {pages}")
+    before, _sep, rest = words.partition("{page}")
+    middle, _sep, after = rest.partition("{pages}")
+
+    def quoted(text: str) -> str:
+        return '"' + "".join(c for c in text if c not in '"\\<>') + '"'
+
+    return f"{quoted(before)} counter(page) {quoted(middle)} counter(pages) {quoted(after)}"
 
 
 def _thumb(ws: Workspace, rel: str | None) -> str | None:
@@ -115,19 +135,21 @@ def _reasons(
 ) -> list[str]:
     """Why a new media ranks where it does, as on its tile: the priority facts, then the
     classifier plug-ins' labels with their source (`label (classifier version)`)."""
+    _ = i18n._
     out = []
     if cluster > 1:
-        out.append(f"series of {cluster} in this case")
+        out.append(_("series of {count} in this case").format(count=i18n.number(cluster)))
     if detail and (detail.make or detail.model or detail.serial):
-        out.append("camera " + " ".join(x for x in (detail.make, detail.model) if x))
+        name = " ".join(x for x in (detail.make, detail.model) if x)
+        out.append(_("camera {name}").format(name=name))
     if detail and detail.gps:
         out.append("GPS")
     if row.kind == "video":
-        out.append("video")
+        out.append(_("video"))
     if row.deleted:
-        out.append("deleted")
+        out.append(_("deleted"))
     if detail and detail.datetime_original:
-        out.append(f"taken {detail.datetime_original}")
+        out.append(_("taken {time}").format(time=detail.datetime_original))
     return out + list(labels)
 
 
@@ -140,6 +162,10 @@ def _exchange_connected(ws: Workspace) -> bool:
         return connection.load(ws) is not None
     except connection.ExchangeConfigError:
         return True  # connected, though its key cannot be read now
+
+
+def _render(**context: Any) -> str:
+    return _env().get_template("report.html.j2").render(**context)
 
 
 def exhibit_records(session: Session, case_id: int) -> list[dict[str, Any]]:
@@ -157,9 +183,7 @@ def exhibit_records(session: Session, case_id: int) -> list[dict[str, Any]]:
                 "stored": {k: acquisition[k] for k in ("md5", "sha1") if k in acquisition},
                 "computed": detail.get("computed", {}),
                 "verification": e.verification,
-                "verified_at": e.verified_at.strftime("%Y-%m-%d %H:%M UTC")
-                if e.verified_at
-                else "",
+                "verified_at": e.verified_at,
                 "problems": detail.get("problems", []),
             }
         )
@@ -174,8 +198,29 @@ def build_report(
     *,
     pdf: bool = True,
     shown_cases: Collection[int] | None = None,
+    lang: str = i18n.DEFAULT,
 ) -> ReportFiles:
-    """The report of a case; other cases are named only when in `shown_cases` (None: all)."""
+    """The report of a case; other cases are named only when in `shown_cases` (None: all).
+    `lang` (en, es, pt) is the language of the report's own words; the PDF is laid out from
+    the same HTML, so it reads the same."""
+    if lang not in i18n.LOCALES:
+        raise ValueError(f"unknown report language {lang!r}; use {', '.join(i18n.LOCALES)}")
+    token = i18n._current.set(lang)  # this report only; the caller's language comes back
+    try:
+        return _build(ws, session, case_reference, out, pdf=pdf, shown_cases=shown_cases)
+    finally:
+        i18n._current.reset(token)
+
+
+def _build(
+    ws: Workspace,
+    session: Session,
+    case_reference: str,
+    out: Path,
+    *,
+    pdf: bool,
+    shown_cases: Collection[int] | None,
+) -> ReportFiles:
     case = repo.get_case(session, case_reference)
     rows = list(triage_rows(session, case.id, shown_cases))
     out.mkdir(parents=True, exist_ok=True)
@@ -186,7 +231,7 @@ def build_report(
     counts = counts_by_exhibit(rows)
     verdict_totals = Counter(r.verdict for r in rows)
     matched = [r for r in rows if r.verdict in ("known", "near-known")]
-    category_counts = Counter(CATEGORY_NAMES.get(r.category, str(r.category)) for r in matched)
+    category_counts = Counter(_coded(r.category) for r in matched)
 
     new_rows = sorted((r for r in rows if r.verdict == "new"), key=priority_key)
     ids = {r.media_id for r in new_rows if r.media_id is not None}
@@ -217,45 +262,43 @@ def build_report(
         s = series.setdefault(r.series, SeriesFound(r.series))
         s.files += 1
         s.media.add(r.sha256 or r.md5 or "")
-        s.categories[CATEGORY_NAMES.get(r.category, str(r.category))] += 1
+        s.categories[_coded(r.category)] += 1
         s.victim_identified = s.victim_identified or bool(r.victim_identified)
         s.exhibits.add(r.exhibit)
 
     head = "{}:{}".format(*audit_head(session))
-    html = (
-        _env()
-        .get_template("report.html.j2")
-        .render(
-            case=case,
-            generated=utcnow().strftime("%Y-%m-%d %H:%M UTC"),
-            version=__version__,
-            total=len(rows),
-            counts=counts,
-            verdict_totals=verdict_totals,
-            colours=VERDICT_COLOURS,
-            exhibit_chart=stacked_bars(counts),
-            category_counts=dict(category_counts.most_common()),
-            category_chart=simple_bars(dict(category_counts.most_common())),
-            new_items=new_items,
-            new_total=len(new_rows),
-            new_shown=NEW_SHOWN,
-            series=sorted(series.values(), key=lambda s: (-s.files, s.name)),
-            near=[r for r in matched if r.verdict == "near-known"],
-            elsewhere=[r for r in rows if r.verdict == "seen-elsewhere"],
-            agency_media=sections.agency_media(rows),
-            exchange_connected=_exchange_connected(ws),
-            unreadable=[r for r in rows if r.verdict == "unreadable"],
-            exhibits=exhibit_records(session, case.id),
-            audit_head=head,
-            category_table=sections.category_table(session, case.id),
-            hashset_hits=sections.hashset_hits(rows),
-            examiner_series=sections.examiner_series(rows),
-            reviewed=sum(1 for r in rows if r.examiner_category is not None),
-            chats=sections.chat_section(session, case.id),
-            uploads=sections.reported_uploads(session, case.id, rows),
-            audit=sections.audit_section(session, case.id),
-            category_name=category_name,
-        )
+    html = _render(
+        case=case,
+        lang=i18n.current_locale(),
+        page_counter=_page_counter(),
+        generated=utcnow(),
+        version=__version__,
+        total=len(rows),
+        counts=counts,
+        verdict_totals=verdict_totals,
+        colours=VERDICT_COLOURS,
+        exhibit_chart=stacked_bars(counts),
+        category_counts=dict(category_counts.most_common()),
+        category_chart=simple_bars(dict(category_counts.most_common())),
+        new_items=new_items,
+        new_total=len(new_rows),
+        new_shown=NEW_SHOWN,
+        series=sorted(series.values(), key=lambda s: (-s.files, s.name)),
+        near=[r for r in matched if r.verdict == "near-known"],
+        elsewhere=[r for r in rows if r.verdict == "seen-elsewhere"],
+        agency_media=sections.agency_media(rows),
+        exchange_connected=_exchange_connected(ws),
+        unreadable=[r for r in rows if r.verdict == "unreadable"],
+        exhibits=exhibit_records(session, case.id),
+        audit_head=head,
+        category_table=sections.category_table(session, case.id),
+        hashset_hits=sections.hashset_hits(rows),
+        examiner_series=sections.examiner_series(rows),
+        reviewed=sum(1 for r in rows if r.examiner_category is not None),
+        chats=sections.chat_section(session, case.id),
+        uploads=sections.reported_uploads(session, case.id, rows),
+        audit=sections.audit_section(session, case.id),
+        category_name=category_name,
     )
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")

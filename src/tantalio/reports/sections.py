@@ -8,10 +8,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tantalio.hashsets.categories import category_name
+from tantalio.hashsets import categories
 from tantalio.store.audit_summary import AuditSummary, case_audit_summary
 from tantalio.store.categories import case_category_counts
 from tantalio.triage.results import TriageRow
+from tantalio.web.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -82,6 +83,11 @@ def agency_media(rows: list[TriageRow]) -> list[AgencyMedia]:
         by_media.values(),
         key=lambda m: (not m.victim_identified, not m.identified, m.sha256 or ""),
     )
+
+
+def category_name(code: int | None) -> str:
+    """A category's name in the report's language (the web catalogs hold the names)."""
+    return _(categories.category_name(code))
 
 
 def category_table(session: Session, case_id: int) -> CategoryTable:

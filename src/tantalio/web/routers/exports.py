@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from tantalio.store import audit as store_audit
+from tantalio.web import i18n
 from tantalio.web.i18n import N_
 from tantalio.web.routers.cases import get_case
 from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
@@ -31,7 +32,12 @@ FORMATS = {
 
 
 def _render(
-    request: Request, db: Session, reference: str, fmt: str, shown: set[int] | None
+    request: Request,
+    db: Session,
+    reference: str,
+    fmt: str,
+    shown: set[int] | None,
+    lang: str = "en",
 ) -> bytes:
     """The export; other cases holding the same media are named only when the user may see
     them (`shown`; None: all), the verdict `seen-elsewhere` stays."""
@@ -53,7 +59,9 @@ def _render(
 
     tmp = Path(tempfile.mkdtemp(prefix="tantalio-report-"))
     try:
-        files = build_report(request.app.state.workspace, db, reference, tmp, shown_cases=shown)
+        files = build_report(
+            request.app.state.workspace, db, reference, tmp, shown_cases=shown, lang=lang
+        )
         return files.html.read_bytes()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -74,7 +82,9 @@ def export(
         )
     case = get_case(db, case_id)
     seq, digest = store_audit.audit_head(db)
-    data = _render(request, db, case.reference, fmt, visible_cases(db, principal))
+    # the report in the reader's language (their setting, else the browser's), as the pages
+    lang = i18n.negotiate(principal.user.locale, request.headers.get("accept-language"))
+    data = _render(request, db, case.reference, fmt, visible_cases(db, principal), lang)
     store_audit.audit(
         db,
         "export",
