@@ -54,6 +54,60 @@ def pdq_entry_matches(
     ]
 
 
+# Orientation number -> (counter-clockwise degrees, mirrored) of the query picture that
+# matched, as `fingerprint.record.ORIENTATIONS` orders them.
+_TURN = ((0, False), (90, False), (180, False), (270, False),
+         (0, True), (180, True), (90, True), (270, True))  # fmt: skip
+
+
+def trim_transform(box: Sequence[int] | None, k: int) -> dict[str, Any]:
+    """The `transform` of a `pdq-trimmed` match: the picture sits in `query_box` of the
+    file (the rest is frame: bars, borders, screenshot chrome) and matched the whole
+    reference in orientation `k`. No keypoints are involved, so no inliers and no
+    false-match probability (a PDQ distance has the PDQ threshold's error rate)."""
+    rotation, flip = _TURN[k] if k < len(_TURN) else (0, False)
+    return {
+        "model": "trim",
+        "query_box": list(box) if box else None,
+        "crop_box": None,
+        "scale": None,
+        "rotation_deg": rotation,
+        "flip": flip,
+        "orientation": _orientation(k),
+        "inliers": None,
+        "false_match_probability": None,
+    }
+
+
+def trimmed_entry_matches(
+    entry_index: PdqSearch,
+    media: Sequence[tuple[int, list[str], list[int] | None]],
+    settled: set[tuple[int, int]],
+) -> list[dict[str, Any]]:
+    """Framed pictures' trimmed PDQs (all orientations) against the entry index: a
+    `pdq-trimmed` row per (media, entry) that the plain PDQ did not match (`settled`)."""
+    if not len(entry_index) or not media:
+        return []
+    results = entry_index.search_groups([hashes for _, hashes, _ in media])
+    return [
+        {
+            "media_id": mid,
+            "hash_entry_id": eid,
+            "algorithm": "pdq-trimmed",
+            "distance": d,
+            "orientation": _orientation(k),
+            "transform": trim_transform(box, k),
+        }
+        for (mid, _, box), hits in zip(media, results, strict=True)
+        for eid, d, k in sorted(hits)
+        if (mid, eid) not in settled
+    ]
+
+
+def _settled(rows: Sequence[dict[str, Any]]) -> set[tuple[int, int]]:
+    return {(r["media_id"], r["hash_entry_id"]) for r in rows if r.get("hash_entry_id")}
+
+
 def near_duplicates_pending(session: Session, indexes: WorkspaceIndexes) -> int:
     """Search every media not yet searched for near-duplicates in the workspace; store the
     pairs (lower id first) within the threshold; returns pairs written.
@@ -84,6 +138,7 @@ def near_duplicates_pending(session: Session, indexes: WorkspaceIndexes) -> int:
             {"media_id": a, "other_media_id": b, "algorithm": "pdq", "distance": d}
             for (a, b), d in sorted(best.items())
         ]
+        rows += _trimmed_pairs(session, indexes, [mid for mid, _ in pending], set(best))
         store.insert_matches(session, rows)
         written = len(rows)
     pending_videos = store.near_pending_videos(session)
@@ -97,6 +152,41 @@ def near_duplicates_pending(session: Session, indexes: WorkspaceIndexes) -> int:
         written += len(rows)
     store.mark_near_checked(session)
     return written
+
+
+def _trimmed_pairs(
+    session: Session,
+    indexes: WorkspaceIndexes,
+    pending: Sequence[int],
+    settled: set[tuple[int, int]],
+) -> list[dict[str, Any]]:
+    """Pending framed pictures' trimmed PDQ against every stored picture in its 8
+    orientations: a letterboxed or screenshot copy of an earlier media of the workspace
+    (`pdq-trimmed` pairs, those the plain PDQ did not already link)."""
+    trimmed = list(store.media_trimmed_rows(session, indexes.min_quality, pending))
+    if not trimmed:
+        return []
+    media_index = indexes.media(session)
+    best: dict[tuple[int, int], tuple[int, int, list[int] | None]] = {}
+    results = media_index.search([hashes[0] for _, hashes, _ in trimmed])
+    for (mid, _, box), hits in zip(trimmed, results, strict=True):
+        for hid, dist in hits:
+            other, k = divmod(hid, N_ORIENT)
+            pair = (min(mid, other), max(mid, other))
+            if other == mid or pair in settled:
+                continue
+            if pair not in best or dist < best[pair][0]:
+                best[pair] = (dist, k, box if pair[0] == mid else None)
+    return [
+        {
+            "media_id": a,
+            "other_media_id": b,
+            "algorithm": "pdq-trimmed",
+            "distance": d,
+            "transform": trim_transform(box, 0) if box else None,
+        }
+        for (a, b), (d, _k, box) in sorted(best.items())
+    ]
 
 
 def unique_frames(frames: Sequence[Sequence[Any]], min_quality: int) -> list[str]:
@@ -293,6 +383,10 @@ class Matcher:
         ]
         todo = [(mid, hashes) for mid, hashes in pdq_media if mid not in entry_hits]
         rows += pdq_entry_matches(self.indexes.entries(session), todo)
+        trimmed = list(store.media_trimmed_rows(session, rules.min_quality, media_ids))
+        if not rules.orientations:
+            trimmed = [(mid, hashes[:1], box) for mid, hashes, box in trimmed]
+        rows += trimmed_entry_matches(self.indexes.entries(session), trimmed, _settled(rows))
         self.indexes.media(session)  # extended with these media
         known = self._known(session)
         rows += known.match_images(pdq_media)
@@ -310,6 +404,28 @@ def _one_per_key(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if key not in best or r["distance"] < best[key]["distance"]:
             best[key] = r
     return list(best.values())
+
+
+def _trimmed_against_set(
+    session: Session,
+    indexes: WorkspaceIndexes,
+    hash_set_id: int,
+    after_entry_id: int,
+    settled: set[tuple[int, int]],
+) -> list[dict[str, Any]]:
+    """Stored framed pictures' trimmed PDQs against a newly imported set's PDQs, so a
+    set imported after the media gives the same `pdq-trimmed` matches as one before."""
+    rules = indexes.rules
+    trimmed = list(store.media_trimmed_rows(session, rules.min_quality))
+    if not trimmed or not store.set_has_pdq(session, hash_set_id):
+        return []
+    if not rules.orientations:
+        trimmed = [(mid, hashes[:1], box) for mid, hashes, box in trimmed]
+    entries = PdqSearch(rules.pdq_threshold)
+    new_rows = store.entry_pdq_rows(session, after_entry_id, hash_set_id=hash_set_id)
+    for part in chunks(new_rows, 100_000):
+        entries.add([e for e, _ in part], [h for _, h in part])
+    return trimmed_entry_matches(entries, trimmed, settled)
 
 
 def match_hash_set(
@@ -346,6 +462,7 @@ def match_hash_set(
                     }
                     for mid, (d, k) in sorted(best.items())
                 )
+    rows += _trimmed_against_set(session, indexes, hash_set_id, after_entry_id, _settled(rows))
     videos = list(store.video_frames(session))
     pictures = None
     if videos and rules.frames_vs_images and media_index is not None:
