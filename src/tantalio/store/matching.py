@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from tantalio.store.bulk import chunks, insert_ignore
-from tantalio.store.hashsets import HashEntry, HashSet
+from tantalio.store.hashsets import HashEntry, HashEntryFeatures, HashSet
 from tantalio.store.media import Match, Media
 from tantalio.store.timeutil import utcnow
 
@@ -145,6 +145,21 @@ def media_trimmed_rows(
     for query in batches:
         for mid, pdq, orients, box in session.execute(query):
             yield mid, list(orients) if orients else [str(pdq)], box
+
+
+def entry_local_rows(session: Session) -> list[tuple[int, str]]:
+    """(entry id, `lf1:` local features) of every entry made from a reference file."""
+    q = (
+        select(HashEntryFeatures.hash_entry_id, HashEntryFeatures.local_features)
+        .where(HashEntryFeatures.local_features.is_not(None))
+        .order_by(HashEntryFeatures.hash_entry_id)
+    )
+    return [(int(eid), str(text)) for eid, text in session.execute(q)]
+
+
+def has_local_features(session: Session) -> bool:
+    q = select(HashEntryFeatures.hash_entry_id).where(HashEntryFeatures.local_features.is_not(None))
+    return session.scalar(q.limit(1)) is not None
 
 
 def entry_pdq_coverage(session: Session, upto: int | None = None) -> Coverage:

@@ -31,6 +31,7 @@ class WorkerSetup:
     thumbnails: bool
     entry_index: str | None  # the hash-entry PDQ index snapshot, mapped read-only
     min_quality: int
+    local_features: bool = False  # extract query local features (issue 13)
 
     def args(self) -> tuple[str, str | None, bool, str | None, int]:
         return (
@@ -40,6 +41,11 @@ class WorkerSetup:
             self.entry_index,
             self.min_quality,
         )
+
+    def pool_args(self) -> tuple[str, str | None, bool, str | None, int, bool, bool]:
+        """`init_worker`'s arguments in a local process pool (Dask workers extract no
+        local features: they are registered with `args`)."""
+        return (*self.args(), False, self.local_features)
 
 
 class Executor(Protocol):
@@ -90,7 +96,7 @@ class ProcessPool:
                 max_workers=self.jobs,
                 mp_context=ctx,
                 initializer=init_worker,
-                initargs=self.setup.args(),
+                initargs=self.setup.pool_args(),
             )
             for _ in range(self.jobs):  # start the workers now, while the walk begins
                 self._pool.submit(run_chunk, [])
@@ -180,7 +186,7 @@ class InlineExecutor:
 
     def start(self) -> None:
         if not self._started:
-            init_worker(*self.setup.args())
+            init_worker(*self.setup.pool_args())
             self._started = True
 
     @property

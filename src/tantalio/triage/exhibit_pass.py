@@ -26,7 +26,7 @@ from tantalio.triage.analyzers import SPOOL_MAX_FILE, spool_path
 from tantalio.triage.batch_writer import BatchWriter
 from tantalio.triage.ingest_types import ExhibitReport
 from tantalio.triage.progress import IngestProgress
-from tantalio.triage.worker import Job, JobResult, hash_only
+from tantalio.triage.worker import Job, JobResult, hash_only, local_variants
 
 if TYPE_CHECKING:
     from tantalio.triage.ingest_run import IngestRun
@@ -244,7 +244,9 @@ class ExhibitPass:
                     rel = thumbs.save(self.run.ws.dir, result.sha256, result.thumbnail_data)
                     result.thumbnail = rel
                 self.writer.media(
-                    store.media_row(result.fingerprint, result.thumbnail), result.entry_hits
+                    store.media_row(result.fingerprint, result.thumbnail),
+                    result.entry_hits,
+                    local_variants(result.fingerprint),
                 )
         self.writer.add(occ)
 

@@ -29,6 +29,10 @@ from tantalio.triage.pdqsearch import PdqSearch
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from tantalio.localfeat.index import LocalIndex
+
+FULL_KEYPOINTS = 64  # a reference keeps 64: distance = 64 - inliers (signals/local_features)
+
 
 def _orientation(k: int) -> str:
     return ORIENTATIONS[k] if k < len(ORIENTATIONS) else str(k)
@@ -344,6 +348,47 @@ class Matcher:
     def __init__(self, indexes: WorkspaceIndexes) -> None:
         self.indexes = indexes
         self._videos: EntryVideos | None = None
+        self._local: LocalIndex | None = None
+        self._local_loaded = False
+
+    def _local_index(self, session: Session) -> LocalIndex | None:
+        """The reference files' local features (loaded once per run; None when none)."""
+        if not self._local_loaded:
+            from tantalio.localfeat.index import LocalIndex
+            from tantalio.localfeat.record import decode
+
+            rows = store.entry_local_rows(session)
+            refs = [decode(text) for _, text in rows]
+            self._local = LocalIndex(refs, [eid for eid, _ in rows]) if rows else None
+            self._local_loaded = True
+        return self._local
+
+    def _local_rows(
+        self, session: Session, local: dict[int, list[str]], settled: set[int]
+    ) -> list[dict[str, Any]]:
+        """Local-feature matches of the media that exact hashes and PDQ left unmatched."""
+        todo = {mid: v for mid, v in local.items() if mid not in settled}
+        if not todo or not self.indexes.rules.local_features:
+            return []
+        index = self._local_index(session)
+        if index is None:
+            return []
+        rows = []
+        for mid in sorted(todo):
+            for hit in index.local_features(todo[mid], self.indexes.rules):
+                rows.append(
+                    {
+                        "media_id": mid,
+                        "hash_entry_id": hit.ref,
+                        "algorithm": "local-features",
+                        "distance": max(0, FULL_KEYPOINTS - hit.inliers),
+                        "transform": {
+                            **hit.transform,
+                            "false_match_probability": hit.false_match_probability,
+                        },
+                    }
+                )
+        return rows
 
     def _known(self, session: Session) -> EntryVideos:
         if self._videos is None:
@@ -357,11 +402,14 @@ class Matcher:
         session: Session,
         media_ids: Sequence[int],
         entry_hits: dict[int, list[tuple[int, int, int]]] | None = None,
+        local: dict[int, list[str]] | None = None,
     ) -> int:
         """Match media just written (in this transaction); returns match rows written.
 
         `entry_hits` holds PDQ searches the workers already made against the entry index
-        ({media id: [(entry id, distance, orientation)]}); other media are searched here."""
+        ({media id: [(entry id, distance, orientation)]}); other media are searched here.
+        `local` holds the local features workers extracted ({media id: `lf1:` variants}):
+        verified against reference files only for media nothing else matched."""
         if not media_ids:
             return 0
         rules = self.indexes.rules
@@ -392,6 +440,9 @@ class Matcher:
         rows += known.match_images(pdq_media)
         for mid, frames in store.video_frames(session, media_ids):
             rows += known.match_video(mid, frames)
+        if local:
+            settled = {r["media_id"] for r in rows if r.get("hash_entry_id")}
+            rows += self._local_rows(session, local, settled)
         store.insert_matches(session, _one_per_key(rows))
         return len(rows)
 
