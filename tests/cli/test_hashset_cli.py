@@ -119,3 +119,49 @@ def test_publish_signed_list_and_import_it_elsewhere(workspace: Path, tmp_path: 
          "--trusted-key", f"{keys}.pub.pem", "-w", str(other)],
     )  # fmt: skip
     assert bad.exit_code == 1
+
+
+def test_a_caid_uk_list_lands_on_the_one_internal_scale(workspace: Path, tmp_path: Path) -> None:
+    """Regional category profiles (issue 16): a UK CAID list's letters and its pre-2014 SAP
+    levels map onto the internal (VICS 2.0, US) scale, the source's value kept beside it."""
+    from tantalio.store.hashsets import HashEntry
+    from tantalio.store.workspace import open_workspace
+
+    caid = tmp_path / "caid.csv"
+    caid.write_text(
+        "ID,MD5,Category,Series Name\n"
+        f"1,{'1' * 32},Category B,Harbour\n"
+        f"2,{'2' * 32},3,\n"  # SAP level 3: an indecent image too
+        f"3,{'3' * 32},0,\n"  # no SAP level 0: left for a person, never "non-pertinent"
+        f"4,{'4' * 32},C,\n"
+    )
+    args = ["hashset", "import", str(caid), "--format", "icse", "--name", "caid",
+            "--categories", "caid-uk", "-w", str(workspace)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "4 entries" in result.output
+    with open_workspace(workspace) as ws, ws.session() as s:
+        rows = {r.md5: (r.category, r.source_category) for r in s.query(HashEntry)}
+    assert rows == {
+        "1" * 32: (1, "Category B"),
+        "2" * 32: (1, "3"),
+        "3" * 32: (None, "0"),
+        "4" * 32: (1, "C"),
+    }
+    # Under the US profile a "3" is CGI/animation: the profile decides, not a guess.
+    us = runner.invoke(
+        app,
+        ["hashset", "import", str(caid), "--format", "icse", "--name", "us",
+         "--categories", "projectvic-us", "-w", str(workspace)],
+    )  # fmt: skip
+    assert us.exit_code == 0, us.output
+    wrong = runner.invoke(app, [*args[:6], "x", "--categories", "caid", "-w", str(workspace)])
+    assert wrong.exit_code == 2 and "--categories must be one of" in wrong.output
+    md5 = tmp_path / "l.md5"
+    md5.write_text(f"{'5' * 32}  x\n")
+    not_for = runner.invoke(
+        app,
+        ["hashset", "import", str(md5), "--format", "md5sum", "--name", "m",
+         "--categories", "caid-uk", "-w", str(workspace)],
+    )  # fmt: skip
+    assert not_for.exit_code == 2 and "applies to the vics and icse formats" in not_for.output

@@ -54,6 +54,12 @@ def import_cmd(
     trusted_key: list[Path] = typer.Option(
         [], "--trusted-key", help="PEM public key trusted for tantalio-signed lists."
     ),
+    categories: str | None = typer.Option(
+        None,
+        "--categories",
+        help="Regional category profile of the list (vics, icse): projectvic-us | caid-uk | "
+        "vics-1.x | three-tier; all map onto one internal scale (default: the file's own).",
+    ),
     workspace: WorkspaceOpt = None,
     as_user: AsOpt = None,
 ) -> None:
@@ -68,7 +74,17 @@ def import_cmd(
         usage(f"--format {format!r} is not a hash-set format; one of: {', '.join(format_names())}")
     if kind is not None and kind not in KINDS:
         usage(f"--kind must be one of {', '.join(KINDS)}")
-    options = {"trusted_keys": [str(p) for p in trusted_key]} if trusted_key else {}
+    options: dict[str, object] = (
+        {"trusted_keys": [str(p) for p in trusted_key]} if trusted_key else {}
+    )
+    if categories is not None:
+        from tantalio.hashsets.categories import PROFILES
+
+        if categories not in PROFILES:
+            usage(f"--categories must be one of {', '.join(PROFILES)}")
+        if format not in ("vics", "icse"):
+            usage(f"--categories applies to the vics and icse formats, not {format!r}")
+        options["category_scheme"] = PROFILES[categories]
     with open_cli_workspace(workspace) as ws:
         try:
             result = import_hash_set(

@@ -24,6 +24,20 @@ SCHEMES: dict[str, dict[int, int | None]] = {
     # 0 uncategorized). Only on request (`category_scheme="three-tier"`): guessing it would
     # turn CGI (3 in the other tables) into non-pertinent.
     "three-tier": {0: None, 1: 1, 2: 2, 3: 0},
+    # UK CAID: categories are letters (A/B/C, all child abuse material in the US scheme; read
+    # through NAMES). Numbers in a CAID list are the pre-2014 SAP levels 1-5, which are all
+    # indecent images of children too; 0 is not a SAP level, so it stays uncategorized (a
+    # person decides) rather than becoming "non-pertinent".
+    "caid-uk": {0: None, 1: 1, 2: 1, 3: 1, 4: 1, 5: 1},
+}
+
+# Regional profiles a user names on import (`hashset import --categories`): each is a table
+# of SCHEMES, so every profile lands on the one internal (VICS 2.0, US) scale.
+PROFILES: dict[str, str] = {
+    "projectvic-us": "vics-2.0",
+    "vics-1.x": "vics-1.x",
+    "three-tier": "three-tier",
+    "caid-uk": "caid-uk",
 }
 
 # Category names as sources spell them, after lower-casing and squeezing separators.
