@@ -90,3 +90,38 @@ def test_hash_set_imported_after_the_media_finds_the_same_copy(tmp_path: Path) -
     assert _rows(ws, "C")["boxed.jpg"]["verdict"] == "new"
     _import(ws, hma)
     _check(_rows(ws, "C"))
+
+
+def _pairs(ws: Path) -> list[tuple[str, str, str]]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    from tantalio.store.cases import File
+    from tantalio.store.media import Match
+    from tantalio.store.workspace import open_workspace
+
+    a, b = aliased(File), aliased(File)
+    with open_workspace(ws) as w, w.session() as s:
+        q = (
+            select(a.path, b.path, Match.algorithm)
+            .join(a, a.media_id == Match.media_id)
+            .join(b, b.media_id == Match.other_media_id)
+        )
+        return sorted(tuple(sorted((x, y))) + (alg,) for x, y, alg in s.execute(q))  # type: ignore[misc]
+
+
+def test_framed_copy_of_an_earlier_media_is_linked_in_either_order(tmp_path: Path) -> None:
+    """Near-duplicates inside the workspace: the letterboxed copy and its original are a
+    `pdq-trimmed` pair whichever was ingested first (no hash set involved)."""
+    ws, card, _ = _setup(tmp_path)
+    for first, second in (("boxed.jpg", "plain.jpg"), ("plain.jpg", "boxed.jpg")):
+        ws = tmp_path / f"ws-{first}"
+        assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+        for name in (first, second):
+            one = tmp_path / f"{first}-{name}"
+            one.mkdir()
+            (one / name).write_bytes((card / name).read_bytes())
+            done = runner.invoke(app, ["ingest", "C", str(one), "-j", "1", "--no-progress",
+                                       "-w", str(ws)])  # fmt: skip
+            assert done.exit_code == 0, done.output
+        assert _pairs(ws) == [("boxed.jpg", "plain.jpg", "pdq-trimmed")], first

@@ -142,7 +142,7 @@ def near_duplicates_pending(session: Session, indexes: WorkspaceIndexes) -> int:
             {"media_id": a, "other_media_id": b, "algorithm": "pdq", "distance": d}
             for (a, b), d in sorted(best.items())
         ]
-        rows += _trimmed_pairs(session, indexes, [mid for mid, _ in pending], set(best))
+        rows += _trimmed_pairs(session, indexes, pending, set(best))
         store.insert_matches(session, rows)
         written = len(rows)
     pending_videos = store.near_pending_videos(session)
@@ -161,35 +161,50 @@ def near_duplicates_pending(session: Session, indexes: WorkspaceIndexes) -> int:
 def _trimmed_pairs(
     session: Session,
     indexes: WorkspaceIndexes,
-    pending: Sequence[int],
+    pending: Sequence[tuple[int, str]],
     settled: set[tuple[int, int]],
 ) -> list[dict[str, Any]]:
-    """Pending framed pictures' trimmed PDQ against every stored picture in its 8
-    orientations: a letterboxed or screenshot copy of an earlier media of the workspace
-    (`pdq-trimmed` pairs, those the plain PDQ did not already link)."""
-    trimmed = list(store.media_trimmed_rows(session, indexes.min_quality, pending))
-    if not trimmed:
+    """Framed copies among the workspace's pictures (`pdq-trimmed` pairs the plain PDQ did
+    not already link), both ways so the order of ingest does not matter: a pending framed
+    picture's trimmed PDQ against every stored picture in its 8 orientations, and a pending
+    picture's PDQ against every stored framed picture's trimmed PDQ in its 8 orientations."""
+    pending_ids = {mid for mid, _ in pending}
+    framed = list(store.media_trimmed_rows(session, indexes.min_quality))
+    if not framed:
         return []
-    media_index = indexes.media(session)
-    best: dict[tuple[int, int], tuple[int, int, list[int] | None]] = {}
-    results = media_index.search([hashes[0] for _, hashes, _ in trimmed])
-    for (mid, _, box), hits in zip(trimmed, results, strict=True):
+    boxes = {mid: box for mid, _, box in framed}
+    best: dict[tuple[int, int], tuple[int, int]] = {}  # pair -> (distance, framed media)
+
+    def keep(framed_mid: int, other: int, dist: int) -> None:
+        pair = (min(framed_mid, other), max(framed_mid, other))
+        if other == framed_mid or pair in settled:
+            return
+        if pair not in best or dist < best[pair][0]:
+            best[pair] = (dist, framed_mid)
+
+    mine = [(mid, hashes) for mid, hashes, _ in framed if mid in pending_ids]
+    if mine:
+        media_index = indexes.media(session)
+        results = media_index.search([hashes[0] for _, hashes in mine])
+        for (mid, _), hits in zip(mine, results, strict=True):
+            for hid, dist in hits:
+                keep(mid, hid // N_ORIENT, dist)
+    trimmed_index = PdqSearch(indexes.rules.pdq_threshold)
+    ids = [mid * N_ORIENT + k for mid, hashes, _ in framed for k in range(len(hashes))]
+    trimmed_index.add(ids, [h for _, hashes, _ in framed for h in hashes])
+    results = trimmed_index.search([pdq for _, pdq in pending])
+    for (mid, _), hits in zip(pending, results, strict=True):
         for hid, dist in hits:
-            other, k = divmod(hid, N_ORIENT)
-            pair = (min(mid, other), max(mid, other))
-            if other == mid or pair in settled:
-                continue
-            if pair not in best or dist < best[pair][0]:
-                best[pair] = (dist, k, box if pair[0] == mid else None)
+            keep(hid // N_ORIENT, mid, dist)
     return [
         {
             "media_id": a,
             "other_media_id": b,
             "algorithm": "pdq-trimmed",
             "distance": d,
-            "transform": trim_transform(box, 0) if box else None,
+            "transform": {**trim_transform(boxes.get(f), 0), "framed_media_id": f},
         }
-        for (a, b), (d, _k, box) in sorted(best.items())
+        for (a, b), (d, f) in sorted(best.items())
     ]
 
 
