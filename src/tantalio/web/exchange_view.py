@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from tantalio.store import exchange_ws_ops as ops
 from tantalio.store.series import Series
+from tantalio.web.i18n import N_, Text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -17,17 +18,39 @@ def _who(agency: str, country: str | None) -> str:
     return f"{agency} ({country})" if country else agency
 
 
-def fact_line(f: ops.AgencyFact) -> str:
+def fact_line(f: ops.AgencyFact) -> Text:
     """One sentence per record: "identified by X (CC) on DATE" when the other agency
-    identified the victim or marked the series identified, else what it holds."""
+    identified the victim or marked the series identified, else what it holds. Each shape
+    is a whole sentence of its own, so that a translation can order its parts freely."""
     who = _who(f.agency, f.country)
-    on = f" on {f.date}" if f.date else ""
-    series = f" (series {f.series})" if f.series else ""
+    fields = {"who": who, "date": f.date, "series": f.series}
     if f.status == "identified" or f.victim_identified:
-        return f"identified by {who}{on}{series}"
+        if f.date and f.series:
+            return N_("identified by {who} on {date} (series {series})", **fields)
+        if f.date:
+            return N_("identified by {who} on {date}", who=who, date=f.date)
+        if f.series:
+            return N_("identified by {who} (series {series})", who=who, series=f.series)
+        return N_("identified by {who}", who=who)
     if f.status == "in-progress":
-        return f"identification in progress at {who}{series}, updated{on}"
-    return f"seen by {who}{series}, not identified"
+        if f.date and f.series:
+            return N_(
+                "identification in progress at {who} (series {series}), updated on {date}", **fields
+            )
+        if f.date:
+            return N_(
+                "identification in progress at {who}, updated on {date}", who=who, date=f.date
+            )
+        if f.series:
+            return N_(
+                "identification in progress at {who} (series {series}), updated",
+                who=who,
+                series=f.series,
+            )
+        return N_("identification in progress at {who}, updated", who=who)
+    if f.series:
+        return N_("seen by {who} (series {series}), not identified", who=who, series=f.series)
+    return N_("seen by {who}, not identified", who=who)
 
 
 def media_agencies(db: Session, media_id: int) -> list[dict[str, Any]]:
@@ -53,11 +76,25 @@ def media_agencies(db: Session, media_id: int) -> list[dict[str, Any]]:
 def _summary_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for a in rows:
         who = _who(a["agency"], a["country"])
-        if a["identified"]:
-            on = f" on {a['date']}" if a["date"] else ""
-            a["line"] = f"identified by {who}{on}: {a['identified']} of {a['media']} media"
+        if a["identified"] and a["date"]:
+            a["line"] = N_(
+                "identified by {who} on {date}: {identified} of {media} media",
+                who=who,
+                date=a["date"],
+                identified=a["identified"],
+                media=a["media"],
+            )
+        elif a["identified"]:
+            a["line"] = N_(
+                "identified by {who}: {identified} of {media} media",
+                who=who,
+                identified=a["identified"],
+                media=a["media"],
+            )
         else:
-            a["line"] = f"seen by {who}: {a['media']} media, none identified"
+            a["line"] = N_(
+                "seen by {who}: {media} media, none identified", who=who, media=a["media"]
+            )
     return rows
 
 

@@ -28,7 +28,9 @@ def form_errors(exc: Exception, field: str) -> tuple[dict[str, str], int]:
             errors.setdefault(name, message)
         return errors, 422
     if isinstance(exc, HTTPException):
-        return {field: str(exc.detail)}, exc.status_code
+        # the detail as raised: an i18n.Text keeps its template, so the page translates it
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return {field: detail}, exc.status_code
     raise TypeError(f"not a form refusal: {exc!r}")
 
 

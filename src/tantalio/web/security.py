@@ -23,6 +23,7 @@ from fastapi import Depends, HTTPException, Request
 
 from tantalio.store import access
 from tantalio.store import auth as store_auth
+from tantalio.web.i18n import N_
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -140,7 +141,7 @@ async def check_csrf(request: Request, principal: Principal) -> None:
         value = form.get("csrf_token")
         sent = value if isinstance(value, str) else None
     if not sent or not principal.csrf_token or not hmac.compare_digest(sent, principal.csrf_token):
-        raise HTTPException(403, "CSRF token missing or wrong; reload the page")
+        raise HTTPException(403, N_("CSRF token missing or wrong; reload the page"))
 
 
 def require(*permissions: str, allow_password_change: bool = False) -> Callable[..., Any]:
@@ -152,10 +153,12 @@ def require(*permissions: str, allow_password_change: bool = False) -> Callable[
         await check_csrf(request, principal)
         if principal.user.must_change_password and not allow_password_change:
             raise PasswordChangeRequired()
+        request.state.principal = principal  # a 403 page speaks the user's language
         missing = [p for p in permissions if not principal.can(p)]
         if missing:
-            raise HTTPException(403, f"your role ({principal.user.role}) may not do this")
-        request.state.principal = principal
+            raise HTTPException(
+                403, N_("your role ({role}) may not do this", role=principal.user.role)
+            )
         return principal
 
     return dependency
@@ -178,7 +181,7 @@ CASE_SCOPED_PARAMS: dict[str, Callable[[Session, store_auth.User, int], bool]] =
 }
 # Query parameters naming the case a page was opened from (`/media/7?case=3`).
 CASE_QUERY_PARAMS = ("case",)
-NOT_A_MEMBER = "you are not a member of this case; an administrator can grant you access"
+NOT_A_MEMBER = N_("you are not a member of this case; an administrator can grant you access")
 
 
 def _id(value: str) -> int | None:
@@ -187,7 +190,7 @@ def _id(value: str) -> int | None:
     except ValueError:
         return None  # not a number: the route's own validation answers 422
     if not 0 <= number <= access.MAX_ID:
-        raise HTTPException(404, f"no such item {value[:30]}")
+        raise HTTPException(404, N_("no such item {id}", id=value[:30]))
     return number
 
 
@@ -224,6 +227,9 @@ def require_media(db: Session, principal: Principal, media_ids: list[int]) -> No
     if hidden:
         raise HTTPException(
             403,
-            f"{len(hidden)} of these media are in no case you are a member of; "
-            "an administrator can grant you access",
+            N_(
+                "{count} of these media are in no case you are a member of; "
+                "an administrator can grant you access",
+                count=len(hidden),
+            ),
         )

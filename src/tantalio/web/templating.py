@@ -44,6 +44,10 @@ TEMPLATES.env.finalize = _finalize
 TEMPLATES.env.filters["when"] = _when
 TEMPLATES.env.filters["num"] = i18n.number
 TEMPLATES.env.filters["localtime"] = i18n.when
+TEMPLATES.env.filters["fixed"] = i18n.fixed
+TEMPLATES.env.filters["tr"] = i18n.tr
+TEMPLATES.env.globals["js_catalog"] = i18n.js_catalog
+TEMPLATES.env.globals["VOCABULARY"] = frozenset(i18n.VOCABULARY)
 TEMPLATES.env.globals["LOCALES"] = i18n.LOCALES
 TEMPLATES.env.filters["category_label"] = category_label
 TEMPLATES.env.globals["CATEGORIES"] = CATEGORIES
@@ -57,7 +61,7 @@ def field_error(ctx: Context, name: str) -> Markup:
     if not message:
         return Markup("")
     return Markup('<span class="field-error" id="{0}-error" role="alert">{1}</span>').format(
-        name, visible(str(message))
+        name, visible(str(i18n.tr(message)))
     )
 
 

@@ -36,6 +36,7 @@ from tantalio.store.chats import (
 )
 from tantalio.store.ingest import media_ids
 from tantalio.store.web_media import media_summaries
+from tantalio.web.i18n import N_
 from tantalio.web.routers.cases import get_case
 from tantalio.web.security import Principal, get_db, require, visible_cases
 from tantalio.web.templating import render
@@ -202,7 +203,7 @@ def account_detail(
 ) -> dict[str, Any]:
     acc = db.get(ChatAccount, account_id)
     if acc is None:
-        raise HTTPException(404, f"no account {account_id}")
+        raise HTTPException(404, N_("no account {id}", id=account_id))
     seen_q = (
         select(ChatAccountSeen, Exhibit.label, Case.reference)
         .join(Exhibit, Exhibit.id == ChatAccountSeen.exhibit_id)
@@ -300,7 +301,7 @@ def group_detail(
 ) -> dict[str, Any]:
     grp = db.get(ChatGroup, group_id)
     if grp is None:
-        raise HTTPException(404, f"no group {group_id}")
+        raise HTTPException(404, N_("no group {id}", id=group_id))
     creator = db.get(ChatAccount, grp.creator_id) if grp.creator_id else None
     seen_q = (
         select(ChatGroupSeen.subject, Exhibit.label, Case.reference)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
+from tantalio.web.i18n import N_
 from tantalio.web.security import Principal, get_db, require
 from tantalio.web.templating import render
 
@@ -53,7 +54,9 @@ def _date(value: str | None, name: str) -> datetime | None:
     try:
         return datetime.fromisoformat(value.replace("Z", ""))
     except ValueError as exc:
-        raise HTTPException(400, f"{name}: not an ISO date/time: {value!r}") from exc
+        raise HTTPException(
+            400, N_("{name}: not an ISO date/time: {value}", name=name, value=repr(value))
+        ) from exc
 
 
 def _query(

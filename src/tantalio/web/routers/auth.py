@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
 from tantalio.web.forms import form_context
+from tantalio.web.i18n import N_
 from tantalio.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -71,7 +72,7 @@ def _attempt_login(request: Request, db: Session, username: str, password: str) 
         db.commit()
         raise HTTPException(
             429,
-            "too many login attempts; try again later",
+            N_("too many login attempts; try again later"),
             headers={"Retry-After": str(int(wait) + 1)},
         )
     user = store_auth.authenticate(db, key, password)
@@ -81,7 +82,7 @@ def _attempt_login(request: Request, db: Session, username: str, password: str) 
             db, "login.failed", username=key[:64], object_type="user", object_id=key[:64], ip=ip
         )
         db.commit()
-        raise HTTPException(401, "wrong username or password, or the account is disabled")
+        raise HTTPException(401, N_("wrong username or password, or the account is disabled"))
     request.app.state.login_user_limiter.reset(key)
     return user
 
@@ -136,7 +137,7 @@ def login_form(
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
-        raise HTTPException(403, "the login form expired; reload the page")
+        raise HTTPException(403, N_("the login form expired; reload the page"))
     try:
         user = _attempt_login(request, db, username, password)
     except HTTPException as exc:
@@ -241,9 +242,9 @@ def change_password(
 ) -> None:
     user = principal.user
     if store_auth.authenticate(db, user.username, current) is None:
-        raise HTTPException(400, "the current password is wrong")
+        raise HTTPException(400, N_("the current password is wrong"))
     if current == new:
-        raise HTTPException(400, "choose a new password different from the current one")
+        raise HTTPException(400, N_("choose a new password different from the current one"))
     try:
         store_auth.set_password(db, user, new)
     except ValueError as exc:
@@ -276,7 +277,7 @@ def password_form(
     response = RedirectResponse("/", status_code=303)
     try:
         if new_password != confirm_password:
-            raise HTTPException(400, "the two new passwords differ")
+            raise HTTPException(400, N_("the two new passwords differ"))
         change_password(request, db, principal, current_password, new_password, response)
     except HTTPException as exc:
         detail = str(exc.detail)

@@ -24,6 +24,7 @@ from tantalio.triage.tile_facts import annotate
 from tantalio.web.categories import CATEGORIES
 from tantalio.web.exchange_view import case_exchange
 from tantalio.web.forms import form_context
+from tantalio.web.i18n import N_
 from tantalio.web.routers.notices import notice_dicts
 from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
 from tantalio.web.templating import render
@@ -49,7 +50,7 @@ class IngestIn(BaseModel):
 def get_case(db: Session, case_id: int) -> Case:
     case = wq.get_case_by_id(db, case_id)
     if case is None:
-        raise HTTPException(404, f"no case {case_id}")
+        raise HTTPException(404, N_("no case {id}", id=case_id))
     return case
 
 
@@ -73,10 +74,10 @@ def _cases(db: Session, principal: Principal) -> list[dict[str, Any]]:
 def create_case(request: Request, db: Session, principal: Principal, body: CaseIn) -> Case:
     reference = body.reference.strip()
     if not reference:
-        raise HTTPException(422, "a case needs a reference (letters, digits or signs)")
+        raise HTTPException(422, N_("a case needs a reference (letters, digits or signs)"))
     case, created = repo.ensure_case(db, reference, (body.title or "").strip() or None)
     if not created:
-        raise HTTPException(409, f"a case {reference!r} exists already")
+        raise HTTPException(409, N_("a case {reference} exists already", reference=repr(reference)))
     store_audit.audit(
         db,
         "case.create",
@@ -123,7 +124,7 @@ def ingest_status(request: Request, db: Session, case: Case) -> dict[str, Any]:
     }
 
 
-NO_EVIDENCE_ROOT = (
+NO_EVIDENCE_ROOT = N_(
     "ingest from the browser is off: the server names no evidence folder; restart it with "
     "`tantalio serve --evidence-root DIR` (repeatable) naming the folders that hold evidence, "
     "or ingest on the command line with `tantalio ingest CASE SOURCE`"
@@ -141,10 +142,19 @@ def evidence_source(request: Request, raw: str) -> Path:
         real = root.expanduser().resolve()
         if source == real or real in source.parents:
             if not source.exists():
-                raise HTTPException(400, f"{source}: no such file or folder on the server")
+                raise HTTPException(
+                    400, N_("{source}: no such file or folder on the server", source=source)
+                )
             return source
     names = ", ".join(str(r) for r in roots)
-    raise HTTPException(403, f"{source} is outside the evidence folders of this server ({names})")
+    raise HTTPException(
+        403,
+        N_(
+            "{source} is outside the evidence folders of this server ({names})",
+            source=source,
+            names=names,
+        ),
+    )
 
 
 def start_ingest(

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from tantalio.store import audit as store_audit
+from tantalio.web.i18n import N_
 from tantalio.web.routers.cases import get_case
 from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
 
@@ -68,7 +69,9 @@ def export(
 ) -> Response:
     """Download the case as `vics` (VICS 2.0 JSON), `csv` (all files) or `html` (the report)."""
     if fmt not in FORMATS:
-        raise HTTPException(404, f"unknown export format {fmt!r}; use vics, csv or html")
+        raise HTTPException(
+            404, N_("unknown export format {format}; use vics, csv or html", format=repr(fmt))
+        )
     case = get_case(db, case_id)
     seq, digest = store_audit.audit_head(db)
     data = _render(request, db, case.reference, fmt, visible_cases(db, principal))

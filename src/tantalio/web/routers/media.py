@@ -22,6 +22,7 @@ from tantalio.store import web_queries as wq
 from tantalio.web import thumbnails
 from tantalio.web.categories import CATEGORIES, parse_category
 from tantalio.web.exchange_view import media_agencies
+from tantalio.web.i18n import N_
 from tantalio.web.security import (
     Principal,
     client_ip,
@@ -62,7 +63,7 @@ def _signer(request: Request) -> URLSafeTimedSerializer:
 def media_facts(db: Session, media_id: int) -> dict[str, Any]:
     facts = web_media.thumbnail_facts(db, media_id)
     if facts is None:
-        raise HTTPException(404, f"no media {media_id}")
+        raise HTTPException(404, N_("no media {id}", id=media_id))
     return facts
 
 
@@ -142,11 +143,11 @@ def clear(
     try:
         claim = _signer(request).loads(token, max_age=request.app.state.settings.reveal_seconds)
     except SignatureExpired as exc:
-        raise HTTPException(403, "the reveal link expired; reveal again") from exc
+        raise HTTPException(403, N_("the reveal link expired; reveal again")) from exc
     except BadSignature as exc:
-        raise HTTPException(403, "not a reveal link") from exc
+        raise HTTPException(403, N_("not a reveal link")) from exc
     if claim.get("u") != principal.user.id or claim.get("m") != media_id:
-        raise HTTPException(403, "this reveal link belongs to another user or item")
+        raise HTTPException(403, N_("this reveal link belongs to another user or item"))
     facts = media_facts(db, media_id)
     data = clear_bytes(request, db, media_id, facts) or thumbnails.placeholder(facts["kind"])
     return Response(data, media_type="image/jpeg", headers=NO_STORE)
@@ -336,7 +337,7 @@ def _detail(db: Session, media_id: int, principal: Principal) -> web_media.Media
     chat messages and near-duplicates in cases they are no member of are left out."""
     d = web_media.media_detail(db, media_id)
     if d is None:
-        raise HTTPException(404, f"no media {media_id}")
+        raise HTTPException(404, N_("no media {id}", id=media_id))
     allowed = visible_cases(db, principal)
     if allowed is not None:
         d.occurrences = [o for o in d.occurrences if o["case_id"] in allowed]

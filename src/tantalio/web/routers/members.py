@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from tantalio.store import access
 from tantalio.store import auth as store_auth
 from tantalio.web.forms import form_context
+from tantalio.web.i18n import N_
 from tantalio.web.routers.cases import get_case
 from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
@@ -43,7 +44,7 @@ def members(db: Session, case_id: int) -> list[dict[str, Any]]:
 def _user(db: Session, username: str) -> store_auth.User:
     user = store_auth.get_user(db, username)
     if user is None:
-        raise HTTPException(404, f"no user {username!r}")
+        raise HTTPException(404, N_("no user {name}", name=repr(username)))
     return user
 
 
@@ -53,7 +54,7 @@ def change(
     user = _user(db, username)
     if grant:
         if user.role == "auditor":
-            raise HTTPException(422, "auditors read the audit log, not cases; nothing to grant")
+            raise HTTPException(422, N_("auditors read the audit log, not cases; nothing to grant"))
         changed = access.grant(db, case, user, by=principal.user, ip=client_ip(request))
     else:
         changed = access.revoke(db, case, user, by=principal.user, ip=client_ip(request))
@@ -136,7 +137,9 @@ def members_form(
 ) -> Response:
     case = get_case(db, case_id)
     if action not in ("grant", "revoke"):
-        return _page(request, db, case, 422, error=f"unknown action {action!r}")
+        return _page(
+            request, db, case, 422, error=N_("unknown action {action}", action=repr(action))
+        )
     try:
         change(request, db, principal, case, username, action == "grant")
     except HTTPException as exc:

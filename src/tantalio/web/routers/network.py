@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from tantalio.store import audit as store_audit
 from tantalio.store.ingest import media_ids
+from tantalio.web.i18n import N_
 from tantalio.web.routers import accounts
 from tantalio.web.routers.cases import get_case
 from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
@@ -216,7 +217,9 @@ def api_export(
     from tantalio.network import annotate, export_graph
 
     if fmt not in GRAPH_TYPES:
-        raise HTTPException(404, f"unknown graph format {fmt!r}; use gexf or graphml")
+        raise HTTPException(
+            404, N_("unknown graph format {format}; use gexf or graphml", format=repr(fmt))
+        )
     case = get_case(db, case_id)
     graph, ranking = _network(db, principal, case.id, all_cases)
     annotate(graph, ranking)

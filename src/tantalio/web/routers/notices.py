@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from tantalio.store import audit as store_audit
 from tantalio.store import subscriptions as store
 from tantalio.store import web_queries as wq
+from tantalio.web.i18n import N_
 from tantalio.web.security import Principal, client_ip, get_db, require
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def notice_dicts(db: Session, case_id: int) -> list[dict[str, Any]]:
 
 def _case_id(db: Session, case_id: int) -> int:
     if wq.get_case_by_id(db, case_id) is None:
-        raise HTTPException(404, f"no case {case_id}")
+        raise HTTPException(404, N_("no case {id}", id=case_id))
     return case_id
 
 

@@ -22,6 +22,7 @@ from tantalio.store import access, web_media
 from tantalio.store import audit as store_audit
 from tantalio.triage.indexes import ORIENTATIONS, WorkspaceIndexes
 from tantalio.web.forms import form_context
+from tantalio.web.i18n import N_
 from tantalio.web.security import Principal, client_ip, get_db, require, visible_cases
 from tantalio.web.templating import render
 
@@ -37,11 +38,17 @@ _index_lock = threading.Lock()
 def _hash_kinds(value: str) -> list[str]:
     """Which algorithms a pasted hex value may be (64 hex digits: SHA-256 or PDQ)."""
     if not _HEX.match(value):
-        raise HTTPException(422, "paste a hash as hexadecimal digits (MD5, SHA-1, SHA-256 or PDQ)")
+        raise HTTPException(
+            422, N_("paste a hash as hexadecimal digits (MD5, SHA-1, SHA-256 or PDQ)")
+        )
     kinds = {32: ["md5"], 40: ["sha1"], 64: ["sha256", "pdq"]}.get(len(value))
     if kinds is None:
         raise HTTPException(
-            422, f"a hash of {len(value)} hex digits is neither MD5, SHA-1, SHA-256 nor PDQ"
+            422,
+            N_(
+                "a hash of {count} hex digits is neither MD5, SHA-1, SHA-256 nor PDQ",
+                count=len(value),
+            ),
         )
     return kinds
 
@@ -121,7 +128,7 @@ def run_query(
     wait = request.app.state.query_limiter.check_and_hit(f"user:{principal.user.id}")
     if wait > 0:
         raise HTTPException(
-            429, "too many queries; wait a minute", headers={"Retry-After": str(int(wait) + 1)}
+            429, N_("too many queries; wait a minute"), headers={"Retry-After": str(int(wait) + 1)}
         )
     notes: list[str] = []
     query: dict[str, Any]
@@ -142,11 +149,14 @@ def run_query(
         queries.append(Query.of_fingerprint(fp, rules))
         if fp.pdq and not rules.pdq_ok(fp.pdq_quality):
             notes.append(
-                f"PDQ quality {fp.pdq_quality} is below {rules.min_quality}: "
-                "near-duplicates not searched"
+                N_(
+                    "PDQ quality {quality} is below {minimum}: near-duplicates not searched",
+                    quality=fp.pdq_quality,
+                    minimum=rules.min_quality,
+                )
             )
         elif not fp.pdq and not fp.frames:
-            notes.append("not a decodable image or video: exact hashes only")
+            notes.append(N_("not a decodable image or video: exact hashes only"))
         if fp.error:
             notes.append(fp.error)
     else:
@@ -166,7 +176,12 @@ def run_query(
     withheld = len(media) - len(mine)
     media = {k: v for k, v in media.items() if k in mine}
     if withheld:
-        notes.append(f"{withheld} matching media of cases you are not a member of are withheld")
+        notes.append(
+            N_(
+                "{count} matching media of cases you are not a member of are withheld",
+                count=withheld,
+            )
+        )
     facts = {m["media_id"]: m for m in web_media.media_summaries(db, list(media))}
     cases = web_media.media_cases(db, list(media))
     allowed = visible_cases(db, principal)
@@ -209,7 +224,7 @@ async def _read_upload(file: UploadFile | None) -> bytes | None:
         return None
     data = await file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        raise HTTPException(413, f"uploads are limited to {MAX_UPLOAD >> 20} MB")
+        raise HTTPException(413, N_("uploads are limited to {size} MB", size=MAX_UPLOAD >> 20))
     return data
 
 
@@ -224,7 +239,7 @@ async def api_query(
     """Multipart form: `file` (an image or video) or `hash` (MD5, SHA-1, SHA-256 or PDQ hex)."""
     data = await _read_upload(file)
     if data is None and not hash:
-        raise HTTPException(422, "send a file or a hash")
+        raise HTTPException(422, N_("send a file or a hash"))
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(
@@ -256,7 +271,7 @@ async def query_form(
     try:
         data = await _read_upload(file)
         if data is None and not hash.strip():
-            raise HTTPException(422, "choose a file or paste a hash")
+            raise HTTPException(422, N_("choose a file or paste a hash"))
         result = await run_in_threadpool(
             run_query,
             request,

@@ -20,6 +20,7 @@ from tantalio.store import access, review, web_media
 from tantalio.store import audit as store_audit
 from tantalio.store.series import SERIES_STATUSES, Series
 from tantalio.web.exchange_view import series_exchange
+from tantalio.web.i18n import N_
 from tantalio.web.security import (
     Principal,
     client_ip,
@@ -76,7 +77,7 @@ def series_dict(s: Series, members: int | None = None, cases: int | None = None)
 def _get(db: Session, series_id: int) -> Series:
     s = review.get_series(db, series_id)
     if s is None:
-        raise HTTPException(404, f"no series {series_id}")
+        raise HTTPException(404, N_("no series {id}", id=series_id))
     return s
 
 
@@ -186,7 +187,8 @@ def api_patch(
     identity = {"status", "victim_identified", "offender_identified"} & fields.keys()
     if identity and not principal.can("series.identify"):
         raise HTTPException(
-            403, f"your role ({principal.user.role}) may not change identification status"
+            403,
+            N_("your role ({role}) may not change identification status", role=principal.user.role),
         )
     try:
         changes = review.update_series(db, s, **fields)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
 from tantalio.web.forms import form_context
+from tantalio.web.i18n import N_
 from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
 
@@ -79,7 +80,7 @@ def new_token(request: Request, db: Session, principal: Principal, name: str) ->
 
 def revoke_token(request: Request, db: Session, principal: Principal, token_id: int) -> None:
     if not store_auth.revoke_api_token(db, principal.user.id, token_id):
-        raise HTTPException(404, f"no active token {token_id} of yours")
+        raise HTTPException(404, N_("no active token {id} of yours", id=token_id))
     store_audit.audit(
         db,
         "token.revoke",
@@ -159,7 +160,9 @@ def page_viewing(
         try:
             radius = int(blur.strip())
         except ValueError:
-            raise HTTPException(422, f"blur must be a whole number from 0 to {MAX_BLUR}") from None
+            raise HTTPException(
+                422, N_("blur must be a whole number from 0 to {max}", max=MAX_BLUR)
+            ) from None
         body = ViewingIn(blur=radius, grayscale=grayscale in ("on", "1", "true"))
     except (HTTPException, ValidationError) as exc:
         ctx, status = form_context(exc, "blur", blur=blur, grayscale=bool(grayscale))

@@ -19,6 +19,7 @@ from tantalio.store import repo
 from tantalio.store import web_queries as wq
 from tantalio.store.cases import VERDICTS
 from tantalio.triage.tile_facts import annotate
+from tantalio.web.i18n import N_
 from tantalio.web.routers.cases import get_case
 from tantalio.web.security import Principal, get_db, require
 from tantalio.web.templating import render
@@ -37,7 +38,7 @@ def _yes_no(value: str | None, name: str) -> bool | None:
         return True
     if value in ("no", "false", "0"):
         return False
-    raise HTTPException(422, f"{name} must be yes or no")
+    raise HTTPException(422, N_("{name} must be yes or no", name=name))
 
 
 def parse_filter(params: dict[str, str]) -> wq.GridFilter:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
 from tantalio.web.forms import form_context
+from tantalio.web.i18n import N_
 from tantalio.web.security import Principal, client_ip, get_db, require
 from tantalio.web.templating import render
 
@@ -64,7 +65,7 @@ def user_out(u: store_auth.User) -> UserOut:
 def _get(db: Session, user_id: int) -> store_auth.User:
     user = db.get(store_auth.User, user_id)
     if user is None:
-        raise HTTPException(404, f"no user {user_id}")
+        raise HTTPException(404, N_("no user {id}", id=user_id))
     return user
 
 
@@ -76,7 +77,7 @@ def _keep_an_admin(
         return
     active_admins = [u for u in store_auth.list_users(db) if u.role == "admin" and not u.disabled]
     if len(active_admins) <= 1:
-        raise HTTPException(400, "this is the last active admin; create another admin first")
+        raise HTTPException(400, N_("this is the last active admin; create another admin first"))
 
 
 def create_user(
@@ -250,7 +251,10 @@ def page_create(
         )
         return _page(request, db, status_code=status, **ctx)
     return _page(
-        request, db, notice=f"Created {user.username}.", one_time=(user.username, generated)
+        request,
+        db,
+        notice=N_("Created {user}.", user=user.username),
+        one_time=(user.username, generated),
     )
 
 
@@ -269,7 +273,7 @@ def page_change(
             return _page(
                 request,
                 db,
-                notice=f"New one-time password for {user.username}.",
+                notice=N_("New one-time password for {user}.", user=user.username),
                 one_time=(user.username, password),
             )
         patch = {
@@ -278,8 +282,8 @@ def page_change(
             "role": UserPatch(role=role or None),
         }.get(action)
         if patch is None:
-            raise HTTPException(400, f"unknown action {action!r}")
+            raise HTTPException(400, N_("unknown action {action}", action=repr(action)))
         user = patch_user(request, db, principal, user_id, patch)
     except HTTPException as exc:
         return _page(request, db, error=exc.detail, status_code=exc.status_code)
-    return _page(request, db, notice=f"Updated {user.username}.")
+    return _page(request, db, notice=N_("Updated {user}.", user=user.username))

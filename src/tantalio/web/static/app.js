@@ -29,7 +29,21 @@ const tantalio = (() => {
   const visible = (text) => String(text).replace(/[\u202a-\u202e\u2066-\u2069]/g,
     (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}]`);
 
-  return { api, toast, csrf, visible };
+  // The page's words for scripts (base.html embeds web/i18n.py JS_MESSAGES in the reader's
+  // language; a text not in it stays English). `{name}` fields are filled from `vars`.
+  let words = null;
+  function t(text, vars) {
+    if (words === null) {
+      const el = document.getElementById("i18n-js");
+      try { words = el ? JSON.parse(el.textContent) : {}; } catch (e) { words = {}; }
+    }
+    const out = Object.prototype.hasOwnProperty.call(words, text) ? words[text] : text;
+    return out.replace(/\{(\w+)\}/g, (m, k) => (vars && k in vars ? String(vars[k]) : m));
+  }
+  const lang = () => document.documentElement.lang || undefined;
+  const num = (n) => Number(n).toLocaleString(lang());
+
+  return { api, toast, csrf, visible, t, num };
 })();
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -40,7 +54,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const out = document.getElementById("verify-result");
     try {
       const r = await tantalio.api("GET", "/api/audit/verify");
-      out.textContent = r.ok ? `intact: ${r.events} events` : `BROKEN: ${r.problems.join("; ")}`;
+      out.textContent = r.ok ? tantalio.t("intact: {count} events", { count: tantalio.num(r.events) }) : tantalio.t("BROKEN: {problems}", { problems: r.problems.join("; ") });
       out.className = r.ok ? "ok" : "error";
     } catch (e) { out.textContent = e.message; out.className = "error"; }
   });
@@ -57,12 +71,12 @@ document.addEventListener("DOMContentLoaded", () => {
       for (const e of s.exhibits) {
         const row = table.querySelector(`tr[data-exhibit="${e.id}"]`);
         if (!row) { location.reload(); return; }
-        row.querySelector(".status").textContent = e.status;
-        row.querySelector(".files").textContent = e.files.toLocaleString();
+        row.querySelector(".status").textContent = tantalio.t(e.status);
+        row.querySelector(".files").textContent = tantalio.num(e.files);
       }
       for (const j of s.jobs) {
         const p = box && box.querySelector(`[data-job="${j.id}"]`);
-        if (p) { p.querySelector(".state").textContent = j.state; p.querySelector(".stored").textContent = j.stored.toLocaleString(); }
+        if (p) { p.querySelector(".state").textContent = tantalio.t(j.state); p.querySelector(".stored").textContent = tantalio.num(j.stored); }
       }
       if (!s.running) { location.reload(); return; }
     } catch (e) { /* keep polling */ }

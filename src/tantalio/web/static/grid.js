@@ -5,7 +5,8 @@
 (() => {
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
-  const CAT_SHORT = (c) => (c === null || c === "" || c === undefined ? "uncat." : `cat ${c}`);
+  const t = tantalio.t;
+  const CAT_SHORT = (c) => (c === null || c === "" || c === undefined ? t("uncat.") : t("cat {code}", { code: c }));
 
   const grid = $("#grid");
   const detail = $("#detail");
@@ -73,7 +74,7 @@
     if (tile.classList.contains("revealed")) {
       img.src = img.dataset.blurred;
       tile.classList.remove("revealed");
-      if (button) { button.textContent = "reveal"; button.title = "Reveal this item (r). Recorded in the audit log."; }
+      if (button) { button.textContent = t("reveal"); button.title = t("Reveal this item (r). Recorded in the audit log."); }
       return;
     }
     try {
@@ -81,7 +82,7 @@
       const r = await tantalio.api("POST", `/api/media/${tile.dataset.media}/reveal${q}`);
       img.src = r.url;
       tile.classList.add("revealed");
-      if (button) { button.textContent = "hide"; button.title = "Blur it again (r)"; }
+      if (button) { button.textContent = t("hide"); button.title = t("Blur it again (r)"); }
     } catch (e) { tantalio.toast(e.message, true); }
   }
 
@@ -104,17 +105,17 @@
     const label = $("#category-label");
     if (label && detail) {
       const btn = $(`.catbtn[data-category="${category === null ? "" : category}"]`);
-      label.textContent = category === null ? "Uncategorized" : btn.title.replace(/ \(key .*\)$/, "");
+      label.textContent = category === null ? t("Uncategorized") : btn.title.replace(/ \([^()]*\)$/, "");
     }
   }
   async function categorize(category) {
     const ids = targets();
-    if (!ids.length) { tantalio.toast("Select or focus an item first", true); return; }
+    if (!ids.length) { tantalio.toast(t("Select or focus an item first"), true); return; }
     const single = !detail && !selected(grid || document).length;
     try {
       const r = await tantalio.api("POST", "/api/media/categorize", { media_ids: ids, category });
       showCategory(ids, category);
-      tantalio.toast(`${ids.length} item${ids.length > 1 ? "s" : ""} → ${CAT_SHORT(category)} (${r.changed.length} changed)`);
+      tantalio.toast(t("{count} item(s) → {category} ({changed} changed)", { count: ids.length, category: CAT_SHORT(category), changed: r.changed.length }));
       if (single) move(1);
       else if (!detail) { selected().forEach((t) => t.classList.remove("selected")); updateCount(); }
     } catch (e) { tantalio.toast(e.message, true); }
@@ -123,11 +124,11 @@
 
   async function tag(add, remove) {
     const ids = targets();
-    if (!ids.length) { tantalio.toast("Select or focus an item first", true); return; }
+    if (!ids.length) { tantalio.toast(t("Select or focus an item first"), true); return; }
     try {
       await tantalio.api("POST", "/api/media/tags", { media_ids: ids, add, remove });
       if (detail) location.reload();
-      else tantalio.toast(`Tagged ${ids.length} item${ids.length > 1 ? "s" : ""}`);
+      else tantalio.toast(t("Tagged {count} item(s)", { count: ids.length }));
     } catch (e) { tantalio.toast(e.message, true); }
   }
   const tagAdd = $("#tag-add");
@@ -140,7 +141,7 @@
   if (notesSave) notesSave.addEventListener("click", async () => {
     try {
       await tantalio.api("PUT", `/api/media/${detail.dataset.media}/notes`, { notes: $("#notes").value });
-      tantalio.toast("Notes saved");
+      tantalio.toast(t("Notes saved"));
     } catch (e) { tantalio.toast(e.message, true); }
   });
   const seriesAdd = $("#series-add");
@@ -156,8 +157,8 @@
   const seriesNew = $("#series-new");
   if (seriesNew) seriesNew.addEventListener("click", async () => {
     const ids = targets();
-    if (!ids.length) { tantalio.toast("Select the media of the series first", true); return; }
-    const name = prompt(`Name of the new series (${ids.length} item${ids.length > 1 ? "s" : ""}):`);
+    if (!ids.length) { tantalio.toast(t("Select the media of the series first"), true); return; }
+    const name = prompt(t("Name of the new series ({count} item(s)):", { count: ids.length }));
     if (!name) return;
     try {
       const s = await tantalio.api("POST", "/api/series", { name, media_ids: ids });
@@ -235,14 +236,14 @@
     img.src = img.dataset.blurred = `/api/media/${p.media_id}/thumbnail`;
     img.alt = ""; img.draggable = false;
     const rv = document.createElement("button");
-    rv.type = "button"; rv.className = "reveal"; rv.textContent = "reveal";
+    rv.type = "button"; rv.className = "reveal"; rv.textContent = t("reveal"); rv.title = t("Reveal this item (r). Recorded in the audit log.");
     const check = document.createElement("span");
     check.className = "check"; check.textContent = "✓";
     box.append(img, rv, check);
     const cap = document.createElement("figcaption");
     const why = document.createElement("span");
     why.className = "badge reason";
-    why.textContent = p.reason === "near-duplicate" ? `PDQ ${p.distance}` : `camera ${p.camera || ""}`;
+    why.textContent = p.reason === "near-duplicate" ? `PDQ ${p.distance}` : t("camera {name}", { name: p.camera || "" });
     const link = document.createElement("a");
     link.className = "path"; link.href = `/media/${p.media_id}`;
     link.textContent = tantalio.visible((m.path || m.sha256 || String(p.media_id)).split("/").pop());
@@ -260,7 +261,7 @@
         box.replaceChildren(...proposals.map(makeTile));
         $("#proposal-count").textContent = String(proposals.length);
         $("#proposals-card").classList.remove("hidden");
-        if (!proposals.length) tantalio.toast("Nothing similar found");
+        if (!proposals.length) tantalio.toast(t("Nothing similar found"));
       } catch (e) { tantalio.toast(e.message, true); }
     });
     const all = $("#proposals-all");
@@ -268,14 +269,14 @@
     const add = $("#proposals-add");
     if (add) add.addEventListener("click", async () => {
       const ids = selected($("#proposals")).map((t) => Number(t.dataset.media));
-      if (!ids.length) { tantalio.toast("Select proposals first", true); return; }
+      if (!ids.length) { tantalio.toast(t("Select proposals first"), true); return; }
       try { await tantalio.api("POST", `/api/series/${sid}/members`, { add: ids, remove: [] }); location.reload(); }
       catch (e) { tantalio.toast(e.message, true); }
     });
     const rm = $("#remove-selected");
     if (rm) rm.addEventListener("click", async () => {
       const ids = selected($("#members")).map((t) => Number(t.dataset.media));
-      if (!ids.length) { tantalio.toast("Select members first", true); return; }
+      if (!ids.length) { tantalio.toast(t("Select members first"), true); return; }
       try { await tantalio.api("POST", `/api/series/${sid}/members`, { add: [], remove: ids }); location.reload(); }
       catch (e) { tantalio.toast(e.message, true); }
     });
@@ -288,7 +289,7 @@
         body.victim_identified = form.victim_identified.checked;
         body.offender_identified = form.offender_identified.checked;
       }
-      try { await tantalio.api("PATCH", `/api/series/${sid}`, body); tantalio.toast("Series saved"); }
+      try { await tantalio.api("PATCH", `/api/series/${sid}`, body); tantalio.toast(t("Series saved")); }
       catch (e) { tantalio.toast(e.message, true); }
     });
   }

@@ -13,7 +13,8 @@
   const COLORS = { account: "#5fa8d3", group: "#b48ade", series: "#f08fc0", invite: "#5fc9b8", site: "#c8d0d8" };
   const MEDIA = { known: "#e06c6c", new: "#e0b04c", "known-good": "#6fbf73" };
   const SHAPES = { account: "ellipse", group: "round-rectangle", media: "diamond", series: "triangle", invite: "tag", site: "hexagon" };
-  const PAGE = { account: "account page", group: "group page", media: "media detail" };
+  const t = tantalio.t;
+  const PAGE = { account: "Open the account page →", group: "Open the group page →", media: "Open the media detail →" };
   let cy = null;
 
   function sized(nodes, key, min, span) {
@@ -57,22 +58,22 @@
     if (!cy) return;
     cy.elements().removeClass("faded hl");
     document.querySelectorAll("#ranking tr.hl").forEach((r) => r.classList.remove("hl"));
-    info.textContent = "Click a node to highlight its neighbourhood; click the background to clear.";
+    info.textContent = t("Click a node to highlight its neighbourhood; click the background to clear.");
     info.classList.add("muted");
   }
 
   function describe(d) {
     const bits = [];
     if (d.type === "account") {
-      if (d.rank) bits.push(`rank ${d.rank}, score ${d.score.toFixed(1)}`);
-      bits.push(`${d.known_posts} known / ${d.new_posts} new media posts`);
+      if (d.rank) bits.push(t("rank {rank}, score {score}", { rank: d.rank, score: d.score.toLocaleString(document.documentElement.lang || undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) }));
+      bits.push(t("{known} known / {new} new media posts", { known: tantalio.num(d.known_posts), new: tantalio.num(d.new_posts) }));
       if (d.names && d.names.length) bits.push(d.names.join(", "));
     } else if (d.type === "group") {
-      bits.push(`${d.members} members`);
+      bits.push(t("{count} members", { count: tantalio.num(d.members) }));
       if (d.jid) bits.push(d.jid);
     } else if (d.type === "media") {
-      bits.push(d.verdict + (d.category !== null && d.category !== undefined ? `, category ${d.category}` : ""));
-      bits.push(`${d.posts} posts`, d.stored ? "file on an exhibit" : "file gone: known by its hash only");
+      bits.push(t(d.verdict) + (d.category !== null && d.category !== undefined ? ", " + t("category {code}", { code: d.category }) : ""));
+      bits.push(t("{count} posts", { count: tantalio.num(d.posts) }), d.stored ? t("file on an exhibit") : t("file gone: known by its hash only"));
       bits.push(d.sha256);
     }
     return bits;
@@ -89,12 +90,12 @@
     info.replaceChildren();
     info.classList.remove("muted");
     const title = document.createElement("strong");
-    title.textContent = tantalio.visible(`${d.type}: ${d.label}`);
+    title.textContent = t(d.type) + ": " + tantalio.visible(d.label);
     info.append(title, document.createTextNode(" · " + describe(d).join(" · ") + " "));
     if (d.href) {
       const a = document.createElement("a");
       a.id = "node-link"; a.href = d.href;
-      a.textContent = `Open ${PAGE[d.type] || "page"} →`;
+      a.textContent = t(PAGE[d.type] || "Open the page →");
       info.append(a);
     }
     const row = document.querySelector(`#ranking tr[data-node="${CSS.escape(d.id)}"]`);
@@ -103,7 +104,7 @@
 
   async function draw() {
     const params = new URLSearchParams(new FormData(form));
-    status.textContent = "loading…";
+    status.textContent = t("loading…");
     let data;
     try {
       data = await tantalio.api("GET", `${box.dataset.src}?${params}`);
@@ -120,9 +121,11 @@
     cy.on("tap", "node", (ev) => focus(ev.target));
     cy.on("tap", (ev) => { if (ev.target === cy) clear(); });
     window.tantalioNetwork = { cy, data };
-    const t = data.total;
-    status.textContent = `${data.nodes.length} of ${t.nodes} nodes, ${data.edges.length} of ${t.edges} edges drawn`
-      + (data.truncated ? " (node limit reached)" : "");
+    const total = data.total;
+    status.textContent = t("{nodes} of {total_nodes} nodes, {edges} of {total_edges} edges drawn", {
+      nodes: tantalio.num(data.nodes.length), total_nodes: tantalio.num(total.nodes),
+      edges: tantalio.num(data.edges.length), total_edges: tantalio.num(total.edges) })
+      + (data.truncated ? " " + t("(node limit reached)") : "");
     status.classList.remove("error");
     box.dataset.ready = "yes";
   }
