@@ -117,6 +117,49 @@ def import_cmd(
     )
 
 
+@hashset_app.command("create")
+def create_cmd(
+    name: str = typer.Argument(..., help="Name of the new hash set."),
+    source: Path = typer.Option(
+        ..., "--from", help="Folder (or file) of reference files.", show_default=False
+    ),
+    kind: str = typer.Option(
+        "known-bad", "--kind", help="known-bad | known-good | alert | reference."
+    ),
+    category: int | None = typer.Option(
+        None, "--category", min=0, max=4, help="VICS category of every entry (0-4)."
+    ),
+    series: str | None = typer.Option(None, "--series", help="Series of every entry."),
+    workspace: WorkspaceOpt = None,
+    as_user: AsOpt = None,
+) -> None:
+    """Make a hash set from reference files: every signal of each file (MD5, SHA-1, SHA-256,
+    PDQ, vPDQ, trimmed PDQ, local features), matched against every media in the workspace.
+    Triage then also finds crops, small rotations and screenshots of the references."""
+    from tantalio.hashsets.record import KINDS
+    from tantalio.store.repo import HashSetExists
+    from tantalio.triage.hashset_create import create_hash_set_from_files
+
+    if kind not in KINDS:
+        usage(f"--kind must be one of {', '.join(KINDS)}")
+    with open_cli_workspace(workspace) as ws:
+        try:
+            result = create_hash_set_from_files(
+                ws, name, source, kind, category=category, series=series, actor=cli_actor(as_user)
+            )
+        except (HashSetExists, FileNotFoundError, ValueError) as exc:
+            fail(f"{exc} — nothing created")
+    for e in result.errors[:WARNINGS_SHOWN]:
+        typer.echo(f"warning: {e}", err=True)
+    if len(result.errors) > WARNINGS_SHOWN:
+        typer.echo(f"warning: … {len(result.errors) - WARNINGS_SHOWN} more", err=True)
+    typer.echo(
+        f"created hash set {result.name!r} ({result.kind}) from {result.files} files: "
+        f"{result.entries} entries, {result.with_local_features} with local features, "
+        f"{result.matched_media} stored media matched"
+    )
+
+
 @hashset_app.command("list")
 def list_cmd(workspace: WorkspaceOpt = None) -> None:
     """List the hash sets of the workspace."""

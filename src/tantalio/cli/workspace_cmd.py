@@ -152,6 +152,12 @@ def ingest(
     thumbnails: bool = typer.Option(
         True, "--thumbnails/--no-thumbnails", help="Store a preview of each new picture or video."
     ),
+    local_features: bool = typer.Option(
+        True,
+        "--local-features/--no-local-features",
+        help="Verify pictures exact hashes and PDQ did not match by local features against "
+        "reference files (hash sets made with `hashset create`).",
+    ),
     batch: int = typer.Option(500, "--batch", help="Files per committed batch."),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar (default: when on a terminal)."
@@ -240,6 +246,7 @@ def ingest(
     options = IngestOptions(
         jobs=jobs,
         thumbnails=thumbnails,
+        local_features=local_features,
         batch_files=batch,
         progress=progress,
         chat_keys=tuple(chat_key),

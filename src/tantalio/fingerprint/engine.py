@@ -15,6 +15,7 @@ import stat
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, BinaryIO
 
 from tantalio.fingerprint import exif as exif_mod
@@ -226,6 +227,21 @@ def _trimmed(fp: Fingerprint, luma: Any, width: int, cfg: FingerprintConfig) -> 
         fp.extra["pdq_trimmed_orientations"] = list(result.orientations)
     fp.extra["pdq_trimmed_box"] = box.scaled(width / luma.shape[1])
     return box
+
+
+def add_query_features(
+    fp: Fingerprint, data: bytes, cfg: FingerprintConfig = DEFAULT_CONFIG
+) -> None:
+    """A query's local features (`extra["local_features"]` and its variants) for a picture
+    fingerprinted without them: triage asks for them only where exact and PDQ matching
+    settled nothing, so the picture is decoded a second time (reduced, as for PDQ) rather
+    than every picture paying for keypoints. Errors become a warning, never the file's."""
+    try:
+        decoded = image_mod.decode(data, fp.type, replace(cfg, preview_px=0))
+        box = find_picture(decoded.luma) if cfg.trim else None
+        _local(fp, decoded.luma, "query", box)
+    except Exception as exc:
+        fp.extra.setdefault("warnings", []).append(f"local features: {_why(exc)}")
 
 
 def _local(fp: Fingerprint, luma: Any, role: str, box: TrimBox | None) -> None:

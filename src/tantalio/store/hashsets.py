@@ -67,3 +67,19 @@ class HashEntry(Base):
     added_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
     hash_set: Mapped[HashSet] = relationship(back_populates="entries")
+
+
+class HashEntryFeatures(Base):
+    """The signals of a reference *file* that a hash list has no column for (issue 13,
+    `tantalio hashset create --from DIR`): the PDQ of the picture inside its frame, when it
+    has one, and its local features (`lf1:` text, 64 ORB keypoints, about 3 KB). A table
+    of its own so that the entry table, read whole to build PDQ indexes and exports, stays
+    narrow; an entry imported from a hash list has no row here."""
+
+    __tablename__ = "hash_entry_features"
+
+    hash_entry_id: Mapped[int] = mapped_column(
+        ForeignKey("hash_entry.id", ondelete="CASCADE"), primary_key=True
+    )
+    pdq_trimmed: Mapped[str | None] = mapped_column(String(64), default=None)
+    local_features: Mapped[str | None] = mapped_column(Text, default=None)

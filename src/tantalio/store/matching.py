@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from tantalio.store.bulk import chunks, insert_ignore
-from tantalio.store.hashsets import HashEntry, HashSet
+from tantalio.store.hashsets import HashEntry, HashEntryFeatures, HashSet
 from tantalio.store.media import Match, Media
 from tantalio.store.timeutil import utcnow
 
@@ -73,6 +73,7 @@ def insert_matches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             "other_media_id": None,
             "orientation": None,
             "score": None,
+            "transform": None,
             "created_at": now,
             **r,
         }
@@ -123,6 +124,42 @@ def media_pdq_rows(
         return
     for mid, pdq, orients in session.execute(q.execution_options(yield_per=10000)):
         yield mid, list(orients) if orients else [str(pdq)]
+
+
+def media_trimmed_rows(
+    session: Session, min_quality: int, media_ids: Iterable[int] | None = None
+) -> Iterator[tuple[int, list[str], list[int] | None]]:
+    """(media id, the 8 orientation PDQs of its trimmed picture — or just the trimmed PDQ —,
+    the box it was cut from) for framed pictures whose trimmed PDQ passes the gate."""
+    q = (
+        select(Media.id, Media.pdq_trimmed, Media.pdq_trimmed_orientations, Media.pdq_trimmed_box)
+        .where(
+            Media.pdq_trimmed.is_not(None),
+            func.coalesce(Media.pdq_trimmed_quality, min_quality) >= min_quality,
+        )
+        .order_by(Media.id)
+    )
+    batches = (
+        [q.where(Media.id.in_(b)) for b in chunks(media_ids)] if media_ids is not None else [q]
+    )
+    for query in batches:
+        for mid, pdq, orients, box in session.execute(query):
+            yield mid, list(orients) if orients else [str(pdq)], box
+
+
+def entry_local_rows(session: Session) -> list[tuple[int, str]]:
+    """(entry id, `lf1:` local features) of every entry made from a reference file."""
+    q = (
+        select(HashEntryFeatures.hash_entry_id, HashEntryFeatures.local_features)
+        .where(HashEntryFeatures.local_features.is_not(None))
+        .order_by(HashEntryFeatures.hash_entry_id)
+    )
+    return [(int(eid), str(text)) for eid, text in session.execute(q)]
+
+
+def has_local_features(session: Session) -> bool:
+    q = select(HashEntryFeatures.hash_entry_id).where(HashEntryFeatures.local_features.is_not(None))
+    return session.scalar(q.limit(1)) is not None
 
 
 def entry_pdq_coverage(session: Session, upto: int | None = None) -> Coverage:

@@ -48,6 +48,12 @@ class Media(Base):
     pdq: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     pdq_quality: Mapped[int | None] = mapped_column(Integer, default=None)
     pdq_orientations: Mapped[list[str] | None] = mapped_column(Json, default=None)
+    # PDQ of the picture inside its frame (letterbox, borders, screenshot chrome; issue 13),
+    # its 8 orientations and the box it was cut from (file pixels x0, y0, x1, y1).
+    pdq_trimmed: Mapped[str | None] = mapped_column(String(64), default=None)
+    pdq_trimmed_quality: Mapped[int | None] = mapped_column(Integer, default=None)
+    pdq_trimmed_orientations: Mapped[list[str] | None] = mapped_column(Json, default=None)
+    pdq_trimmed_box: Mapped[list[int] | None] = mapped_column(Json, default=None)
     # vPDQ: [[pdq_hex, quality, timestamp_s], ...] at 1 frame per second.
     frames: Mapped[list[list[Any]] | None] = mapped_column(Json, default=None)
     keyframes: Mapped[list[float] | None] = mapped_column(Json, default=None)
@@ -78,7 +84,7 @@ class Media(Base):
     categorized_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
 
-MATCH_ALGORITHMS = ("md5", "sha1", "sha256", "pdq", "vpdq")
+MATCH_ALGORITHMS = ("md5", "sha1", "sha256", "pdq", "vpdq", "pdq-trimmed", "local-features")
 
 
 class Match(Base):
@@ -104,10 +110,11 @@ class Match(Base):
     other_media_id: Mapped[int | None] = mapped_column(
         ForeignKey("media.id", ondelete="CASCADE"), index=True, default=None
     )
-    algorithm: Mapped[str] = mapped_column(String(8))
+    algorithm: Mapped[str] = mapped_column(String(16))
     distance: Mapped[int] = mapped_column(Integer, default=0)
     orientation: Mapped[str | None] = mapped_column(String(16), default=None)
     score: Mapped[float | None] = mapped_column(Float, default=None)
+    transform: Mapped[dict[str, Any] | None] = mapped_column(Json, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     media: Mapped[Media] = relationship(foreign_keys=[media_id])

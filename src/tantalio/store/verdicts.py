@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -60,6 +61,8 @@ class MatchFact:
     series: str | None
     victim_identified: bool | None
     offender_identified: bool | None
+    entry_sha256: str | None = None  # the reference file's SHA-256, when the entry has one
+    transform: dict[str, Any] | None = None  # pdq-trimmed / local-features (issue 13)
 
 
 def _file_query():  # type: ignore[no-untyped-def]
@@ -134,6 +137,8 @@ def entry_match_facts(
                 HashEntry.series,
                 HashEntry.victim_identified,
                 HashEntry.offender_identified,
+                HashEntry.sha256,
+                Match.transform,
             )
             .join(HashEntry, HashEntry.id == Match.hash_entry_id)
             .join(HashSet, HashSet.id == HashEntry.hash_set_id)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from tantalio.signals.explain import describe
 from tantalio.store.bulk import chunks
 from tantalio.store.cases import Case, Exhibit, File
 from tantalio.store.hashsets import HashEntry, HashSet
@@ -180,7 +181,7 @@ def media_detail(session: Session, media_id: int) -> MediaDetail | None:
         row = by_entry.get(f.entry_id)
         if row is not None:
             if f.algorithm not in row["algorithms"]:
-                order = ("md5", "sha1", "sha256", "pdq", "vpdq")
+                order = ("md5", "sha1", "sha256", "pdq", "vpdq", "pdq-trimmed", "local-features")
                 row["algorithms"] = sorted(
                     [*row["algorithms"], f.algorithm],
                     key=lambda a: order.index(a) if a in order else len(order),
@@ -201,6 +202,9 @@ def media_detail(session: Session, media_id: int) -> MediaDetail | None:
             "victim_identified": f.victim_identified,
             "offender_identified": f.offender_identified,
             "entry_id": f.entry_id,
+            "match_sha256": f.entry_sha256,
+            "transform": f.transform,
+            "how": describe(f.algorithm, f.transform),
         }
     matches = list(by_entry.values())
     near = similar_to(session, [media_id], limit=200)

@@ -40,18 +40,26 @@ class BatchWriter:
         self.batch: list[store.Occurrence] = []
         self.batch_media: dict[str, dict[str, Any]] = {}
         self.batch_hits: dict[str, list[tuple[int, int, int]]] = {}
+        self.batch_local: dict[str, list[str]] = {}
         self.batch_bytes = 0
         self.batch_complete: dict[str, dict[str, Any]] = {}  # fast-pass media now decoded
         self.batch_complete_hits: dict[str, list[tuple[int, int, int]]] = {}
         self.completed: set[int] = set()
         self.last_flush = time.monotonic()
 
-    def media(self, row: dict[str, Any], entry_hits: list[tuple[int, int, int]] | None) -> None:
+    def media(
+        self,
+        row: dict[str, Any],
+        entry_hits: list[tuple[int, int, int]] | None,
+        local: list[str] | None = None,
+    ) -> None:
         """A media row for the next batch (one per SHA-256), with the hash-entry PDQ hits
-        a worker already found for it."""
+        a worker already found for it and its local features, when it extracted them."""
         self.batch_media[row["sha256"]] = row
         if entry_hits is not None:
             self.batch_hits[row["sha256"]] = entry_hits
+        if local:
+            self.batch_local[row["sha256"]] = local
 
     def known_media(self, row: dict[str, Any]) -> None:
         """A media row that must not replace one already queued (hashes-only files)."""
@@ -80,14 +88,16 @@ class BatchWriter:
 
     def flush(self) -> None:
         batch, media, nbytes = self.batch, list(self.batch_media.values()), self.batch_bytes
-        hits = self.batch_hits
+        hits, local = self.batch_hits, self.batch_local
         self.batch, self.batch_media, self.batch_bytes, self.batch_hits = [], {}, 0, {}
         complete, complete_hits = list(self.batch_complete.values()), self.batch_complete_hits
         self.batch_complete, self.batch_complete_hits = {}, {}
+        self.batch_local = {}
         with self.ws.transaction() as s:
             written = store.write_batch(s, self.exhibit_id, batch, media)
             searched = {mid: hits[sha] for sha, mid in written.inserted.items() if sha in hits}
-            self.matcher.match_media(s, sorted(written.inserted.values()), searched)
+            features = {mid: local[sha] for sha, mid in written.inserted.items() if sha in local}
+            self.matcher.match_media(s, sorted(written.inserted.values()), searched, features)
             if complete:
                 done = store.complete_media(s, complete)
                 self.matcher.indexes.media_completed(s, done.values())

@@ -32,6 +32,7 @@ class WorkerSetup:
     entry_index: str | None  # the hash-entry PDQ index snapshot, mapped read-only
     min_quality: int
     fast: bool = False  # the fast pass: hashes and type only (`ingest --fast`)
+    local_features: bool = False  # extract query local features (issue 13)
 
     def args(self) -> tuple[str, str | None, bool, str | None, int]:
         return (
@@ -42,9 +43,10 @@ class WorkerSetup:
             self.min_quality,
         )
 
-    def local_args(self) -> tuple[str, str | None, bool, str | None, int, bool, bool]:
-        """`init_worker`'s arguments on this machine (thumbnails written, not shipped)."""
-        return (*self.args(), False, self.fast)
+    def local_args(self) -> tuple[str, str | None, bool, str | None, int, bool, bool, bool]:
+        """`init_worker`'s arguments on this machine (thumbnails written, not shipped). Dask
+        workers are registered with `args`: they extract no local features and run no fast pass."""
+        return (*self.args(), False, self.fast, self.local_features)
 
 
 class Executor(Protocol):

@@ -26,7 +26,7 @@ from tantalio.triage.analyzers import SPOOL_MAX_FILE, spool_path
 from tantalio.triage.batch_writer import BatchWriter
 from tantalio.triage.ingest_types import ExhibitReport
 from tantalio.triage.progress import IngestProgress
-from tantalio.triage.worker import Job, JobResult, hash_only
+from tantalio.triage.worker import Job, JobResult, hash_only, local_variants
 
 if TYPE_CHECKING:
     from tantalio.triage.ingest_run import IngestRun
@@ -284,7 +284,7 @@ class ExhibitPass:
                 row = store.media_row(result.fingerprint, result.thumbnail)
                 if self.options.fast:  # hashes only: the perceptual pass comes later
                     row["perceptual_pending"] = True
-                self.writer.media(row, result.entry_hits)
+                self.writer.media(row, result.entry_hits, local_variants(result.fingerprint))
         self.writer.add(occ)
 
     def _save_thumbnail(self, result: JobResult) -> None:

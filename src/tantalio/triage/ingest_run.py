@@ -48,7 +48,13 @@ class IngestRun:
         entry_index = self._snapshot_entries()
         ws_dir = str(ws.dir.resolve()) if ws.dir else None
         setup = WorkerSetup(
-            ws.url, ws_dir, options.thumbnails, entry_index, self.indexes.min_quality, options.fast
+            ws.url,
+            ws_dir,
+            options.thumbnails,
+            entry_index,
+            self.indexes.min_quality,
+            fast=options.fast,
+            local_features=not options.fast and self._wants_local_features(),
         )
         self.executor: Executor = make_executor(options, setup)
 
@@ -56,6 +62,13 @@ class IngestRun:
     def notes(self) -> list[str]:
         """About the run as a whole (`IngestReport.messages`)."""
         return list(self.executor.notes) + self.closing_notes
+
+    def _wants_local_features(self) -> bool:
+        """Workers extract local features only when they can match something."""
+        if not self.options.local_features or not self.indexes.rules.local_features:
+            return False
+        with self.ws.session() as s:
+            return store_matching.has_local_features(s)
 
     def _snapshot_entries(self) -> str | None:
         """Save the hash-entry PDQ index for the workers (they map it read-only)."""

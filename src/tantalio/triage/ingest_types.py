@@ -20,6 +20,9 @@ class IngestOptions:
     batch_seconds: float = 2.0  # ... or sooner, when this much time has passed
     chunk_files: int = 8  # files per pool task
     thumbnails: bool = True
+    # Issue 13: pictures exact hashes and PDQ did not match are verified by local features
+    # against reference files (`hashset create`), when the workspace holds any.
+    local_features: bool = True
     progress: bool | None = None  # None: a bar when stderr is a terminal
     inline_max: int = 64 << 20  # archive members larger than this go through a temp file
     inflight_bytes: int = 256 << 20  # bytes handed to workers and not yet back

@@ -29,6 +29,10 @@ from tantalio.triage.pdqsearch import PdqSearch
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from tantalio.localfeat.index import LocalIndex
+
+FULL_KEYPOINTS = 64  # a reference keeps 64: distance = 64 - inliers (signals/local_features)
+
 
 def _orientation(k: int) -> str:
     return ORIENTATIONS[k] if k < len(ORIENTATIONS) else str(k)
@@ -52,6 +56,60 @@ def pdq_entry_matches(
         for (mid, _), hits in zip(media, results, strict=True)
         for eid, d, k in sorted(hits)
     ]
+
+
+# Orientation number -> (counter-clockwise degrees, mirrored) of the query picture that
+# matched, as `fingerprint.record.ORIENTATIONS` orders them.
+_TURN = ((0, False), (90, False), (180, False), (270, False),
+         (0, True), (180, True), (90, True), (270, True))  # fmt: skip
+
+
+def trim_transform(box: Sequence[int] | None, k: int) -> dict[str, Any]:
+    """The `transform` of a `pdq-trimmed` match: the picture sits in `query_box` of the
+    file (the rest is frame: bars, borders, screenshot chrome) and matched the whole
+    reference in orientation `k`. No keypoints are involved, so no inliers and no
+    false-match probability (a PDQ distance has the PDQ threshold's error rate)."""
+    rotation, flip = _TURN[k] if k < len(_TURN) else (0, False)
+    return {
+        "model": "trim",
+        "query_box": list(box) if box else None,
+        "crop_box": None,
+        "scale": None,
+        "rotation_deg": rotation,
+        "flip": flip,
+        "orientation": _orientation(k),
+        "inliers": None,
+        "false_match_probability": None,
+    }
+
+
+def trimmed_entry_matches(
+    entry_index: PdqSearch,
+    media: Sequence[tuple[int, list[str], list[int] | None]],
+    settled: set[tuple[int, int]],
+) -> list[dict[str, Any]]:
+    """Framed pictures' trimmed PDQs (all orientations) against the entry index: a
+    `pdq-trimmed` row per (media, entry) that the plain PDQ did not match (`settled`)."""
+    if not len(entry_index) or not media:
+        return []
+    results = entry_index.search_groups([hashes for _, hashes, _ in media])
+    return [
+        {
+            "media_id": mid,
+            "hash_entry_id": eid,
+            "algorithm": "pdq-trimmed",
+            "distance": d,
+            "orientation": _orientation(k),
+            "transform": trim_transform(box, k),
+        }
+        for (mid, _, box), hits in zip(media, results, strict=True)
+        for eid, d, k in sorted(hits)
+        if (mid, eid) not in settled
+    ]
+
+
+def _settled(rows: Sequence[dict[str, Any]]) -> set[tuple[int, int]]:
+    return {(r["media_id"], r["hash_entry_id"]) for r in rows if r.get("hash_entry_id")}
 
 
 def near_duplicates_pending(session: Session, indexes: WorkspaceIndexes) -> int:
@@ -84,6 +142,7 @@ def near_duplicates_pending(session: Session, indexes: WorkspaceIndexes) -> int:
             {"media_id": a, "other_media_id": b, "algorithm": "pdq", "distance": d}
             for (a, b), d in sorted(best.items())
         ]
+        rows += _trimmed_pairs(session, indexes, pending, set(best))
         store.insert_matches(session, rows)
         written = len(rows)
     pending_videos = store.near_pending_videos(session)
@@ -97,6 +156,56 @@ def near_duplicates_pending(session: Session, indexes: WorkspaceIndexes) -> int:
         written += len(rows)
     store.mark_near_checked(session)
     return written
+
+
+def _trimmed_pairs(
+    session: Session,
+    indexes: WorkspaceIndexes,
+    pending: Sequence[tuple[int, str]],
+    settled: set[tuple[int, int]],
+) -> list[dict[str, Any]]:
+    """Framed copies among the workspace's pictures (`pdq-trimmed` pairs the plain PDQ did
+    not already link), both ways so the order of ingest does not matter: a pending framed
+    picture's trimmed PDQ against every stored picture in its 8 orientations, and a pending
+    picture's PDQ against every stored framed picture's trimmed PDQ in its 8 orientations."""
+    pending_ids = {mid for mid, _ in pending}
+    framed = list(store.media_trimmed_rows(session, indexes.min_quality))
+    if not framed:
+        return []
+    boxes = {mid: box for mid, _, box in framed}
+    best: dict[tuple[int, int], tuple[int, int]] = {}  # pair -> (distance, framed media)
+
+    def keep(framed_mid: int, other: int, dist: int) -> None:
+        pair = (min(framed_mid, other), max(framed_mid, other))
+        if other == framed_mid or pair in settled:
+            return
+        if pair not in best or dist < best[pair][0]:
+            best[pair] = (dist, framed_mid)
+
+    mine = [(mid, hashes) for mid, hashes, _ in framed if mid in pending_ids]
+    if mine:
+        media_index = indexes.media(session)
+        results = media_index.search([hashes[0] for _, hashes in mine])
+        for (mid, _), hits in zip(mine, results, strict=True):
+            for hid, dist in hits:
+                keep(mid, hid // N_ORIENT, dist)
+    trimmed_index = PdqSearch(indexes.rules.pdq_threshold)
+    ids = [mid * N_ORIENT + k for mid, hashes, _ in framed for k in range(len(hashes))]
+    trimmed_index.add(ids, [h for _, hashes, _ in framed for h in hashes])
+    results = trimmed_index.search([pdq for _, pdq in pending])
+    for (mid, _), hits in zip(pending, results, strict=True):
+        for hid, dist in hits:
+            keep(hid // N_ORIENT, mid, dist)
+    return [
+        {
+            "media_id": a,
+            "other_media_id": b,
+            "algorithm": "pdq-trimmed",
+            "distance": d,
+            "transform": {**trim_transform(boxes.get(f), 0), "framed_media_id": f},
+        }
+        for (a, b), (d, f) in sorted(best.items())
+    ]
 
 
 def unique_frames(frames: Sequence[Sequence[Any]], min_quality: int) -> list[str]:
@@ -254,6 +363,47 @@ class Matcher:
     def __init__(self, indexes: WorkspaceIndexes) -> None:
         self.indexes = indexes
         self._videos: EntryVideos | None = None
+        self._local: LocalIndex | None = None
+        self._local_loaded = False
+
+    def _local_index(self, session: Session) -> LocalIndex | None:
+        """The reference files' local features (loaded once per run; None when none)."""
+        if not self._local_loaded:
+            from tantalio.localfeat.index import LocalIndex
+            from tantalio.localfeat.record import decode
+
+            rows = store.entry_local_rows(session)
+            refs = [decode(text) for _, text in rows]
+            self._local = LocalIndex(refs, [eid for eid, _ in rows]) if rows else None
+            self._local_loaded = True
+        return self._local
+
+    def _local_rows(
+        self, session: Session, local: dict[int, list[str]], settled: set[int]
+    ) -> list[dict[str, Any]]:
+        """Local-feature matches of the media that exact hashes and PDQ left unmatched."""
+        todo = {mid: v for mid, v in local.items() if mid not in settled}
+        if not todo or not self.indexes.rules.local_features:
+            return []
+        index = self._local_index(session)
+        if index is None:
+            return []
+        rows = []
+        for mid in sorted(todo):
+            for hit in index.local_features(todo[mid], self.indexes.rules):
+                rows.append(
+                    {
+                        "media_id": mid,
+                        "hash_entry_id": hit.ref,
+                        "algorithm": "local-features",
+                        "distance": max(0, FULL_KEYPOINTS - hit.inliers),
+                        "transform": {
+                            **hit.transform,
+                            "false_match_probability": hit.false_match_probability,
+                        },
+                    }
+                )
+        return rows
 
     def _known(self, session: Session) -> EntryVideos:
         if self._videos is None:
@@ -267,11 +417,14 @@ class Matcher:
         session: Session,
         media_ids: Sequence[int],
         entry_hits: dict[int, list[tuple[int, int, int]]] | None = None,
+        local: dict[int, list[str]] | None = None,
     ) -> int:
         """Match media just written (in this transaction); returns match rows written.
 
         `entry_hits` holds PDQ searches the workers already made against the entry index
-        ({media id: [(entry id, distance, orientation)]}); other media are searched here."""
+        ({media id: [(entry id, distance, orientation)]}); other media are searched here.
+        `local` holds the local features workers extracted ({media id: `lf1:` variants}):
+        verified against reference files only for media nothing else matched."""
         if not media_ids:
             return 0
         rules = self.indexes.rules
@@ -293,11 +446,18 @@ class Matcher:
         ]
         todo = [(mid, hashes) for mid, hashes in pdq_media if mid not in entry_hits]
         rows += pdq_entry_matches(self.indexes.entries(session), todo)
+        trimmed = list(store.media_trimmed_rows(session, rules.min_quality, media_ids))
+        if not rules.orientations:
+            trimmed = [(mid, hashes[:1], box) for mid, hashes, box in trimmed]
+        rows += trimmed_entry_matches(self.indexes.entries(session), trimmed, _settled(rows))
         self.indexes.media(session)  # extended with these media
         known = self._known(session)
         rows += known.match_images(pdq_media)
         for mid, frames in store.video_frames(session, media_ids):
             rows += known.match_video(mid, frames)
+        if local:
+            settled = {r["media_id"] for r in rows if r.get("hash_entry_id")}
+            rows += self._local_rows(session, local, settled)
         store.insert_matches(session, _one_per_key(rows))
         return len(rows)
 
@@ -310,6 +470,28 @@ def _one_per_key(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if key not in best or r["distance"] < best[key]["distance"]:
             best[key] = r
     return list(best.values())
+
+
+def _trimmed_against_set(
+    session: Session,
+    indexes: WorkspaceIndexes,
+    hash_set_id: int,
+    after_entry_id: int,
+    settled: set[tuple[int, int]],
+) -> list[dict[str, Any]]:
+    """Stored framed pictures' trimmed PDQs against a newly imported set's PDQs, so a
+    set imported after the media gives the same `pdq-trimmed` matches as one before."""
+    rules = indexes.rules
+    trimmed = list(store.media_trimmed_rows(session, rules.min_quality))
+    if not trimmed or not store.set_has_pdq(session, hash_set_id):
+        return []
+    if not rules.orientations:
+        trimmed = [(mid, hashes[:1], box) for mid, hashes, box in trimmed]
+    entries = PdqSearch(rules.pdq_threshold)
+    new_rows = store.entry_pdq_rows(session, after_entry_id, hash_set_id=hash_set_id)
+    for part in chunks(new_rows, 100_000):
+        entries.add([e for e, _ in part], [h for _, h in part])
+    return trimmed_entry_matches(entries, trimmed, settled)
 
 
 def match_hash_set(
@@ -346,6 +528,7 @@ def match_hash_set(
                     }
                     for mid, (d, k) in sorted(best.items())
                 )
+    rows += _trimmed_against_set(session, indexes, hash_set_id, after_entry_id, _settled(rows))
     videos = list(store.video_frames(session))
     pictures = None
     if videos and rules.frames_vs_images and media_index is not None:

@@ -48,6 +48,13 @@ class TriageRow:
     media_id: int | None = None
     # Set when the content has no SHA-256 (a report package's MD5-only file): its identity.
     md5: str | None = None
+    # Issue 13: which signal matched the reference behind the verdict (`md5`, `sha1`,
+    # `sha256`, `pdq`, `vpdq`, `pdq-trimmed`, `local-features`), the reference file's
+    # SHA-256 when the entry has one, and how this file relates to it (crop box, scale,
+    # rotation, flip, inliers, false-match probability; null for exact and plain PDQ).
+    match_kind: str | None = None
+    match_sha256: str | None = None
+    transform: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -107,6 +114,9 @@ def triage_rows(
                 row.distance = chosen.distance
                 row.algorithm = chosen.algorithm
                 row.victim_identified = chosen.victim_identified
+                row.match_kind = chosen.algorithm
+                row.match_sha256 = chosen.entry_sha256
+                row.transform = chosen.transform
             agencies = remote.get(f.media_id, [])
             row.agencies = [a.to_json() for a in agencies]
             agency = best_agency(agencies)
@@ -116,6 +126,7 @@ def triage_rows(
                 row.distance = agency.distance
                 row.algorithm = agency.algorithm
                 row.victim_identified = agency.victim_identified
+                row.match_kind = agency.algorithm
         yield row
 
 

@@ -70,6 +70,7 @@ def init_worker(
     min_quality: int = DEFAULT_MIN_QUALITY,
     ship_thumbnails: bool = False,
     fast: bool = False,
+    local_features: bool = False,
 ) -> None:
     """Process-pool initializer: a light database probe for the "already stored?" check,
     and the hash-entry PDQ index (memory-mapped, so every worker shares its pages) to
@@ -86,6 +87,8 @@ def init_worker(
     _state["entry_index_path"] = entry_index
     _state["min_quality"] = min_quality
     _state["fast"] = fast
+    # The workspace holds reference files' local features and the run wants them (issue 13).
+    _state["local_features"] = local_features
 
 
 def _entry_index() -> Any:
@@ -156,7 +159,28 @@ def _run(job: Job) -> JobResult:
         return JobResult(job.seq, sha256, len(data))
     fp = fingerprint_bytes(data, name=job.name, config=config, sha256=sha256)
     thumb, thumb_data = _thumbnail(fp, data, job.path)
-    return JobResult(job.seq, sha256, fp.size, fp, thumb, None, _entry_hits(fp), thumb_data)
+    hits = _entry_hits(fp)
+    _query_features(fp, data, hits)
+    return JobResult(job.seq, sha256, fp.size, fp, thumb, None, hits, thumb_data)
+
+
+def _query_features(fp: Fingerprint, data: bytes, hits: list[tuple[int, int, int]] | None) -> None:
+    """Local features of a picture its PDQ did not match (issue 13), only when the
+    workspace holds reference features: the parent verifies them against the references
+    when exact hashes did not settle the file either."""
+    if not _state.get("local_features") or fp.kind != "image" or fp.error or hits:
+        return
+    from tantalio.fingerprint.engine import add_query_features
+
+    add_query_features(fp, data, _state.get("config") or FingerprintConfig())
+
+
+def local_variants(fp: Fingerprint) -> list[str] | None:
+    """The `lf1:` texts a picture is searched with (plain, mirror, trimmed), if any."""
+    extra = fp.extra
+    out = [extra["local_features"]] if extra.get("local_features") else []
+    out += extra.get("local_features_variants") or []
+    return out or None
 
 
 def _run_large(job: Job, config: FingerprintConfig | None) -> JobResult:
