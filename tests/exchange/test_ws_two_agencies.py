@@ -199,7 +199,7 @@ def test_report_csv_and_html_name_the_agencies(scenario: Scenario, tmp_path: Pat
     assert rows["Pictures/own_4.jpg"]["agencies"] == ""
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     section = html[html.index('id="agencies"') : html.index("Unreadable files")]
-    assert "(3 media)</h2>" in section  # copy_of_0, copy_of_1, smaller_2
+    assert "other agencies (3)</h2>" in section  # copy_of_0, copy_of_1, smaller_2
     assert (
         f"<td>Agency A</td><td>DE</td><td>{OLD_SERIES}</td><td>identified</td><td>yes</td>"
         in section

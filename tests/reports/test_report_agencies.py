@@ -62,7 +62,7 @@ def test_html_report_lists_agencies_per_media(tmp_path: Path) -> None:
         with ws.session() as s:
             files = build_report(ws, s, "OP-9", tmp_path / "out", pdf=False)
     html = files.html.read_text(encoding="utf-8")
-    assert 'id="agencies">Seen or identified by other agencies (2 media)' in html
+    assert 'id="agencies">Seen or identified by other agencies (2)' in html
     section = html[html.index('id="agencies"') : html.index("Unreadable files")]
     # one row per agency record; the identified media (two files) first
     rows_html = re.findall(r'<tr class="agency[^"]*">(.*?)</tr>', section, re.S)
@@ -87,7 +87,7 @@ def test_report_without_agencies_says_none(tmp_path: Path) -> None:
         with ws.session() as s:
             files = build_report(ws, s, "OP-1", tmp_path / "out", pdf=False)
     html = files.html.read_text(encoding="utf-8")
-    assert "other agencies (0 media)</h2>\n<p>None (this workspace is not connected" in html
+    assert "other agencies (0)</h2>\n<p>None (this workspace is not connected" in html
 
 
 def test_agency_media_groups_files_and_keeps_each_record_once() -> None:
