@@ -201,8 +201,8 @@ def test_report_csv_and_html_name_the_agencies(scenario: Scenario, tmp_path: Pat
     section = html[html.index('id="agencies"') : html.index("Unreadable files")]
     assert "other agencies (3)</h2>" in section  # copy_of_0, copy_of_1, smaller_2
     assert (
-        f"<td>Agency A</td><td>DE</td><td>{OLD_SERIES}</td><td>identified</td><td>yes</td>"
-        in section
+        '<td translate="no">Agency A</td><td translate="no">DE</td>'
+        f'<td translate="no">{OLD_SERIES}</td><td>identified</td><td>yes</td>' in section
     )
     assert "copy_of_1.jpg" in section and "own_4.jpg" not in section
 
