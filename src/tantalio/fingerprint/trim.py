@@ -115,6 +115,8 @@ def find_picture(luma: NDArray[Any]) -> TrimBox | None:
     if cols is None:
         return None
     c0, c1 = cols
+    if r0 == 0 and r1 == len(small) and c0 == 0 and c1 == small.shape[1]:
+        return None  # no flat band on any side (most photos): nothing to refine or cut
     y0, y1 = _refine(luma, r0 * sy, min(h, r1 * sy), sy, c0 * sx, min(w, c1 * sx))
     x0, x1 = _refine(luma.T, c0 * sx, min(w, c1 * sx), sx, y0, y1)
     if (y1 - y0) < MIN_KEEP * h or (x1 - x0) < MIN_KEEP * w:
