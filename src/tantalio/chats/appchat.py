@@ -14,11 +14,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from tantalio.chats.base import ParseContext
-from tantalio.chats.membership import apply_group_event
+from tantalio.chats.membership import GroupMessageRecorder
 from tantalio.chats.record import Account, ChatRecords, Group, MediaRef, Membership, Message
 
 
-class AppChatBuilder:
+class AppChatBuilder(GroupMessageRecorder):
     def __init__(self, app: str, ctx: ParseContext, out: ChatRecords) -> None:
         self.app, self.ctx, self.out = app, ctx, out
         self.owner_key = ctx.owner_key  # until the app's own account of the owner is known
@@ -75,11 +75,7 @@ class AppChatBuilder:
         targets = targets or []
         if sender == self.owner_key:
             self.owner(where)
-        if kind == "group" and system is None and sender:
-            self.member(chat, sender, where, joined_how="listed")
-        if kind == "group" and system:
-            self._apply(system, chat, sender, targets, when, text, where)
-        self.out.messages.append(
+        self._record(
             Message(
                 chat=chat,
                 chat_kind=kind,
@@ -93,27 +89,6 @@ class AppChatBuilder:
                 system=system,
                 targets=targets,
                 where=where,
-            )
-        )
-
-    def _apply(
-        self,
-        action: str,
-        group: str,
-        actor: str | None,
-        targets: list[str],
-        when: datetime | None,
-        text: str | None,
-        where: str,
-    ) -> None:
-        apply_group_event(
-            self.out,
-            action=action,
-            group=group,
-            actor=actor,
-            targets=targets,
-            when=when,
-            subject=text,
-            owner=self.owner_key,
-            where=where,
+            ),
+            where,
         )

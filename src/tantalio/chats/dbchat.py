@@ -19,7 +19,7 @@ from tantalio.chats.jid import (
     jid_server,
     normalize_jid,
 )
-from tantalio.chats.membership import apply_group_event
+from tantalio.chats.membership import GroupMessageRecorder
 from tantalio.chats.record import (
     Account,
     Artifact,
@@ -34,7 +34,7 @@ from tantalio.chats.wadb import read_contacts
 JidRef = int | str | None  # a jid table row id, or a JID string
 
 
-class DbChatBuilder:
+class DbChatBuilder(GroupMessageRecorder):
     def __init__(self, ctx: ParseContext, out: ChatRecords, wadb: Path | None = None) -> None:
         self.ctx, self.out = ctx, out
         self.jids: dict[int, str] = {}
@@ -164,13 +164,7 @@ class DbChatBuilder:
         else:
             sender = self.account(sender_row, where)
         targets = [t for t in (self.target(r, where) for r in target_rows) if t]
-        if kind == "group" and system is None and sender:
-            self.out.add_membership(
-                Membership(group=chat_key, account=sender, joined_how="listed", where=where)
-            )
-        if kind == "group" and system:
-            self._apply(system, chat_key, sender, targets, when, text, where)
-        self.out.messages.append(
+        self._record(
             Message(
                 chat=chat_key,
                 chat_kind=kind,
@@ -184,29 +178,8 @@ class DbChatBuilder:
                 system=system,
                 targets=targets,
                 where=where,
-            )
-        )
-
-    def _apply(
-        self,
-        action: str,
-        group: str,
-        actor: str | None,
-        targets: list[str],
-        when: datetime | None,
-        text: str | None,
-        where: str,
-    ) -> None:
-        apply_group_event(
-            self.out,
-            action=action,
-            group=group,
-            actor=actor,
-            targets=targets,
-            when=when,
-            subject=text,
-            owner=self.owner_key,
-            where=where,
+            ),
+            where,
         )
 
     def invite(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tantalio.chats.record import ChatRecords, Group, Membership
+from tantalio.chats.record import ChatRecords, Group, Membership, Message
 
 
 def apply_group_event(
@@ -62,3 +62,54 @@ def apply_group_event(
             add(Membership(group, t, role="admin", where=where))
     elif action == "subject_changed" and subject:
         g.subject = subject
+
+
+class GroupMessageRecorder:
+    """What the WhatsApp database builder and the other apps' builder share: a message
+    stored with what it says about its group's members (a plain message in a group lists
+    its sender, a system message applies its event by the rule above). Subclasses set
+    `out` and `owner_key`."""
+
+    out: ChatRecords
+    owner_key: str
+
+    def _record(self, message: Message, where: str) -> None:
+        if message.chat_kind == "group" and message.system is None and message.sender:
+            self.out.add_membership(
+                Membership(
+                    group=message.chat, account=message.sender, joined_how="listed", where=where
+                )
+            )
+        if message.chat_kind == "group" and message.system:
+            self._apply(
+                message.system,
+                message.chat,
+                message.sender,
+                message.targets,
+                message.timestamp,
+                message.text,
+                where,
+            )
+        self.out.messages.append(message)
+
+    def _apply(
+        self,
+        action: str,
+        group: str,
+        actor: str | None,
+        targets: list[str],
+        when: datetime | None,
+        text: str | None,
+        where: str,
+    ) -> None:
+        apply_group_event(
+            self.out,
+            action=action,
+            group=group,
+            actor=actor,
+            targets=targets,
+            when=when,
+            subject=text,
+            owner=self.owner_key,
+            where=where,
+        )
