@@ -147,14 +147,31 @@ def media_trimmed_rows(
             yield mid, list(orients) if orients else [str(pdq)], box
 
 
-def entry_local_rows(session: Session) -> list[tuple[int, str]]:
-    """(entry id, `lf1:` local features) of every entry made from a reference file."""
+def entry_local_rows(session: Session, ids: Sequence[int] | None = None) -> list[tuple[int, str]]:
+    """(entry id, `lf1:` local features) of every entry made from a reference file (of
+    those `ids` only, when given)."""
     q = (
         select(HashEntryFeatures.hash_entry_id, HashEntryFeatures.local_features)
         .where(HashEntryFeatures.local_features.is_not(None))
         .order_by(HashEntryFeatures.hash_entry_id)
     )
-    return [(int(eid), str(text)) for eid, text in session.execute(q)]
+    if ids is None:
+        return [(int(eid), str(text)) for eid, text in session.execute(q)]
+    out: list[tuple[int, str]] = []
+    for part in chunks(sorted(set(ids)), 5000):
+        sub = q.where(HashEntryFeatures.hash_entry_id.in_(part))
+        out += [(int(eid), str(text)) for eid, text in session.execute(sub)]
+    return out
+
+
+def entry_local_ids(session: Session) -> list[int]:
+    """Ids of the entries that have local features, ascending."""
+    q = (
+        select(HashEntryFeatures.hash_entry_id)
+        .where(HashEntryFeatures.local_features.is_not(None))
+        .order_by(HashEntryFeatures.hash_entry_id)
+    )
+    return [int(eid) for eid in session.scalars(q)]
 
 
 def has_local_features(session: Session) -> bool:
