@@ -136,7 +136,12 @@ def main() -> None:
     ap.add_argument(
         "--fmp", type=float, default=1e-6, help="false-match probability per query at 1M"
     )
-    ap.add_argument("--scale", type=int, default=0, help="references in the scale phase")
+    ap.add_argument(
+        "--scale",
+        type=lambda v: [int(x) for x in v.split(",") if x],
+        default=[],
+        help="references in the scale phase (comma-separated for several, e.g. 100000,1000000)",
+    )
     ap.add_argument(
         "--pool", type=int, default=600, help="benign pictures whose descriptors --scale draws"
     )
@@ -157,7 +162,7 @@ def main() -> None:
     say()
     corpus = f" --corpus {args.corpus}" if args.corpus else ""
     scale = (
-        f" --scale {args.scale} --pool {args.pool}"
+        f" --scale {','.join(map(str, args.scale))} --pool {args.pool}"
         f"{f' --words {args.words}' if args.words else ''}"
         f"{' --scale-only' if args.scale_only else ''}"
         if args.scale
@@ -380,17 +385,32 @@ def scale_phase(
     rules: MatchRules,
     say: Any,
 ) -> None:
+
+    rng = np.random.default_rng(5)
+    t = time.time()
+    pool = descriptor_pool(suite, args.pool, rng)
+    pool_s = time.time() - t
+    for n in args.scale:
+        one_scale(args, n, pool, pool_s, copies, refs, say)
+
+
+def one_scale(
+    args: Any,
+    n: int,
+    pool: np.ndarray,
+    pool_s: float,
+    copies: list[Any],
+    refs: list[Fingerprint],
+    say: Any,
+) -> None:
     import multiprocessing
     import shutil
     import tempfile
 
     global _WORKER_INDEX
-    rng = np.random.default_rng(5)
-    t = time.time()
-    pool = descriptor_pool(suite, args.pool, rng)
-    pool_s = time.time() - t
+    rng = np.random.default_rng(n)
     real = RefArrays.of([decode(fp.extra["local_features"]) for fp in refs])
-    n_fake = max(0, args.scale - len(refs))
+    n_fake = max(0, n - len(refs))
     t = time.time()
     fake = fake_references(n_fake, pool, rng, len(refs))
     gen_s = time.time() - t
@@ -448,12 +468,12 @@ def scale_phase(
         for i, best, _, _ in results:
             c = copies[i][0]
             per_transform[c.transform].append(int(best == c.original))
-        anchor = pdq_anchor(args.scale, refs, copies, rng)
+        anchor = pdq_anchor(n, refs, copies, rng)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     say()
     say(
-        f"## Scale: {args.scale:,} references ({n_desc:,} descriptors; load before build"
+        f"## Scale: {n:,} references ({n_desc:,} descriptors; load before build"
         f" {load_before}, after queries {load()})"
     )
     say()
@@ -476,11 +496,11 @@ def scale_phase(
     )
     say("|---:|---:|---:|---:|---:|---:|---:|---:|")
     say(
-        f"| {args.scale:,} | {disk / 2**20:.0f} MiB | {disk / args.scale:.0f} B |"
+        f"| {n:,} | {disk / 2**20:.0f} MiB | {disk / n:.0f} B |"
         f" {rss / 2**20:.0f} MiB | {qps:.1f} | {cpu_ms.mean():.1f} /"
         f" {np.percentile(cpu_ms, 95):.1f} | {hits / len(items):.3f} | {len(false)} {false[:5]} |"
     )
-    say(f"| PDQ only (anchor, same {args.scale:,}) | | | | {anchor[0]:.0f} | | {anchor[1]:.3f} | |")
+    say(f"| PDQ only (anchor, same {n:,}) | | | | {anchor[0]:.0f} | | {anchor[1]:.3f} | |")
     say()
     say(
         "Recall per edit among them: "

@@ -67,6 +67,7 @@ RATIO = 0.85  # a vote: nearest shortlisted descriptor below this share of the s
 VOTE_SHARE = 0.5  # verified only with votes >= this share of the inliers asked for
 MERGE_SEGMENTS = 8  # more added segments than this are merged into one
 TRAIN_SAMPLE = 2_000_000  # descriptors a vocabulary is trained on, at most
+BULK_THREADS_FROM = 1 << 20  # descriptors: a build this large uses every core
 _XY_UNIT = 16.0  # positions stored as uint16 sixteenths of a feature pixel (as lf1:)
 
 
@@ -289,6 +290,15 @@ class LocalIndex:
     def add_arrays(self, refs: RefArrays) -> None:
         if not len(refs.ids):
             return
+        # a bulk build quantizes millions of descriptors: on every core, then back to one
+        if len(refs.descriptors) > BULK_THREADS_FROM:
+            faiss.omp_set_num_threads(os.cpu_count() or 1)
+        try:
+            self._add_arrays(refs)
+        finally:
+            faiss.omp_set_num_threads(1)
+
+    def _add_arrays(self, refs: RefArrays) -> None:
         self.remove(refs.ids)  # an id added again replaces its earlier features
         if self.vocab is None:
             n = len(refs.descriptors)
@@ -336,7 +346,7 @@ class LocalIndex:
             *(np.concatenate([getattr(r, f) for r in live]) for f in RefArrays.__slots__)
         )
         self.vocab, self.segments, self._vocab_name = None, [], None
-        self.add_arrays(refs)
+        self._add_arrays(refs)
 
     def remove(self, ids: Sequence[int] | NDArray[np.int64]) -> int:
         """Forget references by id; returns how many were held."""
