@@ -124,3 +124,16 @@ def test_damaged_files_are_named(tmp_path: Path) -> None:
     next((tmp_path / "lf3").glob("*.desc.npy")).unlink()
     with pytest.raises(LocalIndexError, match="desc.npy: missing"):
         LocalIndex.load(tmp_path / "lf3")
+
+
+def test_top_scores_are_exact_on_large_arrays() -> None:
+    from tantalio.localfeat.index import _top
+
+    rng = np.random.default_rng(1)
+    for n in (10, 5000, 300_000):
+        for zero in (0.0, 0.5, 0.999):
+            sc = rng.random(n)
+            sc[rng.random(n) < zero] = 0
+            pos = np.flatnonzero(sc > 0)
+            want = set(pos[np.argsort(-sc[pos])[:32]].tolist())
+            assert set(_top(sc, 32).tolist()) == want

@@ -216,6 +216,26 @@ class _Segment:
         return sum(int(getattr(self, a).nbytes) for a in self.ARRAYS) + self.dead.nbytes
 
 
+def _top(scores: NDArray[np.float64], k: int) -> NDArray[np.intp]:
+    """Indices of the `k` largest positive scores (any order). On a large array the k/4-th
+    largest of every 16th score is a threshold that about 4k scores pass; the exact top k
+    are among those whenever at least k pass (else the whole array is partitioned), which
+    spares a partition of a million scores (8-30 ms) per query."""
+    n = len(scores)
+    if n <= 64 * k:
+        pos = np.flatnonzero(scores > 0)
+    else:
+        sample = scores[::16]
+        kk = max(1, k // 4)
+        t = float(np.partition(sample, len(sample) - kk)[len(sample) - kk])
+        pos = np.flatnonzero(scores >= t) if t > 0 else np.zeros(0, np.intp)
+        if len(pos) < k:
+            pos = np.flatnonzero(scores > 0)
+    if len(pos) <= k:
+        return pos
+    return pos[np.argpartition(-scores[pos], k)[:k]]
+
+
 def _postings(
     words: NDArray[np.int32], counts: NDArray[np.int64], n: int, vocab_words: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
@@ -388,7 +408,7 @@ class LocalIndex:
             sc = seg.scores(uw, self.idf, stop)
             if sc is None:
                 continue
-            top = np.flatnonzero(sc) if len(sc) <= k else np.argpartition(-sc, k)[:k]
+            top = _top(sc, k)
             best += [(float(sc[i]), si, int(i)) for i in top if sc[i] > 0]
         best.sort(key=lambda t: (-t[0], t[1], t[2]))
         return [(si, i) for _, si, i in best[:k]]
