@@ -2,7 +2,7 @@
 
 One command (a benign suite: the corpus when given, generated images otherwise):
 
-    .venv/bin/python bench/bench_copies.py --corpus /work/corpus [--scale 100000]
+    .venv/bin/python bench/bench_copies.py --corpus /work/corpus [--scale 100000,1000000]
 
 Phases, all in one run so the anchor and tantalio see the same files:
 1. the suite (bench/copy_suite.py): originals become references (fingerprinted as a hash set
@@ -16,10 +16,12 @@ Phases, all in one run so the anchor and tantalio see the same files:
 3. recall per edit at that point: the anchor (PDQ in 8 orientations at 31, what HMA and
    tantalio did before), + pdq-trimmed, + local features (signals.lookup, as triage and the
    platform call it); false matches over copies and distractors;
-4. with --scale N: an index of N references (real ORB features of distinct crops of the
-   suite's pictures, repeated with random bit noise past the number extracted), its memory,
-   build time and queries/s on the machine's cores with verification, and the recall of the
-   suite's copies among them.
+4. with --scale N[,N...]: the bag-of-binary-words index of N references: the suite's
+   originals and N - 40 references that behave like distinct pictures (64 real ORB
+   descriptors of other benign pictures each, bits lightly flipped, random positions), saved
+   and opened memory-mapped; its disk size, the RSS of a query process, build time,
+   queries/s on one process per core with verification, the recall of the suite's copies
+   among them, false matches, and PDQ alone at the same N (the anchor).
 Prints markdown; --out writes it (docs/perf/local-features.md).
 """
 
