@@ -21,6 +21,7 @@ from tantalio.platform import signals as sig
 from tantalio.platform import snapshot
 from tantalio.platform.actions import ActionEngine
 from tantalio.platform.batcher import PDQBatcher
+from tantalio.platform.bulkindex import BulkIndexError, LayeredPDQ, load_segment
 from tantalio.platform.config import PlatformConfig
 from tantalio.platform.matchindex import BANK_BITS, BANK_MASK, MAX_BANKS, MatchIndex
 from tantalio.platform.sync import IndexSync
@@ -120,6 +121,7 @@ class PlatformService:
         self.index = MatchIndex(min_quality=self.rules.min_quality)
         self.sync = IndexSync(self.store, self.index)
         self.sync.on_refresh.append(self.reload_banks)
+        self.sync.on_bulk.append(lambda: self.map_bulk_segments(strict=False))
         self.actions = ActionEngine(self.store, self.config)
         self.batcher = PDQBatcher(self.index, self._radius)
         self._banks: dict[int, BankRecord] = {}
@@ -139,6 +141,7 @@ class PlatformService:
 
     def start(self, *, background: bool = True) -> None:
         self.reload_banks()
+        self.map_bulk_segments(strict=True)  # a bad segment stops the start, named
         snap_dir = Path(self.config.index_dir) if self.config.index_dir else None
         if snap_dir is not None and snapshot.load(self, snap_dir):
             self.loaded_from = "snapshot"
@@ -156,6 +159,36 @@ class PlatformService:
             self.sync.start(self.config.poll_interval_s)
             if self.config.run_workers:
                 self.actions.start()
+
+    def map_bulk_segments(self, *, strict: bool) -> int:
+        """Map the bulk segments of live banks not mapped yet (platform/bulkindex.py);
+        returns how many were mapped. A segment whose files are not what the database
+        recorded raises `BulkIndexError` when `strict` (start-up), else is logged and left
+        out (the follower keeps following)."""
+        pdq = self.index.pdq
+        if not isinstance(pdq, LayeredPDQ):
+            return 0
+        mapped = 0
+        for seg in self.store.bulk_segments():
+            if pdq.has_segment(seg.id):
+                continue
+            t0 = time.perf_counter()
+            try:
+                idx = load_segment(seg)
+            except BulkIndexError as exc:
+                if strict:
+                    raise
+                log.error("bulk segment %d of bank %d not served: %s", seg.id, seg.bank_id, exc)
+                continue
+            pdq.add_segment(seg, idx, self.store.bulk_removed(seg))
+            mapped += 1
+            log.info(
+                "bulk segment %d mapped: %d hashes in %.2f s",
+                seg.id,
+                seg.count,
+                time.perf_counter() - t0,
+            )
+        return mapped
 
     def _maybe_snapshot(self) -> None:
         # Only the follower thread saves: a request that wrote must not wait for a snapshot.
