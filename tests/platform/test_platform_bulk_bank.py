@@ -292,3 +292,16 @@ def test_bulk_ids_never_collide_with_later_rows(
         assert svc.store.bank_sizes()[svc.bank("B").id] == 2 + 999
     finally:
         svc.close()
+
+
+def test_one_search_for_a_hash_and_its_orientations(tmp_path: Path, hashes: list[str]) -> None:
+    svc = _serving(tmp_path, "m.db")
+    svc.create_bank("B")
+    import_bulk(svc, "B", _list(tmp_path / "l.txt", hashes[:5000]), tmp_path / "bulk")
+    svc.add_entries("B", [NewEntry(pdq=hashes[9000])])
+    try:
+        variants = [flip(hashes[1], 4), flip(hashes[9000], 30), flip(hashes[2], 32), hashes[3]]
+        assert svc.lookup_pdq_many(variants) == [svc.lookup("pdq", v) for v in variants]
+        assert [len(m) for m in svc.lookup_pdq_many(variants)] == [1, 1, 0, 1]
+    finally:
+        svc.close()

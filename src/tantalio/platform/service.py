@@ -617,6 +617,29 @@ class PlatformService:
         found = self._lookup(lambda _rules: query, _Indexes(self.index, [hits]))
         return self._filter(found, banks=banks, check_enabled=check_enabled, coinflip=coin)
 
+    def lookup_pdq_many(
+        self, values: Sequence[str], *, banks: set[str] | None = None
+    ) -> list[list[Match]]:
+        """`lookup` of several PDQ hashes (an image's orientations) with one index search:
+        at 100M hashes a search of 8 hashes costs far less than 8 searches."""
+        try:
+            clean = [sig.normalize(sig.PDQ, v) for v in values]
+        except sig.SignalError as exc:
+            raise Invalid(str(exc)) from None
+        out: list[list[Match]] = []
+        for value, hits in zip(clean, self.index.pdq.search(clean, self._radius()), strict=True):
+            if not hits:
+                out.append([])
+                continue
+            query = Query(pdq=value, cross=False)  # as lookup_async: the hits judged
+
+            def make(_rules: MatchRules, q: Query = query) -> Query:
+                return q
+
+            found = self._lookup(make, _Indexes(self.index, [hits]))
+            out.append(self._filter(found, banks=banks, check_enabled=True))
+        return out
+
     def lookup_fingerprint(
         self,
         fp: Fingerprint,
