@@ -25,6 +25,7 @@ from tantalio.store.platform.models import (
 from tantalio.store.platform.records import (
     ApiKeyRecord,
     BankRecord,
+    BulkSegmentRecord,
     EntryRecord,
     IndexChange,
     IndexRow,
@@ -93,6 +94,7 @@ class PlatformStore(OpsMixin, BulkMixin):
             db.upgrade(self.engine)
         self.session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         self._bulk_indexes: dict[int, Any] = {}  # bulk segments mapped to read their hashes
+        self._bulk_seg_cache: list[BulkSegmentRecord] | None = None
 
     @property
     def dialect(self) -> str:
@@ -100,6 +102,7 @@ class PlatformStore(OpsMixin, BulkMixin):
 
     def close(self) -> None:
         self._bulk_indexes.clear()
+        self._bulk_seg_cache = None
         self.engine.dispose()
 
     # -- banks -------------------------------------------------------------------------

@@ -48,6 +48,7 @@ class BulkMixin:
     engine: Engine
     session: sessionmaker[Session]
     _bulk_indexes: dict[int, Any]
+    _bulk_seg_cache: list[BulkSegmentRecord] | None
 
     def _reserve_ids(self, s: Session, count: int) -> int:
         """Reserve `count` consecutive entry ids no insert will ever hand out; the first."""
@@ -155,11 +156,19 @@ class BulkMixin:
     def bulk_entries(self, ids: Iterable[int]) -> list[EntryRecord]:
         """Entry records of bulk entries that have no row (never removed)."""
         wanted = list(ids)
-        segs = self.bulk_segments(include_deleted=True) if wanted else []
+        if not wanted:
+            return []
+        # Segments never change once written: the list is read again only when an id falls
+        # outside every known one (a bulk import by another process since).
+        segs = self._bulk_seg_cache
+        if segs is None or any(self._segment_of(segs, i) is None for i in wanted):
+            segs = self._bulk_seg_cache = self.bulk_segments(include_deleted=True)
         if not segs:
             return []
+        banks = {g.bank_id for g in segs}
         with self.session() as s:
-            names = {int(i): n for i, n in s.execute(select(PlatformBank.id, PlatformBank.name))}
+            q = select(PlatformBank.id, PlatformBank.name).where(PlatformBank.id.in_(banks))
+            names = {int(i): n for i, n in s.execute(q)}
         out: list[EntryRecord] = []
         for entry_id in wanted:
             seg = self._segment_of(segs, entry_id)
