@@ -305,3 +305,26 @@ def test_one_search_for_a_hash_and_its_orientations(tmp_path: Path, hashes: list
         assert [len(m) for m in svc.lookup_pdq_many(variants)] == [1, 1, 0, 1]
     finally:
         svc.close()
+
+
+def test_cli_bulk_import(tmp_path: Path, hashes: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from tantalio.cli.main import app as cli
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    run = CliRunner().invoke
+    assert run(cli, ["platform", "bank", "create", "BULK", "--db", db]).exit_code == 0
+    src = _list(tmp_path / "l.txt", [*hashes[:2000], "bad"])
+    r = run(cli, ["platform", "bank", "import", "BULK", str(src), "--bulk", "--db", db])
+    assert r.exit_code == 2 and "--bulk needs --bulk-dir" in r.output
+    args = ["platform", "bank", "import", "BULK", str(src), "--bulk", "--bulk-dir"]
+    r = run(cli, [*args, str(tmp_path / "b"), "--db", db])
+    assert r.exit_code == 0, r.output
+    assert f"{src}:2001: not a 64-hex-digit PDQ hash" in r.output
+    assert "imported 2000 entries into BULK (1 rows skipped)" in r.output
+    svc = _serving(tmp_path, "cli.db")
+    try:
+        assert [m.distance for m in svc.lookup("pdq", flip(hashes[1999], 12))] == [12]
+    finally:
+        svc.close()
