@@ -328,3 +328,11 @@ def test_cli_bulk_import(tmp_path: Path, hashes: list[str]) -> None:
         assert [m.distance for m in svc.lookup("pdq", flip(hashes[1999], 12))] == [12]
     finally:
         svc.close()
+    # serve refuses a damaged bulk index before it starts, naming the file.
+    [seg] = PlatformService(make_config(db), indexing=False).store.bulk_segments()
+    order = Path(seg.path) / "index" / "seg0.order.npy"
+    with open(order, "r+b") as fh:
+        fh.truncate(order.stat().st_size - 8)
+    r = run(cli, ["platform", "serve", "--db", db, "--port", "1"])
+    assert r.exit_code == 1
+    assert f"bulk bank index refused: {order}:" in r.output

@@ -128,7 +128,11 @@ def serve(
     else:
         os.environ.pop(RULES_ENV, None)
     url = _db(db)
-    PlatformStore(url).close()  # migrate once, before workers start
+    store = PlatformStore(url)  # migrate once, before workers start
+    try:
+        _check_bulk_segments(store)
+    finally:
+        store.close()
     os.environ[DB_ENV] = url
     if index_dir:
         os.environ["TANTALIO_PLATFORM_INDEX_DIR"] = str(index_dir)
@@ -149,6 +153,18 @@ def serve(
             log_level=log_level,
             log_config=logging_config(log_level, access=access_log),
         )
+
+
+def _check_bulk_segments(store) -> None:  # type: ignore[no-untyped-def]
+    """Refuse to serve, naming the file, when a bulk bank's index is not what the database
+    recorded (each worker checks again as it maps it)."""
+    from tantalio.platform.bulkindex import BulkIndexError, load_segment
+
+    for seg in store.bulk_segments():
+        try:
+            load_segment(seg)
+        except BulkIndexError as exc:
+            exits.fail(f"bulk bank index refused: {exc}")
 
 
 @contextmanager
