@@ -3,7 +3,7 @@ the production key, rate-limit and access-log path, beside the same bank in-proc
 10M bulk bank measured in the same run.
 
     flock /tmp/tantalio-bench.lock .venv/bin/python bench/bench_platform_100m.py \
-        --data /work/bench-data/pdq100m --work /work/bench-data/plat100m --write
+        --data /work/bench-data/pdq100m --work /work/bench-data/plat100m
     .venv/bin/python bench/bench_platform_100m.py --data /work/bench-data/plat-dev \
         --work /work/bench-data/plat-dev-work --n 1000000 --anchor 100000   # quick run
 
@@ -348,7 +348,7 @@ def main() -> None:
     ap.add_argument("--http-seconds", type=float, default=20.0)
     ap.add_argument("--inproc-seconds", type=float, default=10.0)
     ap.add_argument(
-        "--write", action="store_true", help="write the table into docs/perf/platform_100m.json"
+        "--write", type=Path, default=None, help="also write the measures (JSON) to this file"
     )
     ap.add_argument("--sub-info", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -384,8 +384,7 @@ def main() -> None:
     print(table(rows))
     print(f"load average at end: {load()}; took {time.perf_counter() - started:.0f} s")
     if args.write:
-        out = ROOT / "docs/perf/platform_100m.json"
-        out.write_text(json.dumps(rows, indent=1, default=str))
+        args.write.write_text(json.dumps(rows, indent=1, default=str))
 
 
 if __name__ == "__main__":
