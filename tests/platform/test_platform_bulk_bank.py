@@ -336,3 +336,25 @@ def test_cli_bulk_import(tmp_path: Path, hashes: list[str]) -> None:
     r = run(cli, ["platform", "serve", "--db", db, "--port", "1"])
     assert r.exit_code == 1
     assert f"bulk bank index refused: {order}:" in r.output
+
+
+def test_deleting_a_bulk_bank_drops_its_hits(tmp_path: Path, hashes: list[str]) -> None:
+    svc = _serving(tmp_path, "del.db")
+    svc.create_bank("GONE")
+    svc.create_bank("KEPT")
+    import_bulk(svc, "GONE", _list(tmp_path / "a.txt", hashes[:3000]), tmp_path / "bulk")
+    import_bulk(svc, "KEPT", _list(tmp_path / "b.txt", hashes[3000:6000]), tmp_path / "bulk")
+    try:
+        assert len(svc.lookup("pdq", hashes[10])) == 1
+        assert svc.delete_bank("GONE")
+        assert svc.lookup("pdq", hashes[10]) == []
+        assert [m.bank.name for m in svc.lookup("pdq", hashes[3010])] == ["KEPT"]
+    finally:
+        svc.close()
+    again = _serving(tmp_path, "del.db")
+    try:
+        assert len(again.index) == 3000  # the deleted bank's segment is not mapped
+        assert again.lookup("pdq", hashes[10]) == []
+        assert again.store.bank_sizes() == {again.bank("KEPT").id: 3000}
+    finally:
+        again.close()
