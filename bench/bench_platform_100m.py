@@ -12,7 +12,8 @@ Hashes: `bench/bench_index_100m.py`'s data directory (`hashes.npy`, its planted 
 script's `generate` step when missing. Each bank is bulk-imported once per `--work`
 directory (`tantalio platform bank import --bulk`'s code; a `bulk.build_dir` index already
 in `DATA/index` is adopted after its check instead of built again) and reused by later runs,
-so a rerun measures serving only (about 4 minutes at the defaults).
+so a rerun measures serving only (about 3.5 minutes at the defaults; 231 s for the first
+run at load 8-11, 41 s of it the 10M build).
 
 Per bank: the server is started with the bank's index files dropped from the page cache
 (`posix_fadvise(DONTNEED)`) and timed until /status answers, then until 100 lookups have
