@@ -51,6 +51,8 @@ class Reference:
     entry: EntryRecord
     pdq_trimmed: str | None
     local_features: str | None
+    path: Path | None = None  # the file it was made from (its thumbnail is kept)
+    kind: str = "other"
 
 
 def reference_files(source: Path) -> list[Path]:
@@ -105,8 +107,35 @@ def fingerprint_references(
             continue
         seen.add(fp.sha256)
         rel = path.name if source.is_file() else str(path.relative_to(source))
-        out.append(reference(fp, category, series, rel))
+        ref = reference(fp, category, series, rel)
+        ref.path, ref.kind = path, fp.kind
+        out.append(ref)
     return out, len(files), errors
+
+
+def keep_thumbnails(workspace_dir: Path | None, refs: list[Reference]) -> int:
+    """Keep a clear thumbnail of each reference picture in the workspace (`thumbs/`, by
+    SHA-256, as ingest keeps media's), so the media page can draw a copy's matched region on
+    the reference too (served blurred, as every thumbnail); returns how many were made."""
+    from tantalio.triage import thumbs
+
+    if workspace_dir is None:
+        return 0
+    made = 0
+    for r in refs:
+        sha = r.entry.sha256
+        if r.kind != "image" or r.path is None or not sha:
+            continue
+        if (workspace_dir / thumbs.relative_path(sha)).is_file():
+            continue
+        try:
+            data = thumbs.image_thumbnail(r.path.read_bytes())
+        except OSError:
+            continue  # read once for the fingerprint already; a thumbnail is optional
+        if data:
+            thumbs.save(workspace_dir, sha, data)
+            made += 1
+    return made
 
 
 def create_hash_set_from_files(
@@ -123,6 +152,7 @@ def create_hash_set_from_files(
     media; raises `repo.HashSetExists`, `FileNotFoundError`, `ValueError` (bad kind)."""
     source = Path(source)
     refs, files, errors = fingerprint_references(source, category, series)
+    keep_thumbnails(ws.dir, refs)
     indexes = WorkspaceIndexes(ws)
     with ws.transaction() as session:
         hash_set = repo.create_hash_set(
