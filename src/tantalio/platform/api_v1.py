@@ -77,6 +77,7 @@ def _matches(svc: PlatformService, matches: list[Match]) -> list[dict[str, Any]]
                 "distance": m.distance,
                 "rule": m.rule,
                 "orientation": m.orientation,
+                **({"transform": m.transform} if m.transform is not None else {}),
                 **(
                     {"query_share": m.query_share, "index_share": m.index_share}
                     if m.query_share is not None
@@ -406,8 +407,10 @@ async def match_upload(
     except json.JSONDecodeError:
         raise ApiError(400, "account and upload must be JSON objects") from None
     data = await file.read()
-    fp = await run_in_threadpool(hashing.fingerprint, data, file.filename)
-    matches = svc.lookup_fingerprint(fp, orientations=orientations)
+    # local features only while some bank holds them (they cost more than every hash)
+    local = "query" if await run_in_threadpool(svc.has_local_features) else ""
+    fp = await run_in_threadpool(hashing.fingerprint, data, file.filename, local)
+    matches = await run_in_threadpool(svc.lookup_fingerprint, fp, orientations=orientations)
     events = await run_in_threadpool(
         _record, svc, key, matches, content_ref or file.filename, acc, up, hashing.describe(fp)
     )
