@@ -519,8 +519,12 @@ class PlatformService:
 
         gate = self.rules_of(bank_name).min_quality
 
+        featured: list[tuple[int, str]] = []  # (position, local features) of reference files
+
         def convert() -> Iterable[NewEntry]:
-            for e in entries:
+            for i, e in enumerate(entries):
+                if e.local_features:
+                    featured.append((i, e.local_features))
                 yield NewEntry(
                     md5=e.md5,
                     sha1=e.sha1,
@@ -536,7 +540,11 @@ class PlatformService:
                     meta={"series": e.series} if e.series else None,
                 )
 
-        return len(self.add_entries(bank_name, convert()))
+        ids = self.add_entries(bank_name, convert())
+        if featured:
+            self.store.add_entry_features([(ids[i], text) for i, text in featured])
+            self._local = None
+        return len(ids)
 
     def remove_entries(self, bank_name: str, ids: Sequence[int]) -> int:
         bank = self.bank(bank_name)
