@@ -29,7 +29,7 @@ from tantalio.store.hashsets import HashEntry, HashEntryFeatures
 from tantalio.store.workspace import Workspace
 from tantalio.triage.indexes import WorkspaceIndexes
 from tantalio.triage.matching import match_hash_set
-from tantalio.triage.verdicts import refresh_media
+from tantalio.triage.retro_local import RetroReport, VerdictChange, refresh_and_report
 
 FORMAT = "reference-files"  # the set's `format`: made from files, not read from a list
 REFERENCE = FingerprintConfig(local_features="reference")
@@ -44,6 +44,9 @@ class CreateResult:
     with_local_features: int
     errors: list[str] = field(default_factory=list)  # "path: what went wrong"
     matched_media: int = 0
+    # earlier media whose files changed verdict, and the pictures read again for it
+    changes: list[VerdictChange] = field(default_factory=list)
+    retro: RetroReport = field(default_factory=RetroReport)
 
 
 @dataclass(slots=True)
@@ -167,8 +170,9 @@ def create_hash_set_from_files(
             if r.pdq_trimmed or r.local_features
         ]
         insert_ignore(session, HashEntryFeatures, rows)
-        matched = match_hash_set(session, indexes, hash_set.id)
-        refresh_media(session, set(matched))
+        retro = RetroReport()
+        matched = match_hash_set(session, indexes, hash_set.id, retro=retro)
+        changes = refresh_and_report(session, set(matched), name, "hashset-create", "Reference set")
         result = CreateResult(
             name=name,
             kind=kind,
@@ -177,6 +181,8 @@ def create_hash_set_from_files(
             with_local_features=sum(1 for r in rows if r["local_features"]),
             errors=errors,
             matched_media=len(matched),
+            changes=changes,
+            retro=retro,
         )
         if actor is not None:
             audit_actor(
@@ -186,7 +192,8 @@ def create_hash_set_from_files(
                 object_type="hash_set",
                 object_id=hash_set.id,
                 detail={"name": name, "kind": kind, "source": source.name,
-                        "entries": hash_set.entry_count, "errors": len(errors)},
+                        "entries": hash_set.entry_count, "errors": len(errors),
+                        "verdicts_changed": len(changes)},
             )  # fmt: skip
     indexes.save()
     return result
