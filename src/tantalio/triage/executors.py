@@ -45,7 +45,7 @@ class WorkerSetup:
 
     def local_args(self) -> tuple[str, str | None, bool, str | None, int, bool, bool, bool]:
         """`init_worker`'s arguments on this machine (thumbnails written, not shipped). Dask
-        workers are registered with `args`: they extract no local features and run no fast pass."""
+        workers are registered with `args` and `local_features`: they run no fast pass."""
         return (*self.args(), False, self.fast, self.local_features)
 
 
@@ -148,7 +148,9 @@ class DaskExecutor:
             from tantalio.triage.dask_backend import DaskPool
 
             self._dask = DaskPool(self.options)
-            self.notes += self._dask.prepare(*self.setup.args())
+            self.notes += self._dask.prepare(
+                *self.setup.args(), local_features=self.setup.local_features
+            )
         return self._dask
 
     @property
