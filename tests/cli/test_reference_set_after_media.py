@@ -125,3 +125,42 @@ def test_a_pulled_delta_re_matches_earlier_pictures(tmp_path: Path) -> None:
         ("phone.zip/DCIM/crop2.jpg", "new", "near-known"),
     }
     assert _rows(ws)["crop.jpg"]["match_kind"] == "local-features"
+
+
+def test_on_both_back_ends_imported_and_created_sets_re_match(db_url: str, tmp_path: Path) -> None:
+    """SQLite and PostgreSQL: a signed list of reference files imported after the ingest
+    changes the verdicts; a set then made from the same files finds them settled."""
+    from tantalio.store.workspace import init_workspace
+    from tantalio.triage.hashset_create import create_hash_set_from_files
+    from tantalio.triage.hashset_import import import_hash_set
+    from tantalio.triage.pipeline import ingest
+    from tantalio.triage.results import triage_rows
+
+    _, refs, card, _ = _setup(tmp_path)
+    lab = init_workspace(tmp_path / "lab")
+    try:
+        create_hash_set_from_files(lab, "Refs", refs)
+        with lab.session() as s:
+            entries = list(repo.iter_entries(s, repo.get_hash_set(s, "Refs").id))
+    finally:
+        lab.close()
+    private, public = signed.generate_keypair()
+    listed = tmp_path / "refs.json"
+    listed.write_bytes(signed.publish(entries, private, "Refs", "Lab"))
+    pub = tmp_path / "lab.pem"
+    signed.save_public_key(public, pub)
+    ws = init_workspace(tmp_path / "ws2", database=db_url)
+    try:
+        ingest(ws, "C", [str(card)])
+        imported = import_hash_set(ws, listed, "tantalio-signed", "Theirs", trusted_keys=[pub])
+        assert imported.entries == 1 and imported.matched_media == 2
+        with ws.session() as s:
+            rows = {r.path: r.to_json() for r in triage_rows(s, repo.get_case(s, "C").id)}
+        assert rows["crop.jpg"]["verdict"] == "near-known"
+        assert rows["crop.jpg"]["match_kind"] == "local-features"
+        assert rows["rot3.jpg"]["verdict"] == "near-known"
+        assert rows["other.jpg"]["verdict"] == "new"
+        result = create_hash_set_from_files(ws, "Refs", refs)
+        assert result.changes == [] and result.retro.searched == 1  # only other.jpg is open
+    finally:
+        ws.close()

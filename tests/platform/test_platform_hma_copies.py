@@ -111,7 +111,8 @@ def test_a_crop_answers_under_local_features_and_a_letterbox_under_pdq_trimmed(
     assert all(v == {} for v in found.values()), found
 
 
-def test_each_banks_rules_decide_local_features(env: Env) -> None:
+def test_each_banks_rules_decide_local_features(any_env: Env) -> None:
+    env = any_env  # SQLite and PostgreSQL: the features table, its joins and the feed
     lake, _ = _pictures()
     c = env.client
     c.post("/v1/banks", json={"name": "ON"}, headers=env.curate)
