@@ -407,10 +407,13 @@ async def match_upload(
     except json.JSONDecodeError:
         raise ApiError(400, "account and upload must be JSON objects") from None
     data = await file.read()
-    # local features only while some bank holds them (they cost more than every hash)
-    local = "query" if await run_in_threadpool(svc.has_local_features) else ""
-    fp = await run_in_threadpool(hashing.fingerprint, data, file.filename, local)
+    fp = await run_in_threadpool(hashing.fingerprint, data, file.filename)
     matches = await run_in_threadpool(svc.lookup_fingerprint, fp, orientations=orientations)
+    if not matches and fp.kind == "image" and not fp.error:
+        # local features only for what the hashes did not settle, while a bank holds them
+        matches = await run_in_threadpool(
+            svc.lookup_local, data, file.filename, orientations=orientations
+        )
     events = await run_in_threadpool(
         _record, svc, key, matches, content_ref or file.filename, acc, up, hashing.describe(fp)
     )

@@ -106,6 +106,13 @@ async def _content_lookup(
     matches = await run_in_threadpool(
         svc.lookup_fingerprint, fp, banks=banks, orientations=orientations
     )
+    upload = getattr(request.state, "upload", None)
+    if not matches and upload is not None and fp.kind == "image" and not fp.error:
+        # nothing matched: the picture's local features, when some bank holds them (they
+        # cost more than every hash, so only for uploads the hashes did not settle)
+        matches = await run_in_threadpool(
+            svc.lookup_local, upload[0], upload[1], banks=banks, orientations=orientations
+        )
     if not _bool(q.get("bypass_coinflip"), False):
         coin = random.Random(q.get("seed")).random()
         matches = [m for m in matches if m.bank.enabled_ratio >= coin]
@@ -185,14 +192,10 @@ def _select_types(request: Request, hashes: dict[str, str]) -> dict[str, str]:
 async def _hash_bytes(
     request: Request, data: bytes, name: str | None, *, lookup: bool = False
 ) -> tuple[dict[str, str], Any]:
-    """The content's signals. A lookup extracts local features (the query form) only while
-    some bank holds them; `types=local_features` asks for them in the form a bank stores."""
+    """The content's signals; `types=local_features` asks for the picture's local features
+    in the form a bank stores (a lookup extracts its own, only when needed)."""
     wanted = {t.strip() for t in request.query_params.get("types", "").split(",")}
-    local = ""
-    if sig.HMA_LOCAL_FEATURES in wanted:
-        local = "reference"
-    elif lookup and await run_in_threadpool(_svc(request).has_local_features):
-        local = "query"
+    local = "reference" if sig.HMA_LOCAL_FEATURES in wanted and not lookup else ""
     fp = await run_in_threadpool(hashing.fingerprint, data, name, local)
     hashes = hashing.signals_of(fp)
     # Extra signal types a caller may ask for explicitly with `types=`.
@@ -203,6 +206,12 @@ async def _hash_bytes(
 
 
 async def _hash_upload(request: Request, *, lookup: bool = False) -> tuple[dict[str, str], Any]:
+    data, name = await _read_upload(request)
+    request.state.upload = (data, name)
+    return await _hash_bytes(request, data, name, lookup=lookup)
+
+
+async def _read_upload(request: Request) -> tuple[bytes, str | None]:
     form = await request.form()
     files = [(k, v) for k, v in form.multi_items() if hasattr(v, "read")]
     if not files:
@@ -213,7 +222,7 @@ async def _hash_upload(request: Request, *, lookup: bool = False) -> tuple[dict[
     if field not in CONTENT_TYPES:
         raise ApiError(400, f"no such content_type: '{field}'")
     data = await upload.read()  # type: ignore[union-attr]
-    return await _hash_bytes(request, data, getattr(upload, "filename", None), lookup=lookup)
+    return data, getattr(upload, "filename", None)
 
 
 # -- /status -----------------------------------------------------------------------------
@@ -266,6 +275,7 @@ async def lookup_get(request: Request, key: ApiKeyRecord = Depends(requires("loo
     if q.get("url"):
         data, header_type = await _fetch(svc, q["url"])
         _content_type(request, header_type)
+        request.state.upload = (data, None)
         hashes, fp = await _hash_bytes(request, data, None, lookup=True)
         resp = await _content_lookup(svc, request, key, hashes, fp, banks)
         if q.get("signal_type"):

@@ -690,6 +690,24 @@ class PlatformService:
         )
         return self._filter(found, banks=banks, check_enabled=True)
 
+    def lookup_local(
+        self,
+        data: bytes,
+        name: str | None = None,
+        *,
+        banks: set[str] | None = None,
+        orientations: bool | None = None,
+    ) -> list[Match]:
+        """An upload that nothing matched, looked up again with its local features (issue
+        13), when some bank holds them; [] otherwise. The one lookup decides, under each
+        bank's rules."""
+        if not self.has_local_features():
+            return []
+        from tantalio.platform import hashing
+
+        fp = hashing.fingerprint(data, name, "query")
+        return self.lookup_fingerprint(fp, banks=banks, orientations=orientations)
+
     # -- after a match -----------------------------------------------------------------
 
     def record(
