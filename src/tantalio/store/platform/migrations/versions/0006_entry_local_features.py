@@ -1,7 +1,7 @@
 """entry local features: the ORB keypoints of banked pictures (issue 13)
 
-Revision ID: 0005l
-Revises: 0004r
+Revision ID: 0006l
+Revises: 0005b
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005l"
-down_revision = "0004r"
+revision = "0006l"
+down_revision = "0005b"
 branch_labels = None
 depends_on = None
 
