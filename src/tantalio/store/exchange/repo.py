@@ -512,11 +512,21 @@ class ExchangeStore:
         return [(r[0], r[1], r[2]) for r in rows]
 
     def queue_fanout(self, s: Session, record_ids: Sequence[int]) -> None:
-        if record_ids:
-            sql = "INSERT INTO exchange_fanout_queue (record_id) VALUES (?)"
-            if self.dialect == "postgresql":
-                sql = sql.replace("?", "%s")
-            s.connection().exec_driver_sql(sql, [(i,) for i in record_ids])
+        """Queue records for the deferred PDQ fan-out: one statement with the ids as one
+        parameter (a PostgreSQL array, a JSON array for SQLite's `json_each`)."""
+        if not record_ids:
+            return
+        conn = s.connection()
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql(
+                "INSERT INTO exchange_fanout_queue (record_id) SELECT unnest(%s::bigint[])",
+                (list(record_ids),),
+            )
+        else:
+            conn.exec_driver_sql(
+                "INSERT INTO exchange_fanout_queue (record_id) SELECT value FROM json_each(?)",
+                (json.dumps(list(record_ids)),),
+            )
 
     def next_fanout(self, limit: int) -> list[IndexRow]:
         """The oldest queued records still live (queued ones since retracted are skipped:
