@@ -367,9 +367,9 @@ class ExchangeStore:
                 tuple(part),
             )
             for r in rows:
-                agency = agencies.get(r[1])
+                agency: tuple[str | None, str | None, str | None] | None = agencies.get(r[1])
                 if agency is None:  # an agency created after the cache: read them again
-                    agency = self._agency_views(s, fresh=True).get(r[1], (None, None, None))
+                    agency = self._agency_views(s, fresh=True).get(r[1]) or (None, None, None)
                 updated = r[9]
                 if isinstance(updated, str):
                     updated = datetime.fromisoformat(updated)
@@ -472,7 +472,8 @@ class ExchangeStore:
         """Drop log rows up to `seq` (a snapshot at `seq` or later has them); the pruned mark
         is kept so an older snapshot, which would need them, is refused."""
         with self.transaction() as s:
-            n = s.execute(delete(ExchangeIndexLog).where(ExchangeIndexLog.seq <= seq)).rowcount
+            result = s.execute(delete(ExchangeIndexLog).where(ExchangeIndexLog.seq <= seq))
+            n = getattr(result, "rowcount", 0)
             stored = s.get(ExchangeMeta, "index_log_pruned")
             if stored is None:
                 s.add(ExchangeMeta(key="index_log_pruned", value=str(seq)))
@@ -603,11 +604,12 @@ class ExchangeStore:
         if self.dialect == "postgresql":  # COPY: several times an executemany's rate
             raw = self.engine.raw_connection()
             try:
-                with raw.cursor() as cur:
-                    names = sql[sql.index("(") + 1 : sql.index(")")]
-                    with cur.copy(f"COPY exchange_records ({names}) FROM STDIN") as copy:
-                        for r in rows:
-                            copy.write_row((*r, False, False, stamp, stamp))
+                cur: Any = raw.cursor()  # psycopg's cursor (COPY is not in DB-API)
+                names = sql[sql.index("(") + 1 : sql.index(")")]
+                with cur.copy(f"COPY exchange_records ({names}) FROM STDIN") as copy:
+                    for r in rows:
+                        copy.write_row((*r, False, False, stamp, stamp))
+                cur.close()
                 raw.commit()
             finally:
                 raw.close()
