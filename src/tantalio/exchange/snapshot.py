@@ -19,6 +19,7 @@ import os
 import shutil
 import uuid
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ FORMAT = "tantalio-exchange-index-snapshot"
 VERSION = 1
 HEADER = "snapshot.json"
 BLOCK = 1 << 24
+CRC_THREADS = min(os.cpu_count() or 1, 4)
 
 
 class SnapshotRefused(Exception):
@@ -69,9 +71,13 @@ def save(index: ExchangeIndex, path: str | Path, marks: Marks) -> dict[str, Any]
     tmp.mkdir()
     try:
         index.save_parts(tmp)
-        files = {}
-        for file in _files(tmp):
-            files[file.relative_to(tmp).as_posix()] = [file.stat().st_size, _crc(file)]
+        written = _files(tmp)
+        with ThreadPoolExecutor(max_workers=CRC_THREADS) as pool:
+            crcs = list(pool.map(_crc, written))
+        files = {
+            f.relative_to(tmp).as_posix(): [f.stat().st_size, crc]
+            for f, crc in zip(written, crcs, strict=True)
+        }
         header = {
             "format": FORMAT,
             "version": VERSION,
@@ -140,10 +146,15 @@ def load(
     present = {f.relative_to(base).as_posix() for f in _files(base)}
     if present != set(files):
         raise SnapshotRefused(f"{base}: files differ from its header")
-    for name, (size, crc) in sorted(files.items()):
-        file = base / name
-        if file.stat().st_size != size or _crc(file) != crc:
-            raise SnapshotRefused(f"{file}: checksum mismatch (damaged snapshot)")
+    for name, (size, _) in files.items():
+        if (base / name).stat().st_size != size:
+            raise SnapshotRefused(f"{base / name}: checksum mismatch (size differs)")
+    names = sorted(files)
+    with ThreadPoolExecutor(max_workers=CRC_THREADS) as pool:  # zlib frees the GIL
+        crcs = list(pool.map(lambda n: _crc(base / n), names))
+    for name, crc in zip(names, crcs, strict=True):
+        if crc != files[name][1]:
+            raise SnapshotRefused(f"{base / name}: checksum mismatch (damaged snapshot)")
     try:
         index = ExchangeIndex.load_parts(base, rules)
     except (OSError, ValueError) as exc:
