@@ -1,7 +1,7 @@
 """records: index category alone instead of (category, identity)
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-07 02:10:00
 
 A push of new records inserts random identities: an index on (category, identity) took them
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
