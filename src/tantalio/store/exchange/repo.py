@@ -712,26 +712,43 @@ class ExchangeStore:
 
     def next_fanout(self, limit: int) -> list[IndexRow]:
         """The oldest queued records still live (queued ones since retracted are skipped:
-        their retraction fanned out already)."""
-        with self.session() as s:
-            ids = list(
-                s.scalars(
-                    select(ExchangeFanout.record_id).order_by(ExchangeFanout.record_id).limit(limit)
+        their retraction fanned out already). Driver SQL with the ids as one parameter: a
+        batch is 10,000 ids, and SQLAlchemy's expanding IN cost a fifth of a drain."""
+        with self.engine.connect() as conn:
+            ids = [
+                int(r[0])
+                for r in conn.exec_driver_sql(
+                    "SELECT record_id FROM exchange_fanout_queue ORDER BY record_id"
+                    f" LIMIT {int(limit)}"
                 )
-            )
+            ]
             if not ids:
                 return []
-            rows = s.execute(
-                select(*INDEX_COLUMNS).where(
-                    ExchangeRecord.id.in_(ids), ExchangeRecord.retracted_at.is_(None)
-                )
-            ).all()
-            live = {r[0]: IndexRow(*r) for r in rows}  # type: ignore[arg-type]
-            return [live.get(i) or IndexRow(i, 0, None, None, None, None, None, None) for i in ids]
+            sql, param = self._id_set(ids)
+            rows = conn.exec_driver_sql(
+                "SELECT id, agency_id, sha256, sha1, md5, pdq, pdq_quality, vpdq"
+                f" FROM exchange_records WHERE id {sql} AND retracted_at IS NULL",
+                (param,),
+            )
+            live = {
+                r[0]: IndexRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _json_value(r[7]))
+                for r in rows
+            }
+        return [live.get(i) or IndexRow(i, 0, None, None, None, None, None, None) for i in ids]
 
     def done_fanout(self, s: Session, record_ids: Sequence[int]) -> None:
-        for part in _chunks(list(record_ids)):
-            s.execute(delete(ExchangeFanout).where(ExchangeFanout.record_id.in_(part)))
+        if record_ids:
+            sql, param = self._id_set(record_ids)
+            s.connection().exec_driver_sql(
+                f"DELETE FROM exchange_fanout_queue WHERE record_id {sql}", (param,)
+            )
+
+    def _id_set(self, ids: Sequence[int]) -> tuple[str, Any]:
+        """`IN (these ids)` as one bound parameter: a PostgreSQL array, a JSON array that
+        SQLite's `json_each` reads."""
+        if self.dialect == "postgresql":
+            return "= ANY(%s::bigint[])", [int(i) for i in ids]
+        return "IN (SELECT value FROM json_each(?))", json.dumps([int(i) for i in ids])
 
     def pending_fanout(self) -> int:
         with self.session() as s:
@@ -913,6 +930,11 @@ def _complete(records: Sequence[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Each record with every field (absent ones None): parsed pushes have them all."""
     for r in records:
         yield r if len(r) >= len(RECORD_FIELDS) else {c: r.get(c) for c in RECORD_FIELDS}
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON column as the driver returns it (SQLite: text; psycopg: decoded)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _json_col(value: Any) -> str | None:
