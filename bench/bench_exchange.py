@@ -247,10 +247,13 @@ def http_push(url: str, token: str, data: Data, n: int, rng: np.random.Generator
     created = 0
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=600) as c:
         t0 = time.perf_counter()
+        slowest = 0.0
         for a in range(0, n, 10_000):
+            t1 = time.perf_counter()
             r = c.post("/v1/records", json={"records": records[a : a + 10_000]})
             r.raise_for_status()
             created += r.json()["created"]
+            slowest = max(slowest, time.perf_counter() - t1)
         wall = time.perf_counter() - t0
         while c.get("/v1/status").json().get("pending_fanout"):
             time.sleep(0.5)
@@ -261,6 +264,7 @@ def http_push(url: str, token: str, data: Data, n: int, rng: np.random.Generator
         "seconds": wall,
         "per_s": n / wall,
         "settled_s": settled,
+        "slowest_request_s": slowest,
     }
 
 
@@ -359,6 +363,11 @@ def main() -> None:
     )
     ap.add_argument("--write", type=Path, default=None, help="write the table (markdown) here")
     ap.add_argument(
+        "--push-only",
+        action="store_true",
+        help="load, start and measure the push alone (no query phases, no in-process anchor)",
+    )
+    ap.add_argument(
         "--reuse-db",
         default=None,
         metavar="URL",
@@ -418,9 +427,10 @@ def main() -> None:
     pusher, _, _ = create_agency(db, f"pusher-{run}", "FR", "bench", ["push", "query"], 1e6, 10**6)
     asker, _, _ = create_agency(db, f"asker-{run}", "NL", "bench", ["query"], 1e6, 10**6)
 
-    print("workspace index in-process ...", flush=True)
-    res["inproc"] = inprocess(data, args.batch, args.seconds, 8)
-    print(f"  {res['inproc']}", flush=True)
+    if not args.push_only:
+        print("workspace index in-process ...", flush=True)
+        res["inproc"] = inprocess(data, args.batch, args.seconds, 8)
+        print(f"  {res['inproc']}", flush=True)
 
     index_dir = args.index_dir or tmp / "index"
     key, log = tmp / "signing.pem", tmp / "serve.log"
@@ -455,15 +465,16 @@ def main() -> None:
             f"{res['rss_mb']:,.0f} MiB",
             flush=True,
         )
-        res["http_1"] = http_queries(
-            url, asker, data, args.batch, args.connections, args.seconds, 1
-        )
-        print(f"  queries (1 orientation): {res['http_1']}", flush=True)
-        res["http_8"] = http_queries(
-            url, asker, data, args.batch, args.connections, args.seconds, 8
-        )
-        print(f"  queries (8 orientations): {res['http_8']}", flush=True)
-        res["rss_queries_mb"] = rss_mb(proc.pid)
+        if not args.push_only:
+            res["http_1"] = http_queries(
+                url, asker, data, args.batch, args.connections, args.seconds, 1
+            )
+            print(f"  queries (1 orientation): {res['http_1']}", flush=True)
+            res["http_8"] = http_queries(
+                url, asker, data, args.batch, args.connections, args.seconds, 8
+            )
+            print(f"  queries (8 orientations): {res['http_8']}", flush=True)
+            res["rss_queries_mb"] = rss_mb(proc.pid)
         if args.push:
             res["push"] = http_push(url, pusher, data, args.push, rng)
             print(f"  push: {res['push']}", flush=True)
@@ -480,6 +491,8 @@ def main() -> None:
 
 def render(r: dict[str, Any]) -> str:
     a = r["args"]
+    if a.get("push_only"):
+        return render_push(r)
     ip, h1, h8, push = r["inproc"], r["http_1"], r["http_8"], r.get("push")
     load_s = r["db_load_s"]
     rows = [
@@ -560,6 +573,38 @@ def render(r: dict[str, Any]) -> str:
         "| workspace index in-process (PDQIndex + ExactIndex) |",
         "|---|---|---|",
         *[f"| {m} | {x} | {y} |" for m, x, y in rows],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_push(r: dict[str, Any]) -> str:
+    """The table of a `--push-only` run."""
+    a, push = r["args"], r["push"]
+    db = "SQLite" if not a["db"] else a["db"].split(":")[0]
+    rows = [
+        ("records at the exchange before the push", f"{a['records']:,} ({a['agencies']} agencies)"),
+        ("bulk load into the database", f"{r['db_load_s'] or 0:.1f} s"),
+        (
+            "start until serving",
+            f"{r['start_s']:.1f} s ({r.get('index_source')}), RSS {r['rss_mb']:,.0f} MiB",
+        ),
+        (
+            f"push of {push['records']:,} records over HTTP (10,000 a request)",
+            f"**{push['seconds']:.1f} s** ({push['per_s']:,.0f} records/s; "
+            f"{push['created']:,} created; slowest request {push['slowest_request_s']:.1f} s)",
+        ),
+        ("… until its PDQ fan-out (feed rows, links) is done", f"{push['settled_s']:.1f} s"),
+        ("server RSS after the push", f"{r['rss_after_mb']:,.0f} MiB"),
+    ]
+    lines = [
+        f"`.venv/bin/python bench/bench_exchange.py --push-only --records {a['records']}"
+        f" --push {a['push']}` — database: {db}, load average before {r['load_before']},"
+        f" after {r['load_after']} (2 shared cores).",
+        "",
+        "| measure | exchange (`tantalio exchange serve`) |",
+        "|---|---|",
+        *[f"| {m} | {x} |" for m, x in rows],
         "",
     ]
     return "\n".join(lines)

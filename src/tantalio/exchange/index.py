@@ -253,30 +253,29 @@ class ExchangeIndex:
         index._frame_counts = dict(zip(codes.tolist(), counts.tolist(), strict=True))
         return index
 
-    def add(self, rows: Sequence[IndexRow]) -> None:
-        """Add or replace records (see `replace` when a record's hashes may have changed)."""
-        pdq_ids: list[int] = []
-        pdq_hex: list[str] = []
-        exact: dict[str, tuple[list[int], list[str]]] = {a: ([], []) for a in EXACT}
+    def add(self, rows: Sequence[IndexRow], *, bulk: bool = False) -> None:
+        """Add or replace records (see `replace` when a record's hashes may have changed).
+        With `bulk` (a push of many records) the PDQ index takes them as a segment of their
+        own without merging (`PDQIndex.add(merge=False)`); the fan-out worker compacts it."""
+        usable = self.rules.pdq_usable
+        codes = [(r.id << AGENCY_BITS) | r.agency_id for r in rows]
+        pdq_sel = [i for i, r in enumerate(rows) if r.pdq and usable(r.pdq_quality)]
+        pdq_ids = [codes[i] for i in pdq_sel]
+        pdq_hex = [rows[i].pdq for i in pdq_sel]
+        exact: dict[str, tuple[list[int], list[str]]] = {}
+        for k, algo in enumerate(EXACT, start=2):  # sha256, sha1, md5: fields 2, 3, 4
+            sel = [i for i, r in enumerate(rows) if r[k]]
+            exact[algo] = ([codes[i] for i in sel], [rows[i][k] for i in sel])  # type: ignore[misc]
         frame_ids: list[int] = []
         frame_hex: list[str] = []
         with self._write:
-            for r in rows:
-                code = encode(r.id, r.agency_id)
-                if r.pdq and self.rules.pdq_usable(r.pdq_quality):
-                    pdq_ids.append(code)
-                    pdq_hex.append(r.pdq)
-                for algo, (ids, values) in exact.items():
-                    value = getattr(r, algo)
-                    if value:
-                        ids.append(code)
-                        values.append(value)
+            for code, r in zip(codes, rows, strict=True):
                 if r.vpdq:
                     frames = sorted(set(r.vpdq))[: 1 << FRAME_BITS]
                     frame_ids.extend((code << FRAME_BITS) | i for i in range(len(frames)))
                     frame_hex.extend(frames)
                     self._frame_counts[code] = len(frames)
-            self._apply(pdq_ids, pdq_hex, exact)
+            self._apply(pdq_ids, pdq_hex, exact, merge=not bulk)  # type: ignore[arg-type]
             if frame_ids:
                 self.frames.add(np.asarray(frame_ids, dtype=np.int64), frame_hex)
 
@@ -360,10 +359,12 @@ class ExchangeIndex:
         exact: dict[str, tuple[list[int], list[str]]],
         pdq_index: PDQIndex | None = None,
         exact_index: ExactIndex | None = None,
+        *,
+        merge: bool = True,
     ) -> None:
         if pdq_ids:
             (self.pdq if pdq_index is None else pdq_index).add(
-                np.asarray(pdq_ids, dtype=np.int64), pdq_hex
+                np.asarray(pdq_ids, dtype=np.int64), pdq_hex, merge=merge
             )
         for algo, (ids, values) in exact.items():
             if ids:
@@ -395,9 +396,11 @@ class ExchangeIndex:
         """One segment again (PDQIndex.compact); adds wait meanwhile, searches do not."""
         self.pdq.compact()
 
-    def replace(self, old: Sequence[IndexRow], new: Sequence[IndexRow]) -> None:
+    def replace(
+        self, old: Sequence[IndexRow], new: Sequence[IndexRow], *, bulk: bool = False
+    ) -> None:
         self.remove(old)
-        self.add(new)
+        self.add(new, bulk=bulk)
 
     # -- reads ------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import numpy as np
 from tantalio.exchange import auth, records, snapshot
 from tantalio.exchange.config import ExchangeConfig, default_index_dir, default_signing_key
 from tantalio.exchange.index import EXACT, ExchangeIndex, agency_of, is_watch, record_of
-from tantalio.exchange.records import BadInput, QueryIn, RecordIn
+from tantalio.exchange.records import BadInput, QueryIn
 from tantalio.exchange.signing import load_or_create, public_pem
 from tantalio.hashsets import deltas
 from tantalio.hashsets.record import HashEntry
@@ -285,19 +285,11 @@ class ExchangeService:
 
     def push(self, caller: Caller, raw: object) -> dict[str, Any]:
         items = self._batch(raw, "records")
-        parsed: list[RecordIn] = []
-        refused: list[dict[str, Any]] = []
-        for i, item in enumerate(items):
-            try:
-                parsed.append(records.parse_record(item))
-            except BadInput as exc:
-                refused.append({"index": i, "error": str(exc)})
+        parsed, refused = records.parse_records(items)
         agency = caller.key.agency_id
         with self._write:
             with self.store.transaction() as s:
-                created, updated, before, unchanged = self.store.upsert_records(
-                    s, agency, [r.columns() for r in parsed]
-                )
+                created, updated, before, unchanged = self.store.upsert_records(s, agency, parsed)
                 changed = created + updated
                 defer = len(changed) > self.config.fanout_sync_max
                 changes, pairs = self._fan_out(changed, retracted=False, pdq=not defer)
@@ -321,7 +313,7 @@ class ExchangeService:
                     },
                     ip=caller.ip,
                 )
-            self.index.replace(before, changed)
+            self.index.replace(before, changed, bulk=defer)
         if defer:
             self._bulk_at = time.monotonic()
             if self._queued_at is None:

@@ -61,7 +61,7 @@ class ExchangeRecord(ExchangeBase):
     __tablename__ = "exchange_records"
     __table_args__ = (
         UniqueConstraint("agency_id", "identity", name="uq_exchange_records_agency_identity"),
-        Index("ix_exchange_records_category_identity", "category", "identity"),
+        Index("ix_exchange_records_category", "category"),
         {"sqlite_autoincrement": True},
     )
 

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select, update
@@ -64,9 +65,9 @@ class AgencyRow:
     contact: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class IndexRow:
-    """What the in-memory index needs of a live record."""
+class IndexRow(NamedTuple):
+    """What the in-memory index needs of a live record (a named tuple: a push builds
+    10,000 of them, and a frozen dataclass costs several times more to build)."""
 
     id: int
     agency_id: int
@@ -254,15 +255,14 @@ class ExchangeStore:
                     continue
                 old[ident] = IndexRow(*row[2 : 2 + len(INDEX_COLUMNS)])  # type: ignore[arg-type]
         stamp = now()
-        fresh = [
-            {**cols, "agency_id": agency_id, "created_at": stamp, "updated_at": stamp}
-            for ident, cols in by_identity.items()
-            if ident not in old
-        ]
+        fresh = [r for ident, r in by_identity.items() if ident not in old]
         created: list[IndexRow] = []
         if fresh:
-            ids = self._insert_fresh(s, agency_id, fresh)
-            created = [_index_row(ids[c["identity"]], agency_id, c) for c in fresh]
+            ids = self._insert_fresh(s, agency_id, fresh, stamp)
+            created = [
+                IndexRow(i, agency_id, *_INDEX_FIELDS(c))
+                for i, c in zip(ids, _complete(fresh), strict=True)
+            ]
         updates = [
             {**by_identity[ident], "id": prev.id, "updated_at": stamp, "retracted_at": None}
             for ident, prev in old.items()
@@ -272,41 +272,56 @@ class ExchangeStore:
         updated = [_index_row(u["id"], agency_id, u) for u in updates]
         return created, updated, list(old.values()), unchanged
 
-    def _insert_fresh(
-        self, s: Session, agency_id: int, fresh: Sequence[dict[str, Any]]
-    ) -> dict[str, int]:
-        """New records in one driver executemany (a push's 10,000 rows without SQLAlchemy's
-        per-row processing), then their ids read back by identity; identity -> id."""
-        names = ["agency_id", *RECORD_FIELDS, "created_at", "updated_at"]
-        mark = "%s" if self.dialect == "postgresql" else "?"
-        sql = (
-            f"INSERT INTO exchange_records ({', '.join(names)})"
-            f" VALUES ({', '.join([mark] * len(names))})"
-        )
-        stamp: Any = fresh[0]["created_at"]
-        if self.dialect == "sqlite":  # as SQLAlchemy's SQLite DateTime stores it
-            stamp = stamp.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    def _reserve_ids(self, s: Session, n: int) -> list[int]:
+        """Ids for `n` new records, chosen before the insert so that nothing has to be read
+        back. PostgreSQL: `n` values of the table's sequence in one statement. SQLite: the
+        ones after the table's AUTOINCREMENT counter (and its highest id), which SQLite moves
+        past ids inserted explicitly. Only the serving process writes records, under its
+        write lock; should anything else insert one meanwhile, the insert fails on the
+        primary key and the request's transaction rolls back (nothing is overwritten)."""
         conn = s.connection()
-        conn.exec_driver_sql(
-            sql,
-            [
-                (
-                    agency_id,
-                    *(_json_col(r.get(c)) if c in JSON_FIELDS else r.get(c) for c in RECORD_FIELDS),
-                    stamp,
-                    stamp,
-                )
-                for r in fresh
-            ],
-        )
-        ids: dict[str, int] = {}
-        for part in _chunks([r["identity"] for r in fresh]):
+        if self.dialect == "postgresql":
             found = conn.exec_driver_sql(
-                "SELECT identity, id FROM exchange_records WHERE agency_id = "
-                f"{mark} AND identity IN ({', '.join([mark] * len(part))})",
-                (agency_id, *part),
+                "SELECT nextval(pg_get_serial_sequence('exchange_records', 'id'))"
+                " FROM generate_series(1, %s)",
+                (n,),
             )
-            ids.update((row[0], row[1]) for row in found)
+            return sorted(r[0] for r in found)
+        top = conn.exec_driver_sql(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence"
+            " WHERE name = 'exchange_records'), 0),"
+            " coalesce((SELECT max(id) FROM exchange_records), 0))"
+        ).scalar()
+        return list(range(int(top or 0) + 1, int(top or 0) + 1 + n))
+
+    def _insert_fresh(
+        self, s: Session, agency_id: int, fresh: Sequence[dict[str, Any]], stamp: datetime
+    ) -> list[int]:
+        """New records with ids assigned here (`_reserve_ids`), in one driver call:
+        PostgreSQL `COPY` (psycopg 3 `cursor.copy`), SQLite one `executemany`; no SQLAlchemy
+        per-row processing and no read-back. Returns the ids in the order of `fresh`."""
+        ids = self._reserve_ids(s, len(fresh))
+        when: Any = stamp
+        if self.dialect == "sqlite":  # as SQLAlchemy's SQLite DateTime stores it
+            when = stamp.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        rows = []
+        for rid, values in zip(ids, map(_RECORD_VALUES, _complete(fresh)), strict=True):
+            if values[6] is not None or values[15] is not None:  # vpdq, shared: JSON text
+                values = tuple(
+                    _json_col(v) if c in JSON_FIELDS else v
+                    for c, v in zip(RECORD_FIELDS, values, strict=True)
+                )
+            rows.append((rid, agency_id, *values, when, when))
+        names = ", ".join(["id", "agency_id", *RECORD_FIELDS, "created_at", "updated_at"])
+        conn = s.connection()
+        if self.dialect == "postgresql":
+            raw: Any = conn.connection.driver_connection
+            with raw.cursor() as cur, cur.copy(f"COPY exchange_records ({names}) FROM STDIN") as cp:
+                for row in rows:
+                    cp.write_row(row)
+        else:
+            marks = ", ".join(["?"] * (len(RECORD_FIELDS) + 4))
+            conn.exec_driver_sql(f"INSERT INTO exchange_records ({names}) VALUES ({marks})", rows)
         return ids
 
     def retract(self, s: Session, agency_id: int, identities: Sequence[str]) -> list[IndexRow]:
@@ -679,34 +694,61 @@ class ExchangeStore:
         return [(r[0], r[1], r[2]) for r in rows]
 
     def queue_fanout(self, s: Session, record_ids: Sequence[int]) -> None:
-        if record_ids:
-            sql = "INSERT INTO exchange_fanout_queue (record_id) VALUES (?)"
-            if self.dialect == "postgresql":
-                sql = sql.replace("?", "%s")
-            s.connection().exec_driver_sql(sql, [(i,) for i in record_ids])
+        """Queue records for the deferred PDQ fan-out: one statement with the ids as one
+        parameter (a PostgreSQL array, a JSON array for SQLite's `json_each`)."""
+        if not record_ids:
+            return
+        conn = s.connection()
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql(
+                "INSERT INTO exchange_fanout_queue (record_id) SELECT unnest(%s::bigint[])",
+                (list(record_ids),),
+            )
+        else:
+            conn.exec_driver_sql(
+                "INSERT INTO exchange_fanout_queue (record_id) SELECT value FROM json_each(?)",
+                (json.dumps(list(record_ids)),),
+            )
 
     def next_fanout(self, limit: int) -> list[IndexRow]:
         """The oldest queued records still live (queued ones since retracted are skipped:
-        their retraction fanned out already)."""
-        with self.session() as s:
-            ids = list(
-                s.scalars(
-                    select(ExchangeFanout.record_id).order_by(ExchangeFanout.record_id).limit(limit)
+        their retraction fanned out already). Driver SQL with the ids as one parameter: a
+        batch is 10,000 ids, and SQLAlchemy's expanding IN cost a fifth of a drain."""
+        with self.engine.connect() as conn:
+            ids = [
+                int(r[0])
+                for r in conn.exec_driver_sql(
+                    "SELECT record_id FROM exchange_fanout_queue ORDER BY record_id"
+                    f" LIMIT {int(limit)}"
                 )
-            )
+            ]
             if not ids:
                 return []
-            rows = s.execute(
-                select(*INDEX_COLUMNS).where(
-                    ExchangeRecord.id.in_(ids), ExchangeRecord.retracted_at.is_(None)
-                )
-            ).all()
-            live = {r[0]: IndexRow(*r) for r in rows}  # type: ignore[arg-type]
-            return [live.get(i) or IndexRow(i, 0, None, None, None, None, None, None) for i in ids]
+            sql, param = self._id_set(ids)
+            rows = conn.exec_driver_sql(
+                "SELECT id, agency_id, sha256, sha1, md5, pdq, pdq_quality, vpdq"
+                f" FROM exchange_records WHERE id {sql} AND retracted_at IS NULL",
+                (param,),
+            )
+            live = {
+                r[0]: IndexRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _json_value(r[7]))
+                for r in rows
+            }
+        return [live.get(i) or IndexRow(i, 0, None, None, None, None, None, None) for i in ids]
 
     def done_fanout(self, s: Session, record_ids: Sequence[int]) -> None:
-        for part in _chunks(list(record_ids)):
-            s.execute(delete(ExchangeFanout).where(ExchangeFanout.record_id.in_(part)))
+        if record_ids:
+            sql, param = self._id_set(record_ids)
+            s.connection().exec_driver_sql(
+                f"DELETE FROM exchange_fanout_queue WHERE record_id {sql}", (param,)
+            )
+
+    def _id_set(self, ids: Sequence[int]) -> tuple[str, Any]:
+        """`IN (these ids)` as one bound parameter: a PostgreSQL array, a JSON array that
+        SQLite's `json_each` reads."""
+        if self.dialect == "postgresql":
+            return "= ANY(%s::bigint[])", [int(i) for i in ids]
+        return "IN (SELECT value FROM json_each(?))", json.dumps([int(i) for i in ids])
 
     def pending_fanout(self) -> int:
         with self.session() as s:
@@ -878,6 +920,21 @@ class ExchangeStore:
             .limit(limit)
         )
         return list(rows)
+
+
+_RECORD_VALUES = itemgetter(*RECORD_FIELDS)
+_INDEX_FIELDS = itemgetter("sha256", "sha1", "md5", "pdq", "pdq_quality", "vpdq")
+
+
+def _complete(records: Sequence[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Each record with every field (absent ones None): parsed pushes have them all."""
+    for r in records:
+        yield r if len(r) >= len(RECORD_FIELDS) else {c: r.get(c) for c in RECORD_FIELDS}
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON column as the driver returns it (SQLite: text; psycopg: decoded)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _json_col(value: Any) -> str | None:
