@@ -190,3 +190,21 @@ def test_a_snapshot_that_does_not_match_is_rebuilt_and_reported(
     box.stop()  # a good snapshot again
     assert box.start().index_source == "snapshot"
     box.stop()
+
+
+def test_where_the_snapshot_lives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tantalio.exchange.config import INDEX_DIR_ENV, default_index_dir
+
+    monkeypatch.delenv(INDEX_DIR_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert default_index_dir(f"sqlite:///{tmp_path / 'ex.db'}") == tmp_path / "ex.db.index"
+    assert default_index_dir("sqlite:///:memory:") is None
+    a = default_index_dir("postgresql+psycopg://u@db.example:5432/exchange")
+    b = default_index_dir("postgresql+psycopg://u@db.example:5432/other")
+    assert a is not None and b is not None and a != b
+    assert a.parent == tmp_path / "cache" / "tantalio" / "exchange-index"
+    assert a.name.startswith("db.example-5432-exchange-")
+    monkeypatch.setenv(INDEX_DIR_ENV, "")
+    assert default_index_dir(f"sqlite:///{tmp_path / 'ex.db'}") is None
+    monkeypatch.setenv(INDEX_DIR_ENV, str(tmp_path / "here"))
+    assert default_index_dir("postgresql+psycopg://u@h/x") == tmp_path / "here"

@@ -186,10 +186,17 @@ class ExchangeIndex:
                 words = np.concatenate(pdq_bytes)
                 del pdq_codes, pdq_bytes
                 self.pdq = PDQIndex.build_from(ids, words, self.rules.pdq_threshold)
+                del ids, words
             for algo, (id_parts, values) in exact.items():
+                # One algorithm at a time, its chunks freed as soon as they are joined
+                # (the rebuild's peak memory at 10M records).
                 ids = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int64)
+                digests = np.concatenate(values) if values else np.zeros((0, 1), np.uint8)
+                id_parts.clear()
+                values.clear()
                 if len(ids):
-                    self.exact.add(ids, np.concatenate(values), algo)
+                    self.exact.add(ids, digests, algo)
+                del ids, digests
         if videos:
             self.add(videos)
         return n
