@@ -1,6 +1,7 @@
 """The exchange's push path in-process, without HTTP: `ExchangeService.push` of `--requests`
-JSON bodies of 10,000 records each (decoded per request, as the server does) into a SQLite
-exchange holding `--records`, then the deferred PDQ fan-out drained. Cheap enough to run
+JSON bodies of 10,000 records each (decoded per request, as the server does) into an exchange
+(SQLite, or `--db URL`) holding `--records`, then the deferred PDQ fan-out drained. Cheap
+enough to run
 without the benchmark lock at 100,000 records and 6 requests (well under a minute of CPU).
 
     .venv/bin/python bench/bench_exchange_push.py --records 100000 --requests 6
@@ -31,6 +32,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--requests", type=int, default=6, help="pushes of 10,000 records")
+    ap.add_argument(
+        "--db", default=None, help="an empty exchange database URL (default: a new SQLite file)"
+    )
     args = ap.parse_args()
 
     import tantalio
@@ -39,7 +43,7 @@ def main() -> None:
     from tantalio.exchange.service import Caller, ExchangeService
 
     tmp = Path(tempfile.mkdtemp(prefix="tantalio-bench-push-"))
-    db = f"sqlite:///{tmp / 'exchange.db'}"
+    db = args.db or f"sqlite:///{tmp / 'exchange.db'}"
     data = Data(args.records, 15, 2000, np.random.default_rng(1))
     ids = []
     for a in range(15):
@@ -92,6 +96,7 @@ def main() -> None:
     print(
         f"{code}: {n:,} records pushed at {args.records:,} stored: push {push:.2f} s "
         f"({n / push:,.0f} records/s), fan-out of {fanned:,} {fanout:.2f} s;"
+        f" {db.split(':')[0]};"
         f" load average {before} -> {load()}"
     )
 
