@@ -294,6 +294,8 @@ def detail_dict(d: web_media.MediaDetail) -> dict[str, Any]:
         "duration": m.duration,
         "pdq": m.pdq,
         "pdq_quality": m.pdq_quality,
+        # stored by `ingest --fast`: hashes and exact matches only, PDQ/vPDQ still to come
+        "perceptual_pending": bool(m.perceptual_pending) and m.kind in ("image", "video"),
         "keyframes": m.keyframes,
         "exif": {
             k: getattr(m, k)
