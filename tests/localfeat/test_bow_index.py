@@ -137,3 +137,10 @@ def test_top_scores_are_exact_on_large_arrays() -> None:
             pos = np.flatnonzero(sc > 0)
             want = set(pos[np.argsort(-sc[pos])[:32]].tolist())
             assert set(_top(sc, 32).tolist()) == want
+
+
+def test_the_same_picture_in_two_sets_is_found_under_both_ids() -> None:
+    ref = features(luma(scene(5)), 640, 480)
+    index = LocalIndex.from_arrays(concat(RefArrays.of([ref, ref], [7, 8]), distractors(300, 1000)))
+    found = index.search(query(scene(5).crop((60, 40, 600, 440))), min_inliers=22)
+    assert {m.ref for m in found} == {7, 8}

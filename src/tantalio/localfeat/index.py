@@ -477,11 +477,18 @@ class LocalIndex:
             return []
         cand = own[g].astype(np.int64)
         # votes: query keypoints whose nearest shortlisted descriptor is clearly nearer than
-        # the second (ratio test), per reference; chance neighbours rarely pass it
-        second = dist[:, 1] if dist.shape[1] > 1 else np.full(len(dist), BITS, np.int32)
-        sure = (gid[:, 0] >= 0) & (dist[:, 0] <= MAX_DESCRIPTOR_DISTANCE)
-        sure &= dist[:, 0] < RATIO * second
-        cands, votes = np.unique(own[gid[sure, 0]], return_counts=True)
+        # the next farther one (ratio test; chance neighbours rarely pass it). Descriptors
+        # tied with the nearest (the same picture in two sets) all vote and are no rival.
+        d0 = dist[:, :1]
+        valid = gid >= 0
+        tied = valid & (dist == d0)
+        rival = np.where(valid & (dist > d0), dist, BITS + 1).min(axis=1)
+        sure = valid[:, 0] & (dist[:, 0] <= MAX_DESCRIPTOR_DISTANCE)
+        sure &= dist[:, 0] < RATIO * rival
+        vote = tied & sure[:, None]
+        rows = np.nonzero(vote)[0]
+        key = np.unique(own[gid[vote]].astype(np.int64) * (len(q) + 1) + rows)
+        cands, votes = np.unique(key // (len(q) + 1), return_counts=True)
         order = np.argsort(-votes, kind="stable")[:CANDIDATES]
         out = []
         for c, v in zip(cands[order], votes[order], strict=True):

@@ -220,7 +220,7 @@ class WorkspaceIndexes:
 
         ids = [int(i) for i in ids]
         for part in chunks(ids, LOCAL_CHUNK if len(index) else max(LOCAL_CHUNK, len(ids))):
-            rows = store.entry_local_rows(session, part)
+            rows = store.entry_local_rows(session, ids=part)
             if rows:
                 index.add_arrays(RefArrays.of([decode(t) for _, t in rows], [e for e, _ in rows]))
 
