@@ -50,6 +50,7 @@ from tantalio.localfeat import calibration  # noqa: E402
 from tantalio.localfeat.extract import features  # noqa: E402
 from tantalio.localfeat.index import (  # noqa: E402
     K_NEAREST,
+    RETRIEVAL_KEYPOINTS,
     SHORTLIST,
     SOFT,
     LocalIndex,
@@ -148,7 +149,13 @@ def main() -> None:
         "--pool", type=int, default=600, help="benign pictures whose descriptors --scale draws"
     )
     ap.add_argument("--words", type=int, default=None, help="vocabulary size for --scale")
-    ap.add_argument("--workdir", type=Path, default=None, help="where the --scale index is saved")
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="keep the --scale index of N references in WORKDIR/lfindex-N and reuse it when"
+        " it is there (a rerun then measures the queries only); default: a temporary folder",
+    )
     ap.add_argument("--scale-only", action="store_true", help="skip the model and recall phases")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
@@ -365,6 +372,43 @@ def fake_references(n: int, pool: np.ndarray, rng: np.random.Generator, first_id
 _WORKER_INDEX: LocalIndex | None = None
 
 
+def build_scale(
+    n: int,
+    refs: list[Fingerprint],
+    pool: np.ndarray,
+    rng: np.random.Generator,
+    workdir: Path,
+    words: int | None,
+) -> tuple[str, int, int]:
+    """Generate the `n` references, build their index and save it in `workdir`:
+    (how it was made, for the report; vocabulary words; descriptors)."""
+    real = RefArrays.of([decode(fp.extra["local_features"]) for fp in refs])
+    n_fake = max(0, n - len(refs))
+    t = time.time()
+    fake = fake_references(n_fake, pool, rng, len(refs))
+    gen_s = time.time() - t
+    both = RefArrays(
+        np.concatenate([real.ids, fake.ids]),
+        np.concatenate([real.counts, fake.counts]),
+        np.concatenate([real.descriptors, fake.descriptors]),
+        np.concatenate([real.xy, fake.xy]),
+        np.concatenate([real.size, fake.size]),
+        np.concatenate([real.scale, fake.scale]),
+    )
+    del fake
+    print(f"[{n}] references generated in {gen_s:.0f} s; building", file=sys.stderr, flush=True)
+    t = time.time()
+    built = LocalIndex.from_arrays(both, words=words)
+    build_s = time.time() - t
+    print(f"[{n}] built in {build_s:.0f} s", file=sys.stderr, flush=True)
+    del both
+    t = time.time()
+    built.save(workdir)
+    save_s = time.time() - t
+    how = f"generated in {gen_s:.0f} s, built in {build_s:.0f} s, saved in {save_s:.0f} s"
+    return how, len(built.vocab or []), built.keypoints
+
+
 def _query(item: tuple[int, list[Features]]) -> tuple[int, int, int, float]:
     """(copy number, best ref or -1, matches, cpu seconds) in a worker process."""
     assert _WORKER_INDEX is not None
@@ -411,45 +455,37 @@ def one_scale(
 
     global _WORKER_INDEX
     rng = np.random.default_rng(n)
-    real = RefArrays.of([decode(fp.extra["local_features"]) for fp in refs])
     n_fake = max(0, n - len(refs))
-    t = time.time()
-    fake = fake_references(n_fake, pool, rng, len(refs))
-    gen_s = time.time() - t
-    both = RefArrays(
-        np.concatenate([real.ids, fake.ids]),
-        np.concatenate([real.counts, fake.counts]),
-        np.concatenate([real.descriptors, fake.descriptors]),
-        np.concatenate([real.xy, fake.xy]),
-        np.concatenate([real.size, fake.size]),
-        np.concatenate([real.scale, fake.scale]),
-    )
-    del fake
-    print(f"[{n}] references generated in {gen_s:.0f} s; building", file=sys.stderr, flush=True)
+    kept = args.workdir / f"lfindex-{n}" if args.workdir else None
     load_before = load()
-    t = time.time()
-    built = LocalIndex.from_arrays(both, words=args.words)
-    build_s = time.time() - t
-    print(f"[{n}] built in {build_s:.0f} s", file=sys.stderr, flush=True)
-    n_desc = built.keypoints
-    del both
-    workdir = Path(tempfile.mkdtemp(prefix="lfindex-", dir=args.workdir))
     try:
-        t = time.time()
-        built.save(workdir)
-        save_s = time.time() - t
-        words = len(built.vocab or [])
-        del built
+        if kept is not None and (kept / "header.json").is_file():
+            workdir, how = kept, f"reused from {kept} (built by an earlier run)"
+            words = n_desc = -1
+        else:
+            workdir = kept or Path(tempfile.mkdtemp(prefix="lfindex-"))
+            workdir.mkdir(parents=True, exist_ok=True)
+            how, words, n_desc = build_scale(n, refs, pool, rng, workdir, args.words)
         disk = sum(f.stat().st_size for f in workdir.iterdir())
         t = time.time()
         index = LocalIndex.load(workdir)  # memory-mapped, as a workspace opens it
         load_s = time.time() - t
+        words, n_desc = len(index.vocab or []), index.keypoints
         _WORKER_INDEX = index
         items = [(i, variants(fp)) for i, (_, fp) in enumerate(copies)]
         d_items = [
             (-1 - i, [decode(v) for v in _query_variants(fp)])
             for i, fp in enumerate(args.distractor_fps)
         ]
+        if kept is not None:  # the queries too, for bench/lf_queries.py (one process, quick)
+            import pickle
+
+            truth = [int(c.original) for c, _ in copies]
+            kinds = [str(c.transform) for c, _ in copies]
+            with open(args.workdir / "queries.pkl", "wb") as fh:
+                pickle.dump(
+                    {"items": items, "d_items": d_items, "truth": truth, "kinds": kinds}, fh
+                )
         cores = os.cpu_count() or 1
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(cores) as workers:
@@ -473,7 +509,8 @@ def one_scale(
             c = copies[i][0]
             per_transform[c.transform].append(int(best == c.original))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if kept is None:
+            shutil.rmtree(workdir, ignore_errors=True)
     say()
     say(
         f"## Scale: {n:,} references ({n_desc:,} descriptors; load before build"
@@ -486,9 +523,9 @@ def one_scale(
         f" {len(pool):,} real ORB descriptors of {args.pool} benign pictures (the suite's"
         f" distractors, other generated textures and scenes, crops of them at many offsets"
         f" and scales; extracted in {pool_s:.0f} s) with 6 % of their bits flipped, at random"
-        f" positions (generated in {gen_s:.0f} s). Bag-of-binary-words index: {words:,} words,"
-        f" shortlist {SHORTLIST}, soft assignment {SOFT}; built in {build_s:.0f} s, saved in"
-        f" {save_s:.0f} s, opened memory-mapped in {load_s:.1f} s. Queries: the suite's"
+        f" positions. Bag-of-binary-words index: {words:,} words, shortlist {SHORTLIST}, soft"
+        f" assignment {SOFT}, {RETRIEVAL_KEYPOINTS} retrieval keypoints per variant; {how};"
+        f" opened memory-mapped in {load_s:.1f} s. Queries: the suite's"
         f" {len(items)} copies (local features only: picture, mirror, trimmed picture), on"
         f" {cores} processes, verification included; then its {len(d_items)} distractors."
     )

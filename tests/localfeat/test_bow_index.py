@@ -139,6 +139,47 @@ def test_top_scores_are_exact_on_large_arrays() -> None:
             assert set(_top(sc, 32).tolist()) == want
 
 
+def test_shortlist_scores_only_voted_references_and_equals_dense_tf_idf(big: LocalIndex) -> None:
+    """The shortlist's sparse scoring (touching only the gathered postings) gives the same
+    best references and scores as tf-idf summed over every reference, removed ones
+    excluded, and its scratch buffer carries nothing from one query to the next."""
+    from tantalio.localfeat.index import PROBE, SOFT
+
+    seg = big.segments[0]
+    post, off = np.asarray(seg.post), np.asarray(seg.word_off)
+    owner = np.repeat(np.arange(len(off) - 1), np.diff(off))
+
+    def dense(qdesc: np.ndarray) -> dict[int, float]:
+        assert big.vocab is not None
+        w = big.vocab.assign(qdesc, SOFT, PROBE)
+        uw = np.unique(w[w >= 0])
+        stop = max(256, int(32 * len(post) / len(big.vocab)))
+        lens = np.diff(off)
+        ok = np.isin(owner, uw[(lens[uw] > 0) & (lens[uw] <= stop)])
+        sc = np.bincount(post[ok], weights=big.idf[owner[ok]], minlength=len(seg))
+        sc[seg.dead] = 0
+        top = np.argsort(-sc, kind="stable")[:16]
+        return {int(i): float(sc[i]) for i in top if sc[i] > 0}
+
+    big.remove([101])
+    try:
+        for s in (1, 3, 210):  # two references, one distractor's scene
+            qdesc = features(luma(scene(s)), 640, 480, 400).descriptors
+            got = big.shortlist(qdesc, 16)
+            want = dense(qdesc)
+            assert [i for _, i in got][:4] == list(want)[:4]
+            assert {i for _, i in got} == set(want)
+            assert all(int(seg.ids[i]) != 101 for _, i in got)
+        assert (
+            int(
+                seg.ids[big.shortlist(features(luma(scene(3)), 640, 480, 400).descriptors, 1)[0][1]]
+            )
+            == 103
+        )
+    finally:
+        seg.dead[np.flatnonzero(np.asarray(seg.ids) == 101)] = False
+
+
 def test_the_same_picture_in_two_sets_is_found_under_both_ids() -> None:
     ref = features(luma(scene(5)), 640, 480)
     index = LocalIndex.from_arrays(concat(RefArrays.of([ref, ref], [7, 8]), distractors(300, 1000)))

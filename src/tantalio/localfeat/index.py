@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,7 @@ faiss.omp_set_num_threads(1)
 FORMAT = "tantalio-localfeat-bow/1"
 SOFT = 2  # words per query descriptor
 PROBE = 2  # coarse cells looked at per query descriptor
+RETRIEVAL_KEYPOINTS = 0  # query keypoints per variant that vote in the shortlist (0: all)
 SHORTLIST = 32  # references matched descriptor by descriptor per query
 STOP_WORD = 32  # a posting list this many times longer than the mean is not scored
 K_NEAREST = 4  # shortlisted reference descriptors looked at per query descriptor
@@ -137,6 +139,7 @@ class _Segment:
     name: str = field(default_factory=lambda: "s" + secrets.token_hex(6))
     saved: Path | None = None  # the directory its immutable files are in
     dead_dirty: bool = True
+    any_dead: bool = False  # some reference is removed (spares a scan of `dead` per query)
 
     ARRAYS = ("ids", "kp_off", "desc", "xy", "words", "size", "scale", "word_off", "post")
 
@@ -184,27 +187,39 @@ class _Segment:
             word_off,
             post,
             np.concatenate([p.dead for p in parts]),
+            any_dead=any(p.any_dead for p in parts),
         )
 
-    def scores(
-        self, uw: NDArray[np.int64], idf: NDArray[np.float32], stop: int
-    ) -> NDArray[np.float64] | None:
+    def top(
+        self, uw: NDArray[np.int64], idf: NDArray[np.float32], stop: int, k: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """The (at most) `k` references of the segment with the best tf-idf scores for the
+        query words `uw` (scores > 0), and those scores. Only the gathered postings are
+        touched: each posting finds its reference's slot through a per-thread buffer of the
+        segment's size that is written before it is read (never cleared nor scanned), so
+        the cost follows the postings, not the references held."""
+        none = np.zeros(0, np.int64), np.zeros(0, np.float64)
         starts = self.word_off[uw]
         lens = self.word_off[uw + 1] - starts
         keep = (lens > 0) & (lens <= stop)
         starts, lens, weight = starts[keep], lens[keep], idf[uw[keep]]
         total = int(lens.sum())
         if not total:
-            return None
+            return none
         first = np.concatenate([[0], np.cumsum(lens)[:-1]])
         pos = np.repeat(starts - first, lens) + np.arange(total, dtype=np.int64)
         refs = np.asarray(self.post[pos])
-        out: NDArray[np.float64] = np.bincount(
-            refs, weights=np.repeat(weight, lens), minlength=len(self)
-        ).astype(np.float64, copy=False)
-        if self.dead.any():
-            out[self.dead] = 0
-        return out
+        slot = _slots(self)
+        # the last posting of each reference is its slot; every posting adds to that slot
+        # (intp and float64: np.bincount converts anything else, 5x slower measured)
+        slot[refs] = np.arange(total, dtype=np.intp)
+        rep = slot[refs]
+        weights = np.repeat(weight.astype(np.float64), lens)
+        sc = np.bincount(rep, weights=weights, minlength=total).astype(np.float64, copy=False)
+        if self.any_dead:
+            sc[rep[self.dead[refs]]] = 0
+        best = _top(sc, k)
+        return refs[best].astype(np.int64), sc[best]
 
     def reference(self, i: int) -> Features:
         lo, hi = int(self.kp_off[i]), int(self.kp_off[i + 1])
@@ -214,6 +229,23 @@ class _Segment:
 
     def nbytes(self) -> int:
         return sum(int(getattr(self, a).nbytes) for a in self.ARRAYS) + self.dead.nbytes
+
+
+_BUFFERS = threading.local()
+
+
+def _slots(seg: _Segment) -> NDArray[np.intp]:
+    """This thread's slot buffer for `seg`: one entry per reference, never cleared (each
+    query writes the entries it reads)."""
+    cache: dict[str, NDArray[np.intp]] | None = getattr(_BUFFERS, "slots", None)
+    if cache is None:
+        cache = _BUFFERS.slots = {}
+    buf = cache.get(seg.name)
+    if buf is None or len(buf) != len(seg):
+        if len(cache) > 4 * MERGE_SEGMENTS:  # segments merged away: drop their buffers
+            cache.clear()
+        buf = cache[seg.name] = np.empty(len(seg), np.intp)
+    return buf
 
 
 def _top(scores: NDArray[np.float64], k: int) -> NDArray[np.intp]:
@@ -380,6 +412,7 @@ class LocalIndex:
             if k:
                 s.dead = s.dead | hit
                 s.dead_dirty = True
+                s.any_dead = True
                 gone += k
         if gone:
             self.dirty = True
@@ -405,11 +438,8 @@ class LocalIndex:
         stop = max(256, int(STOP_WORD * postings / max(1, len(self.vocab))))
         best: list[tuple[float, int, int]] = []
         for si, seg in enumerate(self.segments):
-            sc = seg.scores(uw, self.idf, stop)
-            if sc is None:
-                continue
-            top = _top(sc, k)
-            best += [(float(sc[i]), si, int(i)) for i in top if sc[i] > 0]
+            refs, sc = seg.top(uw, self.idf, stop, k)
+            best += [(float(v), si, int(i)) for i, v in zip(refs, sc, strict=True) if v > 0]
         best.sort(key=lambda t: (-t[0], t[1], t[2]))
         return [(si, i) for _, si, i in best[:k]]
 
@@ -426,8 +456,20 @@ class LocalIndex:
         vs = [q for q in variants if len(q)]
         if not vs or self.vocab is None:
             return []
+        return self._search(vs, min_inliers, model, references or len(self))
+
+    def _search(
+        self, vs: list[Features], min_inliers: int, model: FalseMatchModel, n_refs: int
+    ) -> list[LocalMatch]:
         qdesc = np.ascontiguousarray(np.concatenate([q.descriptors for q in vs]))
-        short = self.shortlist(qdesc)
+        retrieval = qdesc
+        if RETRIEVAL_KEYPOINTS and any(len(q) > RETRIEVAL_KEYPOINTS for q in vs):
+            # the strongest keypoints (extract.py keeps them spread over the picture and
+            # strongest first) choose the shortlist; all of them are matched and verified
+            retrieval = np.ascontiguousarray(
+                np.concatenate([q.descriptors[:RETRIEVAL_KEYPOINTS] for q in vs])
+            )
+        short = self.shortlist(retrieval)
         if not short:
             return []
         blocks, owner, local = [], [], []
@@ -443,7 +485,6 @@ class LocalIndex:
         dist, gid = flat.search(qdesc, k)
         own = np.concatenate(owner)
         kp = np.concatenate(local)
-        n_refs = references or len(self)
         best: dict[int, LocalMatch] = {}
         lo = 0
         for q in vs:
@@ -648,6 +689,7 @@ def _load_segment(directory: Path, spec: Any, words: int) -> _Segment:
             raise LocalIndexError(path(a), f"shape {arr.shape} where the header says {shape}")
         arrs[a] = arr
     kp_off, word_off, post = arrs["kp_off"], arrs["word_off"], arrs["post"]
+    dead = np.array(arrs["dead"])
     if kp_off[0] != 0 or kp_off[-1] != m or (n and np.any(np.diff(kp_off) < 0)):
         raise LocalIndexError(path("kp_off"), "keypoint offsets out of order")
     if word_off[0] != 0 or word_off[-1] != p or np.any(np.diff(word_off) < 0):
@@ -664,10 +706,11 @@ def _load_segment(directory: Path, spec: Any, words: int) -> _Segment:
         arrs["scale"],
         word_off,
         post,
-        np.array(arrs["dead"]),
+        dead,
         name=name,
         saved=directory,
         dead_dirty=False,
+        any_dead=bool(dead.any()),
     )
 
 
