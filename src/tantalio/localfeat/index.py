@@ -3,14 +3,15 @@ reference keypoint, a shortlist of references by tf-idf votes, exact descriptor 
 against the shortlist only, and the geometric check of the best-matched references.
 
 Search, per query (all its variants: the picture, its mirror image, its trimmed picture):
-1. each query descriptor is quantized to its `SOFT` nearest words of the vocabulary
-   (localfeat/vocab.py, `PROBE` coarse cells looked at);
+1. the `RETRIEVAL_KEYPOINTS` strongest descriptors of each variant are quantized to their
+   `SOFT` nearest words of the vocabulary (localfeat/vocab.py, `PROBE` coarse cells);
 2. every reference in those words' posting lists gets the word's idf (`np.bincount` over
-   the gathered postings; words whose list is far longer than the mean, stop words, are
-   skipped); the `SHORTLIST` best-scored references are kept;
+   the gathered postings, each reference's postings summed in one slot: nothing of the
+   size of the index is allocated, cleared or scanned per query; words whose list is far
+   longer than the mean, stop words, are skipped); the `SHORTLIST` best are kept;
 3. their descriptors (a memory-mapped store) are matched exactly: each query descriptor's
-   `K_NEAREST` nearest among them within `MAX_DESCRIPTOR_DISTANCE` bits vote for their
-   reference (distinct query keypoints per reference);
+   (all of them, not only the retrieval ones) `K_NEAREST` nearest among them within
+   `MAX_DESCRIPTOR_DISTANCE` bits vote for their reference (distinct query keypoints);
 4. the `CANDIDATES` best-voted references per variant with at least `MIN_VOTES` (and the
    operating point's inliers) votes are verified with RANSAC (localfeat/verify.py).
 
@@ -56,9 +57,11 @@ from tantalio.signals.rules import MatchRules
 faiss.omp_set_num_threads(1)
 
 FORMAT = "tantalio-localfeat-bow/1"
-SOFT = 2  # words per query descriptor
+SOFT = 1  # words per query descriptor (2 gathered twice the postings for the same recall)
 PROBE = 2  # coarse cells looked at per query descriptor
-RETRIEVAL_KEYPOINTS = 0  # query keypoints per variant that vote in the shortlist (0: all)
+RETRIEVAL_KEYPOINTS = (
+    200  # strongest query keypoints per variant that choose the shortlist (0: all)
+)
 SHORTLIST = 32  # references matched descriptor by descriptor per query
 STOP_WORD = 32  # a posting list this many times longer than the mean is not scored
 K_NEAREST = 4  # shortlisted reference descriptors looked at per query descriptor
