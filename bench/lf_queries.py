@@ -35,6 +35,7 @@ KEYS = {
     "probe": "PROBE",
     "retrieval": "RETRIEVAL_KEYPOINTS",
     "shortlist": "SHORTLIST",
+    "stop": "STOP_WORD",
 }
 
 

@@ -143,7 +143,7 @@ def test_shortlist_scores_only_voted_references_and_equals_dense_tf_idf(big: Loc
     """The shortlist's sparse scoring (touching only the gathered postings) gives the same
     best references and scores as tf-idf summed over every reference, removed ones
     excluded, and its scratch buffer carries nothing from one query to the next."""
-    from tantalio.localfeat.index import PROBE, SOFT
+    from tantalio.localfeat.index import PROBE, SOFT, STOP_WORD
 
     seg = big.segments[0]
     post, off = np.asarray(seg.post), np.asarray(seg.word_off)
@@ -153,7 +153,7 @@ def test_shortlist_scores_only_voted_references_and_equals_dense_tf_idf(big: Loc
         assert big.vocab is not None
         w = big.vocab.assign(qdesc, SOFT, PROBE)
         uw = np.unique(w[w >= 0])
-        stop = max(256, int(32 * len(post) / len(big.vocab)))
+        stop = max(256, int(STOP_WORD * len(post) / len(big.vocab)))
         lens = np.diff(off)
         ok = np.isin(owner, uw[(lens[uw] > 0) & (lens[uw] <= stop)])
         sc = np.bincount(post[ok], weights=big.idf[owner[ok]], minlength=len(seg))
