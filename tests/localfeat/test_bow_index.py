@@ -76,6 +76,24 @@ def test_crop_and_rotation_found_among_thousands(big: LocalIndex) -> None:
         assert big.search(query(scene(seed)), min_inliers=22) == []
 
 
+def test_threads_searching_one_index_get_the_answers_of_one_thread(big: LocalIndex) -> None:
+    """The scoring's scratch buffer is per thread: searches running at once (a platform's
+    serving threads) answer exactly as one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = [query(scene(s).crop((80, 40, 600, 440))) for s in (1, 2, 3, 4, 5)]
+    queries += [query(scene(s)) for s in (60, 61)]
+
+    def answer(q: list) -> list[tuple[int, int]]:
+        return [(m.ref, m.votes) for m in big.search(q, min_inliers=22)]
+
+    alone = [answer(q) for q in queries]
+    assert [a[0][0] if a else None for a in alone] == [101, 102, 103, 104, 105, None, None]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            assert list(pool.map(answer, queries * 2)) == alone * 2
+
+
 def test_reference_added_after_build_is_found_and_removed(big: LocalIndex) -> None:
     index = LocalIndex.from_arrays(distractors(DISTRACTORS, 1000))
     crop = scene(9).crop((40, 40, 600, 440))
