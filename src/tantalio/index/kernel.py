@@ -23,7 +23,7 @@ from numba.extending import intrinsic
 from numpy.typing import NDArray
 
 # How many candidates ahead the hash is prefetched (`ahead`; 0: no prefetch).
-PREFETCH = 24
+PREFETCH = 16
 
 
 def _prefetch_typer(typingctx, arr, idx):  # type: ignore[no-untyped-def]
