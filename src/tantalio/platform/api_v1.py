@@ -365,8 +365,12 @@ def match(
         variants = [value]
         if st == "pdq" and body.pdq_orientations:
             variants += body.pdq_orientations
-        for k, v in enumerate(variants):
-            for m in _wrap(svc.lookup, st, v, banks=banks):
+        if st == "pdq":  # the hash and its orientations: one index search
+            per_variant = _wrap(svc.lookup_pdq_many, variants, banks=banks)
+        else:
+            per_variant = [_wrap(svc.lookup, st, v, banks=banks) for v in variants]
+        for k, hits in enumerate(per_variant):
+            for m in hits:
                 if k and not svc.rules_by_id(m.bank.id).orientations:
                     continue  # an orientation variant, in a bank that matches as-is only
                 cur = found.get(m.entry_id)

@@ -21,6 +21,7 @@ from tantalio.platform import signals as sig
 from tantalio.platform import snapshot
 from tantalio.platform.actions import ActionEngine
 from tantalio.platform.batcher import PDQBatcher
+from tantalio.platform.bulkindex import BulkIndexError, LayeredPDQ, load_segment
 from tantalio.platform.config import PlatformConfig
 from tantalio.platform.matchindex import BANK_BITS, BANK_MASK, MAX_BANKS, MatchIndex
 from tantalio.platform.sync import IndexSync
@@ -120,6 +121,7 @@ class PlatformService:
         self.index = MatchIndex(min_quality=self.rules.min_quality)
         self.sync = IndexSync(self.store, self.index)
         self.sync.on_refresh.append(self.reload_banks)
+        self.sync.on_bulk.append(lambda: self.map_bulk_segments(strict=False))
         self.actions = ActionEngine(self.store, self.config)
         self.batcher = PDQBatcher(self.index, self._radius)
         self._banks: dict[int, BankRecord] = {}
@@ -139,6 +141,7 @@ class PlatformService:
 
     def start(self, *, background: bool = True) -> None:
         self.reload_banks()
+        self.map_bulk_segments(strict=True)  # a bad segment stops the start, named
         snap_dir = Path(self.config.index_dir) if self.config.index_dir else None
         if snap_dir is not None and snapshot.load(self, snap_dir):
             self.loaded_from = "snapshot"
@@ -156,6 +159,36 @@ class PlatformService:
             self.sync.start(self.config.poll_interval_s)
             if self.config.run_workers:
                 self.actions.start()
+
+    def map_bulk_segments(self, *, strict: bool) -> int:
+        """Map the bulk segments of live banks not mapped yet (platform/bulkindex.py);
+        returns how many were mapped. A segment whose files are not what the database
+        recorded raises `BulkIndexError` when `strict` (start-up), else is logged and left
+        out (the follower keeps following)."""
+        pdq = self.index.pdq
+        if not isinstance(pdq, LayeredPDQ):
+            return 0
+        mapped = 0
+        for seg in self.store.bulk_segments():
+            if pdq.has_segment(seg.id):
+                continue
+            t0 = time.perf_counter()
+            try:
+                idx = load_segment(seg)
+            except BulkIndexError as exc:
+                if strict:
+                    raise
+                log.error("bulk segment %d of bank %d not served: %s", seg.id, seg.bank_id, exc)
+                continue
+            pdq.add_segment(seg, idx, self.store.bulk_removed(seg))
+            mapped += 1
+            log.info(
+                "bulk segment %d mapped: %d hashes in %.2f s",
+                seg.id,
+                seg.count,
+                time.perf_counter() - t0,
+            )
+        return mapped
 
     def _maybe_snapshot(self) -> None:
         # Only the follower thread saves: a request that wrote must not wait for a snapshot.
@@ -583,6 +616,31 @@ class PlatformService:
         query = Query(pdq=clean, cross=False)  # Query.of_signal's, without its lookups
         found = self._lookup(lambda _rules: query, _Indexes(self.index, [hits]))
         return self._filter(found, banks=banks, check_enabled=check_enabled, coinflip=coin)
+
+    def lookup_pdq_many(
+        self, values: Sequence[str], *, banks: set[str] | None = None
+    ) -> list[list[Match]]:
+        """`lookup` of several PDQ hashes (an image's orientations) with one index search:
+        one pass of the index's per-search work for all of them (at 10M, 1,081 lookups/s
+        in batches against 792 one at a time; at 100M both are bound by the memory reads
+        of each query, 97 against 114: docs/perf/platform.md)."""
+        try:
+            clean = [sig.normalize(sig.PDQ, v) for v in values]
+        except sig.SignalError as exc:
+            raise Invalid(str(exc)) from None
+        out: list[list[Match]] = []
+        for value, hits in zip(clean, self.index.pdq.search(clean, self._radius()), strict=True):
+            if not hits:
+                out.append([])
+                continue
+            query = Query(pdq=value, cross=False)  # as lookup_async: the hits judged
+
+            def make(_rules: MatchRules, q: Query = query) -> Query:
+                return q
+
+            found = self._lookup(make, _Indexes(self.index, [hits]))
+            out.append(self._filter(found, banks=banks, check_enabled=True))
+        return out
 
     def lookup_fingerprint(
         self,

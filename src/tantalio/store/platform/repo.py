@@ -25,11 +25,13 @@ from tantalio.store.platform.models import (
 from tantalio.store.platform.records import (
     ApiKeyRecord,
     BankRecord,
+    BulkSegmentRecord,
     EntryRecord,
     IndexChange,
     IndexRow,
     NewEntry,
 )
+from tantalio.store.platform.repo_bulk import BulkMixin
 from tantalio.store.platform.repo_ops import OpsMixin
 
 _BATCH = 5000
@@ -84,19 +86,23 @@ def _runs(ids: Sequence[int]) -> list[tuple[int, int]]:
     return out
 
 
-class PlatformStore(OpsMixin):
+class PlatformStore(OpsMixin, BulkMixin):
     def __init__(self, url: str = db.DEFAULT_URL, *, migrate: bool = True) -> None:
         self.url = url
         self.engine = db.make_engine(url)
         if migrate:
             db.upgrade(self.engine)
         self.session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        self._bulk_indexes: dict[int, Any] = {}  # bulk segments mapped to read their hashes
+        self._bulk_seg_cache: list[BulkSegmentRecord] | None = None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        self._bulk_indexes.clear()
+        self._bulk_seg_cache = None
         self.engine.dispose()
 
     # -- banks -------------------------------------------------------------------------
@@ -196,7 +202,10 @@ class PlatformStore(OpsMixin):
                 .where(PlatformEntry.removed_at.is_(None))
                 .group_by(PlatformEntry.bank_id)
             )
-            return {int(b): int(n) for b, n in rows}
+            sizes = {int(b): int(n) for b, n in rows}
+        for b, n in self.bulk_sizes().items():
+            sizes[b] = sizes.get(b, 0) + n
+        return sizes
 
     # -- entries -----------------------------------------------------------------------
 
@@ -272,6 +281,12 @@ class PlatformStore(OpsMixin):
                         .values(removed_at=now())
                     )
                     removed += len(eids)
+            by_bank = {}
+            for eid, bid in self._bulk_tombstones(s, wanted, bank_id).items():
+                by_bank.setdefault(bid, []).append(eid)
+            for bid, eids in by_bank.items():
+                self._log(s, "remove", eids, bid)
+                removed += len(eids)
         return removed
 
     def get_entries(self, ids: Iterable[int]) -> list[EntryRecord]:
@@ -286,6 +301,9 @@ class PlatformStore(OpsMixin):
                 )
                 for e, bank_name in s.execute(q):
                     out.append(_entry(e, bank_name))
+        if len(out) < len(wanted):  # bulk entries have no row unless removed
+            found = {e.id for e in out}
+            out.extend(self.bulk_entries(i for i in wanted if i not in found))
         return out
 
     def list_entries(
