@@ -137,7 +137,8 @@ def test_mapped_load_asks_for_huge_pages(tmp_path: Path, rng: np.random.Generato
     index.save(tmp_path / "idx")
     mapped = PDQIndex.load(tmp_path / "idx", mmap=True)
     flags = _mapped_flags(tmp_path / "idx")
-    for name in ("seg0.words.npy", "seg0.order.npy", "seg0.offsets.npy", "seg0.ids.npy"):
+    for name in ("seg0.words.npy", "seg0.order.npy", "seg0.offsets.npy"):
         assert "hg" in flags[name], (name, flags)
+    assert "hg" not in flags["seg0.ids.npy"]  # read a few per hit: small pages
     queries = near(rng, hashes[7], 9)[None, :]
     assert mapped.search(queries) == index.search(queries)
