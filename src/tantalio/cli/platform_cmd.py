@@ -30,6 +30,7 @@ from pathlib import Path
 
 import typer
 
+from tantalio.cli import exits
 from tantalio.cli.rule_options import (
     FrameDistOpt,
     FramesImagesOpt,
@@ -127,7 +128,11 @@ def serve(
     else:
         os.environ.pop(RULES_ENV, None)
     url = _db(db)
-    PlatformStore(url).close()  # migrate once, before workers start
+    store = PlatformStore(url)  # migrate once, before workers start
+    try:
+        _check_bulk_segments(store)
+    finally:
+        store.close()
     os.environ[DB_ENV] = url
     if index_dir:
         os.environ["TANTALIO_PLATFORM_INDEX_DIR"] = str(index_dir)
@@ -148,6 +153,18 @@ def serve(
             log_level=log_level,
             log_config=logging_config(log_level, access=access_log),
         )
+
+
+def _check_bulk_segments(store) -> None:  # type: ignore[no-untyped-def]
+    """Refuse to serve, naming the file, when a bulk bank's index is not what the database
+    recorded (each worker checks again as it maps it)."""
+    from tantalio.platform.bulkindex import BulkIndexError, load_segment
+
+    for seg in store.bulk_segments():
+        try:
+            load_segment(seg)
+        except BulkIndexError as exc:
+            exits.fail(f"bulk bank index refused: {exc}")
 
 
 @contextmanager
@@ -385,22 +402,46 @@ def bank_import(
         [], "--trusted-key", help="Public key (PEM) for signed lists."
     ),
     allow_unsigned: bool = typer.Option(False, help="Accept an unsigned tantalio list."),
+    bulk: bool = typer.Option(
+        False,
+        "--bulk",
+        help="PDQ-only list of millions of hashes (one 64-hex hash per line, or a .npy of "
+        "(n, 4) uint64 words): stored as a memory-mapped index under --bulk-dir, no row "
+        "per hash; serving processes map it (docs/decisions/platform.md).",
+    ),
+    bulk_dir: Path | None = typer.Option(
+        None, "--bulk-dir", help="With --bulk: directory for the bank's index (required)."
+    ),
+    prebuilt_index: Path | None = typer.Option(
+        None,
+        "--prebuilt-index",
+        help="With --bulk: an index `bulk.build_dir` already built over this list (default "
+        "ids), checked and hard-linked instead of built again.",
+    ),
     db: str | None = DbOpt,
 ) -> None:
     """Import a hash list into a bank; a refused list adds nothing."""
     from tantalio.platform.imports import ImportRefused, import_file
     from tantalio.platform.service import NotFound
 
+    if bulk and bulk_dir is None:
+        exits.usage("--bulk needs --bulk-dir")
     svc = _service(db)
     try:
-        res = import_file(
-            svc,
-            name,
-            file,
-            format=format,
-            trusted_keys=[str(k) for k in trusted_key],
-            allow_unsigned=allow_unsigned,
-        )
+        if bulk:
+            from tantalio.platform.bulkbank import import_bulk
+
+            assert bulk_dir is not None
+            res = import_bulk(svc, name, file, bulk_dir, prebuilt=prebuilt_index)
+        else:
+            res = import_file(
+                svc,
+                name,
+                file,
+                format=format,
+                trusted_keys=[str(k) for k in trusted_key],
+                allow_unsigned=allow_unsigned,
+            )
     except (ImportRefused, NotFound) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -77,6 +77,7 @@ def _matches(svc: PlatformService, matches: list[Match]) -> list[dict[str, Any]]
                 "distance": m.distance,
                 "rule": m.rule,
                 "orientation": m.orientation,
+                **({"transform": m.transform} if m.transform is not None else {}),
                 **(
                     {"query_share": m.query_share, "index_share": m.index_share}
                     if m.query_share is not None
@@ -365,8 +366,12 @@ def match(
         variants = [value]
         if st == "pdq" and body.pdq_orientations:
             variants += body.pdq_orientations
-        for k, v in enumerate(variants):
-            for m in _wrap(svc.lookup, st, v, banks=banks):
+        if st == "pdq":  # the hash and its orientations: one index search
+            per_variant = _wrap(svc.lookup_pdq_many, variants, banks=banks)
+        else:
+            per_variant = [_wrap(svc.lookup, st, v, banks=banks) for v in variants]
+        for k, hits in enumerate(per_variant):
+            for m in hits:
                 if k and not svc.rules_by_id(m.bank.id).orientations:
                     continue  # an orientation variant, in a bank that matches as-is only
                 cur = found.get(m.entry_id)
@@ -407,7 +412,12 @@ async def match_upload(
         raise ApiError(400, "account and upload must be JSON objects") from None
     data = await file.read()
     fp = await run_in_threadpool(hashing.fingerprint, data, file.filename)
-    matches = svc.lookup_fingerprint(fp, orientations=orientations)
+    matches = await run_in_threadpool(svc.lookup_fingerprint, fp, orientations=orientations)
+    if not matches and fp.kind == "image" and not fp.error:
+        # local features only for what the hashes did not settle, while a bank holds them
+        matches = await run_in_threadpool(
+            svc.lookup_local, data, file.filename, orientations=orientations
+        )
     events = await run_in_threadpool(
         _record, svc, key, matches, content_ref or file.filename, acc, up, hashing.describe(fp)
     )

@@ -27,7 +27,8 @@ from numpy.typing import NDArray
 
 from tantalio.index import ExactIndex
 from tantalio.index.exact import ALGORITHM_BYTES
-from tantalio.platform.pdq_backend import PDQBackend, make_pdq_backend
+from tantalio.platform.bulkindex import LayeredPDQ
+from tantalio.platform.pdq_backend import PDQBackend, TantalioPDQ, make_pdq_backend
 from tantalio.signals.base import SignalError, check_hex
 from tantalio.signals.vpdq import parse_frames, unique_pdqs
 from tantalio.store.platform.records import IndexRow
@@ -62,7 +63,11 @@ class MatchIndex:
     """PDQ + exact + vPDQ indexes of every entry of every bank, kept current incrementally."""
 
     def __init__(self, pdq_backend: PDQBackend | None = None, min_quality: int = 0) -> None:
-        self.pdq = pdq_backend or make_pdq_backend()
+        backend = pdq_backend or make_pdq_backend()
+        # The in-memory index beside the bank's mapped bulk segments (platform/bulkindex.py).
+        self.pdq: PDQBackend = (
+            LayeredPDQ(backend, BANK_BITS) if isinstance(backend, TantalioPDQ) else backend
+        )
         self.vpdq = make_pdq_backend(fallback=True)  # frames; few, duplicates per id
         self._vpdq_frames: dict[int, int] = {}  # encoded id -> unique frame count
         self.exact = ExactIndex()

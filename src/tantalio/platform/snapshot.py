@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tantalio.index import ExactIndex, PDQIndex
+from tantalio.platform.bulkindex import LayeredPDQ
 from tantalio.platform.pdq_backend import TantalioPDQ
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def _db_tag(url: str) -> str:
 def save(service: PlatformService, directory: Path) -> None:
     """Write the snapshot; the previous one stays valid until the new one is complete."""
     directory.mkdir(parents=True, exist_ok=True)
-    pdq = service.index.pdq
+    pdq = getattr(service.index.pdq, "main", service.index.pdq)  # not the bulk segments
     if not isinstance(pdq, TantalioPDQ):
         return
     t0 = time.perf_counter()
@@ -98,7 +99,11 @@ def load(service: PlatformService, directory: Path) -> bool:
     except (OSError, ValueError) as exc:
         log.warning("ignoring damaged index snapshot: %s", exc)
         return False
-    service.index.pdq = TantalioPDQ(pdq)
+    layered = service.index.pdq
+    if isinstance(layered, LayeredPDQ):
+        layered.main = TantalioPDQ(pdq)
+    else:
+        service.index.pdq = TantalioPDQ(pdq)
     service.index.exact = exact
     for rows in service.store.iter_video_rows():
         service.index.add_rows(rows)

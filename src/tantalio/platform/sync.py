@@ -37,6 +37,7 @@ class IndexSync:
         self.loaded_at: float | None = None
         self.load_seconds = 0.0
         self.on_refresh: list = []
+        self.on_bulk: list = []  # called for a bulk segment added (op "bulk")
 
     def full_load(self) -> int:
         """Load every live entry; returns how many rows were read."""
@@ -86,6 +87,9 @@ class IndexSync:
         elif c.op == "remove":
             for rows in self.store.index_rows_in_runs([(c.first_id, c.last_id)], live_only=False):
                 self.index.remove_rows([r for r in rows if r.bank_id == c.bank_id])
+        elif c.op == "bulk":
+            for hook in self.on_bulk:
+                hook()
         else:  # pragma: no cover - written only by PlatformStore
             log.warning("unknown index change op %r at seq %d", c.op, c.seq)
 

@@ -18,8 +18,9 @@ __all__ = ["DEFAULT_URL", "alembic_config", "make_engine", "upgrade"]
 
 # SQLite's page cache per connection (KiB, as PRAGMA cache_size takes it negated). The
 # default 2 MiB made a push of 10,000 records into 1M re-read the pages of the unique
-# (agency, identity) index it had just evicted: 1.05 s of inserts, 0.44 s with 256 MiB,
-# similar with 64 MiB (docs/perf/exchange.md, run 6). Pages are only taken when used.
+# (agency, identity) index it had just evicted: a raw insert of 10,000 rows took 1.05 s with
+# it and 0.44 s with 256 MiB at load 12 (docs/perf/exchange.md, run 7); 64 MiB holds a
+# pushing agency's part of that index. Pages are only taken when used.
 SQLITE_CACHE_KIB = 65536
 
 

@@ -237,23 +237,42 @@ class ExchangeStore:
         by_identity: dict[str, dict[str, Any]] = {r["identity"]: r for r in records}
         identities = list(by_identity)
         fields = [c for c in RECORD_FIELDS if c != "identity"]
-        cols = [getattr(ExchangeRecord, c) for c in fields]
         old: dict[str, IndexRow] = {}
         unchanged = 0
-        for part in _chunks(identities):
-            for row in s.execute(
-                select(
-                    ExchangeRecord.identity, ExchangeRecord.retracted_at, *INDEX_COLUMNS, *cols
-                ).where(ExchangeRecord.agency_id == agency_id, ExchangeRecord.identity.in_(part))
-            ):
-                ident, retracted = row[0], row[1]
-                stored = dict(zip(fields, row[2 + len(INDEX_COLUMNS) :], strict=True))
-                new = by_identity[ident]
-                if retracted is None and all(stored[f] == new.get(f) for f in fields):
-                    del by_identity[ident]
-                    unchanged += 1
-                    continue
-                old[ident] = IndexRow(*row[2 : 2 + len(INDEX_COLUMNS)])  # type: ignore[arg-type]
+        # The stored ones by driver SQL with the identities as one parameter (a push's
+        # 10,000 as one array / JSON text, not 12 statements of 900 bound values).
+        param: Any
+        if self.dialect == "postgresql":
+            where, param = "= ANY(%s::text[])", identities
+            mark = "%s"
+        else:
+            where, param = "IN (SELECT value FROM json_each(?))", json.dumps(identities)
+            mark = "?"
+        found = s.connection().exec_driver_sql(
+            f"SELECT identity, retracted_at, id, agency_id, {', '.join(fields)}"
+            f" FROM exchange_records WHERE agency_id = {mark} AND identity {where}",
+            (agency_id, param),
+        )
+        for row in found:
+            ident = row[0]
+            stored = dict(zip(fields, row[4:], strict=True))
+            for f in JSON_FIELDS:
+                stored[f] = _json_value(stored[f])
+            new = by_identity[ident]
+            if row[1] is None and all(stored[f] == new.get(f) for f in fields):
+                del by_identity[ident]
+                unchanged += 1
+                continue
+            old[ident] = IndexRow(
+                row[2],
+                row[3],
+                stored["sha256"],
+                stored["sha1"],
+                stored["md5"],
+                stored["pdq"],
+                stored["pdq_quality"],
+                stored["vpdq"],
+            )
         stamp = now()
         fresh = [r for ident, r in by_identity.items() if ident not in old]
         created: list[IndexRow] = []

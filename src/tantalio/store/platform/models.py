@@ -74,6 +74,43 @@ class PlatformEntry(PlatformBase):
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
+class PlatformEntryFeatures(PlatformBase):
+    """The local features (`lf1:` text, 64 ORB keypoints) of a banked picture (issue 13),
+    kept beside the entry as the workspace's `hash_entry_features` is: the entry table,
+    read whole to load the index, stays narrow. Only content banked as a file has a row."""
+
+    __tablename__ = "platform_entry_features"
+
+    entry_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("platform_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    local_features: Mapped[str] = mapped_column(Text)
+
+
+class PlatformBulkSegment(PlatformBase):
+    """A bank's bulk-imported PDQ hashes (issue 17): entries `first_id .. first_id+count-1`
+    of `bank_id`, stored not as rows but as a memory-mapped index directory at `path`
+    (docs/decisions/platform.md, "Bulk banks"). The id range is reserved in the entries' id
+    space; a removed bulk entry gets a tombstone row in `platform_entries` (its id, hash and
+    `removed_at`), so the database stays the record of what was withdrawn."""
+
+    __tablename__ = "platform_bulk_segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(
+        ForeignKey("platform_banks.id", ondelete="CASCADE"), index=True
+    )
+    first_id: Mapped[int] = mapped_column(BigId)
+    count: Mapped[int] = mapped_column(BigId)
+    path: Mapped[str] = mapped_column(Text)
+    # What the files must look like (header digest, file sizes, sampled rows' digest):
+    # checked at every load, so a damaged or swapped directory is refused by name.
+    check: Mapped[dict[str, Any]] = mapped_column(JSON)
+    category: Mapped[int | None] = mapped_column(Integer, default=None)
+    source_list: Mapped[str | None] = mapped_column(String(256), default=None)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class PlatformIndexChange(PlatformBase):
     __tablename__ = "platform_index_changes"
 

@@ -177,3 +177,22 @@ class DeliveryRecord:
     created_at: datetime
     delivered_at: datetime | None
     attempt_log: list[AttemptRecord] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class BulkSegmentRecord:
+    """A bank's bulk-imported PDQ hashes: entries first_id .. first_id + count - 1."""
+
+    id: int
+    bank_id: int
+    first_id: int
+    count: int
+    path: str
+    check: dict[str, Any]
+    category: int | None
+    source_list: str | None
+    added_at: datetime
+
+    @property
+    def last_id(self) -> int:
+        return self.first_id + self.count - 1

@@ -20,16 +20,19 @@ from tantalio.store.platform.models import (
     PlatformApiKey,
     PlatformBank,
     PlatformEntry,
+    PlatformEntryFeatures,
     PlatformIndexChange,
 )
 from tantalio.store.platform.records import (
     ApiKeyRecord,
     BankRecord,
+    BulkSegmentRecord,
     EntryRecord,
     IndexChange,
     IndexRow,
     NewEntry,
 )
+from tantalio.store.platform.repo_bulk import BulkMixin
 from tantalio.store.platform.repo_ops import OpsMixin
 
 _BATCH = 5000
@@ -84,19 +87,23 @@ def _runs(ids: Sequence[int]) -> list[tuple[int, int]]:
     return out
 
 
-class PlatformStore(OpsMixin):
+class PlatformStore(OpsMixin, BulkMixin):
     def __init__(self, url: str = db.DEFAULT_URL, *, migrate: bool = True) -> None:
         self.url = url
         self.engine = db.make_engine(url)
         if migrate:
             db.upgrade(self.engine)
         self.session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        self._bulk_indexes: dict[int, Any] = {}  # bulk segments mapped to read their hashes
+        self._bulk_seg_cache: list[BulkSegmentRecord] | None = None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        self._bulk_indexes.clear()
+        self._bulk_seg_cache = None
         self.engine.dispose()
 
     # -- banks -------------------------------------------------------------------------
@@ -196,7 +203,10 @@ class PlatformStore(OpsMixin):
                 .where(PlatformEntry.removed_at.is_(None))
                 .group_by(PlatformEntry.bank_id)
             )
-            return {int(b): int(n) for b, n in rows}
+            sizes = {int(b): int(n) for b, n in rows}
+        for b, n in self.bulk_sizes().items():
+            sizes[b] = sizes.get(b, 0) + n
+        return sizes
 
     # -- entries -----------------------------------------------------------------------
 
@@ -272,7 +282,57 @@ class PlatformStore(OpsMixin):
                         .values(removed_at=now())
                     )
                     removed += len(eids)
+            by_bank = {}
+            for eid, bid in self._bulk_tombstones(s, wanted, bank_id).items():
+                by_bank.setdefault(bid, []).append(eid)
+            for bid, eids in by_bank.items():
+                self._log(s, "remove", eids, bid)
+                removed += len(eids)
         return removed
+
+    # -- local features of banked pictures (issue 13) ------------------------------------
+
+    def add_entry_features(self, rows: Sequence[tuple[int, str]]) -> None:
+        """Store (entry id, `lf1:` text) of entries banked as files."""
+        if not rows:
+            return
+        with self.session.begin() as s:
+            s.execute(
+                insert(PlatformEntryFeatures),
+                [{"entry_id": e, "local_features": t} for e, t in rows],
+            )
+
+    def local_features_version(self) -> tuple[int, int]:
+        """(change-feed position, feature rows): changes when an entry with local features
+        is added or any entry removed, so a serving process knows to reload them."""
+        with self.session() as s:
+            n = s.scalar(select(func.count()).select_from(PlatformEntryFeatures)) or 0
+            seq = s.scalar(select(func.max(PlatformIndexChange.seq))) or 0
+        return int(seq), int(n)
+
+    def local_feature_rows(self) -> list[tuple[int, int, str]]:
+        """(entry id, bank id, `lf1:` text) of every live entry in a live bank."""
+        with self.session() as s:
+            q = (
+                select(
+                    PlatformEntry.id, PlatformEntry.bank_id, PlatformEntryFeatures.local_features
+                )
+                .join(PlatformEntryFeatures, PlatformEntryFeatures.entry_id == PlatformEntry.id)
+                .join(PlatformBank, PlatformBank.id == PlatformEntry.bank_id)
+                .where(PlatformEntry.removed_at.is_(None), PlatformBank.deleted_at.is_(None))
+                .order_by(PlatformEntry.id)
+            )
+            return [(int(e), int(b), str(t)) for e, b, t in s.execute(q)]
+
+    def entry_local_features(self, ids: Iterable[int]) -> dict[int, str]:
+        wanted = sorted(set(ids))
+        out: dict[int, str] = {}
+        with self.session() as s:
+            for i in range(0, len(wanted), _BATCH):
+                q = select(PlatformEntryFeatures.entry_id, PlatformEntryFeatures.local_features)
+                q = q.where(PlatformEntryFeatures.entry_id.in_(wanted[i : i + _BATCH]))
+                out.update((int(e), str(t)) for e, t in s.execute(q))
+        return out
 
     def get_entries(self, ids: Iterable[int]) -> list[EntryRecord]:
         wanted = sorted(set(ids))
@@ -286,6 +346,9 @@ class PlatformStore(OpsMixin):
                 )
                 for e, bank_name in s.execute(q):
                     out.append(_entry(e, bank_name))
+        if len(out) < len(wanted):  # bulk entries have no row unless removed
+            found = {e.id for e in out}
+            out.extend(self.bulk_entries(i for i in wanted if i not in found))
         return out
 
     def list_entries(
