@@ -179,7 +179,9 @@ def _bank_pull(platform, bank: str | None, key: str | None) -> None:  # type: ig
     from tantalio.subscriptions.bank import pull_banks
 
     failed = False
-    for r in pull_banks(platform, bank, key=key):
+    from tantalio.cli.actor import cli_username
+
+    for r in pull_banks(platform, bank, key=key, actor=cli_username()):
         if r.seq > r.start_seq:
             typer.echo(
                 f"{r.bank}: applied deltas {r.start_seq + 1}-{r.seq} of list {r.list_name!r}: "
