@@ -66,13 +66,19 @@ def test_tampered_delta_is_refused_audited_and_changes_nothing(any_env: Env, tmp
     assert sub.last_seq == 1 and "modified" in (sub.last_error or "")
 
     events = _events(store)
-    assert [e.action for e in events[-3:]] == ["bank.create", "bank.pull", "bank.pull.refused"]
+    assert [e.action for e in events[-4:]] == [
+        "bank.create",
+        "bank.subscribe",
+        "bank.pull",
+        "bank.pull.refused",
+    ]
+    assert json.loads(events[-3].detail) == {"list": "worst", "source": str(folder.resolve())}
     applied, refused = (json.loads(e.detail) for e in events[-2:])
     assert applied == {"list": "worst", "from_seq": 0, "seq": 1, "added": 2, "removed": 0}
     assert refused["list"] == "worst" and refused["seq"] == 1
     assert "modified" in refused["error"]
     assert events[-1].actor == "cli:tester" and events[-1].object_id == "worst"
-    assert events[-3].actor.startswith("local:")  # the service called without an actor
+    assert events[-4].actor.startswith("local:")  # the service called without an actor
     # Names, sequence numbers, counts and errors; never the hash values themselves.
     for e in events:
         for value in (MD5, PDQ, FORGED, "a" * 32):

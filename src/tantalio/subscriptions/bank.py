@@ -55,6 +55,7 @@ def subscribe_bank(
     *,
     list_name: str | None = None,
     key: str | None = None,
+    actor: str | None = None,
 ) -> None:
     bank = platform.get_bank(bank_name)
     if bank is None:
@@ -69,7 +70,7 @@ def subscribe_bank(
         raise SubscriptionError(f"{source}: cannot tell the list's name; give --list")
     if any(s.bank_id == bank.id for s in store.subscriptions(platform)):
         raise SubscriptionError(f"bank {bank_name!r} is already subscribed to a list")
-    store.add_subscription(platform, bank.id, source, list_name, pem)
+    store.add_subscription(platform, bank.id, source, list_name, pem, actor=actor)
 
 
 def pull_banks(

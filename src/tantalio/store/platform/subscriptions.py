@@ -40,8 +40,15 @@ def _record(s: PlatformSubscription) -> SubscriptionRecord:
 
 
 def add_subscription(
-    store: PlatformStore, bank_id: int, source: str, list_name: str, trusted_key_pem: str
+    store: PlatformStore,
+    bank_id: int,
+    source: str,
+    list_name: str,
+    trusted_key_pem: str,
+    *,
+    actor: str | None = None,
 ) -> SubscriptionRecord:
+    """Feed the bank from a list, pinning its issuer's key (audited as `bank.subscribe`)."""
     with store.session.begin() as s:
         row = PlatformSubscription(
             bank_id=bank_id,
@@ -52,6 +59,15 @@ def add_subscription(
         )
         s.add(row)
         s.flush()
+        bank = s.get(PlatformBank, bank_id)
+        platform_audit.append(
+            s,
+            "bank.subscribe",
+            actor=actor,
+            object_type="bank",
+            object_id=bank.name if bank is not None else bank_id,
+            detail={"list": list_name, "source": source},
+        )
         return _record(row)
 
 
