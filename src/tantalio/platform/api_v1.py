@@ -77,6 +77,7 @@ def _matches(svc: PlatformService, matches: list[Match]) -> list[dict[str, Any]]
                 "distance": m.distance,
                 "rule": m.rule,
                 "orientation": m.orientation,
+                **({"transform": m.transform} if m.transform is not None else {}),
                 **(
                     {"query_share": m.query_share, "index_share": m.index_share}
                     if m.query_share is not None
@@ -412,7 +413,12 @@ async def match_upload(
         raise ApiError(400, "account and upload must be JSON objects") from None
     data = await file.read()
     fp = await run_in_threadpool(hashing.fingerprint, data, file.filename)
-    matches = svc.lookup_fingerprint(fp, orientations=orientations)
+    matches = await run_in_threadpool(svc.lookup_fingerprint, fp, orientations=orientations)
+    if not matches and fp.kind == "image" and not fp.error:
+        # local features only for what the hashes did not settle, while a bank holds them
+        matches = await run_in_threadpool(
+            svc.lookup_local, data, file.filename, orientations=orientations
+        )
     events = await run_in_threadpool(
         _record, svc, key, matches, content_ref or file.filename, acc, up, hashing.describe(fp)
     )

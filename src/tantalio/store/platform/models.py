@@ -75,6 +75,19 @@ class PlatformEntry(PlatformBase):
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
+class PlatformEntryFeatures(PlatformBase):
+    """The local features (`lf1:` text, 64 ORB keypoints) of a banked picture (issue 13),
+    kept beside the entry as the workspace's `hash_entry_features` is: the entry table,
+    read whole to load the index, stays narrow. Only content banked as a file has a row."""
+
+    __tablename__ = "platform_entry_features"
+
+    entry_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("platform_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    local_features: Mapped[str] = mapped_column(Text)
+
+
 class PlatformBulkSegment(PlatformBase):
     """A bank's bulk-imported PDQ hashes (issue 17): entries `first_id .. first_id+count-1`
     of `bank_id`, stored not as rows but as a memory-mapped index directory at `path`

@@ -21,6 +21,7 @@ from tantalio.store.platform.models import (
     PlatformApiKey,
     PlatformBank,
     PlatformEntry,
+    PlatformEntryFeatures,
     PlatformIndexChange,
 )
 from tantalio.store.platform.records import (
@@ -311,6 +312,50 @@ class PlatformStore(OpsMixin, BulkMixin):
                 self._log(s, "remove", eids, bid)
                 removed += len(eids)
         return removed
+
+    # -- local features of banked pictures (issue 13) ------------------------------------
+
+    def add_entry_features(self, rows: Sequence[tuple[int, str]]) -> None:
+        """Store (entry id, `lf1:` text) of entries banked as files."""
+        if not rows:
+            return
+        with self.session.begin() as s:
+            s.execute(
+                insert(PlatformEntryFeatures),
+                [{"entry_id": e, "local_features": t} for e, t in rows],
+            )
+
+    def local_features_version(self) -> tuple[int, int]:
+        """(change-feed position, feature rows): changes when an entry with local features
+        is added or any entry removed, so a serving process knows to reload them."""
+        with self.session() as s:
+            n = s.scalar(select(func.count()).select_from(PlatformEntryFeatures)) or 0
+            seq = s.scalar(select(func.max(PlatformIndexChange.seq))) or 0
+        return int(seq), int(n)
+
+    def local_feature_rows(self) -> list[tuple[int, int, str]]:
+        """(entry id, bank id, `lf1:` text) of every live entry in a live bank."""
+        with self.session() as s:
+            q = (
+                select(
+                    PlatformEntry.id, PlatformEntry.bank_id, PlatformEntryFeatures.local_features
+                )
+                .join(PlatformEntryFeatures, PlatformEntryFeatures.entry_id == PlatformEntry.id)
+                .join(PlatformBank, PlatformBank.id == PlatformEntry.bank_id)
+                .where(PlatformEntry.removed_at.is_(None), PlatformBank.deleted_at.is_(None))
+                .order_by(PlatformEntry.id)
+            )
+            return [(int(e), int(b), str(t)) for e, b, t in s.execute(q)]
+
+    def entry_local_features(self, ids: Iterable[int]) -> dict[int, str]:
+        wanted = sorted(set(ids))
+        out: dict[int, str] = {}
+        with self.session() as s:
+            for i in range(0, len(wanted), _BATCH):
+                q = select(PlatformEntryFeatures.entry_id, PlatformEntryFeatures.local_features)
+                q = q.where(PlatformEntryFeatures.entry_id.in_(wanted[i : i + _BATCH]))
+                out.update((int(e), str(t)) for e, t in s.execute(q))
+        return out
 
     def get_entries(self, ids: Iterable[int]) -> list[EntryRecord]:
         wanted = sorted(set(ids))
