@@ -1,7 +1,7 @@
 """platform audit: the platform's own hash-chained audit log (issue 11)
 
-Revision ID: 0006a
-Revises: 0005b
+Revision ID: 0007a
+Revises: 0006l
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006a"
-down_revision = "0005b"
+revision = "0007a"
+down_revision = "0006l"
 branch_labels = None
 depends_on = None
 
