@@ -148,10 +148,13 @@ def media_trimmed_rows(
 
 
 def entry_local_rows(
-    session: Session, hash_set_id: int | None = None, after_entry_id: int = 0
+    session: Session,
+    hash_set_id: int | None = None,
+    after_entry_id: int = 0,
+    ids: Sequence[int] | None = None,
 ) -> list[tuple[int, str]]:
     """(entry id, `lf1:` local features) of every entry made from a reference file (of one
-    set, above `after_entry_id`, when given)."""
+    set, above `after_entry_id`, when given; of those `ids` only, when given)."""
     q = (
         select(HashEntryFeatures.hash_entry_id, HashEntryFeatures.local_features)
         .where(HashEntryFeatures.local_features.is_not(None))
@@ -161,7 +164,23 @@ def entry_local_rows(
         q = q.join(HashEntry, HashEntry.id == HashEntryFeatures.hash_entry_id).where(
             HashEntry.hash_set_id == hash_set_id, HashEntry.id > after_entry_id
         )
-    return [(int(eid), str(text)) for eid, text in session.execute(q)]
+    if ids is None:
+        return [(int(eid), str(text)) for eid, text in session.execute(q)]
+    out: list[tuple[int, str]] = []
+    for part in chunks(sorted(set(ids)), 5000):
+        sub = q.where(HashEntryFeatures.hash_entry_id.in_(part))
+        out += [(int(eid), str(text)) for eid, text in session.execute(sub)]
+    return out
+
+
+def entry_local_ids(session: Session) -> list[int]:
+    """Ids of the entries that have local features, ascending."""
+    q = (
+        select(HashEntryFeatures.hash_entry_id)
+        .where(HashEntryFeatures.local_features.is_not(None))
+        .order_by(HashEntryFeatures.hash_entry_id)
+    )
+    return [int(eid) for eid in session.scalars(q)]
 
 
 def unmatched_pictures(session: Session) -> list[tuple[int, str]]:

@@ -61,7 +61,7 @@ class IngestRun:
     @property
     def notes(self) -> list[str]:
         """About the run as a whole (`IngestReport.messages`)."""
-        return list(self.executor.notes) + self.closing_notes
+        return list(self.executor.notes) + self.indexes.local_problems + self.closing_notes
 
     def _wants_local_features(self) -> bool:
         """Workers extract local features only when they can match something."""

@@ -364,20 +364,11 @@ class Matcher:
     def __init__(self, indexes: WorkspaceIndexes) -> None:
         self.indexes = indexes
         self._videos: EntryVideos | None = None
-        self._local: LocalIndex | None = None
-        self._local_loaded = False
 
     def _local_index(self, session: Session) -> LocalIndex | None:
-        """The reference files' local features (loaded once per run; None when none)."""
-        if not self._local_loaded:
-            from tantalio.localfeat.index import LocalIndex
-            from tantalio.localfeat.record import decode
-
-            rows = store.entry_local_rows(session)
-            refs = [decode(text) for _, text in rows]
-            self._local = LocalIndex(refs, [eid for eid, _ in rows]) if rows else None
-            self._local_loaded = True
-        return self._local
+        """The reference files' local features (the workspace's persisted index, brought in
+        step with the database once per run; None when none)."""
+        return self.indexes.local(session)
 
     def _local_rows(
         self, session: Session, local: dict[int, list[str]], settled: set[int]
