@@ -2,7 +2,7 @@
 
 One command (a benign suite: the corpus when given, generated images otherwise):
 
-    .venv/bin/python bench/bench_copies.py --corpus /work/corpus [--scale 100000]
+    .venv/bin/python bench/bench_copies.py --corpus /work/corpus [--scale 100000,1000000]
 
 Phases, all in one run so the anchor and tantalio see the same files:
 1. the suite (bench/copy_suite.py): originals become references (fingerprinted as a hash set
@@ -16,10 +16,12 @@ Phases, all in one run so the anchor and tantalio see the same files:
 3. recall per edit at that point: the anchor (PDQ in 8 orientations at 31, what HMA and
    tantalio did before), + pdq-trimmed, + local features (signals.lookup, as triage and the
    platform call it); false matches over copies and distractors;
-4. with --scale N: an index of N references (real ORB features of distinct crops of the
-   suite's pictures, repeated with random bit noise past the number extracted), its memory,
-   build time and queries/s on the machine's cores with verification, and the recall of the
-   suite's copies among them.
+4. with --scale N[,N...]: the bag-of-binary-words index of N references: the suite's
+   originals and N - 40 references that behave like distinct pictures (64 real ORB
+   descriptors of other benign pictures each, bits lightly flipped, random positions), saved
+   and opened memory-mapped; its disk size, the RSS of a query process, build time,
+   queries/s on one process per core with verification, the recall of the suite's copies
+   among them, false matches, and PDQ alone at the same N (the anchor).
 Prints markdown; --out writes it (docs/perf/local-features.md).
 """
 
@@ -46,7 +48,14 @@ from tantalio.fingerprint.record import Fingerprint  # noqa: E402
 from tantalio.index import PDQIndex  # noqa: E402
 from tantalio.localfeat import calibration  # noqa: E402
 from tantalio.localfeat.extract import features  # noqa: E402
-from tantalio.localfeat.index import K_NEAREST, LocalIndex, one_to_one  # noqa: E402
+from tantalio.localfeat.index import (  # noqa: E402
+    K_NEAREST,
+    SHORTLIST,
+    SOFT,
+    LocalIndex,
+    RefArrays,
+    one_to_one,
+)
 from tantalio.localfeat.record import Features, decode  # noqa: E402
 from tantalio.localfeat.verify import verify  # noqa: E402
 from tantalio.signals import MatchRules  # noqa: E402
@@ -129,12 +138,17 @@ def main() -> None:
     ap.add_argument(
         "--fmp", type=float, default=1e-6, help="false-match probability per query at 1M"
     )
-    ap.add_argument("--scale", type=int, default=0, help="references in the scale phase")
     ap.add_argument(
-        "--extracted", type=int, default=4000, help="real references extracted for --scale"
+        "--scale",
+        type=lambda v: [int(x) for x in v.split(",") if x],
+        default=[],
+        help="references in the scale phase (comma-separated for several, e.g. 100000,1000000)",
     )
-    ap.add_argument("--nlist", type=int, default=None, help="IVF cells for --scale")
-    ap.add_argument("--nprobe", type=int, default=16, help="IVF cells searched for --scale")
+    ap.add_argument(
+        "--pool", type=int, default=600, help="benign pictures whose descriptors --scale draws"
+    )
+    ap.add_argument("--words", type=int, default=None, help="vocabulary size for --scale")
+    ap.add_argument("--workdir", type=Path, default=None, help="where the --scale index is saved")
     ap.add_argument("--scale-only", action="store_true", help="skip the model and recall phases")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
@@ -150,8 +164,9 @@ def main() -> None:
     say()
     corpus = f" --corpus {args.corpus}" if args.corpus else ""
     scale = (
-        f" --scale {args.scale} --nlist {args.nlist} --nprobe {args.nprobe} --extracted"
-        f" {args.extracted}{' --scale-only' if args.scale_only else ''}"
+        f" --scale {','.join(map(str, args.scale))} --pool {args.pool}"
+        f"{f' --words {args.words}' if args.words else ''}"
+        f"{' --scale-only' if args.scale_only else ''}"
         if args.scale
         else ""
     )
@@ -176,6 +191,7 @@ def main() -> None:
     for d in suite.distractors:
         distractors.append(fingerprint_bytes(cs.encode(d, quality=92), "d.jpg", QUERY))
     ref_feats = [decode(fp.extra["local_features"]) for fp in refs]
+    args.distractor_fps = distractors
 
     if args.scale_only:
         rules = MatchRules()
@@ -295,6 +311,74 @@ def _fields(q: Query) -> dict[str, Any]:
     return {k: getattr(q, k) for k in q.__slots__}  # type: ignore[attr-defined]
 
 
+def descriptor_pool(suite: cs.Suite, pictures: int, rng: np.random.Generator) -> np.ndarray:
+    """Real ORB descriptors (400 keypoints each) of many benign pictures distinct from the
+    suite's originals: the suite's distractors, generated textures and scenes of other
+    seeds, and crops of them at many offsets and scales."""
+    sources = list(suite.distractors)
+    k = 0
+    while len(sources) < max(40, pictures // 4):
+        sources.append(cs.texture(91_000 + k) if k % 2 else cs.scene(93_000 + k, 800, 600))
+        k += 1
+    out = []
+    for i in range(pictures):
+        im = sources[i % len(sources)]
+        w, h = im.size
+        if i >= len(sources):  # a crop at a random offset and scale, resized
+            f = float(rng.uniform(0.3, 0.9))
+            cw, ch = int(w * f), int(h * f)
+            x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+            im = im.crop((x0, y0, x0 + cw, y0 + ch))
+            s = float(rng.uniform(0.6, 1.4))
+            im = im.resize((max(64, int(cw * s)), max(64, int(ch * s))))
+            w, h = im.size
+        out.append(features(np.asarray(im.convert("L")), w, h, 400).descriptors)
+    return np.concatenate(out)
+
+
+def fake_references(n: int, pool: np.ndarray, rng: np.random.Generator, first_id: int) -> RefArrays:
+    """`n` references that behave like distinct pictures for the index: 64 descriptors each
+    drawn from the pool with ~6 % of their bits flipped (so they share words with real
+    pictures at realistic rates), at random positions (so they never verify)."""
+    masks = np.packbits((rng.random((4096, 256)) < 0.06).astype(np.uint8), axis=1)
+    m = n * 64
+    desc = np.empty((m, 32), np.uint8)
+    step = 1 << 22
+    for lo in range(0, m, step):
+        k = min(step, m - lo)
+        desc[lo : lo + k] = pool[rng.integers(0, len(pool), k)] ^ masks[rng.integers(0, 4096, k)]
+    fh = rng.choice(np.array([288, 341, 384, 512], np.float32), n)
+    xy = (rng.random((m, 2), dtype=np.float32) * np.float32(511)).astype(np.float32)
+    xy[:, 1] *= np.repeat(fh / 512, 64)
+    scale = np.full(n, 2.0, np.float32)
+    size = np.stack([np.full(n, 1024), (fh * 2).astype(np.int64)], axis=1)
+    return RefArrays(
+        np.arange(first_id, first_id + n, dtype=np.int64),
+        np.full(n, 64, np.int64),
+        desc,
+        xy,
+        size,
+        scale,
+    )
+
+
+_WORKER_INDEX: LocalIndex | None = None
+
+
+def _query(item: tuple[int, list[Features]]) -> tuple[int, int, int, float]:
+    """(copy number, best ref or -1, matches, cpu seconds) in a worker process."""
+    assert _WORKER_INDEX is not None
+    t = time.process_time()
+    found = _WORKER_INDEX.search(item[1], 22, references=ONE_MILLION)
+    return item[0], found[0].ref if found else -1, len(found), time.process_time() - t
+
+
+def _rss(_: int) -> int:
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
 def scale_phase(
     args: Any,
     suite: cs.Suite,
@@ -303,64 +387,157 @@ def scale_phase(
     rules: MatchRules,
     say: Any,
 ) -> None:
-    from concurrent.futures import ThreadPoolExecutor
 
     rng = np.random.default_rng(5)
-    sources = suite.originals + suite.distractors
     t = time.time()
-    real: list[Features] = []
-    while len(real) < min(args.extracted, args.scale - len(refs)):
-        im = sources[int(rng.integers(0, len(sources)))]
-        w, h = im.size
-        f = float(rng.uniform(0.35, 0.7))
-        cw, ch = int(w * f), int(h * f)
-        x0, y0 = int(rng.integers(0, w - cw)), int(rng.integers(0, h - ch))
-        part = np.asarray(im.crop((x0, y0, x0 + cw, y0 + ch)).convert("L"))
-        real.append(features(part, cw, ch))
-    extract_s = time.time() - t
-    feats = [decode(fp.extra["local_features"]) for fp in refs] + real
-    while len(feats) < args.scale:  # the real ones again, with 8 % of their bits flipped
-        base = real[int(rng.integers(0, len(real)))]
-        bits = np.unpackbits(base.descriptors, axis=1)
-        bits ^= (rng.random(bits.shape) < 0.08).astype(np.uint8)
-        noisy = np.packbits(bits, axis=1)
-        feats.append(Features(base.width, base.height, base.scale, base.xy, noisy))
-    n_desc = sum(len(f) for f in feats)
+    pool = descriptor_pool(suite, args.pool, rng)
+    pool_s = time.time() - t
+    for n in args.scale:
+        one_scale(args, n, pool, pool_s, copies, refs, say)
+
+
+def one_scale(
+    args: Any,
+    n: int,
+    pool: np.ndarray,
+    pool_s: float,
+    copies: list[Any],
+    refs: list[Fingerprint],
+    say: Any,
+) -> None:
+    import multiprocessing
+    import shutil
+    import tempfile
+
+    global _WORKER_INDEX
+    rng = np.random.default_rng(n)
+    real = RefArrays.of([decode(fp.extra["local_features"]) for fp in refs])
+    n_fake = max(0, n - len(refs))
     t = time.time()
-    index = LocalIndex(feats, nlist=args.nlist, nprobe=args.nprobe)
+    fake = fake_references(n_fake, pool, rng, len(refs))
+    gen_s = time.time() - t
+    both = RefArrays(
+        np.concatenate([real.ids, fake.ids]),
+        np.concatenate([real.counts, fake.counts]),
+        np.concatenate([real.descriptors, fake.descriptors]),
+        np.concatenate([real.xy, fake.xy]),
+        np.concatenate([real.size, fake.size]),
+        np.concatenate([real.scale, fake.scale]),
+    )
+    del fake
+    print(f"[{n}] references generated in {gen_s:.0f} s; building", file=sys.stderr, flush=True)
+    load_before = load()
+    t = time.time()
+    built = LocalIndex.from_arrays(both, words=args.words)
     build_s = time.time() - t
-    del feats
+    print(f"[{n}] built in {build_s:.0f} s", file=sys.stderr, flush=True)
+    n_desc = built.keypoints
+    del both
+    workdir = Path(tempfile.mkdtemp(prefix="lfindex-", dir=args.workdir))
+    try:
+        t = time.time()
+        built.save(workdir)
+        save_s = time.time() - t
+        words = len(built.vocab or [])
+        del built
+        disk = sum(f.stat().st_size for f in workdir.iterdir())
+        t = time.time()
+        index = LocalIndex.load(workdir)  # memory-mapped, as a workspace opens it
+        load_s = time.time() - t
+        _WORKER_INDEX = index
+        items = [(i, variants(fp)) for i, (_, fp) in enumerate(copies)]
+        d_items = [
+            (-1 - i, [decode(v) for v in _query_variants(fp)])
+            for i, fp in enumerate(args.distractor_fps)
+        ]
+        cores = os.cpu_count() or 1
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(cores) as workers:
+            workers.map(_query, items[: 2 * cores])  # warm: page in the vocabulary
+            t = time.perf_counter()
+            results = workers.map(_query, items, chunksize=4)
+            wall = time.perf_counter() - t
+            d_results = workers.map(_query, d_items, chunksize=4)
+            rss = max(workers.map(_rss, range(cores)))
+        qps = len(items) / wall
+        cpu_ms = np.array([r[3] for r in results]) * 1e3
+        hits = sum(1 for (i, best, _, _) in results if best == copies[i][0].original)
+        false = [
+            (copies[i][0].transform, best)
+            for (i, best, _, _) in results
+            if best >= 0 and best != copies[i][0].original
+        ]
+        false += [("distractor", best) for (_, best, _, _) in d_results if best >= 0]
+        per_transform: dict[str, list[int]] = collections.defaultdict(list)
+        for i, best, _, _ in results:
+            c = copies[i][0]
+            per_transform[c.transform].append(int(best == c.original))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    say()
+    say(
+        f"## Scale: {n:,} references ({n_desc:,} descriptors; load before build"
+        f" {load_before}, after queries {load()})"
+    )
+    say()
+    say(
+        f"The suite's {len(refs)} originals are real references; the other {n_fake:,} behave"
+        f" like distinct pictures for the index: 64 descriptors each drawn from a pool of"
+        f" {len(pool):,} real ORB descriptors of {args.pool} benign pictures (the suite's"
+        f" distractors, other generated textures and scenes, crops of them at many offsets"
+        f" and scales; extracted in {pool_s:.0f} s) with 6 % of their bits flipped, at random"
+        f" positions (generated in {gen_s:.0f} s). Bag-of-binary-words index: {words:,} words,"
+        f" shortlist {SHORTLIST}, soft assignment {SOFT}; built in {build_s:.0f} s, saved in"
+        f" {save_s:.0f} s, opened memory-mapped in {load_s:.1f} s. Queries: the suite's"
+        f" {len(items)} copies (local features only: picture, mirror, trimmed picture), on"
+        f" {cores} processes, verification included; then its {len(d_items)} distractors."
+    )
+    say()
+    say(
+        "| references | index on disk | per reference | RSS of a query process |"
+        " queries/s | CPU ms per query (mean / p95) | recall | false matches |"
+    )
+    say("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    say(
+        f"| {n:,} | {disk / 2**20:.0f} MiB | {disk / n:.0f} B |"
+        f" {rss / 2**20:.0f} MiB | {qps:.1f} | {cpu_ms.mean():.1f} /"
+        f" {np.percentile(cpu_ms, 95):.1f} | {hits / len(items):.3f} | {len(false)} {false[:5]} |"
+    )
+    try:
+        anchor = pdq_anchor(n, refs, copies, rng)
+        say(f"| PDQ only (anchor, same {n:,}) | | | | {anchor[0]:.0f} | | {anchor[1]:.3f} | |")
+    except (ValueError, MemoryError) as exc:
+        say(f"| PDQ only (anchor) | failed: {exc} | | | | | | |")
+    import resource
 
-    def one(item: tuple[Any, Fingerprint]) -> bool:
-        c, fp = item
-        found = index.search(variants(fp), rules.local_min_inliers, references=ONE_MILLION)
-        return bool(found) and found[0].ref == c.original
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    say()
+    say(f"Peak RSS of the bench process so far (suite pictures included): {peak:.1f} GiB.")
+    say(
+        "Recall per edit among them: "
+        + ", ".join(f"{k} {np.mean(v):.2f}" for k, v in per_transform.items())
+        + "."
+    )
 
-    cores = os.cpu_count() or 1
+
+def _query_variants(fp: Fingerprint) -> list[str]:
+    return [fp.extra["local_features"], *fp.extra.get("local_features_variants", [])]
+
+
+def pdq_anchor(
+    n: int, refs: list[Fingerprint], copies: list[Any], rng: np.random.Generator
+) -> tuple[float, float]:
+    """PDQ-only at the same number of references: (queries/s in 8 orientations, recall)."""
+    hashes = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+    index = PDQIndex.build_from(np.arange(len(refs), n + len(refs)), hashes)
+    index.add(list(range(len(refs))), [fp.pdq or "0" * 64 for fp in refs])
+    groups = [fp.pdq_orientations or [fp.pdq] for _, fp in copies if fp.pdq]
     t = time.perf_counter()
-    with ThreadPoolExecutor(cores) as pool:  # faiss and OpenCV release the GIL
-        hits = sum(pool.map(one, copies))
-    qps = len(copies) / (time.perf_counter() - t)
-    mem = index.memory_bytes()
-    per_ref = mem / len(index)
-    say()
-    say(f"## Scale: {len(index):,} references ({n_desc:,} descriptors; load {load()})")
-    say()
-    say(
-        f"{len(real)} references are real ORB features of distinct crops of the suite's"
-        f" pictures (extracted in {extract_s:.0f} s), the rest those again with 8 % of their"
-        f" bits flipped; faiss {type(index.index).__name__} (nlist {args.nlist}, nprobe"
-        f" {args.nprobe}), built in {build_s:.0f} s; queries"
-        f" are the suite's {len(copies)} copies (local features only), {cores} threads."
-    )
-    say()
-    say("| references | index memory | per reference | queries/s | recall |")
-    say("|---:|---:|---:|---:|---:|")
-    say(
-        f"| {len(index):,} | {mem / 2**20:.0f} MiB | {per_ref:.0f} B | {qps:.1f} |"
-        f" {hits / len(copies):.3f} |"
-    )
-    say(f"| 1,000,000 (linear) | {per_ref * ONE_MILLION / 2**30:.2f} GiB | {per_ref:.0f} B | | |")
+    found = index.search_orientations_many(groups)
+    qps = len(groups) / (time.perf_counter() - t)
+    good = [c.original for c, fp in copies if fp.pdq]
+    hits = sum(1 for g, f in zip(good, found, strict=True) if any(r == g for r, _, _ in f))
+    return qps, hits / len(copies)
 
 
 if __name__ == "__main__":

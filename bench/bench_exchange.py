@@ -181,7 +181,7 @@ def http_queries(
                 for p in range(pos, min(n_q, pos + batch * 8), batch)
             ]
             i = 0
-            while time.perf_counter() < stop:
+            while i == 0 or time.perf_counter() < stop:  # at least one batch each
                 body = {"queries": prepared[i % len(prepared)]}
                 i += 1
                 t0 = time.perf_counter()
@@ -247,10 +247,13 @@ def http_push(url: str, token: str, data: Data, n: int, rng: np.random.Generator
     created = 0
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=600) as c:
         t0 = time.perf_counter()
+        slowest = 0.0
         for a in range(0, n, 10_000):
+            t1 = time.perf_counter()
             r = c.post("/v1/records", json={"records": records[a : a + 10_000]})
             r.raise_for_status()
             created += r.json()["created"]
+            slowest = max(slowest, time.perf_counter() - t1)
         wall = time.perf_counter() - t0
         while c.get("/v1/status").json().get("pending_fanout"):
             time.sleep(0.5)
@@ -261,6 +264,7 @@ def http_push(url: str, token: str, data: Data, n: int, rng: np.random.Generator
         "seconds": wall,
         "per_s": n / wall,
         "settled_s": settled,
+        "slowest_request_s": slowest,
     }
 
 
@@ -271,7 +275,7 @@ def inprocess(data: Data, batch: int, seconds: float, orientations: int) -> dict
     ids = np.arange(data.n, dtype=np.int64)
     t0 = time.perf_counter()
     pdq = PDQIndex.build_from(ids, data.pdq)
-    exact = ExactIndex.build_from(ids, hexes(data.sha), "sha256")
+    exact = ExactIndex.build_from(ids, data.sha, "sha256")
     build = time.perf_counter() - t0
     rng = np.random.default_rng(SEED)
     out: dict[str, Any] = {"build_s": build}
@@ -296,7 +300,9 @@ def inprocess(data: Data, batch: int, seconds: float, orientations: int) -> dict
     return out
 
 
-def start_server(db: str, key: Path, log: Path) -> tuple[subprocess.Popen[bytes], str, float]:
+def start_server(
+    db: str, key: Path, log: Path, index_dir: Path
+) -> tuple[subprocess.Popen[bytes], str, float]:
     port = free_port()
     cmd = [
         sys.executable,
@@ -312,9 +318,11 @@ def start_server(db: str, key: Path, log: Path) -> tuple[subprocess.Popen[bytes]
         str(key),
         "--log-level",
         "warning",
+        "--index-dir",
+        str(index_dir),
     ]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
     url = f"http://127.0.0.1:{port}"
     while True:
         try:
@@ -324,6 +332,20 @@ def start_server(db: str, key: Path, log: Path) -> tuple[subprocess.Popen[bytes]
             if proc.poll() is not None:
                 raise SystemExit(f"exchange serve exited: {log.read_text()[-3000:]}") from None
             time.sleep(0.5)
+
+
+def index_status(url: str, token: str) -> dict[str, Any]:
+    r = httpx.get(f"{url}/v1/status", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    r.raise_for_status()
+    return dict(r.json()["index"])
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> float:
+    """SIGTERM; seconds until the process is gone (it saves the snapshot if changed)."""
+    t0 = time.perf_counter()
+    proc.terminate()
+    proc.wait(600)
+    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -340,52 +362,125 @@ def main() -> None:
         "--db", default=None, help="exchange database URL (default: a temporary SQLite file)"
     )
     ap.add_argument("--write", type=Path, default=None, help="write the table (markdown) here")
+    ap.add_argument(
+        "--push-only",
+        action="store_true",
+        help="load, start and measure the push alone (no query phases, no in-process anchor)",
+    )
+    ap.add_argument(
+        "--reuse-db",
+        default=None,
+        metavar="URL",
+        help="an exchange database a run with the same --records (and seed) already loaded: "
+        "skip the bulk load (the hashes are regenerated from the seed)",
+    )
+    ap.add_argument(
+        "--index-dir",
+        type=Path,
+        default=None,
+        help="the server's index snapshot directory (default: a temporary one)",
+    )
+    ap.add_argument(
+        "--skip-rebuild",
+        action="store_true",
+        help="with --reuse-db and a snapshot in --index-dir: start from it only (no full "
+        "rebuild start)",
+    )
     args = ap.parse_args()
+    if args.reuse_db:
+        args.db = args.reuse_db
 
     from tantalio.exchange.admin import create_agency
 
-    res: dict[str, Any] = {"args": vars(args) | {"write": str(args.write)}, "load_before": load()}
+    res: dict[str, Any] = {
+        "args": vars(args) | {"write": str(args.write), "index_dir": str(args.index_dir)},
+        "load_before": load(),
+    }
     rng = np.random.default_rng(SEED)
     tmp = Path(tempfile.mkdtemp(prefix="tantalio-bench-exchange-"))
     db = args.db or f"sqlite:///{tmp / 'exchange.db'}"
     print(f"generating {args.records:,} records ...", flush=True)
     data = Data(args.records, args.agencies, 40_000, rng)
-    tokens = []
-    ids = []
-    for a in range(args.agencies):
-        token, agency, _ = create_agency(
-            db, f"agency-{a:02d}", "DE", "bench", ["push", "query"], 1e6, 10**6
+    run = time.strftime("%Y%m%d%H%M%S")
+    if args.reuse_db:
+        from tantalio.store.exchange import ExchangeStore
+
+        store = ExchangeStore(db)
+        stored = store.count_records()
+        store.close()
+        if stored < args.records:
+            raise SystemExit(f"--reuse-db holds {stored:,} records, fewer than --records")
+        print(f"reusing {db.split('@')[-1]} ({stored:,} records)", flush=True)
+        res["db_load_s"] = None
+        res["stored"] = stored
+    else:
+        ids = []
+        for a in range(args.agencies):
+            _, agency, _ = create_agency(
+                db, f"agency-{a:02d}", "DE", "bench", ["push", "query"], 1e6, 10**6
+            )
+            ids.append(agency.id)
+        print("bulk load ...", flush=True)
+        res["db_load_s"] = bulk_load(db, data, ids)
+        res["stored"] = args.records
+    # New asking and pushing agencies each run (a reused database keeps the old ones).
+    pusher, _, _ = create_agency(db, f"pusher-{run}", "FR", "bench", ["push", "query"], 1e6, 10**6)
+    asker, _, _ = create_agency(db, f"asker-{run}", "NL", "bench", ["query"], 1e6, 10**6)
+
+    if not args.push_only:
+        print("workspace index in-process ...", flush=True)
+        res["inproc"] = inprocess(data, args.batch, args.seconds, 8)
+        print(f"  {res['inproc']}", flush=True)
+
+    index_dir = args.index_dir or tmp / "index"
+    key, log = tmp / "signing.pem", tmp / "serve.log"
+    if not (args.skip_rebuild and (index_dir / "snapshot.json").exists()):
+        import shutil
+
+        shutil.rmtree(index_dir, ignore_errors=True)
+        print("starting exchange serve (no snapshot: full rebuild) ...", flush=True)
+        proc, url, res["start_rebuild_s"] = start_server(db, key, log, index_dir)
+        res["rss_rebuild_mb"] = rss_mb(proc.pid)
+        res["load_rebuild_s"] = index_status(url, asker)["load_s"]
+        t0 = time.perf_counter()
+        while not index_status(url, asker)["snapshot_saved"]:
+            time.sleep(0.5)
+        res["snapshot_save_s"] = time.perf_counter() - t0
+        res["snapshot_mb"] = sum(f.stat().st_size for f in index_dir.rglob("*")) / 2**20
+        res["stop_rebuild_s"] = stop_server(proc)
+        print(
+            f"  ready in {res['start_rebuild_s']:.1f} s, RSS {res['rss_rebuild_mb']:,.0f} MiB;"
+            f" snapshot ({res['snapshot_mb']:,.0f} MiB) saved {res['snapshot_save_s']:.1f} s"
+            " after ready",
+            flush=True,
         )
-        tokens.append(token)
-        ids.append(agency.id)
-    pusher, _, _ = create_agency(db, "pusher", "FR", "bench", ["push", "query"], 1e6, 10**6)
-    asker, _, _ = create_agency(db, "asker", "NL", "bench", ["query"], 1e6, 10**6)
-    print("bulk load ...", flush=True)
-    res["db_load_s"] = bulk_load(db, data, ids)
-
-    print("workspace index in-process ...", flush=True)
-    res["inproc"] = inprocess(data, args.batch, args.seconds, 8)
-    print(f"  {res['inproc']}", flush=True)
-
-    print("starting exchange serve ...", flush=True)
-    proc, url, res["start_s"] = start_server(db, tmp / "signing.pem", tmp / "serve.log")
+    print("starting exchange serve (from the snapshot) ...", flush=True)
+    proc, url, res["start_s"] = start_server(db, key, log, index_dir)
+    status = index_status(url, asker)
+    res["index_source"], res["load_snapshot_s"] = status["source"], status["load_s"]
     try:
         res["rss_mb"] = rss_mb(proc.pid)
-        print(f"  ready in {res['start_s']:.1f} s, RSS {res['rss_mb']:,.0f} MiB", flush=True)
-        res["http_1"] = http_queries(
-            url, asker, data, args.batch, args.connections, args.seconds, 1
+        print(
+            f"  ready in {res['start_s']:.1f} s ({res['index_source']}), RSS "
+            f"{res['rss_mb']:,.0f} MiB",
+            flush=True,
         )
-        print(f"  queries (1 orientation): {res['http_1']}", flush=True)
-        res["http_8"] = http_queries(
-            url, asker, data, args.batch, args.connections, args.seconds, 8
-        )
-        print(f"  queries (8 orientations): {res['http_8']}", flush=True)
-        res["push"] = http_push(url, pusher, data, args.push, rng)
-        print(f"  push: {res['push']}", flush=True)
+        if not args.push_only:
+            res["http_1"] = http_queries(
+                url, asker, data, args.batch, args.connections, args.seconds, 1
+            )
+            print(f"  queries (1 orientation): {res['http_1']}", flush=True)
+            res["http_8"] = http_queries(
+                url, asker, data, args.batch, args.connections, args.seconds, 8
+            )
+            print(f"  queries (8 orientations): {res['http_8']}", flush=True)
+            res["rss_queries_mb"] = rss_mb(proc.pid)
+        if args.push:
+            res["push"] = http_push(url, pusher, data, args.push, rng)
+            print(f"  push: {res['push']}", flush=True)
         res["rss_after_mb"] = rss_mb(proc.pid)
     finally:
-        proc.terminate()
-        proc.wait(60)
+        res["stop_s"] = stop_server(proc)
     res["load_after"] = load()
     table = render(res)
     print(table)
@@ -396,29 +491,49 @@ def main() -> None:
 
 def render(r: dict[str, Any]) -> str:
     a = r["args"]
-    ip, h1, h8, push = r["inproc"], r["http_1"], r["http_8"], r["push"]
+    if a.get("push_only"):
+        return render_push(r)
+    ip, h1, h8, push = r["inproc"], r["http_1"], r["http_8"], r.get("push")
+    load_s = r["db_load_s"]
     rows = [
         (
             "records at the exchange",
-            f"{a['records']:,} ({a['agencies']} agencies, 1% planted near pairs)",
+            f"{r['stored']:,} ({a['agencies']} agencies, 1% planted near pairs)",
             f"{a['records']:,} hashes",
         ),
-        ("bulk load into the database", f"{r['db_load_s']:.1f} s", "—"),
         (
-            "start until serving (index load)",
-            f"{r['start_s']:.1f} s, RSS {r['rss_mb']:,.0f} MiB",
-            f"index build {ip['build_s']:.1f} s",
+            "bulk load into the database",
+            f"{load_s:.1f} s" if load_s is not None else "reused (--reuse-db)",
+            "—",
+        ),
+    ]
+    if "start_rebuild_s" in r:
+        rows += [
+            (
+                "start, no snapshot (full rebuild from the database)",
+                f"{r['start_rebuild_s']:.1f} s (index load {r['load_rebuild_s']:.1f} s), RSS "
+                f"{r['rss_rebuild_mb']:,.0f} MiB; snapshot "
+                f"({r['snapshot_mb']:,.0f} MiB) saved {r['snapshot_save_s']:.1f} s later",
+                f"index build {ip['build_s']:.1f} s",
+            )
+        ]
+    rows += [
+        (
+            "start from the snapshot until serving (process start, imports included)",
+            f"**{r['start_s']:.1f} s** (index load {r['load_snapshot_s']:.1f} s, from "
+            f"{r['index_source']}), RSS {r['rss_mb']:,.0f} MiB",
+            "—",
         ),
         (
             f"queries/s, batches of {a['batch']} (SHA-256 + PDQ), 1 orientation",
             f"**{h1['qps']:,.0f}** over HTTP (p50 {h1['p50_ms']:.0f} ms, "
             f"p99 {h1['p99_ms']:.0f} ms a batch, {h1['queries']:,} queries)",
-            f"{ip['qps_1']:,.0f} in-process",
+            f"{ip['qps_1']:,.0f} in-process (exchange/anchor {h1['qps'] / ip['qps_1']:.2f})",
         ),
         (
             "the same, 8 PDQ orientations a query",
             f"**{h8['qps']:,.0f}** over HTTP (p50 {h8['p50_ms']:.0f} ms a batch)",
-            f"{ip['qps_8']:,.0f} in-process",
+            f"{ip['qps_8']:,.0f} in-process (exchange/anchor {h8['qps'] / ip['qps_8']:.2f})",
         ),
         (
             "recall of planted near-duplicates (≤ 31)",
@@ -426,22 +541,31 @@ def render(r: dict[str, Any]) -> str:
             "—",
         ),
         ("hits for random queries (expected 0)", f"{h1['false'] + h8['false']}", "—"),
-        (
-            f"push of {push['records']:,} records over HTTP (10,000 a request)",
-            f"**{push['seconds']:.1f} s** ({push['per_s']:,.0f} records/s; "
-            f"{push['created']:,} created)",
-            "—",
-        ),
-        (
-            "… until its PDQ fan-out (feed rows, links) is done",
-            f"{push['settled_s']:.1f} s",
-            "—",
-        ),
-        ("server RSS after the push", f"{r['rss_after_mb']:,.0f} MiB", "—"),
+        ("server RSS after the queries", f"{r['rss_queries_mb']:,.0f} MiB", "—"),
     ]
+    if push:
+        rows += [
+            (
+                f"push of {push['records']:,} records over HTTP (10,000 a request)",
+                f"**{push['seconds']:.1f} s** ({push['per_s']:,.0f} records/s; "
+                f"{push['created']:,} created)",
+                "—",
+            ),
+            (
+                "… until its PDQ fan-out (feed rows, links) is done",
+                f"{push['settled_s']:.1f} s",
+                "—",
+            ),
+            ("server RSS after the push", f"{r['rss_after_mb']:,.0f} MiB", "—"),
+        ]
+    rows.append(
+        ("stop (SIGTERM; saves the snapshot if records changed)", f"{r['stop_s']:.1f} s", "—")
+    )
+    db = a["db"]
     lines = [
-        f"`.venv/bin/python bench/bench_exchange.py --records {a['records']} --push {a['push']}`"
-        f" — database: {'SQLite' if not a['db'] else a['db'].split(':')[0]},"
+        f"`.venv/bin/python bench/bench_exchange.py --records {a['records']} --push {a['push']}"
+        f"{' --reuse-db …' if a['reuse_db'] else ''}`"
+        f" — database: {'SQLite' if not db else db.split(':')[0]},"
         f" {a['connections']} client connections on 127.0.0.1,"
         f" load average before {r['load_before']}, after {r['load_after']} (2 shared cores).",
         "",
@@ -449,6 +573,38 @@ def render(r: dict[str, Any]) -> str:
         "| workspace index in-process (PDQIndex + ExactIndex) |",
         "|---|---|---|",
         *[f"| {m} | {x} | {y} |" for m, x, y in rows],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_push(r: dict[str, Any]) -> str:
+    """The table of a `--push-only` run."""
+    a, push = r["args"], r["push"]
+    db = "SQLite" if not a["db"] else a["db"].split(":")[0]
+    rows = [
+        ("records at the exchange before the push", f"{a['records']:,} ({a['agencies']} agencies)"),
+        ("bulk load into the database", f"{r['db_load_s'] or 0:.1f} s"),
+        (
+            "start until serving",
+            f"{r['start_s']:.1f} s ({r.get('index_source')}), RSS {r['rss_mb']:,.0f} MiB",
+        ),
+        (
+            f"push of {push['records']:,} records over HTTP (10,000 a request)",
+            f"**{push['seconds']:.1f} s** ({push['per_s']:,.0f} records/s; "
+            f"{push['created']:,} created; slowest request {push['slowest_request_s']:.1f} s)",
+        ),
+        ("… until its PDQ fan-out (feed rows, links) is done", f"{push['settled_s']:.1f} s"),
+        ("server RSS after the push", f"{r['rss_after_mb']:,.0f} MiB"),
+    ]
+    lines = [
+        f"`.venv/bin/python bench/bench_exchange.py --push-only --records {a['records']}"
+        f" --push {a['push']}` — database: {db}, load average before {r['load_before']},"
+        f" after {r['load_after']} (2 shared cores).",
+        "",
+        "| measure | exchange (`tantalio exchange serve`) |",
+        "|---|---|",
+        *[f"| {m} | {x} |" for m, x in rows],
         "",
     ]
     return "\n".join(lines)

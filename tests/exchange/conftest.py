@@ -46,6 +46,8 @@ def serve_exchange(db_url: str, signing_key: Path, **env_extra: str) -> Iterator
     """`tantalio exchange serve` in a subprocess; yields its URL once it answers (401)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANTALIO_EXCHANGE")}
+    # The index snapshot beside the test's files (not in the user's cache directory).
+    env["TANTALIO_EXCHANGE_INDEX_DIR"] = str(signing_key.parent.parent / "exchange-index")
     env.update(env_extra)
     cmd = [sys.executable, "-m", "tantalio.cli.main", "exchange", "serve", "--db", db_url]
     log = signing_key.parent.parent / f"serve-{port}.log"

@@ -173,3 +173,15 @@ def test_query_flood_gets_429_with_retry_after_and_is_audited(exchange: Exchange
     assert [e[0] for e in events].count("refused.rate_limited") == 1
     # The limit is the agency's: a second key of the same agency shares the bucket.
     assert flood.get("/v1/status").status_code == 429
+
+
+def test_openapi_document_is_served_to_a_key_holder_only(exchange: Exchange) -> None:
+    # Issue 11: the exchange has an OpenAPI description; like every route it needs a key.
+    assert httpx.get(f"{exchange.url}/v1/openapi.json", timeout=10).status_code == 401
+    doc = exchange.agency().get("/v1/openapi.json")
+    assert doc.status_code == 200
+    spec = doc.json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/v1/query", "/v1/records", "/v1/changes"):
+        assert path in spec["paths"], path
+    assert "/v1/openapi.json" not in spec["paths"]  # served, not described

@@ -390,3 +390,18 @@ def test_media_page_in_chromium(scenario: Scenario, tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def test_push_all_sends_every_media_hash_of_the_case(scenario: Scenario) -> None:
+    # Runs last: B pushes with --all, so its unreviewed pictures reach the exchange too.
+    out = cli("exchange", "push", "B-7", "--all", "-w", str(scenario.ws_b.dir),
+              **_ws_env(scenario.ws_b)).stdout  # fmt: skip
+    # 5 pictures: the 2 of B's own series were pushed before (unchanged), the 3 others are new
+    assert (
+        "pushed 5 records of case 'B-7' (0 categorized, 2 flagged, all media): "
+        "3 new, 0 updated, 2 unchanged, 0 refused"
+    ) in out
+    with scenario.ws_b.session() as s:
+        pushes = list_audit_events(s, action="exchange.push")
+    details = [json.loads(e.detail) for e in pushes]
+    assert [(d["all"], d["records"]) for d in details] == [(True, 5), (False, 2)]  # newest first

@@ -90,6 +90,15 @@ def _pending(ws: Path) -> int:
     return int(rows[0][0]) if rows else -1  # type: ignore[call-overload]
 
 
+def _pending_files(ws: Path) -> int:
+    rows = _query(
+        ws,
+        "SELECT count(*) FROM file JOIN media ON media.id = file.media_id"
+        " WHERE media.perceptual_pending = 1 AND media.kind IN ('image', 'video')",
+    )
+    return int(rows[0][0]) if rows else -1  # type: ignore[call-overload]
+
+
 def _verdicts(ws: Path) -> dict[str, str]:
     return {str(p): str(v) for p, v in _query(ws, "SELECT path, verdict FROM file")}
 
@@ -195,3 +204,80 @@ def test_kill_9_during_each_pass_then_rerun_ends_as_full_ingest(tmp_path: Path) 
     _run(*_ingest(killed, src))
     assert _pending(killed) == 0
     _assert_same(_dump(killed), _dump(clean))
+
+
+def test_second_pass_hashes_nothing_and_reads_each_pending_content_once(tmp_path: Path) -> None:
+    """In-process, so this process's hash counter sees every byte the second pass hashes:
+    none (the stored MD5/SHA-1/SHA-256 are reused); each pending content decoded once even
+    when stored under two paths (`copies/same.jpg` = `dir1/pic001.jpg`)."""
+    from tantalio.fingerprint import crypto
+    from tantalio.store.workspace import init_workspace
+    from tantalio.triage.pipeline import IngestOptions, ingest
+
+    src, _bad, _good = _evidence(tmp_path)
+    init_workspace(tmp_path / "ws")
+    with open_workspace(tmp_path / "ws") as ws:
+        ingest(ws, "CASE-1", [str(src)], None, IngestOptions(fast=True, in_process=True))
+        pending = _pending(tmp_path / "ws")
+        hashes = "SELECT sha256, md5, sha1, size FROM media ORDER BY sha256"
+        before = _query(tmp_path / "ws", hashes)
+        crypto.hashed_bytes = 0
+        report = ingest(ws, "CASE-1", [str(src)], None, IngestOptions(in_process=True))
+    assert crypto.hashed_bytes == 0
+    assert report.exhibits[0].completed == pending > 0
+    assert _pending(tmp_path / "ws") == 0
+    assert _query(tmp_path / "ws", hashes) == before
+    assert _query(tmp_path / "ws", "SELECT count(*) FROM media WHERE pdq IS NOT NULL")[0][0] > 0
+
+
+def test_finish_runs_the_second_pass_from_the_workspace_alone(tmp_path: Path) -> None:
+    src, bad, good = _evidence(tmp_path)
+    full, fast = tmp_path / "full", tmp_path / "fast"
+    for ws in (full, fast):
+        _prepare(ws, bad, good)
+    _run(*_ingest(full, src))
+    _run(*_ingest(fast, src, "--fast"))
+    done = _run("ingest", "CASE-1", "--finish", "--jobs", "2", "--no-progress", "-w", str(fast))
+    assert "decoded after a fast pass" in done.stdout
+    assert _pending(fast) == 0
+    _assert_same(_dump(fast), _dump(full))
+    assert _verdicts(fast) == _verdicts(full)
+
+
+def test_finish_reports_changed_and_missing_sources_and_leaves_them_pending(
+    tmp_path: Path,
+) -> None:
+    src, bad, good = _evidence(tmp_path)
+    ws = tmp_path / "ws"
+    _prepare(ws, bad, good)
+    _run(*_ingest(ws, src, "--fast"))
+    pending = _pending(ws)
+    changed, gone = src / "dir0" / "pic000.png", src / "dir2" / "pic005.jpg"
+    changed.write_bytes(changed.read_bytes() + b"tampered")
+    gone.unlink()
+    done = _run("ingest", "CASE-1", "--finish", "--no-progress", "-w", str(ws))
+    assert "1 pending file(s) changed since the fast pass" in done.stderr
+    assert "dir0/pic000.png (size)" in done.stderr
+    assert "1 pending file(s) missing" in done.stderr and "dir2/pic005.jpg" in done.stderr
+    assert _pending(ws) == 2 < pending
+    # the stored hashes of the changed file are the fast pass's, not the tampered bytes'
+    old = _query(ws, "SELECT media.md5 FROM media JOIN file ON file.media_id = media.id "
+                     "WHERE file.path = 'dir0/pic000.png'")  # fmt: skip
+    assert old and old[0][0] != md5(changed)
+
+
+def test_finish_without_the_recorded_source_reports_it(tmp_path: Path) -> None:
+    src, bad, good = _evidence(tmp_path)
+    ws = tmp_path / "ws"
+    _prepare(ws, bad, good)
+    _run(*_ingest(ws, src, "--fast"))
+    pending = _pending(ws)
+    src.rename(tmp_path / "moved")
+    done = _run("ingest", "CASE-1", "--finish", "--no-progress", "-w", str(ws))
+    assert f"is missing: nothing decoded, its {_pending_files(ws)} pending file(s)" in done.stderr
+    assert _pending(ws) == pending
+    refused = subprocess.run(
+        _cli("ingest", "CASE-1", "--finish", str(src), "-w", str(ws)),
+        env=_env(), capture_output=True, text=True,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "--finish takes the case only" in refused.stderr

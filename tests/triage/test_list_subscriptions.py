@@ -138,6 +138,36 @@ def test_refused_deltas_change_nothing_and_say_why(scenario, tmp_path: Path) -> 
     with ws.session() as s:
         assert repo.get_hash_set(s, "worst").entry_count == 1
 
+    # Each refusal is in the audit log, naming the list, the position kept and why.
+    with ws.session() as s:
+        refused = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "hashset.pull.refused")
+        ).all()
+    details = [json.loads(e.detail) for e in refused]
+    assert [(e.object_id, d["seq"]) for e, d in zip(refused, details, strict=True)] == [
+        ("worst", 1),
+        ("worst", 1),
+    ]
+    assert "modified" in details[0]["error"] and "skips 1 delta" in details[1]["error"]
+
+
+def test_an_unreadable_source_is_audited_and_changes_nothing(scenario, tmp_path: Path) -> None:
+    ws, issuer, fps, _ = scenario
+    issuer.publish(add=[HashEntry(md5=fps["old/exact.jpg"].md5, category=1)])
+    subscribe(ws, str(issuer.folder), "worst", issuer.pub_path)
+    for f in issuer.folder.iterdir():
+        f.unlink()
+    issuer.folder.rmdir()
+    [result] = pull(ws, user="erin")
+    assert result.seq == 0 and result.error
+    with ws.session() as s:
+        (event,) = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "hashset.pull.failed")
+        ).all()
+        assert event.username == "erin" and event.object_id == "worst"
+        assert repo.get_hash_set(s, "worst").entry_count == 0
+    assert _verdicts(ws)["old/exact.jpg"] == "new"
+
 
 def test_an_expired_newest_delta_is_refused_but_a_backlog_is_not(scenario) -> None:
     ws, issuer, fps, _ = scenario

@@ -57,11 +57,20 @@ def serve(
     port: int = typer.Option(8900, help="Port to listen on."),
     signing_key: Path | None = KeyOpt,
     log_level: str = typer.Option("info", help="uvicorn log level: critical … debug."),
+    index_dir: Path | None = typer.Option(
+        None,
+        help="Directory of the in-memory indexes' snapshot (a restart loads it and replays "
+        "only what changed after it). Default: $TANTALIO_EXCHANGE_INDEX_DIR, else beside a "
+        "SQLite database (<file>.index), else under ~/.cache/tantalio/exchange-index.",
+    ),
+    no_index_snapshot: bool = typer.Option(
+        False, help="Rebuild the indexes from the database on every start; save no snapshot."
+    ),
 ) -> None:
     """Serve the exchange API (/v1; OpenAPI at /v1/openapi.json, behind a key)."""
     import uvicorn
 
-    from tantalio.exchange.config import SIGNING_KEY_ENV
+    from tantalio.exchange.config import INDEX_DIR_ENV, SIGNING_KEY_ENV
     from tantalio.store.exchange import ExchangeStore
 
     url = _db(db)
@@ -69,6 +78,10 @@ def serve(
     os.environ[DB_ENV] = url
     if signing_key:
         os.environ[SIGNING_KEY_ENV] = str(signing_key)
+    if no_index_snapshot:
+        os.environ[INDEX_DIR_ENV] = ""
+    elif index_dir:
+        os.environ[INDEX_DIR_ENV] = str(index_dir)
     uvicorn.run(
         "tantalio.exchange.app:app_from_env",
         factory=True,

@@ -158,6 +158,17 @@ def create_cmd(
         f"{result.entries} entries, {result.with_local_features} with local features, "
         f"{result.matched_media} stored media matched"
     )
+    if result.retro.searched:
+        typer.echo(
+            f"earlier pictures read again for local features: {result.retro.searched}, "
+            f"{result.retro.matched} found"
+        )
+    for p in result.retro.problems[:WARNINGS_SHOWN]:
+        typer.echo(f"warning: {p}", err=True)
+    for c in result.changes[:WARNINGS_SHOWN]:
+        typer.echo(f"verdict changed: case {c.case_id} {c.path}: {c.before} -> {c.after}")
+    if len(result.changes) > WARNINGS_SHOWN:
+        typer.echo(f"… {len(result.changes) - WARNINGS_SHOWN} more verdicts changed")
 
 
 @hashset_app.command("list")

@@ -144,7 +144,9 @@ def case_list(workspace: WorkspaceOpt = None) -> None:
 
 def ingest(
     case: str = typer.Argument(..., help="Case reference (created on first use)."),
-    sources: list[Path] = typer.Argument(..., help="Folders, archives, dd or E01 images."),
+    sources: list[Path] | None = typer.Argument(
+        None, help="Folders, archives, dd or E01 images (none with --finish)."
+    ),
     exhibit: str | None = typer.Option(
         None, "--exhibit", help="Exhibit label (default: each source's name)."
     ),
@@ -220,7 +222,16 @@ def ingest(
         "type, exact known/known-good matching and verdicts; nothing decoded (no PDQ, vPDQ, "
         "thumbnails, chats, classifiers, image verification). Run the same command again "
         "without --fast for the second pass: it decodes only the images and videos the "
-        "fast pass left pending (unsettled by exact matches first, newest first).",
+        "fast pass left pending (unsettled by exact matches first, newest first), or "
+        "use --finish.",
+    ),
+    finish: bool = typer.Option(
+        False,
+        "--finish",
+        help="The second pass after --fast without naming the sources again: every exhibit "
+        "of the case a fast pass left pending is read again from the source path the "
+        "workspace recorded (read-only); a source file changed or gone since is reported "
+        "and stays pending; stored hashes are never recomputed.",
     ),
     workspace: WorkspaceOpt = None,
     as_user: AsOpt = None,
@@ -232,13 +243,17 @@ def ingest(
     from tantalio.chats.keys import ChatKeyError, KeyRing
     from tantalio.evidence import EvidenceSourceError
     from tantalio.store.errors import ConnectionLostError, DiskFullError
-    from tantalio.triage.pipeline import IngestOptions
+    from tantalio.triage.pipeline import IngestOptions, finish_pending
     from tantalio.triage.pipeline import ingest as run_ingest
 
     if dask and dask_local:
         usage("--dask and --dask-local exclude each other")
     if fast and (dask or dask_local):
         usage("--fast runs on this machine's cores; leave out --dask/--dask-local")
+    if finish and (fast or sources or exhibit):
+        usage("--finish takes the case only: no sources, --exhibit or --fast")
+    if not finish and not sources:
+        usage("name the evidence sources (or --finish after a --fast pass)")
     try:
         KeyRing.parse(chat_key)  # a bad key value fails now, not after the whole ingest
     except ChatKeyError as exc:
@@ -272,14 +287,18 @@ def ingest(
 
         options.dask = DaskOptions(dask, dask_local, dask_send_bytes)
     actor = cli_actor(as_user)
-    paths = [str(s) for s in sources]
+    paths = [str(s) for s in sources or []]
     with open_cli_workspace(workspace) as ws:
         record(ws, actor, "ingest.start", case=case, sources=paths, exhibit=exhibit)
         try:
-            report = run_ingest(ws, case, paths, exhibit, options)
+            if finish:
+                report = finish_pending(ws, case, options)
+            else:
+                report = run_ingest(ws, case, paths, exhibit, options)
         except (
             EvidenceSourceError,
             FileNotFoundError,
+            LookupError,  # --finish: no such case
             ValueError,
             DiskFullError,
             ConnectionLostError,

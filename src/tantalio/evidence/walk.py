@@ -13,6 +13,7 @@ for files with `local_path` (plain files of a folder source), which can be opene
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -268,6 +269,12 @@ def _emit(member: Member, ctx: WalkContext, depth: int) -> Iterator[Member]:
 
 def _read_head(opener: Opener) -> bytes:
     with opener() as f:
+        raw = getattr(f, "raw", None)
+        if isinstance(raw, io.FileIO):
+            # A file on disk: its first 512 bytes, not the buffer's whole first MiB (a photo
+            # would be read here and again by the hashing or decoding worker; cold, this
+            # read blocks the walk).
+            return read_head(raw, HEAD_SIZE)
         return read_head(f, HEAD_SIZE)
 
 

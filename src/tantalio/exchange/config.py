@@ -11,6 +11,7 @@ from tantalio.store.exchange.db import DEFAULT_URL
 
 SIGNING_KEY_ENV = "TANTALIO_EXCHANGE_SIGNING_KEY"
 SIGNING_KEY_NAME = "tantalio-exchange-signing-key.pem"
+INDEX_DIR_ENV = "TANTALIO_EXCHANGE_INDEX_DIR"
 
 
 @dataclass(slots=True)
@@ -18,6 +19,9 @@ class ExchangeConfig:
     db_url: str = DEFAULT_URL
     # The exchange's Ed25519 key for list deltas: a file apart from the database.
     signing_key: str | None = None
+    # The in-memory indexes' snapshot (exchange/snapshot.py); "" turns snapshots off.
+    # None: default_index_dir(db_url).
+    index_dir: str | None = None
     issuer: str = "tantalio exchange"
     delta_validity_days: int = 30
     rules: IndexRules = field(default_factory=IndexRules)
@@ -51,3 +55,23 @@ def default_signing_key(db_url: str) -> Path:
     if db_url.startswith("sqlite:///") and db_url != "sqlite:///:memory:":
         return Path(db_url.removeprefix("sqlite:///")).parent / SIGNING_KEY_NAME
     return Path(SIGNING_KEY_NAME)
+
+
+def default_index_dir(db_url: str) -> Path | None:
+    """$TANTALIO_EXCHANGE_INDEX_DIR ("" for none), else beside a SQLite database file
+    (`<file>.index`), else under the user's cache directory, one per database URL (a
+    PostgreSQL exchange should name it with --index-dir). None for an in-memory database."""
+    if (env := os.environ.get(INDEX_DIR_ENV)) is not None:
+        return Path(env) if env else None
+    if db_url.startswith("sqlite:///"):
+        if db_url == "sqlite:///:memory:":
+            return None
+        return Path(db_url.removeprefix("sqlite:///").split("?")[0] + ".index")
+    import hashlib
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(db_url)
+    name = f"{parts.hostname or 'local'}-{parts.port or ''}-{parts.path.strip('/') or 'db'}"
+    digest = hashlib.sha256(db_url.encode()).hexdigest()[:12]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "tantalio" / "exchange-index" / f"{name}-{digest}"

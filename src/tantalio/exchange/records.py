@@ -206,6 +206,126 @@ def parse_record(raw: object) -> RecordIn:
     return rec
 
 
+def parse_records(items: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A push's records as store columns (`RecordIn.columns()`), in order, and the refused
+    ones as {"index", "error"}: the same answer as `parse_record` on each, at a fraction of
+    its cost. Each hash column is checked for the whole batch at once (one join, one length
+    set, one regular-expression scan of the joined text); a record with anything unusual (a
+    hash not already lower-case hex of the right length, vPDQ, shared fields, a date other
+    than YYYY-MM-DD, a wrong type) goes through `parse_record`, which names the problem."""
+    slow: set[int] = set()
+    for name, width in HEX_LENGTHS.items():
+        slow.update(_odd_hex(items, name, width))
+    out: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    dates = _DATES
+    for i, r in enumerate(items):
+        if i not in slow and type(r) is dict:
+            cols = _fast_columns(r, dates)
+            if cols is not None:
+                out.append(cols)
+                continue
+        try:
+            out.append(parse_record(r).columns())
+        except BadInput as exc:
+            refused.append({"index": i, "error": str(exc)})
+    return out, refused
+
+
+_DATES: dict[str, str] = {}  # YYYY-MM-DD texts already checked (a push repeats few dates)
+
+
+def _odd_hex(items: list[Any], name: str, width: int) -> list[int]:
+    """Positions whose `name` is present but not already `width` lower-case hex digits."""
+    values = [r.get(name) if type(r) is dict else None for r in items]
+    present = [v for v in values if v is not None and v != ""]
+    if not present:
+        return []
+    try:
+        joined = "".join(present)
+        if set(map(len, present)) == {width} and _HEX.fullmatch(joined):
+            return []
+    except TypeError:  # a value that is not a string
+        pass
+    return [
+        i
+        for i, v in enumerate(values)
+        if v is not None
+        and v != ""
+        and not (isinstance(v, str) and len(v) == width and _HEX.fullmatch(v))
+    ]
+
+
+def _fast_columns(r: dict[str, Any], dates: dict[str, str]) -> dict[str, Any] | None:
+    """The columns of a plain record whose hashes are known good, or None when anything
+    needs `parse_record` (its error message, or a normalisation done there)."""
+    if r.get("vpdq") is not None or r.get("shared") is not None:
+        return None
+    sha256, sha1, md5, pdq = (r.get(k) or None for k in IDENTITY_ORDER)
+    first = sha256 or sha1 or md5 or pdq
+    if first is None:
+        return None
+    status = r.get("status") or "unidentified"
+    if status not in STATUSES:
+        return None
+    quality, category = r.get("pdq_quality"), r.get("category")
+    if quality is not None and (type(quality) is not int or not 0 <= quality <= 100):
+        return None
+    if category is not None and (type(category) is not int or not 0 <= category <= 4):
+        return None
+    victim, offender = r.get("victim_identified"), r.get("offender_identified")
+    if victim is None:
+        victim = False
+    if offender is None:
+        offender = False
+    if type(victim) is not bool or type(offender) is not bool:
+        return None
+    texts: list[str | None] = []
+    for name in ("series", "case_ref"):
+        value = r.get(name)
+        if value is not None:
+            if type(value) is not str or len(value) > MAX_TEXT:
+                return None
+            value = value.strip() or None
+        texts.append(value)
+    seen: list[str | None] = []
+    for name in ("first_seen", "last_seen"):
+        value = r.get(name)
+        if value is None or value == "":
+            seen.append(None)
+            continue
+        iso = dates.get(value) if type(value) is str else None
+        if iso is None:
+            if type(value) is not str or len(value) != 10:
+                return None
+            try:
+                iso = date.fromisoformat(value).isoformat()
+            except ValueError:
+                return None
+            if len(dates) < 100_000:
+                dates[value] = iso
+        seen.append(iso)
+    kind = "sha256" if sha256 else "sha1" if sha1 else "md5" if md5 else "pdq"
+    return {
+        "identity": f"{kind}:{first}",
+        "sha256": sha256,
+        "sha1": sha1,
+        "md5": md5,
+        "pdq": pdq,
+        "pdq_quality": quality,
+        "vpdq": None,
+        "category": category,
+        "series": texts[0],
+        "status": status,
+        "victim_identified": victim,
+        "offender_identified": offender,
+        "case_ref": texts[1],
+        "first_seen": seen[0],
+        "last_seen": seen[1],
+        "shared": None,
+    }
+
+
 def parse_retraction(raw: object) -> str:
     if not isinstance(raw, dict):
         raise BadInput("a retraction must be a JSON object naming a hash")

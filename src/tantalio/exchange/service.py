@@ -18,14 +18,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tantalio.exchange import auth, records
-from tantalio.exchange.config import ExchangeConfig, default_signing_key
+from tantalio.exchange import auth, records, snapshot
+from tantalio.exchange.config import ExchangeConfig, default_index_dir, default_signing_key
 from tantalio.exchange.index import EXACT, ExchangeIndex, agency_of, is_watch, record_of
-from tantalio.exchange.records import BadInput, QueryIn, RecordIn
+from tantalio.exchange.records import BadInput, QueryIn
 from tantalio.exchange.signing import load_or_create, public_pem
 from tantalio.hashsets import deltas
 from tantalio.hashsets.record import HashEntry
@@ -73,6 +74,10 @@ class ExchangeService:
         self._bulk_at = 0.0  # monotonic time of the last bulk push (deferred fan-out)
         self._queued_at: float | None = None  # when the queue last became non-empty
         self.ready = False
+        self._saver: threading.Thread | None = None
+        self._saved: snapshot.Marks | None = None  # what the snapshot on disk has seen
+        self.index_source = "none"  # "snapshot" or "rebuilt" once started
+        self.index_load_s = 0.0  # seconds start() took to fill the index
 
     @property
     def signing_key_path(self) -> str:
@@ -83,24 +88,128 @@ class ExchangeService:
             self._signing_key = load_or_create(self.signing_key_path)
         return self._signing_key
 
+    @property
+    def index_dir(self) -> Path | None:
+        if self.config.index_dir is not None:
+            return Path(self.config.index_dir) if self.config.index_dir else None
+        return default_index_dir(self.config.db_url)
+
     def start(self, background: bool = True) -> None:
-        """Load every live record and every watch into memory; with `background`, start the
-        worker that drains deferred PDQ fan-out (left over from before a restart too)."""
-        self.index.bulk_load(self.store.iter_index_columns())
+        """Load every live record (from the index snapshot plus what changed after it, else
+        from the database) and every watch into memory; with `background`, start the worker
+        that drains deferred PDQ fan-out (left over from before a restart too) and, after a
+        rebuild or a replay, save a fresh snapshot."""
+        t0 = time.perf_counter()
+        replayed = self._load_records()
         for rows in self.store.iter_watches():
             self.index.add_watches(rows)
+        self.index.flush_watches()
+        self.index_load_s = time.perf_counter() - t0
+        log.info(
+            "exchange index ready in %.1f s (%s; %d records with PDQ)",
+            self.index_load_s,
+            self.index_source,
+            len(self.index.pdq),
+        )
         self.ready = True
         if background:
             self._worker = threading.Thread(
                 target=self._fanout_loop, name="exchange-fanout", daemon=True
             )
             self._worker.start()
+            if self.index_dir is not None and (self.index_source == "rebuilt" or replayed):
+                self._saver = threading.Thread(
+                    target=self._save_quietly, name="exchange-snapshot", daemon=True
+                )
+                self._saver.start()
+
+    def _load_records(self) -> int:
+        """Records into the index; returns how many were replayed after a snapshot."""
+        store = self.store
+        database_id = store.database_id()
+        record_id, log_seq = store.index_marks()
+        path = self.index_dir
+        if path is not None:
+            t0 = time.perf_counter()
+            try:
+                index, marks = snapshot.load(
+                    path,
+                    self.config.rules,
+                    database_id,
+                    record_id,
+                    log_seq,
+                    store.index_log_pruned(),
+                )
+            except snapshot.SnapshotRefused as exc:
+                log.warning("exchange index snapshot not used: %s; rebuilding", exc.reason)
+            else:
+                loaded = time.perf_counter() - t0
+                self.index = index
+                new = sum(index.add_arrays(c) for c in store.iter_index_arrays(marks.record_id))
+                changed = [
+                    (rid, agency)
+                    for rid, agency in store.index_log_since(marks.log_seq)
+                    if rid <= marks.record_id
+                ]
+                if changed:
+                    index.remove(
+                        [IndexRow(r, a, None, None, None, None, None, None) for r, a in changed]
+                    )
+                    index.add(store.index_rows([r for r, _ in changed]))
+                self.index_source = "snapshot"
+                self._saved = marks
+                log.info(
+                    "exchange index snapshot %s loaded in %.1f s; replayed %d new and %d "
+                    "changed records in %.1f s",
+                    path,
+                    loaded,
+                    new,
+                    len(changed),
+                    time.perf_counter() - t0 - loaded,
+                )
+                return new + len(changed)
+        try:
+            self.index.bulk_load_arrays(store.iter_index_arrays())
+        except ValueError as exc:
+            log.warning("exchange index: fast read refused (%s); reading rows one by one", exc)
+            self.index = ExchangeIndex(self.config.rules)
+            self.index.bulk_load(store.iter_index_columns())
+        self.index_source = "rebuilt"
+        return 0
+
+    def save_snapshot(self) -> snapshot.Marks | None:
+        """Save the record indexes beside the database, tagged with the marks they have
+        seen, then prune the index log up to them. Writes wait meanwhile; queries do not."""
+        path = self.index_dir
+        if path is None:
+            return None
+        with self._write:
+            record_id, log_seq = self.store.index_marks()
+            marks = snapshot.Marks(self.store.database_id(), record_id, log_seq)
+            if marks == self._saved:
+                return marks
+            t0 = time.perf_counter()
+            snapshot.save(self.index, path, marks)
+            self._saved = marks
+        self.store.prune_index_log(marks.log_seq)
+        log.info("exchange index snapshot saved to %s in %.1f s", path, time.perf_counter() - t0)
+        return marks
+
+    def _save_quietly(self) -> None:
+        try:
+            self.save_snapshot()
+        except Exception:  # a full disk must not take the server down; next start rebuilds
+            log.exception("exchange index snapshot not saved")
 
     def close(self) -> None:
         self._stop.set()
         self._wake.set()
         if self._worker is not None:
             self._worker.join(timeout=30)
+        if self._saver is not None:
+            self._saver.join()
+        if self.ready:
+            self._save_quietly()
         self.store.close()
 
     def _fanout_loop(self) -> None:
@@ -176,19 +285,11 @@ class ExchangeService:
 
     def push(self, caller: Caller, raw: object) -> dict[str, Any]:
         items = self._batch(raw, "records")
-        parsed: list[RecordIn] = []
-        refused: list[dict[str, Any]] = []
-        for i, item in enumerate(items):
-            try:
-                parsed.append(records.parse_record(item))
-            except BadInput as exc:
-                refused.append({"index": i, "error": str(exc)})
+        parsed, refused = records.parse_records(items)
         agency = caller.key.agency_id
         with self._write:
             with self.store.transaction() as s:
-                created, updated, before, unchanged = self.store.upsert_records(
-                    s, agency, [r.columns() for r in parsed]
-                )
+                created, updated, before, unchanged = self.store.upsert_records(s, agency, parsed)
                 changed = created + updated
                 defer = len(changed) > self.config.fanout_sync_max
                 changes, pairs = self._fan_out(changed, retracted=False, pdq=not defer)
@@ -212,7 +313,7 @@ class ExchangeService:
                     },
                     ip=caller.ip,
                 )
-            self.index.replace(before, changed)
+            self.index.replace(before, changed, bulk=defer)
         if defer:
             self._bulk_at = time.monotonic()
             if self._queued_at is None:
@@ -361,7 +462,7 @@ class ExchangeService:
                 for code, d in self.index.search_vpdq(q.vpdq):
                     keep(i, code, "vpdq", d)
         matched = {rid for per in best for rid in per}
-        watch = self.index.unwatched(watch)
+        watch, watch_codes = self.index.unwatched_codes(watch)
         with self.store.transaction() as s:
             views = self.store.record_views(s, matched) if matched else {}
             self.store.add_watches(s, watch)
@@ -377,7 +478,7 @@ class ExchangeService:
                 },
                 ip=caller.ip,
             )
-        self.index.add_watches(watch)
+        self.index.add_watches(watch, watch_codes)
         results = []
         for q, per in zip(parsed, best, strict=True):
             matches = []
@@ -442,6 +543,11 @@ class ExchangeService:
             "country": caller.key.country,
             "scopes": sorted(caller.key.scopes),
             "ready": self.ready,
+            "index": {
+                "source": self.index_source,
+                "load_s": round(self.index_load_s, 3),
+                "snapshot_saved": self._saved is not None,
+            },
             "pending_fanout": self.store.pending_fanout(),
         }
 

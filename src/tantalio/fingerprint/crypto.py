@@ -14,25 +14,43 @@ from typing import BinaryIO
 CHUNK = 1 << 20
 # hashlib works on chunks that stay in cache while the three digests pass over them.
 _SLICE = 256 << 10
+Digests = tuple[str, str, str]  # (md5, sha1, sha256) hex
+
+# Bytes this process fed to MD5/SHA-1/SHA-256 through `MultiHasher` (tests: a decoding pass
+# over content whose digests are stored hashes nothing).
+hashed_bytes = 0
 
 
 class MultiHasher:
     """The three digests a fingerprint carries, updated together.
 
     `sha256`: the SHA-256 of these bytes, already computed by the caller (an ingest looks
-    content up by it before fingerprinting): it is trusted and not computed again."""
+    content up by it before fingerprinting): it is trusted and not computed again.
+    `digests`: all three already known (the decoding pass after `ingest --fast`): nothing
+    is hashed, only the size counted."""
 
-    __slots__ = ("_md5", "_sha1", "_sha256", "_known", "size")
+    __slots__ = ("_md5", "_sha1", "_sha256", "_known", "_digests", "size")
 
-    def __init__(self, sha256: str | None = None) -> None:
-        self._md5 = hashlib.md5()
-        self._sha1 = hashlib.sha1()
-        self._sha256 = None if sha256 else hashlib.sha256()
+    def __init__(self, sha256: str | None = None, digests: Digests | None = None) -> None:
+        self._digests = digests
+        known = digests is not None
+        self._md5 = None if known else hashlib.md5()
+        self._sha1 = None if known else hashlib.sha1()
+        self._sha256 = None if sha256 or known else hashlib.sha256()
         self._known = sha256
         self.size = 0
 
+    @property
+    def hashing(self) -> bool:
+        return self._digests is None
+
     def update(self, data: bytes | bytearray | memoryview) -> None:
+        global hashed_bytes
         view = memoryview(data)
+        if self._md5 is None or self._sha1 is None:
+            self.size += len(view)
+            return
+        hashed_bytes += len(view)
         for start in range(0, len(view), _SLICE):
             part = view[start : start + _SLICE]
             self._md5.update(part)
@@ -41,13 +59,20 @@ class MultiHasher:
                 self._sha256.update(part)
         self.size += len(view)
 
-    def hexdigests(self) -> tuple[str, str, str]:
+    def hexdigests(self) -> Digests:
+        if self._md5 is None or self._sha1 is None:
+            assert self._digests is not None
+            return self._digests
         sha256 = self._sha256.hexdigest() if self._sha256 is not None else str(self._known)
         return self._md5.hexdigest(), self._sha1.hexdigest(), sha256
 
 
-def hash_bytes(data: bytes | bytearray | memoryview, sha256: str | None = None) -> MultiHasher:
-    h = MultiHasher(sha256)
+def hash_bytes(
+    data: bytes | bytearray | memoryview,
+    sha256: str | None = None,
+    digests: Digests | None = None,
+) -> MultiHasher:
+    h = MultiHasher(sha256, digests)
     h.update(data)
     return h
 
@@ -78,13 +103,15 @@ class HashingReader(io.RawIOBase):
     hasher; the total extra reading is only what a decoder read out of order (an MP4 index
     at the end of the file, for instance)."""
 
-    def __init__(self, raw: BinaryIO, size: int, sha256: str | None = None) -> None:
+    def __init__(
+        self, raw: BinaryIO, size: int, sha256: str | None = None, digests: Digests | None = None
+    ) -> None:
         super().__init__()
         self._raw = raw
         self._size = size
         self._pos = 0
         self._hashed = 0
-        self.hasher = MultiHasher(sha256)
+        self.hasher = MultiHasher(sha256, digests)
 
     def readable(self) -> bool:
         return True
@@ -125,7 +152,11 @@ class HashingReader(io.RawIOBase):
         return n
 
     def finish(self) -> MultiHasher:
-        """Hash the bytes not yet hashed in order, up to the end of the file."""
+        """Hash the bytes not yet hashed in order, up to the end of the file (nothing to
+        read when the digests are known)."""
+        if not self.hasher.hashing:
+            self.hasher.size = self._size
+            return self.hasher
         if self._hashed < self._size:
             self._raw.seek(self._hashed)
             hash_stream(self._raw, self.hasher)

@@ -25,6 +25,7 @@ from tantalio.fingerprint import video as video_mod
 from tantalio.fingerprint.config import DEFAULT_CONFIG, FingerprintConfig
 from tantalio.fingerprint.crypto import (
     CHUNK,
+    Digests,
     HashingReader,
     MultiHasher,
     hash_bytes,
@@ -46,11 +47,13 @@ def fingerprint_file(
     config: FingerprintConfig | None = None,
     *,
     sha256: str | None = None,
+    digests: Digests | None = None,
 ) -> Fingerprint:
     """Fingerprint a file on disk. Never raises for a bad or unreadable file.
 
     `sha256`: the caller's SHA-256 of this file (computed to look it up), trusted: only MD5
-    and SHA-1 are computed here, so no digest is computed twice.
+    and SHA-1 are computed here, so no digest is computed twice. `digests`: (md5, sha1,
+    sha256) already stored (the decoding pass after `ingest --fast`): nothing is hashed.
 
     A single call does not enforce `timeout_s` on an image decode (only the video frame loop
     checks its deadline); `fingerprint_many` enforces both by replacing stuck workers.
@@ -72,13 +75,18 @@ def fingerprint_file(
             type_, mime = sniff(head)
             f.seek(0)
             if type_ in VIDEO_TYPES and cfg.video:
-                return _video_file(name, f, st.st_size, type_, mime, cfg, started, sha256)
+                return _video_file(name, f, st.st_size, type_, mime, cfg, started, sha256, digests)
             if type_ in IMAGE_TYPES and st.st_size <= cfg.max_image_bytes:
                 data = f.read()
-                fp = _new(name, hash_bytes(data, sha256), type_, mime)
+                fp = _new(name, hash_bytes(data, sha256, digests), type_, mime)
                 _image(fp, data, cfg)
                 return fp
-            fp = _new(name, hash_stream(f, MultiHasher(sha256)), type_, mime)
+            if digests is not None:  # nothing to decode and nothing to hash: no read
+                hasher = MultiHasher(digests=digests)
+                hasher.size = st.st_size
+            else:
+                hasher = hash_stream(f, MultiHasher(sha256))
+            fp = _new(name, hasher, type_, mime)
             if type_ in IMAGE_TYPES:
                 fp.error = _too_big(fp.size, cfg)
             return fp
@@ -92,14 +100,15 @@ def fingerprint_bytes(
     config: FingerprintConfig | None = None,
     *,
     sha256: str | None = None,
+    digests: Digests | None = None,
 ) -> Fingerprint:
     """Fingerprint bytes already in memory (an upload, a small archive member).
 
-    `sha256`: the caller's SHA-256 of `data`, trusted (see `fingerprint_file`)."""
+    `sha256`, `digests`: known digests, trusted (see `fingerprint_file`)."""
     cfg = config or DEFAULT_CONFIG
     started = time.monotonic()
     type_, mime = sniff(bytes(data[:HEAD_BYTES]))
-    fp = _new(name, hash_bytes(data, sha256), type_, mime)
+    fp = _new(name, hash_bytes(data, sha256, digests), type_, mime)
     if type_ in IMAGE_TYPES:
         if len(data) > cfg.max_image_bytes:
             fp.error = _too_big(len(data), cfg)
@@ -295,8 +304,9 @@ def _video_file(
     cfg: FingerprintConfig,
     started: float,
     sha256: str | None = None,
+    digests: Digests | None = None,
 ) -> Fingerprint:
-    reader = HashingReader(f, size, sha256)
+    reader = HashingReader(f, size, sha256, digests)
     probe = Fingerprint(size=size, md5="", sha1="", sha256="", type=type_, mime=mime, path=name)
     _video(probe, reader, cfg, started)
     fp = _new(name, reader.finish(), type_, mime)

@@ -46,6 +46,12 @@ class HashEntry:
     tags: list[str] = field(default_factory=list)
     original_id: str | None = None
     added_at: datetime | None = None
+    # Signals of a reference *file* no hash list has a column for (issue 13): the PDQ of
+    # the picture inside its frame and its local features (`lf1:` text). Carried by the
+    # signed list format (a set made with `hashset create --from DIR`); other formats leave
+    # them None.
+    pdq_trimmed: str | None = None
+    local_features: str | None = None
     # Where the reader found it (`file:line`), for messages about the entry; not a value.
     where: str | None = field(default=None, compare=False, repr=False)
 

@@ -167,6 +167,10 @@ def entry_to_dict(entry: HashEntry) -> dict[str, Any]:
         out["tags"] = list(entry.tags)
     if entry.added_at is not None:
         out["added_at"] = format_date(entry.added_at)
+    if entry.pdq_trimmed:
+        out["pdq_trimmed"] = entry.pdq_trimmed
+    if entry.local_features:
+        out["local_features"] = entry.local_features
     return out
 
 
@@ -340,6 +344,28 @@ def entry_from_dict(raw: object) -> tuple[HashEntry | None, tuple[str | None, st
         entry.added_at = parse_date(raw.get("added_at"))
     except ValueError as exc:
         return None, ("added_at", str(exc))
+    return _reference_signals(entry, raw)
+
+
+def _reference_signals(
+    entry: HashEntry, raw: dict[str, Any]
+) -> tuple[HashEntry | None, tuple[str | None, str]]:
+    """A reference file's trimmed PDQ and local features (issue 13), checked as the signal
+    registry checks them: a value that does not parse refuses the record, never silently
+    drops the signal."""
+    from tantalio.signals import registry
+    from tantalio.signals.base import SignalError
+
+    for name, signal in (("pdq_trimmed", "pdq-trimmed"), ("local_features", "local-features")):
+        value = raw.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            return None, (name, f"{name} must be a string")
+        try:
+            setattr(entry, name, registry.normalize(signal, value))
+        except SignalError as exc:
+            return None, (name, str(exc))
     return entry, ("", "")
 
 

@@ -77,6 +77,7 @@ def _matches(svc: PlatformService, matches: list[Match]) -> list[dict[str, Any]]
                 "distance": m.distance,
                 "rule": m.rule,
                 "orientation": m.orientation,
+                **({"transform": m.transform} if m.transform is not None else {}),
                 **(
                     {"query_share": m.query_share, "index_share": m.index_share}
                     if m.query_share is not None
@@ -160,6 +161,7 @@ def create_bank(
         pdq_threshold=body.pdq_threshold,
         description=body.description,
         match_rules=body.match_rules,
+        actor=f"key:{key.prefix}",
     )
     return _bank(svc, b, 0)
 
@@ -178,14 +180,14 @@ def patch_bank(
     name: str, body: BankPatch, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
 ) -> dict[str, Any]:
     svc = _svc(request)
-    return _bank(svc, _wrap(svc.update_bank, name, **body.model_dump()))
+    return _bank(svc, _wrap(svc.update_bank, name, actor=f"key:{key.prefix}", **body.model_dump()))
 
 
 @router.delete("/banks/{name}")
 def delete_bank(
     name: str, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
 ) -> dict[str, Any]:
-    if not _svc(request).delete_bank(name):
+    if not _svc(request).delete_bank(name, actor=f"key:{key.prefix}"):
         raise ApiError(404, f"bank {name!r} not found")
     return {"deleted": name}
 
@@ -411,7 +413,12 @@ async def match_upload(
         raise ApiError(400, "account and upload must be JSON objects") from None
     data = await file.read()
     fp = await run_in_threadpool(hashing.fingerprint, data, file.filename)
-    matches = svc.lookup_fingerprint(fp, orientations=orientations)
+    matches = await run_in_threadpool(svc.lookup_fingerprint, fp, orientations=orientations)
+    if not matches and fp.kind == "image" and not fp.error:
+        # local features only for what the hashes did not settle, while a bank holds them
+        matches = await run_in_threadpool(
+            svc.lookup_local, data, file.filename, orientations=orientations
+        )
     events = await run_in_threadpool(
         _record, svc, key, matches, content_ref or file.filename, acc, up, hashing.describe(fp)
     )

@@ -18,9 +18,17 @@ class HashingError(ValueError):
     pass
 
 
-def fingerprint(data: bytes, name: str | None = None) -> Fingerprint:
+def fingerprint(data: bytes, name: str | None = None, local_features: str = "") -> Fingerprint:
     """Hash an upload (image or video) with tantalio's engine; never raises for bad media:
-    the record then carries the cryptographic hashes and `error`."""
+    the record then carries the cryptographic hashes and `error`. `local_features`:
+    "reference" for content being banked, "query" for content looked up while some bank
+    holds local features (issue 13), "" for neither."""
+    if local_features:
+        from tantalio.fingerprint.config import FingerprintConfig
+
+        return fingerprint_bytes(
+            data, name=name, config=FingerprintConfig(local_features=local_features)
+        )
     return fingerprint_bytes(data, name=name)
 
 
@@ -34,6 +42,20 @@ def signals_of(fp: Fingerprint) -> dict[str, str]:
     if fp.pdq:
         return {sig.PDQ: fp.pdq}
     return {}
+
+
+def extra_signals(fp: Fingerprint) -> dict[str, str]:
+    """The signals HMA has no name for (issue 13), under HMA-style names: the PDQ of the
+    picture inside its frame (`pdq_trimmed`, when it has one) and its local features
+    (`local_features`, when they were extracted)."""
+    out: dict[str, str] = {}
+    trimmed = fp.extra.get("pdq_trimmed")
+    if isinstance(trimmed, str) and trimmed:
+        out[sig.HMA_PDQ_TRIMMED] = trimmed
+    local = fp.extra.get("local_features")
+    if isinstance(local, str) and local:
+        out[sig.HMA_LOCAL_FEATURES] = local
+    return out
 
 
 def all_signals(fp: Fingerprint) -> dict[str, str]:

@@ -35,7 +35,7 @@ from tantalio.platform import hashing, urlfetch
 from tantalio.platform import signals as sig
 from tantalio.platform.service import Invalid, Match, NotFound, PlatformService
 from tantalio.platform.web import ApiError, requires
-from tantalio.signals.rules import RULE_EXACT
+from tantalio.signals.rules import RULE_EXACT, RULE_LOCAL, RULE_PDQ_TRIMMED
 from tantalio.store.platform.records import ApiKeyRecord, BankRecord
 
 router = APIRouter(tags=["HMA compatible"])
@@ -106,13 +106,25 @@ async def _content_lookup(
     matches = await run_in_threadpool(
         svc.lookup_fingerprint, fp, banks=banks, orientations=orientations
     )
+    upload = getattr(request.state, "upload", None)
+    if not matches and upload is not None and fp.kind == "image" and not fp.error:
+        # nothing matched: the picture's local features, when some bank holds them (they
+        # cost more than every hash, so only for uploads the hashes did not settle)
+        matches = await run_in_threadpool(
+            svc.lookup_local, upload[0], upload[1], banks=banks, orientations=orientations
+        )
     if not _bool(q.get("bypass_coinflip"), False):
         coin = random.Random(q.get("seed")).random()
         matches = [m for m in matches if m.bank.enabled_ratio >= coin]
     resp: dict[str, Any] = {st: [] for st in hashes}
+    # issue 13's signal types (the picture inside its frame, local features) answer under
+    # their own HMA-style names, present only when they matched: HMA's shape otherwise
     video = sig.VPDQ in hashes or sig.VIDEO_MD5 in hashes
     for m in matches:
-        if m.rule == RULE_EXACT:
+        if m.rule in (RULE_PDQ_TRIMMED, RULE_LOCAL):
+            st = sig.hma_name(m.signal_type)
+            resp.setdefault(st, [])
+        elif m.rule == RULE_EXACT:
             st = sig.VIDEO_MD5 if video and m.signal_type == sig.MD5 else m.signal_type
         else:
             st = sig.VPDQ if video else sig.PDQ
@@ -178,18 +190,28 @@ def _select_types(request: Request, hashes: dict[str, str]) -> dict[str, str]:
 
 
 async def _hash_bytes(
-    request: Request, data: bytes, name: str | None
+    request: Request, data: bytes, name: str | None, *, lookup: bool = False
 ) -> tuple[dict[str, str], Any]:
-    fp = await run_in_threadpool(hashing.fingerprint, data, name)
+    """The content's signals; `types=local_features` asks for the picture's local features
+    in the form a bank stores (a lookup extracts its own, only when needed)."""
+    wanted = {t.strip() for t in request.query_params.get("types", "").split(",")}
+    local = "reference" if sig.HMA_LOCAL_FEATURES in wanted and not lookup else ""
+    fp = await run_in_threadpool(hashing.fingerprint, data, name, local)
     hashes = hashing.signals_of(fp)
     # Extra signal types a caller may ask for explicitly with `types=`.
-    hashes_all = {**hashing.all_signals(fp), **hashes}
+    hashes_all = {**hashing.all_signals(fp), **hashing.extra_signals(fp), **hashes}
     if request.query_params.get("types"):
         return _select_types(request, hashes_all), fp
     return hashes, fp
 
 
-async def _hash_upload(request: Request) -> tuple[dict[str, str], Any]:
+async def _hash_upload(request: Request, *, lookup: bool = False) -> tuple[dict[str, str], Any]:
+    data, name = await _read_upload(request)
+    request.state.upload = (data, name)
+    return await _hash_bytes(request, data, name, lookup=lookup)
+
+
+async def _read_upload(request: Request) -> tuple[bytes, str | None]:
     form = await request.form()
     files = [(k, v) for k, v in form.multi_items() if hasattr(v, "read")]
     if not files:
@@ -200,7 +222,7 @@ async def _hash_upload(request: Request) -> tuple[dict[str, str], Any]:
     if field not in CONTENT_TYPES:
         raise ApiError(400, f"no such content_type: '{field}'")
     data = await upload.read()  # type: ignore[union-attr]
-    return await _hash_bytes(request, data, getattr(upload, "filename", None))
+    return data, getattr(upload, "filename", None)
 
 
 # -- /status -----------------------------------------------------------------------------
@@ -253,7 +275,8 @@ async def lookup_get(request: Request, key: ApiKeyRecord = Depends(requires("loo
     if q.get("url"):
         data, header_type = await _fetch(svc, q["url"])
         _content_type(request, header_type)
-        hashes, fp = await _hash_bytes(request, data, None)
+        request.state.upload = (data, None)
+        hashes, fp = await _hash_bytes(request, data, None, lookup=True)
         resp = await _content_lookup(svc, request, key, hashes, fp, banks)
         if q.get("signal_type"):
             return resp.get(q["signal_type"], {})
@@ -275,7 +298,7 @@ async def lookup_get(request: Request, key: ApiKeyRecord = Depends(requires("loo
 @router.post("/m/lookup")
 async def lookup_post(request: Request, key: ApiKeyRecord = Depends(requires("lookup"))) -> Any:
     svc = _svc(request)
-    hashes, fp = await _hash_upload(request)
+    hashes, fp = await _hash_upload(request, lookup=True)
     banks = _banks_param(request.query_params.get("banks"))
     return await _content_lookup(svc, request, key, hashes, fp, banks)
 
@@ -285,7 +308,18 @@ async def index_status(request: Request, key: ApiKeyRecord = Depends(requires("l
     svc = _svc(request)
     built = int(svc.sync.loaded_at or -1)
     size = len(svc.index)
-    return {sig.PDQ: {"present": svc.ready, "built_to": built, "size": size}}
+    status = {"present": svc.ready, "built_to": built, "size": size}
+    local = await run_in_threadpool(svc.local_index)
+    return {
+        sig.PDQ: status,
+        # a trimmed PDQ is searched in the PDQ index; local features in their own
+        sig.HMA_PDQ_TRIMMED: status,
+        sig.HMA_LOCAL_FEATURES: {
+            "present": svc.ready,
+            "built_to": built,
+            "size": 0 if local is None else len(local),
+        },
+    }
 
 
 # -- /h: hashing ---------------------------------------------------------------------------
@@ -314,6 +348,36 @@ async def hash_post(request: Request, key: ApiKeyRecord = Depends(requires("look
 @router.get("/c/banks")
 async def banks_index(request: Request, key: ApiKeyRecord = Depends(requires("curate"))) -> Any:
     return [_bank_json(b) for b in _svc(request).list_banks()]
+
+
+# HMA's signal type names this service answers, in the order it lists them.
+HMA_SIGNAL_TYPES = (
+    sig.PDQ,
+    sig.VIDEO_MD5,
+    sig.VPDQ,
+    sig.MD5,
+    sig.SHA1,
+    sig.SHA256,
+    sig.HMA_PDQ_TRIMMED,
+    sig.HMA_LOCAL_FEATURES,
+)
+
+
+@router.get("/c/signal_type")
+async def signal_types(request: Request, key: ApiKeyRecord = Depends(requires("curate"))) -> Any:
+    """HMA's signal type listing: `[{"name", "enabled_ratio"}]`. `pdq_trimmed` and
+    `local_features` (issue 13) are listed, enabled when the server's rules have them on
+    (a trimmed PDQ follows the PDQ rules; local features `local_features`)."""
+    rules = _svc(request).rules
+    return [
+        {
+            "name": name,
+            "enabled_ratio": 0.0
+            if name == sig.HMA_LOCAL_FEATURES and not rules.local_features
+            else 1.0,
+        }
+        for name in HMA_SIGNAL_TYPES
+    ]
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -346,7 +410,10 @@ async def bank_create(request: Request, key: ApiKeyRecord = Depends(requires("cu
     ratio = _ratio(data)
     try:
         b = _svc(request).create_bank(
-            str(name), enabled_ratio=ratio, pdq_threshold=data.get("pdq_threshold")
+            str(name),
+            enabled_ratio=ratio,
+            pdq_threshold=data.get("pdq_threshold"),
+            actor=f"key:{key.prefix}",
         )
     except Invalid as exc:
         status = 403 if "already exists" in str(exc) else 400
@@ -375,7 +442,9 @@ async def bank_update(
     data = await _json(request)
     ratio = _ratio(data)
     try:
-        b = _svc(request).update_bank(bank_name, name=data.get("name"), enabled_ratio=ratio)
+        b = _svc(request).update_bank(
+            bank_name, name=data.get("name"), enabled_ratio=ratio, actor=f"key:{key.prefix}"
+        )
     except NotFound:
         raise ApiError(404, "Bank not found") from None
     except Invalid as exc:
@@ -387,7 +456,7 @@ async def bank_update(
 async def bank_delete(
     bank_name: str, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
 ) -> Any:
-    await run_in_threadpool(_svc(request).delete_bank, bank_name)
+    await run_in_threadpool(_svc(request).delete_bank, bank_name, actor=f"key:{key.prefix}")
     return {"message": "Done"}
 
 
@@ -458,7 +527,7 @@ async def bank_add_content(
         name = getattr(upload, "filename", None)
     else:
         raise ApiError(400, "Neither `url` nor multipart file upload was received")
-    fp = await run_in_threadpool(hashing.fingerprint, data, name)
+    fp = await run_in_threadpool(hashing.fingerprint, data, name, "reference")
     signals = hashing.signals_of(fp)
     if not signals:
         raise ApiError(400, "No signals given")

@@ -27,7 +27,13 @@ from tantalio.platform.matchindex import BANK_BITS, BANK_MASK, MAX_BANKS, MatchI
 from tantalio.platform.sync import IndexSync
 from tantalio.signals import MatchRules
 from tantalio.signals.lookup import Query, SignalMatch, lookup
-from tantalio.signals.rules import RULE_EXACT, RULE_VPDQ_INDEX, RULE_VPDQ_QUERY, RulesError
+from tantalio.signals.rules import (
+    RULE_EXACT,
+    RULE_LOCAL,
+    RULE_VPDQ_INDEX,
+    RULE_VPDQ_QUERY,
+    RulesError,
+)
 from tantalio.signals.vpdq import unique_pdqs
 from tantalio.store.platform import BankExists, PlatformStore
 from tantalio.store.platform.records import BankRecord, EntryRecord, MatchEventRecord, NewEntry
@@ -55,6 +61,7 @@ class Match(NamedTuple):
     orientation: str | None = None  # the query orientation that matched (PDQ)
     query_share: float | None = None  # vPDQ: share of the query's unique frames matched
     index_share: float | None = None  # vPDQ: share of the bank video's unique frames matched
+    transform: dict[str, Any] | None = None  # local features / trimmed PDQ: how it was found
 
 
 # MatchRules a bank may set for itself (pdq_threshold has its own column).
@@ -82,15 +89,33 @@ class _RuleGroup:
         return self.oriented if orientations else self.unoriented
 
 
+def _transform(m: SignalMatch) -> dict[str, Any] | None:
+    if m.transform is None:
+        return None
+    out = dict(m.transform)
+    if m.false_match_probability is not None:
+        out["false_match_probability"] = m.false_match_probability
+    return out
+
+
 class _Indexes:
     """The service's `MatchIndex` as the one lookup's `Indexes` (refs: encoded ids).
     `prefetched`: PDQ hits of a batched search, answered instead of searching again."""
 
     def __init__(
-        self, index: MatchIndex, prefetched: list[list[tuple[int, int]]] | None = None
+        self,
+        index: MatchIndex,
+        prefetched: list[list[tuple[int, int]]] | None = None,
+        local: Callable[[], Any] | None = None,
     ) -> None:
         self.index = index
         self.prefetched = prefetched
+        self.local = local  # the banked pictures' LocalIndex (or None), built on demand
+
+    def local_features(self, variants: Sequence[str], rules: MatchRules) -> list[Any]:
+        """Banked pictures whose local features verify against the query's (issue 13)."""
+        index = self.local() if self.local is not None else None
+        return [] if index is None else index.local_features(variants, rules)
 
     def exact(self, column: str, value: str) -> list[int]:
         return self.index.exact.lookup([value], column)[0]
@@ -124,6 +149,9 @@ class PlatformService:
         self.sync.on_bulk.append(lambda: self.map_bulk_segments(strict=False))
         self.actions = ActionEngine(self.store, self.config)
         self.batcher = PDQBatcher(self.index, self._radius)
+        # banked pictures' local features: (store version, LocalIndex or None, checked at)
+        self._local: tuple[tuple[int, int], Any, float] | None = None
+        self._local_lock = threading.Lock()
         self._banks: dict[int, BankRecord] = {}
         self._by_name: dict[str, BankRecord] = {}
         self._bank_rules: dict[int, MatchRules] = {}
@@ -299,6 +327,7 @@ class PlatformService:
         pdq_threshold: int | None = None,
         description: str | None = None,
         match_rules: dict[str, Any] | None = None,
+        actor: str | None = None,
     ) -> BankRecord:
         """A new bank; `match_rules`: its own MatchRules keys (BANK_RULE_KEYS), the others
         follow the server's."""
@@ -319,6 +348,7 @@ class PlatformService:
                 pdq_threshold=threshold,
                 description=description,
                 match_rules=own,
+                actor=actor,
             )
         except BankExists as exc:
             raise Invalid(str(exc)) from None
@@ -332,7 +362,7 @@ class PlatformService:
             raise Invalid(f"pdq_threshold must be between 0 and {self.config.max_pdq_threshold}")
         return int(value)
 
-    def update_bank(self, bank_name: str, **fields: Any) -> BankRecord:
+    def update_bank(self, bank_name: str, *, actor: str | None = None, **fields: Any) -> BankRecord:
         fields = {k: v for k, v in fields.items() if v is not None}
         if "name" in fields and not BANK_NAME.match(fields["name"]):
             raise Invalid("invalid bank name")
@@ -349,7 +379,7 @@ class PlatformService:
         elif "enabled" in fields:
             fields["enabled_ratio"] = 1.0 if fields["enabled"] else 0.0
         try:
-            b = self.store.update_bank(bank_name, **fields)
+            b = self.store.update_bank(bank_name, actor=actor, **fields)
         except BankExists as exc:
             raise Invalid(str(exc)) from None
         if b is None:
@@ -357,8 +387,8 @@ class PlatformService:
         self.reload_banks()
         return b
 
-    def delete_bank(self, name: str) -> bool:
-        gone = self.store.delete_bank(name)
+    def delete_bank(self, name: str, *, actor: str | None = None) -> bool:
+        gone = self.store.delete_bank(name, actor=actor)
         self._changed()
         return gone
 
@@ -388,9 +418,11 @@ class PlatformService:
             if not isinstance(value, str):
                 raise Invalid(f"signal {name!r} must be a string")
             try:
-                clean[name] = sig.normalize(name, value)
+                clean[name] = sig.normalize(sig.registry_name(name), value)
             except sig.SignalError as exc:
                 raise Invalid(str(exc)) from None
+        local = clean.get(sig.HMA_LOCAL_FEATURES) or clean.get("local-features")
+        trimmed = clean.get(sig.HMA_PDQ_TRIMMED) or clean.get("pdq-trimmed")
         gate = self.rules_of(bank_name).min_quality
         frames = self._vpdq_frames(signals[sig.VPDQ], gate) if sig.VPDQ in clean else None
         if sig.VPDQ in clean and frames is None:
@@ -399,7 +431,7 @@ class PlatformService:
             md5=clean.get(sig.MD5) or clean.get(sig.VIDEO_MD5),
             sha1=clean.get(sig.SHA1),
             sha256=clean.get(sig.SHA256),
-            pdq=clean.get(sig.PDQ),
+            pdq=clean.get(sig.PDQ) or trimmed,  # a trimmed PDQ is a PDQ of the picture
             vpdq=frames,
             category=category,
             source_list=source_list,
@@ -407,6 +439,9 @@ class PlatformService:
             meta=meta,
         )
         [entry_id] = self.add_entries(bank_name, [entry])
+        if local:
+            self.store.add_entry_features([(entry_id, local)])
+            self._local = None
         return entry_id, clean
 
     def add_fingerprint(
@@ -436,7 +471,52 @@ class PlatformService:
             meta=meta,
         )
         [entry_id] = self.add_entries(bank_name, [entry])
+        local = fp.extra.get("local_features")
+        if isinstance(local, str) and local:
+            self.store.add_entry_features([(entry_id, local)])
+            self._local = None
         return entry_id
+
+    # -- local features of banked pictures (issue 13) -----------------------------------
+
+    LOCAL_RECHECK_S = 1.0  # how stale this process's view of the banked features may be
+
+    def _local_state(self) -> tuple[tuple[int, int], Any]:
+        """(store version, LocalIndex or None), reloaded when another process (or this one)
+        banked a picture with local features or removed entries."""
+        with self._local_lock:
+            cached = self._local
+            if cached is not None and time.monotonic() - cached[2] < self.LOCAL_RECHECK_S:
+                return cached[0], cached[1]
+            version = self.store.local_features_version()
+            if cached is not None and cached[0] == version:
+                self._local = (version, cached[1], time.monotonic())
+                return version, cached[1]
+            index = None
+            if version[1]:
+                from tantalio.localfeat.index import LocalIndex
+                from tantalio.localfeat.record import decode
+
+                refs, ids = [], []
+                for entry_id, bank_id, text in self.store.local_feature_rows():
+                    try:
+                        refs.append(decode(text))
+                    except sig.SignalError:
+                        log.warning("entry %d: stored local features do not parse", entry_id)
+                        continue
+                    ids.append((entry_id << BANK_BITS) | bank_id)
+                index = LocalIndex(refs, ids) if refs else None
+            self._local = (version, index, time.monotonic())
+            return version, index
+
+    def local_index(self) -> Any:
+        """The banked pictures' `LocalIndex`, or None when no bank holds local features."""
+        return self._local_state()[1]
+
+    def has_local_features(self) -> bool:
+        """Whether an upload is worth extracting local features for (some live bank entry
+        has them)."""
+        return self.local_index() is not None
 
     def _vpdq_frames(self, frames: Any, min_quality: int) -> list[str] | None:
         """What a bank stores of a video: its unique frame PDQs of the bank's quality
@@ -474,8 +554,12 @@ class PlatformService:
 
         gate = self.rules_of(bank_name).min_quality
 
+        featured: list[tuple[int, str]] = []  # (position, local features) of reference files
+
         def convert() -> Iterable[NewEntry]:
-            for e in entries:
+            for i, e in enumerate(entries):
+                if e.local_features:
+                    featured.append((i, e.local_features))
                 yield NewEntry(
                     md5=e.md5,
                     sha1=e.sha1,
@@ -491,11 +575,16 @@ class PlatformService:
                     meta={"series": e.series} if e.series else None,
                 )
 
-        return len(self.add_entries(bank_name, convert()))
+        ids = self.add_entries(bank_name, convert())
+        if featured:
+            self.store.add_entry_features([(ids[i], text) for i, text in featured])
+            self._local = None
+        return len(ids)
 
     def remove_entries(self, bank_name: str, ids: Sequence[int]) -> int:
         bank = self.bank(bank_name)
         n = self.store.remove_entries(ids, bank_id=bank.id)
+        self._local = None
         self._changed()
         return n
 
@@ -549,7 +638,7 @@ class PlatformService:
                 continue
             if coinflip is not None and b.enabled_ratio < coinflip:
                 continue
-            by_pdq = m.rule not in (RULE_EXACT, RULE_VPDQ_QUERY, RULE_VPDQ_INDEX)
+            by_pdq = m.rule not in (RULE_EXACT, RULE_VPDQ_QUERY, RULE_VPDQ_INDEX, RULE_LOCAL)
             if by_pdq and m.distance > b.pdq_threshold:
                 continue
             cur = best.get(entry_id)
@@ -563,6 +652,7 @@ class PlatformService:
                     m.orientation,
                     m.query_share,
                     m.index_share,
+                    _transform(m),
                 )
         return sorted(best.values(), key=lambda x: (x.distance, x.entry_id))
 
@@ -580,7 +670,8 @@ class PlatformService:
         `enabled_ratio` coin flip reproducible for a piece of content."""
         coin = None if bypass_coinflip else random.Random(seed).random()
         found = self._lookup(
-            lambda rules: Query.of_signal(signal_type, value, rules), _Indexes(self.index)
+            lambda rules: Query.of_signal(sig.registry_name(signal_type), value, rules),
+            _Indexes(self.index, local=self.local_index),
         )
         return self._filter(found, banks=banks, check_enabled=check_enabled, coinflip=coin)
 
@@ -596,7 +687,7 @@ class PlatformService:
     ) -> list[Match]:
         """`lookup` for the event loop: PDQ queries of concurrent requests share one index
         search (`PDQBatcher`), whose hits the one lookup then judges."""
-        if signal_type != sig.PDQ:
+        if sig.registry_name(signal_type) != sig.PDQ:
             return self.lookup(
                 signal_type,
                 value,
@@ -653,9 +744,29 @@ class PlatformService:
         orientations when its quality passes the gate, vPDQ for videos, and video frames
         against pictures both ways. Each entry once, closest first."""
         found = self._lookup(
-            lambda rules: Query.of_fingerprint(fp, rules), _Indexes(self.index), orientations
+            lambda rules: Query.of_fingerprint(fp, rules),
+            _Indexes(self.index, local=self.local_index),
+            orientations,
         )
         return self._filter(found, banks=banks, check_enabled=True)
+
+    def lookup_local(
+        self,
+        data: bytes,
+        name: str | None = None,
+        *,
+        banks: set[str] | None = None,
+        orientations: bool | None = None,
+    ) -> list[Match]:
+        """An upload that nothing matched, looked up again with its local features (issue
+        13), when some bank holds them; [] otherwise. The one lookup decides, under each
+        bank's rules."""
+        if not self.has_local_features():
+            return []
+        from tantalio.platform import hashing
+
+        fp = hashing.fingerprint(data, name, "query")
+        return self.lookup_fingerprint(fp, banks=banks, orientations=orientations)
 
     # -- after a match -----------------------------------------------------------------
 

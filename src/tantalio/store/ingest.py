@@ -206,12 +206,26 @@ class PendingFile:
 
     sha256: str
     settled: bool  # exact-matched to a hash entry: decoded after the unsettled ones
+    md5: str | None = None  # stored digests: the decoding pass computes none again
+    sha1: str | None = None
+    path: str = ""
+    size: int | None = None  # as the fast pass read it: a source changed since is reported
+    mtime: datetime | None = None
 
 
 def pending_files(session: Session, exhibit_id: int) -> dict[str, PendingFile]:
     """{path key: PendingFile} for the exhibit's images and videos stored by a fast pass."""
     q = (
-        select(File.path_key, Media.id, Media.sha256)
+        select(
+            File.path_key,
+            Media.id,
+            Media.sha256,
+            Media.md5,
+            Media.sha1,
+            File.path,
+            File.size,
+            File.mtime,
+        )
         .join(Media, Media.id == File.media_id)
         .where(
             File.exhibit_id == exhibit_id,
@@ -220,8 +234,12 @@ def pending_files(session: Session, exhibit_id: int) -> dict[str, PendingFile]:
         )
     )
     rows = list(session.execute(q))
-    settled = exact_matched({mid for _, mid, _ in rows}, session)
-    return {key: PendingFile(str(sha), mid in settled) for key, mid, sha in rows if sha}
+    settled = exact_matched({r[1] for r in rows}, session)
+    return {
+        key: PendingFile(str(sha), mid in settled, md5, sha1, path, size, mtime)
+        for key, mid, sha, md5, sha1, path, size, mtime in rows
+        if sha
+    }
 
 
 def exact_matched(media_ids: set[int], session: Session) -> set[int]:
@@ -258,13 +276,18 @@ def complete_media(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str
     return done
 
 
-def clear_pending(session: Session, exhibit_id: int) -> int:
+def clear_pending(session: Session, exhibit_id: int, keep: Iterable[str] = ()) -> int:
     """After an exhibit's full pass: its media with nothing to decode (neither image nor
-    video, or whose decode was not possible) are no longer pending."""
+    video, or whose decode was not possible) are no longer pending; those in `keep`
+    (SHA-256s whose source changed or went missing since the fast pass) stay pending."""
     ids = select(File.media_id).where(File.exhibit_id == exhibit_id, File.media_id.is_not(None))
+    kept = sorted(set(keep))
+    where = [Media.perceptual_pending.is_(True), Media.id.in_(ids)]
+    if kept:
+        where.append(Media.sha256.not_in(kept))
     result = session.execute(
         update(Media)
-        .where(Media.perceptual_pending.is_(True), Media.id.in_(ids))
+        .where(*where)
         .values(perceptual_pending=False)
         .execution_options(synchronize_session=False)
     )

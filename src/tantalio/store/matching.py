@@ -147,14 +147,76 @@ def media_trimmed_rows(
             yield mid, list(orients) if orients else [str(pdq)], box
 
 
-def entry_local_rows(session: Session) -> list[tuple[int, str]]:
-    """(entry id, `lf1:` local features) of every entry made from a reference file."""
+def entry_local_rows(
+    session: Session,
+    hash_set_id: int | None = None,
+    after_entry_id: int = 0,
+    ids: Sequence[int] | None = None,
+) -> list[tuple[int, str]]:
+    """(entry id, `lf1:` local features) of every entry made from a reference file (of one
+    set, above `after_entry_id`, when given; of those `ids` only, when given)."""
     q = (
         select(HashEntryFeatures.hash_entry_id, HashEntryFeatures.local_features)
         .where(HashEntryFeatures.local_features.is_not(None))
         .order_by(HashEntryFeatures.hash_entry_id)
     )
-    return [(int(eid), str(text)) for eid, text in session.execute(q)]
+    if hash_set_id is not None:
+        q = q.join(HashEntry, HashEntry.id == HashEntryFeatures.hash_entry_id).where(
+            HashEntry.hash_set_id == hash_set_id, HashEntry.id > after_entry_id
+        )
+    if ids is None:
+        return [(int(eid), str(text)) for eid, text in session.execute(q)]
+    out: list[tuple[int, str]] = []
+    for part in chunks(sorted(set(ids)), 5000):
+        sub = q.where(HashEntryFeatures.hash_entry_id.in_(part))
+        out += [(int(eid), str(text)) for eid, text in session.execute(sub)]
+    return out
+
+
+def entry_local_ids(session: Session) -> list[int]:
+    """Ids of the entries that have local features, ascending."""
+    q = (
+        select(HashEntryFeatures.hash_entry_id)
+        .where(HashEntryFeatures.local_features.is_not(None))
+        .order_by(HashEntryFeatures.hash_entry_id)
+    )
+    return [int(eid) for eid in session.scalars(q)]
+
+
+def unmatched_pictures(session: Session) -> list[tuple[int, str]]:
+    """(media id, SHA-256) of the decoded pictures no hash-set entry matched (what a set
+    made later may find by local features)."""
+    matched = select(Match.media_id).where(Match.hash_entry_id.is_not(None))
+    q = (
+        select(Media.id, Media.sha256)
+        .where(
+            Media.kind == "image",
+            Media.sha256.is_not(None),
+            Media.pdq.is_not(None),
+            Media.id.not_in(matched),
+        )
+        .order_by(Media.id)
+    )
+    return [(int(mid), str(sha)) for mid, sha in session.execute(q)]
+
+
+def media_sources(session: Session, media_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    """{media id: [(exhibit source path, path in the exhibit)]} of each occurrence whose
+    exhibit names its source."""
+    from tantalio.store.cases import Exhibit, File
+
+    out: dict[int, list[tuple[str, str]]] = {}
+    for batch in chunks(sorted(set(media_ids))):
+        q = (
+            select(File.media_id, Exhibit.source_path, File.path)
+            .join(Exhibit, Exhibit.id == File.exhibit_id)
+            .where(File.media_id.in_(batch), Exhibit.source_path.is_not(None))
+            .order_by(File.media_id, File.id)
+        )
+        for mid, src, path in session.execute(q):
+            if mid is not None:
+                out.setdefault(int(mid), []).append((str(src), str(path)))
+    return out
 
 
 def has_local_features(session: Session) -> bool:

@@ -14,7 +14,7 @@ from tantalio.hashsets.record import KINDS
 from tantalio.hashsets.record import HashEntry as EntryRecord
 from tantalio.store.bulk import chunks, table_of
 from tantalio.store.cases import Case, Exhibit, File
-from tantalio.store.hashsets import HashEntry, HashSet
+from tantalio.store.hashsets import HashEntry, HashEntryFeatures, HashSet
 from tantalio.store.timeutil import to_naive_utc, utcnow
 
 
@@ -225,13 +225,40 @@ def create_hash_set(
 
 
 def insert_entries(session: Session, hash_set_id: int, entries: Iterable[EntryRecord]) -> int:
-    """Insert entries into a stored set in batches; returns how many."""
+    """Insert entries into a stored set in batches; returns how many. An entry carrying a
+    reference file's trimmed PDQ or local features (a signed list of a set made from files)
+    gets its `hash_entry_features` row too."""
     table = table_of(HashEntry)
     count = 0
     for batch in chunks(entries, ENTRY_BATCH):
+        featured = any(e.pdq_trimmed or e.local_features for e in batch)
+        before = 0
+        if featured:
+            q = select(func.max(HashEntry.id)).where(HashEntry.hash_set_id == hash_set_id)
+            before = session.scalar(q) or 0
         session.execute(table.insert(), [_entry_row(hash_set_id, e) for e in batch])
         count += len(batch)
+        if featured:
+            _insert_features(session, hash_set_id, before, batch)
     return count
+
+
+def _insert_features(
+    session: Session, hash_set_id: int, before: int, batch: Sequence[EntryRecord]
+) -> None:
+    """The features of a batch just inserted (ids above `before`, in insertion order)."""
+
+    ids = session.scalars(
+        select(HashEntry.id)
+        .where(HashEntry.hash_set_id == hash_set_id, HashEntry.id > before)
+        .order_by(HashEntry.id)
+    ).all()
+    rows = [
+        {"hash_entry_id": eid, "pdq_trimmed": e.pdq_trimmed, "local_features": e.local_features}
+        for eid, e in zip(ids, batch, strict=True)
+        if e.pdq_trimmed or e.local_features
+    ]
+    session.execute(table_of(HashEntryFeatures).insert(), rows)
 
 
 def delete_hash_set(session: Session, hash_set: HashSet) -> list[int]:
@@ -256,13 +283,15 @@ def entry_ids_of_set(session: Session, hash_set_id: int) -> Sequence[int]:
 
 def iter_entries(session: Session, hash_set_id: int) -> Iterator[EntryRecord]:
     """The entries of a stored set as `hashsets.record.HashEntry` records, in id order."""
+
     q = (
-        select(HashEntry)
+        select(HashEntry, HashEntryFeatures.pdq_trimmed, HashEntryFeatures.local_features)
+        .outerjoin(HashEntryFeatures, HashEntryFeatures.hash_entry_id == HashEntry.id)
         .where(HashEntry.hash_set_id == hash_set_id)
         .order_by(HashEntry.id)
         .execution_options(yield_per=5000)
     )
-    for e in session.scalars(q):
+    for e, trimmed, local in session.execute(q):
         yield EntryRecord(
             md5=e.md5,
             sha1=e.sha1,
@@ -280,6 +309,8 @@ def iter_entries(session: Session, hash_set_id: int) -> Iterator[EntryRecord]:
             tags=list(e.tags or []),
             original_id=e.original_id,
             added_at=e.added_at,
+            pdq_trimmed=trimmed,
+            local_features=local,
         )
 
 

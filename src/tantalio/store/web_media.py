@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tantalio.signals.explain import describe
 from tantalio.store.bulk import chunks
 from tantalio.store.cases import Case, Exhibit, File
-from tantalio.store.hashsets import HashEntry, HashSet
+from tantalio.store.hashsets import HashEntry, HashEntryFeatures, HashSet
 from tantalio.store.media import Match, Media
 from tantalio.store.series import MediaSeries, Series
 from tantalio.store.verdicts import entry_match_facts
@@ -288,6 +288,42 @@ def thumbnail_facts(session: Session, media_id: int) -> dict[str, Any] | None:
         "keyframes": row[3],
         "size": row[4],
     }
+
+
+def reference_pictures(session: Session, entry_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """What the media page needs to draw a matched reference (issue 13), per hash entry:
+    its SHA-256, its local features' text (their header holds the picture's size), and,
+    when the reference file is also stored media of an earlier case, that media's size and
+    stored thumbnail. An entry of a hash-only list has no features and no such media."""
+    out: dict[int, dict[str, Any]] = {}
+    for batch in chunks(sorted(set(entry_ids))):
+        q = (
+            select(HashEntry.id, HashEntry.sha256, HashEntryFeatures.local_features)
+            .outerjoin(HashEntryFeatures, HashEntryFeatures.hash_entry_id == HashEntry.id)
+            .where(HashEntry.id.in_(batch))
+        )
+        for eid, sha, features in session.execute(q):
+            out[eid] = {"sha256": sha, "features": features, "media": None}
+    shas = {r["sha256"] for r in out.values() if r["sha256"]}
+    media: dict[str, tuple[int | None, int | None, str | None]] = {}
+    for batch in chunks(sorted(shas)):
+        q2 = select(Media.sha256, Media.width, Media.height, Media.thumbnail).where(
+            Media.sha256.in_(batch), Media.kind == "image"
+        )
+        for sha, w, h, thumb in session.execute(q2):
+            if sha is not None and (sha not in media or (thumb and not media[sha][2])):
+                media[sha] = (w, h, thumb)
+    for r in out.values():
+        if r["sha256"] in media:
+            w, h, thumb = media[r["sha256"]]
+            r["media"] = {"width": w, "height": h, "thumbnail": thumb}
+    return out
+
+
+def matched_entry(session: Session, media_id: int, entry_id: int) -> bool:
+    """Whether `media_id` matched hash entry `entry_id` (the reference picture it may show)."""
+    q = select(Match.id).where(Match.media_id == media_id, Match.hash_entry_id == entry_id)
+    return session.execute(q.limit(1)).first() is not None
 
 
 def source_candidates(

@@ -250,6 +250,8 @@ class CaseSummary:
     files: int
     categories_examiner: dict[str | int, int] = field(default_factory=dict)
     categories_hashset: dict[str | int, int] = field(default_factory=dict)
+    # images and videos a fast pass (`ingest --fast`) stored that await their second pass
+    perceptual_pending: int = 0
 
 
 def get_case_by_id(session: Session, case_id: int) -> Case | None:
@@ -286,6 +288,12 @@ def case_summary(session: Session, case: Case) -> CaseSummary:
         .group_by(Media.kind)
     ):
         kinds[kind] = kinds.get(kind, 0) + int(n)
+    pending = session.scalar(
+        select(func.count())
+        .select_from(Media)
+        .join(case_media, case_media.c.media_id == Media.id)
+        .where(Media.perceptual_pending.is_(True), Media.kind.in_(VIEWABLE_KINDS))
+    )
     counts = case_category_counts(session, case.id)
     return CaseSummary(
         case=case,
@@ -309,6 +317,7 @@ def case_summary(session: Session, case: Case) -> CaseSummary:
         files=sum(verdicts.values()),
         categories_examiner=counts.examiner,
         categories_hashset=counts.hashset,
+        perceptual_pending=int(pending or 0),
     )
 
 

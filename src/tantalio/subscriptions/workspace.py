@@ -155,7 +155,7 @@ def pull(
             documents = src.fetch(last_seq)
         except SourceError as exc:
             result.error = str(exc)
-            _record_error(ws, sub_id, result.error)
+            _record_error(ws, sub_id, result.error, user=user, refused=False)
             results.append(result)
             continue
         indexes = WorkspaceIndexes(ws)
@@ -174,7 +174,7 @@ def pull(
                 continue  # applied meanwhile by another pull of the same list
             except deltas.SignedListError as exc:
                 result.error = str(exc)
-                _record_error(ws, sub_id, result.error)
+                _record_error(ws, sub_id, result.error, user=user, refused=True)
                 break
             if applied is not None:
                 result.applied.append(applied)
@@ -184,11 +184,25 @@ def pull(
     return results
 
 
-def _record_error(ws: Workspace, sub_id: int, error: str) -> None:
+def _record_error(
+    ws: Workspace, sub_id: int, error: str, *, user: str | None, refused: bool
+) -> None:
+    """Keep the error on the subscription and audit it: a delta refused by its signature,
+    sequence or expiry (a tampered, replayed, forked or stale list) is `hashset.pull.refused`,
+    a source that could not be read `hashset.pull.failed`. Nothing of the list changes."""
     with ws.transaction() as session:
         sub = store.lock_subscription(session, sub_id)
-        if sub is not None:
-            sub.last_error = error[:2000]
+        if sub is None:
+            return
+        sub.last_error = error[:2000]
+        store_audit.audit(
+            session,
+            "hashset.pull.refused" if refused else "hashset.pull.failed",
+            username=user or _os_user(),
+            object_type="hash_set",
+            object_id=repo.get_hash_set_by_id(session, sub.hash_set_id).name,
+            detail={"list": sub.list_name, "seq": sub.last_seq, "error": error[:500]},
+        )
 
 
 def _apply(

@@ -75,6 +75,7 @@ class IngestWorkerPlugin(WorkerPlugin):
     min_quality: int
     entry_index_path: str | None = None  # on a shared disk
     entry_index_files: dict[str, bytes] | None = None  # shipped to remote workers
+    local_features: bool = False  # extract query local features (issue 13), as the pool does
     name: str = field(default_factory=lambda: f"tantalio-ingest-{uuid.uuid4().hex[:12]}")
 
     def setup(self, worker: Any) -> None:
@@ -94,6 +95,7 @@ class IngestWorkerPlugin(WorkerPlugin):
             index,
             self.min_quality,
             ship_thumbnails=self.thumbnails and self.workspace_dir is None,
+            local_features=self.local_features,
         )
         tw._state["probe"] = _ThreadProbes(self.db_url)
 
@@ -139,6 +141,8 @@ class DaskPool:
         thumbnails: bool,
         entry_index: str | None,
         min_quality: int,
+        *,
+        local_features: bool = False,
     ) -> list[str]:
         """Register the worker plugin; returns notes for the run's report (what the user
         should know about this set-up), printed by the CLI instead of a Python warning."""
@@ -157,6 +161,7 @@ class DaskPool:
             min_quality,
             entry_index_path=entry_index if local else None,
             entry_index_files=None if local else _index_files(entry_index),
+            local_features=local_features,
         )
         self.client.register_plugin(plugin, name=plugin.name)
         self.plugin_name = plugin.name

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Protocol
 
 from tantalio.triage.ingest_types import IngestOptions
-from tantalio.triage.worker import PRELOAD, Job, JobResult, init_worker, run_chunk
+from tantalio.triage.worker import (
+    PRELOAD,
+    Job,
+    JobResult,
+    init_worker,
+    run_chunk,
+    run_fast_chunk,
+)
 
 if TYPE_CHECKING:
     from tantalio.triage.dask_backend import DaskOptions, DaskPool
@@ -45,7 +52,7 @@ class WorkerSetup:
 
     def local_args(self) -> tuple[str, str | None, bool, str | None, int, bool, bool, bool]:
         """`init_worker`'s arguments on this machine (thumbnails written, not shipped). Dask
-        workers are registered with `args`: they extract no local features and run no fast pass."""
+        workers are registered with `args` and `local_features`: they run no fast pass."""
         return (*self.args(), False, self.fast, self.local_features)
 
 
@@ -74,7 +81,50 @@ def make_executor(options: IngestOptions, setup: WorkerSetup) -> Executor:
         return DaskExecutor(options.dask, setup)
     if options.in_process:
         return InlineExecutor(setup)
+    if setup.fast:
+        return HashThreads(options.jobs)
     return ProcessPool(options.jobs, setup)
+
+
+class HashThreads:
+    """The fast pass's executor: threads of this process, `jobs` 0 meaning all cores.
+
+    The fast pass only reads and hashes, and hashlib releases the GIL while it hashes a
+    large buffer (as does the read), so threads hash on every core. Nothing decodes, so
+    there is no crash or hang to isolate a process from; no process start, no pickling of
+    archive members' bytes to another process, no "already stored?" query per file (the
+    batched insert skips stored content)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs or os.cpu_count() or 1
+        self.notes: list[str] = []
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        self._get()
+
+    def _get(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="tantalio-hash")
+        return self._pool
+
+    @property
+    def parallelism(self) -> int:
+        return self.jobs
+
+    def submit(self, jobs: list[Job]) -> Future[list[JobResult]]:
+        return self._get().submit(run_fast_chunk, jobs)
+
+    def ships_bytes(self, folder_file: bool) -> bool:
+        return False
+
+    def reset(self, kill: bool = False) -> None:
+        return None  # a thread that raised is retried file by file (`ExhibitPass._alone`)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 class ProcessPool:
@@ -148,7 +198,9 @@ class DaskExecutor:
             from tantalio.triage.dask_backend import DaskPool
 
             self._dask = DaskPool(self.options)
-            self.notes += self._dask.prepare(*self.setup.args())
+            self.notes += self._dask.prepare(
+                *self.setup.args(), local_features=self.setup.local_features
+            )
         return self._dask
 
     @property

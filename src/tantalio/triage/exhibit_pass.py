@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tantalio.evidence import EvidenceFile
 from tantalio.store import ingest as store
 from tantalio.store.errors import DiskFullError, disk_full_at
+from tantalio.store.timeutil import to_naive_utc
 from tantalio.triage import thumbs
 from tantalio.triage.analyzers import SPOOL_MAX_FILE, spool_path
 from tantalio.triage.batch_writer import BatchWriter
@@ -61,7 +62,8 @@ class ExhibitPass:
         self.seq = 0
         self.pending: dict[int, store.Occurrence] = {}
         self.chunk: list[Job] = []
-        self.chunk_bytes = 0
+        self.chunk_bytes = 0  # bytes held in memory (members) by the chunk
+        self.chunk_size = 0  # bytes its files hold (read by the workers)
         self.futures: dict[Future[list[JobResult]], list[Job]] = {}
         self.inflight = 0
         self.spool_root: Path | None = None
@@ -70,8 +72,13 @@ class ExhibitPass:
         # folder files among them are queued (`deferred`) and decoded newest first, unsettled
         # ones before those an exact match already settled.
         self.pending_files = pending or {}
-        self.deferred: list[tuple[bool, float, int, EvidenceFile, str, str]] = []
+        self.deferred: list[tuple[bool, float, int, EvidenceFile, str, store.PendingFile]] = []
         self.completing: set[int] = set()  # seqs of jobs that complete a pending media
+        self.decoding: set[str] = set()  # SHA-256s handed out for decoding (once each)
+        # Pending media whose source file changed or went missing since the fast pass: not
+        # decoded (nor hashed around), reported, left pending.
+        self.changed: list[str] = []
+        self.kept_pending: set[str] = set()
 
     # -- the walk side -----------------------------------------------------------------
     def _wanted(self, path: str) -> bool:
@@ -91,12 +98,14 @@ class ExhibitPass:
                     self._spool(path, ef, None)
             pf = self.pending_files.pop(key, None)
             if pf is not None and ef.open is not None:
+                if not self._unchanged(ef, pf):
+                    return
                 if ef.local_path:  # decoded after the walk, most likely to matter first
                     when = ef.mtime.timestamp() if ef.mtime else 0.0
-                    item = (pf.settled, -when, len(self.deferred), ef, path, pf.sha256)
+                    item = (pf.settled, -when, len(self.deferred), ef, path, pf)
                     self.deferred.append(item)
                 else:  # an archive or disk-image member: readable only while the walk is on it
-                    self._take_pending(ef, path, pf.sha256)
+                    self._take_pending(ef, path, pf)
             return
         occ = store.Occurrence(
             path, ef.size, None, ef.mtime, ef.ctime, ef.atime, ef.deleted, ef.error, ef.crtime
@@ -116,14 +125,45 @@ class ExhibitPass:
             self.writer.add(occ)
             return
         self.pending[job.seq] = occ
-        self.chunk.append(job)
-        self.chunk_bytes += len(job.data) if job.data is not None else 0
-        if len(self.chunk) >= self.options.chunk_files or self.chunk_bytes >= 32 << 20:
-            self._submit()
+        self._queue(job, ef.size)
 
-    def _take_pending(self, ef: EvidenceFile, path: str, sha256: str) -> None:
+    def _unchanged(self, ef: EvidenceFile, pf: store.PendingFile) -> bool:
+        """The source file is as the fast pass read it (size and modification time, from
+        the walk's stat: nothing read): else it is reported and left pending, not decoded
+        under hashes that may no longer be its own."""
+        same_size = pf.size is None or ef.size == pf.size
+        same_time = pf.mtime is None or to_naive_utc(ef.mtime) == pf.mtime
+        if same_size and same_time:
+            return True
+        what = "size" if not same_size else "modification time"
+        self.changed.append(f"{pf.path} ({what})")
+        self.kept_pending.add(pf.sha256)
+        return False
+
+    def missing_report(self) -> list[str]:
+        """What the run could not decode because its source changed or is gone."""
+        missing = [pf.path for pf in self.pending_files.values() if pf.sha256 not in self.decoding]
+        self.kept_pending.update(
+            pf.sha256 for pf in self.pending_files.values() if pf.sha256 not in self.decoding
+        )
+        out = []
+        for what, paths in (("changed since the fast pass", self.changed), ("missing", missing)):
+            if paths:
+                shown = ", ".join(paths[:5]) + (
+                    f" and {len(paths) - 5} more" if len(paths) > 5 else ""
+                )
+                out.append(
+                    f"{len(paths)} pending file(s) {what}: not decoded, still pending: {shown}"
+                )
+        return out
+
+    def _take_pending(self, ef: EvidenceFile, path: str, pf: store.PendingFile) -> None:
         """A stored file whose media a fast pass left without PDQ/vPDQ/thumbnail: read it
-        once more, for decoding only (its SHA-256 is known and not computed again)."""
+        once more, for decoding only (its stored digests are not computed again); content
+        stored under several paths is decoded once."""
+        if pf.sha256 in self.decoding:
+            return
+        self.decoding.add(pf.sha256)
         self.seq += 1
         try:
             job = self._job(ef, path)
@@ -131,12 +171,9 @@ class ExhibitPass:
             if (where := disk_full_at(exc)) is not None:
                 raise DiskFullError(where) from None
             return  # stays hashes-only; `clear_pending` settles it at the exhibit's end
-        job.sha256 = sha256
+        job.sha256, job.md5, job.sha1 = pf.sha256, pf.md5, pf.sha1
         self.completing.add(job.seq)
-        self.chunk.append(job)
-        self.chunk_bytes += len(job.data) if job.data is not None else 0
-        if len(self.chunk) >= self.options.chunk_files or self.chunk_bytes >= 32 << 20:
-            self._submit()
+        self._queue(job, ef.size)
 
     def take_hashes_only(
         self, occ: store.Occurrence, media: dict[str, Any] | None, prefix: str
@@ -191,11 +228,20 @@ class ExhibitPass:
             return  # a path that is both a file and a folder (a container and its members)
         self.spooled.append(path)
 
+    def _queue(self, job: Job, size: int | None) -> None:
+        """Chunks of `chunk_files` files, or fewer that add up to 32 MiB: a few large files
+        make a task of their own, so no worker is left with several while another idles."""
+        self.chunk.append(job)
+        self.chunk_bytes += len(job.data) if job.data is not None else 0
+        self.chunk_size += size or 0
+        if len(self.chunk) >= self.options.chunk_files or self.chunk_size >= 32 << 20:
+            self._submit()
+
     def _submit(self) -> None:
         if not self.chunk:
             return
         jobs, size = self.chunk, self.chunk_bytes
-        self.chunk, self.chunk_bytes = [], 0
+        self.chunk, self.chunk_bytes, self.chunk_size = [], 0, 0
         self.futures[self.executor.submit(jobs)] = jobs
         self.inflight += size
         max_tasks = 4 * self.executor.parallelism
@@ -292,8 +338,8 @@ class ExhibitPass:
             result.thumbnail = thumbs.save(self.run.ws.dir, result.sha256, result.thumbnail_data)
 
     def drain(self) -> None:
-        for _settled, _when, _n, ef, path, sha256 in sorted(self.deferred, key=lambda d: d[:3]):
-            self._take_pending(ef, path, sha256)
+        for _settled, _when, _n, ef, path, pf in sorted(self.deferred, key=lambda d: d[:3]):
+            self._take_pending(ef, path, pf)
         self.deferred.clear()
         self._submit()
         while self.futures:

@@ -29,7 +29,7 @@ from tantalio.store.hashsets import HashEntry, HashEntryFeatures
 from tantalio.store.workspace import Workspace
 from tantalio.triage.indexes import WorkspaceIndexes
 from tantalio.triage.matching import match_hash_set
-from tantalio.triage.verdicts import refresh_media
+from tantalio.triage.retro_local import RetroReport, VerdictChange, refresh_and_report
 
 FORMAT = "reference-files"  # the set's `format`: made from files, not read from a list
 REFERENCE = FingerprintConfig(local_features="reference")
@@ -44,6 +44,9 @@ class CreateResult:
     with_local_features: int
     errors: list[str] = field(default_factory=list)  # "path: what went wrong"
     matched_media: int = 0
+    # earlier media whose files changed verdict, and the pictures read again for it
+    changes: list[VerdictChange] = field(default_factory=list)
+    retro: RetroReport = field(default_factory=RetroReport)
 
 
 @dataclass(slots=True)
@@ -51,6 +54,8 @@ class Reference:
     entry: EntryRecord
     pdq_trimmed: str | None
     local_features: str | None
+    path: Path | None = None  # the file it was made from (its thumbnail is kept)
+    kind: str = "other"
 
 
 def reference_files(source: Path) -> list[Path]:
@@ -105,8 +110,35 @@ def fingerprint_references(
             continue
         seen.add(fp.sha256)
         rel = path.name if source.is_file() else str(path.relative_to(source))
-        out.append(reference(fp, category, series, rel))
+        ref = reference(fp, category, series, rel)
+        ref.path, ref.kind = path, fp.kind
+        out.append(ref)
     return out, len(files), errors
+
+
+def keep_thumbnails(workspace_dir: Path | None, refs: list[Reference]) -> int:
+    """Keep a clear thumbnail of each reference picture in the workspace (`thumbs/`, by
+    SHA-256, as ingest keeps media's), so the media page can draw a copy's matched region on
+    the reference too (served blurred, as every thumbnail); returns how many were made."""
+    from tantalio.triage import thumbs
+
+    if workspace_dir is None:
+        return 0
+    made = 0
+    for r in refs:
+        sha = r.entry.sha256
+        if r.kind != "image" or r.path is None or not sha:
+            continue
+        if (workspace_dir / thumbs.relative_path(sha)).is_file():
+            continue
+        try:
+            data = thumbs.image_thumbnail(r.path.read_bytes())
+        except OSError:
+            continue  # read once for the fingerprint already; a thumbnail is optional
+        if data:
+            thumbs.save(workspace_dir, sha, data)
+            made += 1
+    return made
 
 
 def create_hash_set_from_files(
@@ -123,6 +155,7 @@ def create_hash_set_from_files(
     media; raises `repo.HashSetExists`, `FileNotFoundError`, `ValueError` (bad kind)."""
     source = Path(source)
     refs, files, errors = fingerprint_references(source, category, series)
+    keep_thumbnails(ws.dir, refs)
     indexes = WorkspaceIndexes(ws)
     with ws.transaction() as session:
         hash_set = repo.create_hash_set(
@@ -137,8 +170,9 @@ def create_hash_set_from_files(
             if r.pdq_trimmed or r.local_features
         ]
         insert_ignore(session, HashEntryFeatures, rows)
-        matched = match_hash_set(session, indexes, hash_set.id)
-        refresh_media(session, set(matched))
+        retro = RetroReport()
+        matched = match_hash_set(session, indexes, hash_set.id, retro=retro)
+        changes = refresh_and_report(session, set(matched), name, "hashset-create", "Reference set")
         result = CreateResult(
             name=name,
             kind=kind,
@@ -147,6 +181,8 @@ def create_hash_set_from_files(
             with_local_features=sum(1 for r in rows if r["local_features"]),
             errors=errors,
             matched_media=len(matched),
+            changes=changes,
+            retro=retro,
         )
         if actor is not None:
             audit_actor(
@@ -156,7 +192,8 @@ def create_hash_set_from_files(
                 object_type="hash_set",
                 object_id=hash_set.id,
                 detail={"name": name, "kind": kind, "source": source.name,
-                        "entries": hash_set.entry_count, "errors": len(errors)},
+                        "entries": hash_set.entry_count, "errors": len(errors),
+                        "verdicts_changed": len(changes)},
             )  # fmt: skip
     indexes.save()
     return result

@@ -7,6 +7,13 @@ Two indexes live in `DIR/index/`:
   (ids = media id * 8 + orientation number). A newly imported entry, or a new media's
   identity PDQ, searched against it finds rotated and flipped copies already stored.
 
+A third, `local_features/`, is the bag-of-binary-words index of the reference files' local
+features (localfeat/index.py; ids = entry ids): on load its ids are compared with the
+entries that have features, missing ones are added (a new segment, same vocabulary) and
+deleted ones removed; a damaged or inconsistent file is reported (logged, naming the file)
+and the index rebuilt from the database; it is rebuilt too when the references outgrow its
+vocabulary.
+
 Beside each index a JSON marker records which rows it covers (`max_id`, `count`). On load
 the marker is checked against the table (rows were deleted → rebuild) and the index is
 extended with rows added since (an ingest killed before it saved) — so the files are only
@@ -16,9 +23,13 @@ ever a cache of the database, never the truth.
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from tantalio.signals import MatchRules, RulesError
 from tantalio.store import matching as store
@@ -29,6 +40,12 @@ from tantalio.triage.pdqsearch import PdqSearch
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from tantalio.localfeat.index import LocalIndex
+
+log = logging.getLogger(__name__)
+LOCAL_DIR = "local_features"
+LOCAL_CHUNK = 20_000  # reference features decoded and added at a time
 
 ORIENTATIONS = 8
 CHUNK = 200_000  # hashes read and added at a time: memory stays flat on 10M-entry sets
@@ -94,6 +111,10 @@ class WorkspaceIndexes:
         self.min_quality = self.rules.min_quality
         self._entries = _Persisted("entries_pdq", ws.index_dir, threshold)
         self._media = _Persisted("media_pdq", ws.index_dir, threshold)
+        self._local_dir = None if ws.index_dir is None else ws.index_dir / LOCAL_DIR
+        self._local: LocalIndex | None = None
+        self._local_checked = False
+        self.local_problems: list[str] = []  # damaged index files found (and rebuilt)
 
     # -- entries ---------------------------------------------------------------------
     def entries(self, session: Session) -> PdqSearch:
@@ -155,6 +176,61 @@ class WorkspaceIndexes:
             p.coverage = Coverage(p.coverage.max_id, p.coverage.count + len(rows))
             p.dirty = True
 
+    # -- local features ----------------------------------------------------------------
+    def local(self, session: Session) -> LocalIndex | None:
+        """The reference files' local-features index (None when no entry has features):
+        loaded from `DIR/index/local_features/` and brought in step with the database
+        once per instance."""
+        if self._local_checked:
+            return self._local
+        from tantalio.localfeat.index import LocalIndex, LocalIndexError
+
+        want = np.asarray(store.entry_local_ids(session), np.int64)
+        index = self._local
+        if index is None and self._local_dir is not None and self._local_dir.is_dir():
+            try:
+                index = LocalIndex.load(self._local_dir)
+            except LocalIndexError as exc:
+                problem = f"local-features index {exc}: rebuilt from the database"
+                log.warning("%s", problem)
+                self.local_problems.append(problem)
+                shutil.rmtree(self._local_dir, ignore_errors=True)
+                index = None
+        if index is not None and not len(want):
+            index = None
+            if self._local_dir is not None:
+                shutil.rmtree(self._local_dir, ignore_errors=True)
+        if index is not None:
+            have = index.ids()
+            index.remove(np.setdiff1d(have, want))
+            self._add_local(session, index, np.setdiff1d(want, have))
+            if index.needs_retrain():
+                index = None
+        if index is None and len(want):
+            index = LocalIndex()
+            self._add_local(session, index, want)
+        self._local = index
+        self._local_checked = True
+        return index
+
+    @staticmethod
+    def _add_local(session: Session, index: LocalIndex, ids: Any) -> None:
+        from tantalio.localfeat.index import RefArrays
+        from tantalio.localfeat.record import decode
+
+        ids = [int(i) for i in ids]
+        for part in chunks(ids, LOCAL_CHUNK if len(index) else max(LOCAL_CHUNK, len(ids))):
+            rows = store.entry_local_rows(session, ids=part)
+            if rows:
+                index.add_arrays(RefArrays.of([decode(t) for _, t in rows], [e for e, _ in rows]))
+
+    def drop_local(self) -> None:
+        """Check the local-features index against the database again on next use."""
+        self._local_checked = False
+
     def save(self) -> None:
         self._entries.save()
         self._media.save()
+        index = self._local
+        if index is not None and index.dirty and self._local_dir is not None:
+            index.save(self._local_dir)

@@ -61,7 +61,7 @@ class IngestRun:
     @property
     def notes(self) -> list[str]:
         """About the run as a whole (`IngestReport.messages`)."""
-        return list(self.executor.notes) + self.closing_notes
+        return list(self.executor.notes) + self.indexes.local_problems + self.closing_notes
 
     def _wants_local_features(self) -> bool:
         """Workers extract local features only when they can match something."""
@@ -118,6 +118,8 @@ class IngestRun:
             for ef in open_source(src.path, self.options.limits):
                 job.take(ef, src.prefix + ef.path)
         job.drain()
+        if pending:
+            job.report.messages += job.missing_report()
         if uploads:
             with self.ws.transaction() as s:
                 record_uploads(s, exhibit_id, uploads)
@@ -133,7 +135,7 @@ class IngestRun:
             if self.options.fast:  # not `complete`: the next full run still runs analyzers
                 store.finish_exhibit(s, exhibit_id, status="fast")
             else:
-                store.clear_pending(s, exhibit_id)
+                store.clear_pending(s, exhibit_id, job.kept_pending)
                 store.finish_exhibit(s, exhibit_id)
         return job.report
 

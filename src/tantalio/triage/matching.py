@@ -25,6 +25,7 @@ from tantalio.store.bulk import chunks
 from tantalio.triage.indexes import ORIENTATIONS as N_ORIENT
 from tantalio.triage.indexes import WorkspaceIndexes
 from tantalio.triage.pdqsearch import PdqSearch
+from tantalio.triage.retro_local import RetroReport, local_rows_for_set
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -363,20 +364,11 @@ class Matcher:
     def __init__(self, indexes: WorkspaceIndexes) -> None:
         self.indexes = indexes
         self._videos: EntryVideos | None = None
-        self._local: LocalIndex | None = None
-        self._local_loaded = False
 
     def _local_index(self, session: Session) -> LocalIndex | None:
-        """The reference files' local features (loaded once per run; None when none)."""
-        if not self._local_loaded:
-            from tantalio.localfeat.index import LocalIndex
-            from tantalio.localfeat.record import decode
-
-            rows = store.entry_local_rows(session)
-            refs = [decode(text) for _, text in rows]
-            self._local = LocalIndex(refs, [eid for eid, _ in rows]) if rows else None
-            self._local_loaded = True
-        return self._local
+        """The reference files' local features (the workspace's persisted index, brought in
+        step with the database once per run; None when none)."""
+        return self.indexes.local(session)
 
     def _local_rows(
         self, session: Session, local: dict[int, list[str]], settled: set[int]
@@ -495,7 +487,11 @@ def _trimmed_against_set(
 
 
 def match_hash_set(
-    session: Session, indexes: WorkspaceIndexes, hash_set_id: int, after_entry_id: int = 0
+    session: Session,
+    indexes: WorkspaceIndexes,
+    hash_set_id: int,
+    after_entry_id: int = 0,
+    retro: RetroReport | None = None,
 ) -> list[int]:
     """Match one newly imported set against every stored media; returns media matched.
     With `after_entry_id`, only the set's entries above that id (those a pulled delta added).
@@ -544,6 +540,9 @@ def match_hash_set(
     if known.sizes or pictures is not None:
         for mid, frames in videos:
             rows += known.match_video(mid, frames)
+    # earlier pictures nothing settled, against the set's reference files' local features
+    settled = {r["media_id"] for r in rows if r.get("hash_entry_id")}
+    rows += local_rows_for_set(session, indexes, hash_set_id, after_entry_id, settled, retro)
     store.insert_matches(session, _one_per_key(rows))
     indexes.entries(session)  # extend the entry index with the new set
     return sorted({r["media_id"] for r in rows})

@@ -35,6 +35,7 @@ __all__ = [
     "IngestReport",
     "Source",
     "exhibit_plan",
+    "finish_pending",
     "ingest",
 ]
 
@@ -76,3 +77,53 @@ def ingest(
         finally:
             run.close()
     return IngestReport(case_reference, created, reports, progress.seconds, verdicts, run.notes)
+
+
+def finish_pending(
+    ws: Workspace, case_reference: str, options: IngestOptions | None = None
+) -> IngestReport:
+    """The second pass after `ingest --fast` from the workspace alone (`ingest CASE
+    --finish`): every exhibit of the case that a fast pass left unfinished is walked again
+    from the source path it recorded, read-only; its pending images and videos are decoded
+    (their stored digests are not computed again). A source that is gone is reported and
+    its media stay pending; so is a file whose size or modification time changed."""
+    from tantalio.store import ingest as store_ingest
+    from tantalio.store.cases import Exhibit
+
+    options = options or IngestOptions()
+    options.fast = False
+    with ws.session() as s:
+        case = repo.get_case(s, case_reference)
+        case_id = case.id
+        todo: list[tuple[str, str | None, int]] = []
+        for ex in s.query(Exhibit).filter(Exhibit.case_id == case_id).order_by(Exhibit.id):
+            pending = len(store_ingest.pending_files(s, ex.id))
+            if ex.status != "complete" or pending:
+                todo.append((ex.label, ex.source_path, pending))
+    run = IngestRun(ws, case_id, case_reference, options)
+    reports: list[ExhibitReport] = []
+    with IngestProgress(options.progress) as progress:
+        for _label, where, _n in todo:
+            if where and os.path.exists(where):
+                progress.expect(count_files(where))
+        try:
+            for label, path, pending in todo:
+                if path is None or not os.path.exists(path):
+                    report = ExhibitReport(label)
+                    report.messages.append(
+                        f"source {path or '(not recorded)'} is missing: nothing decoded, "
+                        f"its {pending} pending file(s) stay pending"
+                    )
+                    reports.append(report)
+                    continue
+                progress.describe(label)
+                reports.append(run.exhibit(label, [Source(path, "")], progress))
+            verdicts = run.finish()
+        except Exception as exc:
+            stopped = stopped_run(exc, ws.url)
+            if stopped is None:
+                raise
+            raise stopped from None
+        finally:
+            run.close()
+    return IngestReport(case_reference, False, reports, progress.seconds, verdicts, run.notes)

@@ -16,6 +16,7 @@ import errno
 import hashlib
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,11 @@ class Job:
     data: bytes | None = None
     temp: bool = False  # `path` is ours to delete afterwards
     # Known from a fast pass (`ingest --fast`): the content is stored, only its perceptual
-    # work (decode, PDQ/vPDQ, thumbnail) is wanted; the SHA-256 is not computed again.
+    # work (decode, PDQ/vPDQ, thumbnail) is wanted; no digest is computed again (with md5
+    # and sha1 given, the three stored digests are handed to the engine).
     sha256: str | None = None
+    md5: str | None = None
+    sha1: str | None = None
 
 
 @dataclass(slots=True)
@@ -121,6 +125,25 @@ def _stored(sha256: str) -> bool:
 
 def run_chunk(jobs: list[Job]) -> list[JobResult]:
     return [run_job(job) for job in jobs]
+
+
+def run_fast_chunk(jobs: list[Job]) -> list[JobResult]:
+    """The fast pass in a thread of the ingest process (`executors.HashThreads`): hashes
+    and type of every file, no store lookup (the batched insert skips stored content)."""
+    out = []
+    for job in jobs:
+        try:
+            out.append(_run_fast(job, probe=False))
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                out.append(JobResult(job.seq, disk_full=str(exc.filename or "a temp file")))
+            else:
+                out.append(JobResult(job.seq, error=f"read failed: {exc.strerror or exc}"))
+        finally:
+            if job.temp and job.path:
+                with contextlib.suppress(OSError):
+                    os.unlink(job.path)
+    return out
 
 
 def run_job(job: Job) -> JobResult:
@@ -214,9 +237,17 @@ def _run_large(job: Job, config: FingerprintConfig | None) -> JobResult:
 
 
 FAST_READ = 8 << 20  # large reads: the fast pass is bound by hashing, not syscalls
+_buffers = threading.local()  # one reused read buffer per thread (no 8 MiB per small file)
 
 
-def _run_fast(job: Job) -> JobResult:
+def _read_buffer() -> memoryview:
+    view: memoryview | None = getattr(_buffers, "view", None)
+    if view is None:
+        view = _buffers.view = memoryview(bytearray(FAST_READ))
+    return view
+
+
+def _run_fast(job: Job, probe: bool = True) -> JobResult:
     """The fast pass (`ingest --fast`): one read, MD5/SHA-1/SHA-256 together, the type
     from the first bytes; nothing decoded. New content comes back as a hashes-only
     fingerprint (its media row is marked perceptual-pending by the writer)."""
@@ -230,10 +261,9 @@ def _run_fast(job: Job) -> JobResult:
     else:
         assert job.path is not None
         size, head = 0, b""
-        buf = bytearray(FAST_READ)
-        view = memoryview(buf)
+        view = _read_buffer()
         with open(job.path, "rb", buffering=0) as fh:
-            while n := fh.readinto(buf):
+            while n := fh.readinto(view):
                 chunk = view[:n]
                 if not size:
                     head = bytes(chunk[:HEAD_BYTES])
@@ -242,7 +272,7 @@ def _run_fast(job: Job) -> JobResult:
                 sha256.update(chunk)
                 size += n
     digest = sha256.hexdigest()
-    if _stored(digest):
+    if probe and _stored(digest):
         return JobResult(job.seq, digest, size)
     type_, mime = sniff(head)
     fp = Fingerprint(
@@ -259,16 +289,19 @@ def _run_fast(job: Job) -> JobResult:
 
 def _run_pending(job: Job) -> JobResult:
     """The perceptual pass over content a fast pass stored: decode (PDQ/vPDQ, EXIF,
-    thumbnail), handing the engine the known SHA-256 so it is not computed again."""
+    thumbnail), handing the engine the stored digests so none is computed again."""
     from tantalio.fingerprint.engine import fingerprint_bytes, fingerprint_file
 
     config = _state.get("config")
     assert job.sha256 is not None
+    digests = (job.md5, job.sha1, job.sha256) if job.md5 and job.sha1 else None
     if job.data is not None:
-        fp = fingerprint_bytes(job.data, name=job.name, config=config, sha256=job.sha256)
+        fp = fingerprint_bytes(
+            job.data, name=job.name, config=config, sha256=job.sha256, digests=digests
+        )
     else:
         assert job.path is not None
-        fp = fingerprint_file(job.path, config=config, sha256=job.sha256)
+        fp = fingerprint_file(job.path, config=config, sha256=job.sha256, digests=digests)
     if not fp.sha256:
         return JobResult(job.seq, error=fp.error or "read failed")
     thumb, thumb_data = _thumbnail(fp, job.data, job.path)

@@ -61,7 +61,7 @@ class ExchangeRecord(ExchangeBase):
     __tablename__ = "exchange_records"
     __table_args__ = (
         UniqueConstraint("agency_id", "identity", name="uq_exchange_records_agency_identity"),
-        Index("ix_exchange_records_category_identity", "category", "identity"),
+        Index("ix_exchange_records_category", "category"),
         {"sqlite_autoincrement": True},
     )
 
@@ -126,6 +126,29 @@ class ExchangeFanout(ExchangeBase):
     __tablename__ = "exchange_fanout_queue"
 
     record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class ExchangeMeta(ExchangeBase):
+    """Facts about the database itself: `database_id` (a random id made by migration 0002,
+    so an index snapshot of another database is never taken for this one's)."""
+
+    __tablename__ = "exchange_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+
+
+class ExchangeIndexLog(ExchangeBase):
+    """Records changed in place (hashes, agency, retraction) or deleted, written by database
+    triggers (migration 0002): a restart from an index snapshot replays those after its
+    mark. Inserts need no log row: record ids only grow."""
+
+    __tablename__ = "exchange_index_log"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(BigInteger)
+    agency_id: Mapped[int] = mapped_column(Integer)
 
 
 class ExchangePair(ExchangeBase):

@@ -14,12 +14,14 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tantalio.signals.rules import DEFAULT_PDQ_THRESHOLD
+from tantalio.store.platform import audit as platform_audit
 from tantalio.store.platform import db
 from tantalio.store.platform.base import now, utc
 from tantalio.store.platform.models import (
     PlatformApiKey,
     PlatformBank,
     PlatformEntry,
+    PlatformEntryFeatures,
     PlatformIndexChange,
 )
 from tantalio.store.platform.records import (
@@ -116,6 +118,7 @@ class PlatformStore(OpsMixin, BulkMixin):
         pdq_threshold: int = DEFAULT_PDQ_THRESHOLD,
         description: str | None = None,
         match_rules: dict[str, Any] | None = None,
+        actor: str | None = None,
     ) -> BankRecord:
         with self.session.begin() as s:
             if s.scalar(select(PlatformBank.id).where(PlatformBank.name == name)) is not None:
@@ -131,6 +134,14 @@ class PlatformStore(OpsMixin, BulkMixin):
             )
             s.add(b)
             s.flush()
+            platform_audit.append(
+                s,
+                "bank.create",
+                actor=actor,
+                object_type="bank",
+                object_id=name,
+                detail={"enabled": enabled, "pdq_threshold": pdq_threshold, "rules": match_rules},
+            )
             return _bank(b)
 
     def list_banks(self) -> list[BankRecord]:
@@ -154,7 +165,9 @@ class PlatformStore(OpsMixin, BulkMixin):
                 q = q.where(PlatformBank.deleted_at.is_(None))
             return {b.id: _bank(b) for b in s.scalars(q)}
 
-    def update_bank(self, name: str, **fields: Any) -> BankRecord | None:
+    def update_bank(
+        self, name: str, *, actor: str | None = None, **fields: Any
+    ) -> BankRecord | None:
         allowed = {
             "name",
             "enabled",
@@ -175,13 +188,16 @@ class PlatformStore(OpsMixin, BulkMixin):
                 taken = s.scalar(select(PlatformBank.id).where(PlatformBank.name == new_name))
                 if taken is not None:
                     raise BankExists(f"bank {new_name!r} already exists")
-            for k, v in fields.items():
-                if v is not None:
-                    setattr(b, k, v)
+            changed = {k: v for k, v in fields.items() if v is not None}
+            for k, v in changed.items():
+                setattr(b, k, v)
             s.flush()
+            platform_audit.append(
+                s, "bank.config", actor=actor, object_type="bank", object_id=name, detail=changed
+            )
             return _bank(b)
 
-    def delete_bank(self, name: str) -> bool:
+    def delete_bank(self, name: str, *, actor: str | None = None) -> bool:
         with self.session.begin() as s:
             b = _live_bank(s, name)
             if b is None:
@@ -193,6 +209,14 @@ class PlatformStore(OpsMixin, BulkMixin):
             # Kept (renamed) so reports can still name the bank an old match came from.
             b.deleted_at = now()
             b.name = f"{b.name}#deleted-{b.id}"
+            platform_audit.append(
+                s,
+                "bank.delete",
+                actor=actor,
+                object_type="bank",
+                object_id=name,
+                detail={"entries_removed": len(ids)},
+            )
             return True
 
     def bank_sizes(self) -> dict[int, int]:
@@ -288,6 +312,50 @@ class PlatformStore(OpsMixin, BulkMixin):
                 self._log(s, "remove", eids, bid)
                 removed += len(eids)
         return removed
+
+    # -- local features of banked pictures (issue 13) ------------------------------------
+
+    def add_entry_features(self, rows: Sequence[tuple[int, str]]) -> None:
+        """Store (entry id, `lf1:` text) of entries banked as files."""
+        if not rows:
+            return
+        with self.session.begin() as s:
+            s.execute(
+                insert(PlatformEntryFeatures),
+                [{"entry_id": e, "local_features": t} for e, t in rows],
+            )
+
+    def local_features_version(self) -> tuple[int, int]:
+        """(change-feed position, feature rows): changes when an entry with local features
+        is added or any entry removed, so a serving process knows to reload them."""
+        with self.session() as s:
+            n = s.scalar(select(func.count()).select_from(PlatformEntryFeatures)) or 0
+            seq = s.scalar(select(func.max(PlatformIndexChange.seq))) or 0
+        return int(seq), int(n)
+
+    def local_feature_rows(self) -> list[tuple[int, int, str]]:
+        """(entry id, bank id, `lf1:` text) of every live entry in a live bank."""
+        with self.session() as s:
+            q = (
+                select(
+                    PlatformEntry.id, PlatformEntry.bank_id, PlatformEntryFeatures.local_features
+                )
+                .join(PlatformEntryFeatures, PlatformEntryFeatures.entry_id == PlatformEntry.id)
+                .join(PlatformBank, PlatformBank.id == PlatformEntry.bank_id)
+                .where(PlatformEntry.removed_at.is_(None), PlatformBank.deleted_at.is_(None))
+                .order_by(PlatformEntry.id)
+            )
+            return [(int(e), int(b), str(t)) for e, b, t in s.execute(q)]
+
+    def entry_local_features(self, ids: Iterable[int]) -> dict[int, str]:
+        wanted = sorted(set(ids))
+        out: dict[int, str] = {}
+        with self.session() as s:
+            for i in range(0, len(wanted), _BATCH):
+                q = select(PlatformEntryFeatures.entry_id, PlatformEntryFeatures.local_features)
+                q = q.where(PlatformEntryFeatures.entry_id.in_(wanted[i : i + _BATCH]))
+                out.update((int(e), str(t)) for e, t in s.execute(q))
+        return out
 
     def get_entries(self, ids: Iterable[int]) -> list[EntryRecord]:
         wanted = sorted(set(ids))
@@ -494,6 +562,7 @@ class PlatformStore(OpsMixin, BulkMixin):
         scopes: Iterable[str],
         rate_per_s: float,
         burst: int,
+        actor: str | None = None,
     ) -> ApiKeyRecord:
         with self.session.begin() as s:
             k = PlatformApiKey(
@@ -507,6 +576,14 @@ class PlatformStore(OpsMixin, BulkMixin):
             )
             s.add(k)
             s.flush()
+            platform_audit.append(
+                s,
+                "key.create",
+                actor=actor,
+                object_type="api_key",
+                object_id=k.id,
+                detail={"name": name, "prefix": prefix, "scopes": k.scopes.split(",")},
+            )
             return _key(k)
 
     def key_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
@@ -518,18 +595,32 @@ class PlatformStore(OpsMixin, BulkMixin):
         with self.session() as s:
             return [_key(k) for k in s.scalars(select(PlatformApiKey).order_by(PlatformApiKey.id))]
 
-    def revoke_key(self, ident: str) -> int:
-        """Revoke keys by id, name or visible prefix; returns how many were revoked."""
+    def revoke_key(self, ident: str, *, actor: str | None = None) -> int:
+        """Revoke keys by id, name or visible prefix; returns how many were revoked (each
+        one audited as `key.revoke`)."""
         with self.session.begin() as s:
             cond = or_(PlatformApiKey.name == ident, PlatformApiKey.prefix == ident)
             if ident.isdigit():
                 cond = or_(cond, PlatformApiKey.id == int(ident))
-            res = s.execute(
-                update(PlatformApiKey)
-                .where(cond, PlatformApiKey.revoked_at.is_(None))
-                .values(revoked_at=now())
+            keys = list(
+                s.scalars(
+                    select(PlatformApiKey)
+                    .where(cond, PlatformApiKey.revoked_at.is_(None))
+                    .with_for_update()
+                )
             )
-            return int(res.rowcount or 0)  # type: ignore[attr-defined]
+            at = now()
+            for k in keys:
+                k.revoked_at = at
+                platform_audit.append(
+                    s,
+                    "key.revoke",
+                    actor=actor,
+                    object_type="api_key",
+                    object_id=k.id,
+                    detail={"name": k.name, "prefix": k.prefix},
+                )
+            return len(keys)
 
 
 def _entry(e: PlatformEntry, bank_name: str) -> EntryRecord:

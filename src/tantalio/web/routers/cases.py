@@ -106,6 +106,7 @@ def summary_dict(summary: wq.CaseSummary) -> dict[str, Any]:
         "categories_examiner": {str(k): v for k, v in summary.categories_examiner.items()},
         "categories_hashset": {str(k): v for k, v in summary.categories_hashset.items()},
         "kinds": summary.kinds,
+        "perceptual_pending": summary.perceptual_pending,
         "exhibits": summary.exhibits,
     }
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from tantalio.store import access, review, web_media
 from tantalio.store import audit as store_audit
 from tantalio.store import web_queries as wq
+from tantalio.web import regions as match_regions
 from tantalio.web import thumbnails
 from tantalio.web.categories import CATEGORIES, parse_category
 from tantalio.web.exchange_view import media_agencies
@@ -101,6 +102,47 @@ def thumbnail(
         data = thumbnails.cached_variant(
             request.app.state.settings.cache_dir, facts["sha256"], clear, user.blur, user.grayscale
         )
+    return Response(data, media_type="image/jpeg", headers=NO_STORE)
+
+
+def _regions(request: Request, db: Session, d: web_media.MediaDetail) -> list[dict[str, Any]]:
+    """The matched regions the media page draws (web/regions.py)."""
+    drawn = [x for x in d.matches if set(x["algorithms"]) & set(match_regions.DRAWN)]
+    if not drawn:
+        return []
+    refs = web_media.reference_pictures(db, [x["entry_id"] for x in drawn])
+    media = {"kind": d.media.kind, "width": d.media.width, "height": d.media.height}
+    return match_regions.regions(media, drawn, refs, request.app.state.workspace.dir)
+
+
+@router.get(
+    "/api/media/{media_id}/reference/{entry_id}/thumbnail",
+    tags=["media"],
+    response_class=Response,
+)
+def reference_thumbnail(
+    media_id: int,
+    entry_id: int,
+    request: Request,
+    principal: Principal = Depends(require("media.view")),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The thumbnail of the reference file that this media matched (issue 13), with the
+    user's blur and grayscale baked in, as every thumbnail; 404 when this media did not
+    match that entry or the reference has no picture in the workspace (hash-only)."""
+    media_facts(db, media_id)
+    if not web_media.matched_entry(db, media_id, entry_id):
+        raise HTTPException(404, N_("media {id} did not match that reference", id=media_id))
+    ref = web_media.reference_pictures(db, [entry_id]).get(entry_id, {})
+    ws_dir: Path | None = request.app.state.workspace.dir
+    rel = match_regions.reference_thumbnail(ws_dir, ref)
+    clear = thumbnails.clear_thumbnail(ws_dir, ref.get("sha256") or "", rel)
+    if clear is None:
+        raise HTTPException(404, N_("the reference has no picture in this workspace"))
+    user = principal.user
+    data = thumbnails.cached_variant(
+        request.app.state.settings.cache_dir, ref["sha256"], clear, user.blur, user.grayscale
+    )
     return Response(data, media_type="image/jpeg", headers=NO_STORE)
 
 
@@ -252,6 +294,8 @@ def detail_dict(d: web_media.MediaDetail) -> dict[str, Any]:
         "duration": m.duration,
         "pdq": m.pdq,
         "pdq_quality": m.pdq_quality,
+        # stored by `ingest --fast`: hashes and exact matches only, PDQ/vPDQ still to come
+        "perceptual_pending": bool(m.perceptual_pending) and m.kind in ("image", "video"),
         "keyframes": m.keyframes,
         "exif": {
             k: getattr(m, k)
@@ -351,6 +395,7 @@ def _detail(db: Session, media_id: int, principal: Principal) -> web_media.Media
 @router.get("/api/media/{media_id}", tags=["media"])
 def api_detail(
     media_id: int,
+    request: Request,
     principal: Principal = Depends(require("media.view")),
     db: Session = Depends(get_db),
 ) -> dict[str, Any]:
@@ -361,6 +406,7 @@ def api_detail(
     platforms reported (`uploads`: account, IP, port, time as given and in UTC)."""
     d = _detail(db, media_id, principal)
     return detail_dict(d) | {
+        "regions": _regions(request, db, d),
         "spread": media_spread_json(db, d.media.sha256, visible_cases(db, principal)),
         "agencies": media_agencies(db, media_id),
         "uploads": media_uploads(db, media_id, principal),
@@ -401,6 +447,7 @@ def detail_page(
                 "uploads": media_uploads(db, media_id, principal),
             },
             "spread": media_spread_json(db, d.media.sha256, visible_cases(db, principal)),
+            "regions": _regions(request, db, d),
             "prev_url": prev_url,
             "next_url": next_url,
             "grid_query": grid_query,

@@ -1,0 +1,146 @@
+"""The bag-of-binary-words local-features index: a crop or rotation of a reference is found
+among thousands of distractor references, a reference added after the build is found, a
+saved index answers as the built one, and damaged files are named (benign generated scenes
+only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tantalio.localfeat.extract import features, with_mirror
+from tantalio.localfeat.index import LocalIndex, LocalIndexError, RefArrays
+
+from .test_localfeat import luma, scene
+
+DISTRACTORS = 3000
+
+
+def query(im: Image.Image) -> list:
+    return with_mirror(luma(im), *im.size, 400)
+
+
+def distractors(n: int, first_id: int) -> RefArrays:
+    """References that behave like distinct pictures: 64 real ORB descriptors of other
+    scenes each, bits lightly flipped, at random positions (they never verify)."""
+    rng = np.random.default_rng(7)
+    pool = np.concatenate(
+        [features(luma(scene(s)), 640, 480, 400).descriptors for s in range(200, 215)]
+    )
+    masks = np.packbits((rng.random((512, 256)) < 0.06).astype(np.uint8), axis=1)
+    m = n * 64
+    desc = pool[rng.integers(0, len(pool), m)] ^ masks[rng.integers(0, 512, m)]
+    xy = (rng.random((m, 2)) * [511, 383]).astype(np.float32)
+    return RefArrays(
+        np.arange(first_id, first_id + n, dtype=np.int64),
+        np.full(n, 64, np.int64),
+        desc,
+        xy,
+        np.tile([[640, 480]], (n, 1)).astype(np.int64),
+        np.full(n, 1.25, np.float32),
+    )
+
+
+def with_refs(seeds: range, ids: list[int]) -> RefArrays:
+    return RefArrays.of([features(luma(scene(s)), 640, 480) for s in seeds], ids)
+
+
+def concat(a: RefArrays, b: RefArrays) -> RefArrays:
+    return RefArrays(*(np.concatenate([getattr(a, f), getattr(b, f)]) for f in RefArrays.__slots__))
+
+
+@pytest.fixture(scope="module")
+def big() -> LocalIndex:
+    return LocalIndex.from_arrays(
+        concat(with_refs(range(6), [100 + s for s in range(6)]), distractors(DISTRACTORS, 1000))
+    )
+
+
+def answers(index: LocalIndex, variants: list) -> list[tuple[int, int]]:
+    return [(m.ref, m.inliers) for m in index.search(variants, min_inliers=22)]
+
+
+def test_crop_and_rotation_found_among_thousands(big: LocalIndex) -> None:
+    assert len(big) == DISTRACTORS + 6 and big.vocab is not None and len(big.vocab) >= 1024
+    crop = scene(3).crop((100, 60, 580, 420))
+    found = big.search(query(crop), min_inliers=22)
+    assert found and found[0].ref == 103 and len({m.ref for m in found}) == 1
+    rotated = scene(4).rotate(4, resample=Image.BILINEAR).resize((480, 360))
+    found = big.search(query(rotated), min_inliers=22)
+    assert found and found[0].ref == 104
+    assert abs(found[0].verified.transform()["rotation_deg"] - 4) < 0.7
+    for seed in (60, 61, 62):  # unrelated pictures match nothing
+        assert big.search(query(scene(seed)), min_inliers=22) == []
+
+
+def test_reference_added_after_build_is_found_and_removed(big: LocalIndex) -> None:
+    index = LocalIndex.from_arrays(distractors(DISTRACTORS, 1000))
+    crop = scene(9).crop((40, 40, 600, 440))
+    assert index.search(query(crop), min_inliers=22) == []
+    index.add([features(luma(scene(9)), 640, 480)], [42])
+    assert len(index.segments) == 2
+    found = index.search(query(crop), min_inliers=22)
+    assert found and found[0].ref == 42
+    assert index.remove([42]) == 1 and 42 not in set(index.ids().tolist())
+    assert index.search(query(crop), min_inliers=22) == []
+
+
+def test_saved_index_gives_the_same_answers(big: LocalIndex, tmp_path: Path) -> None:
+    index = LocalIndex.from_arrays(with_refs(range(6), [100 + s for s in range(6)]))
+    index.add_arrays(distractors(500, 1000))
+    index.remove([101])
+    index.save(tmp_path / "lf")
+    again = LocalIndex.load(tmp_path / "lf")
+    assert sorted(again.ids().tolist()) == sorted(index.ids().tolist())
+    qs = [query(scene(3).crop((100, 60, 580, 420))), query(scene(1).crop((0, 0, 500, 400)))]
+    for q in qs:
+        assert answers(again, q) == answers(index, q)
+    assert answers(again, qs[0])[0][0] == 103 and answers(again, qs[1]) == []
+    # a reference added to the loaded index is saved as one more segment
+    again.add([features(luma(scene(1)), 640, 480)], [101])
+    again.save(tmp_path / "lf")
+    third = LocalIndex.load(tmp_path / "lf")
+    assert answers(third, qs[1])[0][0] == 101
+    assert len(list((tmp_path / "lf").glob("*.tmp"))) == 0
+
+
+def test_damaged_files_are_named(tmp_path: Path) -> None:
+    index = LocalIndex.from_arrays(with_refs(range(4), [1, 2, 3, 4]))
+    d = tmp_path / "lf"
+    index.save(d)
+    post = next(d.glob("*.post.npy"))
+    post.write_bytes(post.read_bytes()[:-40])  # truncated
+    with pytest.raises(LocalIndexError) as err:
+        LocalIndex.load(d)
+    assert err.value.path == post
+    index.save(tmp_path / "lf2")
+    (tmp_path / "lf2" / "header.json").write_text("{not json")
+    with pytest.raises(LocalIndexError, match="header.json: not valid JSON"):
+        LocalIndex.load(tmp_path / "lf2")
+    index.save(tmp_path / "lf3")
+    next((tmp_path / "lf3").glob("*.desc.npy")).unlink()
+    with pytest.raises(LocalIndexError, match="desc.npy: missing"):
+        LocalIndex.load(tmp_path / "lf3")
+
+
+def test_top_scores_are_exact_on_large_arrays() -> None:
+    from tantalio.localfeat.index import _top
+
+    rng = np.random.default_rng(1)
+    for n in (10, 5000, 300_000):
+        for zero in (0.0, 0.5, 0.999):
+            sc = rng.random(n)
+            sc[rng.random(n) < zero] = 0
+            pos = np.flatnonzero(sc > 0)
+            want = set(pos[np.argsort(-sc[pos])[:32]].tolist())
+            assert set(_top(sc, 32).tolist()) == want
+
+
+def test_the_same_picture_in_two_sets_is_found_under_both_ids() -> None:
+    ref = features(luma(scene(5)), 640, 480)
+    index = LocalIndex.from_arrays(concat(RefArrays.of([ref, ref], [7, 8]), distractors(300, 1000)))
+    found = index.search(query(scene(5).crop((60, 40, 600, 440))), min_inliers=22)
+    assert {m.ref for m in found} == {7, 8}
