@@ -1,24 +1,30 @@
 """PDQ index at 100M hashes on one box (issue 17), beside our 10M and python-threatexchange.
 
-One command (takes ~20-30 min on the shared 2-core machine; needs ~13 GB of disk):
+One command. The first run generates and builds the data (~10-20 min on the shared 2-core
+machine, ~12 GB peak, ~14 GB of disk); every later run reuses it and takes ~3 minutes:
 
     flock /tmp/tantalio-bench.lock .venv/bin/python bench/bench_index_100m.py \\
         --data /work/bench-data/pdq100m
 
 Steps, each in its own child process (clean memory figures):
-1. generate: 100M random 256-bit hashes, 1% of them planted near copies (0..31 bits) of
-   others, streamed into a memory-mapped `hashes.npy` (never a second copy in memory), and
-   4,000 queries: near copies of stored hashes at distances 0..31 (cycling);
-2. build: `tantalio.index.bulk.build_dir` (tables written into memory-mapped files);
-3. brute force: the complete answer of 64 queries by faiss's exhaustive `IndexBinaryFlat`,
-   scanned block by block over the mapped file;
+1. generate (once): 100M random 256-bit hashes, 1% of them planted near copies (0..31
+   bits) of others, streamed into a memory-mapped `hashes.npy` (never a second copy in
+   memory), and 4,000 queries: near copies of stored hashes at distances 0..31 (cycling);
+2. build (once): `tantalio.index.bulk.build_dir` (tables written into memory-mapped files);
+   and the 10M anchor's index, `build_dir` of the first 10M hashes;
+3. brute force (once): the complete answer of 64 queries by faiss's exhaustive
+   `IndexBinaryFlat`, scanned block by block over the mapped file (and for the anchors'
+   queries over their first 10M / 1M rows);
 4. serve: `PDQIndex.load(mmap=True)` (restart time, cold: the files' pages are dropped from
    the page cache first with posix_fadvise, and warm), single and batched lookups/s, recall,
-   resident memory (anonymous and file-backed), an add and how soon it matches;
-then the same serve step with both cores kept busy by two spinning processes (`--load`).
-Anchors in the same run: `bench_index.py`'s workers for our 10M and threatexchange's
-PDQIndex at 1M (the largest it holds here: ~0.65 GB per million in Python maps), quiet and
-under the same load. Writes docs/perf/index_100m.md.
+   resident memory (anonymous and file-backed), an add and how soon it matches; the
+   compiled search against the numpy passes and against itself without prefetching,
+   alternating on the same mapped index; then single and batched again with both cores kept
+   busy by two spinning processes;
+5. anchors, quiet then busy the same way: our index of the first 10M hashes loaded into
+   memory, and threatexchange's PDQIndex of the first 1M (the largest it holds here:
+   ~0.65 GB per million in Python maps).
+Writes docs/perf/index_100m.md.
 """
 
 from __future__ import annotations
@@ -41,11 +47,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 RADIUS = 31
 CHECK_QUERIES = 64
+NOTES = "\n## Reading the numbers"
 BLOCK = 1 << 22  # rows per generation / brute-force block
 TABLE_HEAD = (
     "| box | implementation | stored | load avg | single lookups/s | batched lookups/s "
     "| recall@31 planted | full recall (64 q) | false hits | RSS MiB (anon + file) |"
 )
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def status_mb() -> dict[str, float]:
@@ -206,7 +217,182 @@ def step_serve(args: argparse.Namespace) -> dict[str, Any]:
     out["add_median_ms"] = statistics.median(add_s[1:]) * 1e3
     out["matchable_after_add_max_ms"] = max(seen_s) * 1e3
     out["mem_end"] = status_mb()
+    out["ab"] = compare_paths(index, qwords[: args.ab_queries], args.ab_rounds)
+    busy: dict[str, Any] = {"load": os.getloadavg()[0]}
+    with Busy():
+        busy.update(lookups(index, queries, args.single))
+        busy["load_end"] = os.getloadavg()[0]
+    return {"quiet": out, "busy": busy}
+
+
+def lookups(index: Any, queries: list[str], n_single: int) -> dict[str, float]:
+    """Single lookups/s (one `search` call per hash) and batched (one `search_arrays`)."""
+    index.search(queries[:20])
+    single = queries[:n_single]
+    t = time.perf_counter()
+    for h in single:
+        index.search([h])
+    single_qps = len(single) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    index.search_arrays(queries)
+    return {"single_qps": single_qps, "batch_qps": len(queries) / (time.perf_counter() - t)}
+
+
+def compare_paths(index: Any, qwords: np.ndarray, rounds: int) -> dict[str, Any]:
+    """The segment search on one thread, per query: the compiled loop with prefetching, the
+    same loop without (only what the out-of-order window overlaps), and the numpy passes;
+    alternating, on the same mapped index. Also the reads per query, so the cost per random
+    read follows."""
+    from tantalio.index import kernel, mih
+
+    seg = index._state.segments[0]
+    values = seg.layout.values(qwords)
+    variants = {"compiled": True, "compiled, no prefetch": True, "numpy": False}
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    saved_k, saved_p = mih.USE_KERNEL, kernel.PREFETCH
+    try:
+        for _ in range(rounds):
+            for name, use in variants.items():
+                mih.USE_KERNEL = use
+                kernel.PREFETCH = 0 if "no prefetch" in name else saved_p
+                t = time.thread_time()  # CPU time: a shared box's preemption left out
+                seg.search(qwords, RADIUS, values)
+                times[name].append((time.thread_time() - t) / len(qwords))
+    finally:
+        mih.USE_KERNEL, kernel.PREFETCH = saved_k, saved_p
+    probes, candidates = measured_costs(index, qwords)
+    reads = 2 * probes + candidates  # bucket bounds + row-table slice per probe, one hash each
+    return {
+        "queries": len(qwords),
+        "rounds": rounds,
+        "reads_per_query": reads,
+        "us_per_query": {k: [v * 1e6 for v in times[k]] for k in times},
+        "ns_per_read": {k: min(times[k]) * 1e9 / reads for k in times},
+    }
+
+
+def step_anchors(args: argparse.Namespace) -> dict[str, Any]:
+    """Our index of the first 10M hashes (in memory) and threatexchange's of the first 1M,
+    quiet then busy, each built or loaded once."""
+    from tantalio.index import PDQIndex
+    from tantalio.index.codec import words_to_hex
+
+    data = Path(args.data)
+    out: dict[str, Any] = {"quiet": {}, "busy": {}}
+    anchors = json.loads((data / "anchors.json").read_text())
+    if args.anchor_10m:
+        a = anchors["ours"]
+        queries = words_to_hex(np.load(data / "anchor_ours_queries.npy"))
+        rss0 = status_mb()["VmRSS"]
+        t = time.perf_counter()
+        index = PDQIndex.load(data / "anchor10m")
+        load_s = time.perf_counter() - t
+        growth = status_mb()["VmRSS"] - rss0
+        got = index.search(queries)
+        base = {"impl": "tantalio PDQIndex (in memory)", "n": len(index), "rss_mb": growth}
+        base.update(_quality(got, a))
+        base["load_s"] = load_s
+        out["quiet"]["ours10m"] = {**base, **lookups(index, queries, args.single)}
+        with Busy():
+            out["busy"]["ours10m"] = {**base, **lookups(index, queries, args.single)}
+        del index
+    if args.tx_size:
+        out["quiet"]["tx"], out["busy"]["tx"] = _threatexchange(data, anchors["tx"], args)
     return out
+
+
+def _quality(got: list[list[tuple[int, int]]], anchor: dict[str, Any]) -> dict[str, Any]:
+    picks = anchor["picks"]
+    recall = sum(int(p) in {i for i, _ in r} for p, r in zip(picks, got, strict=True))
+    want = {(i, j) for i, row in enumerate(anchor["brute"]) for j in row}
+    have = {(i, j) for i, row in enumerate(got[: len(anchor["brute"])]) for j, _ in row}
+    return {
+        "recall": recall / len(picks),
+        "full_recall": len(want & have) / max(len(want), 1),
+        "false_hits": len(have - want),
+    }
+
+
+def _threatexchange(
+    data: Path, anchor: dict[str, Any], args: argparse.Namespace
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    from importlib.metadata import version as dist_version
+
+    from threatexchange.signal_type.pdq.pdq_index import PDQIndex as TXIndex
+
+    from tantalio.index.codec import words_to_hex
+
+    hexes = words_to_hex(np.asarray(np.load(data / "hashes.npy", mmap_mode="r")[: args.tx_size]))
+    queries = words_to_hex(np.load(data / "anchor_tx_queries.npy"))
+    rss0 = status_mb()["VmRSS"]
+    index = TXIndex(entries=zip(hexes, range(len(hexes)), strict=True))
+    del hexes
+    base: dict[str, Any] = {
+        "impl": f"threatexchange {dist_version('threatexchange')} PDQIndex",
+        "n": args.tx_size,
+        "rss_mb": status_mb()["VmRSS"] - rss0,
+    }
+    got = [[(m.metadata, 0) for m in index.query(q)] for q in queries[:CHECK_QUERIES]]
+    batch = queries[: args.batch_tx]
+    raw = index.index.search_with_distance_in_result(batch, RADIUS)
+    found = [[(index.local_id_to_entry[i][1], 0) for i, _h, _d in raw[q]] for q in batch]
+    quality = _quality(got + found[len(got) :], {**anchor, "picks": anchor["picks"][: len(batch)]})
+    base.update(quality)
+
+    def measure() -> dict[str, Any]:
+        single = queries[: args.single_tx]
+        t = time.perf_counter()
+        for q in single:
+            index.query(q)
+        single_qps = len(single) / (time.perf_counter() - t)
+        # Its public query() takes one hash; the batched figure uses the faiss matcher
+        # underneath (PDQMultiHashIndex.search_with_distance_in_result), which takes a list.
+        t = time.perf_counter()
+        index.index.search_with_distance_in_result(batch, RADIUS)
+        return {
+            **base,
+            "single_qps": single_qps,
+            "batch_qps": len(batch) / (time.perf_counter() - t),
+        }
+
+    quiet = measure()
+    with Busy():
+        busy = measure()
+    return quiet, busy
+
+
+def step_prepare_anchors(args: argparse.Namespace) -> dict[str, Any]:
+    """The anchors' data, once: the 10M index (`build_dir` of the first 10M hashes), and
+    per anchor 4,000 queries near its own rows with the brute-force answer of the first 64."""
+    import faiss
+
+    from tantalio.index.bulk import build_dir
+    from tantalio.index.codec import bytes_to_words, words_to_bytes
+
+    data = Path(args.data)
+    words = np.load(data / "hashes.npy", mmap_mode="r")
+    rng = np.random.default_rng(args.seed + 1)
+    t = time.perf_counter()
+    out: dict[str, Any] = {}
+    for name, n in (("ours", args.anchor_10m), ("tx", args.tx_size)):
+        if not n:
+            continue
+        picks = rng.integers(0, n, size=args.queries)
+        stored = words_to_bytes(np.asarray(words[np.sort(picks)]))[np.argsort(np.argsort(picks))]
+        q = flip_random_bits(stored, np.arange(args.queries) % (RADIUS + 1), rng)
+        np.save(data / f"anchor_{name}_queries.npy", bytes_to_words(q))
+        found: list[list[int]] = [[] for _ in range(CHECK_QUERIES)]
+        for lo in range(0, n, BLOCK):
+            flat = faiss.IndexBinaryFlat(256)
+            flat.add(words_to_bytes(np.asarray(words[lo : min(n, lo + BLOCK)])))
+            lims, _d, ids = flat.range_search(q[:CHECK_QUERIES], RADIUS + 1)
+            for i in range(CHECK_QUERIES):
+                found[i].extend((ids[lims[i] : lims[i + 1]] + lo).tolist())
+        out[name] = {"n": n, "picks": picks.tolist(), "brute": [sorted(f) for f in found]}
+    if args.anchor_10m:
+        build_dir(data / "anchor10m", words[: args.anchor_10m], workers=2)
+    (data / "anchors.json").write_text(json.dumps(out))
+    return {"anchors_s": time.perf_counter() - t}
 
 
 def measured_costs(index: Any, qwords: np.ndarray) -> tuple[int, float]:
@@ -220,33 +406,30 @@ def measured_costs(index: Any, qwords: np.ndarray) -> tuple[int, float]:
     return int(probes.shape[1]), float(sizes.sum(axis=1).mean())
 
 
-STEPS = {"generate": step_generate, "build": step_build, "brute": step_brute, "serve": step_serve}
+STEPS = {
+    "generate": step_generate,
+    "build": step_build,
+    "brute": step_brute,
+    "anchors_data": step_prepare_anchors,
+    "serve": step_serve,
+    "anchors": step_anchors,
+}
 
 
 def child(step: str, args: argparse.Namespace, extra: list[str] | None = None) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--step", step, "--data", args.data, "--n", str(args.n)]
     cmd += ["--queries", str(args.queries), "--single", str(args.single)]
-    cmd += ["--seed", str(args.seed), "--chunks", str(args.chunks)] + (extra or [])
+    cmd += ["--seed", str(args.seed), "--chunks", str(args.chunks)]
+    cmd += ["--anchor-10m", str(args.anchor_10m), "--tx-size", str(args.tx_size)]
+    cmd += ["--single-tx", str(args.single_tx), "--batch-tx", str(args.batch_tx)]
+    cmd += ["--ab-queries", str(args.ab_queries), "--ab-rounds", str(args.ab_rounds)]
+    cmd += extra or []
     print(f"… {step} {' '.join(extra or [])}", file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         print(proc.stderr[-3000:], file=sys.stderr)
         return {"error": f"{step}: exit {proc.returncode}"}
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(json.dumps(result), file=sys.stderr, flush=True)
-    return result
-
-
-def anchor(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
-    cmd = [sys.executable, str(ROOT / "bench/bench_index.py"), "--worker", kind, "--n", str(n)]
-    cmd += ["--queries", str(args.queries), "--single", str(args.single), "--no-persist"]
-    cmd += ["--single-tx", "300", "--batch-tx", "1000"]
-    print(f"… anchor {kind} at {n:,}", file=sys.stderr, flush=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        print(proc.stderr[-3000:], file=sys.stderr)
-        return {"impl": kind, "n": n, "error": f"exit {proc.returncode}"}
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     print(json.dumps(result), file=sys.stderr, flush=True)
     return result
 
@@ -308,8 +491,18 @@ def main() -> None:
     p.add_argument("--anchor-10m", type=int, default=10_000_000, help="our anchor size (0: skip)")
     p.add_argument("--tx-size", type=int, default=1_000_000, help="threatexchange size (0: skip)")
     p.add_argument("--rebuild", action="store_true", help="regenerate and rebuild")
+    p.add_argument(
+        "--prepare", action="store_true", help="only generate, build and brute-force, then stop"
+    )
     p.add_argument("--out", default=str(ROOT / "docs/perf/index_100m.md"))
     p.add_argument("--no-write", action="store_true")
+    p.add_argument("--single-tx", type=int, default=100, help="threatexchange single lookups")
+    p.add_argument("--batch-tx", type=int, default=1000, help="threatexchange batched lookups")
+    p.add_argument("--ab-queries", type=int, default=300, help="queries per A/B round")
+    p.add_argument("--ab-rounds", type=int, default=3, help="A/B rounds (alternating)")
+    p.add_argument(
+        "--no-cold", dest="cold_restart", action="store_false", help="skip the cold restart"
+    )
     p.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     p.add_argument("--cold", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -327,29 +520,40 @@ def main() -> None:
         ("generate", data / "hashes.npy"),
         ("build", data / "index" / "index.json"),
         ("brute", data / "brute.json"),
+        ("anchors_data", data / "anchors.json"),
     ):
         if args.rebuild or not done.exists() or step not in steps:
             steps[step] = child(step, args)
             steps_file.write_text(json.dumps(steps, indent=1))
     res.update(steps)
-    res["quiet"] = {"load": os.getloadavg()[0], "ours": child("serve", args, ["--cold"])}
-    if args.anchor_10m:
-        res["quiet"]["ours10m"] = anchor("ours", args.anchor_10m, args)
-    if args.tx_size:
-        res["quiet"]["tx"] = anchor("threatexchange", args.tx_size, args)
-    with Busy():
-        res["busy"] = {"load": os.getloadavg()[0], "ours": child("serve", args)}
-        if args.anchor_10m:
-            res["busy"]["ours10m"] = anchor("ours", args.anchor_10m, args)
-        if args.tx_size:
-            res["busy"]["tx"] = anchor("threatexchange", args.tx_size, args)
-        res["busy"]["load_end"] = os.getloadavg()[0]
+    if args.prepare:
+        print(json.dumps(steps, indent=1))
+        return
+    res["uptime_start"] = uptime()
+    load = os.getloadavg()[0]
+    served = child("serve", args, ["--cold"] if args.cold_restart else [])
+    res["quiet"] = {"load": load, "ours": served.get("quiet", served)}
+    res["busy"] = {"load": served.get("busy", {}).get("load", 0.0)}
+    if "busy" in served:
+        res["busy"]["ours"] = {**served["quiet"], **served["busy"]}
+        res["busy"]["load_end"] = served["busy"]["load_end"]
+    if args.anchor_10m or args.tx_size:
+        load = os.getloadavg()[0]
+        anchors = child("anchors", args)
+        for box in ("quiet", "busy"):
+            res[box].update(anchors.get(box, {}))
+        res["quiet"]["anchor_load"] = load
+    res["uptime_end"] = uptime()
     res["layouts"] = layout_costs(args.n)
     (data / "result.json").write_text(json.dumps(res, indent=1))
     text = report(res, args)
     print(text)
     if not args.no_write:
-        Path(args.out).write_text(text)
+        out = Path(args.out)
+        # The hand-written reading of the figures (from "## Reading the numbers" on) stays.
+        old = out.read_text() if out.exists() else ""
+        notes = old[old.find(NOTES) :] if NOTES in old else ""
+        out.write_text(text + notes)
 
 
 def _f(v: Any, d: int = 0) -> str:
@@ -420,7 +624,7 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> str:
             f"- measured on the built tables (200 queries): {o['probes']:,} probes and "
             f"{o['candidates']:,.0f} candidates per query"
         )
-    for box in ("quiet", "busy"):
+    for box in ("quiet",):
         o = res.get(box, {}).get("ours", {})
         if not o or "error" in o:
             continue
@@ -445,7 +649,25 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> str:
                 f"100M vs our 10M: quiet {q['ours'][key] / q['ours10m'][key]:.2f}, busy "
                 f"{b['ours'][key] / b['ours10m'][key]:.2f}"
             )
+    ab = res.get("quiet", {}).get("ours", {}).get("ab")
+    if ab:
+        lines += [
+            "",
+            f"## The segment search, one thread: compiled vs numpy ({ab['queries']} queries, "
+            f"{ab['rounds']} rounds alternating, quiet box)",
+            "",
+            f"Random reads per query: {ab['reads_per_query']:,.0f} (bucket bounds and row-table "
+            "slice per probe, one hash per candidate).",
+            "",
+            "| path | CPU µs per query (each round) | CPU ns per random read (best round) |",
+            "|---|---|---:|",
+        ]
+        for name, us in ab["us_per_query"].items():
+            rounds = ", ".join(f"{v:,.0f}" for v in us)
+            lines.append(f"| {name} | {rounds} | {ab['ns_per_read'][name]:.1f} |")
     lines += [
+        "",
+        f"- uptime at start: {res.get('uptime_start', '—')}; at end: {res.get('uptime_end', '—')}",
         "",
         f"## Chunk layout at {args.n:,} (radius 31, per query, expected for random hashes)",
         "",

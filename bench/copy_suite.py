@@ -275,9 +275,17 @@ def build(
     for im in rest:  # each unrelated photo, and a crop of it
         distractors.append(im)
         distractors.append(crop(im, rng, 0.4))
+    # Beyond the unrelated photos: generated textures and scenes, and further crops of the
+    # unrelated photos (other offsets, 30-80 % of the area removed), in turn, so that a
+    # large distractor set holds many distinct pictures and many crops that share content.
     k = 0
     while len(distractors) < n_distractors:
-        distractors.append(texture(seed * 7000 + k) if k % 3 == 0 else scene(seed * 5000 + k))
+        if k % 3 == 0:
+            distractors.append(texture(seed * 7000 + k))
+        elif k % 3 == 2 and rest:
+            distractors.append(crop(rest[(k // 3) % len(rest)], rng, float(rng.uniform(0.3, 0.8))))
+        else:
+            distractors.append(scene(seed * 5000 + k))
         k += 1
     distractors = distractors[:n_distractors]
     copies = list(_copies(originals, transforms, seed))

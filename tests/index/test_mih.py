@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from tantalio.index import mih
 from tantalio.index.codec import to_words
 from tantalio.index.mih import Layout, Segment, allocate_radii, default_chunks, occupancy, scan
 
@@ -65,3 +67,33 @@ def test_occupancy_bitmap_marks_exactly_the_non_empty_buckets() -> None:
     long = np.sort(rng.integers(0, 1_000, (1 << 22) + 13)).astype(np.uint32)
     expected = np.packbits(long[1:] > long[:-1], bitorder="little")
     assert np.array_equal(occupancy(long)[: len(expected)], expected)
+
+
+def test_compiled_kernel_equals_the_numpy_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled probe-and-verify loop (kernel.py) and the numpy passes give the same
+    triples: with and without the occupancy bitmap (sparse and crowded tables), dead rows,
+    duplicates reached through several chunks, and more hits than the first output guess."""
+    rng = np.random.default_rng(8)
+    base = rng.integers(0, 256, (60_000, 32), np.uint8)
+    base[1_000:1_400] = base[0]  # 400 copies of one hash: far more hits than 16 per query
+    words = to_words(base)
+    layout = Layout.even(11)
+    sparse = Segment(words, np.arange(len(words)), layout)
+    crowded = Segment(words, np.arange(len(words)), layout, key_bits=(12,) * 11)
+    assert len(words) < 1 << min(sparse.key_bits)  # bitmap used
+    assert len(words) >= 1 << min(crowded.key_bits)  # bitmap skipped
+    queries = words[[0, 5, 17, 2_000, 3_000]].copy()
+    queries[1:, 0] ^= np.uint64(0xFF)  # 8 bits off
+    queries[2:, 2] ^= np.uint64(0xFFFF_0000)  # 24 bits off
+    for seg in (sparse, crowded):
+        seg.kill(np.arange(1_100, 1_200))
+        for radius in (0, 10, 31):
+            monkeypatch.setattr(mih, "USE_KERNEL", True)
+            compiled = _triples(seg.search(queries, radius))
+            monkeypatch.setattr(mih, "USE_KERNEL", False)
+            assert compiled == _triples(seg.search(queries, radius))
+            alive = np.flatnonzero(seg.alive)
+            want = scan(words[alive], queries, radius)
+            assert compiled == _triples((want[0], alive[want[1]], want[2]))
+    # Row 0 and its 300 copies left alive, each once.
+    assert sum(1 for t in compiled if t[0] == 0) == 301

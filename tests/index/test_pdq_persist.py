@@ -110,3 +110,35 @@ def test_pickled_array_is_refused(tmp_path: Path, busy_index: PDQIndex) -> None:
     )
     with pytest.raises(ValueError, match="tail.ids.npy: unreadable"):
         PDQIndex.load(tmp_path / "pdq")
+
+
+def _mapped_flags(path: Path) -> dict[str, list[str]]:
+    """VmFlags of this process's mappings of the files under `path`."""
+    flags: dict[str, list[str]] = {}
+    current = None
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        parts = line.split()
+        if parts and "-" in parts[0] and parts[-1].startswith(str(path)):
+            current = Path(parts[-1]).name
+        elif current and parts and parts[0] == "VmFlags:":
+            flags[current] = parts[1:]
+            current = None
+    return flags
+
+
+def test_mapped_load_asks_for_huge_pages(tmp_path: Path, rng: np.random.Generator) -> None:
+    """A mapped index asks for transparent huge pages on its big arrays (fewer TLB misses
+    in the random reads of a search), and answers as the in-memory one does."""
+    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if not thp.exists() or "[never]" in thp.read_text() or not Path("/proc/self/smaps").exists():
+        pytest.skip("no transparent huge pages here")
+    hashes = rng.integers(0, 256, (5_000, 32), dtype=np.uint8)
+    index = PDQIndex.build_from(np.arange(5_000), hashes)
+    index.save(tmp_path / "idx")
+    mapped = PDQIndex.load(tmp_path / "idx", mmap=True)
+    flags = _mapped_flags(tmp_path / "idx")
+    for name in ("seg0.words.npy", "seg0.order.npy", "seg0.offsets.npy"):
+        assert "hg" in flags[name], (name, flags)
+    assert "hg" not in flags["seg0.ids.npy"]  # read a few per hit: small pages
+    queries = near(rng, hashes[7], 9)[None, :]
+    assert mapped.search(queries) == index.search(queries)

@@ -12,6 +12,7 @@
         --vpdq-index-share S|off --frames-vs-images/--no-frames-vs-images
     tantalio platform bank import NAME FILE [--format hma|vics|md5sum|sha256sum|tantalio-signed]
                                   [--trusted-key PEM] [--allow-unsigned]
+    tantalio platform audit [--verify] [--action PREFIX] [--limit N]
 
 The database is `--db` or $TANTALIO_PLATFORM_DB (default: sqlite:///tantalio-platform.db).
 With `--workers N` > 1 the workers share per-key rate limits through a temporary file
@@ -31,6 +32,7 @@ from pathlib import Path
 import typer
 
 from tantalio.cli import exits
+from tantalio.cli.actor import cli_username
 from tantalio.cli.rule_options import (
     FrameDistOpt,
     FramesImagesOpt,
@@ -205,7 +207,9 @@ def key_create(
 
     store = PlatformStore(_db(db))
     try:
-        token, rec = create_key(store, name, scope, rate_per_s=rate, burst=burst)
+        token, rec = create_key(
+            store, name, scope, rate_per_s=rate, burst=burst, actor=cli_username()
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     finally:
@@ -240,7 +244,7 @@ def key_revoke(
     from tantalio.store.platform import PlatformStore
 
     store = PlatformStore(_db(db))
-    n = store.revoke_key(ident)
+    n = store.revoke_key(ident, actor=cli_username())
     store.close()
     if not n:
         typer.echo(f"no active key {ident!r}", err=True)
@@ -282,7 +286,11 @@ def bank_create(
     svc = _service(db)
     try:
         b = svc.create_bank(
-            name, enabled=not disabled, pdq_threshold=threshold, match_rules=own or None
+            name,
+            enabled=not disabled,
+            pdq_threshold=threshold,
+            match_rules=own or None,
+            actor=cli_username(),
         )
         typer.echo(
             f"bank {b.name} (threshold {b.pdq_threshold}, "
@@ -329,8 +337,10 @@ def bank_config(
             if unknown:
                 raise Invalid(f"--reset: unknown match rule(s) {', '.join(unknown)}")
             kept = {k: v for k, v in (svc.bank(name).match_rules or {}).items() if k not in keys}
-            svc.store.update_bank(name, match_rules=kept)
-        b = svc.update_bank(name, pdq_threshold=threshold, match_rules=own or None)
+            svc.store.update_bank(name, match_rules=kept, actor=cli_username())
+        b = svc.update_bank(
+            name, pdq_threshold=threshold, match_rules=own or None, actor=cli_username()
+        )
         typer.echo(f"bank {b.name}\n  rules: {_rules_text(svc, b)}")
     except (Invalid, NotFound) as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -383,7 +393,7 @@ def bank_delete(
 ) -> None:
     """Delete a bank and its entries."""
     svc = _service(db)
-    gone = svc.delete_bank(name)
+    gone = svc.delete_bank(name, actor=cli_username())
     svc.store.close()
     if not gone:
         typer.echo(f"no bank {name!r}", err=True)
@@ -455,6 +465,44 @@ def bank_import(
     ignored = len(res.warnings) - skipped
     also = f", {ignored} values ignored (rows kept)" if ignored else ""
     typer.echo(f"imported {res.added} entries into {name} ({skipped} rows skipped{also})")
+
+
+@platform_app.command("audit")
+def audit_cmd(
+    verify: bool = typer.Option(
+        False, "--verify", help="Recompute the hash chain; exit 1 naming the first bad event."
+    ),
+    action: str | None = typer.Option(None, "--action", help="Only actions with this prefix."),
+    limit: int = typer.Option(50, "--limit", min=1, help="How many recent events to list."),
+    db: str | None = DbOpt,
+) -> None:
+    """The platform's audit: bank list pulls (applied, refused, failed), bank create, config
+    and delete, API key create and revoke, newest first; `--verify` checks the chain."""
+    from tantalio.store.platform import PlatformStore
+    from tantalio.store.platform import audit as platform_audit
+
+    store = PlatformStore(_db(db))
+    try:
+        with store.session() as s:
+            if verify:
+                result = platform_audit.verify(s)
+                if not result.ok:
+                    typer.echo(f"platform audit: chain BROKEN at {result.problems[0]}", err=True)
+                    for p in result.problems[1:20]:
+                        typer.echo(f"  also: {p}", err=True)
+                    raise typer.Exit(1)
+                typer.echo(
+                    f"platform audit: {result.events} events, chain intact "
+                    f"(head {result.head_seq}:{result.head_hash})"
+                )
+                return
+            for e in reversed(platform_audit.events(s, action, limit)):
+                obj = f"{e.object_type}:{e.object_id}" if e.object_type else "-"
+                typer.echo(
+                    f"{e.seq}\t{e.at:%Y-%m-%d %H:%M:%S}\t{e.actor}\t{e.action}\t{obj}\t{e.detail}"
+                )
+    finally:
+        store.close()
 
 
 def register(app: typer.Typer) -> None:

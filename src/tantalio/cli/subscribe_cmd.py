@@ -138,6 +138,7 @@ def bank_subscribe_cmd(
     db: str | None = typer.Option(None, "--db", help="Platform database URL (or env)."),
 ) -> None:
     """Feed a bank from a signed list, then pull it (unless --no-pull)."""
+    from tantalio.cli.actor import cli_username
     from tantalio.cli.platform_cmd import _db
     from tantalio.store.platform import PlatformStore
     from tantalio.subscriptions.bank import subscribe_bank
@@ -145,7 +146,15 @@ def bank_subscribe_cmd(
 
     platform = PlatformStore(_db(db))
     try:
-        subscribe_bank(platform, bank, source, str(trusted_key), list_name=list_name, key=key)
+        subscribe_bank(
+            platform,
+            bank,
+            source,
+            str(trusted_key),
+            list_name=list_name,
+            key=key,
+            actor=cli_username(),
+        )
         typer.echo(f"subscribed bank {bank!r} to {source}")
         if not no_pull:
             _bank_pull(platform, bank, key)
@@ -179,7 +188,9 @@ def _bank_pull(platform, bank: str | None, key: str | None) -> None:  # type: ig
     from tantalio.subscriptions.bank import pull_banks
 
     failed = False
-    for r in pull_banks(platform, bank, key=key):
+    from tantalio.cli.actor import cli_username
+
+    for r in pull_banks(platform, bank, key=key, actor=cli_username()):
         if r.seq > r.start_seq:
             typer.echo(
                 f"{r.bank}: applied deltas {r.start_seq + 1}-{r.seq} of list {r.list_name!r}: "

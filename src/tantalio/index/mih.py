@@ -35,6 +35,9 @@ MAX_KEY_BITS = 24  # a bucket table of 2**24 uint32 = 64 MiB per chunk at most
 SCAN_COST_RATIO = 10
 # Probe and candidate elements handled per vectorised pass (bounds temporary memory).
 BATCH_ELEMENTS = 1 << 17  # ~1 MB per temporary: measured best at 1M and 10M
+# Probe and verify in the compiled loop (kernel.py); False: the numpy passes below (the
+# reference the tests compare it with).
+USE_KERNEL = True
 
 # Per radius: probe -> chunk, probe -> flip mask, probe -> table base, chunk -> key shift.
 _Plan = tuple[NDArray[np.intp], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
@@ -329,9 +332,11 @@ class Segment:
         plan = self._plan(radius)
         if plan is None:
             return self._scan(qwords, radius)
-        per_query = len(plan[0])
         if values is None:
             values = self.layout.values(qwords)
+        if USE_KERNEL:
+            return self._search_kernel(qwords, values, radius, plan)
+        per_query = len(plan[0])
         # Expected candidates per probe is about n / 2**k; budget the batch by both.
         load = per_query * (1.0 + len(self.words) / float(1 << min(self.key_bits)))
         step = max(1, int(BATCH_ELEMENTS // max(load, 1.0)))
@@ -367,6 +372,56 @@ class Segment:
             plan = (chunks, np.concatenate(masks), self._table_base.take(chunks), shifts)
         self._plans[radius] = plan
         return plan
+
+    def _search_kernel(
+        self, qwords: Words, values: NDArray[np.int64], radius: int, plan: _Plan
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """The compiled probe-and-verify loop (kernel.py): the same answer as
+        `_search_batch`, with more of its random reads in flight and the GIL released."""
+        from tantalio.index import kernel
+
+        chunk_of, masks, bases, shifts = plan
+        # The occupancy bitmap pays only where most buckets are empty (1M-10M); at 100M
+        # nearly every probed bucket holds rows and the test is one more read per probe.
+        use_bitmap = len(self.words) < (1 << min(self.key_bits))
+        words = np.ascontiguousarray(self.words)
+        qwords = np.ascontiguousarray(qwords)
+        values = np.ascontiguousarray(values)
+        cap = max(64, 16 * len(qwords))
+        while True:
+            out_q = np.empty(cap, dtype=np.int64)
+            out_row = np.empty(cap, dtype=np.int64)
+            out_d = np.empty(cap, dtype=np.int64)
+            count = kernel.search_kernel(
+                words,
+                np.asarray(self.order),
+                np.asarray(self.offsets),
+                self.occupied,
+                use_bitmap,
+                values,
+                qwords,
+                chunk_of,
+                masks,
+                bases,
+                shifts,
+                radius,
+                kernel.PREFETCH,
+                out_q,
+                out_row,
+                out_d,
+            )
+            if count <= cap:
+                break
+            cap = count
+        cand_q, rows, dist = out_q[:count], out_row[:count], out_d[:count]
+        if self.n_dead:
+            keep = self.alive[rows]
+            rows, cand_q, dist = rows[keep], cand_q[keep], dist[keep]
+        if len(rows) > 1:
+            # A row within the radius may be reached through several chunks: report it once.
+            _, first = np.unique(cand_q * len(self.words) + rows, return_index=True)
+            rows, cand_q, dist = rows[first], cand_q[first], dist[first]
+        return cand_q, rows, dist
 
     def _search_batch(
         self, qwords: Words, values: NDArray[np.int64], radius: int, plan: _Plan, q_offset: int

@@ -9,7 +9,9 @@ written index and a crash mid-save leaves the previous one intact.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import mmap as mmap_module
 import os
 import shutil
 import uuid
@@ -86,6 +88,25 @@ def read_dir(path: str | Path, fmt: str, version: int) -> tuple[dict[str, Any], 
             raise ValueError(
                 f"{file}: expected {np.dtype(dtype)} {shape}, found {arr.dtype} {arr.shape}"
             )
+        if mmap and not name.endswith(".ids"):
+            # Not the ids: a search reads a few per hit, and a huge page would make each
+            # of those reads hold 2 MiB resident (800 MB more at 100M, measured).
+            huge_pages(arr)
         return arr
 
     return header, load
+
+
+def huge_pages(arr: np.ndarray) -> None:
+    """Ask for transparent huge pages on a mapped array (`madvise(MADV_HUGEPAGE)`): pages
+    the kernel reads in from then on come as 2 MiB folios mapped by one TLB entry, so the
+    random reads of a search over GBs of mapped tables miss the TLB far less (the
+    kernel's setting `madvise` honours it; where it is `never`, or the file system has no
+    large folios, nothing changes). Pages already cached keep their size."""
+    mapping = getattr(arr, "_mmap", None)
+    advise = getattr(mapping, "madvise", None)
+    flag = getattr(mmap_module, "MADV_HUGEPAGE", None)
+    if advise is None or flag is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        advise(flag)

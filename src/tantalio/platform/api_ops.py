@@ -212,6 +212,7 @@ def create_key(
         body.scopes,
         rate_per_s=body.rate_per_s or svc.config.default_rate_per_s,
         burst=body.burst or svc.config.default_burst,
+        actor=f"key:{key.prefix}",
     )
     return {**_key(rec), "key": token}
 
@@ -227,7 +228,7 @@ def list_keys(
 def revoke_key(
     ident: str, request: Request, key: ApiKeyRecord = Depends(requires("admin"))
 ) -> dict[str, Any]:
-    n = _svc(request).store.revoke_key(ident)
+    n = _svc(request).store.revoke_key(ident, actor=f"key:{key.prefix}")
     if not n:
         raise ApiError(404, "no such active key")
     return {"revoked": n}

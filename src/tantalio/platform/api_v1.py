@@ -161,6 +161,7 @@ def create_bank(
         pdq_threshold=body.pdq_threshold,
         description=body.description,
         match_rules=body.match_rules,
+        actor=f"key:{key.prefix}",
     )
     return _bank(svc, b, 0)
 
@@ -179,14 +180,14 @@ def patch_bank(
     name: str, body: BankPatch, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
 ) -> dict[str, Any]:
     svc = _svc(request)
-    return _bank(svc, _wrap(svc.update_bank, name, **body.model_dump()))
+    return _bank(svc, _wrap(svc.update_bank, name, actor=f"key:{key.prefix}", **body.model_dump()))
 
 
 @router.delete("/banks/{name}")
 def delete_bank(
     name: str, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
 ) -> dict[str, Any]:
-    if not _svc(request).delete_bank(name):
+    if not _svc(request).delete_bank(name, actor=f"key:{key.prefix}"):
         raise ApiError(404, f"bank {name!r} not found")
     return {"deleted": name}
 

@@ -33,7 +33,13 @@ def has_scope(key: ApiKeyRecord, scope: str) -> bool:
 
 
 def create_key(
-    store: PlatformStore, name: str, scopes: Iterable[str], *, rate_per_s: float, burst: int
+    store: PlatformStore,
+    name: str,
+    scopes: Iterable[str],
+    *,
+    rate_per_s: float,
+    burst: int,
+    actor: str | None = None,
 ) -> tuple[str, ApiKeyRecord]:
     checked = apikeys.check_scopes(scopes, SCOPES)
     if rate_per_s <= 0 or burst < 1:
@@ -46,6 +52,7 @@ def create_key(
         scopes=checked,
         rate_per_s=rate_per_s,
         burst=burst,
+        actor=actor,
     )
     return token, rec
 

@@ -410,7 +410,10 @@ async def bank_create(request: Request, key: ApiKeyRecord = Depends(requires("cu
     ratio = _ratio(data)
     try:
         b = _svc(request).create_bank(
-            str(name), enabled_ratio=ratio, pdq_threshold=data.get("pdq_threshold")
+            str(name),
+            enabled_ratio=ratio,
+            pdq_threshold=data.get("pdq_threshold"),
+            actor=f"key:{key.prefix}",
         )
     except Invalid as exc:
         status = 403 if "already exists" in str(exc) else 400
@@ -439,7 +442,9 @@ async def bank_update(
     data = await _json(request)
     ratio = _ratio(data)
     try:
-        b = _svc(request).update_bank(bank_name, name=data.get("name"), enabled_ratio=ratio)
+        b = _svc(request).update_bank(
+            bank_name, name=data.get("name"), enabled_ratio=ratio, actor=f"key:{key.prefix}"
+        )
     except NotFound:
         raise ApiError(404, "Bank not found") from None
     except Invalid as exc:
@@ -451,7 +456,7 @@ async def bank_update(
 async def bank_delete(
     bank_name: str, request: Request, key: ApiKeyRecord = Depends(requires("curate"))
 ) -> Any:
-    await run_in_threadpool(_svc(request).delete_bank, bank_name)
+    await run_in_threadpool(_svc(request).delete_bank, bank_name, actor=f"key:{key.prefix}")
     return {"message": "Done"}
 
 

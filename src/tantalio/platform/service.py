@@ -327,6 +327,7 @@ class PlatformService:
         pdq_threshold: int | None = None,
         description: str | None = None,
         match_rules: dict[str, Any] | None = None,
+        actor: str | None = None,
     ) -> BankRecord:
         """A new bank; `match_rules`: its own MatchRules keys (BANK_RULE_KEYS), the others
         follow the server's."""
@@ -347,6 +348,7 @@ class PlatformService:
                 pdq_threshold=threshold,
                 description=description,
                 match_rules=own,
+                actor=actor,
             )
         except BankExists as exc:
             raise Invalid(str(exc)) from None
@@ -360,7 +362,7 @@ class PlatformService:
             raise Invalid(f"pdq_threshold must be between 0 and {self.config.max_pdq_threshold}")
         return int(value)
 
-    def update_bank(self, bank_name: str, **fields: Any) -> BankRecord:
+    def update_bank(self, bank_name: str, *, actor: str | None = None, **fields: Any) -> BankRecord:
         fields = {k: v for k, v in fields.items() if v is not None}
         if "name" in fields and not BANK_NAME.match(fields["name"]):
             raise Invalid("invalid bank name")
@@ -377,7 +379,7 @@ class PlatformService:
         elif "enabled" in fields:
             fields["enabled_ratio"] = 1.0 if fields["enabled"] else 0.0
         try:
-            b = self.store.update_bank(bank_name, **fields)
+            b = self.store.update_bank(bank_name, actor=actor, **fields)
         except BankExists as exc:
             raise Invalid(str(exc)) from None
         if b is None:
@@ -385,8 +387,8 @@ class PlatformService:
         self.reload_banks()
         return b
 
-    def delete_bank(self, name: str) -> bool:
-        gone = self.store.delete_bank(name)
+    def delete_bank(self, name: str, *, actor: str | None = None) -> bool:
+        gone = self.store.delete_bank(name, actor=actor)
         self._changed()
         return gone
 

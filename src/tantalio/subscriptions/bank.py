@@ -55,6 +55,7 @@ def subscribe_bank(
     *,
     list_name: str | None = None,
     key: str | None = None,
+    actor: str | None = None,
 ) -> None:
     bank = platform.get_bank(bank_name)
     if bank is None:
@@ -69,12 +70,19 @@ def subscribe_bank(
         raise SubscriptionError(f"{source}: cannot tell the list's name; give --list")
     if any(s.bank_id == bank.id for s in store.subscriptions(platform)):
         raise SubscriptionError(f"bank {bank_name!r} is already subscribed to a list")
-    store.add_subscription(platform, bank.id, source, list_name, pem)
+    store.add_subscription(platform, bank.id, source, list_name, pem, actor=actor)
 
 
 def pull_banks(
-    platform: PlatformStore, bank_name: str | None = None, *, key: str | None = None
+    platform: PlatformStore,
+    bank_name: str | None = None,
+    *,
+    key: str | None = None,
+    actor: str | None = None,
 ) -> list[BankPullResult]:
+    """Pull every subscribed bank (or `bank_name`'s). Each applied delta is audited as
+    `bank.pull`, a refused one as `bank.pull.refused` and an unreadable source as
+    `bank.pull.failed` (platform audit, `tantalio platform audit`); a refusal changes nothing."""
     banks = {b.id: b.name for b in platform.list_banks()}
     subs = [
         s
@@ -94,7 +102,7 @@ def pull_banks(
             documents = src.fetch(sub.last_seq)
         except SourceError as exc:
             result.error = str(exc)
-            store.record_error(platform, sub.id, result.error)
+            store.record_error(platform, sub.id, result.error, actor=actor)
             continue
         state = deltas.SubscriptionState(sub.list_name, sub.last_seq, sub.last_digest)
         current = sub
@@ -111,7 +119,7 @@ def pull_banks(
                 continue
             except deltas.SignedListError as exc:
                 result.error = str(exc)
-                store.record_error(platform, sub.id, result.error)
+                store.record_error(platform, sub.id, result.error, refused=True, actor=actor)
                 break
             retract = [
                 {a: v for a, v in e.hashes().items() if a != "photodna"} for e in delta.retract
@@ -124,6 +132,7 @@ def pull_banks(
                     delta.digest,
                     [_new_entry(e, delta.list_name) for e in delta.add],
                     retract,
+                    actor=actor,
                 )
             except store.StaleState as exc:
                 result.error = str(exc)

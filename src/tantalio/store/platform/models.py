@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -256,3 +257,32 @@ class PlatformSubscription(PlatformBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_pull_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class PlatformAuditEvent(PlatformBase):
+    """The platform's own hash-chained audit (issue 11), the workspace's chain
+    (store/audit.py, same `event_hash`) on its own tables: `actor` stands where a workspace
+    names a user (`cli:<login>`, `key:<prefix>`), the API key's id where it has a user id.
+    Details carry names, sequence numbers, counts and errors, never hash values."""
+
+    __tablename__ = "platform_audit_events"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    key_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    actor: Mapped[str | None] = mapped_column(String(128), default=None)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32), default=None)
+    object_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    detail: Mapped[str] = mapped_column(Text)
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class PlatformAuditHead(PlatformBase):
+    __tablename__ = "platform_audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tantalio.signals.rules import DEFAULT_PDQ_THRESHOLD
+from tantalio.store.platform import audit as platform_audit
 from tantalio.store.platform import db
 from tantalio.store.platform.base import now, utc
 from tantalio.store.platform.models import (
@@ -117,6 +118,7 @@ class PlatformStore(OpsMixin, BulkMixin):
         pdq_threshold: int = DEFAULT_PDQ_THRESHOLD,
         description: str | None = None,
         match_rules: dict[str, Any] | None = None,
+        actor: str | None = None,
     ) -> BankRecord:
         with self.session.begin() as s:
             if s.scalar(select(PlatformBank.id).where(PlatformBank.name == name)) is not None:
@@ -132,6 +134,14 @@ class PlatformStore(OpsMixin, BulkMixin):
             )
             s.add(b)
             s.flush()
+            platform_audit.append(
+                s,
+                "bank.create",
+                actor=actor,
+                object_type="bank",
+                object_id=name,
+                detail={"enabled": enabled, "pdq_threshold": pdq_threshold, "rules": match_rules},
+            )
             return _bank(b)
 
     def list_banks(self) -> list[BankRecord]:
@@ -155,7 +165,9 @@ class PlatformStore(OpsMixin, BulkMixin):
                 q = q.where(PlatformBank.deleted_at.is_(None))
             return {b.id: _bank(b) for b in s.scalars(q)}
 
-    def update_bank(self, name: str, **fields: Any) -> BankRecord | None:
+    def update_bank(
+        self, name: str, *, actor: str | None = None, **fields: Any
+    ) -> BankRecord | None:
         allowed = {
             "name",
             "enabled",
@@ -176,13 +188,16 @@ class PlatformStore(OpsMixin, BulkMixin):
                 taken = s.scalar(select(PlatformBank.id).where(PlatformBank.name == new_name))
                 if taken is not None:
                     raise BankExists(f"bank {new_name!r} already exists")
-            for k, v in fields.items():
-                if v is not None:
-                    setattr(b, k, v)
+            changed = {k: v for k, v in fields.items() if v is not None}
+            for k, v in changed.items():
+                setattr(b, k, v)
             s.flush()
+            platform_audit.append(
+                s, "bank.config", actor=actor, object_type="bank", object_id=name, detail=changed
+            )
             return _bank(b)
 
-    def delete_bank(self, name: str) -> bool:
+    def delete_bank(self, name: str, *, actor: str | None = None) -> bool:
         with self.session.begin() as s:
             b = _live_bank(s, name)
             if b is None:
@@ -194,6 +209,14 @@ class PlatformStore(OpsMixin, BulkMixin):
             # Kept (renamed) so reports can still name the bank an old match came from.
             b.deleted_at = now()
             b.name = f"{b.name}#deleted-{b.id}"
+            platform_audit.append(
+                s,
+                "bank.delete",
+                actor=actor,
+                object_type="bank",
+                object_id=name,
+                detail={"entries_removed": len(ids)},
+            )
             return True
 
     def bank_sizes(self) -> dict[int, int]:
@@ -539,6 +562,7 @@ class PlatformStore(OpsMixin, BulkMixin):
         scopes: Iterable[str],
         rate_per_s: float,
         burst: int,
+        actor: str | None = None,
     ) -> ApiKeyRecord:
         with self.session.begin() as s:
             k = PlatformApiKey(
@@ -552,6 +576,14 @@ class PlatformStore(OpsMixin, BulkMixin):
             )
             s.add(k)
             s.flush()
+            platform_audit.append(
+                s,
+                "key.create",
+                actor=actor,
+                object_type="api_key",
+                object_id=k.id,
+                detail={"name": name, "prefix": prefix, "scopes": k.scopes.split(",")},
+            )
             return _key(k)
 
     def key_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
@@ -563,18 +595,32 @@ class PlatformStore(OpsMixin, BulkMixin):
         with self.session() as s:
             return [_key(k) for k in s.scalars(select(PlatformApiKey).order_by(PlatformApiKey.id))]
 
-    def revoke_key(self, ident: str) -> int:
-        """Revoke keys by id, name or visible prefix; returns how many were revoked."""
+    def revoke_key(self, ident: str, *, actor: str | None = None) -> int:
+        """Revoke keys by id, name or visible prefix; returns how many were revoked (each
+        one audited as `key.revoke`)."""
         with self.session.begin() as s:
             cond = or_(PlatformApiKey.name == ident, PlatformApiKey.prefix == ident)
             if ident.isdigit():
                 cond = or_(cond, PlatformApiKey.id == int(ident))
-            res = s.execute(
-                update(PlatformApiKey)
-                .where(cond, PlatformApiKey.revoked_at.is_(None))
-                .values(revoked_at=now())
+            keys = list(
+                s.scalars(
+                    select(PlatformApiKey)
+                    .where(cond, PlatformApiKey.revoked_at.is_(None))
+                    .with_for_update()
+                )
             )
-            return int(res.rowcount or 0)  # type: ignore[attr-defined]
+            at = now()
+            for k in keys:
+                k.revoked_at = at
+                platform_audit.append(
+                    s,
+                    "key.revoke",
+                    actor=actor,
+                    object_type="api_key",
+                    object_id=k.id,
+                    detail={"name": k.name, "prefix": k.prefix},
+                )
+            return len(keys)
 
 
 def _entry(e: PlatformEntry, bank_name: str) -> EntryRecord:

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from tantalio.store.platform import audit as platform_audit
 from tantalio.store.platform.base import now
-from tantalio.store.platform.models import PlatformEntry, PlatformSubscription
+from tantalio.store.platform.models import PlatformBank, PlatformEntry, PlatformSubscription
 from tantalio.store.platform.records import NewEntry
 from tantalio.store.platform.repo import PlatformStore
 
@@ -39,8 +40,15 @@ def _record(s: PlatformSubscription) -> SubscriptionRecord:
 
 
 def add_subscription(
-    store: PlatformStore, bank_id: int, source: str, list_name: str, trusted_key_pem: str
+    store: PlatformStore,
+    bank_id: int,
+    source: str,
+    list_name: str,
+    trusted_key_pem: str,
+    *,
+    actor: str | None = None,
 ) -> SubscriptionRecord:
+    """Feed the bank from a list, pinning its issuer's key (audited as `bank.subscribe`)."""
     with store.session.begin() as s:
         row = PlatformSubscription(
             bank_id=bank_id,
@@ -51,6 +59,15 @@ def add_subscription(
         )
         s.add(row)
         s.flush()
+        bank = s.get(PlatformBank, bank_id)
+        platform_audit.append(
+            s,
+            "bank.subscribe",
+            actor=actor,
+            object_type="bank",
+            object_id=bank.name if bank is not None else bank_id,
+            detail={"list": list_name, "source": source},
+        )
         return _record(row)
 
 
@@ -60,12 +77,33 @@ def subscriptions(store: PlatformStore) -> list[SubscriptionRecord]:
         return [_record(r) for r in rows]
 
 
-def record_error(store: PlatformStore, sub_id: int, error: str) -> None:
+def record_error(
+    store: PlatformStore,
+    sub_id: int,
+    error: str,
+    *,
+    refused: bool = False,
+    actor: str | None = None,
+) -> None:
+    """Keep the error on the subscription and audit it, in one transaction: a delta refused
+    by its signature, sequence or expiry (tampered, replayed, forked, stale) is
+    `bank.pull.refused`, a source that could not be read `bank.pull.failed`. The event names
+    the list, the sequence number the bank stays at and the error; the bank is unchanged."""
     with store.session.begin() as s:
-        s.execute(
-            update(PlatformSubscription)
-            .where(PlatformSubscription.id == sub_id)
-            .values(last_error=error[:2000])
+        sub = s.scalar(
+            select(PlatformSubscription).where(PlatformSubscription.id == sub_id).with_for_update()
+        )
+        if sub is None:
+            return
+        sub.last_error = error[:2000]
+        bank = s.get(PlatformBank, sub.bank_id)
+        platform_audit.append(
+            s,
+            "bank.pull.refused" if refused else "bank.pull.failed",
+            actor=actor,
+            object_type="bank",
+            object_id=bank.name if bank is not None else sub.bank_id,
+            detail={"list": sub.list_name, "seq": sub.last_seq, "error": error[:500]},
         )
 
 
@@ -80,6 +118,8 @@ def apply_delta(
     digest: str,
     add: Sequence[NewEntry],
     retract: Sequence[dict[str, str]],
+    *,
+    actor: str | None = None,
 ) -> tuple[int, int]:
     """Apply one verified delta; returns (added, removed)."""
     with store.session.begin() as s:
@@ -103,6 +143,21 @@ def apply_delta(
             store._log(s, "add", ids, sub.bank_id)
         current.last_seq, current.last_digest = seq, digest
         current.last_pull_at, current.last_error = now(), None
+        bank = s.get(PlatformBank, sub.bank_id)
+        platform_audit.append(
+            s,
+            "bank.pull",
+            actor=actor,
+            object_type="bank",
+            object_id=bank.name if bank is not None else sub.bank_id,
+            detail={
+                "list": sub.list_name,
+                "from_seq": sub.last_seq,
+                "seq": seq,
+                "added": len(ids),
+                "removed": len(gone),
+            },
+        )
     return len(ids), len(gone)
 
 
