@@ -45,6 +45,7 @@ CASE_FREE_PARAMS = {
     "user_id": "a user (admin pages, guarded by users.manage)",
     "token_id": "the caller's own API token",
     "path": "static files",
+    "entry_id": "a hash-set entry: answered only for an entry its (case-scoped) media matched",
 }
 NOT_MEMBER = "not a member of this case"
 
@@ -193,6 +194,7 @@ def _fill(path: str, env: Env, *, own: bool = False) -> str:
         "group_id": env.group_id,
         "fmt": "csv",
         "username": "erin",
+        "entry_id": 1,
     }
     return re.sub(r"{(\w+)(?::\w+)?}", lambda m: str(values[m.group(1)]), path)
 
@@ -257,8 +259,12 @@ async def test_a_member_passes_the_check_on_every_route(
         url = _fill(path, env)
         r = await erin.get(url)
         assert NOT_MEMBER not in r.text, f"{url}: a member was refused"
-        if "/members" not in path:  # managing members needs users.manage, erin lacks it
-            assert r.status_code in (200, 422), f"{url}: {r.status_code} {r.text[:200]}"
+        if "/members" in path:  # managing members needs users.manage, erin lacks it
+            continue
+        if "{entry_id}" in path:  # 404 unless the media matched that entry: not a refusal
+            assert r.status_code in (200, 404), f"{url}: {r.status_code} {r.text[:200]}"
+            continue
+        assert r.status_code in (200, 422), f"{url}: {r.status_code} {r.text[:200]}"
 
 
 async def test_missing_ids_answer_404_and_huge_ones_never_500(
