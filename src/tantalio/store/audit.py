@@ -100,6 +100,101 @@ def audit_actor(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """One hash-chained event table and its head row. The workspace's, the exchange's
+    (store/exchange/audit.py) and the platform's (store/platform/audit.py) chains are this
+    one mechanism on their own tables; they differ only in which two columns name who acted
+    (an id and a name: user, API key, agency or actor)."""
+
+    event_model: Any
+    head_model: Any
+    who_id: str
+    who_name: str
+
+    def append(
+        self,
+        session: Session,
+        action: str,
+        *,
+        who_id: int | None,
+        who_name: str | None,
+        object_type: str | None,
+        object_id: str | None,
+        detail: dict[str, Any] | None,
+        ip: str | None,
+    ) -> Any:
+        """Append one event in the caller's transaction (it commits with what it records).
+        Updating the head row first takes the write lock (SQLite) or the row lock
+        (PostgreSQL), so concurrent writers queue and the chain stays linear."""
+        head_model = self.head_model
+        locked = session.execute(
+            update(head_model).where(head_model.id == 1).values(seq=head_model.seq)
+        )
+        if locked.rowcount == 0:  # type: ignore[attr-defined]
+            session.add(head_model(id=1, seq=0, hash=GENESIS_HASH))
+            session.flush()
+        head = session.execute(
+            select(head_model.seq, head_model.hash).where(head_model.id == 1)
+        ).one()
+        seq, prev = head.seq + 1, head.hash
+        at = utcnow()
+        text = canonical_json(detail)
+        digest = event_hash(
+            prev, seq, at, who_id, who_name, action, object_type, object_id, text, ip
+        )
+        row = self.event_model(
+            seq=seq,
+            at=at,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            detail=text,
+            ip=ip,
+            prev_hash=prev,
+            hash=digest,
+            **{self.who_id: who_id, self.who_name: who_name},
+        )
+        session.add(row)
+        session.execute(update(head_model).where(head_model.id == 1).values(seq=seq, hash=digest))
+        session.flush()
+        return row
+
+    def digest(self, row: Any) -> str:
+        """The hash a stored row must carry, recomputed from its columns."""
+        return event_hash(
+            row.prev_hash,
+            row.seq,
+            row.at,
+            getattr(row, self.who_id),
+            getattr(row, self.who_name),
+            row.action,
+            row.object_type,
+            row.object_id,
+            row.detail,
+            row.ip,
+        )
+
+    def verify(self, session: Session, batch: int = 5000) -> AuditVerification:
+        """Walk the chain and check its head: an edited row breaks its own hash, a deleted
+        one the sequence and the next link, deleted newest rows the head."""
+        result = AuditVerification()
+        last, prev = walk_chain(session, self.event_model, self.digest, result, batch)
+        head = session.get(self.head_model, 1)
+        result.head_seq = head.seq if head else 0
+        result.head_hash = head.hash if head else GENESIS_HASH
+        check_head(head, last, prev, result)
+        return result
+
+    def events(self, session: Session, action: str | None, limit: int) -> list[Any]:
+        """Newest first; `action` matches a prefix ("bank." lists every bank event)."""
+        model = self.event_model
+        query = select(model).order_by(model.seq.desc()).limit(limit)
+        if action:
+            query = query.where(model.action.startswith(action, autoescape=True))
+        return list(session.scalars(query))
+
+
 def audit(
     session: Session,
     action: str,
@@ -112,36 +207,17 @@ def audit(
     ip: str | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction (it commits with the action it records)."""
-    # Take the write lock first (see module docstring), then read the head.
-    locked = session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
-    if locked.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(AuditHead(id=1, seq=0, hash=GENESIS_HASH))
-        session.flush()
-    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
-    seq, prev = head.seq + 1, head.hash
-    at = utcnow()
-    name = user.username if user is not None else username
-    uid = user.id if user is not None else None
-    oid = None if object_id is None else str(object_id)
-    text = canonical_json(detail)
-    digest = event_hash(prev, seq, at, uid, name, action, object_type, oid, text, ip)
-    row = AuditEvent(
-        seq=seq,
-        at=at,
-        user_id=uid,
-        username=name,
-        action=action,
+    row: AuditEvent = WORKSPACE_CHAIN.append(
+        session,
+        action,
+        who_id=user.id if user is not None else None,
+        who_name=user.username if user is not None else username,
         object_type=object_type,
-        object_id=oid,
-        detail=text,
+        object_id=None if object_id is None else str(object_id),
+        detail=detail,
         ip=ip,
-        prev_hash=prev,
-        hash=digest,
     )
-    session.add(row)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest))
-    session.flush()
-    session.info["audit_pending"] = (seq, digest)  # anchored once the transaction commits
+    session.info["audit_pending"] = (row.seq, row.hash)  # anchored once the transaction commits
     return row
 
 
@@ -192,21 +268,6 @@ class AuditVerification:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _row_digest(row: AuditEvent) -> str:
-    return event_hash(
-        row.prev_hash,
-        row.seq,
-        row.at,
-        row.user_id,
-        row.username,
-        row.action,
-        row.object_type,
-        row.object_id,
-        row.detail,
-        row.ip,
-    )
 
 
 def walk_chain(
@@ -292,7 +353,9 @@ def verify_audit_chain(
                     f"{where}: the log was rewritten from there on"
                 )
 
-    last, prev = walk_chain(session, AuditEvent, _row_digest, result, batch, on_row=kept_heads)
+    last, prev = walk_chain(
+        session, AuditEvent, WORKSPACE_CHAIN.digest, result, batch, on_row=kept_heads
+    )
     head = session.get(AuditHead, 1)
     result.head_seq = head.seq if head else 0
     result.head_hash = head.hash if head else GENESIS_HASH
@@ -361,3 +424,6 @@ def list_audit_events(
 
 def audit_actions(session: Session) -> list[str]:
     return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+
+
+WORKSPACE_CHAIN = Chain(AuditEvent, AuditHead, who_id="user_id", who_name="username")
