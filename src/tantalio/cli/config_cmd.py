@@ -27,6 +27,7 @@ from tantalio.cli.rule_options import (
     PdqThresholdOpt,
     QualityOpt,
     QueryShareOpt,
+    reset_keys,
     rule_keys,
     rule_options,
     rules_text,
@@ -65,10 +66,10 @@ def config(
     )
     if threshold is not None:
         changes["pdq_threshold"] = threshold
-    keys = rule_keys()
-    dropped = set(keys) if "all" in reset else {k.replace("-", "_") for k in reset}
-    if dropped - set(keys):
-        fail(f"--reset: unknown match rule(s) {', '.join(sorted(dropped - set(keys)))}")
+    try:
+        dropped = reset_keys(reset, rule_keys())
+    except ValueError as exc:
+        fail(str(exc))
     with open_cli_workspace(workspace) as ws:
         if ws.dir is None:
             fail("a workspace opened by database URL has no workspace.json to configure")

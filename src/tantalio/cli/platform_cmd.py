@@ -41,6 +41,7 @@ from tantalio.cli.rule_options import (
     PdqThresholdOpt,
     QualityOpt,
     QueryShareOpt,
+    reset_keys,
     rule_options,
     rules_text,
 )
@@ -332,10 +333,10 @@ def bank_config(
     svc = _service(db)
     try:
         if reset:
-            keys = set(BANK_RULE_KEYS) if "all" in reset else {k.replace("-", "_") for k in reset}
-            unknown = sorted(keys - set(BANK_RULE_KEYS))
-            if unknown:
-                raise Invalid(f"--reset: unknown match rule(s) {', '.join(unknown)}")
+            try:
+                keys = reset_keys(reset, tuple(BANK_RULE_KEYS))
+            except ValueError as exc:
+                raise Invalid(str(exc)) from None
             kept = {k: v for k, v in (svc.bank(name).match_rules or {}).items() if k not in keys}
             svc.store.update_bank(name, match_rules=kept, actor=cli_username())
         b = svc.update_bank(

@@ -14,6 +14,16 @@ def rule_keys() -> tuple[str, ...]:
     return tuple(MatchRules.__dataclass_fields__)
 
 
+def reset_keys(reset: list[str], known: tuple[str, ...] | set[str]) -> set[str]:
+    """The rules `--reset` names ('all' for every one of `known`, dashes read as
+    underscores); ValueError naming the ones `known` lacks."""
+    keys = set(known) if "all" in reset else {k.replace("-", "_") for k in reset}
+    unknown = sorted(keys - set(known))
+    if unknown:
+        raise ValueError(f"--reset: unknown match rule(s) {', '.join(unknown)}")
+    return keys
+
+
 def _share(value: str | None, option: str) -> float | None | str:
     """A vPDQ share option: a number in (0, 1], or 'off' (that side of the rule off)."""
     if value is None:
