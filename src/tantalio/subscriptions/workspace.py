@@ -10,10 +10,8 @@ Each delta is applied with the subscription's new position in one transaction.
 from __future__ import annotations
 
 import getpass
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tantalio.hashsets import deltas
 from tantalio.hashsets.record import ParseWarning
@@ -25,22 +23,13 @@ from tantalio.store.workspace import Workspace
 from tantalio.subscriptions.sources import DeltaSource, SourceError, canonical_source, open_source
 from tantalio.triage.indexes import WorkspaceIndexes
 from tantalio.triage.matching import match_hash_set
-from tantalio.triage.verdicts import refresh_media
+from tantalio.triage.retro_local import VerdictChange, refresh_and_report
 
 FORMAT = "tantalio-delta"
 
 
 class SubscriptionError(RuntimeError):
     """A subscription that cannot be made or pulled; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class VerdictChange:
-    case_id: int
-    file_id: int
-    path: str
-    before: str
-    after: str
 
 
 @dataclass(slots=True)
@@ -239,17 +228,16 @@ def _apply(
         store.append_entries(session, set_id, delta.add)
         matched = match_hash_set(session, indexes, set_id, after_entry_id=before_id)
         affected = set(matched) | set(lost)
-        before = store.file_verdicts(session, affected)
-        refresh_media(session, affected)
-        after = store.file_verdicts(session, affected)
-        changes = [
-            VerdictChange(case_id, fid, path, old, after[fid][2])
-            for fid, (case_id, path, old) in sorted(before.items())
-            if fid in after and after[fid][2] != old
-        ]
-        applied = AppliedDelta(delta.seq, len(delta.add), len(set(gone)), changes, delta.warnings)
         set_name = repo.get_hash_set_by_id(session, set_id).name
-        _notify(session, set_name, delta.seq, changes)
+        changes = refresh_and_report(
+            session,
+            affected,
+            set_name,
+            "hashset-pull",
+            f"List update {set_name!r} (delta {delta.seq})",
+            {"seq": delta.seq},
+        )
+        applied = AppliedDelta(delta.seq, len(delta.add), len(set(gone)), changes, delta.warnings)
         store_audit.audit(
             session,
             "hashset.pull",
@@ -268,29 +256,3 @@ def _apply(
         )
         store.advance(session, sub, delta.seq, delta.digest)
     return applied
-
-
-def _notify(session: Any, set_name: str, seq: int, changes: list[VerdictChange]) -> None:
-    per_case: dict[int, list[VerdictChange]] = defaultdict(list)
-    for c in changes:
-        per_case[c.case_id].append(c)
-    for case_id, items in per_case.items():
-        moves: dict[str, int] = defaultdict(int)
-        for c in items:
-            moves[f"{c.before} → {c.after}"] += 1
-        summary = ", ".join(f"{n} {m}" for m, n in sorted(moves.items()))
-        store.add_notice(
-            session,
-            case_id,
-            "hashset-pull",
-            f"List update {set_name!r} (delta {seq}) changed {len(items)} verdict(s): {summary}",
-            {
-                "hash_set": set_name,
-                "seq": seq,
-                "files": [
-                    {"file_id": c.file_id, "path": c.path, "before": c.before, "after": c.after}
-                    for c in items[:500]
-                ],
-                "more": max(0, len(items) - 500),
-            },
-        )

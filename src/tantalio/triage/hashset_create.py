@@ -172,7 +172,9 @@ def create_hash_set_from_files(
         insert_ignore(session, HashEntryFeatures, rows)
         retro = RetroReport()
         matched = match_hash_set(session, indexes, hash_set.id, retro=retro)
-        changes = refresh_and_report(session, set(matched), name, "hashset-create", "Reference set")
+        changes = refresh_and_report(
+            session, set(matched), name, "hashset-create", f"Reference set {name!r}"
+        )
         result = CreateResult(
             name=name,
             kind=kind,

@@ -159,7 +159,12 @@ class VerdictChange:
 
 
 def refresh_and_report(
-    session: Session, media_ids: set[int], set_name: str, kind: str, what: str
+    session: Session,
+    media_ids: set[int],
+    set_name: str,
+    kind: str,
+    heading: str,
+    detail: dict[str, Any] | None = None,
 ) -> list[VerdictChange]:
     """Refresh the verdicts of `media_ids`, and tell each case whose files changed verdict
     (a dashboard notice listing them, as a list pull does); returns the changes."""
@@ -186,9 +191,10 @@ def refresh_and_report(
             session,
             case_id,
             kind,
-            f"{what} {set_name!r} changed {len(items)} verdict(s): {summary}",
+            f"{heading} changed {len(items)} verdict(s): {summary}",
             {
                 "hash_set": set_name,
+                **(detail or {}),
                 "files": [
                     {"file_id": c.file_id, "path": c.path, "before": c.before, "after": c.after}
                     for c in items[:500]
