@@ -25,14 +25,12 @@ from tantalio.store.bulk import chunks
 from tantalio.triage.indexes import ORIENTATIONS as N_ORIENT
 from tantalio.triage.indexes import WorkspaceIndexes
 from tantalio.triage.pdqsearch import PdqSearch
-from tantalio.triage.retro_local import RetroReport, local_rows_for_set
+from tantalio.triage.retro_local import RetroReport, local_match_row, local_rows_for_set
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from tantalio.localfeat.index import LocalIndex
-
-FULL_KEYPOINTS = 64  # a reference keeps 64: distance = 64 - inliers (signals/local_features)
 
 
 def _orientation(k: int) -> str:
@@ -380,22 +378,11 @@ class Matcher:
         index = self._local_index(session)
         if index is None:
             return []
-        rows = []
-        for mid in sorted(todo):
-            for hit in index.local_features(todo[mid], self.indexes.rules):
-                rows.append(
-                    {
-                        "media_id": mid,
-                        "hash_entry_id": hit.ref,
-                        "algorithm": "local-features",
-                        "distance": max(0, FULL_KEYPOINTS - hit.inliers),
-                        "transform": {
-                            **hit.transform,
-                            "false_match_probability": hit.false_match_probability,
-                        },
-                    }
-                )
-        return rows
+        return [
+            local_match_row(mid, hit)
+            for mid in sorted(todo)
+            for hit in index.local_features(todo[mid], self.indexes.rules)
+        ]
 
     def _known(self, session: Session) -> EntryVideos:
         if self._videos is None:

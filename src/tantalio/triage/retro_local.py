@@ -133,20 +133,20 @@ def local_rows_for_set(
         hits = index.local_features(variants, rules)
         if hits:
             report.matched += 1
-        for hit in hits:
-            rows.append(
-                {
-                    "media_id": mid,
-                    "hash_entry_id": hit.ref,
-                    "algorithm": "local-features",
-                    "distance": max(0, FULL_KEYPOINTS - hit.inliers),
-                    "transform": {
-                        **hit.transform,
-                        "false_match_probability": hit.false_match_probability,
-                    },
-                }
-            )
+        rows += [local_match_row(mid, hit) for hit in hits]
     return rows
+
+
+def local_match_row(media_id: int, hit: Any) -> dict[str, Any]:
+    """The match row a verified local-features hit stores: its "distance" counts the
+    keypoints short of a full match, so fewer inliers sort as a weaker match."""
+    return {
+        "media_id": media_id,
+        "hash_entry_id": hit.ref,
+        "algorithm": "local-features",
+        "distance": max(0, FULL_KEYPOINTS - hit.inliers),
+        "transform": {**hit.transform, "false_match_probability": hit.false_match_probability},
+    }
 
 
 @dataclass(frozen=True, slots=True)
