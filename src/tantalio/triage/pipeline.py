@@ -15,6 +15,8 @@ over a case and its resume), `exhibit_pass.py` (walk, hand out, gather, recover)
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from tantalio.store import repo
 from tantalio.store.errors import stopped_run
@@ -62,20 +64,11 @@ def ingest(
     with IngestProgress(options.progress) as progress:
         for _label, srcs in plan:
             progress.expect(sum(count_files(s.path) for s in srcs))
-        try:
+        with _closed_or_stopped(run, ws.url):
             for label, srcs in plan:
                 progress.describe(label)
                 reports.append(run.exhibit(label, srcs, progress))
             verdicts = run.finish()
-        except Exception as exc:
-            # a full disk or a database that went away is not a fault of the evidence: one
-            # clear error; every committed batch stays, a rerun resumes (issue 14)
-            stopped = stopped_run(exc, ws.url)
-            if stopped is None:
-                raise
-            raise stopped from None
-        finally:
-            run.close()
     return IngestReport(case_reference, created, reports, progress.seconds, verdicts, run.notes)
 
 
@@ -106,7 +99,7 @@ def finish_pending(
         for _label, where, _n in todo:
             if where and os.path.exists(where):
                 progress.expect(count_files(where))
-        try:
+        with _closed_or_stopped(run, ws.url):
             for label, path, pending in todo:
                 if path is None or not os.path.exists(path):
                     report = ExhibitReport(label)
@@ -119,11 +112,20 @@ def finish_pending(
                 progress.describe(label)
                 reports.append(run.exhibit(label, [Source(path, "")], progress))
             verdicts = run.finish()
-        except Exception as exc:
-            stopped = stopped_run(exc, ws.url)
-            if stopped is None:
-                raise
-            raise stopped from None
-        finally:
-            run.close()
     return IngestReport(case_reference, False, reports, progress.seconds, verdicts, run.notes)
+
+
+@contextmanager
+def _closed_or_stopped(run: IngestRun, workspace_url: str) -> Iterator[None]:
+    """Close the run whatever happens. A full disk or a database that went away is not a
+    fault of the evidence: it becomes one clear error; every committed batch stays and a
+    rerun resumes (issue 14)."""
+    try:
+        yield
+    except Exception as exc:
+        stopped = stopped_run(exc, workspace_url)
+        if stopped is None:
+            raise
+        raise stopped from None
+    finally:
+        run.close()
