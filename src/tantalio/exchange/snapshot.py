@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import uuid
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -65,11 +63,7 @@ def _files(directory: Path) -> list[Path]:
 def save(index: ExchangeIndex, path: str | Path, marks: Marks) -> dict[str, Any]:
     """Write the snapshot to `path` (replaced atomically: a sibling directory renamed in).
     The caller holds the service's write lock (no record changes meanwhile)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
-    try:
+    with persist.replacing_dir(path) as tmp:
         index.save_parts(tmp)
         written = _files(tmp)
         with ThreadPoolExecutor(max_workers=CRC_THREADS) as pool:
@@ -87,17 +81,7 @@ def save(index: ExchangeIndex, path: str | Path, marks: Marks) -> dict[str, Any]
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "files": files,
         }
-        with open(tmp / HEADER, "w", encoding="utf-8") as fh:
-            json.dump(header, fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        for file in _files(tmp):
-            with open(file, "rb") as fh:
-                os.fsync(fh.fileno())
-        persist.swap_in(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (tmp / HEADER).write_text(json.dumps(header, indent=1), encoding="utf-8")
     return header
 
 

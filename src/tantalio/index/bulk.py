@@ -12,9 +12,6 @@ adds, removals, merges and saves work on it as on any other index.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +54,7 @@ def build_dir(
         raise ValueError("no hashes to build an index of")
     layout = Layout.even(n_chunks or default_chunks(threshold))
     key_bits = key_bits_for(n, layout.widths)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
-    try:
+    with persist.replacing_dir(path) as tmp:
         out_words = open_memmap(tmp / "seg0.words.npy", "w+", np.uint64, (n, 4))
         out_ids = open_memmap(tmp / "seg0.ids.npy", "w+", np.int64, (n,))
         for lo in range(0, n, COPY_ROWS):
@@ -98,10 +91,3 @@ def build_dir(
             "tail_rows": 0,
         }
         (tmp / persist.HEADER).write_text(json.dumps(header, indent=1), encoding="utf-8")
-        for file in tmp.iterdir():  # durable before the swap, like persist.write_dir
-            with open(file, "rb") as fh:
-                os.fsync(fh.fileno())
-        persist.swap_in(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -15,7 +15,7 @@ import mmap as mmap_module
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +27,27 @@ Loader = Callable[[str, Any, "tuple[int, ...] | None", bool], np.ndarray]
 
 
 def write_dir(path: str | Path, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    with replacing_dir(path) as tmp:
+        for name, arr in arrays.items():
+            with open(tmp / f"{name}.npy", "wb") as fh:
+                np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
+        (tmp / HEADER).write_text(json.dumps(header, indent=1), encoding="utf-8")
+
+
+@contextlib.contextmanager
+def replacing_dir(path: str | Path) -> Iterator[Path]:
+    """A fresh sibling directory for the caller to fill. On a clean exit every file in it
+    is made durable (fsync) and it replaces `path` (`swap_in`); on an error it is removed
+    and `path` is left as it was. Every index, snapshot and bulk build is saved this way."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
     try:
-        for name, arr in arrays.items():
-            with open(tmp / f"{name}.npy", "wb") as fh:
-                np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
-                fh.flush()
+        yield tmp
+        for file in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            with open(file, "rb") as fh:
                 os.fsync(fh.fileno())
-        with open(tmp / HEADER, "w", encoding="utf-8") as fh:
-            json.dump(header, fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
         swap_in(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
