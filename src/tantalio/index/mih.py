@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -413,12 +414,17 @@ class Segment:
             if count <= cap:
                 break
             cap = count
-        cand_q, rows, dist = out_q[:count], out_row[:count], out_d[:count]
+        return self._live_once(out_q[:count], out_row[:count], out_d[:count])
+
+    def _live_once(
+        self, cand_q: NDArray[np.intp], rows: NDArray[Any], dist: NDArray[Any]
+    ) -> tuple[NDArray[np.intp], NDArray[Any], NDArray[Any]]:
+        """Hits within the radius, less dead rows, each (query, row) once: a row may be
+        reached through several chunks."""
         if self.n_dead:
             keep = self.alive[rows]
             rows, cand_q, dist = rows[keep], cand_q[keep], dist[keep]
         if len(rows) > 1:
-            # A row within the radius may be reached through several chunks: report it once.
             _, first = np.unique(cand_q * len(self.words) + rows, return_index=True)
             rows, cand_q, dist = rows[first], cand_q[first], dist[first]
         return cand_q, rows, dist
@@ -467,13 +473,7 @@ class Segment:
         dist = _distances(self.words.take(rows, axis=0), qwords.take(cand_q, axis=0))
         keep = dist <= radius
         rows, cand_q, dist = rows[keep], cand_q[keep], dist[keep]
-        if self.n_dead:
-            keep = self.alive[rows]
-            rows, cand_q, dist = rows[keep], cand_q[keep], dist[keep]
-        if len(rows) > 1:
-            # A row within the radius may be reached through several chunks: report it once.
-            _, first = np.unique(cand_q * len(self.words) + rows, return_index=True)
-            rows, cand_q, dist = rows[first], cand_q[first], dist[first]
+        cand_q, rows, dist = self._live_once(cand_q, rows, dist)
         return (cand_q + q_offset).astype(np.int64), rows.astype(np.int64), dist
 
     def _scan(
