@@ -28,7 +28,6 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from fractions import Fraction
 from pathlib import Path
 
 from tantalio.demo import synth
@@ -62,27 +61,7 @@ def variant(base: tuple[str, bytes], tag: str) -> bytes:
 
 def _video(rng: random.Random, seconds: int, size: tuple[int, int], bit_rate: int) -> bytes:
     """A panning landscape, scene changes every 2 s, MPEG-4 part 2 at a camera's bit rate."""
-    import av
-
-    w, h = size
-    fps = 25
-    scenes = [synth.landscape(rng, w * 2, h) for _ in range(seconds // 2 + 1)]
-    buf = io.BytesIO()
-    with av.open(buf, mode="w", format="mp4") as out:
-        stream = out.add_stream("mpeg4", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.bit_rate = bit_rate
-        stream.time_base = Fraction(1, fps)
-        for i in range(seconds * fps):
-            scene = scenes[i // (2 * fps)]
-            x = int((i % (2 * fps)) / (2 * fps) * w)
-            frame = av.VideoFrame.from_image(scene.crop((x, 0, x + w, h)))
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return buf.getvalue()
+    return synth.video_bytes(rng, seconds, size, fps=25, bit_rate=bit_rate)
 
 
 def base_photos(rng: random.Random, n_synth: int) -> list[tuple[str, bytes]]:

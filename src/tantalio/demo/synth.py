@@ -143,9 +143,14 @@ def mirrored(img: Image.Image) -> Image.Image:
 
 
 def video_bytes(
-    rng: random.Random, seconds: int = 4, size: tuple[int, int] = (320, 240), fps: int = 10
+    rng: random.Random,
+    seconds: int = 4,
+    size: tuple[int, int] = (320, 240),
+    fps: int = 10,
+    bit_rate: int | None = None,
 ) -> bytes:
-    """A short MP4 (MPEG-4 part 2): a landscape panning slowly, scene changes each 2 s."""
+    """A short MP4 (MPEG-4 part 2): a landscape panning slowly, scene changes each 2 s;
+    `bit_rate` (bits/s) where a camera's size of file matters (the ingest benchmark)."""
     import av
 
     w, h = size
@@ -154,6 +159,8 @@ def video_bytes(
     with av.open(buf, mode="w", format="mp4") as out:
         stream = out.add_stream("mpeg4", rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        if bit_rate is not None:
+            stream.bit_rate = bit_rate
         stream.time_base = Fraction(1, fps)
         for i in range(seconds * fps):
             scene = scenes[i // (2 * fps)]
