@@ -126,6 +126,20 @@ def http_run(
         f"GET {p} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
         for p in paths
     ]
+    return run_requests(port, reqs, concurrency, seconds, max_n, keep_bodies=keep_bodies)
+
+
+def run_requests(
+    port: int,
+    reqs: list[bytes],
+    concurrency: int,
+    seconds: float,
+    max_n: int = 10**9,
+    *,
+    keep_bodies: bool = True,
+) -> dict[str, Any]:
+    """Send the raw requests `reqs` in turn from `concurrency` keep-alive connections for
+    `seconds` (or `max_n` requests): rate, latency percentiles and (optionally) bodies."""
     lat: list[float] = []
     bodies: dict[int, bytes] | None = {} if keep_bodies else None
     next_i = [0]

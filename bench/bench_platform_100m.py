@@ -29,7 +29,6 @@ Every request carries an API key (a token bucket per key, the access log on).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import subprocess
@@ -41,7 +40,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_platform import _worker, free_port, server_rss, start_server, stop_server  # noqa: E402
+from bench_platform import free_port, run_requests, server_rss, start_server, stop_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BANK = "BENCH"
@@ -132,37 +131,6 @@ def ensure_bank(data: Path, work: Path, n: int) -> dict[str, Any]:
 
 
 # -- HTTP ------------------------------------------------------------------------------------
-
-
-def run_requests(
-    port: int, reqs: list[bytes], concurrency: int, seconds: float, max_n: int = 10**9
-) -> dict[str, Any]:
-    lat: list[float] = []
-    bodies: dict[int, bytes] = {}
-    next_i = [0]
-
-    async def main() -> float:
-        t0 = time.perf_counter()
-        stop = t0 + seconds
-        await asyncio.gather(
-            *(
-                _worker("127.0.0.1", port, reqs, next_i, stop, max_n, lat, bodies)
-                for _ in range(concurrency)
-            )
-        )
-        return time.perf_counter() - t0
-
-    import uvloop
-
-    elapsed = uvloop.run(main())
-    arr = np.array(lat) if lat else np.zeros(1)
-    return {
-        "n": len(lat),
-        "rps": len(lat) / elapsed,
-        "p50_ms": float(np.percentile(arr, 50) * 1000),
-        "p99_ms": float(np.percentile(arr, 99) * 1000),
-        "bodies": bodies,
-    }
 
 
 def get_req(path: str, key: str) -> bytes:
