@@ -71,29 +71,57 @@ def test_occupancy_bitmap_marks_exactly_the_non_empty_buckets() -> None:
 
 def test_compiled_kernel_equals_the_numpy_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The compiled probe-and-verify loop (kernel.py) and the numpy passes give the same
-    triples: with and without the occupancy bitmap (sparse and crowded tables), dead rows,
-    duplicates reached through several chunks, and more hits than the first output guess."""
+    triples: with and without the occupancy bitmap (sparse and crowded tables), rows stored
+    as given or sorted by the first chunk (`direct`: that chunk's buckets are row ranges),
+    dead rows, duplicates reached through several chunks, and more hits than the first
+    output guess."""
     rng = np.random.default_rng(8)
     base = rng.integers(0, 256, (60_000, 32), np.uint8)
     base[1_000:1_400] = base[0]  # 400 copies of one hash: far more hits than 16 per query
     words = to_words(base)
+    ids = np.arange(len(words))
     layout = Layout.even(11)
-    sparse = Segment(words, np.arange(len(words)), layout)
-    crowded = Segment(words, np.arange(len(words)), layout, key_bits=(12,) * 11)
+    sparse = Segment(words, ids, layout)
+    crowded = Segment(words, ids, layout, key_bits=(12,) * 11)
+    direct = Segment.sorted(words, ids, layout)
     assert len(words) < 1 << min(sparse.key_bits)  # bitmap used
     assert len(words) >= 1 << min(crowded.key_bits)  # bitmap skipped
+    assert direct.direct and not sparse.direct and len(direct.order) < len(sparse.order)
     queries = words[[0, 5, 17, 2_000, 3_000]].copy()
     queries[1:, 0] ^= np.uint64(0xFF)  # 8 bits off
     queries[2:, 2] ^= np.uint64(0xFFFF_0000)  # 24 bits off
-    for seg in (sparse, crowded):
-        seg.kill(np.arange(1_100, 1_200))
+    for seg in (sparse, crowded, direct):
+        seg.kill(seg.locate(np.arange(1_100, 1_200)))
         for radius in (0, 10, 31):
             monkeypatch.setattr(mih, "USE_KERNEL", True)
-            compiled = _triples(seg.search(queries, radius))
+            compiled = _by_id(seg, seg.search(queries, radius))
             monkeypatch.setattr(mih, "USE_KERNEL", False)
-            assert compiled == _triples(seg.search(queries, radius))
-            alive = np.flatnonzero(seg.alive)
+            assert compiled == _by_id(seg, seg.search(queries, radius))
+            alive = np.flatnonzero(np.isin(ids, seg.ids[seg.alive]))
             want = scan(words[alive], queries, radius)
             assert compiled == _triples((want[0], alive[want[1]], want[2]))
-    # Row 0 and its 300 copies left alive, each once.
-    assert sum(1 for t in compiled if t[0] == 0) == 301
+        # Row 0 and its 300 copies left alive, each once.
+        assert sum(1 for t in compiled if t[0] == 0) == 301
+
+
+def _by_id(seg: Segment, found: tuple[np.ndarray, ...]) -> list[tuple[int, ...]]:
+    q, rows, dist = found
+    return _triples((q, seg.ids[rows], dist))
+
+
+@pytest.mark.parametrize("n", [1, 2, 63, 64, 65, 1_000, 70_000])
+def test_packed_row_tables_round_trip(n: int) -> None:
+    """Row numbers packed at `row_bits_for(n)` bits (27 at 100M) read back exactly by the
+    numpy unpacking and by the kernel's, at every offset within a word."""
+    from tantalio.index.kernel import pack_rows
+
+    rng = np.random.default_rng(n)
+    bits = mih.row_bits_for(n)
+    assert bits == max(1, (n - 1).bit_length()) and mih.row_bits_for(100_000_000) == 27
+    stride = mih.stride_for(n)
+    packed = np.zeros(2 * stride * bits // 64 + 1, dtype=np.uint64)
+    rows = [rng.integers(0, n, size=n).astype(np.uint64) for _ in range(2)]
+    for j, chunk in enumerate(rows):
+        pack_rows(chunk | np.uint64(0xABC) << np.uint64(32), packed, j * stride, bits)
+    entries = np.concatenate([np.arange(n), stride + np.arange(n)])
+    assert np.array_equal(mih.unpack_rows(packed, entries, bits), np.concatenate(rows))
