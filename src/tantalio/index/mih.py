@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from tantalio.index.codec import PDQ_BITS, Words, hamming, words_to_bytes
+from tantalio.index.codec import PDQ_BITS, Words, hamming
 
 MIN_KEY_BITS = 6
 MAX_KEY_BITS = 24  # a bucket table of 2**24 uint32 = 64 MiB per chunk at most
@@ -68,21 +68,18 @@ class Layout:
         return cls(tuple(base + 1 if j < extra else base for j in range(n_chunks)))
 
     def values(self, qwords: Words) -> NDArray[np.int64]:
-        """Every chunk's value for each hash, shape (n, chunks): one small matrix product
-        over the unpacked bits instead of a handful of numpy calls per chunk."""
-        bits = np.unpackbits(words_to_bytes(qwords), axis=1).astype(np.float64)
-        return np.rint(bits @ _chunk_weights(self.widths)).astype(np.int64)
+        """Every chunk's value for each hash, shape (n, chunks), in one compiled pass
+        (`kernel.chunk_values`; no BLAS threads, no per-chunk numpy calls)."""
+        from tantalio.index.kernel import chunk_values
 
-
-@lru_cache(maxsize=8)
-def _chunk_weights(widths: tuple[int, ...]) -> NDArray[np.float64]:
-    """(256, chunks) matrix: bit b of a chunk of width w weighs 2**(w - 1 - b)."""
-    weights = np.zeros((PDQ_BITS, len(widths)), dtype=np.float64)
-    pos = 0
-    for j, w in enumerate(widths):
-        weights[pos : pos + w, j] = 2.0 ** np.arange(w - 1, -1, -1)
-        pos += w
-    return weights
+        out = np.empty((len(qwords), len(self.widths)), dtype=np.int64)
+        chunk_values(
+            np.ascontiguousarray(qwords, dtype=np.uint64),
+            np.array(self.starts, dtype=np.int64),
+            np.array(self.widths, dtype=np.int64),
+            out,
+        )
+        return out
 
 
 def default_chunks(threshold: int) -> int:

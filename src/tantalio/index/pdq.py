@@ -37,6 +37,10 @@ MERGE_RATIO = 8
 DEAD_FRACTION = 0.25
 # Queries per worker below which a batch is not split across threads.
 PARALLEL_MIN_QUERIES = 64
+# A large batch is cut into this many parts per thread, taken in turn by whichever thread
+# is free: with one part per thread, a thread that lost its core to another process for a
+# while leaves the other idle at the end.
+PARTS_PER_THREAD = 4
 FORMAT = "tantalio-pdq-index"
 VERSION = 2  # 2: packed row tables, rows sorted by the first chunk (1 still loads)
 
@@ -256,7 +260,7 @@ class PDQIndex:
             q, ids, dist = _search_state(state, qwords, radius)
         else:
             pool = _search_pool()
-            parts = min(SEARCH_THREADS, n // PARALLEL_MIN_QUERIES)
+            parts = min(SEARCH_THREADS * PARTS_PER_THREAD, n // PARALLEL_MIN_QUERIES)
             bounds = np.linspace(0, n, parts + 1).astype(int)
             futures = [
                 pool.submit(_search_state, state, qwords[a:b], radius)
