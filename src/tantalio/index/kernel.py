@@ -190,30 +190,3 @@ def search_kernel(
                     out_d[found] = d
                 found += 1
     return found
-
-
-@njit(nogil=True, cache=True, boundscheck=False)
-def chunk_values(
-    qwords: NDArray[np.uint64],
-    starts: NDArray[np.int64],
-    widths: NDArray[np.int64],
-    out: NDArray[np.int64],
-) -> None:
-    """out[i, j]: bits [starts[j], starts[j] + widths[j]) of hash i (MSB first), each
-    width < 64. Was a float matrix product over the unpacked bits: OpenBLAS then ran it on
-    helper threads that spin after each call, taking a core from the other search thread
-    (2.2 cores busy for a one-query call, measured)."""
-    one = np.uint64(1)
-    for i in range(qwords.shape[0]):
-        for j in range(len(starts)):
-            s = np.uint64(starts[j])
-            w = np.uint64(widths[j])
-            a = s >> np.uint64(6)
-            o = s & np.uint64(63)
-            if o + w <= np.uint64(64):
-                v = (qwords[i, a] >> (np.uint64(64) - o - w)) & ((one << w) - one)
-            else:
-                w2 = w - (np.uint64(64) - o)
-                hi = qwords[i, a] & ((one << (np.uint64(64) - o)) - one)
-                v = (hi << w2) | (qwords[i, a + one] >> (np.uint64(64) - w2))
-            out[i, j] = np.int64(v)

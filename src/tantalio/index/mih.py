@@ -68,17 +68,13 @@ class Layout:
         return cls(tuple(base + 1 if j < extra else base for j in range(n_chunks)))
 
     def values(self, qwords: Words) -> NDArray[np.int64]:
-        """Every chunk's value for each hash, shape (n, chunks), in one compiled pass
-        (`kernel.chunk_values`; no BLAS threads, no per-chunk numpy calls)."""
-        from tantalio.index.kernel import chunk_values
-
+        """Every chunk's value for each hash, shape (n, chunks), by integer shifts and masks.
+        Was a float matrix product over the unpacked bits: OpenBLAS ran even a one-query
+        product on helper threads that spin after each call (2.2 cores busy, measured),
+        taking a core from the other search thread."""
         out = np.empty((len(qwords), len(self.widths)), dtype=np.int64)
-        chunk_values(
-            np.ascontiguousarray(qwords, dtype=np.uint64),
-            np.array(self.starts, dtype=np.int64),
-            np.array(self.widths, dtype=np.int64),
-            out,
-        )
+        for j, (start, width) in enumerate(zip(self.starts, self.widths, strict=True)):
+            out[:, j] = chunk_column(qwords, start, width)
         return out
 
 
@@ -326,9 +322,11 @@ class Segment:
         layout: Layout,
         *,
         alive: NDArray[np.bool_] | None = None,
+        key_bits: tuple[int, ...] | None = None,
     ) -> Segment:
         """A segment of these rows stored in the first chunk's key order (`direct`)."""
-        key_bits = key_bits_for(len(words), layout.widths)
+        if key_bits is None:
+            key_bits = key_bits_for(len(words), layout.widths)
         perm = first_chunk_order(words, layout, key_bits)
         return cls(
             words[perm],
