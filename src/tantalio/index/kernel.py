@@ -79,23 +79,6 @@ def _unpack(packed: NDArray[np.uint64], i: int, bits: int) -> int:
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
-def pack_rows(keys: NDArray[np.uint64], packed: NDArray[np.uint64], first: int, bits: int) -> None:
-    """OR the low 32 bits of each of `keys` (row numbers < 2**bits) into `packed` as
-    entries first, first + 1, ... of `bits` bits. `packed` starts zeroed; callers writing in
-    parallel give each writer whole words (entry ranges aligned to 64 entries)."""
-    low = np.uint64(0xFFFF_FFFF)
-    b = np.uint64(bits)
-    for i in range(len(keys)):
-        v = keys[i] & low
-        pos = np.uint64(first + i) * b
-        w = pos >> np.uint64(6)
-        off = pos & np.uint64(63)
-        packed[w] |= v << off
-        if off + b > np.uint64(64):
-            packed[w + np.uint64(1)] |= v >> (np.uint64(64) - off)
-
-
-@njit(nogil=True, cache=True, boundscheck=False)
 def search_kernel(
     words: NDArray[np.uint64],
     order: NDArray[np.uint64],
@@ -121,7 +104,7 @@ def search_kernel(
     for that many). Each random read is prefetched `ahead` items before it is needed
     (0: none). A row reached through several chunks is reported once per chunk.
 
-    `order` is the bit-packed row table (`pack_rows`, `row_bits` per entry); a bucket
+    `order` is the bit-packed row table (`mih.pack_rows`, `row_bits` per entry); a bucket
     position below `direct` is a row number itself (the chunk the rows are sorted by)."""
     n_probes = len(chunk_of)
     slots = np.empty(n_probes, dtype=np.int64)

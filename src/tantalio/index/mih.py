@@ -36,6 +36,7 @@ MAX_KEY_BITS = 24  # a bucket table of 2**24 uint32 = 64 MiB per chunk at most
 SCAN_COST_RATIO = 10
 # Probe and candidate elements handled per vectorised pass (bounds temporary memory).
 BATCH_ELEMENTS = 1 << 17  # ~1 MB per temporary: measured best at 1M and 10M
+PACK_BLOCK = 1 << 16  # row-table entries packed per step (`pack_rows`: stays in L2)
 # Probe and verify in the compiled loop (kernel.py); False: the numpy passes below (the
 # reference the tests compare it with).
 USE_KERNEL = True
@@ -196,8 +197,6 @@ def build_tables(
     holds only one chunk's sort keys per worker (~1.6 GB at 100M) instead of every array
     (bulk.py). With `direct` the rows are already sorted by the first chunk's key
     (`first_chunk_order`): that chunk gets bucket bounds only."""
-    from tantalio.index.kernel import pack_rows
-
     n = len(words)
     sizes = table_sizes(key_bits)
     bases = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -242,7 +241,7 @@ class Segment:
     """An immutable block of hashes with one bucket table per chunk (CSR layout).
 
     `order` holds, chunk after chunk, the row numbers sorted by that chunk's key, packed
-    `row_bits` to an entry (`kernel.pack_rows`); `offsets` holds the bucket boundaries of
+    `row_bits` to an entry (`pack_rows`); `offsets` holds the bucket boundaries of
     every chunk's table in bucket positions (chunk j's at j * `stride_for(n)`), so a probe
     is two reads whatever its chunk. When the rows themselves are stored sorted by the first
     chunk's key (`direct`: `Segment.sorted`, `bulk.build_dir`), that chunk's positions are
@@ -568,10 +567,36 @@ class Segment:
         return scan(self.words, qwords, radius, self.alive)
 
 
+def pack_rows(keys: NDArray[np.uint64], packed: NDArray[np.uint64], first: int, bits: int) -> None:
+    """Write the low 32 bits of each of `keys` (row numbers < 2**bits) into `packed` as
+    entries first, first + 1, ... of `bits` bits each (`first` a multiple of 64: a group of
+    64 entries fills exactly `bits` words, so groups are packed column by column with no
+    scatter, and parallel writers of word-aligned ranges never share a word)."""
+    if first % 64:
+        raise ValueError("packed ranges start at a multiple of 64 entries")
+    pos = np.arange(64) * bits
+    word, off = pos >> 6, pos & 63
+    base = first // 64 * bits
+    for lo in range(0, len(keys), PACK_BLOCK):
+        v = keys[lo : lo + PACK_BLOCK] & np.uint64(0xFFFF_FFFF)
+        groups = -(-len(v) // 64)
+        if len(v) < groups * 64:
+            v = np.concatenate([v, np.zeros(groups * 64 - len(v), np.uint64)])
+        v = v.reshape(groups, 64)
+        out = np.zeros((groups, bits), np.uint64)
+        for k in range(64):
+            w, o = int(word[k]), int(off[k])
+            out[:, w] |= v[:, k] << np.uint64(o)
+            if o + bits > 64:
+                out[:, w + 1] |= v[:, k] >> np.uint64(64 - o)
+        start = base + lo // 64 * bits
+        packed[start : start + groups * bits] = out.ravel()
+
+
 def unpack_rows(
     packed: NDArray[np.uint64], entries: NDArray[np.intp], bits: int
 ) -> NDArray[np.intp]:
-    """Entries of a `bits`-bit table packed into 64-bit words (`kernel.pack_rows`)."""
+    """Entries of a `bits`-bit table packed into 64-bit words (`pack_rows`)."""
     pos = entries.astype(np.uint64) * np.uint64(bits)
     word = (pos >> np.uint64(6)).astype(np.intp)
     off = pos & np.uint64(63)
