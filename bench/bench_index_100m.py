@@ -307,7 +307,8 @@ def compare_paths(index: Any, qwords: np.ndarray, rounds: int) -> dict[str, Any]
     # Bucket bounds per probe, a row-table slice per probe of a chunk with a row table (not
     # the chunk the rows are sorted by), one hash per candidate.
     chunk_of = seg._plan(RADIUS)[0]
-    tabled = int(np.count_nonzero(chunk_of != 0)) if seg.direct else len(chunk_of)
+    last = len(seg.layout.widths) - 1
+    tabled = int(np.count_nonzero(chunk_of != last)) if seg.direct else len(chunk_of)
     reads = probes + tabled + candidates
     return {
         "queries": len(qwords),
@@ -519,7 +520,7 @@ def layout_costs(n: int) -> list[dict[str, Any]]:
                 "radii": f"{min(radii)}-{max(radii)}",
                 "probes": int(probes),
                 "candidates": int(cands),
-                # Packed row tables, none for the first chunk (rows sorted by it).
+                # Packed row tables, none for the last chunk (rows sorted by it).
                 "tables_mb": table_mb + (m - 1) * n * row_bits_for(n) / 8e6,
             }
         )
@@ -705,7 +706,7 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> str:
             f"{ab['rounds']} rounds alternating, quiet box)",
             "",
             f"Random reads per query: {ab['reads_per_query']:,.0f} (bucket bounds per probe, "
-            "row-table slice per probe outside the first chunk, one hash per candidate).",
+            "row-table slice per probe outside the last chunk, one hash per candidate).",
             "",
             "| path | CPU µs per query (each round) | CPU ns per random read (best round) |",
             "|---|---|---:|",

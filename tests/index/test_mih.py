@@ -72,7 +72,7 @@ def test_occupancy_bitmap_marks_exactly_the_non_empty_buckets() -> None:
 def test_compiled_kernel_equals_the_numpy_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The compiled probe-and-verify loop (kernel.py) and the numpy passes give the same
     triples: with and without the occupancy bitmap (sparse and crowded tables), rows stored
-    as given or sorted by the first chunk (`direct`: that chunk's buckets are row ranges),
+    as given or sorted by the last chunk (`direct`: that chunk's buckets are row ranges),
     dead rows, duplicates reached through several chunks, and more hits than the first
     output guess."""
     rng = np.random.default_rng(8)

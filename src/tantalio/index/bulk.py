@@ -7,7 +7,7 @@ writes every array of one segment into memory-mapped `.npy` files and fills the 
 chunk per worker (one chunk's sort keys, ~1.6 GB, in memory per worker). The result is the
 ordinary saved form (`PDQIndex.load(path, mmap=True)` opens it in well under a second), so
 adds, removals, merges and saves work on it as on any other index. The rows are stored in
-the first chunk's key order (no row table for that chunk), so the ids are stored with an
+the last chunk's key order (no row table for that chunk), so the ids are stored with an
 id -> row lookup beside them (`id_sorted`, `id_rows`): the first write after a mapped load
 binary-searches it instead of sorting 100M ids (~10 s and 1.6 GB).
 """
@@ -27,10 +27,10 @@ from tantalio.index.mih import (
     Layout,
     build_tables,
     default_chunks,
-    first_chunk_order,
     key_bits_for,
     occupancy,
     packed_words,
+    sorted_chunk_order,
     table_sizes,
 )
 from tantalio.index.pdq import FORMAT, VERSION
@@ -59,9 +59,9 @@ def build_dir(
         raise ValueError("no hashes to build an index of")
     layout = Layout.even(n_chunks or default_chunks(threshold))
     key_bits = key_bits_for(n, layout.widths)
-    # Rows are stored in the first chunk's key order (mih.Segment, `direct`): that chunk
+    # Rows are stored in the last chunk's key order (mih.Segment, `direct`): that chunk
     # needs no row table and its candidates are consecutive rows.
-    perm = first_chunk_order(words, layout, key_bits)
+    perm = sorted_chunk_order(words, layout, key_bits)
     with persist.replacing_dir(path) as tmp:
         out_words = open_memmap(tmp / "seg0.words.npy", "w+", np.uint64, (n, 4))
         out_ids = open_memmap(tmp / "seg0.ids.npy", "w+", np.int64, (n,))

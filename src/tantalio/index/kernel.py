@@ -83,7 +83,7 @@ def search_kernel(
     words: NDArray[np.uint64],
     order: NDArray[np.uint64],
     row_bits: int,
-    direct: int,
+    direct_start: int,
     offsets: NDArray[np.uint32],
     occupied: NDArray[np.uint8],
     use_bitmap: bool,
@@ -105,7 +105,8 @@ def search_kernel(
     (0: none). A row reached through several chunks is reported once per chunk.
 
     `order` is the bit-packed row table (`mih.pack_rows`, `row_bits` per entry); a bucket
-    position below `direct` is a row number itself (the chunk the rows are sorted by)."""
+    position p from `direct_start` on is row p - `direct_start` (the chunk the rows are
+    sorted by)."""
     n_probes = len(chunk_of)
     slots = np.empty(n_probes, dtype=np.int64)
     starts = np.empty(n_probes, dtype=np.int64)
@@ -141,16 +142,16 @@ def search_kernel(
         # for the buckets of the chunk the rows are sorted by: their rows are consecutive).
         k = 0
         for b in range(nb):
-            if b + ahead < nb and starts[b + ahead] >= direct:
-                _prefetch(order, ((starts[b + ahead] - direct) * row_bits) >> 6)
+            if b + ahead < nb and starts[b + ahead] < direct_start:
+                _prefetch(order, (starts[b + ahead] * row_bits) >> 6)
             s = starts[b]
-            if s < direct:
+            if s >= direct_start:
                 for i in range(lens[b]):
-                    rows[k] = s + i
+                    rows[k] = s - direct_start + i
                     k += 1
             else:
                 for i in range(lens[b]):
-                    rows[k] = _unpack(order, s - direct + i, row_bits)
+                    rows[k] = _unpack(order, s + i, row_bits)
                     k += 1
         # Pass 4: verify each candidate (its hash prefetched `ahead` candidates before).
         q0, q1, q2, q3 = qwords[q, 0], qwords[q, 1], qwords[q, 2], qwords[q, 3]

@@ -160,18 +160,21 @@ def stride_for(n: int) -> int:
 
 def packed_words(n: int, chunks: int, direct: bool) -> int:
     """Length of a segment's packed row table: one chunk fewer when the rows are sorted by
-    the first chunk's key (`direct`), plus one word of padding for the two-word read."""
+    the last chunk's key (`direct`), plus one word of padding for the two-word read."""
     entries = (chunks - int(direct)) * stride_for(n)
     return entries * row_bits_for(n) // 64 + 1
 
 
-def first_chunk_order(words: Words, layout: Layout, key_bits: tuple[int, ...]) -> NDArray[np.intp]:
-    """The row order that sorts the hashes by their first chunk's key (rows ascending within
+def sorted_chunk_order(words: Words, layout: Layout, key_bits: tuple[int, ...]) -> NDArray[np.intp]:
+    """The row order that sorts the hashes by their last chunk's key (rows ascending within
     a bucket). Stored in this order, that chunk's buckets are ranges of rows: no row table
-    to store or read for it, and its candidates lie side by side (`Segment`, `direct`)."""
+    to store or read for it, and its candidates lie side by side (`Segment`, `direct`).
+    The last chunk: `allocate_radii` gives the narrowest chunks the larger radii, so it is
+    among the most probed (radius 2 of 2 at 31 with 11 chunks: 277 probes and ~3,300
+    candidates at 100M, where the first chunk has radius 1: 25 probes)."""
     n = len(words)
-    width, k = layout.widths[0], key_bits[0]
-    keys = chunk_column(words, 0, width)
+    width, k = layout.widths[-1], key_bits[-1]
+    keys = chunk_column(words, layout.starts[-1], width)
     keys >>= np.uint64(width - k)
     keys <<= np.uint64(32)
     for lo in range(0, n, 1 << 24):
@@ -195,8 +198,8 @@ def build_tables(
     """Fill a segment's `order` (zeroed, `packed_words` long) and `offsets` in place. Both
     may be memory-mapped files and `words` a memory-mapped array: a 100M-hash build then
     holds only one chunk's sort keys per worker (~1.6 GB at 100M) instead of every array
-    (bulk.py). With `direct` the rows are already sorted by the first chunk's key
-    (`first_chunk_order`): that chunk gets bucket bounds only."""
+    (bulk.py). With `direct` the rows are already sorted by the last chunk's key
+    (`sorted_chunk_order`): that chunk gets bucket bounds only."""
     n = len(words)
     sizes = table_sizes(key_bits)
     bases = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -214,7 +217,7 @@ def build_tables(
         table += np.uint32(j * stride)
         offsets[base : base + sizes[j]] = table
         del table
-        if direct and j == 0:
+        if direct and j == len(sizes) - 1:
             return
         # Sorting (key << 32 | row) as one uint64 is about twice as fast as argsort and
         # keeps each bucket's rows ascending (friendlier to the later gathers).
@@ -224,7 +227,7 @@ def build_tables(
             keys[lo:hi] |= np.arange(lo, hi, dtype=np.uint64)
         keys.sort()
         # The low 32 bits, the row numbers, packed at this chunk's entries.
-        pack_rows(keys, np.asarray(order), (j - int(direct)) * stride, bits)
+        pack_rows(keys, np.asarray(order), j * stride, bits)
 
     if workers is None:
         workers = max(1, min(len(sizes), os.cpu_count() or 1, 4)) if n >= 100_000 else 1
@@ -243,10 +246,11 @@ class Segment:
     `order` holds, chunk after chunk, the row numbers sorted by that chunk's key, packed
     `row_bits` to an entry (`pack_rows`); `offsets` holds the bucket boundaries of
     every chunk's table in bucket positions (chunk j's at j * `stride_for(n)`), so a probe
-    is two reads whatever its chunk. When the rows themselves are stored sorted by the first
+    is two reads whatever its chunk. When the rows themselves are stored sorted by the last
     chunk's key (`direct`: `Segment.sorted`, `bulk.build_dir`), that chunk's positions are
     the row numbers: `order` omits it (1/11 of the row tables) and its candidates are
-    consecutive rows. Position p >= `direct_end` is entry p - `direct_end` of `order`.
+    consecutive rows. Position p < `direct_start` is entry p of `order`; p >=
+    `direct_start` is row p - `direct_start`.
     """
 
     __slots__ = (
@@ -261,7 +265,7 @@ class Segment:
         "offsets",
         "occupied",
         "direct",
-        "direct_end",
+        "direct_start",
         "row_bits",
         "_table_base",
         "_id_sorted",
@@ -288,7 +292,8 @@ class Segment:
         if len(layout.widths) * stride_for(n) >= 2**32:
             raise ValueError("segment too large for 32-bit row tables")
         self.direct = direct
-        self.direct_end = stride_for(n) if direct else 0
+        # Past every position when no chunk is direct.
+        self.direct_start = (len(layout.widths) - 1) * stride_for(n) if direct else 1 << 62
         self.row_bits = row_bits_for(n)
         self.words = words
         self.ids = ids
@@ -323,10 +328,10 @@ class Segment:
         alive: NDArray[np.bool_] | None = None,
         key_bits: tuple[int, ...] | None = None,
     ) -> Segment:
-        """A segment of these rows stored in the first chunk's key order (`direct`)."""
+        """A segment of these rows stored in the last chunk's key order (`direct`)."""
         if key_bits is None:
             key_bits = key_bits_for(len(words), layout.widths)
-        perm = first_chunk_order(words, layout, key_bits)
+        perm = sorted_chunk_order(words, layout, key_bits)
         return cls(
             np.take(words, perm, axis=0),  # take: ~4x faster than words[perm] here
             ids[perm],
@@ -352,11 +357,12 @@ class Segment:
 
     def rows_at(self, pos: NDArray[np.intp]) -> NDArray[np.intp]:
         """Row numbers at bucket positions `pos` (the numpy path's form of the kernel's
-        pass 3): positions below `direct_end` are rows, the rest unpacked from `order`."""
+        pass 3): from `direct_start` on, positions are rows; below, entries of `order`."""
         rows = pos.astype(np.intp, copy=True)
-        packed = np.flatnonzero(pos >= self.direct_end)
+        rows -= self.direct_start
+        packed = np.flatnonzero(pos < self.direct_start)
         if len(packed):
-            rows[packed] = unpack_rows(self.order, pos[packed] - self.direct_end, self.row_bits)
+            rows[packed] = unpack_rows(self.order, pos[packed], self.row_bits)
         return rows
 
     def memory_bytes(self) -> int:
@@ -480,7 +486,7 @@ class Segment:
                 words,
                 np.asarray(self.order),
                 self.row_bits,
-                self.direct_end,
+                self.direct_start,
                 np.asarray(self.offsets),
                 self.occupied,
                 use_bitmap,

@@ -42,7 +42,7 @@ PARALLEL_MIN_QUERIES = 64
 # while leaves the other idle at the end.
 PARTS_PER_THREAD = 4
 FORMAT = "tantalio-pdq-index"
-VERSION = 2  # 2: packed row tables, rows sorted by the first chunk (1 still loads)
+VERSION = 2  # 2: packed row tables, rows sorted by the last chunk (1 still loads)
 
 Ids = NDArray[np.int64]
 Match = tuple[int, int]  # (id, distance)
