@@ -71,6 +71,20 @@ def status_mb() -> dict[str, float]:
     return out
 
 
+def pmd_mapped_mb(directory: Path) -> float:
+    """MiB of the index files' mappings in this process mapped by 2 MiB page-table entries
+    (`FilePmdMapped` in smaps): how much of the index the huge-page advice reached."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as fh:
+        for line in fh:
+            parts = line.split()
+            if parts and "-" in parts[0] and len(parts) >= 5:
+                inside = parts[-1].startswith(str(directory))
+            elif inside and parts and parts[0] == "FilePmdMapped:":
+                total += int(parts[1])
+    return total / 1024
+
+
 def flip_random_bits(
     rows: np.ndarray, distances: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
@@ -199,6 +213,7 @@ def step_serve(args: argparse.Namespace) -> dict[str, Any]:
         out["false_hits"] = len(have - want)
         out["check_pairs"] = len(want)
     out["mem_after_queries"] = status_mb()
+    out["pmd_mapped_mb"] = pmd_mapped_mb(data / "index")
     out["probes"], out["candidates"] = measured_costs(index, qwords[:200])
 
     rng = np.random.default_rng(7)
@@ -720,7 +735,9 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> str:
             "",
             f"Batched phase (4,000 queries, quiet): {_f(o['batch_cpu_us'])} CPU µs per query "
             f"({_f(o['batch_sys_us'])} system), {o['batch_cores']:.2f} cores busy, "
-            f"{o['batch_minflt']:,} minor and {o['batch_majflt']:,} major page faults.",
+            f"{o['batch_minflt']:,} minor and {o['batch_majflt']:,} major page faults; "
+            f"{_f(o.get('pmd_mapped_mb'))} MiB of the mapped index on 2 MiB pages after the "
+            "quiet phase.",
         ]
     if "scaling" in o:
         lines += [

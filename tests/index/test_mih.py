@@ -123,3 +123,18 @@ def test_packed_row_tables_round_trip(n: int) -> None:
         mih.pack_rows(chunk | np.uint64(0xABC) << np.uint64(32), packed, j * stride, bits)
     entries = np.concatenate([np.arange(n), stride + np.arange(n)])
     assert np.array_equal(mih.unpack_rows(packed, entries, bits), np.concatenate(rows))
+
+
+def test_sorted_segment_finds_rows_by_id() -> None:
+    """Rows are stored in the last chunk's order; ids given ascending get their lookup at
+    build (no argsort on the first write), others on the first `locate`: both exact."""
+    rng = np.random.default_rng(9)
+    words = to_words(rng.integers(0, 256, (5_000, 32), np.uint8))
+    for ids in (np.arange(5_000) * 2 + 7, rng.permutation(5_000) * 3):
+        seg = Segment.sorted(words, ids, Layout.even(11))
+        assert (seg._id_rows is not None) == bool(np.all(ids[1:] > ids[:-1]))
+        pick = ids[[0, 17, 4_999, 2_500]]
+        rows = seg.locate(np.concatenate([pick, [-1]]))
+        assert seg.ids[rows].tolist() == pick.tolist()
+        want = {tuple(w) for w in words[[0, 17, 4_999, 2_500]].tolist()}
+        assert {tuple(w) for w in seg.words[rows].tolist()} == want

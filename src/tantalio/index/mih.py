@@ -332,7 +332,7 @@ class Segment:
         if key_bits is None:
             key_bits = key_bits_for(len(words), layout.widths)
         perm = sorted_chunk_order(words, layout, key_bits)
-        return cls(
+        seg = cls(
             np.take(words, perm, axis=0),  # take: ~4x faster than words[perm] here
             ids[perm],
             layout,
@@ -340,6 +340,13 @@ class Segment:
             key_bits=key_bits,
             direct=True,
         )
+        if len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1])):
+            # Ids given ascending (a build from a bank's rows): the id lookup is where each
+            # went, one scatter now instead of an argsort on the first write (1.4 s at 10M).
+            rows = np.empty(len(ids), dtype=np.uint32)
+            rows[perm] = np.arange(len(ids), dtype=np.uint32)
+            seg._id_sorted, seg._id_rows = ids, rows
+        return seg
 
     def __len__(self) -> int:
         return len(self.words)
