@@ -89,27 +89,26 @@ def finish_pending(
 
     options = options or IngestOptions()
     options.fast = False
-    todo: list[tuple[str, list[Source], dict[str, store_ingest.PendingFile]]] = []
+    todo: list[tuple[int, str, list[Source]]] = []
     with ws.session() as s:
         case = repo.get_case(s, case_reference)
         case_id = case.id
         not_chats = or_(Exhibit.kind.is_(None), Exhibit.kind != "chats")
         exhibits = s.query(Exhibit).filter(Exhibit.case_id == case_id, not_chats)
         for ex in exhibits.order_by(Exhibit.id):
-            pending = store_ingest.pending_files(s, ex.id)
-            if ex.status != "complete" or pending:
+            if ex.status != "complete" or store_ingest.pending_files(s, ex.id):
                 sources = [Source(r.path, r.prefix, r.kind) for r in ex.sources]
-                todo.append((ex.label, sources, pending))
+                todo.append((ex.id, ex.label, sources))
     run = IngestRun(ws, case_id, case_reference, options)
     reports: list[ExhibitReport] = []
     with IngestProgress(options.progress) as progress:
-        for _label, sources, _pending in todo:
+        for _id, _label, sources in todo:
             progress.expect(sum(count_files(src.path) for src in sources if _there(src)))
         with _closed_or_stopped(run, ws.url):
-            for label, sources, pending in todo:
+            for exhibit_id, label, sources in todo:
                 gone = [src for src in sources if not _there(src)]
                 if len(gone) == len(sources):  # nothing to walk: the exhibit stays as it is
-                    reports.append(_nothing_there(label, gone, pending))
+                    reports.append(_nothing_there(ws, exhibit_id, label, gone))
                     continue
                 progress.describe(label)
                 reports.append(run.exhibit(label, sources, progress, gone))
@@ -121,12 +120,12 @@ def _there(src: Source) -> bool:
     return os.path.exists(src.path)
 
 
-def _nothing_there(
-    label: str, gone: list[Source], pending: dict[str, store_ingest.PendingFile]
-) -> ExhibitReport:
+def _nothing_there(ws: Workspace, exhibit_id: int, label: str, gone: list[Source]) -> ExhibitReport:
     """The report of an exhibit none of whose sources is there (or none was recorded)."""
     from tantalio.store.cases import source_walk_path
 
+    with ws.session() as s:
+        pending = store_ingest.pending_files(s, exhibit_id).values()
     report = ExhibitReport(label)
     if not gone:
         report.messages.append(
@@ -135,8 +134,7 @@ def _nothing_there(
         )
     for src in gone:
         held = sum(
-            source_walk_path(src.path, src.prefix, src.kind, pf.path) is not None
-            for pf in pending.values()
+            source_walk_path(src.path, src.prefix, src.kind, pf.path) is not None for pf in pending
         )
         report.messages.append(gone_message(src, held))
     return report
