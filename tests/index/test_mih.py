@@ -138,3 +138,13 @@ def test_sorted_segment_finds_rows_by_id() -> None:
         assert seg.ids[rows].tolist() == pick.tolist()
         want = {tuple(w) for w in words[[0, 17, 4_999, 2_500]].tolist()}
         assert {tuple(w) for w in seg.words[rows].tolist()} == want
+
+
+def test_chunk_values_agree_for_few_and_many_hashes() -> None:
+    """A few hashes go through Python ints, more through numpy columns: same values."""
+    words = to_words(np.random.default_rng(10).integers(0, 256, (40, 32), np.uint8))
+    for layout in (Layout.even(11), Layout.even(5), Layout.even(32)):
+        many = layout.values(words)
+        assert len(words) > mih.SMALL_VALUES
+        few = np.concatenate([layout.values(words[i : i + 3]) for i in range(0, 40, 3)])
+        assert np.array_equal(many, few)

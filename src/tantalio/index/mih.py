@@ -36,6 +36,7 @@ MAX_KEY_BITS = 24  # a bucket table of 2**24 uint32 = 64 MiB per chunk at most
 SCAN_COST_RATIO = 10
 # Probe and candidate elements handled per vectorised pass (bounds temporary memory).
 BATCH_ELEMENTS = 1 << 17  # ~1 MB per temporary: measured best at 1M and 10M
+SMALL_VALUES = 16  # up to this many hashes, `Layout.values` uses Python ints
 PACK_BLOCK = 1 << 16  # row-table entries packed per step (`pack_rows`: stays in L2)
 # Probe and verify in the compiled loop (kernel.py); False: the numpy passes below (the
 # reference the tests compare it with).
@@ -72,7 +73,19 @@ class Layout:
         """Every chunk's value for each hash, shape (n, chunks), by integer shifts and masks.
         Was a float matrix product over the unpacked bits: OpenBLAS ran even a one-query
         product on helper threads that spin after each call (2.2 cores busy, measured),
-        taking a core from the other search thread."""
+        taking a core from the other search thread. A few hashes (a single lookup, an
+        image's orientations) go through Python ints: ~5 µs a hash against ~40 µs for the
+        ~50 numpy calls of the column path."""
+        if len(qwords) <= SMALL_VALUES:
+            cuts = [
+                (PDQ_BITS - start - width, (1 << width) - 1)
+                for start, width in zip(self.starts, self.widths, strict=True)
+            ]
+            rows = []
+            for a, b, c, d in qwords.tolist():
+                v = (a << 192) | (b << 128) | (c << 64) | d
+                rows.append([(v >> shift) & mask for shift, mask in cuts])
+            return np.array(rows, dtype=np.int64).reshape(len(qwords), len(cuts))
         out = np.empty((len(qwords), len(self.widths)), dtype=np.int64)
         for j, (start, width) in enumerate(zip(self.starts, self.widths, strict=True)):
             out[:, j] = chunk_column(qwords, start, width)
