@@ -97,6 +97,11 @@ def test_bulk_import_answers_as_the_normal_import(tmp_path: Path, hashes: list[s
             "list.txt",
             0,
         )
+        # ... read through the segment the service maps: one mapping of its files, not two
+        # (a second held the hashes' pages resident again: 3 GB at 100M).
+        seg = bulk.store.bulk_segments()[0]
+        served = [s.index for s in bulk.index.pdq.segments if s.seg_id == seg.id]  # type: ignore[union-attr]
+        assert served and bulk.store._bulk_index(seg) is served[0]
     finally:
         plain.close()
         bulk.close()

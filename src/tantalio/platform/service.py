@@ -209,6 +209,7 @@ class PlatformService:
                 log.error("bulk segment %d of bank %d not served: %s", seg.id, seg.bank_id, exc)
                 continue
             pdq.add_segment(seg, idx, self.store.bulk_removed(seg))
+            self.store.adopt_bulk_index(seg.id, idx)  # entry records read the same mapping
             mapped += 1
             log.info(
                 "bulk segment %d mapped: %d hashes in %.2f s",

@@ -138,6 +138,12 @@ class BulkMixin:
             )
             return [int(i) for i in s.scalars(q)]
 
+    def adopt_bulk_index(self, seg_id: int, index: Any) -> None:
+        """Read a segment's hashes through the index the serving process already mapped:
+        a second mapping of the same files would hold their pages resident twice (3 GB more
+        at 100M hashes, measured over HTTP: 10,205 MiB serving RSS against 7,303)."""
+        self._bulk_indexes[seg_id] = index
+
     def _bulk_index(self, seg: BulkSegmentRecord) -> Any:
         idx = self._bulk_indexes.get(seg.id)
         if idx is None:
