@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from tantalio.triage.indexes import WorkspaceIndexes
 
+
 @dataclass(slots=True)
 class RetroReport:
     """What re-reading earlier pictures did: searched, matched, and the ones that could not
