@@ -120,3 +120,48 @@ def nearest(
             dist[i, t] = x
             ids[i, t] = j
             worst = dist[i, k - 1]
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def quantize(
+    query: NDArray[np.uint64],
+    coarse: NDArray[np.uint64],
+    fine: NDArray[np.uint64],
+    cell_off: NDArray[np.int64],
+    word_of: NDArray[np.int64],
+    out: NDArray[np.int64],
+) -> None:
+    """Each query descriptor's word (localfeat/vocab.py): the nearest fine word of its
+    nearest coarse cell, ties to the lower number at both levels, as faiss's
+    `IndexBinaryIVF` search with one probe and one neighbour answers; -1 when the cell holds
+    no word. `coarse` (4 x C) and `fine` (4 x W, grouped by cell: rows `cell_off[c]` to
+    `cell_off[c + 1]`, word numbers `word_of`) are stored word by word so each level's
+    distances are one vectorized loop."""
+    nc = coarse.shape[1]
+    d = np.empty(max(nc, fine.shape[1]), np.int32)
+    for i in range(query.shape[0]):
+        q0, q1, q2, q3 = query[i, 0], query[i, 1], query[i, 2], query[i, 3]
+        for j in range(nc):
+            d[j] = np.int32(
+                _popcount(q0 ^ coarse[0, j])
+                + _popcount(q1 ^ coarse[1, j])
+                + _popcount(q2 ^ coarse[2, j])
+                + _popcount(q3 ^ coarse[3, j])
+            )
+        cell = 0
+        for j in range(1, nc):
+            if d[j] < d[cell]:
+                cell = j
+        lo, hi = cell_off[cell], cell_off[cell + 1]
+        for j in range(lo, hi):
+            d[j - lo] = np.int32(
+                _popcount(q0 ^ fine[0, j])
+                + _popcount(q1 ^ fine[1, j])
+                + _popcount(q2 ^ fine[2, j])
+                + _popcount(q3 ^ fine[3, j])
+            )
+        best = -1
+        for j in range(hi - lo):
+            if best < 0 or d[j] < d[best]:
+                best = j
+        out[i] = word_of[lo + best] if best >= 0 else -1
