@@ -30,7 +30,6 @@ import bench_copies as bc  # noqa: E402
 import copy_suite as cs  # noqa: E402
 from tantalio.fingerprint import fingerprint_bytes  # noqa: E402
 from tantalio.localfeat import index as lfi  # noqa: E402
-from tantalio.localfeat import vocab as lfv  # noqa: E402
 from tantalio.localfeat.index import LocalIndex  # noqa: E402
 from tantalio.localfeat.record import decode  # noqa: E402
 from tantalio.signals.rules import DEFAULT_LOCAL_MIN_INLIERS  # noqa: E402
@@ -41,7 +40,7 @@ KEYS = {
     "retrieval": "RETRIEVAL_KEYPOINTS",
     "shortlist": "SHORTLIST",
     "stop": "STOP_WORD",
-    "compiled": "COMPILED",  # also localfeat/vocab.py's
+    "compiled": "COMPILED",
 }
 
 
@@ -117,14 +116,11 @@ def main() -> None:
     for cfg in args.config or [""]:
         for k, v in defaults.items():
             setattr(lfi, KEYS[k], v)
-        lfv.COMPILED = lfi.COMPILED
         point = DEFAULT_LOCAL_MIN_INLIERS
         for part in filter(None, cfg.split(",")):
             k, v = part.split("=")
             if k == "point":
                 point = int(v)
-            elif k == "compiled":  # the index's kernels and the vocabulary's together
-                lfi.COMPILED = lfv.COMPILED = bool(int(v))
             else:
                 setattr(lfi, KEYS[k], type(defaults[k])(int(v)))
         global _POINT

@@ -259,24 +259,3 @@ def test_compiled_nearest_descriptors_equal_faiss_flat_search() -> None:
         untied[:, 1:] &= got_d[:, 1:] != got_d[:, :-1]
         untied[:, :-1] &= got_d[:, :-1] != got_d[:, 1:]
         assert (got_i[untied] == want_i[untied]).all()
-
-
-def test_compiled_word_assignment_equals_faiss_ivf(big: LocalIndex) -> None:
-    """The compiled one-probe assignment gives every descriptor the word faiss's IVF gives
-    it (the references' words were assigned either way: they must agree, ties included)."""
-    from tantalio.localfeat import vocab as lfv
-
-    assert big.vocab is not None
-    rng = np.random.default_rng(4)
-    desc = np.concatenate(
-        [features(luma(scene(s)), 640, 480, 400).descriptors for s in (1, 220, 221)]
-        + [big.vocab.fine[:200], big.vocab.coarse[:20], rng.integers(0, 256, (300, 32))]
-    ).astype(np.uint8)
-    got = big.vocab.assign(desc)
-    lfv.COMPILED = False
-    try:
-        want = big.vocab.assign(desc)
-    finally:
-        lfv.COMPILED = True
-    assert got.shape == want.shape == (len(desc), 1)
-    assert (got == want).all()

@@ -24,14 +24,12 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from tantalio.localfeat.kernel import quantize
 from tantalio.localfeat.record import DESCRIPTOR_BYTES
 
 BITS = DESCRIPTOR_BYTES * 8
 MIN_WORDS, MAX_WORDS = 1 << 4, 1 << 18
 PER_WORD = 4  # reference descriptors per word the sizing aims at
 LLOYD_STEPS = 2
-COMPILED = True  # one-probe, one-word assignment in localfeat/kernel.py (False: faiss's IVF)
 
 
 def words_for(n_descriptors: int) -> int:
@@ -54,15 +52,6 @@ class Vocabulary:
         ivf.add(self.fine)
         self._quantizer = quantizer  # kept alive: the IVF does not own it
         self._ivf = ivf
-        # the same lists for the compiled one-probe, one-word assignment (localfeat/kernel.py):
-        # each word in the cell of its nearest coarse centroid, as the IVF's `add` put it
-        cell = _nearest(self.coarse, self.fine)
-        order = np.argsort(cell, kind="stable")
-        self._word_of = order.astype(np.int64)
-        self._cell_off = np.zeros(len(self.coarse) + 1, np.int64)
-        np.cumsum(np.bincount(cell, minlength=len(self.coarse)), out=self._cell_off[1:])
-        self._coarse_cols = _columns(self.coarse)
-        self._fine_cols = _columns(self.fine[order])
 
     def __len__(self) -> int:
         return len(self.fine)
@@ -108,19 +97,9 @@ class Vocabulary:
         """Word numbers (n x soft; -1 where fewer words were found)."""
         if not len(descriptors):
             return np.zeros((0, soft), np.int64)
-        if soft == 1 and probe == 1 and COMPILED:
-            out = np.empty(len(descriptors), np.int64)
-            query = np.ascontiguousarray(descriptors, np.uint8).view(np.uint64)
-            quantize(query, self._coarse_cols, self._fine_cols, self._cell_off, self._word_of, out)
-            return out[:, None]
         self._ivf.nprobe = probe
         _, ids = self._ivf.search(np.ascontiguousarray(descriptors, np.uint8), soft)
         return np.asarray(ids, np.int64)
-
-
-def _columns(descriptors: NDArray[np.uint8]) -> NDArray[np.uint64]:
-    """Descriptors (n x 32 bytes) as 4 rows of n 64-bit words (what the kernels read)."""
-    return np.ascontiguousarray(np.ascontiguousarray(descriptors).view(np.uint64).T)
 
 
 def _nearest(centroids: NDArray[np.uint8], x: NDArray[np.uint8]) -> NDArray[np.int64]:
