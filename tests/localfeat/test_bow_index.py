@@ -259,3 +259,25 @@ def test_compiled_nearest_descriptors_equal_faiss_flat_search() -> None:
         untied[:, 1:] &= got_d[:, 1:] != got_d[:, :-1]
         untied[:, :-1] &= got_d[:, :-1] != got_d[:, 1:]
         assert (got_i[untied] == want_i[untied]).all()
+
+
+def test_one_to_one_keeps_each_keypoint_once_closest_first() -> None:
+    """The compiled pairing gives what the plain loop gave: pairs in order of distance
+    (stable), each query and reference keypoint at most once."""
+    from tantalio.localfeat.index import one_to_one
+
+    rng = np.random.default_rng(9)
+    qi = rng.integers(0, 50, 400).astype(np.intp)
+    rj = rng.integers(0, 64, 400).astype(np.int64)
+    dist = rng.integers(0, 65, 400).astype(np.int32)
+    want, seen_q, seen_r = [], set(), set()
+    for k in np.argsort(dist, kind="stable"):
+        if qi[k] in seen_q or rj[k] in seen_r:
+            continue
+        seen_q.add(qi[k])
+        seen_r.add(rj[k])
+        want.append((int(qi[k]), int(rj[k])))
+    got = one_to_one(qi, rj, dist)
+    assert got.dtype == np.intp and got.shape == (len(want), 2)
+    assert [tuple(p) for p in got.tolist()] == want
+    assert one_to_one(qi[:0], rj[:0], dist[:0]).shape == (0, 2)

@@ -46,7 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tantalio.localfeat.calibration import DEFAULT_MODEL, FalseMatchModel
-from tantalio.localfeat.kernel import nearest, top_refs
+from tantalio.localfeat.kernel import greedy_pairs, nearest, top_refs
 from tantalio.localfeat.record import DESCRIPTOR_BYTES, Features, decode
 from tantalio.localfeat.verify import Verified, verify
 from tantalio.localfeat.vocab import BITS, Vocabulary, words_for
@@ -279,7 +279,8 @@ def _buffers(seg: _Segment) -> tuple[NDArray[np.float32], NDArray[np.int32]]:
     if bufs is None or len(bufs[0]) != len(seg):
         if len(cache) > 4 * MERGE_SEGMENTS:  # segments merged away: drop their buffers
             cache.clear()
-        bufs = cache[seg.name] = (np.zeros(len(seg), np.float32), np.empty(len(seg), np.int32))
+        # touched: one more entry than references (the loop writes before it counts)
+        bufs = cache[seg.name] = (np.zeros(len(seg), np.float32), np.empty(len(seg) + 1, np.int32))
     return bufs
 
 
@@ -776,14 +777,21 @@ def one_to_one(
     so a reference of 64 keypoints never counts more than 64 (and a repeated texture does
     not vote many times for one spot)."""
     order = np.argsort(dist, kind="stable")
-    seen_q: set[int] = set()
-    seen_r: set[int] = set()
-    out = []
-    for k in order:
-        a, b = int(qi[k]), int(rj[k])
-        if a in seen_q or b in seen_r:
-            continue
-        seen_q.add(a)
-        seen_r.add(b)
-        out.append((a, b))
-    return np.asarray(out, np.intp).reshape(-1, 2)
+    qi = np.ascontiguousarray(qi, np.intp)
+    rj = np.ascontiguousarray(rj, np.int64)
+    if not len(qi):
+        return np.zeros((0, 2), np.intp)
+    if not COMPILED:  # the plain loop, the reference the kernel is measured against
+        seen_q: set[int] = set()
+        seen_r: set[int] = set()
+        pairs = []
+        for k in order:
+            a, b = int(qi[k]), int(rj[k])
+            if a not in seen_q and b not in seen_r:
+                seen_q.add(a)
+                seen_r.add(b)
+                pairs.append((a, b))
+        return np.asarray(pairs, np.intp).reshape(-1, 2)
+    out = np.empty((len(qi), 2), np.intp)
+    n = greedy_pairs(qi, rj, order.astype(np.intp), out)  # compiled: was a Python loop
+    return out[:n]
