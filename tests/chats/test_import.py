@@ -53,3 +53,20 @@ def test_owner_given_by_the_examiner(tmp_path: Path) -> None:
 def test_ingest_finds_the_chat_analyzer() -> None:
     assert ANALYZER in load_analyzers()
     assert ANALYZER.wants("phone/data/data/com.whatsapp/databases/msgstore.db")
+
+
+def test_finish_leaves_a_chat_exhibit_alone(tmp_path: Path) -> None:
+    """A chat exhibit records its source but is no ingest exhibit (never `complete`):
+    `ingest --finish` does not walk its folder into it as files."""
+    from sqlalchemy import func, select
+
+    from tantalio.store.cases import ExhibitSource, File
+    from tantalio.triage.pipeline import IngestOptions, finish_pending
+
+    with init_workspace(tmp_path / "ws") as ws:
+        import_chats(ws, "C", SCENARIO / "phone3")
+        report = finish_pending(ws, "C", IngestOptions(in_process=True, progress=False))
+        with ws.session() as s:
+            assert s.scalar(select(func.count(File.id))) == 0
+            kinds = list(s.scalars(select(ExhibitSource.kind)))
+    assert report.exhibits == [] and kinds == ["chats"]

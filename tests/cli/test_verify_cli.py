@@ -92,3 +92,23 @@ def test_reports_and_exports_carry_the_audit_head(tmp_path: Path) -> None:
         app, ["hashset", "import", str(out), "--format", "vics", "--name", "back", "-w", str(ws)]
     )
     assert back.exit_code == 0, back.output
+
+
+def test_verify_of_a_multi_source_exhibit_asks_which_image(tmp_path: Path) -> None:
+    """An exhibit read from several sources (issue 17) has no one image to read: `verify`
+    names the recorded sources and wants `--source`, which it then verifies."""
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    shutil.copy(DATA / "mbr.E01", tmp_path / "disk.E01")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("benign\n")
+    args = ["-w", str(ws), "--jobs", "1", "--no-progress"]
+    sources = [str(tmp_path / "disk.E01"), str(tmp_path / "notes")]
+    done = runner.invoke(app, ["ingest", "K", *sources, "--exhibit", "X", *args])
+    assert done.exit_code == 0, done.output
+    asked = runner.invoke(app, ["verify", "X", "-w", str(ws)])
+    assert asked.exit_code == 1 and "read from 2 sources" in asked.output
+    assert "name the image with --source" in asked.output
+    done = runner.invoke(app, ["verify", "X", "--source", sources[0], "-w", str(ws)])
+    assert done.exit_code == 0 and "X: match; MD5 matches" in done.output

@@ -427,7 +427,13 @@ def verify(
                 ex = find_exhibit(s, case, exhibit)
             except (NotFound, ValueError) as exc:
                 fail(str(exc))
-            exhibit_id, path = ex.id, str(source or ex.source_path or "")
+            recorded = [src.path for src in ex.sources] or [ex.source_path or ""]
+            if source is None and len(recorded) > 1:
+                fail(
+                    f"{exhibit!r} was read from {len(recorded)} sources "
+                    f"({', '.join(recorded)}): name the image with --source"
+                )
+            exhibit_id, path = ex.id, str(source or recorded[0])
         try:
             outcome = verify_source(path)
         except EvidenceSourceError as exc:

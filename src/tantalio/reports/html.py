@@ -179,7 +179,8 @@ def exhibit_records(session: Session, case_id: int) -> list[dict[str, Any]]:
             {
                 "label": e.label,
                 "kind": e.kind or "",
-                "source": e.source_path or "",
+                # every source of an exhibit read from several (`ingest --exhibit X A B`)
+                "source": "; ".join(src.path for src in e.sources) or e.source_path or "",
                 "stored": {k: acquisition[k] for k in ("md5", "sha1") if k in acquisition},
                 "computed": detail.get("computed", {}),
                 "verification": e.verification,

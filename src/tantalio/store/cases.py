@@ -7,6 +7,7 @@ triage say "seen in another case" and what links cases to each other.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +103,57 @@ class Exhibit(Base):
     verified_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
     case: Mapped[Case] = relationship(back_populates="exhibits")
+    # every source the exhibit was read from (`source_path` keeps only the first)
+    sources: Mapped[list[ExhibitSource]] = relationship(
+        back_populates="exhibit",
+        cascade="all, delete-orphan",
+        order_by="ExhibitSource.position",
+        passive_deletes=True,
+    )
+
+
+class ExhibitSource(Base):
+    """One source (folder, archive, disk image, report package) an exhibit was read from,
+    with the `prefix` its paths got in the exhibit: `ingest --exhibit X A B` puts several
+    sources in one exhibit, each folder's paths under its name (`A/...`), and whatever
+    reads a file again (`ingest --finish`, retro matching, the media page's thumbnail) must
+    know which source holds a stored path and where (issue 17).
+
+    `kind` is `folder` for a folder; for a file source (an archive, an image, one file) its
+    walk already names every member `<file name>/...`, so the prefix is empty and the name
+    tells its paths apart from the other sources'. `path` is absolute (the run's working
+    directory is not the next run's).
+    """
+
+    __tablename__ = "exhibit_source"
+    __table_args__ = (UniqueConstraint("exhibit_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exhibit_id: Mapped[int] = mapped_column(ForeignKey("exhibit.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # order of recording: the walk order
+    path: Mapped[str] = mapped_column(Text)
+    prefix: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str | None] = mapped_column(String(32), default=None)
+
+    exhibit: Mapped[Exhibit] = relationship(back_populates="sources")
+
+    def walk_path(self, path: str) -> str | None:
+        """The path `evidence.open_source(self.path)` yields for the exhibit path `path`
+        (folder sources: relative to the folder), or None when `path` is another source's."""
+        return source_walk_path(self.path, self.prefix, self.kind, path)
+
+
+def source_walk_path(source: str, prefix: str, kind: str | None, path: str) -> str | None:
+    """`ExhibitSource.walk_path` on plain values (for query rows). A folder without a prefix
+    (the exhibit's only source) holds every path; a file source without one holds its own
+    name and what lies under it."""
+    if not path.startswith(prefix):
+        return None
+    rest = path[len(prefix) :]
+    if prefix or kind in (None, "folder"):
+        return rest
+    name = os.path.basename(os.path.normpath(source))
+    return rest if rest == name or rest.startswith(name + "/") else None
 
 
 class File(Base):

@@ -201,21 +201,29 @@ def unmatched_pictures(session: Session) -> list[tuple[int, str]]:
 
 
 def media_sources(session: Session, media_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
-    """{media id: [(exhibit source path, path in the exhibit)]} of each occurrence whose
-    exhibit names its source."""
-    from tantalio.store.cases import Exhibit, File
+    """{media id: [(exhibit source path, path in that source)]} of each occurrence whose
+    exhibit recorded its sources; the path is the one `evidence.open_source(source)` yields
+    (an exhibit of several sources: the source holding the file, its prefix taken off)."""
+    from tantalio.store.cases import ExhibitSource, File, source_walk_path
 
     out: dict[int, list[tuple[str, str]]] = {}
     for batch in chunks(sorted(set(media_ids))):
         q = (
-            select(File.media_id, Exhibit.source_path, File.path)
-            .join(Exhibit, Exhibit.id == File.exhibit_id)
-            .where(File.media_id.in_(batch), Exhibit.source_path.is_not(None))
-            .order_by(File.media_id, File.id)
+            select(
+                File.media_id,
+                ExhibitSource.path,
+                ExhibitSource.prefix,
+                ExhibitSource.kind,
+                File.path,
+            )
+            .join(ExhibitSource, ExhibitSource.exhibit_id == File.exhibit_id)
+            .where(File.media_id.in_(batch))
+            .order_by(File.media_id, File.id, ExhibitSource.position)
         )
-        for mid, src, path in session.execute(q):
-            if mid is not None:
-                out.setdefault(int(mid), []).append((str(src), str(path)))
+        for mid, src, prefix, kind, path in session.execute(q):
+            inside = source_walk_path(src, prefix, kind, path)
+            if mid is not None and inside is not None:
+                out.setdefault(int(mid), []).append((str(src), inside))
     return out
 
 

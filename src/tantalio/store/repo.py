@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tantalio.hashsets.record import KINDS
 from tantalio.hashsets.record import HashEntry as EntryRecord
 from tantalio.store.bulk import chunks, table_of
-from tantalio.store.cases import Case, Exhibit, File
+from tantalio.store.cases import Case, Exhibit, ExhibitSource, File
 from tantalio.store.hashsets import HashEntry, HashEntryFeatures, HashSet
 from tantalio.store.timeutil import to_naive_utc, utcnow
 
@@ -101,6 +101,28 @@ def ensure_exhibit(
         session.add(exhibit)
         session.flush()
     return exhibit
+
+
+def record_sources(
+    session: Session, exhibit: Exhibit, sources: Iterable[tuple[str, str, str | None]]
+) -> list[ExhibitSource]:
+    """Add the (absolute path, prefix, kind) sources a run reads the exhibit from to those
+    it has (`ExhibitSource`), in walk order; return them all. A source recorded before
+    takes this run's prefix and kind: the latest command says how its paths are named (an
+    exhibit from before the table got its one source without a prefix, which a rerun of a
+    multi-source command corrects)."""
+    known = {src.path: src for src in exhibit.sources}
+    position = max((src.position for src in known.values()), default=-1)
+    for path, prefix, kind in sources:
+        src = known.get(path)
+        if src is None:
+            position += 1
+            src = ExhibitSource(exhibit_id=exhibit.id, position=position, path=path)
+            exhibit.sources.append(src)
+            known[path] = src
+        src.prefix, src.kind = prefix, kind
+    session.flush()
+    return list(exhibit.sources)
 
 
 def record_acquisition(

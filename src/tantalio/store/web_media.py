@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tantalio.signals.explain import describe
 from tantalio.store.bulk import chunks
-from tantalio.store.cases import Case, Exhibit, File
+from tantalio.store.cases import Case, Exhibit, ExhibitSource, File, source_walk_path
 from tantalio.store.hashsets import HashEntry, HashEntryFeatures, HashSet
 from tantalio.store.media import Match, Media
 from tantalio.store.series import MediaSeries, Series
@@ -329,15 +329,24 @@ def matched_entry(session: Session, media_id: int, entry_id: int) -> bool:
 def source_candidates(
     session: Session, media_id: int, limit: int = 5
 ) -> list[tuple[str, str, int | None]]:
-    """(exhibit source path, path in exhibit, size) of the media's occurrences, for making a
-    missing thumbnail from a folder exhibit still on disk."""
-    rows = session.execute(
-        select(Exhibit.source_path, File.path, File.size)
-        .join(Exhibit, Exhibit.id == File.exhibit_id)
-        .where(File.media_id == media_id, Exhibit.source_path.is_not(None))
-        .limit(limit)
-    ).all()
-    return [(str(s), str(p), z) for s, p, z in rows]
+    """(exhibit source path, path in that source, size) of the media's occurrences, for
+    making a missing thumbnail from a folder source still on disk; an exhibit of several
+    sources names the one holding the file (`ExhibitSource.walk_path`)."""
+    q = (
+        select(ExhibitSource.path, ExhibitSource.prefix, ExhibitSource.kind, File.path, File.size)
+        .join(ExhibitSource, ExhibitSource.exhibit_id == File.exhibit_id)
+        .where(File.media_id == media_id)
+        .order_by(File.id, ExhibitSource.position)
+        .limit(50 * limit)  # a few occurrences are enough; rows are (file, source) pairs
+    )
+    out: list[tuple[str, str, int | None]] = []
+    for src, prefix, kind, path, size in session.execute(q):
+        inside = source_walk_path(src, prefix, kind, path)
+        if inside is not None:
+            out.append((str(src), inside, size))
+            if len(out) >= limit:
+                break
+    return out
 
 
 def media_ids_existing(session: Session, media_ids: Sequence[int]) -> list[int]:

@@ -7,6 +7,7 @@ Orchestration only, like `hashset_import`: the chat package parses and finishes 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from tantalio.chats.mediator import ChatMediator
 from tantalio.chats.record import ChatSaveSummary
 from tantalio.chats.registry import PARSERS, parse_exhibit, wants
 from tantalio.store.chats.sink import WorkspaceChatSink
-from tantalio.store.repo import ensure_case, ensure_exhibit
+from tantalio.store.repo import ensure_case, ensure_exhibit, record_sources
 from tantalio.store.workspace import Workspace
 
 
@@ -66,6 +67,7 @@ def import_chats(
     with ws.transaction() as session:
         case, created = ensure_case(session, case_reference)
         ex = ensure_exhibit(session, case, label, "chats", str(path))
+        record_sources(session, ex, [(os.path.abspath(path), "", "chats")])
         exhibit_id = ex.id
     mediator = ChatMediator(WorkspaceChatSink(ws, exhibit_id), keys.used if keys else ())
     mediator.produce_records(records)

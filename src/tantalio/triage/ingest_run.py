@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from tantalio.evidence import describe_source, open_source, verify_source
 from tantalio.store import ingest as store
 from tantalio.store import matching as store_matching
 from tantalio.store import repo
+from tantalio.store.cases import source_walk_path
 from tantalio.store.uploads import record_uploads
 from tantalio.store.verdicts import case_ids_of_media
 from tantalio.store.workspace import Workspace
@@ -89,19 +91,37 @@ class IngestRun:
         self.executor.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def exhibit(self, label: str, sources: list[Source], progress: IngestProgress) -> ExhibitReport:
-        info = describe_source(sources[0].path) if len(sources) == 1 else None
+    def exhibit(
+        self,
+        label: str,
+        sources: list[Source],
+        progress: IngestProgress,
+        gone: Sequence[Source] = (),
+    ) -> ExhibitReport:
+        """Walk the exhibit's `sources` but those `gone` (`ingest --finish`: recorded, no
+        longer there), whose pending files stay pending and are reported by source."""
+        walked = [src for src in sources if src not in gone]
+        info = describe_source(sources[0].path) if len(sources) == 1 and not gone else None
+        kinds = [info.kind if info is not None else _kind(src) for src in walked]
         with self.ws.transaction() as s:
             case = repo.get_case(s, self.case_ref)
             kind = "folder" if os.path.isdir(sources[0].path) else None
             ex = repo.ensure_exhibit(s, case, label, kind, sources[0].path)
             if info is not None:
                 repo.record_acquisition(s, ex, info.kind, info.acquisition, info.verifiable)
-            exhibit_id, complete = ex.id, ex.status == "complete"
+            # in the transaction that creates the exhibit: a run killed at once leaves
+            # every source recorded for `--finish`
+            recorded = [
+                (os.path.abspath(x.path), x.prefix, k) for x, k in zip(walked, kinds, strict=True)
+            ]
+            repo.record_sources(s, ex, recorded)
+            exhibit_id, status = ex.id, ex.status
+            complete = status == "complete"
             verification = ex.verification
             existing = store.existing_path_keys(s, exhibit_id)
             # after a fast pass: the images and videos still to decode (none in a fast run)
             pending = {} if self.options.fast else store.pending_files(s, exhibit_id)
+        held = {id(src): _held_by(src, pending) for src in gone}  # taken out of `pending`
         self.executor.start()
         job = ExhibitPass(self, exhibit_id, label, existing, progress, pending)
         spool = not complete and bool(self.analyzers) and not self.options.fast
@@ -109,7 +129,7 @@ class IngestRun:
             job.spool_root = self.tmp / f"exhibit-{exhibit_id}"
             job.spool_root.mkdir(parents=True, exist_ok=True)
         uploads: list[dict[str, Any]] = []
-        for src in sources:
+        for src in walked:
             if is_le_report(src.path):
                 package = read_package(src.path)
                 for item in package.items:
@@ -118,8 +138,12 @@ class IngestRun:
             for ef in open_source(src.path, self.options.limits):
                 job.take(ef, src.prefix + ef.path)
         job.drain()
-        if pending:
-            job.report.messages += job.missing_report()
+        for src in gone:
+            left = [pf for pf in held[id(src)] if pf.sha256 not in job.decoding]
+            job.kept_pending.update(pf.sha256 for pf in left)
+            job.report.messages.append(gone_message(src, len(left)))
+        # (also when the walk met every pending file: some may have changed)
+        job.report.messages += job.missing_report()
         if uploads:
             with self.ws.transaction() as s:
                 record_uploads(s, exhibit_id, uploads)
@@ -136,7 +160,9 @@ class IngestRun:
                 store.finish_exhibit(s, exhibit_id, status="fast")
             else:
                 store.clear_pending(s, exhibit_id, job.kept_pending)
-                store.finish_exhibit(s, exhibit_id)
+                # a source still missing: not complete, so the run that finds it again
+                # also runs the exhibit analyzers over it
+                store.finish_exhibit(s, exhibit_id, status=status if gone else "complete")
         return job.report
 
     def verify(self, exhibit_id: int, path: str, current: str, messages: list[str]) -> str:
@@ -203,3 +229,30 @@ class IngestRun:
             self.closing_notes.append(asked.summary())
             counts = asked.verdicts or counts
         return counts
+
+
+def _kind(src: Source) -> str | None:
+    """What a source of a multi-source exhibit is (`ExhibitSource.kind`): its recorded
+    kind, `folder`, or the kind the evidence registry recognises (`file` for a plain one)."""
+    if src.kind is not None:
+        return src.kind
+    if os.path.isdir(src.path):
+        return "folder"
+    return describe_source(src.path).kind
+
+
+def _held_by(src: Source, pending: dict[str, store.PendingFile]) -> list[store.PendingFile]:
+    """Take the pending files that `src` holds out of `pending` (the walk will not meet
+    them; they are reported by their source, not one by one as missing files)."""
+    keys = [
+        key
+        for key, pf in pending.items()
+        if source_walk_path(src.path, src.prefix, src.kind, pf.path) is not None
+    ]
+    return [pending.pop(key) for key in keys]
+
+
+def gone_message(src: Source, pending: int) -> str:
+    """The report line of a recorded source that is no longer there."""
+    where = src.path + (f" (paths {src.prefix}...)" if src.prefix else "")
+    return f"source {where} is missing: nothing decoded, its {pending} pending file(s) stay pending"

@@ -74,6 +74,7 @@ class IngestReport:
 class Source:
     path: str
     prefix: str  # prepended to paths when several sources share one exhibit
+    kind: str | None = None  # as recorded (`ExhibitSource.kind`); None: recognised by the run
 
 
 def exhibit_plan(sources: list[str], exhibit: str | None) -> list[tuple[str, list[Source]]]:

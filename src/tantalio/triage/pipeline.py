@@ -18,10 +18,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import or_
+
+from tantalio.store import ingest as store_ingest
 from tantalio.store import repo
 from tantalio.store.errors import stopped_run
 from tantalio.store.workspace import Workspace
-from tantalio.triage.ingest_run import IngestRun
+from tantalio.triage.ingest_run import IngestRun, gone_message
 from tantalio.triage.ingest_types import (
     ExhibitReport,
     IngestOptions,
@@ -77,42 +80,64 @@ def finish_pending(
 ) -> IngestReport:
     """The second pass after `ingest --fast` from the workspace alone (`ingest CASE
     --finish`): every exhibit of the case that a fast pass left unfinished is walked again
-    from the source path it recorded, read-only; its pending images and videos are decoded
-    (their stored digests are not computed again). A source that is gone is reported and
-    its media stay pending; so is a file whose size or modification time changed."""
-    from tantalio.store import ingest as store_ingest
+    from each source it recorded (`ExhibitSource`, with the prefix its paths got), read-only;
+    its pending images and videos are decoded (their stored digests are not computed again).
+    A source that is gone is reported by name and its media stay pending, while the other
+    sources of its exhibit are decoded; so is a file whose size or modification time
+    changed. Chat exhibits (`chats import`) are not ingest exhibits and are left alone."""
     from tantalio.store.cases import Exhibit
 
     options = options or IngestOptions()
     options.fast = False
+    todo: list[tuple[int, str, list[Source]]] = []
     with ws.session() as s:
         case = repo.get_case(s, case_reference)
         case_id = case.id
-        todo: list[tuple[str, str | None, int]] = []
-        for ex in s.query(Exhibit).filter(Exhibit.case_id == case_id).order_by(Exhibit.id):
-            pending = len(store_ingest.pending_files(s, ex.id))
-            if ex.status != "complete" or pending:
-                todo.append((ex.label, ex.source_path, pending))
+        not_chats = or_(Exhibit.kind.is_(None), Exhibit.kind != "chats")
+        exhibits = s.query(Exhibit).filter(Exhibit.case_id == case_id, not_chats)
+        for ex in exhibits.order_by(Exhibit.id):
+            if ex.status != "complete" or store_ingest.pending_files(s, ex.id):
+                sources = [Source(r.path, r.prefix, r.kind) for r in ex.sources]
+                todo.append((ex.id, ex.label, sources))
     run = IngestRun(ws, case_id, case_reference, options)
     reports: list[ExhibitReport] = []
     with IngestProgress(options.progress) as progress:
-        for _label, where, _n in todo:
-            if where and os.path.exists(where):
-                progress.expect(count_files(where))
+        for _id, _label, sources in todo:
+            progress.expect(sum(count_files(src.path) for src in sources if _there(src)))
         with _closed_or_stopped(run, ws.url):
-            for label, path, pending in todo:
-                if path is None or not os.path.exists(path):
-                    report = ExhibitReport(label)
-                    report.messages.append(
-                        f"source {path or '(not recorded)'} is missing: nothing decoded, "
-                        f"its {pending} pending file(s) stay pending"
-                    )
-                    reports.append(report)
+            for exhibit_id, label, sources in todo:
+                gone = [src for src in sources if not _there(src)]
+                if len(gone) == len(sources):  # nothing to walk: the exhibit stays as it is
+                    reports.append(_nothing_there(ws, exhibit_id, label, gone))
                     continue
                 progress.describe(label)
-                reports.append(run.exhibit(label, [Source(path, "")], progress))
+                reports.append(run.exhibit(label, sources, progress, gone))
             verdicts = run.finish()
     return IngestReport(case_reference, False, reports, progress.seconds, verdicts, run.notes)
+
+
+def _there(src: Source) -> bool:
+    return os.path.exists(src.path)
+
+
+def _nothing_there(ws: Workspace, exhibit_id: int, label: str, gone: list[Source]) -> ExhibitReport:
+    """The report of an exhibit none of whose sources is there (or none was recorded)."""
+    from tantalio.store.cases import source_walk_path
+
+    with ws.session() as s:
+        pending = store_ingest.pending_files(s, exhibit_id).values()
+    report = ExhibitReport(label)
+    if not gone:
+        report.messages.append(
+            f"source (not recorded) is missing: nothing decoded, "
+            f"its {len(pending)} pending file(s) stay pending"
+        )
+    for src in gone:
+        held = sum(
+            source_walk_path(src.path, src.prefix, src.kind, pf.path) is not None for pf in pending
+        )
+        report.messages.append(gone_message(src, held))
+    return report
 
 
 @contextmanager

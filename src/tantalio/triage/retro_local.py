@@ -61,7 +61,9 @@ def _read_candidates(
             if mid in out:
                 break
             if os.path.isdir(source):
-                for base in (Path(source), Path(source).parent):  # a prefixed folder source
+                # the parent: a sibling folder of a multi-source exhibit that was ingested
+                # before exhibits recorded every source (migrated with its first one only)
+                for base in (Path(source), Path(source).parent):
                     candidate = base / path
                     try:
                         if candidate.is_file() and accept(mid, candidate.read_bytes()):

@@ -74,7 +74,7 @@ def clear_bytes(
     ws_dir: Path | None = request.app.state.workspace.dir
     data = thumbnails.clear_thumbnail(ws_dir, facts["sha256"], facts["thumbnail"])
     if data is None and ws_dir is not None:
-        files = [Path(src) / path for src, path, _ in web_media.source_candidates(db, media_id)]
+        files = [_on_disk(src, path) for src, path, _ in web_media.source_candidates(db, media_id)]
         rel = thumbnails.lazy_thumbnail(
             ws_dir, facts["sha256"], facts["kind"], files, facts["keyframes"]
         )
@@ -83,6 +83,13 @@ def clear_bytes(
             db.commit()
             data = thumbnails.clear_thumbnail(ws_dir, facts["sha256"], rel)
     return data
+
+
+def _on_disk(source: str, path: str) -> Path:
+    """Where a file of a source is on disk: under a folder source, or a source that is the
+    one file (an archive's members are not: `lazy_thumbnail` skips what is no file)."""
+    src = Path(source)
+    return src if path == src.name and src.is_file() else src / path
 
 
 @router.get("/api/media/{media_id}/thumbnail", tags=["media"], response_class=Response)
