@@ -60,12 +60,9 @@ faiss.omp_set_num_threads(1)
 FORMAT = "tantalio-localfeat-bow/1"
 SOFT = 1  # words per query descriptor (2 gathered twice the postings for the same recall)
 PROBE = 1  # coarse cells looked at per query descriptor (2: 15 % more CPU at 1M, same recall)
-# strongest query keypoints per variant choosing the shortlist (150 until the compiled
-# kernels: at 1M, 200 with stop words at 8x buys recall 0.969 -> 0.979 at 24 inliers for
-# ~1 ms of the ~4.5 the kernels left; docs/perf/local-features.md)
-RETRIEVAL_KEYPOINTS = 200
+RETRIEVAL_KEYPOINTS = 150  # strongest query keypoints per variant choosing the shortlist
 SHORTLIST = 16  # references matched descriptor by descriptor per query
-STOP_WORD = 8  # a posting list this many times longer than the mean is not scored (was 5)
+STOP_WORD = 5  # a posting list this many times longer than the mean is not scored
 K_NEAREST = 4  # shortlisted reference descriptors looked at per query descriptor
 MAX_DESCRIPTOR_DISTANCE = 64  # of 256 bits: farther descriptors are never paired
 CANDIDATES = 8  # best-voted references verified per query variant
