@@ -41,6 +41,7 @@ KEYS = {
     "shortlist": "SHORTLIST",
     "stop": "STOP_WORD",
     "compiled": "COMPILED",
+    "prefetch": "SCORE_PREFETCH",
 }
 
 

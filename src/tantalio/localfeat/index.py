@@ -71,6 +71,7 @@ RATIO = 0.85  # a vote: nearest shortlisted descriptor below this share of the s
 VOTE_SHARE = 0.5  # verified only with votes >= this share of the inliers asked for
 MERGE_SEGMENTS = 8  # more added segments than this are merged into one
 TRAIN_SAMPLE = 2_000_000  # descriptors a vocabulary is trained on, at most
+SCORE_PREFETCH = 32  # scoring prefetches the slot this many postings ahead (0: none)
 COMPILED = True  # scoring and shortlist matching in localfeat/kernel.py (False: numpy, faiss)
 BULK_THREADS_FROM = 1 << 20  # descriptors: a build this large uses every core
 _XY_UNIT = 16.0  # positions stored as uint16 sixteenths of a feature pixel (as lf1:)
@@ -206,7 +207,7 @@ class _Segment:
         out_score = np.empty(k, np.float64)
         m = top_refs(
             self.word_off, self.post, uw, idf, stop, self.dead, self.any_dead,
-            acc, touched, out_ref, out_score,
+            acc, touched, out_ref, out_score, SCORE_PREFETCH,
         )  # fmt: skip
         return out_ref[:m], out_score[:m]
 

@@ -16,6 +16,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from tantalio.index.kernel import popcount as _popcount
+from tantalio.index.kernel import prefetch as _prefetch
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
@@ -31,6 +32,7 @@ def top_refs(
     touched: NDArray[np.int32],
     out_ref: NDArray[np.int64],
     out_score: NDArray[np.float64],
+    ahead: int = 0,
 ) -> int:
     """Score the references in the posting lists of the words `uw` (lists longer than
     `stop` skipped: stop words) and write the best `len(out_ref)` with a score > 0 into
@@ -48,6 +50,8 @@ def top_refs(
         if weight <= 0:
             continue
         for p in range(lo, hi):
+            if ahead and p + ahead < hi:  # the slot `ahead` postings on: a likely cache miss
+                _prefetch(acc, post[p + ahead])
             r = post[p]
             # listed the first time only, without a branch (weight > 0: a touched score is
             # never zero; a mispredicted branch per posting cost 20 %, measured)
