@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from index_helpers import near
+from index_helpers import brute_force, near, to_hex
 
 from tantalio.index import PDQIndex
 
@@ -61,7 +61,7 @@ def test_only_npy_and_a_json_header(tmp_path: Path, busy_index: PDQIndex) -> Non
     assert "index.json" in files
     assert all(f.endswith(".npy") for f in files if f != "index.json")
     header = json.loads((tmp_path / "pdq" / "index.json").read_text())
-    assert header["format"] == "tantalio-pdq-index" and header["version"] == 1
+    assert header["format"] == "tantalio-pdq-index" and header["version"] == 2
     assert header["count"] == len(busy_index)
 
 
@@ -142,3 +142,55 @@ def test_mapped_load_asks_for_huge_pages(tmp_path: Path, rng: np.random.Generato
     assert "hg" not in flags["seg0.ids.npy"]  # read a few per hit: small pages
     queries = near(rng, hashes[7], 9)[None, :]
     assert mapped.search(queries) == index.search(queries)
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_version_1_directories_still_load(
+    tmp_path: Path, rng: np.random.Generator, mmap: bool
+) -> None:
+    """An index saved before the packed row tables (version 1: one uint32 row table per
+    chunk, rows in the order given) loads, rebuilt in the current form, with every answer."""
+    from tantalio.index import persist
+    from tantalio.index.codec import bytes_to_words
+    from tantalio.index.mih import Layout, chunk_column, key_bits_for, occupancy
+
+    stored = rng.integers(0, 256, size=(3_000, 32), dtype=np.uint8)
+    for d in range(32):
+        stored[100 + d] = near(rng, stored[d], d)
+    words, ids, n = bytes_to_words(stored), np.arange(5, 3_005, dtype=np.int64), len(stored)
+    layout = Layout.even(11)
+    key_bits = key_bits_for(n, layout.widths)
+    orders, offsets = [], []
+    for j, (start, width, k) in enumerate(zip(layout.starts, layout.widths, key_bits, strict=True)):
+        keys = (chunk_column(words, start, width) >> np.uint64(width - k)).astype(np.int64)
+        orders.append(np.argsort(keys, kind="stable").astype(np.uint32))
+        counts = np.bincount(keys, minlength=1 << k)
+        offsets.append((np.concatenate([[0], np.cumsum(counts)]) + j * n).astype(np.uint32))
+    alive = np.ones(n, dtype=np.bool_)
+    alive[7] = False
+    header = {
+        "format": "tantalio-pdq-index",
+        "version": 1,
+        "threshold": 31,
+        "widths": list(layout.widths),
+        "count": n - 1,
+        "segments": [{"name": "seg0", "rows": n, "key_bits": list(key_bits)}],
+        "tail_rows": 0,
+    }
+    table = np.concatenate(offsets)
+    arrays = {
+        "seg0.words": words,
+        "seg0.ids": ids,
+        "seg0.alive": alive,
+        "seg0.order": np.concatenate(orders),
+        "seg0.offsets": table,
+        "seg0.occupied": occupancy(table),
+        "tail.words": np.zeros((0, 4), np.uint64),
+        "tail.ids": np.zeros(0, np.int64),
+    }
+    persist.write_dir(tmp_path / "v1", header, arrays)
+    index = PDQIndex.load(tmp_path / "v1", mmap=mmap)
+    queries = np.array([near(rng, stored[i], i % 32) for i in range(0, 300, 7)])
+    keep = np.flatnonzero(alive)
+    assert index.search(to_hex(queries)) == brute_force(stored[keep], ids[keep], queries, 31)
+    assert len(index) == n - 1 and 12 not in index and 13 in index

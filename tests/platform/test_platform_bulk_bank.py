@@ -224,9 +224,11 @@ def test_damaged_or_swapped_index_is_refused_by_name(tmp_path: Path, hashes: lis
         PlatformService(cfg).start(background=False)
     words.write_bytes(saved)
 
-    # Same size, other content (a flipped hash at a sampled row).
+    # Same size, other content (a flipped hash at a sampled row: id 0's; rows are stored in
+    # the index's own order, so its row is looked up).
+    row = int(np.flatnonzero(np.load(seg / "index" / "seg0.ids.npy") == 0)[0])
     arr = np.load(words, mmap_mode="r+")
-    arr[0, 0] ^= np.uint64(1)
+    arr[row, 0] ^= np.uint64(1)
     arr.flush()
     del arr
     with pytest.raises(BulkIndexError, match="sampled hashes differ"):

@@ -67,10 +67,25 @@ popcount = _popcount  # llvm.ctpop.i64; also localfeat/kernel.py's (it vectorize
 prefetch = _prefetch  # also localfeat/kernel.py's
 
 
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _unpack(packed: NDArray[np.uint64], i: int, bits: int) -> int:
+    """Entry `i` of a table of `bits`-bit entries packed little-endian into 64-bit words
+    (at most two loads, nearly always in one cache line)."""
+    pos = np.uint64(i * bits)
+    w = pos >> np.uint64(6)
+    off = pos & np.uint64(63)
+    v = packed[w] >> off
+    # (x << 1) << (63 - off): no shift by 64 (undefined) when off is 0.
+    v |= (packed[w + np.uint64(1)] << np.uint64(1)) << (np.uint64(63) - off)
+    return np.int64(v & ((np.uint64(1) << np.uint64(bits)) - np.uint64(1)))  # type: ignore[return-value]
+
+
 @njit(nogil=True, cache=True, boundscheck=False)
 def search_kernel(
     words: NDArray[np.uint64],
-    order: NDArray[np.uint32],
+    order: NDArray[np.uint64],
+    row_bits: int,
+    direct_start: int,
     offsets: NDArray[np.uint32],
     occupied: NDArray[np.uint8],
     use_bitmap: bool,
@@ -89,7 +104,11 @@ def search_kernel(
     """Every (query, row, distance) within `radius` reached by the probes, written to the
     `out_*` arrays; returns how many there are (if more than fit, call again with room
     for that many). Each random read is prefetched `ahead` items before it is needed
-    (0: none). A row reached through several chunks is reported once per chunk."""
+    (0: none). A row reached through several chunks is reported once per chunk.
+
+    `order` is the bit-packed row table (`mih.pack_rows`, `row_bits` per entry); a bucket
+    position p from `direct_start` on is row p - `direct_start` (the chunk the rows are
+    sorted by)."""
     n_probes = len(chunk_of)
     slots = np.empty(n_probes, dtype=np.int64)
     starts = np.empty(n_probes, dtype=np.int64)
@@ -121,15 +140,21 @@ def search_kernel(
             total += int(e - s)
         if total > len(rows):
             rows = np.empty(total * 2, dtype=np.int64)
-        # Pass 3: the row numbers in those buckets (independent reads of `order`).
+        # Pass 3: the row numbers in those buckets (independent reads of `order`; none
+        # for the buckets of the chunk the rows are sorted by: their rows are consecutive).
         k = 0
         for b in range(nb):
-            if b + ahead < nb:
-                _prefetch(order, starts[b + ahead])
+            if b + ahead < nb and starts[b + ahead] < direct_start:
+                _prefetch(order, (starts[b + ahead] * row_bits) >> 6)
             s = starts[b]
-            for i in range(lens[b]):
-                rows[k] = order[s + i]
-                k += 1
+            if s >= direct_start:
+                for i in range(lens[b]):
+                    rows[k] = s - direct_start + i
+                    k += 1
+            else:
+                for i in range(lens[b]):
+                    rows[k] = _unpack(order, s + i, row_bits)
+                    k += 1
         # Pass 4: verify each candidate (its hash prefetched `ahead` candidates before).
         q0, q1, q2, q3 = qwords[q, 0], qwords[q, 1], qwords[q, 2], qwords[q, 3]
         for i in range(min(ahead, total)):  # the first reads of the pipeline

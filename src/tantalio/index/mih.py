@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from tantalio.index.codec import PDQ_BITS, Words, hamming, words_to_bytes
+from tantalio.index.codec import PDQ_BITS, Words, hamming
 
 MIN_KEY_BITS = 6
 MAX_KEY_BITS = 24  # a bucket table of 2**24 uint32 = 64 MiB per chunk at most
@@ -36,6 +36,8 @@ MAX_KEY_BITS = 24  # a bucket table of 2**24 uint32 = 64 MiB per chunk at most
 SCAN_COST_RATIO = 10
 # Probe and candidate elements handled per vectorised pass (bounds temporary memory).
 BATCH_ELEMENTS = 1 << 17  # ~1 MB per temporary: measured best at 1M and 10M
+SMALL_VALUES = 16  # up to this many hashes, `Layout.values` uses Python ints
+PACK_BLOCK = 1 << 16  # row-table entries packed per step (`pack_rows`: stays in L2)
 # Probe and verify in the compiled loop (kernel.py); False: the numpy passes below (the
 # reference the tests compare it with).
 USE_KERNEL = True
@@ -68,21 +70,26 @@ class Layout:
         return cls(tuple(base + 1 if j < extra else base for j in range(n_chunks)))
 
     def values(self, qwords: Words) -> NDArray[np.int64]:
-        """Every chunk's value for each hash, shape (n, chunks): one small matrix product
-        over the unpacked bits instead of a handful of numpy calls per chunk."""
-        bits = np.unpackbits(words_to_bytes(qwords), axis=1).astype(np.float64)
-        return np.rint(bits @ _chunk_weights(self.widths)).astype(np.int64)
-
-
-@lru_cache(maxsize=8)
-def _chunk_weights(widths: tuple[int, ...]) -> NDArray[np.float64]:
-    """(256, chunks) matrix: bit b of a chunk of width w weighs 2**(w - 1 - b)."""
-    weights = np.zeros((PDQ_BITS, len(widths)), dtype=np.float64)
-    pos = 0
-    for j, w in enumerate(widths):
-        weights[pos : pos + w, j] = 2.0 ** np.arange(w - 1, -1, -1)
-        pos += w
-    return weights
+        """Every chunk's value for each hash, shape (n, chunks), by integer shifts and masks.
+        Was a float matrix product over the unpacked bits: OpenBLAS ran even a one-query
+        product on helper threads that spin after each call (2.2 cores busy, measured),
+        taking a core from the other search thread. A few hashes (a single lookup, an
+        image's orientations) go through Python ints: ~5 µs a hash against ~40 µs for the
+        ~50 numpy calls of the column path."""
+        if len(qwords) <= SMALL_VALUES:
+            cuts = [
+                (PDQ_BITS - start - width, (1 << width) - 1)
+                for start, width in zip(self.starts, self.widths, strict=True)
+            ]
+            rows = []
+            for a, b, c, d in qwords.tolist():
+                v = (a << 192) | (b << 128) | (c << 64) | d
+                rows.append([(v >> shift) & mask for shift, mask in cuts])
+            return np.array(rows, dtype=np.int64).reshape(len(qwords), len(cuts))
+        out = np.empty((len(qwords), len(self.widths)), dtype=np.int64)
+        for j, (start, width) in enumerate(zip(self.starts, self.widths, strict=True)):
+            out[:, j] = chunk_column(qwords, start, width)
+        return out
 
 
 def default_chunks(threshold: int) -> int:
@@ -153,20 +160,63 @@ def table_sizes(key_bits: tuple[int, ...]) -> list[int]:
     return [(1 << k) + 1 for k in key_bits]
 
 
+def row_bits_for(n: int) -> int:
+    """Bits per packed row number: 27 at 100M instead of 32 (625 MB less at 100M)."""
+    return max(1, (n - 1).bit_length())
+
+
+def stride_for(n: int) -> int:
+    """Each chunk's share of the bucket positions: n rounded up to 64 rows, so every
+    chunk's packed rows start on a word boundary (chunks are packed in parallel)."""
+    return -(-n // 64) * 64
+
+
+def packed_words(n: int, chunks: int, direct: bool) -> int:
+    """Length of a segment's packed row table: one chunk fewer when the rows are sorted by
+    the last chunk's key (`direct`), plus one word of padding for the two-word read."""
+    entries = (chunks - int(direct)) * stride_for(n)
+    return entries * row_bits_for(n) // 64 + 1
+
+
+def sorted_chunk_order(words: Words, layout: Layout, key_bits: tuple[int, ...]) -> NDArray[np.intp]:
+    """The row order that sorts the hashes by their last chunk's key (rows ascending within
+    a bucket). Stored in this order, that chunk's buckets are ranges of rows: no row table
+    to store or read for it, and its candidates lie side by side (`Segment`, `direct`).
+    The last chunk: `allocate_radii` gives the narrowest chunks the larger radii, so it is
+    among the most probed (radius 2 of 2 at 31 with 11 chunks: 277 probes and ~3,300
+    candidates at 100M, where the first chunk has radius 1: 25 probes)."""
+    n = len(words)
+    width, k = layout.widths[-1], key_bits[-1]
+    keys = chunk_column(words, layout.starts[-1], width)
+    keys >>= np.uint64(width - k)
+    keys <<= np.uint64(32)
+    for lo in range(0, n, 1 << 24):
+        hi = min(n, lo + (1 << 24))
+        keys[lo:hi] |= np.arange(lo, hi, dtype=np.uint64)
+    keys.sort()
+    keys &= np.uint64(0xFFFF_FFFF)
+    return keys.astype(np.intp)
+
+
 def build_tables(
     words: Words,
     layout: Layout,
     key_bits: tuple[int, ...],
-    order: NDArray[np.uint32],
+    order: NDArray[np.uint64],
     offsets: NDArray[np.uint32],
     workers: int | None = None,
+    *,
+    direct: bool = False,
 ) -> None:
-    """Fill a segment's `order` and `offsets` in place. Both may be memory-mapped files and
-    `words` a memory-mapped array: a 100M-hash build then holds only one chunk's sort keys
-    per worker (~1.6 GB at 100M) instead of every array (bulk.py)."""
+    """Fill a segment's `order` (zeroed, `packed_words` long) and `offsets` in place. Both
+    may be memory-mapped files and `words` a memory-mapped array: a 100M-hash build then
+    holds only one chunk's sort keys per worker (~1.6 GB at 100M) instead of every array
+    (bulk.py). With `direct` the rows are already sorted by the last chunk's key
+    (`sorted_chunk_order`): that chunk gets bucket bounds only."""
     n = len(words)
     sizes = table_sizes(key_bits)
     bases = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    stride, bits = stride_for(n), row_bits_for(n)
 
     def build_chunk(j: int) -> None:
         start, width, k = layout.starts[j], layout.widths[j], key_bits[j]
@@ -177,9 +227,11 @@ def build_tables(
         table[0] = 0
         # keys < 2**24: viewing them as int64 (for bincount) copies nothing.
         np.cumsum(np.bincount(keys.view(np.int64), minlength=1 << k), out=table[1:])
-        table += np.uint32(j * n)
+        table += np.uint32(j * stride)
         offsets[base : base + sizes[j]] = table
         del table
+        if direct and j == len(sizes) - 1:
+            return
         # Sorting (key << 32 | row) as one uint64 is about twice as fast as argsort and
         # keeps each bucket's rows ascending (friendlier to the later gathers).
         keys <<= np.uint64(32)
@@ -187,7 +239,8 @@ def build_tables(
             hi = min(n, lo + (1 << 24))
             keys[lo:hi] |= np.arange(lo, hi, dtype=np.uint64)
         keys.sort()
-        order[j * n : (j + 1) * n] = keys  # the low 32 bits: the row numbers
+        # The low 32 bits, the row numbers, packed at this chunk's entries.
+        pack_rows(keys, np.asarray(order), j * stride, bits)
 
     if workers is None:
         workers = max(1, min(len(sizes), os.cpu_count() or 1, 4)) if n >= 100_000 else 1
@@ -203,9 +256,14 @@ def build_tables(
 class Segment:
     """An immutable block of hashes with one bucket table per chunk (CSR layout).
 
-    `order` holds, chunk after chunk, the row numbers sorted by that chunk's key;
-    `offsets` holds the bucket boundaries of every chunk's table, already shifted into
-    `order`'s coordinates, so a probe is two gathers whatever its chunk.
+    `order` holds, chunk after chunk, the row numbers sorted by that chunk's key, packed
+    `row_bits` to an entry (`pack_rows`); `offsets` holds the bucket boundaries of
+    every chunk's table in bucket positions (chunk j's at j * `stride_for(n)`), so a probe
+    is two reads whatever its chunk. When the rows themselves are stored sorted by the last
+    chunk's key (`direct`: `Segment.sorted`, `bulk.build_dir`), that chunk's positions are
+    the row numbers: `order` omits it (1/11 of the row tables) and its candidates are
+    consecutive rows. Position p < `direct_start` is entry p of `order`; p >=
+    `direct_start` is row p - `direct_start`.
     """
 
     __slots__ = (
@@ -219,6 +277,9 @@ class Segment:
         "order",
         "offsets",
         "occupied",
+        "direct",
+        "direct_start",
+        "row_bits",
         "_table_base",
         "_id_sorted",
         "_id_rows",
@@ -232,15 +293,21 @@ class Segment:
         *,
         alive: NDArray[np.bool_] | None = None,
         key_bits: tuple[int, ...] | None = None,
-        order: NDArray[np.uint32] | None = None,
+        order: NDArray[np.uint64] | None = None,
         offsets: NDArray[np.uint32] | None = None,
         occupied: NDArray[np.uint8] | None = None,
+        direct: bool = False,
+        id_index: tuple[NDArray[np.int64], NDArray[np.integer]] | None = None,
     ) -> None:
         n = len(words)
         if len(ids) != n:
             raise ValueError("ids and hashes differ in length")
-        if len(layout.widths) * n >= 2**32:
+        if len(layout.widths) * stride_for(n) >= 2**32:
             raise ValueError("segment too large for 32-bit row tables")
+        self.direct = direct
+        # Past every position when no chunk is direct.
+        self.direct_start = (len(layout.widths) - 1) * stride_for(n) if direct else 1 << 62
+        self.row_bits = row_bits_for(n)
         self.words = words
         self.ids = ids
         self.layout = layout
@@ -251,7 +318,7 @@ class Segment:
         self._table_base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         if order is None or offsets is None:
             order, offsets = self._build_tables(sizes)
-        if len(order) != len(layout.widths) * n or len(offsets) != sum(sizes):
+        if len(order) != packed_words(n, len(layout.widths), direct) or len(offsets) != sum(sizes):
             raise ValueError("segment tables do not match its hashes")
         self.order = order
         self.offsets = offsets
@@ -259,8 +326,40 @@ class Segment:
         if len(self.occupied) != (len(offsets) + 7) // 8:
             raise ValueError("segment occupancy bitmap does not match its tables")
         self._id_sorted: NDArray[np.int64] | None = None
-        self._id_rows: NDArray[np.int64] | None = None
+        self._id_rows: NDArray[np.integer] | None = None
+        if id_index is not None:  # saved beside the segment: no argsort on the first write
+            self._id_sorted, self._id_rows = id_index
         self._plans: dict[int, _Plan | None] = {}
+
+    @classmethod
+    def sorted(
+        cls,
+        words: Words,
+        ids: NDArray[np.int64],
+        layout: Layout,
+        *,
+        alive: NDArray[np.bool_] | None = None,
+        key_bits: tuple[int, ...] | None = None,
+    ) -> Segment:
+        """A segment of these rows stored in the last chunk's key order (`direct`)."""
+        if key_bits is None:
+            key_bits = key_bits_for(len(words), layout.widths)
+        perm = sorted_chunk_order(words, layout, key_bits)
+        seg = cls(
+            np.take(words, perm, axis=0),  # take: ~4x faster than words[perm] here
+            ids[perm],
+            layout,
+            alive=None if alive is None else alive[perm],
+            key_bits=key_bits,
+            direct=True,
+        )
+        if len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1])):
+            # Ids given ascending (a build from a bank's rows): the id lookup is where each
+            # went, one scatter now instead of an argsort on the first write (1.4 s at 10M).
+            rows = np.empty(len(ids), dtype=np.uint32)
+            rows[perm] = np.arange(len(ids), dtype=np.uint32)
+            seg._id_sorted, seg._id_rows = ids, rows
+        return seg
 
     def __len__(self) -> int:
         return len(self.words)
@@ -269,12 +368,22 @@ class Segment:
     def n_alive(self) -> int:
         return len(self.words) - self.n_dead
 
-    def _build_tables(self, sizes: list[int]) -> tuple[NDArray[np.uint32], NDArray[np.uint32]]:
+    def _build_tables(self, sizes: list[int]) -> tuple[NDArray[np.uint64], NDArray[np.uint32]]:
         n = len(self.words)
-        order = np.empty(len(sizes) * n, dtype=np.uint32)
+        order = np.zeros(packed_words(n, len(sizes), self.direct), dtype=np.uint64)
         offsets = np.empty(sum(sizes), dtype=np.uint32)
-        build_tables(self.words, self.layout, self.key_bits, order, offsets)
+        build_tables(self.words, self.layout, self.key_bits, order, offsets, direct=self.direct)
         return order, offsets
+
+    def rows_at(self, pos: NDArray[np.intp]) -> NDArray[np.intp]:
+        """Row numbers at bucket positions `pos` (the numpy path's form of the kernel's
+        pass 3): from `direct_start` on, positions are rows; below, entries of `order`."""
+        rows = pos.astype(np.intp, copy=True)
+        rows -= self.direct_start
+        packed = np.flatnonzero(pos < self.direct_start)
+        if len(packed):
+            rows[packed] = unpack_rows(self.order, pos[packed], self.row_bits)
+        return rows
 
     def memory_bytes(self) -> int:
         extra = 0
@@ -307,7 +416,7 @@ class Segment:
             return np.zeros(0, dtype=np.int64)
         pos = np.minimum(np.searchsorted(self._id_sorted, ids), len(self._id_sorted) - 1)
         found = pos[self._id_sorted[pos] == ids]
-        rows = found if self._id_rows is None else self._id_rows[found]
+        rows = found if self._id_rows is None else self._id_rows[found].astype(np.int64)
         return rows[self.alive[rows]]
 
     def mark_ids_ascending(self) -> None:
@@ -396,6 +505,8 @@ class Segment:
             count = kernel.search_kernel(
                 words,
                 np.asarray(self.order),
+                self.row_bits,
+                self.direct_start,
                 np.asarray(self.offsets),
                 self.occupied,
                 use_bitmap,
@@ -461,7 +572,7 @@ class Segment:
         pos[0] = starts[0]
         pos[ends[:-1]] = starts[1:] - (starts[:-1] + lens[:-1]) + 1
         np.cumsum(pos, out=pos)
-        rows = self.order.take(pos).astype(np.intp)
+        rows = self.rows_at(pos)
         del pos
         if nq == 1:
             cand_q = np.zeros(total, dtype=np.intp)
@@ -480,6 +591,46 @@ class Segment:
         self, qwords: Words, radius: int
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
         return scan(self.words, qwords, radius, self.alive)
+
+
+def pack_rows(keys: NDArray[np.uint64], packed: NDArray[np.uint64], first: int, bits: int) -> None:
+    """Write the low 32 bits of each of `keys` (row numbers < 2**bits) into `packed` as
+    entries first, first + 1, ... of `bits` bits each (`first` a multiple of 64: a group of
+    64 entries fills exactly `bits` words, so groups are packed column by column with no
+    scatter, and parallel writers of word-aligned ranges never share a word)."""
+    if first % 64:
+        raise ValueError("packed ranges start at a multiple of 64 entries")
+    pos = np.arange(64) * bits
+    word, off = pos >> 6, pos & 63
+    base = first // 64 * bits
+    for lo in range(0, len(keys), PACK_BLOCK):
+        v = keys[lo : lo + PACK_BLOCK] & np.uint64(0xFFFF_FFFF)
+        groups = -(-len(v) // 64)
+        if len(v) < groups * 64:
+            v = np.concatenate([v, np.zeros(groups * 64 - len(v), np.uint64)])
+        v = v.reshape(groups, 64)
+        out = np.zeros((groups, bits), np.uint64)
+        for k in range(64):
+            w, o = int(word[k]), int(off[k])
+            out[:, w] |= v[:, k] << np.uint64(o)
+            if o + bits > 64:
+                out[:, w + 1] |= v[:, k] >> np.uint64(64 - o)
+        start = base + lo // 64 * bits
+        packed[start : start + groups * bits] = out.ravel()
+
+
+def unpack_rows(
+    packed: NDArray[np.uint64], entries: NDArray[np.intp], bits: int
+) -> NDArray[np.intp]:
+    """Entries of a `bits`-bit table packed into 64-bit words (`pack_rows`)."""
+    pos = entries.astype(np.uint64) * np.uint64(bits)
+    word = (pos >> np.uint64(6)).astype(np.intp)
+    off = pos & np.uint64(63)
+    value = packed.take(word) >> off
+    # (x << 1) << (63 - off): no shift by 64 when off is 0 (the last word is padding).
+    value |= (packed.take(word + 1) << np.uint64(1)) << (np.uint64(63) - off)
+    value &= np.uint64((1 << bits) - 1)
+    return value.astype(np.intp)
 
 
 def occupancy(offsets: NDArray[np.uint32]) -> NDArray[np.uint8]:

@@ -95,8 +95,9 @@ def read_dir(path: str | Path, fmt: str, version: int) -> tuple[dict[str, Any], 
             raise ValueError(
                 f"{file}: expected {np.dtype(dtype)} {shape}, found {arr.dtype} {arr.shape}"
             )
-        if mmap and not name.endswith(".ids"):
-            # Not the ids: a search reads a few per hit, and a huge page would make each
+        if mmap and not name.endswith((".ids", ".id_sorted", ".id_rows")):
+            # Not the ids (nor their lookup): a search reads a few per hit, a write a few
+            # dozen, and a huge page would make each
             # of those reads hold 2 MiB resident (800 MB more at 100M, measured).
             huge_pages(arr)
         return arr
