@@ -61,6 +61,7 @@ from tantalio.localfeat.record import Features, decode  # noqa: E402
 from tantalio.localfeat.verify import verify  # noqa: E402
 from tantalio.signals import MatchRules  # noqa: E402
 from tantalio.signals.lookup import LocalHit, Query, lookup  # noqa: E402
+from tantalio.signals.rules import DEFAULT_LOCAL_MIN_INLIERS as POINT  # noqa: E402
 
 REFERENCE = FingerprintConfig(local_features="reference")
 QUERY = FingerprintConfig(local_features="query")
@@ -413,7 +414,7 @@ def _query(item: tuple[int, list[Features]]) -> tuple[int, int, int, float]:
     """(copy number, best ref or -1, matches, cpu seconds) in a worker process."""
     assert _WORKER_INDEX is not None
     t = time.process_time()
-    found = _WORKER_INDEX.search(item[1], 22, references=ONE_MILLION)
+    found = _WORKER_INDEX.search(item[1], POINT, references=ONE_MILLION)
     return item[0], found[0].ref if found else -1, len(found), time.process_time() - t
 
 

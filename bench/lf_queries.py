@@ -7,12 +7,15 @@ W/queries.pkl) and builds what is missing (N references: generation + build as t
         --config "soft=2,retrieval=0" --config "soft=1,retrieval=200"
 
 A config sets module constants of tantalio.localfeat.index: soft (SOFT), probe (PROBE),
-retrieval (RETRIEVAL_KEYPOINTS), shortlist (SHORTLIST), mirror_lazy (MIRROR_LAZY, 0/1).
+retrieval (RETRIEVAL_KEYPOINTS), shortlist (SHORTLIST), stop (STOP_WORD), compiled
+(COMPILED, 0/1: the scoring loop or the numpy passes), and point: the inliers a match needs
+(default: the shipped operating point, signals/rules.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import pickle
 import sys
@@ -29,6 +32,7 @@ from tantalio.fingerprint import fingerprint_bytes  # noqa: E402
 from tantalio.localfeat import index as lfi  # noqa: E402
 from tantalio.localfeat.index import LocalIndex  # noqa: E402
 from tantalio.localfeat.record import decode  # noqa: E402
+from tantalio.signals.rules import DEFAULT_LOCAL_MIN_INLIERS  # noqa: E402
 
 KEYS = {
     "soft": "SOFT",
@@ -36,6 +40,8 @@ KEYS = {
     "retrieval": "RETRIEVAL_KEYPOINTS",
     "shortlist": "SHORTLIST",
     "stop": "STOP_WORD",
+    "compiled": "COMPILED",
+    "prefetch": "SCORE_PREFETCH",
 }
 
 
@@ -72,6 +78,9 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=Path("/work/corpus"))
     ap.add_argument("--config", action="append", default=[])
     ap.add_argument("--limit", type=int, default=0, help="first copies only (0: all)")
+    ap.add_argument(
+        "--processes", type=int, default=1, help="query processes (forked; 2: the target's cores)"
+    )
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     q = queries(args.workdir, args.corpus)
@@ -88,45 +97,78 @@ def main() -> None:
         rng = np.random.default_rng(args.n)
         how, _, _ = bc.build_scale(args.n, [_FP(r) for r in q["refs"]], q["pool"], rng, kept, None)  # type: ignore[arg-type]
         print(how, file=sys.stderr)
-    index = LocalIndex.load(kept)
+    global _INDEX
+    index = _INDEX = LocalIndex.load(kept)
     items = q["items"][: args.limit or None]
+    procs = max(1, args.processes)
     print(
         f"# {args.n:,} references ({index.keypoints:,} descriptors), {len(items)} copies,"
-        f" {len(q['d_items'])} distractors, 1 process; load {bc.load()}"
+        f" {len(q['d_items'])} distractors, {procs} process(es); load {bc.load()}"
     )
     print()
-    print("| config | CPU ms per query (mean / p95) | distractor ms | recall | false matches |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| config | queries/s | CPU ms per query (mean / p95) | distractor ms (mean / p95) |"
+        " recall | false matches | load after |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|")
     defaults = {k: getattr(lfi, v) for k, v in KEYS.items()}
+    per_edit: list[tuple[str, dict[str, list[int]]]] = []
+    ctx = multiprocessing.get_context("fork")
     for cfg in args.config or [""]:
         for k, v in defaults.items():
             setattr(lfi, KEYS[k], v)
+        point = DEFAULT_LOCAL_MIN_INLIERS
         for part in filter(None, cfg.split(",")):
             k, v = part.split("=")
-            setattr(lfi, KEYS[k], int(v))
-        for _, vs in items[:8]:  # warm: page in the vocabulary and posting lists
-            index.search(vs, 22, references=bc.ONE_MILLION)
-        cpu, hits, false = [], 0, 0
-        for (_i, vs), want in zip(items, q["truth"], strict=False):
-            t = time.process_time()
-            found = index.search(vs, 22, references=bc.ONE_MILLION)
-            cpu.append(time.process_time() - t)
-            best = found[0].ref if found else -1
+            if k == "point":
+                point = int(v)
+            else:
+                setattr(lfi, KEYS[k], type(defaults[k])(int(v)))
+        global _POINT
+        _POINT = point
+        # the workers are forked after the settings are made: they inherit them
+        with ctx.Pool(procs) as workers:
+            workers.map(_query, items[: 4 * procs])  # warm: page in the vocabulary and lists
+            t = time.perf_counter()
+            results = workers.map(_query, items, chunksize=4)
+            wall = time.perf_counter() - t
+            d_results = workers.map(_query, q["d_items"], chunksize=4)
+        hits, false = 0, 0
+        edits: dict[str, list[int]] = {}
+        for (best, _), want, kind in zip(results, q["truth"], q["kinds"], strict=False):
             hits += best == want
             false += best >= 0 and best != want
-        dcpu = []
-        for _, vs in q["d_items"]:
-            t = time.process_time()
-            found = index.search(vs, 22, references=bc.ONE_MILLION)
-            dcpu.append(time.process_time() - t)
-            false += bool(found)
-        ms = np.array(cpu) * 1e3
+            edits.setdefault(kind, []).append(int(best == want))
+        false += sum(best >= 0 for best, _ in d_results)
+        per_edit.append((cfg or "defaults", edits))
+        ms = np.array([c for _, c in results]) * 1e3
+        dms = np.array([c for _, c in d_results]) * 1e3
         print(
-            f"| {cfg or 'defaults'} | {ms.mean():.1f} / {np.percentile(ms, 95):.1f} |"
-            f" {np.mean(dcpu) * 1e3:.1f} | {hits / len(items):.3f} | {false} |",
+            f"| {cfg or 'defaults'} (point {point}) | {len(items) / wall:.1f} |"
+            f" {ms.mean():.1f} / {np.percentile(ms, 95):.1f} |"
+            f" {dms.mean():.1f} / {np.percentile(dms, 95):.1f} |"
+            f" {hits / len(items):.3f} | {false} | {bc.load()} |",
             flush=True,
         )
+    print()
+    for cfg, edits in per_edit:
+        print(
+            f"- recall per edit, {cfg}: "
+            + ", ".join(f"{k} {np.mean(v):.3f}" for k, v in edits.items())
+        )
     print(f"\nload after {bc.load()}; pid {os.getpid()}")
+
+
+_INDEX: LocalIndex | None = None
+_POINT = DEFAULT_LOCAL_MIN_INLIERS
+
+
+def _query(item: tuple[int, list]) -> tuple[int, float]:
+    """(best reference or -1, CPU seconds) of one query, in a worker process."""
+    assert _INDEX is not None
+    t = time.process_time()
+    found = _INDEX.search(item[1], _POINT, references=bc.ONE_MILLION)
+    return (found[0].ref if found else -1), time.process_time() - t
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from PIL import Image
 
 from tantalio.localfeat.extract import features, with_mirror
 from tantalio.localfeat.index import LocalIndex, LocalIndexError, RefArrays
+from tantalio.signals.rules import DEFAULT_LOCAL_MIN_INLIERS as POINT
 
 from .test_localfeat import luma, scene
 
@@ -60,20 +61,20 @@ def big() -> LocalIndex:
 
 
 def answers(index: LocalIndex, variants: list) -> list[tuple[int, int]]:
-    return [(m.ref, m.inliers) for m in index.search(variants, min_inliers=22)]
+    return [(m.ref, m.inliers) for m in index.search(variants, min_inliers=POINT)]
 
 
 def test_crop_and_rotation_found_among_thousands(big: LocalIndex) -> None:
     assert len(big) == DISTRACTORS + 6 and big.vocab is not None and len(big.vocab) >= 1024
     crop = scene(3).crop((100, 60, 580, 420))
-    found = big.search(query(crop), min_inliers=22)
+    found = big.search(query(crop), min_inliers=POINT)
     assert found and found[0].ref == 103 and len({m.ref for m in found}) == 1
     rotated = scene(4).rotate(4, resample=Image.BILINEAR).resize((480, 360))
-    found = big.search(query(rotated), min_inliers=22)
+    found = big.search(query(rotated), min_inliers=POINT)
     assert found and found[0].ref == 104
     assert abs(found[0].verified.transform()["rotation_deg"] - 4) < 0.7
     for seed in (60, 61, 62):  # unrelated pictures match nothing
-        assert big.search(query(scene(seed)), min_inliers=22) == []
+        assert big.search(query(scene(seed)), min_inliers=POINT) == []
 
 
 def test_threads_searching_one_index_get_the_answers_of_one_thread(big: LocalIndex) -> None:
@@ -85,7 +86,7 @@ def test_threads_searching_one_index_get_the_answers_of_one_thread(big: LocalInd
     queries += [query(scene(s)) for s in (60, 61)]
 
     def answer(q: list) -> list[tuple[int, int]]:
-        return [(m.ref, m.votes) for m in big.search(q, min_inliers=22)]
+        return [(m.ref, m.votes) for m in big.search(q, min_inliers=POINT)]
 
     alone = [answer(q) for q in queries]
     assert [a[0][0] if a else None for a in alone] == [101, 102, 103, 104, 105, None, None]
@@ -97,13 +98,13 @@ def test_threads_searching_one_index_get_the_answers_of_one_thread(big: LocalInd
 def test_reference_added_after_build_is_found_and_removed(big: LocalIndex) -> None:
     index = LocalIndex.from_arrays(distractors(DISTRACTORS, 1000))
     crop = scene(9).crop((40, 40, 600, 440))
-    assert index.search(query(crop), min_inliers=22) == []
+    assert index.search(query(crop), min_inliers=POINT) == []
     index.add([features(luma(scene(9)), 640, 480)], [42])
     assert len(index.segments) == 2
-    found = index.search(query(crop), min_inliers=22)
+    found = index.search(query(crop), min_inliers=POINT)
     assert found and found[0].ref == 42
     assert index.remove([42]) == 1 and 42 not in set(index.ids().tolist())
-    assert index.search(query(crop), min_inliers=22) == []
+    assert index.search(query(crop), min_inliers=POINT) == []
 
 
 def test_saved_index_gives_the_same_answers(big: LocalIndex, tmp_path: Path) -> None:
@@ -201,5 +202,82 @@ def test_shortlist_scores_only_voted_references_and_equals_dense_tf_idf(big: Loc
 def test_the_same_picture_in_two_sets_is_found_under_both_ids() -> None:
     ref = features(luma(scene(5)), 640, 480)
     index = LocalIndex.from_arrays(concat(RefArrays.of([ref, ref], [7, 8]), distractors(300, 1000)))
-    found = index.search(query(scene(5).crop((60, 40, 600, 440))), min_inliers=22)
+    found = index.search(query(scene(5).crop((60, 40, 600, 440))), min_inliers=POINT)
     assert {m.ref for m in found} == {7, 8}
+
+
+def test_compiled_scoring_equals_the_numpy_passes_and_leaves_its_buffer_clear(
+    big: LocalIndex,
+) -> None:
+    """localfeat/kernel.py's loop gives the numpy path's references and scores, in the same
+    order (best first, ties by reference), skips removed references, and leaves its score
+    accumulator all zero for the next query."""
+    from tantalio.localfeat import index as lfi
+
+    assert big.vocab is not None
+    seg = big.segments[0]
+    stop = max(256, int(lfi.STOP_WORD * len(seg.post) / len(big.vocab)))
+    big.remove([102])
+    try:
+        for s in (1, 2, 4, 211):
+            w = big.vocab.assign(features(luma(scene(s)), 640, 480, 400).descriptors)
+            uw = np.unique(w[w >= 0])
+            for k in (1, 16, 64):
+                refs, sc = seg.top(uw, big.idf, stop, k)
+                want_refs, want_sc = seg._top_numpy(uw, big.idf, stop, k)
+                assert refs.tolist() == want_refs.tolist()
+                np.testing.assert_allclose(sc, want_sc, rtol=1e-5)
+                assert all(int(seg.ids[i]) != 102 for i in refs)
+            acc, _ = lfi._buffers(seg)
+            assert not acc.any()
+    finally:
+        seg.dead[np.flatnonzero(np.asarray(seg.ids) == 102)] = False
+
+
+def test_compiled_nearest_descriptors_equal_faiss_flat_search() -> None:
+    """localfeat/kernel.py's shortlist matching gives faiss's distances for every rank, and
+    its neighbours where distances are not tied (ties may come in either order)."""
+    from tantalio.localfeat import index as lfi
+
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, (700, 32), dtype=np.uint8)
+    # near copies (few bits flipped) and exact repeats, so ties and close pairs occur
+    flips = np.packbits((rng.random((300, 256)) < 0.03).astype(np.uint8), axis=1)
+    qdesc = np.concatenate([base[:300] ^ flips, base[300:320], rng.integers(0, 256, (50, 32))])
+    qdesc = qdesc.astype(np.uint8)
+    shortlisted = np.concatenate([base, base[300:310]])
+    for rows in (shortlisted, shortlisted[:3], shortlisted[:1]):
+        lfi.COMPILED = False
+        try:
+            want_d, want_i = lfi._nearest(qdesc, rows)
+        finally:
+            lfi.COMPILED = True
+        got_d, got_i = lfi._nearest(qdesc, rows)
+        assert got_d.shape == want_d.shape and got_d.dtype == want_d.dtype
+        assert (got_d == want_d).all()
+        untied = np.ones(got_d.shape, bool)
+        untied[:, 1:] &= got_d[:, 1:] != got_d[:, :-1]
+        untied[:, :-1] &= got_d[:, :-1] != got_d[:, 1:]
+        assert (got_i[untied] == want_i[untied]).all()
+
+
+def test_one_to_one_keeps_each_keypoint_once_closest_first() -> None:
+    """The compiled pairing gives what the plain loop gave: pairs in order of distance
+    (stable), each query and reference keypoint at most once."""
+    from tantalio.localfeat.index import one_to_one
+
+    rng = np.random.default_rng(9)
+    qi = rng.integers(0, 50, 400).astype(np.intp)
+    rj = rng.integers(0, 64, 400).astype(np.int64)
+    dist = rng.integers(0, 65, 400).astype(np.int32)
+    want, seen_q, seen_r = [], set(), set()
+    for k in np.argsort(dist, kind="stable"):
+        if qi[k] in seen_q or rj[k] in seen_r:
+            continue
+        seen_q.add(qi[k])
+        seen_r.add(rj[k])
+        want.append((int(qi[k]), int(rj[k])))
+    got = one_to_one(qi, rj, dist)
+    assert got.dtype == np.intp and got.shape == (len(want), 2)
+    assert [tuple(p) for p in got.tolist()] == want
+    assert one_to_one(qi[:0], rj[:0], dist[:0]).shape == (0, 2)

@@ -184,7 +184,7 @@ def test_cli_bank_rules(tmp_path: Path) -> None:
         "vpdq_index_share=off*",
         "frames_vs_images=on",
         "local_features=on",
-        "local_min_inliers=22",
+        "local_min_inliers=24",
     ]
     r = run(cli, ["platform", "bank", "list", "--db", db])
     assert "STRICT" in r.output and "vpdq_query_share=0.5*" in r.output

@@ -63,6 +63,8 @@ def _popcount_typer(typingctx, x):  # type: ignore[no-untyped-def]
 # Typed as Any: mypy cannot see through numba's intrinsic wrapper.
 _prefetch: Any = intrinsic(_prefetch_typer)
 _popcount: Any = intrinsic(_popcount_typer)
+popcount = _popcount  # llvm.ctpop.i64; also localfeat/kernel.py's (it vectorizes with AVX-512)
+prefetch = _prefetch  # also localfeat/kernel.py's
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")

@@ -21,9 +21,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tantalio.localfeat.record import Features
+from tantalio.signals.local_features import FULL
 
 FEATURE_SIDE = 512  # long side of the feature image
-REFERENCE_KEYPOINTS = 64
+REFERENCE_KEYPOINTS = FULL  # the local-features signal's distance counts from it
 QUERY_KEYPOINTS = 400
 GRID = 4  # keypoints are chosen per cell of a GRID x GRID grid
 _EDGE = 16  # ORB's edge threshold and patch size: keypoints closer to the border are dropped

@@ -46,6 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tantalio.localfeat.calibration import DEFAULT_MODEL, FalseMatchModel
+from tantalio.localfeat.kernel import greedy_pairs, nearest, top_refs
 from tantalio.localfeat.record import DESCRIPTOR_BYTES, Features, decode
 from tantalio.localfeat.verify import Verified, verify
 from tantalio.localfeat.vocab import BITS, Vocabulary, words_for
@@ -70,6 +71,8 @@ RATIO = 0.85  # a vote: nearest shortlisted descriptor below this share of the s
 VOTE_SHARE = 0.5  # verified only with votes >= this share of the inliers asked for
 MERGE_SEGMENTS = 8  # more added segments than this are merged into one
 TRAIN_SAMPLE = 2_000_000  # descriptors a vocabulary is trained on, at most
+SCORE_PREFETCH = 32  # scoring prefetches the slot this many postings ahead (0: none)
+COMPILED = True  # scoring and shortlist matching in localfeat/kernel.py (False: numpy, faiss)
 BULK_THREADS_FROM = 1 << 20  # descriptors: a build this large uses every core
 _XY_UNIT = 16.0  # positions stored as uint16 sixteenths of a feature pixel (as lf1:)
 
@@ -195,10 +198,25 @@ class _Segment:
         self, uw: NDArray[np.int64], idf: NDArray[np.float32], stop: int, k: int
     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """The (at most) `k` references of the segment with the best tf-idf scores for the
-        query words `uw` (scores > 0), and those scores. Only the gathered postings are
-        touched: each posting finds its reference's slot through a per-thread buffer of the
-        segment's size that is written before it is read (never cleared nor scanned), so
-        the cost follows the postings, not the references held."""
+        query words `uw` (scores > 0), best first, and those scores. Only the gathered
+        postings are touched (localfeat/kernel.py; `COMPILED` False: the numpy passes)."""
+        if not COMPILED:
+            return self._top_numpy(uw, idf, stop, k)
+        acc, touched = _buffers(self)
+        out_ref = np.empty(k, np.int64)
+        out_score = np.empty(k, np.float64)
+        m = top_refs(
+            self.word_off, self.post, uw, idf, stop, self.dead, self.any_dead,
+            acc, touched, out_ref, out_score, SCORE_PREFETCH,
+        )  # fmt: skip
+        return out_ref[:m], out_score[:m]
+
+    def _top_numpy(
+        self, uw: NDArray[np.int64], idf: NDArray[np.float32], stop: int, k: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """`top` in numpy passes: each posting finds its reference's slot through a
+        per-thread buffer of the segment's size that is written before it is read (never
+        cleared nor scanned). Kept as the reference the compiled loop is checked against."""
         none = np.zeros(0, np.int64), np.zeros(0, np.float64)
         starts = self.word_off[uw]
         lens = self.word_off[uw + 1] - starts
@@ -220,7 +238,8 @@ class _Segment:
         if self.any_dead:
             sc[rep[self.dead[refs]]] = 0
         best = _top(sc, k)
-        return refs[best].astype(np.int64), sc[best]
+        order = np.lexsort((refs[best], -sc[best]))
+        return refs[best][order].astype(np.int64), sc[best][order]
 
     def reference(self, i: int) -> Features:
         lo, hi = int(self.kp_off[i]), int(self.kp_off[i + 1])
@@ -247,6 +266,43 @@ def _slots(seg: _Segment) -> NDArray[np.intp]:
             cache.clear()
         buf = cache[seg.name] = np.empty(len(seg), np.intp)
     return buf
+
+
+def _buffers(seg: _Segment) -> tuple[NDArray[np.float32], NDArray[np.int32]]:
+    """This thread's score accumulator (zeros; the kernel leaves it so) and touched list
+    for `seg`: one entry per reference each (4 + 4 bytes)."""
+    cache: dict[str, tuple[NDArray[np.float32], NDArray[np.int32]]] | None = getattr(
+        _BUFFERS, "acc", None
+    )
+    if cache is None:
+        cache = _BUFFERS.acc = {}
+    bufs = cache.get(seg.name)
+    if bufs is None or len(bufs[0]) != len(seg):
+        if len(cache) > 4 * MERGE_SEGMENTS:  # segments merged away: drop their buffers
+            cache.clear()
+        # touched: one more entry than references (the loop writes before it counts)
+        bufs = cache[seg.name] = (np.zeros(len(seg), np.float32), np.empty(len(seg) + 1, np.int32))
+    return bufs
+
+
+def _nearest(
+    qdesc: NDArray[np.uint8], shortlisted: NDArray[np.uint8]
+) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+    """Each query descriptor's `K_NEAREST` nearest shortlisted descriptors (distances, row
+    numbers; -1 where fewer), as faiss's flat search would give them."""
+    k = min(K_NEAREST, len(shortlisted))
+    if not k:
+        return np.zeros((len(qdesc), 0), np.int32), np.zeros((len(qdesc), 0), np.int64)
+    if not COMPILED:
+        flat = faiss.IndexBinaryFlat(BITS)
+        flat.add(np.ascontiguousarray(shortlisted))
+        dist, gid = flat.search(qdesc, k)
+        return dist, gid
+    dist = np.empty((len(qdesc), k), np.int32)
+    gid = np.empty((len(qdesc), k), np.int64)
+    columns = np.ascontiguousarray(np.ascontiguousarray(shortlisted).view(np.uint64).T)
+    nearest(np.ascontiguousarray(qdesc).view(np.uint64), columns, dist, gid)
+    return dist, gid
 
 
 def _top(scores: NDArray[np.float64], k: int) -> NDArray[np.intp]:
@@ -480,10 +536,7 @@ class LocalIndex:
             blocks.append(np.asarray(seg.desc[lo:hi]))
             owner.append(np.full(hi - lo, c, np.int32))
             local.append(np.arange(hi - lo, dtype=np.int64))
-        flat = faiss.IndexBinaryFlat(BITS)
-        flat.add(np.ascontiguousarray(np.concatenate(blocks)))
-        k = min(K_NEAREST, flat.ntotal)
-        dist, gid = flat.search(qdesc, k)
+        dist, gid = _nearest(qdesc, np.concatenate(blocks))
         own = np.concatenate(owner)
         kp = np.concatenate(local)
         best: dict[int, LocalMatch] = {}
@@ -725,14 +778,21 @@ def one_to_one(
     so a reference of 64 keypoints never counts more than 64 (and a repeated texture does
     not vote many times for one spot)."""
     order = np.argsort(dist, kind="stable")
-    seen_q: set[int] = set()
-    seen_r: set[int] = set()
-    out = []
-    for k in order:
-        a, b = int(qi[k]), int(rj[k])
-        if a in seen_q or b in seen_r:
-            continue
-        seen_q.add(a)
-        seen_r.add(b)
-        out.append((a, b))
-    return np.asarray(out, np.intp).reshape(-1, 2)
+    qi = np.ascontiguousarray(qi, np.intp)
+    rj = np.ascontiguousarray(rj, np.int64)
+    if not len(qi):
+        return np.zeros((0, 2), np.intp)
+    if not COMPILED:  # the plain loop, the reference the kernel is measured against
+        seen_q: set[int] = set()
+        seen_r: set[int] = set()
+        pairs = []
+        for k in order:
+            a, b = int(qi[k]), int(rj[k])
+            if a not in seen_q and b not in seen_r:
+                seen_q.add(a)
+                seen_r.add(b)
+                pairs.append((a, b))
+        return np.asarray(pairs, np.intp).reshape(-1, 2)
+    out = np.empty((len(qi), 2), np.intp)
+    n = greedy_pairs(qi, rj, order.astype(np.intp), out)  # compiled: was a Python loop
+    return out[:n]

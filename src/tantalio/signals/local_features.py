@@ -22,7 +22,15 @@ from tantalio.signals.base import IndexKind, SignalType
 if TYPE_CHECKING:
     from tantalio.fingerprint.record import Fingerprint
 
+# A reference keeps this many keypoints (localfeat/extract.py's REFERENCE_KEYPOINTS is this
+# constant): a verified pair never counts more inliers, so `distance` is FULL - inliers.
 FULL = 64
+
+
+def inliers_distance(inliers: int) -> int:
+    """The signal's distance of a verified pair: keypoints short of a full match (smaller is
+    closer, as for every other type); what lookup, triage and retro-matching store."""
+    return max(0, FULL - inliers)
 
 
 class LocalFeatures(SignalType):
@@ -51,7 +59,7 @@ class LocalFeatures(SignalType):
         d = bits.sum(axis=2)
         qi, rj = np.nonzero(d <= 64)
         found = verify(fa, fb, one_to_one(qi, rj.astype(np.int64), d[qi, rj]))
-        return FULL if found is None else max(0, FULL - found.inliers)
+        return FULL if found is None else inliers_distance(found.inliers)
 
 
 SIGNAL_TYPES = (LocalFeatures(),)

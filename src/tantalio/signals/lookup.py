@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from tantalio.fingerprint.record import ORIENTATIONS
 from tantalio.signals import registry
+from tantalio.signals.local_features import inliers_distance
 from tantalio.signals.rules import (
     RULE_EXACT,
     RULE_FRAME_IN_IMAGE,
@@ -261,7 +262,7 @@ def lookup(query: Query, indexes: Indexes, rules: MatchRules) -> list[SignalMatc
                 SignalMatch(
                     hit.ref,
                     "local-features",
-                    max(0, 64 - hit.inliers),
+                    inliers_distance(hit.inliers),
                     RULE_LOCAL,
                     transform=hit.transform,
                     false_match_probability=hit.false_match_probability,

@@ -19,7 +19,7 @@ DEFAULT_PDQ_THRESHOLD = 31
 DEFAULT_MIN_QUALITY = 50
 DEFAULT_VPDQ_SHARE = 0.8
 # Local features (issue 13): the operating point of docs/decisions/local-features.md.
-DEFAULT_LOCAL_MIN_INLIERS = 22
+DEFAULT_LOCAL_MIN_INLIERS = 24
 
 RULE_EXACT = "exact"
 RULE_PDQ = "pdq"

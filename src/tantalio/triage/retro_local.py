@@ -19,14 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tantalio.signals.local_features import inliers_distance
 from tantalio.store import matching as store
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from tantalio.triage.indexes import WorkspaceIndexes
-
-FULL_KEYPOINTS = 64  # distance = 64 - inliers (signals/local_features.py)
 
 
 @dataclass(slots=True)
@@ -146,7 +145,7 @@ def local_match_row(media_id: int, hit: Any) -> dict[str, Any]:
         "media_id": media_id,
         "hash_entry_id": hit.ref,
         "algorithm": "local-features",
-        "distance": max(0, FULL_KEYPOINTS - hit.inliers),
+        "distance": inliers_distance(hit.inliers),
         "transform": {**hit.transform, "false_match_probability": hit.false_match_probability},
     }
 
