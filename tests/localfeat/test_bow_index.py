@@ -281,3 +281,38 @@ def test_one_to_one_keeps_each_keypoint_once_closest_first() -> None:
     assert got.dtype == np.intp and got.shape == (len(want), 2)
     assert [tuple(p) for p in got.tolist()] == want
     assert one_to_one(qi[:0], rj[:0], dist[:0]).shape == (0, 2)
+
+
+def test_save_makes_every_array_durable_before_the_header_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut after `save` must not leave a header naming an array still in the page
+    cache only: each array file is fsynced before its rename, and the directory before the
+    header's."""
+    import os
+
+    from tantalio.localfeat import index as lf_index
+
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("fsync " + os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        events.append(f"replace {Path(dst).name}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(lf_index.os, "fsync", fsync)
+    monkeypatch.setattr(lf_index.os, "replace", replace)
+    LocalIndex.from_arrays(with_refs(range(4), [1, 2, 3, 4])).save(tmp_path / "lf")
+    arrays = sorted(p.name for p in (tmp_path / "lf").glob("*.npy"))
+    assert arrays
+    header_at = events.index("replace header.json")
+    for name in arrays:
+        written = events.index(f"replace {name}")
+        assert events[written - 1] == f"fsync {tmp_path / 'lf' / name}.tmp"  # data, then rename
+        assert written < header_at
+    assert events[header_at - 1] == f"fsync {tmp_path / 'lf'}"  # the arrays' renames first
+    assert events[header_at + 1] == f"fsync {tmp_path / 'lf'}"  # then the header's

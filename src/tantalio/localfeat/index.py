@@ -646,8 +646,12 @@ class LocalIndex:
             ],
         }
         tmp = header_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(header, indent=1))
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(header, indent=1))
+            _durable(fh)
+        _sync_dir(directory)  # the arrays' renames before the header that names them
         os.replace(tmp, header_path)
+        _sync_dir(directory)
         keep = {f"{vocab_name}."} | {f"{s.name}." for s in self.segments}
         if old is not None:
             for f in directory.glob("*.npy"):
@@ -698,7 +702,24 @@ def _save(path: Path, arr: NDArray[Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
         np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
+        _durable(fh)
     os.replace(tmp, path)
+
+
+def _durable(fh: Any) -> None:
+    """Flush and fsync before the rename: the header names only files that are on disk, so
+    a power cut after a save cannot leave it pointing at an empty or short array."""
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+def _sync_dir(directory: Path) -> None:
+    """Make the renames themselves durable (the directory entry, not only the data)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _load(path: Path, dtype: Any, ndim: int, mmap: bool = False) -> NDArray[Any]:
