@@ -4,7 +4,6 @@ admins and auditors get no membership row, and going down and up again works."""
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import inspect, select, text
 
 from tantalio.store import access, migrate
@@ -16,16 +15,9 @@ REVISION = "4bfc656213af"
 BEFORE = "7bcab1f3c896"
 
 
-def _downgrade(engine, target: str) -> None:  # type: ignore[no-untyped-def]
-    cfg = migrate.alembic_config()
-    with engine.connect() as conn, migrate._foreign_keys_deferred(conn), conn.begin():
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, target)
-
-
 def test_existing_users_keep_their_cases_after_the_upgrade(db_url: str) -> None:
     with open_workspace(db_url) as ws:
-        _downgrade(ws.engine, BEFORE)
+        migrate.downgrade(ws.engine, BEFORE)
         assert not inspect(ws.engine).has_table("case_member")
         with ws.engine.begin() as conn:  # the workspace as an older release wrote it
             for ref in ("A-1", "B-2"):
@@ -64,7 +56,7 @@ def test_the_revision_goes_down_and_up_again(db_url: str) -> None:
     with open_workspace(db_url) as ws:
         with ws.transaction() as db:
             access.set_home_agency(db, "Test Agency", "de")
-        _downgrade(ws.engine, BEFORE)
+        migrate.downgrade(ws.engine, BEFORE)
         tables = set(inspect(ws.engine).get_table_names())
         assert "case_member" not in tables and "home_agency" not in tables
         assert migrate.upgrade(ws.engine) is True

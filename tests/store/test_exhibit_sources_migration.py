@@ -4,7 +4,6 @@ an exhibit without one gets none; going down and up again works."""
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import inspect, select, text
 
 from tantalio.store import migrate
@@ -14,16 +13,9 @@ from tantalio.store.workspace import open_workspace
 BEFORE = "b9e4c7d1a352"
 
 
-def _downgrade(engine, target: str) -> None:  # type: ignore[no-untyped-def]
-    cfg = migrate.alembic_config()
-    with engine.connect() as conn, migrate._foreign_keys_deferred(conn), conn.begin():
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, target)
-
-
 def test_old_exhibits_get_their_source_path_as_their_one_source(db_url: str) -> None:
     with open_workspace(db_url) as ws:
-        _downgrade(ws.engine, BEFORE)
+        migrate.downgrade(ws.engine, BEFORE)
         assert not inspect(ws.engine).has_table("exhibit_source")
         with ws.engine.begin() as conn:  # the workspace as an older release wrote it
             conn.execute(
@@ -52,7 +44,7 @@ def test_old_exhibits_get_their_source_path_as_their_one_source(db_url: str) -> 
             "pc": [(0, "/ev/pc", "", "folder")],
             "x": [],
         }
-        _downgrade(ws.engine, BEFORE)
+        migrate.downgrade(ws.engine, BEFORE)
         assert not inspect(ws.engine).has_table("exhibit_source")
         assert migrate.upgrade(ws.engine) is True
         with ws.session() as db:

@@ -108,13 +108,25 @@ def upgrade(engine: Engine) -> bool:
     with _migration_lock(engine):
         if current_revisions(engine) == set(heads):  # another process did it meanwhile
             return False
-        from alembic import command
-
-        cfg = alembic_config()
-        with engine.connect() as conn, _foreign_keys_deferred(conn), conn.begin():
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "heads")
+        _run(engine, "upgrade", "heads")
     return True
+
+
+def downgrade(engine: Engine, target: str) -> None:
+    """Take the database back to revision `target` (a release's rollback, and the tests
+    that rebuild an older release's workspace to check an upgrade keeps its data)."""
+    with _migration_lock(engine):
+        _run(engine, "downgrade", target)
+
+
+def _run(engine: Engine, direction: str, target: str) -> None:
+    """One Alembic command over one connection, SQLite's foreign keys deferred."""
+    from alembic import command
+
+    cfg = alembic_config()
+    with engine.connect() as conn, _foreign_keys_deferred(conn), conn.begin():
+        cfg.attributes["connection"] = conn
+        getattr(command, direction)(cfg, target)
 
 
 @contextmanager
