@@ -28,8 +28,12 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from tantalio.platform.service import PlatformService
 
 from tantalio.cli import exits
 from tantalio.cli.actor import cli_username
@@ -69,6 +73,19 @@ def _service(db: str | None):  # type: ignore[no-untyped-def]
     from tantalio.platform import PlatformConfig, PlatformService
 
     return PlatformService(PlatformConfig(db_url=_db(db)), indexing=False)
+
+
+@contextmanager
+def _refusing(db: str | None, *refusals: type[Exception]) -> Iterator[PlatformService]:
+    """The platform service for one command: a refusal of the kinds named is one error
+    line and exit 1 (no traceback), and the store is closed whatever happens."""
+    svc = _service(db)
+    try:
+        yield svc
+    except refusals as exc:
+        exits.fail(str(exc))
+    finally:
+        svc.store.close()
 
 
 @platform_app.command()
@@ -284,8 +301,7 @@ def bank_create(
         vpdq_index_share,
         frames_vs_images,
     )
-    svc = _service(db)
-    try:
+    with _refusing(db, Invalid) as svc:
         b = svc.create_bank(
             name,
             enabled=not disabled,
@@ -297,11 +313,6 @@ def bank_create(
             f"bank {b.name} (threshold {b.pdq_threshold}, "
             f"{'enabled' if b.enabled else 'disabled'})\n  rules: {_rules_text(svc, b)}"
         )
-    except Invalid as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        svc.store.close()
 
 
 @bank_app.command("config")
@@ -330,8 +341,7 @@ def bank_config(
         vpdq_index_share,
         frames_vs_images,
     )
-    svc = _service(db)
-    try:
+    with _refusing(db, Invalid, NotFound) as svc:
         if reset:
             try:
                 keys = reset_keys(reset, tuple(BANK_RULE_KEYS))
@@ -343,11 +353,6 @@ def bank_config(
             name, pdq_threshold=threshold, match_rules=own or None, actor=cli_username()
         )
         typer.echo(f"bank {b.name}\n  rules: {_rules_text(svc, b)}")
-    except (Invalid, NotFound) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        svc.store.close()
 
 
 @bank_app.command("list")
@@ -372,19 +377,13 @@ def bank_show(
     the server's)."""
     from tantalio.platform.service import NotFound
 
-    svc = _service(db)
-    try:
+    with _refusing(db, NotFound) as svc:
         b = svc.bank(name)
         size = svc.store.bank_sizes().get(b.id, 0)
         typer.echo(f"bank {b.name}: {size} entries, {'enabled' if b.enabled else 'disabled'}")
         if b.description:
             typer.echo(f"  {b.description}")
         typer.echo(f"  rules: {_rules_text(svc, b)}")
-    except NotFound as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        svc.store.close()
 
 
 @bank_app.command("delete")
@@ -437,8 +436,7 @@ def bank_import(
 
     if bulk and bulk_dir is None:
         exits.usage("--bulk needs --bulk-dir")
-    svc = _service(db)
-    try:
+    with _refusing(db, ImportRefused, NotFound) as svc:
         if bulk:
             from tantalio.platform.bulkbank import import_bulk
 
@@ -453,11 +451,6 @@ def bank_import(
                 trusted_keys=[str(k) for k in trusted_key],
                 allow_unsigned=allow_unsigned,
             )
-    except (ImportRefused, NotFound) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        svc.store.close()
     for w in res.warnings[:20]:
         typer.echo(f"warning: {w}", err=True)
     if len(res.warnings) > 20:
