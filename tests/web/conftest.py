@@ -24,6 +24,18 @@ from tantalio.web.app import WebSettings, create_app
 
 from .demo_case import DemoCase, ingest_demo
 
+# Debian's Chromium, driven by Playwright in the browser tests (one launch per test module).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 PASSWORD = "correct horse battery"
 ROLE_USERS = {"admin": "admin", "examiner": "erin", "victim-id": "vicky", "auditor": "otto"}
 
@@ -260,3 +272,14 @@ async def d_vid(demo_env: DemoEnv) -> AsyncIterator[httpx.AsyncClient]:
 async def d_auditor(demo_env: DemoEnv) -> AsyncIterator[httpx.AsyncClient]:
     async for c in _logged_in(demo_env, "auditor"):
         yield c
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium for one browser-test module (its pages share the process)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

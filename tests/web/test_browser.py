@@ -22,20 +22,10 @@ from tantalio.store import audit as store_audit
 from tantalio.store import auth as store_auth
 from tantalio.store.workspace import Workspace, init_workspace
 
-from .conftest import PASSWORD, ROLE_USERS, grant_all, serve_workspace
+from .conftest import CHROMIUM, PASSWORD, ROLE_USERS, grant_all, serve_workspace
 from .demo_case import DemoCase, ingest_demo
 
-CHROMIUM = "/usr/bin/chromium"
 CHATS = Path(__file__).resolve().parents[1] / "data" / "chats"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
@@ -75,16 +65,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             yield Server(url, ws, demo)
     finally:
         ws.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:  # type: ignore[type-arg]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _page(browser, server: Server, username: str):  # type: ignore[no-untyped-def]

@@ -27,8 +27,8 @@ from tantalio.triage.hashset_create import create_hash_set_from_files
 from tantalio.triage.hashset_import import import_hash_set
 from tantalio.triage.pipeline import ingest
 
-from .conftest import PASSWORD, ROLE_USERS, grant_all, serve_workspace
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _page, _shot
+from .conftest import CHROMIUM, PASSWORD, ROLE_USERS, grant_all, serve_workspace
+from .test_browser import _page, _shot
 
 pytestmark = [
     pytest.mark.browser,
@@ -89,16 +89,6 @@ def _png(im: Image.Image) -> bytes:
     buf = io.BytesIO()
     im.save(buf, "PNG")
     return buf.getvalue()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:  # type: ignore[type-arg]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_crop_draws_the_matched_region_on_both_thumbnails(browser, server: Server) -> None:  # type: ignore[no-untyped-def]

@@ -28,9 +28,8 @@ from tantalio.store.workspace import Workspace, init_workspace
 from tantalio.triage.hashset_import import import_hash_set
 from tantalio.triage.pipeline import IngestOptions, ingest
 
-from .conftest import PASSWORD, ROLE_USERS, grant_all, serve_workspace
+from .conftest import CHROMIUM, PASSWORD, ROLE_USERS, grant_all, serve_workspace
 from .demo_case import DemoCase, ingest_demo
-from .test_browser import CHROMIUM, CHROMIUM_ARGS
 
 SCENARIO = Path(__file__).resolve().parents[1] / "data" / "chats" / "scenario"
 LOCALE_DIR = Path(__file__).resolve().parents[2] / "src" / "tantalio" / "web" / "locale"
@@ -105,16 +104,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             yield Site(url, ws, demo, chats_case, series_id, account_id, group_id)
     finally:
         ws.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:  # type: ignore[type-arg]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def english_only_words(locale: str) -> set[str]:

@@ -217,7 +217,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
 def test_graph_in_chromium(served: tuple[str, int]) -> None:
     from playwright.sync_api import sync_playwright
 
-    from .test_browser import CHROMIUM, CHROMIUM_ARGS
+    from .conftest import CHROMIUM, CHROMIUM_ARGS
 
     url, case_id = served
     with sync_playwright() as p:

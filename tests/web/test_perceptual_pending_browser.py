@@ -15,8 +15,7 @@ from tantalio.store import auth as store_auth
 from tantalio.store.workspace import Workspace, init_workspace
 from tantalio.triage.pipeline import IngestOptions, finish_pending, ingest
 
-from .conftest import PASSWORD, grant_all, serve_workspace
-from .test_browser import CHROMIUM, CHROMIUM_ARGS
+from .conftest import CHROMIUM, PASSWORD, grant_all, serve_workspace
 
 pytestmark = [
     pytest.mark.browser,
@@ -92,16 +91,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             yield Site(url, ws, case_id, shown, len(pending))
     finally:
         ws.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:  # type: ignore[type-arg]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _page(browser, site: Site, locale: str):  # type: ignore[no-untyped-def]
