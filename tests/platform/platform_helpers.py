@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from tantalio.hashsets import deltas
+from tantalio.hashsets.record import HashEntry
+from tantalio.hashsets.signed import generate_keypair, save_public_key
 from tantalio.platform import PlatformConfig, PlatformService
 from tantalio.platform.auth import create_key
 
@@ -52,3 +57,24 @@ def keys(svc: PlatformService) -> tuple[dict[str, str], ...]:
         token, _ = create_key(svc.store, name, scopes, rate_per_s=1000, burst=1000)
         out.append({"Authorization": f"Bearer {token}"})
     return tuple(out)
+
+
+@dataclass
+class SignedList:
+    """A folder of signed list deltas with its first delta written, as a central list's
+    issuer publishes them: the issuer's public key beside it, its private key to sign more."""
+
+    folder: Path
+    issuer: Path
+    private: Any
+    first: dict[str, Any]
+
+
+def signed_list(tmp_path: Path, name: str, entries: list[HashEntry]) -> SignedList:
+    folder = tmp_path / "list"
+    folder.mkdir()
+    private, public = generate_keypair()
+    save_public_key(public, tmp_path / "issuer.pem")
+    first = deltas.build_payload(name, "central", 1, "", entries)
+    (folder / "1.json").write_bytes(deltas.sign_payload(first, private))
+    return SignedList(folder, tmp_path / "issuer.pem", private, first)

@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from platform_helpers import Env
+from platform_helpers import Env, signed_list
 
 from tantalio.hashsets import deltas
 from tantalio.hashsets.record import HashEntry
-from tantalio.hashsets.signed import generate_keypair, save_public_key
 from tantalio.subscriptions.bank import pull_banks, subscribe_bank
 from tantalio.subscriptions.workspace import SubscriptionError
 
@@ -30,17 +29,11 @@ def _lookup(env: Env, signal_type: str, signal: str) -> list[int]:
 def test_pull_adds_and_retracts_bank_entries(any_env: Env, tmp_path: Path) -> None:
     env = any_env
     env.service.create_bank("worst")
-    folder = tmp_path / "list"
-    folder.mkdir()
-    private, public = generate_keypair()
-    save_public_key(public, tmp_path / "issuer.pem")
-    p1 = deltas.build_payload(
-        "worst", "central", 1, "", [HashEntry(md5=MD5, category=1), HashEntry(pdq=PDQ)]
-    )
-    (folder / "1.json").write_bytes(deltas.sign_payload(p1, private))
-    subscribe_bank(env.service.store, "worst", str(folder), str(tmp_path / "issuer.pem"))
+    lst = signed_list(tmp_path, "worst", [HashEntry(md5=MD5, category=1), HashEntry(pdq=PDQ)])
+    folder, private, p1 = lst.folder, lst.private, lst.first
+    subscribe_bank(env.service.store, "worst", str(folder), str(lst.issuer))
     with pytest.raises(SubscriptionError):
-        subscribe_bank(env.service.store, "worst", str(folder), str(tmp_path / "issuer.pem"))
+        subscribe_bank(env.service.store, "worst", str(folder), str(lst.issuer))
     [r] = pull_banks(env.service.store)
     assert (r.bank, r.seq, r.added, r.removed, r.error) == ("worst", 1, 2, 0, None)
     env.service.sync.refresh()

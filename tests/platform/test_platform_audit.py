@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from platform_helpers import Env
+from platform_helpers import Env, signed_list
 from sqlalchemy import delete, update
 from typer.testing import CliRunner
 
 from tantalio.cli.main import app as cli
 from tantalio.hashsets import deltas
 from tantalio.hashsets.record import HashEntry
-from tantalio.hashsets.signed import generate_keypair, save_public_key
 from tantalio.store.platform import PlatformStore
 from tantalio.store.platform import audit as platform_audit
 from tantalio.store.platform import subscriptions as subs_store
@@ -38,15 +37,9 @@ def _live(store: PlatformStore, bank_id: int) -> list[tuple[str | None, str | No
 def test_tampered_delta_is_refused_audited_and_changes_nothing(any_env: Env, tmp_path: Path):
     store = any_env.service.store
     bank = any_env.service.create_bank("worst")
-    folder = tmp_path / "list"
-    folder.mkdir()
-    private, public = generate_keypair()
-    save_public_key(public, tmp_path / "issuer.pem")
-    p1 = deltas.build_payload(
-        "worst", "central", 1, "", [HashEntry(md5=MD5, category=1), HashEntry(pdq=PDQ)]
-    )
-    (folder / "1.json").write_bytes(deltas.sign_payload(p1, private))
-    subscribe_bank(store, "worst", str(folder), str(tmp_path / "issuer.pem"))
+    lst = signed_list(tmp_path, "worst", [HashEntry(md5=MD5, category=1), HashEntry(pdq=PDQ)])
+    folder, private, p1 = lst.folder, lst.private, lst.first
+    subscribe_bank(store, "worst", str(folder), str(lst.issuer))
     [r] = pull_banks(store, actor="cli:tester")
     assert (r.seq, r.added, r.error) == (1, 2, None)
     before = _live(store, bank.id)
