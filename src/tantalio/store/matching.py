@@ -204,26 +204,11 @@ def media_sources(session: Session, media_ids: Sequence[int]) -> dict[int, list[
     """{media id: [(exhibit source path, path in that source)]} of each occurrence whose
     exhibit recorded its sources; the path is the one `evidence.open_source(source)` yields
     (an exhibit of several sources: the source holding the file, its prefix taken off)."""
-    from tantalio.store.cases import ExhibitSource, File, source_walk_path
+    from tantalio.store.repo import occurrence_sources
 
     out: dict[int, list[tuple[str, str]]] = {}
-    for batch in chunks(sorted(set(media_ids))):
-        q = (
-            select(
-                File.media_id,
-                ExhibitSource.path,
-                ExhibitSource.prefix,
-                ExhibitSource.kind,
-                File.path,
-            )
-            .join(ExhibitSource, ExhibitSource.exhibit_id == File.exhibit_id)
-            .where(File.media_id.in_(batch))
-            .order_by(File.media_id, File.id, ExhibitSource.position)
-        )
-        for mid, src, prefix, kind, path in session.execute(q):
-            inside = source_walk_path(src, prefix, kind, path)
-            if mid is not None and inside is not None:
-                out.setdefault(int(mid), []).append((str(src), inside))
+    for mid, src, inside, _size in occurrence_sources(session, media_ids):
+        out.setdefault(mid, []).append((src, inside))
     return out
 
 

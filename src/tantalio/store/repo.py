@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tantalio.hashsets.record import KINDS
 from tantalio.hashsets.record import HashEntry as EntryRecord
 from tantalio.store.bulk import chunks, table_of
-from tantalio.store.cases import Case, Exhibit, ExhibitSource, File
+from tantalio.store.cases import Case, Exhibit, ExhibitSource, File, source_walk_path
 from tantalio.store.hashsets import HashEntry, HashEntryFeatures, HashSet
 from tantalio.store.timeutil import to_naive_utc, utcnow
 
@@ -341,3 +341,33 @@ def get_hash_set_by_id(session: Session, hash_set_id: int) -> HashSet:
     if found is None:
         raise NotFound(f"no hash set with id {hash_set_id}")
     return found
+
+
+def occurrence_sources(
+    session: Session, media_ids: Iterable[int], *, max_rows: int | None = None
+) -> Iterator[tuple[int, str, str, int | None]]:
+    """(media id, exhibit source path, the path `evidence.open_source(source)` yields for
+    it, size) of each occurrence of these media whose exhibit recorded its sources: media by
+    media, then files, then sources in walk order; an exhibit of several sources gives the
+    one holding the file (`ExhibitSource.walk_path`). `max_rows` bounds the (file, source)
+    rows read per batch of media (what re-reads a file again needs only a few)."""
+    for batch in chunks(sorted(set(media_ids))):
+        q = (
+            select(
+                File.media_id,
+                ExhibitSource.path,
+                ExhibitSource.prefix,
+                ExhibitSource.kind,
+                File.path,
+                File.size,
+            )
+            .join(ExhibitSource, ExhibitSource.exhibit_id == File.exhibit_id)
+            .where(File.media_id.in_(batch))
+            .order_by(File.media_id, File.id, ExhibitSource.position)
+        )
+        if max_rows is not None:
+            q = q.limit(max_rows)
+        for mid, src, prefix, kind, path, size in session.execute(q):
+            inside = source_walk_path(src, prefix, kind, path)
+            if mid is not None and inside is not None:
+                yield int(mid), str(src), inside, size

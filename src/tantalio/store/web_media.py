@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from tantalio.signals.explain import describe
 from tantalio.store.bulk import chunks
-from tantalio.store.cases import Case, Exhibit, ExhibitSource, File, source_walk_path
+from tantalio.store.cases import Case, Exhibit, File
 from tantalio.store.hashsets import HashEntry, HashEntryFeatures, HashSet
 from tantalio.store.media import Match, Media
+from tantalio.store.repo import occurrence_sources
 from tantalio.store.series import MediaSeries, Series
 from tantalio.store.verdicts import entry_match_facts
 
@@ -332,20 +333,12 @@ def source_candidates(
     """(exhibit source path, path in that source, size) of the media's occurrences, for
     making a missing thumbnail from a folder source still on disk; an exhibit of several
     sources names the one holding the file (`ExhibitSource.walk_path`)."""
-    q = (
-        select(ExhibitSource.path, ExhibitSource.prefix, ExhibitSource.kind, File.path, File.size)
-        .join(ExhibitSource, ExhibitSource.exhibit_id == File.exhibit_id)
-        .where(File.media_id == media_id)
-        .order_by(File.id, ExhibitSource.position)
-        .limit(50 * limit)  # a few occurrences are enough; rows are (file, source) pairs
-    )
     out: list[tuple[str, str, int | None]] = []
-    for src, prefix, kind, path, size in session.execute(q):
-        inside = source_walk_path(src, prefix, kind, path)
-        if inside is not None:
-            out.append((str(src), inside, size))
-            if len(out) >= limit:
-                break
+    # a few occurrences are enough; rows are (file, source) pairs
+    for _mid, src, inside, size in occurrence_sources(session, [media_id], max_rows=50 * limit):
+        out.append((src, inside, size))
+        if len(out) >= limit:
+            break
     return out
 
 
