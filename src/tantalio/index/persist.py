@@ -62,8 +62,19 @@ def swap_in(tmp: Path, target: Path) -> None:
         old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
         os.rename(target, old)
     os.rename(tmp, target)
+    sync_dir(target.parent)  # the rename itself on disk before the old copy goes
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def sync_dir(directory: Path) -> None:
+    """fsync a directory: makes the renames in it durable (the entries, not only the data
+    already fsynced in the files they name)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_dir(path: str | Path, fmt: str, version: int) -> tuple[dict[str, Any], Loader]:

@@ -45,6 +45,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
+from tantalio.index.persist import sync_dir
 from tantalio.localfeat.calibration import DEFAULT_MODEL, FalseMatchModel
 from tantalio.localfeat.kernel import greedy_pairs, nearest, top_refs
 from tantalio.localfeat.record import DESCRIPTOR_BYTES, Features, decode
@@ -649,9 +650,9 @@ class LocalIndex:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(header, indent=1))
             _durable(fh)
-        _sync_dir(directory)  # the arrays' renames before the header that names them
+        sync_dir(directory)  # the arrays' renames before the header that names them
         os.replace(tmp, header_path)
-        _sync_dir(directory)
+        sync_dir(directory)
         keep = {f"{vocab_name}."} | {f"{s.name}." for s in self.segments}
         if old is not None:
             for f in directory.glob("*.npy"):
@@ -711,15 +712,6 @@ def _durable(fh: Any) -> None:
     a power cut after a save cannot leave it pointing at an empty or short array."""
     fh.flush()
     os.fsync(fh.fileno())
-
-
-def _sync_dir(directory: Path) -> None:
-    """Make the renames themselves durable (the directory entry, not only the data)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _load(path: Path, dtype: Any, ndim: int, mmap: bool = False) -> NDArray[Any]:
