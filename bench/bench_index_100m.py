@@ -526,7 +526,7 @@ def layout_costs(n: int) -> list[dict[str, Any]]:
     for m in range(8, 17):
         layout = Layout.even(m)
         keys = key_bits_for(n, layout.widths)
-        radii = allocate_radii(RADIUS, layout.widths)
+        radii = allocate_radii(RADIUS, layout.widths, keys, n, direct=True)
         probes = cands = 0.0
         for k, r in zip(keys, radii, strict=True):
             p = sum(math.comb(k, i) for i in range(min(r, k) + 1)) if r >= 0 else 0

@@ -19,6 +19,33 @@ def test_radii_cover_the_pigeonhole_bound() -> None:
     assert default_chunks(31) == 11 and default_chunks(10) == 11 and default_chunks(47) == 16
 
 
+def test_cost_based_radii_keep_the_bound_and_put_radius_one_where_buckets_are_fullest() -> None:
+    layout = Layout.even(11)
+    for n in (10_000, 1_000_000, 100_000_000):
+        keys = mih.key_bits_for(n, layout.widths)
+        for radius in (0, 5, 31, 47, 64, 255):
+            radii = allocate_radii(radius, layout.widths, keys, n, direct=True)
+            assert all(-1 <= r <= k for r, k in zip(radii, keys, strict=True))
+            if radius + 1 <= sum(k + 1 for k in keys):
+                assert sum(r + 1 for r in radii) == radius + 1
+            else:  # more slack than the tables have bits: every bucket of every chunk
+                assert radii == list(keys)
+    # At 100M the 23-bit chunks hold ~12 rows a bucket, the 24-bit ones ~6: the one chunk
+    # searched at radius 1 is a 23-bit chunk with a row table, not the sorted last chunk.
+    keys = mih.key_bits_for(100_000_000, layout.widths)
+    radii = allocate_radii(31, layout.widths, keys, 100_000_000, direct=True)
+    assert radii == [2, 2, 2, 1] + [2] * 7
+    cost = sum(
+        mih.probe_cost(k, r, 100_000_000, direct=j == 10)
+        for j, (k, r) in enumerate(zip(keys, radii, strict=True))
+    )
+    widest = allocate_radii(31, layout.widths)
+    assert cost < sum(
+        mih.probe_cost(k, r, 100_000_000, direct=j == 10)
+        for j, (k, r) in enumerate(zip(keys, widest, strict=True))
+    )
+
+
 def test_chunk_values_match_the_bits() -> None:
     rng = np.random.default_rng(3)
     data = rng.integers(0, 256, size=(5, 32), dtype=np.uint8)

@@ -25,12 +25,24 @@ def tight_neighbour(
     """A hash at distance `radius` that only chunk `lucky` can find: every other chunk is
     off by one bit more than the radius it is searched with (the pigeonhole edge case).
     Flips land in the bits each chunk's bucket key uses, so no other chunk hits by luck."""
-    radii = allocate_radii(radius, index.layout.widths)
-    key_bits = key_bits_for(len(index), index.layout.widths)
+    segments = index._state.segments
+    if segments:  # the radii the segment searches with (cost-based: they depend on its size)
+        radii, key_bits = segments[0].radii(radius), segments[0].key_bits
+    else:
+        radii = allocate_radii(radius, index.layout.widths)
+        key_bits = key_bits_for(len(index), index.layout.widths)
     bits: list[int] = []
     for j, start in enumerate(index.layout.starts):
         flips = max(radii[j] + (0 if j == lucky else 1), 0)
         bits.extend(start + rng.choice(key_bits[j], size=min(flips, key_bits[j]), replace=False))
+    if len(bits) < radius:  # chunks searched in full: the rest of the distance off-key
+        layout = index.layout
+        off_key = [
+            start + b
+            for start, width, k in zip(layout.starts, layout.widths, key_bits, strict=True)
+            for b in range(k, width)
+        ]
+        bits.extend(rng.choice(off_key, size=radius - len(bits), replace=False))
     assert len(bits) >= radius
     return flip_bits(row, np.array(bits[:radius], dtype=np.int64))
 
