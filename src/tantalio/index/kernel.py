@@ -80,6 +80,80 @@ def _unpack(packed: NDArray[np.uint64], i: int, bits: int) -> int:
     return np.int64(v & ((np.uint64(1) << np.uint64(bits)) - np.uint64(1)))  # type: ignore[return-value]
 
 
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _candidate_rows(
+    q: int,
+    order: NDArray[np.uint64],
+    row_bits: int,
+    direct_start: int,
+    offsets: NDArray[np.uint32],
+    occupied: NDArray[np.uint8],
+    use_bitmap: bool,
+    values: NDArray[np.int64],
+    chunk_of: NDArray[np.intp],
+    masks: NDArray[np.int64],
+    bases: NDArray[np.int64],
+    shifts: NDArray[np.int64],
+    ahead: int,
+    slots: NDArray[np.int64],
+    starts: NDArray[np.int64],
+    lens: NDArray[np.int64],
+    rows: NDArray[np.int64],
+) -> tuple[int, NDArray[np.int64]]:
+    """Passes 1-3 for query `q`: the rows of every probed bucket, in `rows` (grown when
+    too small; returned with their count)."""
+    n_probes = len(chunk_of)
+    # Pass 1: the probed slots, compacted without branches to those the occupancy
+    # bitmap marks (a mispredicted branch per probe would drain the reads in flight).
+    nb = 0
+    for p in range(n_probes):
+        c = chunk_of[p]
+        slot = ((values[q, c] >> shifts[c]) ^ masks[p]) + bases[p]
+        slots[nb] = slot
+        if use_bitmap:
+            nb += (occupied[slot >> 3] >> (slot & 7)) & 1
+        else:
+            nb += 1
+    # Pass 2: the bounds of those buckets (independent reads of `offsets`).
+    total = 0
+    for b in range(nb):
+        if b + ahead < nb:
+            _prefetch(offsets, slots[b + ahead])
+        s = np.int64(offsets[slots[b]])
+        e = np.int64(offsets[slots[b] + 1])
+        starts[b] = s
+        lens[b] = e - s
+        total += int(e - s)
+    if total > len(rows):
+        rows = np.empty(total * 2, dtype=np.int64)
+    # Pass 3: the row numbers in those buckets (independent reads of `order`; none
+    # for the buckets of the chunk the rows are sorted by: their rows are consecutive).
+    k = 0
+    for b in range(nb):
+        if b + ahead < nb and starts[b + ahead] < direct_start:
+            _prefetch(order, (starts[b + ahead] * row_bits) >> 6)
+        s = starts[b]
+        if s >= direct_start:
+            for i in range(lens[b]):
+                rows[k] = s - direct_start + i
+                k += 1
+        else:
+            for i in range(lens[b]):
+                rows[k] = _unpack(order, s + i, row_bits)
+                k += 1
+    return total, rows
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _distance(words: NDArray[np.uint64], r: int, qwords: NDArray[np.uint64], q: int) -> int:
+    return (  # type: ignore[no-any-return]
+        _popcount(words[r, 0] ^ qwords[q, 0])
+        + _popcount(words[r, 1] ^ qwords[q, 1])
+        + _popcount(words[r, 2] ^ qwords[q, 2])
+        + _popcount(words[r, 3] ^ qwords[q, 3])
+    )
+
+
 @njit(nogil=True, cache=True, boundscheck=False)
 def search_kernel(
     words: NDArray[np.uint64],
@@ -117,62 +191,152 @@ def search_kernel(
     cap = len(out_q)
     found = 0
     for q in range(len(values)):
-        # Pass 1: the probed slots, compacted without branches to those the occupancy
-        # bitmap marks (a mispredicted branch per probe would drain the reads in flight).
-        nb = 0
-        for p in range(n_probes):
-            c = chunk_of[p]
-            slot = ((values[q, c] >> shifts[c]) ^ masks[p]) + bases[p]
-            slots[nb] = slot
-            if use_bitmap:
-                nb += (occupied[slot >> 3] >> (slot & 7)) & 1
-            else:
-                nb += 1
-        # Pass 2: the bounds of those buckets (independent reads of `offsets`).
-        total = 0
-        for b in range(nb):
-            if b + ahead < nb:
-                _prefetch(offsets, slots[b + ahead])
-            s = np.int64(offsets[slots[b]])
-            e = np.int64(offsets[slots[b] + 1])
-            starts[b] = s
-            lens[b] = e - s
-            total += int(e - s)
-        if total > len(rows):
-            rows = np.empty(total * 2, dtype=np.int64)
-        # Pass 3: the row numbers in those buckets (independent reads of `order`; none
-        # for the buckets of the chunk the rows are sorted by: their rows are consecutive).
-        k = 0
-        for b in range(nb):
-            if b + ahead < nb and starts[b + ahead] < direct_start:
-                _prefetch(order, (starts[b + ahead] * row_bits) >> 6)
-            s = starts[b]
-            if s >= direct_start:
-                for i in range(lens[b]):
-                    rows[k] = s - direct_start + i
-                    k += 1
-            else:
-                for i in range(lens[b]):
-                    rows[k] = _unpack(order, s + i, row_bits)
-                    k += 1
+        total, rows = _candidate_rows(
+            q, order, row_bits, direct_start, offsets, occupied, use_bitmap, values,
+            chunk_of, masks, bases, shifts, ahead, slots, starts, lens, rows,
+        )  # fmt: skip
         # Pass 4: verify each candidate (its hash prefetched `ahead` candidates before).
-        q0, q1, q2, q3 = qwords[q, 0], qwords[q, 1], qwords[q, 2], qwords[q, 3]
         for i in range(min(ahead, total)):  # the first reads of the pipeline
             _prefetch(words, rows[i])
         for i in range(total):
             if i + ahead < total:
                 _prefetch(words, rows[i + ahead])
             r = rows[i]
-            d = (
-                _popcount(words[r, 0] ^ q0)
-                + _popcount(words[r, 1] ^ q1)
-                + _popcount(words[r, 2] ^ q2)
-                + _popcount(words[r, 3] ^ q3)
-            )
+            d = _distance(words, r, qwords, q)
             if d <= radius:
                 if found < cap:
                     out_q[found] = q
                     out_row[found] = r
                     out_d[found] = d
                 found += 1
+    return found
+
+
+# -- the batch join (join.py): candidates grouped by row range, hashes read in order ----
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def join_gather(
+    order: NDArray[np.uint64],
+    row_bits: int,
+    direct_start: int,
+    offsets: NDArray[np.uint32],
+    occupied: NDArray[np.uint8],
+    use_bitmap: bool,
+    values: NDArray[np.int64],
+    chunk_of: NDArray[np.intp],
+    masks: NDArray[np.int64],
+    bases: NDArray[np.int64],
+    shifts: NDArray[np.int64],
+    ahead: int,
+    coarse_shift: int,
+    q_bits: int,
+    q0: int,
+    q1: int,
+    buf: NDArray[np.uint32],
+    fill: NDArray[np.int64],
+) -> None:
+    """Passes 1-3 for queries q0..q1 (numbers within `values`), each candidate appended to
+    the list of its coarse row range (row >> `coarse_shift`) as one uint32: the row's
+    offset in the range above `q_bits` bits of query number. `fill` counts every
+    candidate, also those past a full list's end (not written: the caller sees a count
+    above `buf.shape[1]` and retries with smaller batches)."""
+    n_probes = len(chunk_of)
+    slots = np.empty(n_probes, dtype=np.int64)
+    starts = np.empty(n_probes, dtype=np.int64)
+    lens = np.empty(n_probes, dtype=np.int64)
+    rows = np.empty(1 << 15, dtype=np.int64)
+    cap = buf.shape[1]
+    local = (1 << coarse_shift) - 1
+    for q in range(q0, q1):
+        total, rows = _candidate_rows(
+            q, order, row_bits, direct_start, offsets, occupied, use_bitmap, values,
+            chunk_of, masks, bases, shifts, ahead, slots, starts, lens, rows,
+        )  # fmt: skip
+        for i in range(total):
+            r = rows[i]
+            part = r >> coarse_shift
+            f = fill[part]
+            if f < cap:
+                buf[part, f] = np.uint32(((r & local) << q_bits) | q)
+            fill[part] = f + 1
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def join_verify(
+    words: NDArray[np.uint64],
+    qwords: NDArray[np.uint64],
+    radius: int,
+    coarse_shift: int,
+    fine_shift: int,
+    q_bits: int,
+    p0: int,
+    p1: int,
+    bufs: NDArray[np.uint32],
+    fills: NDArray[np.int64],
+    fine: NDArray[np.uint32],
+    out_q: NDArray[np.int64],
+    out_row: NDArray[np.int64],
+    out_d: NDArray[np.int64],
+) -> int:
+    """Verify the candidates of coarse ranges p0..p1 from every gather list (`bufs[t]`,
+    `fills[t]`): each range's candidates are regrouped by fine range (row >> `fine_shift`,
+    a counting sort into `fine`), and the fine ranges are verified in row order while the
+    next fine range's hashes are streamed in (a prefetch per line, spread over the current
+    range's candidates). The hashes are then read once, in order, at memory bandwidth,
+    instead of once per candidate at memory latency. Writes (query, row, distance) within
+    `radius` to `out_*`; returns how many there are (call again with room if more)."""
+    n = len(words)
+    n_fine = 1 << (coarse_shift - fine_shift)
+    q_mask = (1 << q_bits) - 1
+    fine_mask = (1 << fine_shift) - 1
+    fine_rows = 1 << fine_shift
+    counts = np.zeros(n_fine + 1, dtype=np.int64)
+    cap = len(out_q)
+    found = 0
+    for part in range(p0, p1):
+        base = part << coarse_shift
+        if base >= n:
+            break
+        counts[:] = 0
+        for t in range(bufs.shape[0]):
+            for k in range(fills[t, part]):
+                counts[((int(bufs[t, part, k]) >> q_bits) >> fine_shift) + 1] += 1
+        for f in range(n_fine):
+            counts[f + 1] += counts[f]
+        for t in range(bufs.shape[0]):
+            for k in range(fills[t, part]):
+                v = int(bufs[t, part, k])
+                offset = v >> q_bits
+                f = offset >> fine_shift
+                fine[counts[f]] = np.uint32(((offset & fine_mask) << q_bits) | (v & q_mask))
+                counts[f] += 1
+        # counts[f] is now the end of fine range f (the start of f + 1).
+        for f in range(n_fine):
+            lo = base + (f << fine_shift)
+            if lo >= n:
+                break
+            first = int(counts[f - 1]) if f > 0 else 0
+            m = int(counts[f]) - first
+            if f == 0:  # nothing streamed this one in
+                for r in range(lo, min(n, lo + fine_rows), 2):
+                    _prefetch(words, r)
+            nxt_lo = lo + fine_rows
+            nxt_lines = (max(0, min(n, nxt_lo + fine_rows) - nxt_lo) + 1) >> 1
+            issued = 0
+            for k in range(m):
+                due = ((k + 1) * nxt_lines) // m
+                while issued < due:
+                    _prefetch(words, nxt_lo + 2 * issued)
+                    issued += 1
+                v = int(fine[first + k])
+                r = lo + (v >> q_bits)
+                q = v & q_mask
+                d = _distance(words, r, qwords, q)
+                if d <= radius:
+                    if found < cap:
+                        out_q[found] = q
+                        out_row[found] = r
+                        out_d[found] = d
+                    found += 1
     return found

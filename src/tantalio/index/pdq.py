@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from tantalio.index import persist
+from tantalio.index import join, persist
 from tantalio.index.codec import HashInput, Words, to_words, words_to_hex
 from tantalio.index.mih import Layout, Segment, default_chunks, scan
 from tantalio.signals.rules import DEFAULT_PDQ_THRESHOLD
@@ -258,20 +258,41 @@ class PDQIndex:
     ) -> tuple[NDArray[np.int64], Ids, NDArray[np.int64]]:
         state = self._state
         n = len(qwords)
+        # Large batches on large segments: the row-ordered join (join.py), its threads
+        # inside; the other segments and the tail as below.
+        # One join at a time (its candidate lists are the memory budget's); a batch that
+        # finds one running takes the per-query path.
+        joined = [s for s in state.segments if join.pays(s, n, radius)]
+        if joined and not join.GATE.acquire(blocking=False):
+            joined = []
+        rest = [s for s in state.segments if not any(s is j for j in joined)]
+        found = []
+        if joined:
+            try:
+                values = state.segments[0].layout.values(qwords)
+                threads = max(1, SEARCH_THREADS)
+                mapper = _search_pool().map if threads > 1 else map
+                for seg in joined:
+                    q, rows, dist = join.search(seg, qwords, values, radius, mapper, threads)
+                    found.append((q, seg.ids[rows], dist))
+            finally:
+                join.GATE.release()
         if SEARCH_THREADS < 2 or n < 2 * PARALLEL_MIN_QUERIES:
-            q, ids, dist = _search_state(state, qwords, radius)
+            found.append(_search_state(state, qwords, radius, rest))
         else:
             pool = _search_pool()
             parts = min(SEARCH_THREADS * PARTS_PER_THREAD, n // PARALLEL_MIN_QUERIES)
             bounds = np.linspace(0, n, parts + 1).astype(int)
             futures = [
-                pool.submit(_search_state, state, qwords[a:b], radius)
+                pool.submit(_search_state, state, qwords[a:b], radius, rest)
                 for a, b in zip(bounds[:-1], bounds[1:], strict=True)
             ]
-            results = [f.result() for f in futures]
-            q = np.concatenate([r[0] + a for r, a in zip(results, bounds[:-1], strict=True)])
-            ids = np.concatenate([r[1] for r in results])
-            dist = np.concatenate([r[2] for r in results])
+            for f, a in zip(futures, bounds[:-1], strict=True):
+                q, ids, dist = f.result()
+                found.append((q + a, ids, dist))
+        q = np.concatenate([r[0] for r in found])
+        ids = np.concatenate([r[1] for r in found])
+        dist = np.concatenate([r[2] for r in found])
         order = np.lexsort((ids, dist, q))
         return q[order], ids[order], dist[order]
 
@@ -476,11 +497,13 @@ class PDQIndex:
 
 
 def _search_state(
-    state: _State, qwords: Words, radius: int
+    state: _State, qwords: Words, radius: int, segments: Sequence[Segment] | None = None
 ) -> tuple[NDArray[np.int64], Ids, NDArray[np.int64]]:
+    """Search `segments` (default: all of the state's) and the tail."""
+    segments = state.segments if segments is None else segments
     qs, ids, ds = [], [], []
-    values = state.segments[0].layout.values(qwords) if state.segments else None
-    for seg in state.segments:
+    values = segments[0].layout.values(qwords) if segments else None
+    for seg in segments:
         q, rows, d = seg.search(qwords, radius, values)
         qs.append(q)
         ids.append(seg.ids[rows])
