@@ -206,6 +206,7 @@ def step_serve(args: argparse.Namespace) -> dict[str, Any]:
     out["single_qps"] = len(single) / (time.perf_counter() - t)
     batch, (q, ids, _dist) = batched(index, queries)
     out.update(batch)
+    out["join_ab"] = join_ab(index, queries, args.ab_rounds)
     found = {(int(a), int(b)) for a, b in zip(q.tolist(), ids.tolist(), strict=True)}
     out["recall"] = sum((i, int(p)) in found for i, p in enumerate(picks)) / len(picks)
     brute_file = data / "brute.json"
@@ -278,6 +279,24 @@ def batched(index: Any, queries: list[str]) -> tuple[dict[str, float], Any]:
         "batch_minflt": r1.ru_minflt - r0.ru_minflt,
         "batch_majflt": r1.ru_majflt - r0.ru_majflt,
     }, found
+
+
+def join_ab(index: Any, queries: list[str], rounds: int) -> dict[str, Any]:
+    """The batched phase again, alternating the row-ordered join (join.py) with the
+    per-query kernel on the same mapped index: the anchor of the join, same run. Then the
+    process's peak resident memory (the join's candidate lists included)."""
+    from tantalio.index import join
+
+    rounds_of: dict[str, list[dict[str, float]]] = {"join": [], "per-query kernel": []}
+    saved = join.USE_JOIN
+    try:
+        for _ in range(rounds):
+            for name, runs in rounds_of.items():
+                join.USE_JOIN = name == "join"
+                runs.append(batched(index, queries)[0])
+    finally:
+        join.USE_JOIN = saved
+    return {"rounds": rounds_of, "memory": status_mb()}
 
 
 def thread_scaling(index: Any, queries: list[str], rounds: int) -> dict[str, list[Any]]:
@@ -752,6 +771,27 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> str:
             f"{_f(o.get('pmd_mapped_mb'))} MiB of the mapped index on 2 MiB pages after the "
             "quiet phase.",
         ]
+    if "join_ab" in o:
+        ab2 = o["join_ab"]
+        lines += [
+            "",
+            f"Batched, the join against the per-query kernel ({args.queries:,} queries "
+            "per round, alternating, same index):",
+            "",
+            "| path | lookups/s (each round) | CPU µs per query (each round) | cores busy |",
+            "|---|---|---|---|",
+        ]
+        for name, rows in ab2["rounds"].items():
+            lines.append(
+                f"| {name} | {', '.join(_f(r['batch_qps']) for r in rows)} "
+                f"| {', '.join(_f(r['batch_cpu_us']) for r in rows)} "
+                f"| {', '.join(format(r['batch_cores'], '.2f') for r in rows)} |"
+            )
+        peak = ab2["memory"]
+        lines.append(
+            f"\nPeak resident memory of the serving process (VmHWM, join lists included): "
+            f"{peak['VmHWM']:,.0f} MiB; resident after: {peak['VmRSS']:,.0f} MiB."
+        )
     if "scaling" in o:
         lines += [
             "",
