@@ -128,7 +128,8 @@ def _mapped_flags(path: Path) -> dict[str, list[str]]:
 
 def test_mapped_load_asks_for_huge_pages(tmp_path: Path, rng: np.random.Generator) -> None:
     """A mapped index asks for transparent huge pages on its big arrays (fewer TLB misses
-    in the random reads of a search), and answers as the in-memory one does."""
+    in the random reads of a search), for no read-around on its ids (each hit reads one),
+    and answers as the in-memory one does."""
     thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
     if not thp.exists() or "[never]" in thp.read_text() or not Path("/proc/self/smaps").exists():
         pytest.skip("no transparent huge pages here")
@@ -139,7 +140,8 @@ def test_mapped_load_asks_for_huge_pages(tmp_path: Path, rng: np.random.Generato
     flags = _mapped_flags(tmp_path / "idx")
     for name in ("seg0.words.npy", "seg0.order.npy", "seg0.offsets.npy"):
         assert "hg" in flags[name], (name, flags)
-    assert "hg" not in flags["seg0.ids.npy"]  # read a few per hit: small pages
+    assert "hg" not in flags["seg0.ids.npy"]  # read a few per hit: small pages,
+    assert "rr" in flags["seg0.ids.npy"]  # and no read-around (MADV_RANDOM)
     queries = near(rng, hashes[7], 9)[None, :]
     assert mapped.search(queries) == index.search(queries)
 
