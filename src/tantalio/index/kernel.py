@@ -324,9 +324,13 @@ def join_verify(
             nxt_lo = lo + fine_rows
             nxt_lines = (max(0, min(n, nxt_lo + fine_rows) - nxt_lo) + 1) >> 1
             issued = 0
+            # Lines due per candidate in 16.16 fixed point: an add per candidate, not a
+            # division (a 64-bit divide per candidate cost more than its prefetch).
+            step = ((nxt_lines << 16) + m - 1) // m if m else 0
+            due = 0
             for k in range(m):
-                due = ((k + 1) * nxt_lines) // m
-                while issued < due:
+                due += step
+                while issued < (due >> 16) and issued < nxt_lines:
                     _prefetch(words, nxt_lo + 2 * issued)
                     issued += 1
                 v = int(fine[first + k])
