@@ -133,7 +133,6 @@ def _call(
     if n == 1:
         q, rows, dist = seg._search_kernel(qwords, values, radius, plan)
         return q + q_offset, rows, dist
-    chunk_of, masks, bases, shifts = plan
     size = len(seg)
     shift = coarse_shift_for(size)
     n_parts = _parts(seg)
@@ -143,15 +142,12 @@ def _call(
     cap = _room(seg, radius, n, threads)
     bufs = space[: threads * n_parts * cap].reshape(threads, n_parts, cap)
     fills = np.zeros((threads, n_parts), dtype=np.int64)
-    order = np.asarray(seg.order)
-    offsets = np.asarray(seg.offsets)
-    use_bitmap = size < (1 << min(seg.key_bits))
+    tables = seg.kernel_tables()
     values = np.ascontiguousarray(values)
 
     def gather(t: int) -> None:
         kernel.join_gather(
-            order, seg.row_bits, seg.direct_start, offsets, seg.occupied, use_bitmap, values,
-            chunk_of, masks, bases, shifts, kernel.PREFETCH, shift, q_bits,
+            tables, plan, values, kernel.PREFETCH, shift, q_bits,
             int(q_bounds[t]), int(q_bounds[t + 1]), bufs[t], fills[t],
         )  # fmt: skip
 

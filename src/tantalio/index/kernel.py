@@ -60,6 +60,15 @@ def _popcount_typer(typingctx, x):  # type: ignore[no-untyped-def]
     return sig, codegen
 
 
+# A segment's tables as the kernels take them: (row table `order`, bit-packed at `row_bits`
+# an entry (`mih.pack_rows`); `direct_start`, from which a bucket position p is row
+# p - direct_start (the chunk the rows are sorted by); bucket bounds `offsets`; the
+# occupancy bitmap `occupied` and whether to test it).
+Tables = tuple[NDArray[np.uint64], int, int, NDArray[np.uint32], NDArray[np.uint8], bool]
+# A radius's probes (`mih.Segment._plan`): probe -> chunk, probe -> flip mask, probe ->
+# table base, chunk -> key shift.
+Plan = tuple[NDArray[np.intp], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
+
 # Typed as Any: mypy cannot see through numba's intrinsic wrapper.
 _prefetch: Any = intrinsic(_prefetch_typer)
 _popcount: Any = intrinsic(_popcount_typer)
@@ -83,17 +92,9 @@ def _unpack(packed: NDArray[np.uint64], i: int, bits: int) -> int:
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
 def _candidate_rows(
     q: int,
-    order: NDArray[np.uint64],
-    row_bits: int,
-    direct_start: int,
-    offsets: NDArray[np.uint32],
-    occupied: NDArray[np.uint8],
-    use_bitmap: bool,
+    tables: Tables,
+    plan: Plan,
     values: NDArray[np.int64],
-    chunk_of: NDArray[np.intp],
-    masks: NDArray[np.int64],
-    bases: NDArray[np.int64],
-    shifts: NDArray[np.int64],
     ahead: int,
     slots: NDArray[np.int64],
     starts: NDArray[np.int64],
@@ -102,6 +103,8 @@ def _candidate_rows(
 ) -> tuple[int, NDArray[np.int64]]:
     """Passes 1-3 for query `q`: the rows of every probed bucket, in `rows` (grown when
     too small; returned with their count)."""
+    order, row_bits, direct_start, offsets, occupied, use_bitmap = tables
+    chunk_of, masks, bases, shifts = plan
     n_probes = len(chunk_of)
     # Pass 1: the probed slots, compacted without branches to those the occupancy
     # bitmap marks (a mispredicted branch per probe would drain the reads in flight).
@@ -157,18 +160,10 @@ def _distance(words: NDArray[np.uint64], r: int, qwords: NDArray[np.uint64], q: 
 @njit(nogil=True, cache=True, boundscheck=False)
 def search_kernel(
     words: NDArray[np.uint64],
-    order: NDArray[np.uint64],
-    row_bits: int,
-    direct_start: int,
-    offsets: NDArray[np.uint32],
-    occupied: NDArray[np.uint8],
-    use_bitmap: bool,
+    tables: Tables,
+    plan: Plan,
     values: NDArray[np.int64],
     qwords: NDArray[np.uint64],
-    chunk_of: NDArray[np.intp],
-    masks: NDArray[np.int64],
-    bases: NDArray[np.int64],
-    shifts: NDArray[np.int64],
     radius: int,
     ahead: int,
     out_q: NDArray[np.int64],
@@ -180,21 +175,15 @@ def search_kernel(
     for that many). Each random read is prefetched `ahead` items before it is needed
     (0: none). A row reached through several chunks is reported once per chunk.
 
-    `order` is the bit-packed row table (`mih.pack_rows`, `row_bits` per entry); a bucket
-    position p from `direct_start` on is row p - `direct_start` (the chunk the rows are
-    sorted by)."""
-    n_probes = len(chunk_of)
+    `tables` and `plan`: see `Tables` and `Plan`."""
+    n_probes = len(plan[0])
     slots = np.empty(n_probes, dtype=np.int64)
     starts = np.empty(n_probes, dtype=np.int64)
     lens = np.empty(n_probes, dtype=np.int64)
     rows = np.empty(1 << 15, dtype=np.int64)
-    cap = len(out_q)
     found = 0
     for q in range(len(values)):
-        total, rows = _candidate_rows(
-            q, order, row_bits, direct_start, offsets, occupied, use_bitmap, values,
-            chunk_of, masks, bases, shifts, ahead, slots, starts, lens, rows,
-        )  # fmt: skip
+        total, rows = _candidate_rows(q, tables, plan, values, ahead, slots, starts, lens, rows)
         # Pass 4: verify each candidate (its hash prefetched `ahead` candidates before).
         for i in range(min(ahead, total)):  # the first reads of the pipeline
             _prefetch(words, rows[i])
@@ -203,8 +192,8 @@ def search_kernel(
                 _prefetch(words, rows[i + ahead])
             r = rows[i]
             d = _distance(words, r, qwords, q)
-            if d <= radius:
-                if found < cap:
+            if d <= radius:  # inline, not a helper: a helper halved join_verify's speed
+                if found < len(out_q):
                     out_q[found] = q
                     out_row[found] = r
                     out_d[found] = d
@@ -217,17 +206,9 @@ def search_kernel(
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def join_gather(
-    order: NDArray[np.uint64],
-    row_bits: int,
-    direct_start: int,
-    offsets: NDArray[np.uint32],
-    occupied: NDArray[np.uint8],
-    use_bitmap: bool,
+    tables: Tables,
+    plan: Plan,
     values: NDArray[np.int64],
-    chunk_of: NDArray[np.intp],
-    masks: NDArray[np.int64],
-    bases: NDArray[np.int64],
-    shifts: NDArray[np.int64],
     ahead: int,
     coarse_shift: int,
     q_bits: int,
@@ -241,7 +222,7 @@ def join_gather(
     offset in the range above `q_bits` bits of query number. `fill` counts every
     candidate, also those past a full list's end (not written: the caller sees a count
     above `buf.shape[1]` and retries with smaller batches)."""
-    n_probes = len(chunk_of)
+    n_probes = len(plan[0])
     slots = np.empty(n_probes, dtype=np.int64)
     starts = np.empty(n_probes, dtype=np.int64)
     lens = np.empty(n_probes, dtype=np.int64)
@@ -249,10 +230,7 @@ def join_gather(
     cap = buf.shape[1]
     local = (1 << coarse_shift) - 1
     for q in range(q0, q1):
-        total, rows = _candidate_rows(
-            q, order, row_bits, direct_start, offsets, occupied, use_bitmap, values,
-            chunk_of, masks, bases, shifts, ahead, slots, starts, lens, rows,
-        )  # fmt: skip
+        total, rows = _candidate_rows(q, tables, plan, values, ahead, slots, starts, lens, rows)
         for i in range(total):
             r = rows[i]
             part = r >> coarse_shift
@@ -292,7 +270,6 @@ def join_verify(
     fine_mask = (1 << fine_shift) - 1
     fine_rows = 1 << fine_shift
     counts = np.zeros(n_fine + 1, dtype=np.int64)
-    cap = len(out_q)
     found = 0
     for part in range(p0, p1):
         base = part << coarse_shift
@@ -338,7 +315,7 @@ def join_verify(
                 q = v & q_mask
                 d = _distance(words, r, qwords, q)
                 if d <= radius:
-                    if found < cap:
+                    if found < len(out_q):
                         out_q[found] = q
                         out_row[found] = r
                         out_d[found] = d

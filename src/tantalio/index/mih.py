@@ -541,10 +541,6 @@ class Segment:
         `_search_batch`, with more of its random reads in flight and the GIL released."""
         from tantalio.index import kernel
 
-        chunk_of, masks, bases, shifts = plan
-        # The occupancy bitmap pays only where most buckets are empty (1M-10M); at 100M
-        # nearly every probed bucket holds rows and the test is one more read per probe.
-        use_bitmap = len(self.words) < (1 << min(self.key_bits))
         words = np.ascontiguousarray(self.words)
         qwords = np.ascontiguousarray(qwords)
         values = np.ascontiguousarray(values)
@@ -555,18 +551,10 @@ class Segment:
             out_d = np.empty(cap, dtype=np.int64)
             count = kernel.search_kernel(
                 words,
-                np.asarray(self.order),
-                self.row_bits,
-                self.direct_start,
-                np.asarray(self.offsets),
-                self.occupied,
-                use_bitmap,
+                self.kernel_tables(),
+                plan,
                 values,
                 qwords,
-                chunk_of,
-                masks,
-                bases,
-                shifts,
                 radius,
                 kernel.PREFETCH,
                 out_q,
@@ -577,6 +565,20 @@ class Segment:
                 break
             cap = count
         return self._live_once(out_q[:count], out_row[:count], out_d[:count])
+
+    def kernel_tables(self) -> tuple[Any, ...]:
+        """This segment's tables as the compiled kernels take them (`kernel.Tables`). The
+        occupancy bitmap pays only where most buckets are empty (1M-10M); at 100M nearly
+        every probed bucket holds rows and the test is one more read per probe."""
+        use_bitmap = len(self.words) < (1 << min(self.key_bits))
+        return (
+            np.asarray(self.order),
+            self.row_bits,
+            self.direct_start,
+            np.asarray(self.offsets),
+            self.occupied,
+            use_bitmap,
+        )
 
     def _live_once(
         self, cand_q: NDArray[np.intp], rows: NDArray[Any], dist: NDArray[Any]

@@ -125,21 +125,21 @@ def huge_pages(arr: np.ndarray) -> None:
     random reads of a search over GBs of mapped tables miss the TLB far less (the
     kernel's setting `madvise` honours it; where it is `never`, or the file system has no
     large folios, nothing changes). Pages already cached keep their size."""
-    mapping = getattr(arr, "_mmap", None)
-    advise = getattr(mapping, "madvise", None)
-    flag = getattr(mmap_module, "MADV_HUGEPAGE", None)
-    if advise is None or flag is None:
-        return
-    with contextlib.suppress(OSError, ValueError):
-        advise(flag)
+    _advise(arr, "MADV_HUGEPAGE")
 
 
 def random_access(arr: np.ndarray) -> None:
     """Tell the kernel a mapped array is read at random (`madvise(MADV_RANDOM)`): a page
     fault then reads that page alone, not the 128 KiB around it."""
+    _advise(arr, "MADV_RANDOM")
+
+
+def _advise(arr: np.ndarray, flag_name: str) -> None:
+    """`madvise` on the mapping behind `arr`; nothing where there is none (an in-memory
+    array) or the platform lacks the flag."""
     mapping = getattr(arr, "_mmap", None)
     advise = getattr(mapping, "madvise", None)
-    flag = getattr(mmap_module, "MADV_RANDOM", None)
+    flag = getattr(mmap_module, flag_name, None)
     if advise is None or flag is None:
         return
     with contextlib.suppress(OSError, ValueError):
