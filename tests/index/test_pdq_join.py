@@ -180,3 +180,24 @@ def test_concurrent_batches_get_their_own_answers(
     for i in range(4):
         assert_same(got[i], expected[i])
     assert not join.GATE.locked()
+
+
+@pytest.mark.usefixtures("small_join")
+def test_lists_are_kept_only_when_small_next_to_the_index(
+    stored: tuple[np.ndarray, np.ndarray, PDQIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept between batches at 100M (272 MiB beside ~9 GB of index), freed after each
+    batch where they would weigh on a small index."""
+    hashes, _ids, index = stored
+    queries = queries_for(hashes, 300, seed=40)
+    monkeypatch.setattr(join, "KEEP_FRACTION", 1e9)
+    index.search_arrays(queries)
+    assert join._space is not None
+    kept = join._space
+    index.search_arrays(queries)
+    assert join._space is kept  # reused, not allocated again
+    monkeypatch.setattr(join, "KEEP_FRACTION", 0.0)
+    index.search_arrays(queries)
+    assert join._space is None
+    join.release()
+    assert join._space is None and not join.GATE.locked()

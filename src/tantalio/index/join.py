@@ -48,6 +48,10 @@ MARGIN = 1.06  # list room over the expected candidates per range (uniform hashe
 SLACK = 2048  # and this many more per range
 OUT_PER_QUERY = 16  # first room for hits per query (grown on demand)
 GATE = threading.Lock()  # held by the one join running (pdq.py)
+# The lists are kept between joins only while this small a share of the segment's own
+# arrays (at 100M: 272 MiB beside ~9 GB; at 10M a push of 360k hashes would keep 272 MiB
+# beside ~1 GB, so they are freed after each batch there).
+KEEP_FRACTION = 0.05
 
 Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
 
@@ -106,6 +110,9 @@ def search(
         _call(seg, qwords[a:b], values[a:b], radius, mapper, workers, a, space)
         for a, b in zip(bounds[:-1], bounds[1:], strict=True)
     ]
+    del space
+    if _space is not None and _space.nbytes > KEEP_FRACTION * seg.memory_bytes():
+        release_now()  # large next to this index: not worth holding between batches
     q = np.concatenate([p[0] for p in parts])
     rows = np.concatenate([p[1] for p in parts])
     dist = np.concatenate([p[2] for p in parts])
@@ -194,8 +201,8 @@ def _list_space(size: int) -> NDArray[np.uint32]:
     """`size` uint32 for the candidate lists, kept from one join to the next (one runs at a
     time: `GATE`). Fresh memory for every batch cost more than the lists' writes: the
     kernel zeroes (and, for huge pages, compacts memory for) every page on first touch,
-    measured 85-157 µs of system time per query at 100M. Kept, it stays resident
-    (at most `BUFFER_BYTES`), which the 8 GB budget has room for."""
+    measured 85-157 µs of system time per query at 100M. Kept, it stays resident (at most
+    `BUFFER_BYTES`, and only while `KEEP_FRACTION` of the segment's arrays)."""
     global _space
     if _space is None or len(_space) < size:
         _space = None  # the old one freed before the new one is touched
@@ -205,9 +212,14 @@ def _list_space(size: int) -> NDArray[np.uint32]:
 
 def release() -> None:
     """Free the kept candidate lists (a long-lived process done with large batches)."""
-    global _space
     with GATE:
-        _space = None
+        release_now()
+
+
+def release_now() -> None:
+    """`release` for a caller that holds `GATE`."""
+    global _space
+    _space = None
 
 
 def _parts(seg: Segment) -> int:
