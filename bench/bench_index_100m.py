@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import platform
 import statistics
@@ -539,7 +538,13 @@ class Busy:
 def layout_costs(n: int) -> list[dict[str, Any]]:
     """Per query at radius 31 and `n` random hashes: bucket probes and expected candidates
     (n / 2**k per probe of a k-bit table) for each chunk count."""
-    from tantalio.index.mih import Layout, allocate_radii, key_bits_for, row_bits_for
+    from tantalio.index.mih import (
+        Layout,
+        allocate_radii,
+        chunk_probes,
+        key_bits_for,
+        row_bits_for,
+    )
 
     rows = []
     for m in range(8, 17):
@@ -548,7 +553,7 @@ def layout_costs(n: int) -> list[dict[str, Any]]:
         radii = allocate_radii(RADIUS, layout.widths, keys, n, direct=True)
         probes = cands = 0.0
         for k, r in zip(keys, radii, strict=True):
-            p = sum(math.comb(k, i) for i in range(min(r, k) + 1)) if r >= 0 else 0
+            p = chunk_probes(k, r)
             probes += p
             cands += p * n / 2**k
         table_mb = sum((2**k + 1) * 4 for k in keys) / 1e6

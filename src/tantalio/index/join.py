@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tantalio.index import kernel
+from tantalio.index.mih import concat3
 
 if TYPE_CHECKING:
     from tantalio.index.codec import Words
@@ -113,10 +114,7 @@ def search(
     del space
     if _space is not None and _space.nbytes > KEEP_FRACTION * seg.memory_bytes():
         release_now()  # large next to this index: not worth holding between batches
-    q = np.concatenate([p[0] for p in parts])
-    rows = np.concatenate([p[1] for p in parts])
-    dist = np.concatenate([p[2] for p in parts])
-    q, rows, dist = seg._live_once(q, rows, dist)
+    q, rows, dist = seg._live_once(*concat3(parts))
     return q.astype(np.int64), rows.astype(np.int64), dist.astype(np.int64)
 
 
@@ -164,7 +162,7 @@ def _call(
         b = _call(
             seg, qwords[half:], values[half:], radius, mapper, workers, q_offset + half, space
         )
-        return _concat(a, b)
+        return concat3([a, b])
     words = np.ascontiguousarray(seg.words)
     qwords = np.ascontiguousarray(qwords)
     # Coarse ranges in interleaved pieces, so a thread that lost its core for a while
@@ -187,11 +185,8 @@ def _call(
                 return out[0][:found], out[1][:found], out[2][:found]
             room = found
 
-    results = list(mapper(verify, range(pieces)))
-    q = np.concatenate([r[0] for r in results]) + q_offset
-    rows = np.concatenate([r[1] for r in results])
-    dist = np.concatenate([r[2] for r in results])
-    return q, rows, dist
+    q, rows, dist = concat3(list(mapper(verify, range(pieces))))
+    return q + q_offset, rows, dist
 
 
 _space: NDArray[np.uint32] | None = None
@@ -230,9 +225,3 @@ def _room(seg: Segment, radius: int, n_queries: int, threads: int) -> int:
     """Entries per list: a thread's share of the expected candidates of one range."""
     share = math.ceil(n_queries / threads)
     return int(expected_candidates(seg, radius) * share / _parts(seg) * MARGIN) + SLACK
-
-
-def _concat(
-    a: tuple[NDArray[np.int64], ...], b: tuple[NDArray[np.int64], ...]
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    return np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]), np.concatenate([a[2], b[2]])

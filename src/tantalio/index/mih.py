@@ -160,19 +160,21 @@ def probe_cost(k: int, r: int, rows: int, *, direct: bool = False) -> float:
     hash per candidate (a quarter of a read for that chunk: its rows lie side by side)."""
     if r < 0:
         return 0.0
-    probes = sum(math.comb(k, i) for i in range(min(r, k) + 1))
+    probes = chunk_probes(k, r)
     per_bucket = rows / float(1 << k)
     non_empty = -math.expm1(-per_bucket)
     per_probe = 1.0 + (0.0 if direct else non_empty) + per_bucket * (0.25 if direct else 1.0)
     return probes * per_probe
 
 
+def chunk_probes(k: int, r: int) -> int:
+    """Probes of one chunk with a `k`-bit table searched at radius `r` (none when skipped):
+    every key within `r` bit flips."""
+    return sum(math.comb(k, i) for i in range(min(r, k) + 1)) if r >= 0 else 0
+
+
 def probes_per_query(key_bits: tuple[int, ...], radii: list[int]) -> int:
-    return sum(
-        sum(math.comb(k, i) for i in range(min(r, k) + 1))
-        for k, r in zip(key_bits, radii, strict=True)
-        if r >= 0
-    )
+    return sum(chunk_probes(k, r) for k, r in zip(key_bits, radii, strict=True))
 
 
 @lru_cache(maxsize=64)
@@ -498,7 +500,7 @@ class Segment:
             self._search_batch(qwords[i : i + step], values[i : i + step], radius, plan, i)
             for i in range(0, len(qwords), step)
         ]
-        return _concat3(parts)
+        return concat3(parts)
 
     def radii(self, radius: int) -> list[int]:
         """Each chunk's search radius for `radius` (`allocate_radii` with this segment's
@@ -716,7 +718,7 @@ def scan(
             ok = alive[row]
             q, row = q[ok], row[ok]
         parts.append((q.astype(np.int64) + i, row.astype(np.int64), d[q, row].astype(np.int64)))
-    return _concat3(parts)
+    return concat3(parts)
 
 
 _BYTE_SUM = np.uint32(0x01010101)
@@ -734,9 +736,10 @@ def _distances(a: Words, b: Words) -> NDArray[np.int64]:
     return dist
 
 
-def _concat3(
+def concat3(
     parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]],
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Join (query, row, distance) triples part by part."""
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
